@@ -1,0 +1,22 @@
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers;
+
+/// <summary>
+/// Registers every file-system driver with the VFS. Front ends that serve any format
+/// (Ukfs, the ukfs command) call this once; the per-format daemons register only theirs.
+/// This is the one place above the drivers that names them.
+/// </summary>
+public static class AllDrivers
+{
+    private static int s_registered;
+
+    public static void Register()
+    {
+        if (Interlocked.Exchange(ref s_registered, 1) != 0)
+        {
+            return;
+        }
+        FileSystemRegistry.Register(new Tmpfs.TmpfsDriver());
+    }
+}

@@ -1,0 +1,362 @@
+using System.Text;
+using RumpFs.Kernel;
+
+namespace RumpFs.Vfs;
+
+/// <summary>
+/// The entry points to vnode operations (the kernel's VOP_* wrappers plus the checks of
+/// the system-call layer). Every front end (P2k, Ukfs, tests) calls these, never the
+/// driver's methods: they validate names, refuse changes on read-only mounts with EROFS,
+/// apply the POSIX permission rules for <see cref="Credentials"/>, and take vnode locks in
+/// the order documented on <see cref="Vnode"/>. Vnodes passed in must be referenced and
+/// unlocked; vnodes returned are referenced and unlocked.
+/// </summary>
+public static partial class Vop
+{
+    /// <summary>Longest name in bytes (NAME_MAX).</summary>
+    public const int NameMax = 255;
+
+    /// <summary>Longest path in bytes including the terminating NUL (PATH_MAX).</summary>
+    public const int PathMax = 4096;
+
+    private const uint S_ISUID = 0x800;
+    private const uint S_ISGID = 0x400;
+
+    /// <summary>A valid single name: ENOENT when empty, EINVAL with '/' or NUL, ENAMETOOLONG over 255 bytes.</summary>
+    public static Errno CheckName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return Errno.ENOENT;
+        }
+        if (name.Contains('/', StringComparison.Ordinal) || name.Contains('\0', StringComparison.Ordinal))
+        {
+            return Errno.EINVAL;
+        }
+        if (name.Length > NameMax / 3 && Encoding.UTF8.GetByteCount(name) > NameMax)
+        {
+            return Errno.ENAMETOOLONG;
+        }
+        return Errno.OK;
+    }
+
+    private static bool IsDot(string name) => name is "." or "..";
+
+    public static Errno GetAttr(Vnode vp, out VAttr va)
+    {
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.GetAttr(out va);
+        }
+    }
+
+    /// <summary>Look <paramref name="name"/> up in <paramref name="dvp"/>; needs search (x) permission.</summary>
+    public static Errno Lookup(Vnode dvp, string name, Credentials cred, out Vnode? vp)
+    {
+        vp = null;
+        if (dvp.Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        Errno e = CheckName(name);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        using (VnodeLocks.Take(dvp))
+        {
+            e = dvp.GetAttr(out VAttr dva);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = Access.Check(dva, AccessMode.Execute, cred);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (name == ".")
+            {
+                dvp.Ref();
+                vp = dvp;
+                return Errno.OK;
+            }
+            return dvp.Lookup(name, out vp);
+        }
+    }
+
+    /// <summary>access(2): EROFS for write on a read-only mount, else the permission rules.</summary>
+    public static Errno CheckAccess(Vnode vp, AccessMode mode, Credentials cred)
+    {
+        Errno e = GetAttr(vp, out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if ((mode & AccessMode.Write) != 0 && vp.Mount.IsReadOnly && IsStoredType(va.Type))
+        {
+            return Errno.EROFS;
+        }
+        return Access.Check(va, mode, cred);
+    }
+
+    private static bool IsStoredType(VType t) => t is VType.Regular or VType.Directory or VType.Symlink;
+
+    /// <summary>
+    /// open(2) checks for flags <paramref name="openFlags"/> (O_ACCMODE, O_TRUNC), then the
+    /// driver's Open; O_TRUNC truncates to zero.
+    /// </summary>
+    public static Errno Open(Vnode vp, int openFlags, Credentials cred)
+    {
+        const int O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0x200;
+        int acc = openFlags & O_ACCMODE;
+        bool write = acc is O_WRONLY or O_RDWR || (openFlags & O_TRUNC) != 0;
+        AccessMode mode = acc switch
+        {
+            O_WRONLY => AccessMode.Write,
+            O_RDWR => AccessMode.Read | AccessMode.Write,
+            _ => AccessMode.Read,
+        };
+        if ((openFlags & O_TRUNC) != 0)
+        {
+            mode |= AccessMode.Write;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            Errno e = vp.GetAttr(out VAttr va);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (write && va.Type == VType.Directory)
+            {
+                return Errno.EISDIR;
+            }
+            if (write && vp.Mount.IsReadOnly && IsStoredType(va.Type))
+            {
+                return Errno.EROFS;
+            }
+            e = Access.Check(va, mode, cred);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = vp.Open(openFlags);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if ((openFlags & O_TRUNC) != 0 && va.Type == VType.Regular && va.Size != 0)
+            {
+                VAttr trunc = VAttr.ForSet(VAttrMask.Size);
+                trunc.Size = 0;
+                e = vp.SetAttr(trunc, cred);
+            }
+            return e;
+        }
+    }
+
+    public static Errno Close(Vnode vp, int openFlags)
+    {
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Close(openFlags);
+        }
+    }
+
+    /// <summary>
+    /// Change attributes. <paramref name="viaWritableHandle"/>: the size change comes through
+    /// a file opened for writing (ftruncate), so no write permission check is needed.
+    /// </summary>
+    public static Errno SetAttr(Vnode vp, VAttr request, Credentials cred, bool viaWritableHandle = false)
+    {
+        if (request.Mask == VAttrMask.None)
+        {
+            return Errno.OK;
+        }
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.EROFS;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            Errno e = vp.GetAttr(out VAttr current);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = Access.CheckSetAttr(current, ref request, cred);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if ((request.Mask & VAttrMask.Size) != 0 && !viaWritableHandle)
+            {
+                e = Access.Check(current, AccessMode.Write, cred);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+            }
+            if ((request.Mask & VAttrMask.Size) != 0 && request.Size < 0)
+            {
+                return Errno.EINVAL;
+            }
+            if ((request.Mask & VAttrMask.TimesAreNow) != 0)
+            {
+                Timespec now = vp.Mount.Clock.Now;
+                request.Atime = (request.Mask & VAttrMask.Atime) != 0 ? now : request.Atime;
+                request.Mtime = (request.Mask & VAttrMask.Mtime) != 0 ? now : request.Mtime;
+            }
+            // chown of a regular file drops setuid, and setgid when group-executable (Linux).
+            bool ownerChange = ((request.Mask & VAttrMask.Uid) != 0 && request.Uid != current.Uid)
+                || ((request.Mask & VAttrMask.Gid) != 0 && request.Gid != current.Gid);
+            if (ownerChange && current.Type == VType.Regular && (request.Mask & VAttrMask.Mode) == 0
+                && (current.Mode & (S_ISUID | S_ISGID)) != 0)
+            {
+                request.Mask |= VAttrMask.Mode;
+                request.Mode = current.Mode & ~S_ISUID;
+                if ((current.Mode & 0x8) != 0)
+                {
+                    request.Mode &= ~S_ISGID;
+                }
+            }
+            return vp.SetAttr(request, cred);
+        }
+    }
+
+    /// <summary>Read at <paramref name="offset"/>; EISDIR for directories, EINVAL for other non-files.</summary>
+    public static Errno Read(Vnode vp, long offset, Span<byte> buffer, out int bytesRead)
+    {
+        bytesRead = 0;
+        if (vp.Type == VType.Directory)
+        {
+            return Errno.EISDIR;
+        }
+        if (vp.Type != VType.Regular || offset < 0)
+        {
+            return Errno.EINVAL;
+        }
+        if (buffer.IsEmpty)
+        {
+            return Errno.OK;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Read(offset, buffer, out bytesRead);
+        }
+    }
+
+    public static Errno Write(Vnode vp, long offset, ReadOnlySpan<byte> data, out int written)
+    {
+        written = 0;
+        if (vp.Type == VType.Directory)
+        {
+            return Errno.EISDIR;
+        }
+        if (vp.Type != VType.Regular || offset < 0)
+        {
+            return Errno.EINVAL;
+        }
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.EROFS;
+        }
+        if (data.IsEmpty)
+        {
+            return Errno.OK;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            Errno e = vp.Write(offset, data, out written);
+            if (e == Errno.OK && vp.Mount.Options.Synchronous)
+            {
+                e = vp.Fsync(false);
+            }
+            return e;
+        }
+    }
+
+    public static Errno Fsync(Vnode vp, bool dataOnly)
+    {
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.OK;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Fsync(dataOnly);
+        }
+    }
+
+    public static Errno Allocate(Vnode vp, long offset, long length)
+    {
+        if (offset < 0 || length <= 0)
+        {
+            return Errno.EINVAL;
+        }
+        if (vp.Type == VType.Directory)
+        {
+            return Errno.EISDIR;
+        }
+        if (vp.Type != VType.Regular)
+        {
+            return Errno.ENODEV;
+        }
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.EROFS;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Allocate(offset, length);
+        }
+    }
+
+    public static Errno Seek(Vnode vp, long offset, SeekWhence whence, out long result)
+    {
+        result = 0;
+        if (offset < 0)
+        {
+            return Errno.ENXIO;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Seek(offset, whence, out result);
+        }
+    }
+
+    public static Errno ReadDir(Vnode dvp, long cookie, IDirEntrySink sink)
+    {
+        if (dvp.Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        using (VnodeLocks.Take(dvp))
+        {
+            return dvp.ReadDir(cookie, sink);
+        }
+    }
+
+    public static Errno Readlink(Vnode vp, out string target)
+    {
+        target = "";
+        if (vp.Type != VType.Symlink)
+        {
+            return Errno.EINVAL;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.Readlink(out target);
+        }
+    }
+
+    public static Errno Statvfs(Mount mount, out StatVfs st)
+    {
+        Errno e = mount.Statvfs(out st);
+        st.ReadOnly |= mount.IsReadOnly;
+        return e;
+    }
+
+    public static Errno Sync(Mount mount) => mount.IsReadOnly ? Errno.OK : mount.Sync();
+}

@@ -1,0 +1,106 @@
+using System.Text;
+using RumpFs.Kernel;
+
+namespace RumpFs.Vfs;
+
+/// <summary>Extended attributes: name-space permission rules, then the driver.</summary>
+public static partial class Vop
+{
+    /// <summary>Largest value accepted (XATTR_SIZE_MAX).</summary>
+    public const int XattrSizeMax = 65536;
+
+    private static Errno CheckXattrName(string name)
+    {
+        if (name.Length == 0)
+        {
+            return Errno.ERANGE;
+        }
+        return Encoding.UTF8.GetByteCount(name) > NameMax ? Errno.ERANGE : Errno.OK;
+    }
+
+    /// <summary>user.* needs read/write permission on the file; trusted.* needs root.</summary>
+    private static Errno CheckXattrAccess(Vnode vp, string name, AccessMode mode, Credentials cred)
+    {
+        Errno e = vp.GetAttr(out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (name.StartsWith("trusted.", StringComparison.Ordinal) && !cred.IsRoot)
+        {
+            return mode == AccessMode.Read ? Errno.ENODATA : Errno.EPERM;
+        }
+        if (name.StartsWith("user.", StringComparison.Ordinal))
+        {
+            if (va.Type is not (VType.Regular or VType.Directory))
+            {
+                return mode == AccessMode.Read ? Errno.ENODATA : Errno.EPERM;
+            }
+            return Access.Check(va, mode, cred);
+        }
+        return Errno.OK;
+    }
+
+    public static Errno GetXattr(Vnode vp, string name, Credentials cred, out byte[]? value)
+    {
+        value = null;
+        Errno e = CheckXattrName(name);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            e = CheckXattrAccess(vp, name, AccessMode.Read, cred);
+            return e != Errno.OK ? e : vp.GetXattr(name, out value);
+        }
+    }
+
+    public static Errno SetXattr(Vnode vp, string name, ReadOnlySpan<byte> value, XattrSetMode mode, Credentials cred)
+    {
+        Errno e = CheckXattrName(name);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (value.Length > XattrSizeMax)
+        {
+            return Errno.E2BIG;
+        }
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.EROFS;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            e = CheckXattrAccess(vp, name, AccessMode.Write, cred);
+            return e != Errno.OK ? e : vp.SetXattr(name, value, mode);
+        }
+    }
+
+    public static Errno ListXattr(Vnode vp, out IReadOnlyList<string> names)
+    {
+        using (VnodeLocks.Take(vp))
+        {
+            return vp.ListXattr(out names);
+        }
+    }
+
+    public static Errno RemoveXattr(Vnode vp, string name, Credentials cred)
+    {
+        Errno e = CheckXattrName(name);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (vp.Mount.IsReadOnly)
+        {
+            return Errno.EROFS;
+        }
+        using (VnodeLocks.Take(vp))
+        {
+            e = CheckXattrAccess(vp, name, AccessMode.Write, cred);
+            return e != Errno.OK ? e : vp.RemoveXattr(name);
+        }
+    }
+}

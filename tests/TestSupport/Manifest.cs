@@ -1,0 +1,24 @@
+namespace RumpFs.TestSupport;
+
+/// <summary>One line of a corpus manifest (see tests/images/manifest.sh).</summary>
+public sealed record ManifestEntry(string Path, char Type, uint Mode, long Size, int Nlink, string? Sha256, string? Target);
+
+/// <summary>Reads manifests written by tests/images/manifest.sh.</summary>
+public static class Manifest
+{
+    public static IReadOnlyList<ManifestEntry> Read(string path) =>
+        [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(Parse)];
+
+    private static ManifestEntry Parse(string line)
+    {
+        string[] f = line.Split('\t');
+        return new ManifestEntry(
+            f[0],
+            f[1][0],
+            Convert.ToUInt32(f[2], 8),
+            long.Parse(f[3], System.Globalization.CultureInfo.InvariantCulture),
+            int.Parse(f[4], System.Globalization.CultureInfo.InvariantCulture),
+            f[5] == "-" ? null : f[5],
+            f[6] == "-" ? null : f[6]);
+    }
+}

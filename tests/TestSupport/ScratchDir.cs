@@ -1,0 +1,29 @@
+namespace RumpFs.TestSupport;
+
+/// <summary>A temporary folder removed on dispose.</summary>
+public sealed class ScratchDir : IDisposable
+{
+    public ScratchDir(string prefix = "rumpfs-test")
+    {
+        Path = System.IO.Path.Combine(System.IO.Path.GetTempPath(), $"{prefix}-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(Path);
+    }
+
+    public string Path { get; }
+
+    public string File(string name) => System.IO.Path.Combine(Path, name);
+
+    public void Dispose()
+    {
+        try
+        {
+            System.IO.Directory.Delete(Path, recursive: true);
+        }
+        catch (IOException)
+        {
+        }
+        catch (UnauthorizedAccessException)
+        {
+        }
+    }
+}
