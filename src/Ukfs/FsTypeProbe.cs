@@ -82,14 +82,12 @@ public static class FsTypeProbe
             }
             uint le = BinaryPrimitives.ReadUInt32LittleEndian(magic);
             uint be = BinaryPrimitives.ReadUInt32BigEndian(magic);
-            // UFS2 only lives at 65536 or 262144; UFS1 at 8192 or 0 (and a UFS1 superblock
-            // at 65536 would be a stale copy).
-            bool ufs2Place = sb is 65536 or 262144;
-            if (ufs2Place && (le == Ufs2Magic || be == Ufs2Magic))
+            // Either version may sit at any of the places: makefs puts a small UFS2 at 8192.
+            if (le == Ufs2Magic || be == Ufs2Magic)
             {
                 return new FsTypeGuess("ffs", le == Ufs2Magic ? "UFS2 little-endian" : "UFS2 big-endian");
             }
-            if (!ufs2Place && (le == Ufs1Magic || be == Ufs1Magic))
+            if (le == Ufs1Magic || be == Ufs1Magic)
             {
                 return new FsTypeGuess("ffs", le == Ufs1Magic ? "UFS1 little-endian" : "UFS1 big-endian");
             }

@@ -5,8 +5,9 @@ using RumpFs.Kernel.Devices;
 namespace RumpFs.Ukfs.Partitions;
 
 /// <summary>
-/// Reads a GPT: the primary header at LBA 1, or the backup at the last LBA when the primary
-/// is damaged; both CRCs (header and entry array) must match before any entry is believed.
+/// Reads a GPT: the primary header at LBA 1 with its entry array, or, when either fails its
+/// CRC32, the backup header at the last LBA with its own array. Nothing in a table whose
+/// CRCs do not match is believed.
 /// </summary>
 internal static class GptReader
 {
@@ -15,53 +16,77 @@ internal static class GptReader
 
     public static List<PartitionInfo> Read(IBlockDevice device, List<string> warnings)
     {
-        var found = new List<PartitionInfo>();
         int ss = device.SectorSize;
         long lastLba = (device.Length / ss) - 1;
         if (lastLba < 2)
         {
+            return [];
+        }
+        List<PartitionInfo>? found = ReadTable(device, 1, lastLba, warnings, out string? primaryProblem);
+        if (found is not null)
+        {
             return found;
         }
-        GptHeader? header = ReadHeader(device, 1, out string? primaryProblem);
+        if (primaryProblem == NoSignature)
+        {
+            return [];
+        }
+        found = ReadTable(device, lastLba, lastLba, warnings, out string? backupProblem);
+        if (found is null)
+        {
+            warnings.Add($"GPT: primary table rejected ({primaryProblem}); backup table rejected ({backupProblem})");
+            return [];
+        }
+        warnings.Add($"GPT: primary table rejected ({primaryProblem}); using the backup table");
+        return found;
+    }
+
+    private const string NoSignature = "no GPT signature";
+
+    private static List<PartitionInfo>? ReadTable(IBlockDevice device, long headerLba, long lastLba, List<string> warnings, out string? problem)
+    {
+        int ss = device.SectorSize;
+        byte[] sector = new byte[ss];
+        if (device.Read(headerLba * ss, sector) != Errno.OK)
+        {
+            problem = "header unreadable";
+            return null;
+        }
+        GptHeader? header = GptHeader.Parse(sector, out problem);
         if (header is null)
         {
-            if (primaryProblem == "no GPT signature")
-            {
-                return found;
-            }
-            header = ReadHeader(device, lastLba, out string? backupProblem);
-            if (header is null)
-            {
-                warnings.Add($"GPT: primary header rejected ({primaryProblem}); backup header rejected ({backupProblem})");
-                return found;
-            }
-            warnings.Add($"GPT: primary header rejected ({primaryProblem}); using the backup header");
+            return null;
+        }
+        if (header.CurrentLba != (ulong)headerLba)
+        {
+            problem = $"header claims to be at LBA {header.CurrentLba}, found at {headerLba}";
+            return null;
         }
         if (header.EntryCount > MaxEntries || header.EntrySize < GptEntry.MinSize || header.EntrySize > 4096
             || header.EntrySize % 8 != 0)
         {
-            warnings.Add($"GPT: entry array of {header.EntryCount} entries of {header.EntrySize} bytes is invalid");
-            return found;
+            problem = $"entry array of {header.EntryCount} entries of {header.EntrySize} bytes is invalid";
+            return null;
         }
         long arrayBytes = (long)header.EntryCount * header.EntrySize;
-        long arrayOffset = (long)header.EntriesLba * ss;
-        if (header.EntriesLba > (ulong)lastLba || !BlockDeviceChecks.InRange(arrayOffset, arrayBytes, device.Length))
+        if (header.EntriesLba > (ulong)lastLba || !BlockDeviceChecks.InRange((long)header.EntriesLba * ss, arrayBytes, device.Length))
         {
-            warnings.Add("GPT: entry array lies outside the disk");
-            return found;
+            problem = "entry array lies outside the disk";
+            return null;
         }
         byte[] array = new byte[arrayBytes];
-        if (device.Read(arrayOffset, array) != Errno.OK)
+        if (device.Read((long)header.EntriesLba * ss, array) != Errno.OK)
         {
-            warnings.Add("GPT: entry array unreadable");
-            return found;
+            problem = "entry array unreadable";
+            return null;
         }
         uint crc = Crc32.HashToUInt32(array);
         if (crc != header.EntriesCrc)
         {
-            warnings.Add($"GPT: entry array CRC32 mismatch (stored 0x{header.EntriesCrc:x8}, computed 0x{crc:x8}), table ignored");
-            return found;
+            problem = $"entry array CRC32 mismatch (stored 0x{header.EntriesCrc:x8}, computed 0x{crc:x8})";
+            return null;
         }
+        var found = new List<PartitionInfo>();
         for (int i = 0; i < header.EntryCount; i++)
         {
             GptEntry e = GptEntry.Parse(array.AsSpan(i * (int)header.EntrySize, (int)header.EntrySize));
@@ -72,6 +97,7 @@ internal static class GptReader
             string index = (i + 1).ToString(System.Globalization.CultureInfo.InvariantCulture);
             if (e.LastLba < e.FirstLba || e.LastLba > (ulong)lastLba)
             {
+                // A CRC-valid entry outside the disk: a truncated image. Skip just this one.
                 warnings.Add($"GPT:{index}: lies outside the disk (LBA {e.FirstLba}..{e.LastLba}), ignored");
                 continue;
             }
@@ -80,23 +106,7 @@ internal static class GptReader
             found.Add(new PartitionInfo(PartitionScheme.Gpt, index, offset, length, GptEntry.TypeName(e.TypeGuid),
                 e.Name.Length == 0 ? null : e.Name));
         }
+        problem = null;
         return found;
-    }
-
-    private static GptHeader? ReadHeader(IBlockDevice device, long lba, out string? problem)
-    {
-        byte[] sector = new byte[device.SectorSize];
-        if (device.Read(lba * device.SectorSize, sector) != Errno.OK)
-        {
-            problem = "unreadable";
-            return null;
-        }
-        GptHeader? h = GptHeader.Parse(sector, out problem);
-        if (h is not null && h.CurrentLba != (ulong)lba)
-        {
-            problem = $"header claims to be at LBA {h.CurrentLba}, found at {lba}";
-            return null;
-        }
-        return h;
     }
 }
