@@ -16,6 +16,8 @@ public static class ConformanceTargets
     public static IReadOnlyList<ConformanceTarget> All { get; } =
     [
         new("tmpfs", (_, clock) => new TmpfsConformanceFs(clock), new FsDeviations()),
+        new("ffs-ufs1-le", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs1-empty-64m"), new FsDeviations()),
+        new("ffs-ufs2-be", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs2-empty-64m"), new FsDeviations()),
     ];
 
     public static TheoryData<string> Names
