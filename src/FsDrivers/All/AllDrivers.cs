@@ -18,5 +18,6 @@ public static class AllDrivers
             return;
         }
         FileSystemRegistry.Register(new Tmpfs.TmpfsDriver());
+        FileSystemRegistry.Register(new Msdosfs.MsdosfsDriver());
     }
 }
