@@ -16,6 +16,9 @@ public static class ConformanceTargets
     public static IReadOnlyList<ConformanceTarget> All { get; } =
     [
         new("tmpfs", (_, clock) => new TmpfsConformanceFs(clock), new FsDeviations()),
+        new("msdos-fat12", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 12), Msdosfs.MsdosConformanceFs.Deviations),
+        new("msdos-fat16", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 16), Msdosfs.MsdosConformanceFs.Deviations),
+        new("msdos-fat32", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 32), Msdosfs.MsdosConformanceFs.Deviations),
     ];
 
     public static TheoryData<string> Names
