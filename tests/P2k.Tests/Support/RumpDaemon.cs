@@ -12,14 +12,14 @@ namespace RumpFs.P2k.Tests.Support;
 internal sealed class RumpDaemon : IDisposable
 {
     private readonly StringBuilder _stderr = new();
-    private readonly string? _user;
+    private readonly string[]? _runAs;
 
-    private RumpDaemon(string mountPoint, string? scratch, Process process, string? user)
+    private RumpDaemon(string mountPoint, string? scratch, Process process, string[]? runAs)
     {
         MountPoint = mountPoint;
         Scratch = scratch;
         Process = process;
-        _user = user;
+        _runAs = runAs;
     }
 
     public string MountPoint { get; }
@@ -51,8 +51,11 @@ internal sealed class RumpDaemon : IDisposable
         return dir;
     }
 
-    /// <summary>Start rump_tmpfs -f on a fresh mount point and wait until it is mounted.</summary>
-    public static RumpDaemon StartTmpfs(string options = "size=1G", string? user = null, string[]? runAs = null)
+    /// <summary>
+    /// Start rump_tmpfs -f on a fresh mount point and wait until it is mounted;
+    /// <paramref name="runAs"/> is a command prefix (setpriv ...) to run it as another user.
+    /// </summary>
+    public static RumpDaemon StartTmpfs(string options = "size=1G", string[]? runAs = null)
     {
         string scratch = NewScratch();
         string mnt = System.IO.Path.Combine(scratch, "mnt");
@@ -78,7 +81,7 @@ internal sealed class RumpDaemon : IDisposable
             psi.ArgumentList.Add(a);
         }
         Process p = Process.Start(psi)!;
-        var d = new RumpDaemon(mnt, scratch, p, user);
+        var d = new RumpDaemon(mnt, scratch, p, runAs);
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -119,9 +122,9 @@ internal sealed class RumpDaemon : IDisposable
     }
 
     /// <summary>Unmount from outside, as a user would (umount as root, fusermount3 -u otherwise).</summary>
-    public int UnmountFromOutside() => _user is null
+    public int UnmountFromOutside() => _runAs is null
         ? Run("umount", MountPoint).ExitCode
-        : Run("setpriv", "--reuid", _user, "--regid", _user, "--clear-groups", "fusermount3", "-u", MountPoint).ExitCode;
+        : Run(_runAs[0], [.. _runAs[1..], "fusermount3", "-u", MountPoint]).ExitCode;
 
     public bool WaitForExit(TimeSpan timeout) => Process.WaitForExit((int)timeout.TotalMilliseconds);
 
