@@ -17,6 +17,7 @@ public sealed class VnodeCache
     private readonly object _lock = new();
     private readonly Dictionary<ulong, Vnode> _byIno = [];
     private readonly LinkedList<Vnode> _free = new();
+    private readonly HashSet<ulong> _loading = [];
 
     public VnodeCache(int maxUnreferenced = 16384) => MaxUnreferenced = maxUnreferenced;
 
@@ -58,44 +59,58 @@ public sealed class VnodeCache
         {
             while (true)
             {
-                if (!_byIno.TryGetValue(ino, out Vnode? cached))
+                if (_byIno.TryGetValue(ino, out Vnode? cached))
+                {
+                    if (cached.State == VnodeState.Active)
+                    {
+                        TakeRefLocked(cached);
+                        vp = cached;
+                        return Errno.OK;
+                    }
+                }
+                else if (_loading.Add(ino))
                 {
                     break;
                 }
-                if (cached.State == VnodeState.Active)
-                {
-                    TakeRefLocked(cached);
-                    vp = cached;
-                    return Errno.OK;
-                }
-                // Loading or inactivating elsewhere: wait for it to settle.
+                // Being loaded or inactivated by another thread: wait for it to settle.
                 Monitor.Wait(_lock);
             }
         }
 
-        Errno e = loader(ino, out Vnode? loaded);
-        if (e != Errno.OK || loaded is null)
+        Errno e = Errno.EIO;
+        Vnode? loaded = null;
+        try
+        {
+            e = loader(ino, out loaded);
+        }
+        finally
+        {
+            lock (_lock)
+            {
+                // Publish the result and end the load in one step, so waiters find it.
+                _loading.Remove(ino);
+                if (e == Errno.OK && loaded is not null)
+                {
+                    if (_byIno.TryGetValue(ino, out Vnode? raced) && raced.State == VnodeState.Active)
+                    {
+                        // Inserted meanwhile by the driver (a create of the same number): use that one.
+                        TakeRefLocked(raced);
+                        vp = raced;
+                    }
+                    else
+                    {
+                        loaded.RefCount = 1;
+                        loaded.State = VnodeState.Active;
+                        _byIno[ino] = loaded;
+                        vp = loaded;
+                    }
+                }
+                Monitor.PulseAll(_lock);
+            }
+        }
+        if (vp is null)
         {
             return e == Errno.OK ? Errno.EIO : e;
-        }
-
-        lock (_lock)
-        {
-            while (_byIno.TryGetValue(ino, out Vnode? raced))
-            {
-                if (raced.State == VnodeState.Active)
-                {
-                    // Another thread loaded it first; use theirs and drop ours.
-                    TakeRefLocked(raced);
-                    vp = raced;
-                    return Errno.OK;
-                }
-                Monitor.Wait(_lock);
-            }
-            loaded.RefCount = 1;
-            loaded.State = VnodeState.Active;
-            _byIno[ino] = loaded;
-            vp = loaded;
         }
         return Errno.OK;
     }

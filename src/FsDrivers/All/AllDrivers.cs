@@ -18,5 +18,8 @@ public static class AllDrivers
             return;
         }
         FileSystemRegistry.Register(new Tmpfs.TmpfsDriver());
+        FileSystemRegistry.Register(new Ffs.FfsDriver());
+        FileSystemRegistry.Register(new Ext2fs.Ext2fsDriver());
+        FileSystemRegistry.Register(new Msdosfs.MsdosfsDriver());
     }
 }

@@ -1,0 +1,148 @@
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>Byte offsets of struct cg (NetBSD sys/ufs/ffs/fs.h).</summary>
+internal static class CgFields
+{
+    public const int Magic = 4;
+    public const int OldTime = 8;
+    public const int Cgx = 12;
+    public const int OldNcyl = 16;
+    public const int OldNiblk = 18;
+    public const int Ndblk = 20;
+    /// <summary>struct csum: ndir, nbfree, nifree, nffree (int32 each).</summary>
+    public const int CsNdir = 24;
+    public const int CsNbfree = 28;
+    public const int CsNifree = 32;
+    public const int CsNffree = 36;
+    public const int Rotor = 40;
+    public const int Frotor = 44;
+    public const int Irotor = 48;
+    /// <summary>int32 frsum[MAXFRAG]: free runs of each fragment count.</summary>
+    public const int Frsum = 52;
+    public const int OldBtotoff = 84;
+    public const int OldBoff = 88;
+    public const int IusedOff = 92;
+    public const int FreeOff = 96;
+    public const int NextFreeOff = 100;
+    public const int ClusterSumOff = 104;
+    public const int ClusterOff = 108;
+    public const int NclusterBlks = 112;
+    public const int Niblk = 116;
+    public const int InitedIblk = 120;
+    public const int Time = 136;
+    /// <summary>sizeof(struct cg) up to cg_space.</summary>
+    public const int HeaderSize = 168;
+}
+
+/// <summary>
+/// A view of one cylinder-group block held in a metadata buffer: header counters and the
+/// inode, fragment and cluster bitmaps, read and written in the image's byte order. It does
+/// not own the buffer; the caller holds the allocation lock and marks the buffer dirty.
+/// </summary>
+internal readonly ref struct CylinderGroup
+{
+    public const int Magic = 0x090255;
+
+    private readonly Span<byte> _b;
+    private readonly FfsByteOrder _o;
+
+    public CylinderGroup(Span<byte> block, FfsByteOrder order)
+    {
+        _b = block;
+        _o = order;
+    }
+
+    public int MagicValue => _o.I32(_b, CgFields.Magic);
+    public int Cgx => _o.I32(_b, CgFields.Cgx);
+    public int Ndblk => _o.I32(_b, CgFields.Ndblk);
+    public int Niblk => _o.I32(_b, CgFields.Niblk);
+    public int IusedOff => _o.I32(_b, CgFields.IusedOff);
+    public int FreeOff => _o.I32(_b, CgFields.FreeOff);
+    public int NextFreeOff => _o.I32(_b, CgFields.NextFreeOff);
+    public int ClusterSumOff => _o.I32(_b, CgFields.ClusterSumOff);
+    public int ClusterOff => _o.I32(_b, CgFields.ClusterOff);
+    public int NclusterBlks => _o.I32(_b, CgFields.NclusterBlks);
+
+    public int InitedIblk
+    {
+        get => _o.I32(_b, CgFields.InitedIblk);
+        set => _o.W32(_b, CgFields.InitedIblk, value);
+    }
+
+    public int Ndir { get => _o.I32(_b, CgFields.CsNdir); set => _o.W32(_b, CgFields.CsNdir, value); }
+    public int Nbfree { get => _o.I32(_b, CgFields.CsNbfree); set => _o.W32(_b, CgFields.CsNbfree, value); }
+    public int Nifree { get => _o.I32(_b, CgFields.CsNifree); set => _o.W32(_b, CgFields.CsNifree, value); }
+    public int Nffree { get => _o.I32(_b, CgFields.CsNffree); set => _o.W32(_b, CgFields.CsNffree, value); }
+    public int Rotor { get => _o.I32(_b, CgFields.Rotor); set => _o.W32(_b, CgFields.Rotor, value); }
+    public int Frotor { get => _o.I32(_b, CgFields.Frotor); set => _o.W32(_b, CgFields.Frotor, value); }
+    public int Irotor { get => _o.I32(_b, CgFields.Irotor); set => _o.W32(_b, CgFields.Irotor, value); }
+
+    public int Frsum(int i) => _o.I32(_b, CgFields.Frsum + (4 * i));
+    public void AddFrsum(int i, int delta) => _o.Add32(_b, CgFields.Frsum + (4 * i), delta);
+
+    public int ClusterSum(int i) => _o.I32(_b, ClusterSumOff + (4 * i));
+    public void AddClusterSum(int i, int delta) => _o.Add32(_b, ClusterSumOff + (4 * i), delta);
+
+    public void SetTime(long seconds)
+    {
+        _o.W32(_b, CgFields.OldTime, (int)seconds);
+        _o.W64(_b, CgFields.Time, seconds);
+    }
+
+    /// <summary>Is inode <paramref name="i"/> (relative to the group) in use?</summary>
+    public bool InodeUsed(int i) => Bit(IusedOff, i);
+    public void SetInodeUsed(int i, bool used) => SetBit(IusedOff, i, used);
+
+    /// <summary>Is fragment <paramref name="f"/> (relative to the group) free?</summary>
+    public bool FragFree(int f) => Bit(FreeOff, f);
+    public void SetFragFree(int f, bool free) => SetBit(FreeOff, f, free);
+
+    /// <summary>Is block <paramref name="blk"/> (in blocks, relative to the group) free in the cluster map?</summary>
+    public bool ClusterFree(int blk) => Bit(ClusterOff, blk);
+    public void SetClusterFree(int blk, bool free) => SetBit(ClusterOff, blk, free);
+
+    /// <summary>True when the <paramref name="frag"/> fragments of block starting at fragment <paramref name="f"/> are all free.</summary>
+    public bool BlockFree(int f, int frag)
+    {
+        for (int i = 0; i < frag; i++)
+        {
+            if (!FragFree(f + i))
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>True when every offset of the header lies inside a block of <paramref name="cgsize"/> bytes for the given geometry.</summary>
+    public bool OffsetsValid(int cgsize, int ipg, int fpg, int frag, bool clusters)
+    {
+        int iu = IusedOff, fr = FreeOff;
+        if (iu < CgFields.HeaderSize || fr < CgFields.HeaderSize)
+        {
+            return false;
+        }
+        if ((long)iu + ((ipg + 7) / 8) > cgsize || (long)fr + ((fpg + 7) / 8) > cgsize)
+        {
+            return false;
+        }
+        if (clusters)
+        {
+            int cs = ClusterSumOff, co = ClusterOff;
+            if (cs < CgFields.HeaderSize || co < CgFields.HeaderSize || cs > cgsize - 4
+                || (long)co + ((fpg / frag) + 7) / 8 > cgsize)
+            {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    private bool Bit(int off, int i) => (_b[off + (i >> 3)] & (1 << (i & 7))) != 0;
+
+    private void SetBit(int off, int i, bool on)
+    {
+        ref byte x = ref _b[off + (i >> 3)];
+        x = on ? (byte)(x | (1 << (i & 7))) : (byte)(x & ~(1 << (i & 7)));
+    }
+}

@@ -1,0 +1,265 @@
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// Making logical blocks exist (ffs_balloc.c): direct blocks and fragments, the growth of a
+/// last fragment (in place, or moved to a larger run, ffs_realloccg), and indirect blocks
+/// on the way to a block. Directory blocks are metadata and move through the buffer cache;
+/// file blocks are copied on the device.
+/// </summary>
+internal sealed partial class FfsNode
+{
+    private bool IsMetadataFile => Type == VType.Directory;
+
+    private long FragsToSectors(long frags) => frags * (FfsMount.Sb.Fsize / 512);
+
+    /// <summary>Preferred place for logical block <paramref name="lbn"/> (ffs_blkpref): after the previous block, else the inode's group.</summary>
+    private long BlkPref(long lbn, long prevPhys)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (prevPhys > 0)
+        {
+            // Start a new group every maxbpg blocks of a big file, so one file does not fill a group.
+            if (lbn >= FfsSuperblock.NDAddr && sb.MaxBpg > 0 && lbn % sb.MaxBpg == 0)
+            {
+                int next = (sb.DtoG(prevPhys) + 1) % sb.Ncg;
+                return sb.CgDMin(next);
+            }
+            long p = prevPhys - (prevPhys % sb.Frag) + sb.Frag;
+            return p < sb.Size ? p : 0;
+        }
+        return sb.CgDMin(sb.InoToCg(Ino));
+    }
+
+    /// <summary>
+    /// Make logical block <paramref name="lbn"/> hold at least <paramref name="size"/> bytes
+    /// (a whole block, or fragments for the last block of a small file). New storage is
+    /// zeroed unless <paramref name="willOverwrite"/> (the caller writes all of it).
+    /// </summary>
+    internal Errno Balloc(long lbn, int size, bool willOverwrite, out long phys)
+    {
+        phys = 0;
+        FfsSuperblock sb = FfsMount.Sb;
+        if (lbn < FfsSuperblock.NDAddr)
+        {
+            long nb = Din.Db[lbn];
+            int nfrags = (int)sb.NumFrags(size);
+            if (nb != 0)
+            {
+                int have = (int)sb.NumFrags(BlockSize(lbn));
+                if (have >= nfrags)
+                {
+                    phys = nb;
+                    return Errno.OK;
+                }
+                Errno re = Realloc(lbn, nb, have, nfrags, out phys);
+                if (re == Errno.OK)
+                {
+                    Din.Db[lbn] = phys;
+                    MarkDirty();
+                }
+                return re;
+            }
+            long prev = lbn > 0 ? Din.Db[lbn - 1] : 0;
+            Errno e = FfsMount.Alloc(BlkPref(lbn, prev), nfrags, out phys);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            Din.Db[lbn] = phys;
+            Din.Blocks += FragsToSectors(nfrags);
+            MarkDirty();
+            return willOverwrite ? Errno.OK : ZeroNew(phys, 0, nfrags);
+        }
+        return BallocIndirect(lbn, willOverwrite, out phys);
+    }
+
+    /// <summary>Grow the fragments of block <paramref name="lbn"/> from <paramref name="oldN"/> to <paramref name="newN"/>.</summary>
+    private Errno Realloc(long lbn, long old, int oldN, int newN, out long phys)
+    {
+        phys = 0;
+        Errno e = FfsMount.Extend(old, oldN, newN, out bool extended);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (extended)
+        {
+            phys = old;
+            Din.Blocks += FragsToSectors(newN - oldN);
+            return ZeroNew(old, oldN, newN);
+        }
+        e = FfsMount.Alloc(BlkPref(lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, out phys);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        int oldBytes = oldN << sb.Fshift;
+        if (IsMetadataFile)
+        {
+            e = FfsMount.Bufs.Read(sb.FragToBytes(old), oldBytes, out Buffer? ob);
+            if (e == Errno.OK)
+            {
+                Buffer nbuf = FfsMount.Bufs.Get(sb.FragToBytes(phys), newN << sb.Fshift);
+                lock (nbuf.SyncRoot)
+                {
+                    nbuf.Data.Clear();
+                    ob!.Data.CopyTo(nbuf.Data);
+                }
+                nbuf.MarkDirty();
+                nbuf.Release();
+                ob!.Release();
+            }
+            FfsMount.Bufs.Discard(sb.FragToBytes(old), oldBytes);
+        }
+        else
+        {
+            byte[] tmp = new byte[newN << sb.Fshift];
+            e = FfsMount.Dev.Read(sb.FragToBytes(old), tmp.AsSpan(0, oldBytes));
+            if (e == Errno.OK)
+            {
+                e = FfsMount.Dev.Write(sb.FragToBytes(phys), tmp);
+            }
+        }
+        if (e != Errno.OK)
+        {
+            FfsMount.Free(phys, newN);
+            phys = 0;
+            return e;
+        }
+        Din.Blocks += FragsToSectors(newN - oldN);
+        return FfsMount.Free(old, oldN);
+    }
+
+    /// <summary>Zero fragments [fromN, toN) of a newly allocated run of a file (directories are initialised by their writer).</summary>
+    private Errno ZeroNew(long phys, int fromN, int toN)
+    {
+        if (IsMetadataFile || toN <= fromN)
+        {
+            return Errno.OK;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        byte[] zeros = new byte[(toN - fromN) << sb.Fshift];
+        return FfsMount.Dev.Write(sb.FragToBytes(phys + fromN), zeros);
+    }
+
+    private Errno BallocIndirect(long lbn, bool willOverwrite, out long phys)
+    {
+        phys = 0;
+        FfsSuperblock sb = FfsMount.Sb;
+        Span<int> index = stackalloc int[FfsSuperblock.NIAddr];
+        Errno e = IndirectPath(lbn, out int level, index);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        long ptr = Din.Ib[level - 1];
+        if (ptr == 0)
+        {
+            e = NewIndirect(BlkPref(lbn, Din.Db[FfsSuperblock.NDAddr - 1]), out ptr);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            Din.Ib[level - 1] = ptr;
+            MarkDirty();
+        }
+        for (int l = 0; l < level; l++)
+        {
+            if (!FfsMount.PointerValid(ptr, sb.Frag))
+            {
+                return KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} indirect block points outside the data area");
+            }
+            e = FfsMount.Bufs.Read(sb.FragToBytes(ptr), sb.Bsize, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            try
+            {
+                int i = index[l];
+                long child = ReadPointer(bp!, i);
+                if (child == 0)
+                {
+                    long prev = i > 0 ? ReadPointer(bp!, i - 1) : ptr;
+                    if (l == level - 1)
+                    {
+                        e = FfsMount.Alloc(BlkPref(lbn, prev), sb.Frag, out child);
+                        if (e == Errno.OK)
+                        {
+                            Din.Blocks += FragsToSectors(sb.Frag);
+                            e = willOverwrite ? Errno.OK : ZeroNew(child, 0, sb.Frag);
+                        }
+                    }
+                    else
+                    {
+                        e = NewIndirect(BlkPref(lbn, prev), out child);
+                    }
+                    if (e != Errno.OK)
+                    {
+                        return e;
+                    }
+                    WritePointer(bp!, i, child);
+                    bp!.MarkDirty();
+                    MarkDirty();
+                }
+                ptr = child;
+            }
+            finally
+            {
+                bp!.Release();
+            }
+        }
+        phys = ptr;
+        return Errno.OK;
+    }
+
+    /// <summary>Allocate and zero an indirect block (metadata, so through the buffer cache).</summary>
+    private Errno NewIndirect(long pref, out long frag)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        Errno e = FfsMount.Alloc(pref, sb.Frag, out frag);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        Din.Blocks += FragsToSectors(sb.Frag);
+        Buffer bp = FfsMount.Bufs.Get(sb.FragToBytes(frag), sb.Bsize);
+        lock (bp.SyncRoot)
+        {
+            bp.Data.Clear();
+        }
+        bp.MarkDirty();
+        bp.Release();
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// Before the file grows to <paramref name="newSize"/>: a last block that is a fragment
+    /// and will no longer be last becomes a whole block (ffs_balloc's first step).
+    /// </summary>
+    internal Errno ExpandTail(long newSize)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (Din.Size == 0 || newSize <= Din.Size)
+        {
+            return Errno.OK;
+        }
+        long lastLbn = sb.LblkNo(Din.Size - 1);
+        if (lastLbn >= FfsSuperblock.NDAddr || Din.Db[lastLbn] == 0)
+        {
+            return Errno.OK;
+        }
+        int want = BlockSizeAt(lastLbn, newSize);
+        if (want <= BlockSize(lastLbn))
+        {
+            return Errno.OK;
+        }
+        return Balloc(lastLbn, want, willOverwrite: false, out _);
+    }
+}

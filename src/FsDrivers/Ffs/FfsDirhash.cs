@@ -1,0 +1,122 @@
+using System.Text;
+using RumpFs.Kernel;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// The in-core directory hash (ufs_dirhash.c): name to entry offset, plus the free bytes of
+/// every DIRBLKSIZ chunk, so that lookups and creates in a directory of 100,000 entries
+/// are a probe, not a scan. Built on first use, kept exact by every entry change, dropped
+/// at reclaim. Guarded by the directory's vnode lock.
+/// </summary>
+internal sealed partial class FfsNode
+{
+    private Dictionary<string, long>? _dirhash;
+
+    /// <summary>Per chunk: bytes that a compaction could give a new entry.</summary>
+    private List<int>? _chunkFree;
+
+    /// <summary>Chunks before this index are known to have less room than any entry needs.</summary>
+    private int _firstRoomyChunk;
+
+    internal void DropDirhash()
+    {
+        _dirhash = null;
+        _chunkFree = null;
+        _firstRoomyChunk = 0;
+    }
+
+    private Errno EnsureDirhash()
+    {
+        if (_dirhash is not null)
+        {
+            return Errno.OK;
+        }
+        var hash = new Dictionary<string, long>(StringComparer.Ordinal);
+        var free = new List<int>((int)(Din.Size / Chunk));
+        for (long blk = 0; blk < Din.Size; blk += FfsMount.Sb.Bsize)
+        {
+            Errno e = DirBlock(blk, out Buffer? bp, out long start);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            int end = (int)Math.Min(bp!.Size, Din.Size - start);
+            for (int c = 0; c < end; c += Chunk)
+            {
+                int slack = 0;
+                for (int off = c; off < c + Chunk;)
+                {
+                    DirSlot s = SlotAt(bp.Data, off, start + off);
+                    if (s.Ino != 0)
+                    {
+                        hash[Encoding.UTF8.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen))] = start + off;
+                        slack += s.RecLen - DirectEntry.SizeFor(s.NamLen);
+                    }
+                    else
+                    {
+                        slack += s.RecLen;
+                    }
+                    off += s.RecLen;
+                }
+                free.Add(slack);
+            }
+            bp.Release();
+        }
+        _dirhash = hash;
+        _chunkFree = free;
+        _firstRoomyChunk = 0;
+        return Errno.OK;
+    }
+
+    /// <summary>A chunk with at least <paramref name="need"/> free bytes, or -1 (only when the hash exists).</summary>
+    private int HashFindRoom(int need)
+    {
+        List<int> free = _chunkFree!;
+        for (int i = _firstRoomyChunk; i < free.Count; i++)
+        {
+            if (free[i] >= need)
+            {
+                return i;
+            }
+        }
+        // Any entry needs at least 12 bytes: skip chunks with less next time.
+        int first = _firstRoomyChunk;
+        while (first < free.Count && free[first] < DirectEntry.SizeFor(1))
+        {
+            first++;
+        }
+        _firstRoomyChunk = first;
+        return -1;
+    }
+
+    private void HashSetChunkFree(long chunkOffset, int slack)
+    {
+        if (_chunkFree is null)
+        {
+            return;
+        }
+        int i = (int)(chunkOffset / Chunk);
+        while (_chunkFree.Count <= i)
+        {
+            _chunkFree.Add(0);
+        }
+        _chunkFree[i] = slack;
+        if (slack >= DirectEntry.SizeFor(1) && i < _firstRoomyChunk)
+        {
+            _firstRoomyChunk = i;
+        }
+    }
+
+    private void HashAdd(string name, long offset)
+    {
+        if (_dirhash is not null)
+        {
+            _dirhash[name] = offset;
+        }
+    }
+
+    private void HashRemove(string name) => _dirhash?.Remove(name);
+}

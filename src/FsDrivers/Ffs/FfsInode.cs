@@ -1,0 +1,221 @@
+using RumpFs.Kernel;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// Truncation (ffs_inode.c: ffs_truncate, ffs_indirtrunc): frees direct blocks, whole
+/// indirect subtrees and the tail fragments of the new last block, and zeroes the bytes
+/// past the new end so a later extension reads zeros.
+/// </summary>
+internal sealed partial class FfsNode
+{
+    /// <summary>Set the file size to <paramref name="length"/>, freeing or allocating storage.</summary>
+    internal Errno Truncate(long length)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (length == Din.Size)
+        {
+            return Errno.OK;
+        }
+        if (length > Din.Size)
+        {
+            if (length > MaxFileSize)
+            {
+                return Errno.EFBIG;
+            }
+            Errno ge = ExpandTail(length);
+            if (ge != Errno.OK)
+            {
+                return ge;
+            }
+            // Like ffs_truncate, make the last byte exist, so a small file's last block
+            // has the fragments its size implies.
+            long last = sb.LblkNo(length - 1);
+            if (last < FfsSuperblock.NDAddr)
+            {
+                ge = Balloc(last, BlockSizeAt(last, length), willOverwrite: false, out _);
+                if (ge != Errno.OK)
+                {
+                    return ge;
+                }
+            }
+            Din.Size = length;
+            MarkDirty();
+            return Errno.OK;
+        }
+
+        long oldSize = Din.Size;
+        long lastKeep = length == 0 ? -1 : sb.LblkNo(length - 1);
+        Errno first = Errno.OK;
+
+        // Indirect trees wholly or partly past the end.
+        long baseLbn = FfsSuperblock.NDAddr;
+        long span = sb.Nindir;
+        for (int level = 1; level <= FfsSuperblock.NIAddr; level++)
+        {
+            if (Din.Ib[level - 1] != 0 && lastKeep < baseLbn + span - 1)
+            {
+                long ptr = Din.Ib[level - 1];
+                Errno e = TruncIndirect(ref ptr, level, baseLbn, lastKeep);
+                first = first == Errno.OK ? e : first;
+                Din.Ib[level - 1] = ptr;
+            }
+            baseLbn += span;
+            span *= sb.Nindir;
+        }
+
+        // Direct blocks past the end, and the tail of the new last block.
+        for (long lbn = FfsSuperblock.NDAddr - 1; lbn >= 0; lbn--)
+        {
+            long p = Din.Db[lbn];
+            if (p == 0)
+            {
+                continue;
+            }
+            int have = (int)sb.NumFrags(BlockSizeAt(lbn, oldSize));
+            if (lbn > lastKeep)
+            {
+                Din.Db[lbn] = 0;
+                first = first == Errno.OK ? FreeData(p, have) : first;
+            }
+            else if (lbn == lastKeep)
+            {
+                int keep = (int)sb.NumFrags(BlockSizeAt(lbn, length));
+                if (keep < have)
+                {
+                    first = first == Errno.OK ? FreeData(p + keep, have - keep) : first;
+                }
+            }
+        }
+        Din.Size = length;
+        MarkDirty();
+        return first == Errno.OK ? ZeroTail(length) : first;
+    }
+
+    /// <summary>Largest size the block map can describe (triple indirect), as fs_maxfilesize.</summary>
+    internal long MaxFileSize
+    {
+        get
+        {
+            FfsSuperblock sb = FfsMount.Sb;
+            long n = sb.Nindir;
+            long blocks = FfsSuperblock.NDAddr + n + (n * n);
+            long triple = n * n * n;
+            blocks = blocks > long.MaxValue / sb.Bsize - triple ? long.MaxValue / sb.Bsize : blocks + triple;
+            return Math.Min(blocks * sb.Bsize, long.MaxValue / 2);
+        }
+    }
+
+    /// <summary>Free <paramref name="n"/> fragments of this file and account them.</summary>
+    private Errno FreeData(long frag, int n)
+    {
+        if (IsMetadataFile)
+        {
+            FfsMount.Bufs.Discard(FfsMount.Sb.FragToBytes(frag), (long)n << FfsMount.Sb.Fshift);
+        }
+        Din.Blocks = Math.Max(0, Din.Blocks - FragsToSectors(n));
+        return FfsMount.Free(frag, n);
+    }
+
+    /// <summary>
+    /// Free what an indirect block at <paramref name="level"/> (1 = its entries are data
+    /// blocks) covering logical blocks from <paramref name="baseLbn"/> holds past
+    /// <paramref name="lastKeep"/>; frees the indirect block itself (setting ptr to 0) when
+    /// nothing in it is kept.
+    /// </summary>
+    private Errno TruncIndirect(ref long ptr, int level, long baseLbn, long lastKeep)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (!FfsMount.PointerValid(ptr, sb.Frag))
+        {
+            return KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} indirect block points outside the data area");
+        }
+        long childSpan = 1;
+        for (int i = 1; i < level; i++)
+        {
+            childSpan *= sb.Nindir;
+        }
+        Errno e = FfsMount.Bufs.Read(sb.FragToBytes(ptr), sb.Bsize, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        Errno first = Errno.OK;
+        bool changed = false;
+        try
+        {
+            for (int i = 0; i < sb.Nindir; i++)
+            {
+                long childBase = baseLbn + (i * childSpan);
+                if (childBase + childSpan - 1 <= lastKeep)
+                {
+                    continue;
+                }
+                long child = ReadPointer(bp!, i);
+                if (child == 0)
+                {
+                    continue;
+                }
+                if (level == 1)
+                {
+                    if (!FfsMount.PointerValid(child, sb.Frag))
+                    {
+                        first = first == Errno.OK ? KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} has a bad block pointer") : first;
+                        continue;
+                    }
+                    first = first == Errno.OK ? FreeData(child, sb.Frag) : first;
+                    child = 0;
+                }
+                else
+                {
+                    e = TruncIndirect(ref child, level - 1, childBase, lastKeep);
+                    first = first == Errno.OK ? e : first;
+                }
+                WritePointer(bp!, i, child);
+                changed = true;
+            }
+            if (changed)
+            {
+                bp!.MarkDirty();
+            }
+        }
+        finally
+        {
+            bp!.Release();
+        }
+        if (lastKeep < baseLbn)
+        {
+            FfsMount.Bufs.Discard(sb.FragToBytes(ptr), sb.Bsize);
+            Din.Blocks = Math.Max(0, Din.Blocks - FragsToSectors(sb.Frag));
+            e = FfsMount.Free(ptr, sb.Frag);
+            first = first == Errno.OK ? e : first;
+            ptr = 0;
+        }
+        return first;
+    }
+
+    /// <summary>Zero the bytes after <paramref name="length"/> in its last block's storage.</summary>
+    private Errno ZeroTail(long length)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        int boff = sb.BlkOff(length);
+        if (length == 0 || boff == 0 || IsMetadataFile)
+        {
+            return Errno.OK;
+        }
+        long lbn = sb.LblkNo(length);
+        Errno e = Bmap(lbn, 1, out long phys, out _);
+        if (e != Errno.OK || phys == 0)
+        {
+            return e;
+        }
+        int end = BlockSizeAt(lbn, length);
+        if (end <= boff)
+        {
+            return Errno.OK;
+        }
+        return FfsMount.Dev.Write(sb.FragToBytes(phys) + boff, new byte[end - boff]);
+    }
+}

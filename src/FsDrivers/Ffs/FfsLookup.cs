@@ -1,0 +1,257 @@
+using System.Text;
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// Directories (ufs_lookup.c): search, readdir, entry insert with compaction, removal and
+/// the ".." rewrite of rename. Entries live in DIRBLKSIZ chunks of directory blocks read
+/// through the buffer cache; every chunk is checked (ufs_dirbadentry) before use.
+/// </summary>
+internal sealed partial class FfsNode
+{
+    private const int Chunk = FfsSuperblock.DirBlkSiz;
+
+    /// <summary>One entry of a chunk, as found by a walk.</summary>
+    internal readonly record struct DirSlot(long Offset, uint Ino, int RecLen, int NamLen, byte DType);
+
+    /// <summary>Read the directory block holding byte <paramref name="offset"/>; <paramref name="blockStart"/> is its first byte offset in the directory.</summary>
+    internal Errno DirBlock(long offset, out Buffer? bp, out long blockStart)
+    {
+        bp = null;
+        FfsSuperblock sb = FfsMount.Sb;
+        long lbn = sb.LblkNo(offset);
+        blockStart = lbn << sb.Bshift;
+        Errno e = Bmap(lbn, 1, out long phys, out _);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (phys == 0)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)Ino, $"directory {Ino} has a hole at block {lbn}");
+        }
+        e = FfsMount.Bufs.Read(sb.FragToBytes(phys), BlockSize(lbn), out bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        int end = (int)Math.Min(bp!.Size, Din.Size - blockStart);
+        for (int c = 0; c < end; c += Chunk)
+        {
+            if (!ChunkValid(bp.Data.Slice(c, Chunk)))
+            {
+                bp.Release();
+                bp = null;
+                return KernelLog.CorruptionOnce("ffs", phys, $"directory {Ino}: bad entry in chunk at offset {blockStart + c}");
+            }
+        }
+        return Errno.OK;
+    }
+
+    private bool ChunkValid(ReadOnlySpan<byte> c)
+    {
+        FfsByteOrder o = FfsMount.Order;
+        bool types = FfsMount.Sb.HasDirentTypes;
+        int off = 0;
+        while (off < Chunk)
+        {
+            if (Chunk - off < DirectEntry.HeaderSize)
+            {
+                return false;
+            }
+            int reclen = DirectEntry.ReadRecLen(c, off, o);
+            uint ino = DirectEntry.ReadIno(c, off, o);
+            int namlen = DirectEntry.ReadNamLen(c, off, o, types);
+            if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > Chunk)
+            {
+                return false;
+            }
+            if (ino != 0)
+            {
+                if (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen)
+                    || ino >= (ulong)FfsMount.Sb.TotalInodes)
+                {
+                    return false;
+                }
+                ReadOnlySpan<byte> name = c.Slice(off + DirectEntry.Name, namlen);
+                if (name.IndexOfAny((byte)0, (byte)'/') >= 0)
+                {
+                    return false;
+                }
+            }
+            off += reclen;
+        }
+        return true;
+    }
+
+    /// <summary>Decode the entry at byte <paramref name="off"/> of a validated block.</summary>
+    private DirSlot SlotAt(ReadOnlySpan<byte> b, int off, long dirOffset)
+    {
+        FfsByteOrder o = FfsMount.Order;
+        bool types = FfsMount.Sb.HasDirentTypes;
+        return new DirSlot(dirOffset, DirectEntry.ReadIno(b, off, o), DirectEntry.ReadRecLen(b, off, o),
+            DirectEntry.ReadNamLen(b, off, o, types), DirectEntry.ReadType(b, off, types));
+    }
+
+    /// <summary>
+    /// Find <paramref name="name"/>: its slot, or ENOENT. Uses the in-core hash for large
+    /// directories (ufs_dirhash) and a scan for small ones.
+    /// </summary>
+    internal Errno FindEntry(ReadOnlySpan<byte> name, out DirSlot slot)
+    {
+        slot = default;
+        if (Din.Size > FfsMount.Sb.Bsize || _dirhash is not null)
+        {
+            Errno he = EnsureDirhash();
+            if (he != Errno.OK)
+            {
+                return he;
+            }
+            if (!_dirhash!.TryGetValue(Encoding.UTF8.GetString(name), out long at))
+            {
+                return Errno.ENOENT;
+            }
+            Errno e = DirBlock(at, out Buffer? bp, out long start);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            slot = SlotAt(bp!.Data, (int)(at - start), at);
+            bool same = slot.Ino != 0 && bp.Data.Slice((int)(at - start) + DirectEntry.Name, slot.NamLen).SequenceEqual(name);
+            bp.Release();
+            if (!same)
+            {
+                // The hash went stale: rebuild it rather than trust it.
+                DropDirhash();
+                return FindEntry(name, out slot);
+            }
+            return Errno.OK;
+        }
+        for (long blk = 0; blk < Din.Size; blk += FfsMount.Sb.Bsize)
+        {
+            Errno e = DirBlock(blk, out Buffer? bp, out long start);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            int end = (int)Math.Min(bp!.Size, Din.Size - start);
+            for (int off = 0; off < end;)
+            {
+                DirSlot s = SlotAt(bp.Data, off, start + off);
+                if (s.Ino != 0 && s.NamLen == name.Length && bp.Data.Slice(off + DirectEntry.Name, s.NamLen).SequenceEqual(name))
+                {
+                    slot = s;
+                    bp.Release();
+                    return Errno.OK;
+                }
+                off += s.RecLen;
+            }
+            bp.Release();
+        }
+        return Errno.ENOENT;
+    }
+
+    public override Errno Lookup(string name, out Vnode? vp)
+    {
+        vp = null;
+        if (Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        byte[] bytes = Encoding.UTF8.GetBytes(name);
+        if (bytes.Length > DirectEntry.MaxNameLen)
+        {
+            return Errno.ENAMETOOLONG;
+        }
+        Errno e = FindEntry(bytes, out DirSlot slot);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (slot.Ino == Ino)
+        {
+            Ref();
+            vp = this;
+            return Errno.OK;
+        }
+        e = FfsMount.VGet(slot.Ino, out vp);
+        return e == Errno.ESTALE ? KernelLog.CorruptionOnce("ffs", (long)Ino, $"directory {Ino} names free inode {slot.Ino}") : e;
+    }
+
+    public override Errno ReadDir(long cookie, IDirEntrySink sink)
+    {
+        if (Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        if (cookie < 0)
+        {
+            return Errno.EINVAL;
+        }
+        // Resume at the start of the chunk holding the cookie and skip what lies before it,
+        // so a cookie stays valid when the entry it named was merged away meanwhile.
+        long pos = cookie & ~(long)(Chunk - 1);
+        while (pos < Din.Size)
+        {
+            Errno e = DirBlock(pos, out Buffer? bp, out long start);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            int end = (int)Math.Min(bp!.Size, Din.Size - start);
+            try
+            {
+                for (int off = (int)(pos - start); off < end;)
+                {
+                    DirSlot s = SlotAt(bp.Data, off, start + off);
+                    if (s.Ino != 0 && start + off >= cookie)
+                    {
+                        string name = Encoding.UTF8.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen));
+                        VType t = TypeOfEntry(s);
+                        if (!sink.Add(new DirEntry(name, s.Ino, t, start + off + s.RecLen)))
+                        {
+                            return Errno.OK;
+                        }
+                    }
+                    off += s.RecLen;
+                }
+            }
+            finally
+            {
+                bp.Release();
+            }
+            pos = start + end;
+        }
+        return Errno.OK;
+    }
+
+    private VType TypeOfEntry(in DirSlot s)
+    {
+        VType t = s.DType switch
+        {
+            1 => VType.Fifo,
+            2 => VType.CharDevice,
+            4 => VType.Directory,
+            6 => VType.BlockDevice,
+            8 => VType.Regular,
+            10 => VType.Symlink,
+            12 => VType.Socket,
+            _ => VType.None,
+        };
+        if (t == VType.None)
+        {
+            // Old-format entries carry no type: ask the inode.
+            var din = new FfsDinode();
+            if (FfsMount.ReadDinode(s.Ino, din) == Errno.OK)
+            {
+                t = VTypeExtensions.FromModeBits(din.Mode);
+            }
+        }
+        return t;
+    }
+}

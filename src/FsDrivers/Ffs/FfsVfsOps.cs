@@ -1,0 +1,422 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// One mounted FFS (ffs_vfsops.c): mount-time validation, root, vget, statvfs, sync and
+/// unmount. Allocation state (cylinder groups, summaries, superblock counters) is under
+/// <see cref="AllocLock"/>, the driver's lock, taken after vnode locks.
+/// </summary>
+internal sealed partial class FfsMount : Mount
+{
+    private readonly int[] _csum; // per cg: ndir, nbfree, nifree, nffree
+    private bool _summaryDirty;
+
+    private FfsMount(IBlockDevice device, MountOptions options, FfsSuperblock sb, BufferCache bufs, int[] csum)
+        : base("ffs", device, options)
+    {
+        Sb = sb;
+        Order = sb.Order;
+        Bufs = bufs;
+        _csum = csum;
+    }
+
+    public FfsSuperblock Sb { get; }
+
+    public FfsByteOrder Order { get; }
+
+    public BufferCache Bufs { get; }
+
+    /// <summary>Guards cylinder groups, the summary area and the superblock counters.</summary>
+    public Lock AllocLock { get; } = new();
+
+    public IBlockDevice Dev => Device!;
+
+    internal static Errno MountDevice(IBlockDevice device, MountOptions options, out Mount? mount, out string? message)
+    {
+        mount = null;
+        FfsSuperblock? sb = FfsSuperblockCheck.Find(device, out string? why);
+        if (sb is null)
+        {
+            message = "ffs: " + why;
+            return Errno.EINVAL;
+        }
+        string? bad = FfsSuperblockCheck.Validate(sb, device.Length);
+        if (bad is not null)
+        {
+            message = $"ffs: bad superblock at {sb.Location}: {bad}";
+            return Errno.EINVAL;
+        }
+        bool readOnly = options.ReadOnly || device.IsReadOnly;
+        if (!readOnly)
+        {
+            string? refuse = RefuseReadWrite(sb, options);
+            if (refuse is not null)
+            {
+                message = "ffs: " + refuse;
+                return Errno.EROFS;
+            }
+        }
+
+        var bufs = new BufferCache(device, options.CacheBytes);
+        Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        var mp = new FfsMount(device, options, sb, bufs, csum!);
+        e = mp.CheckCylinderGroups(out message);
+        if (e == Errno.OK)
+        {
+            e = mp.CheckRoot(out message);
+        }
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (!mp.IsReadOnly)
+        {
+            // Dirty while mounted read-write: a crash leaves it for fsck (ffs_mountfs
+            // shifts FS_ISCLEAN to FS_WASCLEAN and writes the superblock at once).
+            lock (mp.AllocLock)
+            {
+                mp.Sb.Clean = (mp.Sb.Clean & FfsSuperblock.IsClean) != 0 ? FfsSuperblock.WasClean : (byte)0;
+                e = mp.WriteSuperblock();
+            }
+            if (e == Errno.OK)
+            {
+                e = device.Flush();
+            }
+            if (e != Errno.OK)
+            {
+                message = $"ffs: cannot mark the file system dirty: {e.Describe()}";
+                return e;
+            }
+        }
+        message = null;
+        mount = mp;
+        return Errno.OK;
+    }
+
+    /// <summary>Why a read-write mount is refused, or null.</summary>
+    private static string? RefuseReadWrite(FfsSuperblock sb, MountOptions options)
+    {
+        if ((sb.Flags & FfsSuperblock.FlagWapbl) != 0)
+        {
+            return "unsupported feature: WAPBL log (mount read-only)";
+        }
+        if ((sb.Flags & FfsSuperblock.FlagSoftDep) != 0)
+        {
+            return "unsupported feature: soft dependencies (mount read-only)";
+        }
+        if ((sb.Flags & FfsSuperblock.FlagQuota2) != 0)
+        {
+            return "unsupported feature: quota2 (mount read-only)";
+        }
+        if ((sb.Flags & FfsSuperblock.FlagNeedsFsck) != 0 && !options.Force)
+        {
+            return "file system needs fsck (mount read-only, or use -o force)";
+        }
+        if ((sb.Clean & FfsSuperblock.IsClean) == 0 && !options.Force)
+        {
+            return "file system not clean (run fsck, mount read-only, or use -o force)";
+        }
+        return null;
+    }
+
+    private static Errno ReadSummary(FfsSuperblock sb, BufferCache bufs, out int[]? csum, out string? message)
+    {
+        csum = null;
+        message = null;
+        int bytes = (int)sb.FragRoundUp(sb.CsSize);
+        Errno e = bufs.Read(sb.FragToBytes(sb.CsAddr), bytes, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            message = $"ffs: cannot read the cylinder-group summary: {e.Describe()}";
+            return e;
+        }
+        csum = new int[sb.Ncg * 4];
+        for (int i = 0; i < csum.Length; i++)
+        {
+            csum[i] = sb.Order.I32(bp!.Data, 4 * i);
+        }
+        bp!.Release();
+        return Errno.OK;
+    }
+
+    private Errno CheckCylinderGroups(out string? message)
+    {
+        message = null;
+        bool clusters = Sb.ContigSumSize > 0;
+        for (int cg = 0; cg < Sb.Ncg; cg++)
+        {
+            Errno e = Bufs.Read(Sb.FragToBytes(Sb.CgTod(cg)), Sb.CgSize, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                message = $"ffs: cannot read cylinder group {cg}: {e.Describe()}";
+                return e;
+            }
+            var g = new CylinderGroup(bp!.Data, Order);
+            string? bad = g.MagicValue != CylinderGroup.Magic ? "bad magic"
+                : g.Cgx != cg ? $"records index {g.Cgx}"
+                : !g.OffsetsValid(Sb.CgSize, Sb.Ipg, Sb.Fpg, Sb.Frag, clusters) ? "map offsets outside the block"
+                : g.Ndblk > Sb.Fpg || g.Ndblk < 0 ? "bad block count"
+                : null;
+            bp.Release();
+            if (bad is not null)
+            {
+                message = $"ffs: cylinder group {cg}: {bad}";
+                return Errno.EINVAL;
+            }
+        }
+        return Errno.OK;
+    }
+
+    private Errno CheckRoot(out string? message)
+    {
+        message = null;
+        Errno e = Root(out Vnode? root);
+        if (e != Errno.OK || root!.Type != VType.Directory)
+        {
+            root?.Release();
+            message = "ffs: root inode is not a readable directory";
+            return e == Errno.OK ? Errno.EINVAL : e;
+        }
+        root.Release();
+        return Errno.OK;
+    }
+
+    public override Errno Root(out Vnode? root) => VGet(FfsSuperblock.RootIno, out root);
+
+    public override Errno VGet(ulong ino, out Vnode? vp) => Vnodes.Get(ino, LoadVnode, out vp);
+
+    private Errno LoadVnode(ulong ino, out Vnode? vp)
+    {
+        vp = null;
+        if (ino < FfsSuperblock.RootIno || ino >= (ulong)Sb.TotalInodes)
+        {
+            return Errno.ESTALE;
+        }
+        var din = new FfsDinode();
+        Errno e = ReadDinode(ino, din);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        VType type = VTypeExtensions.FromModeBits(din.Mode);
+        if (din.Nlink <= 0 || type == VType.None)
+        {
+            // A free inode reached through a stale handle or a corrupt directory.
+            return din.Mode == 0 ? Errno.ESTALE : KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has bad mode {din.Mode:x}");
+        }
+        if (din.Size < 0 || din.Blocks < 0)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has negative size");
+        }
+        vp = new FfsNode(this, ino, type, din);
+        return Errno.OK;
+    }
+
+    // ---- Inode blocks. ------------------------------------------------------------------
+
+    /// <summary>Read the on-disk inode <paramref name="ino"/> into <paramref name="din"/>.</summary>
+    public Errno ReadDinode(ulong ino, FfsDinode din)
+    {
+        long off = Sb.FragToBytes(Sb.InoToFsba(ino));
+        Errno e = Bufs.Read(off, Sb.Bsize, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        int at = Sb.InoToFsbo(ino) * Sb.DinodeSize;
+        lock (bp!.SyncRoot)
+        {
+            ReadOnlySpan<byte> rec = bp.Data.Slice(at, Sb.DinodeSize);
+            if (Sb.IsUfs2)
+            {
+                Ufs2Dinode.Decode(rec, Order, din, Sb.MaxSymlinkLen);
+            }
+            else
+            {
+                Ufs1Dinode.Decode(rec, Order, din, Sb.MaxSymlinkLen);
+            }
+        }
+        bp.Release();
+        return Errno.OK;
+    }
+
+    /// <summary>Write <paramref name="din"/> into its inode block (delayed, or now when <paramref name="sync"/>).</summary>
+    public Errno WriteDinode(ulong ino, FfsDinode din, bool sync)
+    {
+        long off = Sb.FragToBytes(Sb.InoToFsba(ino));
+        Errno e = Bufs.Read(off, Sb.Bsize, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        int at = Sb.InoToFsbo(ino) * Sb.DinodeSize;
+        lock (bp!.SyncRoot)
+        {
+            Span<byte> rec = bp.Data.Slice(at, Sb.DinodeSize);
+            if (Sb.IsUfs2)
+            {
+                Ufs2Dinode.Encode(din, rec, Order);
+            }
+            else
+            {
+                Ufs1Dinode.Encode(din, rec, Order);
+            }
+        }
+        if (sync)
+        {
+            e = Bufs.WriteNow(bp);
+        }
+        else
+        {
+            bp.MarkDirty();
+        }
+        bp.Release();
+        return e;
+    }
+
+    // ---- Statvfs, sync, unmount. ----------------------------------------------------------
+
+    public override Errno Statvfs(out StatVfs st)
+    {
+        lock (AllocLock)
+        {
+            long free = Sb.FreeFrags;
+            // freespace(fs, minfree): what is left after the reserve held back for root.
+            long reserve = Sb.Dsize * Sb.MinFree / 100;
+            st = new StatVfs
+            {
+                BlockSize = Sb.Bsize,
+                FragmentSize = Sb.Fsize,
+                Blocks = Sb.Dsize,
+                BlocksFree = free,
+                BlocksAvailable = Math.Max(0, free - reserve),
+                Files = Sb.TotalInodes - FfsSuperblock.RootIno,
+                FilesFree = Sb.NiFree,
+                FilesAvailable = Sb.NiFree,
+                FsId = Sb.FsId,
+                NameMax = DirectEntry.MaxNameLen,
+                ReadOnly = IsReadOnly,
+            };
+        }
+        return Errno.OK;
+    }
+
+    public override Errno Sync() => SyncAll(markClean: false);
+
+    private Errno SyncAll(bool markClean)
+    {
+        if (IsReadOnly)
+        {
+            return Errno.OK;
+        }
+        Errno first = Errno.OK;
+        foreach (Vnode v in Vnodes.Snapshot())
+        {
+            if (v is FfsNode n)
+            {
+                Errno e = n.FlushInode();
+                first = first == Errno.OK ? e : first;
+            }
+        }
+        lock (AllocLock)
+        {
+            if (markClean && Sb.Clean == FfsSuperblock.WasClean)
+            {
+                Sb.Clean = FfsSuperblock.IsClean;
+            }
+            Errno e = WriteSummary();
+            first = first == Errno.OK ? e : first;
+            e = Bufs.WriteBack();
+            first = first == Errno.OK ? e : first;
+            Sb.Time = Clock.Now.Seconds;
+            // The superblock goes last, so "clean" never reaches the disk before the rest.
+            e = Dev.Flush();
+            first = first == Errno.OK ? e : first;
+            e = WriteSuperblock();
+            first = first == Errno.OK ? e : first;
+        }
+        Errno f = Dev.Flush();
+        return first == Errno.OK ? f : first;
+    }
+
+    protected override Errno UnmountCore(bool force)
+    {
+        if (IsReadOnly)
+        {
+            return Errno.OK;
+        }
+        foreach (Vnode v in Vnodes.Snapshot())
+        {
+            // Forced unmount with files still referenced: write what they hold.
+            if (v is FfsNode n)
+            {
+                n.FlushInode();
+            }
+        }
+        return SyncAll(markClean: true);
+    }
+
+    /// <summary>Write the superblock now (under <see cref="AllocLock"/>).</summary>
+    internal Errno WriteSuperblock()
+    {
+        byte[] bytes = Sb.Encode();
+        Buffer bp = Bufs.Get(Sb.Location, Sb.SbSize);
+        lock (bp.SyncRoot)
+        {
+            bytes.AsSpan(0, Sb.SbSize).CopyTo(bp.Data);
+        }
+        Errno e = Bufs.WriteNow(bp);
+        bp.Release();
+        return e;
+    }
+
+    /// <summary>Put the in-core per-cg summaries into the summary area (under <see cref="AllocLock"/>).</summary>
+    private Errno WriteSummary()
+    {
+        if (!_summaryDirty)
+        {
+            return Errno.OK;
+        }
+        int bytes = (int)Sb.FragRoundUp(Sb.CsSize);
+        Errno e = Bufs.Read(Sb.FragToBytes(Sb.CsAddr), bytes, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        lock (bp!.SyncRoot)
+        {
+            for (int i = 0; i < _csum.Length; i++)
+            {
+                Order.W32(bp.Data, 4 * i, _csum[i]);
+            }
+        }
+        bp.MarkDirty();
+        bp.Release();
+        _summaryDirty = false;
+        return Errno.OK;
+    }
+
+    public override IReadOnlyList<KeyValuePair<string, string>> Describe() =>
+    [
+        new("format", Sb.IsUfs2 ? "UFS2" : "UFS1"),
+        new("byte order", Order.ToString()),
+        new("superblock", Sb.Location.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("block size", Sb.Bsize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("fragment size", Sb.Fsize.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("cylinder groups", Sb.Ncg.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("inodes per group", Sb.Ipg.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("free fragments", Sb.FreeFrags.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("free inodes", Sb.NiFree.ToString(System.Globalization.CultureInfo.InvariantCulture)),
+        new("clean", (Sb.Clean & FfsSuperblock.IsClean) != 0 ? "yes" : "no"),
+        new("volume name", Sb.VolumeName),
+    ];
+}

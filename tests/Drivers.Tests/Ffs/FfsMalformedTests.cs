@@ -1,0 +1,222 @@
+using RumpFs.FsDrivers.Ffs;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ffs;
+
+/// <summary>Damaged images: refused cleanly at mount, or EIO where the damage is read; never an exception or a write.</summary>
+public class FfsMalformedTests
+{
+    private static byte[] Load(string name) => File.ReadAllBytes(Corpus.Get(name).ImagePath);
+
+    /// <summary>Byte offset of the inode record of <paramref name="path"/>, and the geometry, from a read-only mount.</summary>
+    private static (long InodeOffset, FfsSuperblock Sb) Locate(byte[] image, string path)
+    {
+        var dev = new MemoryBlockDevice(image, readOnly: true);
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(dev, true, out Mount? mp, out string? msg));
+        var fm = (FfsMount)mp!;
+        Vnode vp = FfsTestMount.Resolve(mp!, path);
+        ulong ino = vp.Ino;
+        vp.Release();
+        mp!.Unmount();
+        FfsSuperblock sb = fm.Sb;
+        return (sb.FragToBytes(sb.InoToFsba(ino)) + ((long)sb.InoToFsbo(ino) * sb.DinodeSize), sb);
+    }
+
+    private static Errno MountMem(byte[] image, bool readOnly, out Mount? mp, out string? msg, out MemoryBlockDevice dev)
+    {
+        dev = new MemoryBlockDevice(image, readOnly: false);
+        return FfsTestMount.TryMount(dev, readOnly, out mp, out msg);
+    }
+
+    [Theory]
+    [InlineData("ffs1-le-8k-f2")]
+    [InlineData("ffs2-be-8k-f2")]
+    public void Mount_TruncatedImage_RefusedWithoutWriting(string name)
+    {
+        byte[] img = Load(name);
+        byte[] cut = img.AsSpan(0, img.Length / 2).ToArray();
+        Errno e = MountMem(cut, false, out Mount? mp, out string? msg, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Null(mp);
+        Assert.Contains("larger than the device", msg);
+        Assert.Equal(0, dev.WriteCount);
+    }
+
+    [Fact]
+    public void Mount_BadMagic_RefusedWithMessage()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        img[8192 + SuperblockFields.Magic] ^= 0xFF;
+        Errno e = MountMem(img, true, out _, out string? msg, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains("no FFS superblock", msg);
+        Assert.False(new FfsDriver().Probe(dev));
+    }
+
+    [Fact]
+    public void Mount_GarbageDevice_RefusedAndProbeFalse()
+    {
+        byte[] junk = new byte[4 << 20];
+        new Random(5).NextBytes(junk);
+        Errno e = MountMem(junk, false, out _, out _, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Equal(0, dev.WriteCount);
+        Assert.False(new FfsDriver().Probe(new MemoryBlockDevice(16)));
+    }
+
+    [Theory]
+    [InlineData(SuperblockFields.Bsize, 3000, "block size")]
+    [InlineData(SuperblockFields.Fsize, 3, "fragment size")]
+    [InlineData(SuperblockFields.Ncg, 0, "cylinder-group geometry")]
+    [InlineData(SuperblockFields.Ipg, 7, "cylinder-group geometry")]
+    [InlineData(SuperblockFields.Iblkno, 1 << 30, "layout")]
+    [InlineData(SuperblockFields.CsSize, 1, "summary")]
+    [InlineData(SuperblockFields.Frag, 16, "fragments per block")]
+    public void Mount_InconsistentSuperblock_Refused(int field, int value, string why)
+    {
+        byte[] img = Load("ffs2-be-8k-f2");
+        FfsByteOrder.Big.W32(img.AsSpan(8192), field, value);
+        Errno e = MountMem(img, false, out _, out string? msg, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains(why, msg);
+        Assert.Equal(0, dev.WriteCount);
+    }
+
+    [Fact]
+    public void Mount_CylinderGroupBadMagic_Refused()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        (_, FfsSuperblock sb) = Locate(img, "/");
+        img[sb.FragToBytes(sb.CgTod(0)) + CgFields.Magic] ^= 0x55;
+        Errno e = MountMem(img, true, out _, out string? msg, out _);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains("cylinder group 0", msg);
+    }
+
+    [Theory]
+    [InlineData("ffs1-le-8k-f2")]
+    [InlineData("ffs2-be-8k-f2")]
+    public void Read_BlockPointerPastEnd_ReturnsEio(string name)
+    {
+        byte[] img = Load(name);
+        (long off, FfsSuperblock sb) = Locate(img, "/hello.txt");
+        if (sb.IsUfs2)
+        {
+            sb.Order.W64(img.AsSpan((int)off), Ufs2Dinode.Db, sb.Size + 100);
+        }
+        else
+        {
+            sb.Order.W32(img.AsSpan((int)off), Ufs1Dinode.Db, (int)sb.Size + 100);
+        }
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? mp, out _, out _));
+        Vnode vp = FfsTestMount.Resolve(mp!, "/hello.txt");
+        byte[] buf = new byte[64];
+        Assert.Equal(Errno.EIO, Vop.Read(vp, 0, buf, out _));
+        vp.Release();
+        mp!.Unmount();
+    }
+
+    [Fact]
+    public void Read_BlockPointerIntoInodeTable_ReturnsEio()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        (long off, FfsSuperblock sb) = Locate(img, "/hello.txt");
+        sb.Order.W32(img.AsSpan((int)off), Ufs1Dinode.Db, (int)sb.CgIMin(0));
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? mp, out _, out _));
+        Vnode vp = FfsTestMount.Resolve(mp!, "/hello.txt");
+        Assert.Equal(Errno.EIO, Vop.Read(vp, 0, new byte[16], out _));
+        vp.Release();
+        mp!.Unmount();
+    }
+
+    [Fact]
+    public void Lookup_DirectoryChunkWithZeroRecLen_ReturnsEio()
+    {
+        byte[] img = Load("ffs2-le-8k-f2");
+        (long off, FfsSuperblock sb) = Locate(img, "/nested/a");
+        long db0 = sb.Order.I64(img, (int)off + Ufs2Dinode.Db);
+        long dirStart = sb.FragToBytes(db0);
+        // The second entry ("..") gets a record length of 0: a walk would never advance.
+        sb.Order.W16(img.AsSpan((int)dirStart), 12 + DirectEntry.RecLen, 0);
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? mp, out _, out _));
+        Vnode dir = FfsTestMount.Resolve(mp!, "/nested/a");
+        Assert.Equal(Errno.EIO, Vop.Lookup(dir, "file1", Credentials.Root, out _));
+        Assert.Equal(Errno.EIO, Vop.ReadDir(dir, 0, new DirEntryList()));
+        dir.Release();
+        mp!.Unmount();
+    }
+
+    [Fact]
+    public void Lookup_DotDotPointingToItself_ReturnsItselfWithoutHanging()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        (long off, FfsSuperblock sb) = Locate(img, "/emptydir");
+        long db0 = sb.Order.I32(img, (int)off + Ufs1Dinode.Db);
+        long dirStart = sb.FragToBytes(db0);
+        uint self = sb.Order.U32(img, (int)dirStart);
+        sb.Order.WU32(img.AsSpan((int)dirStart), 12 + DirectEntry.Ino, self);
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? mp, out _, out _));
+        Assert.Equal(Errno.OK, Namei.Resolve(mp!, "/emptydir/../../..", NameiFlags.Follow, Credentials.Root, out Vnode? vp));
+        Assert.Equal(self, vp!.Ino);
+        vp.Release();
+        mp!.Unmount();
+    }
+
+    [Fact]
+    public void Lookup_EntryNamingFreeInode_ReturnsEio()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        (long off, FfsSuperblock sb) = Locate(img, "/emptydir");
+        long dirStart = sb.FragToBytes(sb.Order.I32(img, (int)off + Ufs1Dinode.Db));
+        // Point ".." of emptydir at the last inode of the last group, which is free.
+        sb.Order.WU32(img.AsSpan((int)dirStart), 12 + DirectEntry.Ino, (uint)(sb.TotalInodes - 1));
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? mp, out _, out _));
+        Vnode dir = FfsTestMount.Resolve(mp!, "/emptydir");
+        Assert.Equal(Errno.EIO, Vop.Lookup(dir, "..", Credentials.Root, out _));
+        dir.Release();
+        mp!.Unmount();
+    }
+
+    [Fact]
+    public void Mount_ReadWriteOnUncleanFs_RefusedUnlessForced()
+    {
+        byte[] img = Load("ffs1-le-8k-f2");
+        img[8192 + SuperblockFields.Clean] = 0;
+        Errno e = MountMem(img, false, out _, out string? msg, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EROFS, e);
+        Assert.Contains("not clean", msg);
+        Assert.Equal(0, dev.WriteCount);
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? ro, out _, out _));
+        ro!.Unmount();
+        var opts = new MountOptions { Force = true };
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice(img), false, out Mount? rw, out _, opts));
+        Assert.Equal(Errno.OK, rw!.Unmount());
+        // Forced onto an unclean file system, it stays unclean.
+        Assert.Equal(0, img[8192 + SuperblockFields.Clean] & FfsSuperblock.IsClean);
+    }
+
+    [Fact]
+    public void Mount_WapblFlag_ReadWriteRefusedByName()
+    {
+        byte[] img = Load("ffs2-le-8k-f2");
+        FfsByteOrder.Little.W32(img.AsSpan(8192), SuperblockFields.Flags, FfsSuperblock.FlagWapbl);
+        Errno e = MountMem(img, false, out _, out string? msg, out _);
+        Assert.Equal(Errno.EROFS, e);
+        Assert.Contains("WAPBL", msg);
+        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? ro, out _, out _));
+        ro!.Unmount();
+    }
+
+    [Fact]
+    public void Mount_UnknownOption_Einval()
+    {
+        var opts = new MountOptions();
+        opts.Extra["bogus"] = "1";
+        Errno e = new FfsDriver().Mount(new MemoryBlockDevice(Load("ffs1-le-8k-f2")), opts, out _, out string? msg);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains("bogus", msg);
+    }
+}

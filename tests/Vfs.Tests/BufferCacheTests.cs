@@ -1,0 +1,168 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.Vfs.Tests;
+
+public class BufferCacheTests
+{
+    private static MemoryBlockDevice Device(int blocks = 256)
+    {
+        var dev = new MemoryBlockDevice(blocks * 4096L);
+        for (int i = 0; i < blocks; i++)
+        {
+            dev.Contents[i * 4096] = (byte)i;
+        }
+        return dev;
+    }
+
+    [Fact]
+    public void Read_SecondTime_IsACacheHit()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 1 << 20);
+        Assert.Equal(Errno.OK, cache.Read(4096 * 3, 4096, out Buffer? a));
+        Assert.Equal(3, a!.Data[0]);
+        a.Release();
+        Assert.Equal(Errno.OK, cache.Read(4096 * 3, 4096, out Buffer? b));
+        b!.Release();
+        Assert.Equal(1, dev.ReadCount);
+        Assert.Equal(1, cache.Stats.Hits);
+        Assert.Equal(1, cache.Stats.Misses);
+    }
+
+    [Fact]
+    public void ConcurrentReadsOfOneBlock_CauseOneDeviceRead()
+    {
+        var slow = new SlowDevice(Device());
+        var cache = new BufferCache(slow, 1 << 20);
+        var threads = Enumerable.Range(0, 8).Select(_ => new Thread(() =>
+        {
+            Assert.Equal(Errno.OK, cache.Read(8192, 4096, out Buffer? bp));
+            Assert.Equal(2, bp!.Data[0]);
+            bp.Release();
+        })).ToList();
+        threads.ForEach(t => t.Start());
+        threads.ForEach(t => Assert.True(t.Join(TimeSpan.FromSeconds(30))));
+        Assert.Equal(1, slow.Reads);
+    }
+
+    [Fact]
+    public void DelayedWrite_ReachesDeviceOnlyAtFlush()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 1 << 20);
+        cache.Read(0, 4096, out Buffer? bp);
+        bp!.Data[1] = 0x77;
+        bp.MarkDirty();
+        bp.Release();
+        Assert.Equal(0, dev.Contents[1]);
+        Assert.Equal(4096, cache.Stats.DirtyBytes);
+        Assert.Equal(Errno.OK, cache.Flush());
+        Assert.Equal(0x77, dev.Contents[1]);
+        Assert.Equal(1, dev.FlushCount);
+        Assert.Equal(0, cache.Stats.DirtyBytes);
+    }
+
+    [Fact]
+    public void OverTheBound_LeastRecentlyUsedCleanBuffersAreEvicted()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 16 * 4096);
+        for (int i = 0; i < 64; i++)
+        {
+            cache.Read(i * 4096L, 4096, out Buffer? bp);
+            bp!.Release();
+        }
+        Assert.True(cache.Stats.CachedBytes <= 16 * 4096, $"cached {cache.Stats.CachedBytes}");
+        Assert.True(cache.Stats.Evictions >= 48);
+        long reads = dev.ReadCount;
+        cache.Read(63 * 4096L, 4096, out Buffer? recent);
+        recent!.Release();
+        Assert.Equal(reads, dev.ReadCount);
+        cache.Read(0, 4096, out Buffer? old);
+        old!.Release();
+        Assert.Equal(reads + 1, dev.ReadCount);
+    }
+
+    [Fact]
+    public void TooMuchDirtyData_IsWrittenBackWithoutFlush()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 16 * 4096);
+        for (int i = 0; i < 32; i++)
+        {
+            Buffer bp = cache.Get(i * 4096L, 4096);
+            bp.Data[0] = 0xEE;
+            bp.MarkDirty();
+            bp.Release();
+        }
+        Assert.True(dev.WriteCount > 0, "write-back should have started");
+        Assert.True(cache.Stats.DirtyBytes <= 8 * 4096);
+        cache.Flush();
+        Assert.All(Enumerable.Range(0, 32), i => Assert.Equal(0xEE, dev.Contents[i * 4096]));
+    }
+
+    [Fact]
+    public void Discard_DropsDirtyDataSoItNeverReachesTheDevice()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 1 << 20);
+        Buffer bp = cache.Get(4096 * 10, 4096);
+        bp.Data[5] = 0x55;
+        bp.MarkDirty();
+        bp.Release();
+        cache.Discard(4096 * 10, 4096);
+        cache.Flush();
+        Assert.Equal(0, dev.Contents[(4096 * 10) + 5]);
+        Assert.Equal(0, dev.WriteCount);
+    }
+
+    [Fact]
+    public void Read_OutsideTheDevice_ReturnsEio_AndDeviceErrorsPropagate()
+    {
+        var dev = Device(4);
+        var cache = new BufferCache(new FaultInjectingBlockDevice(dev) { FailReadNumber = 1 }, 1 << 20);
+        Assert.Equal(Errno.EIO, cache.Read(4 * 4096, 4096, out _));
+        Assert.Equal(Errno.EIO, cache.Read(0, 4096, out _));
+        Assert.Equal(Errno.OK, cache.Read(0, 4096, out Buffer? ok));
+        ok!.Release();
+    }
+
+    [Fact]
+    public void SameAddressAtAnotherSize_SeesTheLatestBytes()
+    {
+        var dev = Device();
+        var cache = new BufferCache(dev, 1 << 20);
+        cache.Read(0, 1024, out Buffer? small);
+        small!.Data[10] = 0x42;
+        small.MarkDirty();
+        small.Release();
+        cache.Read(0, 4096, out Buffer? large);
+        Assert.Equal(0x42, large!.Data[10]);
+        large.Release();
+    }
+
+    private sealed class SlowDevice(IBlockDevice inner) : IBlockDevice
+    {
+        private int _reads;
+
+        public int Reads => Volatile.Read(ref _reads);
+        public int SectorSize => inner.SectorSize;
+        public long Length => inner.Length;
+        public bool IsReadOnly => inner.IsReadOnly;
+        public string Name => "slow";
+
+        public Errno Read(long offset, Span<byte> buffer)
+        {
+            Interlocked.Increment(ref _reads);
+            Thread.Sleep(100);
+            return inner.Read(offset, buffer);
+        }
+
+        public Errno Write(long offset, ReadOnlySpan<byte> data) => inner.Write(offset, data);
+        public Errno Flush() => inner.Flush();
+        public void Dispose() => inner.Dispose();
+    }
+}
