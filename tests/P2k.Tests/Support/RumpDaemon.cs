@@ -55,7 +55,11 @@ internal sealed class RumpDaemon : IDisposable
     /// Start rump_tmpfs -f on a fresh mount point and wait until it is mounted;
     /// <paramref name="runAs"/> is a command prefix (setpriv ...) to run it as another user.
     /// </summary>
-    public static RumpDaemon StartTmpfs(string options = "size=1G", string[]? runAs = null)
+    public static RumpDaemon StartTmpfs(string options = "size=1G", string[]? runAs = null) =>
+        Start("rump_tmpfs", ["-o", options], runAs);
+
+    /// <summary>Start <paramref name="tool"/> -f with <paramref name="args"/> and a fresh mount point last.</summary>
+    public static RumpDaemon Start(string tool, string[] args, string[]? runAs = null)
     {
         string scratch = NewScratch();
         string mnt = System.IO.Path.Combine(scratch, "mnt");
@@ -76,7 +80,7 @@ internal sealed class RumpDaemon : IDisposable
             File.SetUnixFileMode(scratch, (UnixFileMode)0x1FF);
             File.SetUnixFileMode(mnt, (UnixFileMode)0x1FF);
         }
-        foreach (string a in new[] { ToolDll("rump_tmpfs"), "-f", "-o", options, mnt })
+        foreach (string a in (string[])[ToolDll(tool), "-f", .. args, mnt])
         {
             psi.ArgumentList.Add(a);
         }
@@ -118,7 +122,7 @@ internal sealed class RumpDaemon : IDisposable
         }
         string err = Stderr;
         Dispose();
-        throw new InvalidOperationException($"rump_tmpfs did not mount {MountPoint}: {err}");
+        throw new InvalidOperationException($"the daemon did not mount {MountPoint}: {err}");
     }
 
     /// <summary>Unmount from outside, as a user would (umount as root, fusermount3 -u otherwise).</summary>
