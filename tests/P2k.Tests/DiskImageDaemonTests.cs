@@ -49,6 +49,29 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpFfs_ServesAMakefsImage_AndWhatItWroteSurvivesARemount()
+    {
+        string tree = _images.File("ffstree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "hello"), "from makefs\n");
+        string image = _images.File("ffs.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2", "-s", "8m", image, tree);
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            Assert.Equal("from makefs\n", File.ReadAllText(d.Path("hello")));
+            File.WriteAllText(d.Path("new"), "through the kernel");
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", ["-o", "ro", image]))
+        {
+            Assert.Equal("through the kernel", File.ReadAllText(d.Path("new")));
+            Assert.Equal(Sys.EROFS, Sys.Mkdir(d.Path("nope")));
+        }
+    }
+
+    [Fact]
     public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
     {
         string image = _images.File("busy.img");
