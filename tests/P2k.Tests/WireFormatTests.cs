@@ -53,8 +53,14 @@ public sealed class WireFormatTests
     {
         var h = new FuseInHeader
         {
-            Length = 99, Opcode = FuseOpcode.Lookup, Unique = 0x1122334455667788, NodeId = 42, Uid = 1000, Gid = 100,
-            Pid = 4321, TotalExtLen = 0,
+            Length = 99,
+            Opcode = FuseOpcode.Lookup,
+            Unique = 0x1122334455667788,
+            NodeId = 42,
+            Uid = 1000,
+            Gid = 100,
+            Pid = 4321,
+            TotalExtLen = 0,
         };
         var b = new byte[FuseInHeader.Size];
         h.Write(b);
