@@ -1,3 +1,3 @@
-// Placeholder entry point until this tool's issue lands.
-Console.Error.WriteLine("ukfs: not built yet");
-return 1;
+using RumpFs.Tools.Ukfs;
+
+return Cli.Run(args, Console.Out, Console.Error, progress: !Console.IsErrorRedirected);

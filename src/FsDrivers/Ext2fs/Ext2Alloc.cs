@@ -1,0 +1,408 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// Block and inode allocation over the group bitmaps (NetBSD's ext2fs_alloc.c): contiguous
+/// runs near a goal, groups tried in order from the goal's, lazily initialised groups
+/// (BLOCK_UNINIT / INODE_UNINIT) set up on first use, counters and bitmap checksums kept in
+/// step. Everything runs under <see cref="AllocLock"/>.
+/// </summary>
+internal sealed partial class Ext2Mount
+{
+    /// <summary>Where data of inode <paramref name="ino"/> should go first: its group's first block (flex_bg: its flex group's).</summary>
+    public ulong GoalForInode(uint ino)
+    {
+        uint g = (ino - 1) / Sb.InodesPerGroup;
+        int log = (Sb.FeatureIncompat & Ext2Features.IncompatFlexBg) != 0 ? Sb.LogGroupsPerFlex : 0;
+        if (log > 0 && log < 31)
+        {
+            g = g >> log << log;
+        }
+        return GroupFirstBlock(g);
+    }
+
+    private Errno ReadBlockBitmap(uint g, out Buffer? bp)
+    {
+        Ext2GroupDescriptor gd = Groups[g];
+        if ((gd.Flags & Ext2GroupDescriptor.FlagBlockUninit) != 0 && (MetadataCsum || Sb.HasGdtCsum))
+        {
+            bp = GetBlock(gd.BlockBitmap);
+            lock (bp.SyncRoot)
+            {
+                InitBlockBitmap(g, bp.Data);
+            }
+            gd.Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagBlockUninit);
+            UpdateBlockBitmapCsum(g, bp.Data);
+            Dirty(bp);
+            return Errno.OK;
+        }
+        Errno e = ReadBlock(gd.BlockBitmap, out bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (MetadataCsum && !BitmapChecksumMatches(gd.BlockBitmapCsum, BitmapChecksum(bp!.Data, (int)(Sb.ClustersPerGroup / 8))))
+        {
+            bp.Release();
+            bp = null;
+            return Corrupt((long)gd.BlockBitmap, $"bad block bitmap checksum of group {g}");
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>The bitmap of a group never written: its own metadata used, the rest free, padding set.</summary>
+    private void InitBlockBitmap(uint g, Span<byte> bits)
+    {
+        bits.Clear();
+        ulong first = GroupFirstBlock(g);
+        uint n = SuperAndGdtBlocks(g);
+        for (uint i = 0; i < n; i++)
+        {
+            SetBit(bits, (int)i);
+        }
+        Ext2GroupDescriptor gd = Groups[g];
+        ulong itBlocks = ((ulong)Sb.InodesPerGroup * (ulong)InodeSize + (ulong)BlockSize - 1) / (ulong)BlockSize;
+        MarkIfInGroup(bits, first, g, gd.BlockBitmap, 1);
+        MarkIfInGroup(bits, first, g, gd.InodeBitmap, 1);
+        MarkIfInGroup(bits, first, g, gd.InodeTable, itBlocks);
+        for (int i = (int)BlocksInGroup(g); i < bits.Length * 8; i++)
+        {
+            SetBit(bits, i);
+        }
+    }
+
+    private void MarkIfInGroup(Span<byte> bits, ulong first, uint g, ulong start, ulong count)
+    {
+        for (ulong b = start; b < start + count; b++)
+        {
+            if (b >= first && b < first + BlocksInGroup(g))
+            {
+                SetBit(bits, (int)(b - first));
+            }
+        }
+    }
+
+    private void UpdateBlockBitmapCsum(uint g, ReadOnlySpan<byte> bits)
+    {
+        if (MetadataCsum)
+        {
+            Groups[g].BlockBitmapCsum = BitmapChecksum(bits, (int)(Sb.ClustersPerGroup / 8));
+        }
+        MarkGroupDirty(g);
+    }
+
+    private void UpdateInodeBitmapCsum(uint g, ReadOnlySpan<byte> bits)
+    {
+        if (MetadataCsum)
+        {
+            Groups[g].InodeBitmapCsum = BitmapChecksum(bits, (int)(Sb.InodesPerGroup / 8));
+        }
+        MarkGroupDirty(g);
+    }
+
+    private static bool TestBit(ReadOnlySpan<byte> bits, int i) => (bits[i >> 3] & (1 << (i & 7))) != 0;
+    private static void SetBit(Span<byte> bits, int i) => bits[i >> 3] |= (byte)(1 << (i & 7));
+    private static void ClearBit(Span<byte> bits, int i) => bits[i >> 3] &= (byte)~(1 << (i & 7));
+
+    /// <summary>
+    /// Allocate up to <paramref name="count"/> contiguous blocks, as near
+    /// <paramref name="goal"/> as possible. ENOSPC when none is free.
+    /// </summary>
+    public Errno AllocBlocks(ulong goal, int count, out ulong start, out int got)
+    {
+        start = 0;
+        got = 0;
+        lock (AllocLock)
+        {
+            if (Sb.FreeBlocksCount == 0)
+            {
+                return Errno.ENOSPC;
+            }
+            if (!ValidBlock(goal))
+            {
+                goal = Sb.FirstDataBlock;
+            }
+            uint g0 = GroupOfBlock(goal);
+            for (uint k = 0; k <= GroupCount; k++)
+            {
+                uint g = (g0 + k) % GroupCount;
+                if (Groups[g].FreeBlocks == 0)
+                {
+                    continue;
+                }
+                int from = k == 0 ? (int)(goal - GroupFirstBlock(g)) : 0;
+                Errno e = ReadBlockBitmap(g, out Buffer? bp);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                using (bp)
+                {
+                    int limit = (int)BlocksInGroup(g);
+                    int bit = -1;
+                    lock (bp!.SyncRoot)
+                    {
+                        Span<byte> bits = bp.Data;
+                        bit = FindZero(bits, from, limit);
+                        if (bit < 0 && from > 0)
+                        {
+                            bit = FindZero(bits, 0, from);
+                        }
+                        if (bit < 0)
+                        {
+                            continue;
+                        }
+                        int n = 0;
+                        while (n < count && bit + n < limit && !TestBit(bits, bit + n))
+                        {
+                            SetBit(bits, bit + n);
+                            n++;
+                        }
+                        got = n;
+                        UpdateBlockBitmapCsum(g, bits);
+                    }
+                    Dirty(bp);
+                    start = GroupFirstBlock(g) + (ulong)bit;
+                    Groups[g].FreeBlocks -= (uint)got;
+                    Groups[g].Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagBlockUninit);
+                    MarkGroupDirty(g);
+                    Sb.FreeBlocksCount -= (ulong)got;
+                    return Errno.OK;
+                }
+            }
+            return Errno.ENOSPC;
+        }
+    }
+
+    private static int FindZero(ReadOnlySpan<byte> bits, int from, int limit)
+    {
+        int i = from;
+        while (i < limit)
+        {
+            if ((i & 7) == 0 && i + 8 <= limit && bits[i >> 3] == 0xFF)
+            {
+                i += 8;
+                continue;
+            }
+            if (!TestBit(bits, i))
+            {
+                return i;
+            }
+            i++;
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// Free [start, start+count). Metadata blocks (indirect, extent, directory, xattr) are
+    /// also dropped from the buffer cache so a stale dirty copy cannot overwrite later data.
+    /// </summary>
+    public Errno FreeBlocks(ulong start, long count, bool metadata)
+    {
+        if (count <= 0)
+        {
+            return Errno.OK;
+        }
+        if (!ValidBlock(start) || !ValidBlock(start + (ulong)count - 1))
+        {
+            return Corrupt((long)start, "freeing a block outside the file system");
+        }
+        if (metadata)
+        {
+            DiscardBlock(start, count);
+        }
+        lock (AllocLock)
+        {
+            while (count > 0)
+            {
+                uint g = GroupOfBlock(start);
+                int bit = (int)(start - GroupFirstBlock(g));
+                int n = (int)Math.Min(count, BlocksInGroup(g) - (uint)bit);
+                Errno e = ReadBlockBitmap(g, out Buffer? bp);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                using (bp)
+                {
+                    int freed = 0;
+                    lock (bp!.SyncRoot)
+                    {
+                        Span<byte> bits = bp.Data;
+                        for (int i = bit; i < bit + n; i++)
+                        {
+                            if (TestBit(bits, i))
+                            {
+                                ClearBit(bits, i);
+                                freed++;
+                            }
+                            else
+                            {
+                                KernelLog.CorruptionOnce(Subsystem, (long)(GroupFirstBlock(g) + (ulong)i), "freeing a free block");
+                            }
+                        }
+                        UpdateBlockBitmapCsum(g, bits);
+                    }
+                    Dirty(bp);
+                    Groups[g].FreeBlocks += (uint)freed;
+                    Sb.FreeBlocksCount += (ulong)freed;
+                }
+                start += (ulong)n;
+                count -= n;
+            }
+        }
+        return Errno.OK;
+    }
+
+    private Errno ReadInodeBitmap(uint g, out Buffer? bp)
+    {
+        Ext2GroupDescriptor gd = Groups[g];
+        if ((gd.Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0 && (MetadataCsum || Sb.HasGdtCsum))
+        {
+            bp = GetBlock(gd.InodeBitmap);
+            lock (bp.SyncRoot)
+            {
+                Span<byte> bits = bp.Data;
+                bits.Clear();
+                for (int i = (int)Sb.InodesPerGroup; i < bits.Length * 8; i++)
+                {
+                    SetBit(bits, i);
+                }
+            }
+            gd.Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagInodeUninit);
+            UpdateInodeBitmapCsum(g, bp.Data);
+            Dirty(bp);
+            return Errno.OK;
+        }
+        Errno e = ReadBlock(gd.InodeBitmap, out bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (MetadataCsum && !BitmapChecksumMatches(gd.InodeBitmapCsum, BitmapChecksum(bp!.Data, (int)(Sb.InodesPerGroup / 8))))
+        {
+            bp.Release();
+            bp = null;
+            return Corrupt((long)gd.InodeBitmap, $"bad inode bitmap checksum of group {g}");
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// Allocate an inode number: directories go to a group with more free inodes than
+    /// average (spreading the tree), everything else near its parent.
+    /// </summary>
+    public Errno AllocInode(uint parent, bool directory, out uint ino)
+    {
+        ino = 0;
+        lock (AllocLock)
+        {
+            if (Sb.FreeInodesCount == 0)
+            {
+                return Errno.ENOSPC;
+            }
+            uint pg = (parent - 1) / Sb.InodesPerGroup;
+            uint start = pg;
+            if (directory && GroupCount > 1)
+            {
+                uint avg = Sb.FreeInodesCount / GroupCount;
+                uint best = pg;
+                uint bestFree = 0;
+                for (uint k = 0; k < GroupCount; k++)
+                {
+                    uint g = (pg + 1 + k) % GroupCount;
+                    if (Groups[g].FreeInodes >= avg && Groups[g].FreeBlocks > bestFree)
+                    {
+                        best = g;
+                        bestFree = Groups[g].FreeBlocks;
+                    }
+                }
+                start = best;
+            }
+            for (uint k = 0; k < GroupCount; k++)
+            {
+                uint g = (start + k) % GroupCount;
+                if (Groups[g].FreeInodes == 0)
+                {
+                    continue;
+                }
+                Errno e = ReadInodeBitmap(g, out Buffer? bp);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                using (bp)
+                {
+                    int bit;
+                    lock (bp!.SyncRoot)
+                    {
+                        Span<byte> bits = bp.Data;
+                        int first = g == 0 ? (int)Sb.FirstIno - 1 : 0;
+                        bit = FindZero(bits, first, (int)Sb.InodesPerGroup);
+                        if (bit < 0)
+                        {
+                            continue;
+                        }
+                        SetBit(bits, bit);
+                        UpdateInodeBitmapCsum(g, bits);
+                    }
+                    Dirty(bp);
+                    Ext2GroupDescriptor gd = Groups[g];
+                    gd.FreeInodes--;
+                    if (directory)
+                    {
+                        gd.UsedDirs++;
+                    }
+                    if ((MetadataCsum || Sb.HasGdtCsum) && (uint)bit >= Sb.InodesPerGroup - gd.ItableUnused)
+                    {
+                        gd.ItableUnused = Sb.InodesPerGroup - (uint)bit - 1;
+                    }
+                    MarkGroupDirty(g);
+                    Sb.FreeInodesCount--;
+                    ino = (g * Sb.InodesPerGroup) + (uint)bit + 1;
+                    return Errno.OK;
+                }
+            }
+            return Errno.ENOSPC;
+        }
+    }
+
+    public Errno FreeInode(uint ino, bool directory)
+    {
+        lock (AllocLock)
+        {
+            uint g = (ino - 1) / Sb.InodesPerGroup;
+            int bit = (int)((ino - 1) % Sb.InodesPerGroup);
+            Errno e = ReadInodeBitmap(g, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            using (bp)
+            {
+                lock (bp!.SyncRoot)
+                {
+                    if (!TestBit(bp.Data, bit))
+                    {
+                        return Corrupt((long)Groups[g].InodeBitmap, $"freeing free inode {ino}");
+                    }
+                    ClearBit(bp.Data, bit);
+                    UpdateInodeBitmapCsum(g, bp.Data);
+                }
+                Dirty(bp);
+            }
+            Groups[g].FreeInodes++;
+            if (directory)
+            {
+                Groups[g].UsedDirs--;
+            }
+            MarkGroupDirty(g);
+            Sb.FreeInodesCount++;
+        }
+        return Errno.OK;
+    }
+}

@@ -1,0 +1,358 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+using RumpFs.Vfs.Buffers;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// Inode life: creation of new inodes, truncation (ext2fs_truncate / ext4_ext_truncate) and
+/// freeing of the blocks a file no longer needs.
+/// </summary>
+internal sealed partial class Ext2Node
+{
+    /// <summary>Largest file size this inode's mapping can address.</summary>
+    public long MaxFileSize
+    {
+        get
+        {
+            if (UsesExtents)
+            {
+                return Math.Min((long)uint.MaxValue << Fs.BlockShift, long.MaxValue);
+            }
+            long n = PtrsPerBlock;
+            long blocks = NDirect + n + (n * n) + (n * n * n);
+            long bytes = blocks << Fs.BlockShift;
+            // i_blocks counts 512-byte sectors in 32 bits without huge_file.
+            long sectorLimit = (long)uint.MaxValue << 9;
+            return Math.Min(bytes, Fs.HugeFile ? bytes : sectorLimit);
+        }
+    }
+
+    /// <summary>Allocate and initialise a new inode of <paramref name="va"/>'s type in directory <paramref name="dir"/>.</summary>
+    internal static Errno Allocate(Ext2Node dir, in VAttr va, bool fastSymlink, out Ext2Node? node)
+    {
+        node = null;
+        Ext2Mount fs = dir.Fs;
+        Errno e = fs.AllocInode(dir.Number, va.Type == VType.Directory, out uint ino);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        var din = new Ext2Dinode(new byte[fs.InodeSize]);
+        if (fs.InodeSize > Ext2Dinode.BaseSize)
+        {
+            ushort extra = Math.Max(fs.Sb.WantExtraIsize, (ushort)32);
+            din.SetExtraIsize((ushort)Math.Min(extra, fs.InodeSize - Ext2Dinode.BaseSize));
+        }
+        din.Mode = (ushort)(va.Type.ToModeBits() | (va.Mode & 0xFFF));
+        din.Uid = va.Uid;
+        din.Gid = va.Gid;
+        din.LinksCount = (ushort)(va.Type == VType.Directory ? 2 : 1);
+        din.Atime = va.Atime;
+        din.Mtime = va.Mtime;
+        din.Ctime = va.Ctime;
+        din.Crtime = va.Birthtime;
+        din.Generation = (uint)Random.Shared.Next();
+        bool mapped = va.Type is VType.Regular or VType.Directory || (va.Type == VType.Symlink && !fastSymlink);
+        if (mapped && fs.Extents)
+        {
+            din.Flags |= Ext2Dinode.FlagExtents;
+            Ext4Extent.WriteHeader(din.BlockBytes, 0, (ushort)Ext4Extent.Capacity(Ext2Dinode.BlockArea), 0);
+        }
+        if (fs.HugeFile)
+        {
+            din.Flags &= ~Ext2Dinode.FlagHugeFile;
+        }
+        node = CreateNew(fs, ino, va.Type, din);
+        if (va.Type is VType.CharDevice or VType.BlockDevice)
+        {
+            node.EncodeRdev(va.Rdev);
+        }
+        node._extents = mapped && fs.Extents ? [] : null;
+        node._treeBlocks = [];
+        node.MarkDirty();
+        fs.Vnodes.Insert(node);
+        return Errno.OK;
+    }
+
+    /// <summary>Change the size: free blocks past a smaller size, zero the tail of the new last block.</summary>
+    internal Errno Truncate(long newSize)
+    {
+        if (newSize > MaxFileSize)
+        {
+            return Errno.EFBIG;
+        }
+        if (HasInlineData)
+        {
+            return Errno.ENOTSUP;
+        }
+        long old = Din.Size;
+        if (newSize < old)
+        {
+            int partial = (int)(newSize & (Fs.BlockSize - 1));
+            if (partial != 0 && Type == VType.Regular)
+            {
+                Errno z = Bmap((ulong)newSize >> Fs.BlockShift, 1, out ulong pblk, out _, out bool uninit);
+                if (z != Errno.OK)
+                {
+                    return z;
+                }
+                if (pblk != 0 && !uninit)
+                {
+                    byte[] zeros = new byte[Fs.BlockSize - partial];
+                    z = Fs.Io.Write(((long)pblk << Fs.BlockShift) + partial, zeros);
+                    if (z != Errno.OK)
+                    {
+                        return z;
+                    }
+                }
+            }
+            ulong first = (ulong)((newSize + Fs.BlockSize - 1) >> Fs.BlockShift);
+            Errno e = UsesExtents ? TruncateExtents(first) : TruncateIndirect(first);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        Din.Size = newSize;
+        Din.Ctime = Fs.Clock.Now;
+        MarkDirty();
+        return Errno.OK;
+    }
+
+    private bool DataIsMetadata => Type != VType.Regular;
+
+    private Errno TruncateExtents(ulong first)
+    {
+        Errno e = Extents(out List<ExtentRun> list);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        while (list.Count > 0 && list[^1].End > first)
+        {
+            ExtentRun x = list[^1];
+            if (x.Logical >= first)
+            {
+                e = Fs.FreeBlocks(x.Physical, x.Length, DataIsMetadata);
+                AddBlocks(-x.Length);
+                list.RemoveAt(list.Count - 1);
+            }
+            else
+            {
+                int keep = (int)(first - x.Logical);
+                e = Fs.FreeBlocks(x.Physical + (ulong)keep, x.Length - keep, DataIsMetadata);
+                AddBlocks(-(x.Length - keep));
+                list[^1] = x with { Length = keep };
+            }
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        _extentsDirty = true;
+        return FlushBlockMap();
+    }
+
+    private Errno TruncateIndirect(ulong first)
+    {
+        var acc = new FreeAccumulator(this);
+        for (int i = 0; i < NDirect; i++)
+        {
+            uint p = Din.BlockPointer(i);
+            if ((ulong)i >= first && p != 0)
+            {
+                acc.Add(p, DataIsMetadata);
+                Din.SetBlockPointer(i, 0);
+            }
+        }
+        ulong n = (ulong)PtrsPerBlock;
+        ulong baseBlk = NDirect;
+        ulong span = n;
+        for (int level = 1; level <= 3; level++)
+        {
+            uint root = Din.BlockPointer(NDirect + level - 1);
+            if (root != 0)
+            {
+                if (baseBlk >= first)
+                {
+                    Errno e = FreeSubtree(root, level, acc);
+                    if (e != Errno.OK)
+                    {
+                        return e;
+                    }
+                    Din.SetBlockPointer(NDirect + level - 1, 0);
+                }
+                else if (baseBlk + span > first)
+                {
+                    Errno e = TruncTree(root, level, baseBlk, first, acc, out bool emptied);
+                    if (e != Errno.OK)
+                    {
+                        return e;
+                    }
+                    if (emptied)
+                    {
+                        acc.Add(root, metadata: true);
+                        Din.SetBlockPointer(NDirect + level - 1, 0);
+                    }
+                }
+            }
+            baseBlk += span;
+            span *= n;
+        }
+        MarkDirty();
+        return acc.Flush();
+    }
+
+    private Errno TruncTree(ulong blk, int level, ulong baseBlk, ulong first, FreeAccumulator acc, out bool emptied)
+    {
+        emptied = false;
+        Errno e = Fs.ReadBlock(blk, out Buffer? bp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        ulong per = 1;
+        for (int k = 1; k < level; k++)
+        {
+            per *= (ulong)PtrsPerBlock;
+        }
+        using (bp)
+        {
+            Span<byte> b = bp!.Data;
+            bool any = false;
+            for (int i = 0; i < PtrsPerBlock; i++)
+            {
+                uint p = BinaryPrimitives.ReadUInt32LittleEndian(b[(i * 4)..]);
+                if (p == 0)
+                {
+                    continue;
+                }
+                ulong childBase = baseBlk + ((ulong)i * per);
+                if (childBase >= first)
+                {
+                    e = level == 1 ? Errno.OK : FreeSubtree(p, level - 1, acc);
+                    if (level == 1)
+                    {
+                        acc.Add(p, DataIsMetadata);
+                    }
+                    lock (bp.SyncRoot)
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(b[(i * 4)..], 0);
+                    }
+                }
+                else if (level > 1 && childBase + per > first)
+                {
+                    e = TruncTree(p, level - 1, childBase, first, acc, out bool childEmpty);
+                    if (childEmpty)
+                    {
+                        acc.Add(p, metadata: true);
+                        lock (bp.SyncRoot)
+                        {
+                            BinaryPrimitives.WriteUInt32LittleEndian(b[(i * 4)..], 0);
+                        }
+                    }
+                    else
+                    {
+                        any = true;
+                    }
+                }
+                else
+                {
+                    any = true;
+                }
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+            }
+            emptied = !any;
+            if (!emptied)
+            {
+                Fs.Dirty(bp);
+            }
+        }
+        return Errno.OK;
+    }
+
+    private Errno FreeSubtree(ulong blk, int level, FreeAccumulator acc)
+    {
+        if (level > 0)
+        {
+            Errno e = Fs.ReadBlock(blk, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            uint[] ptrs = new uint[PtrsPerBlock];
+            using (bp)
+            {
+                for (int i = 0; i < ptrs.Length; i++)
+                {
+                    ptrs[i] = BinaryPrimitives.ReadUInt32LittleEndian(bp!.Data[(i * 4)..]);
+                }
+            }
+            foreach (uint p in ptrs)
+            {
+                if (p == 0)
+                {
+                    continue;
+                }
+                if (level == 1)
+                {
+                    acc.Add(p, DataIsMetadata);
+                }
+                else
+                {
+                    e = FreeSubtree(p, level - 1, acc);
+                    if (e != Errno.OK)
+                    {
+                        return e;
+                    }
+                }
+            }
+        }
+        acc.Add(blk, metadata: true);
+        return Errno.OK;
+    }
+
+    /// <summary>Collects freed blocks into contiguous runs so the bitmaps are touched once per run.</summary>
+    private sealed class FreeAccumulator(Ext2Node node)
+    {
+        private ulong _start;
+        private long _count;
+        private bool _metadata;
+        private Errno _error;
+
+        public void Add(ulong blk, bool metadata)
+        {
+            if (_count > 0 && blk == _start + (ulong)_count && metadata == _metadata)
+            {
+                _count++;
+                return;
+            }
+            Flush();
+            _start = blk;
+            _count = 1;
+            _metadata = metadata;
+        }
+
+        public Errno Flush()
+        {
+            if (_count > 0)
+            {
+                Errno e = node.Fs.FreeBlocks(_start, _count, _metadata);
+                node.AddBlocks(-_count);
+                if (e != Errno.OK && _error == Errno.OK)
+                {
+                    _error = e;
+                }
+                _count = 0;
+            }
+            return _error;
+        }
+    }
+}

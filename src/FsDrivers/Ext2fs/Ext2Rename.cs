@@ -1,0 +1,112 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>rename(2) for ext2fs (NetBSD's ext2fs_rename): all four vnodes arrive locked, checked by Vop.</summary>
+internal sealed partial class Ext2Node
+{
+    public override Errno Rename(string fromName, Vnode fvp, Vnode tdvp, string toName, Vnode? tvp, RenameFlags flags)
+    {
+        if ((flags & RenameFlags.Exchange) != 0)
+        {
+            return Errno.EINVAL;
+        }
+        var tdir = (Ext2Node)tdvp;
+        var f = (Ext2Node)fvp;
+        var t = tvp as Ext2Node;
+        bool isDir = f.Type == VType.Directory;
+        bool moveParent = isDir && !ReferenceEquals(this, tdir);
+        byte ftype = Ext2DirEntry.FileTypeOf(f.Din.Mode);
+        byte[] toBytes = NameBytes(toName);
+        byte[] fromBytes = NameBytes(fromName);
+        Timespec now = Fs.Clock.Now;
+        Errno e;
+        if (t is not null)
+        {
+            if (t.Type == VType.Directory)
+            {
+                e = t.IsEmptyDir(out bool empty);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                if (!empty)
+                {
+                    return Errno.ENOTEMPTY;
+                }
+            }
+            e = tdir.FindEntry(toBytes, out uint tino, out long tpos);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (tino != t.Number)
+            {
+                return Errno.ENOENT;
+            }
+            e = tdir.RewriteEntry(tpos, f.Number, ftype);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (t.Type == VType.Directory)
+            {
+                t.Din.LinksCount = 0;
+                tdir.DecLink();
+            }
+            else
+            {
+                t.DecLink();
+            }
+            t.Din.Ctime = now;
+            t.MarkDirty();
+        }
+        else
+        {
+            if (moveParent && tdir.Din.LinksCount >= LinkMax && !Fs.DirNlink)
+            {
+                return Errno.EMLINK;
+            }
+            e = tdir.AddEntry(toBytes, f.Number, ftype);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (moveParent)
+            {
+                tdir.IncLink();
+            }
+        }
+        e = FindEntry(fromBytes, out uint fino, out long fpos);
+        if (e == Errno.OK && fino != f.Number)
+        {
+            e = Fs.Corrupt(0, $"directory {Number}: rename source changed");
+        }
+        if (e == Errno.OK)
+        {
+            e = RemoveEntry(fromBytes, fpos);
+        }
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (moveParent)
+        {
+            e = f.FindEntry(".."u8, out _, out long dpos);
+            if (e == Errno.OK)
+            {
+                e = f.RewriteEntry(dpos, tdir.Number, 2);
+            }
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            DecLink();
+        }
+        f.Din.Ctime = now;
+        f.MarkDirty();
+        return Errno.OK;
+    }
+}

@@ -1,0 +1,281 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// Mounting (NetBSD's ext2fs_mountfs / ext2fs_sbcheck): the superblock is read and checked,
+/// feature gates applied, a journal that needs recovery replayed, group descriptors loaded
+/// and, for read-write mounts, the orphan list processed and the superblock marked in use.
+/// Nothing is written before every check has passed.
+/// </summary>
+internal static class Ext2VfsOps
+{
+    public static Errno MountFs(IBlockDevice device, MountOptions options, out Ext2Mount? mount, out string? message)
+    {
+        mount = null;
+        if (options.Extra.Count > 0)
+        {
+            message = $"unknown ext2fs option '{options.Extra.Keys.First()}'";
+            return Errno.EINVAL;
+        }
+        Errno e = ReadSuperblock(device, out Ext2Superblock? sb, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        bool readOnly = options.ReadOnly || device.IsReadOnly;
+        e = CheckFeatures(sb!, readOnly, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+
+        IBlockDevice io = device;
+        if ((sb!.FeatureIncompat & Ext2Features.IncompatRecover) != 0)
+        {
+            if ((sb.FeatureCompat & Ext2Features.CompatHasJournal) == 0 || sb.JournalInum == 0)
+            {
+                message = "needs_recovery is set but there is no journal inode";
+                return Errno.EINVAL;
+            }
+            var overlay = new JournalOverlayDevice(device);
+            var probe = new Ext2Mount(device, overlay, options, sb, readOnly: true);
+            e = probe.LoadGroupDescriptors(out message);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = Ext2Journal.Recover(probe, overlay, out message);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (!readOnly)
+            {
+                e = overlay.CommitTo(device);
+                if (e != Errno.OK)
+                {
+                    message = $"writing the journal replay failed: {e.Describe()}";
+                    return e;
+                }
+                e = Ext2Journal.MarkEmpty(probe, device);
+                if (e != Errno.OK)
+                {
+                    message = $"clearing the journal failed: {e.Describe()}";
+                    return e;
+                }
+            }
+            else
+            {
+                io = overlay;
+            }
+            e = ReadSuperblock(io, out sb, out message);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (!readOnly)
+            {
+                sb!.FeatureIncompat &= ~Ext2Features.IncompatRecover;
+            }
+        }
+
+        if (!readOnly && !options.Force
+            && ((sb!.State & Ext2Superblock.StateValid) == 0 || (sb.State & Ext2Superblock.StateError) != 0))
+        {
+            message = "file system is not clean (run e2fsck, or mount read-only or with -o force)";
+            return Errno.EUCLEAN;
+        }
+
+        var m = new Ext2Mount(device, io, options, sb!, readOnly);
+        e = m.LoadGroupDescriptors(out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        m.Overhead = ComputeOverhead(m);
+        e = m.Root(out Vnode? root);
+        if (e != Errno.OK)
+        {
+            message = $"cannot read the root directory: {e.Describe()}";
+            return e;
+        }
+        root!.Release();
+
+        if (!readOnly)
+        {
+            e = StartWriting(m, out message);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        mount = m;
+        message = null;
+        return Errno.OK;
+    }
+
+    private static Errno ReadSuperblock(IBlockDevice device, out Ext2Superblock? sb, out string? message)
+    {
+        sb = null;
+        message = null;
+        if (device.Length < Ext2Superblock.DiskOffset + Ext2Superblock.Size)
+        {
+            message = "device too small for an ext2 file system";
+            return Errno.EINVAL;
+        }
+        byte[] raw = new byte[Ext2Superblock.Size];
+        Errno e = device.Read(Ext2Superblock.DiskOffset, raw);
+        if (e != Errno.OK)
+        {
+            message = $"cannot read the superblock: {e.Describe()}";
+            return e;
+        }
+        var s = new Ext2Superblock(raw);
+        if (s.MagicValue != Ext2Superblock.Magic)
+        {
+            message = "bad superblock magic (not an ext2/3/4 file system)";
+            return Errno.EINVAL;
+        }
+        if (s.RevLevel > 1)
+        {
+            message = $"unsupported revision level {s.RevLevel}";
+            return Errno.EINVAL;
+        }
+        if (s.LogBlockSize > 6)
+        {
+            message = $"bad block size (log {s.LogBlockSize})";
+            return Errno.EINVAL;
+        }
+        int bs = 1024 << (int)s.LogBlockSize;
+        if (s.BlocksPerGroup == 0 || s.BlocksPerGroup > (uint)bs * 8 || s.InodesPerGroup == 0
+            || s.InodesPerGroup > (uint)bs * 8 || (s.InodesPerGroup % 8) != 0)
+        {
+            message = "bad blocks or inodes per group";
+            return Errno.EINVAL;
+        }
+        if (s.InodeSize < 128 || s.InodeSize > bs || (s.InodeSize & (s.InodeSize - 1)) != 0)
+        {
+            message = $"bad inode size {s.InodeSize}";
+            return Errno.EINVAL;
+        }
+        if (s.FirstDataBlock != (bs == 1024 ? 1u : 0u) && s.FirstDataBlock != 0)
+        {
+            message = $"bad first data block {s.FirstDataBlock}";
+            return Errno.EINVAL;
+        }
+        if (s.BlocksCount <= s.FirstDataBlock || s.FirstIno < 11 || s.FirstIno >= s.InodesCount)
+        {
+            message = "bad block or inode counts";
+            return Errno.EINVAL;
+        }
+        ulong groups = (s.BlocksCount - s.FirstDataBlock + s.BlocksPerGroup - 1) / s.BlocksPerGroup;
+        if (groups * s.InodesPerGroup != s.InodesCount)
+        {
+            message = "inode count does not match the group count";
+            return Errno.EINVAL;
+        }
+        if (s.Is64Bit && (s.DescSize < Ext2GroupDescriptor.Size64 || s.DescSize > 1024 || (s.DescSize & (s.DescSize - 1)) != 0))
+        {
+            message = $"bad group descriptor size {s.DescSize}";
+            return Errno.EINVAL;
+        }
+        if (s.HasMetadataCsum)
+        {
+            if (s.ChecksumType != 1)
+            {
+                message = $"unknown checksum type {s.ChecksumType}";
+                return Errno.EINVAL;
+            }
+            if (s.StoredChecksum != s.ComputeChecksum())
+            {
+                KernelLog.CorruptionOnce(Ext2Mount.Subsystem, 1, "bad superblock checksum");
+                message = "bad superblock checksum";
+                return Errno.EIO;
+            }
+        }
+        if ((long)Math.Min(s.BlocksCount, long.MaxValue >> 17) * bs > device.Length)
+        {
+            message = $"device is smaller than the file system ({s.BlocksCount} blocks of {bs} bytes): truncated image?";
+            return Errno.EINVAL;
+        }
+        sb = s;
+        return Errno.OK;
+    }
+
+    private static Errno CheckFeatures(Ext2Superblock sb, bool readOnly, out string? message)
+    {
+        message = null;
+        uint unknown = sb.FeatureIncompat & ~Ext2Features.IncompatSupported;
+        if (unknown != 0)
+        {
+            message = $"unsupported feature(s): {Ext2Features.IncompatNames(unknown)}";
+            return Errno.EINVAL;
+        }
+        if ((sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && sb.JournalDev != 0 && sb.JournalInum == 0)
+        {
+            message = "unsupported feature: external journal device";
+            return Errno.EINVAL;
+        }
+        if (readOnly)
+        {
+            return Errno.OK;
+        }
+        uint ro = sb.FeatureRoCompat & ~Ext2Features.RoSupported;
+        if (ro != 0)
+        {
+            message = $"feature(s) {Ext2Features.RoCompatNames(ro)} are supported read-only only: mount with -o ro";
+            return Errno.EROFS;
+        }
+        uint incompatRo = sb.FeatureIncompat & Ext2Features.IncompatReadOnly;
+        if (incompatRo != 0)
+        {
+            message = $"feature(s) {Ext2Features.IncompatNames(incompatRo)} are supported read-only only: mount with -o ro";
+            return Errno.EROFS;
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>Superblock copies, descriptor tables, bitmaps and inode tables (statfs leaves them out).</summary>
+    private static ulong ComputeOverhead(Ext2Mount m)
+    {
+        ulong itBlocks = ((ulong)m.Sb.InodesPerGroup * (ulong)m.InodeSize + (ulong)m.BlockSize - 1) / (ulong)m.BlockSize;
+        ulong total = m.Sb.FirstDataBlock;
+        for (uint g = 0; g < m.GroupCount; g++)
+        {
+            total += m.SuperAndGdtBlocks(g) + 2 + itBlocks;
+        }
+        return Math.Min(total, m.BlocksCount);
+    }
+
+    /// <summary>Read-write mount: process orphans, mark the file system in use (not clean) and count the mount.</summary>
+    private static Errno StartWriting(Ext2Mount m, out string? message)
+    {
+        message = null;
+        Errno e = Ext2Orphans.Process(m);
+        if (e != Errno.OK)
+        {
+            message = $"processing the orphan list failed: {e.Describe()}";
+            return e;
+        }
+        lock (m.AllocLock)
+        {
+            m.Sb.State &= unchecked((ushort)~Ext2Superblock.StateValid);
+            m.Sb.MntCount++;
+            m.Sb.SetTime(Ext2Superblock.Off.Mtime, 1, m.Clock.Now.Seconds);
+        }
+        e = m.WriteSuperblock();
+        if (e == Errno.OK)
+        {
+            e = m.Io.Flush();
+        }
+        if (e != Errno.OK)
+        {
+            message = $"cannot write the superblock: {e.Describe()}";
+        }
+        return e;
+    }
+}

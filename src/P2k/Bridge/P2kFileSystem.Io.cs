@@ -1,0 +1,182 @@
+using RumpFs.Kernel;
+using RumpFs.P2k.Protocol;
+using RumpFs.Vfs;
+
+namespace RumpFs.P2k.Bridge;
+
+/// <summary>Open files: open, read, write, sync, release, preallocation, SEEK_DATA/SEEK_HOLE.</summary>
+internal sealed partial class P2kFileSystem
+{
+    private const uint SEEK_DATA = 3, SEEK_HOLE = 4;
+
+    private void Open(in FuseRequest request, Vnode vp, FuseReply reply, bool directory)
+    {
+        if (!request.Has(FuseOpenIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        int flags = (int)FuseOpenIn.Read(request.Body).Flags;
+        if (directory && vp.Type != VType.Directory)
+        {
+            reply.Error(Errno.ENOTDIR);
+            return;
+        }
+        Errno e = Vop.Open(vp, flags, Caller(request));
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        ulong fh = _handles.Add(vp, flags);
+        // Every change passes through this kernel mount, so cached pages stay valid across opens.
+        FuseOpenOut.Write(reply.Payload, fh, directory ? 0 : FuseOpenOut.KeepCache);
+        reply.Send(FuseOpenOut.Size);
+    }
+
+    private void Release(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseReleaseIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        OpenFile? f = _handles.Remove(FuseReleaseIn.Read(request.Body).Fh);
+        if (f is null)
+        {
+            reply.Error(Errno.EBADF);
+            return;
+        }
+        Errno e = Vop.Close(f.Vnode, f.Flags);
+        f.Vnode.Release();
+        reply.Error(e);
+    }
+
+    private void Read(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseIoIn.RecordSize))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseIoIn a = FuseIoIn.Read(request.Body);
+        Errno e = _handles.Get(a.Fh, out OpenFile? f);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        if (a.Offset > long.MaxValue)
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        int size = (int)Math.Min(a.Size, (uint)reply.Payload.Length);
+        e = Vop.Read(f!.Vnode, (long)a.Offset, reply.Payload[..size], out int n);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        reply.Send(n);
+    }
+
+    private void Write(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseIoIn.RecordSize))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseIoIn a = FuseIoIn.Read(request.Body);
+        ReadOnlySpan<byte> data = request.Body[FuseIoIn.RecordSize..];
+        if (data.Length < a.Size || a.Offset > long.MaxValue)
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        Errno e = _handles.Get(a.Fh, out OpenFile? f);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        e = Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], out int written);
+        if (e != Errno.OK && written == 0)
+        {
+            reply.Error(e);
+            return;
+        }
+        FuseSizeOut.Write(reply.Payload, (uint)written);
+        reply.Send(FuseSizeOut.Size);
+    }
+
+    private static void Fsync(in FuseRequest request, Vnode vp, FuseReply reply)
+    {
+        if (!request.Has(FuseFsyncIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        bool dataOnly = (FuseFsyncIn.Read(request.Body).FsyncFlags & FuseFsyncIn.DataSync) != 0;
+        reply.Error(Vop.Fsync(vp, dataOnly));
+    }
+
+    private void Fallocate(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseFallocateIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseFallocateIn a = FuseFallocateIn.Read(request.Body);
+        if (a.Mode != 0)
+        {
+            // KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE...: not offered by the VFS.
+            reply.Error(Errno.EOPNOTSUPP);
+            return;
+        }
+        Errno e = _handles.Get(a.Fh, out OpenFile? f);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        if (a.Offset > long.MaxValue || a.Length > long.MaxValue)
+        {
+            reply.Error(Errno.EFBIG);
+            return;
+        }
+        reply.Error(Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length));
+    }
+
+    private void Lseek(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseLseekIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseLseekIn a = FuseLseekIn.Read(request.Body);
+        if (a.Whence is not (SEEK_DATA or SEEK_HOLE) || a.Offset > long.MaxValue)
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        Errno e = _handles.Get(a.Fh, out OpenFile? f);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        SeekWhence whence = a.Whence == SEEK_DATA ? SeekWhence.Data : SeekWhence.Hole;
+        e = Vop.Seek(f!.Vnode, (long)a.Offset, whence, out long result);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        FuseLseekOut.Write(reply.Payload, result);
+        reply.Send(FuseLseekOut.Size);
+    }
+}

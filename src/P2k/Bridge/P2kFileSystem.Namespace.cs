@@ -1,0 +1,195 @@
+using RumpFs.Kernel;
+using RumpFs.P2k.Protocol;
+using RumpFs.Vfs;
+
+namespace RumpFs.P2k.Bridge;
+
+/// <summary>Operations that add, remove and move directory entries.</summary>
+internal sealed partial class P2kFileSystem
+{
+    // renameat2(2) flags.
+    private const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
+    private const int O_EXCL = 0x80, O_TRUNC = 0x200;
+
+    /// <summary>Reply with the new node of a create-like call, then drop the caller's reference.</summary>
+    private void ReplyCreated(Errno e, Vnode? vp, FuseReply reply)
+    {
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        try
+        {
+            ReplyEntry(vp!, reply);
+        }
+        finally
+        {
+            vp!.Release();
+        }
+    }
+
+    private void Symlink(in FuseRequest request, Vnode dvp, FuseReply reply)
+    {
+        if (!request.TryReadName(0, out string name, out int next) || !request.TryReadName(next, out string target, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        Errno e = Vop.Symlink(dvp, name, target, Caller(request), out Vnode? vp);
+        ReplyCreated(e, vp, reply);
+    }
+
+    private void Mknod(in FuseRequest request, Vnode dvp, FuseReply reply)
+    {
+        if (!request.Has(FuseMknodIn.Size) || !request.TryReadName(FuseMknodIn.Size, out string name, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseMknodIn a = FuseMknodIn.Read(request.Body);
+        VType type = VTypeExtensions.FromModeBits(a.Mode);
+        Errno e = Vop.Mknod(dvp, name, type, a.Mode & 0xFFF, a.Rdev, Caller(request), out Vnode? vp);
+        ReplyCreated(e, vp, reply);
+    }
+
+    private void Mkdir(in FuseRequest request, Vnode dvp, FuseReply reply)
+    {
+        if (!request.Has(FuseMkdirIn.Size) || !request.TryReadName(FuseMkdirIn.Size, out string name, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        // The kernel has applied the umask already (FUSE_DONT_MASK is not asked for).
+        FuseMkdirIn a = FuseMkdirIn.Read(request.Body);
+        Errno e = Vop.Mkdir(dvp, name, a.Mode & 0xFFF, Caller(request), out Vnode? vp);
+        ReplyCreated(e, vp, reply);
+    }
+
+    private void Remove(in FuseRequest request, Vnode dvp, FuseReply reply, bool directory)
+    {
+        if (!request.TryReadName(0, out string name, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        Credentials cred = Caller(request);
+        reply.Error(directory ? Vop.Rmdir(dvp, name, cred) : Vop.Remove(dvp, name, cred));
+    }
+
+    private void Rename(in FuseRequest request, Vnode fdvp, FuseReply reply, bool rename2)
+    {
+        int size = rename2 ? FuseRenameIn.Size2 : FuseRenameIn.Size;
+        if (!request.Has(size) || !request.TryReadName(size, out string from, out int next)
+            || !request.TryReadName(next, out string to, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseRenameIn a = FuseRenameIn.Read(request.Body, rename2);
+        if ((a.Flags & ~(RENAME_NOREPLACE | RENAME_EXCHANGE)) != 0)
+        {
+            // RENAME_WHITEOUT and anything newer.
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        RenameFlags flags = ((a.Flags & RENAME_NOREPLACE) != 0 ? RenameFlags.NoReplace : RenameFlags.None)
+            | ((a.Flags & RENAME_EXCHANGE) != 0 ? RenameFlags.Exchange : RenameFlags.None);
+        Errno e = _nodes.Get(a.NewDir, out Vnode? tdvp);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        try
+        {
+            reply.Error(Vop.Rename(fdvp, from, tdvp!, to, Caller(request), flags));
+        }
+        finally
+        {
+            tdvp!.Release();
+        }
+    }
+
+    private void Link(in FuseRequest request, Vnode dvp, FuseReply reply)
+    {
+        if (!request.Has(FuseLinkIn.Size) || !request.TryReadName(FuseLinkIn.Size, out string name, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        Errno e = _nodes.Get(FuseLinkIn.Read(request.Body).OldNodeId, out Vnode? vp);
+        if (e != Errno.OK)
+        {
+            reply.Error(e);
+            return;
+        }
+        try
+        {
+            e = Vop.Link(vp!, dvp, name, Caller(request));
+            if (e != Errno.OK)
+            {
+                reply.Error(e);
+                return;
+            }
+            ReplyEntry(vp!, reply);
+        }
+        finally
+        {
+            vp!.Release();
+        }
+    }
+
+    /// <summary>CREATE: create (or, without O_EXCL, open an existing file) and open in one step.</summary>
+    private void Create(in FuseRequest request, Vnode dvp, FuseReply reply)
+    {
+        if (!request.Has(FuseOpenIn.CreateSize) || !request.TryReadName(FuseOpenIn.CreateSize, out string name, out _))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseOpenIn a = FuseOpenIn.ReadCreate(request.Body);
+        int flags = (int)a.Flags;
+        Credentials cred = Caller(request);
+        Errno e = Vop.Create(dvp, name, a.Mode & 0xFFF, cred, out Vnode? vp);
+        if (e == Errno.OK)
+        {
+            // A file just created may be opened for writing whatever its mode says (open(2)
+            // with O_CREAT): skip the permission check, still give the driver its open call.
+            e = Vop.Open(vp!, flags & ~O_TRUNC, Credentials.Root);
+        }
+        else if (e == Errno.EEXIST && (flags & O_EXCL) == 0)
+        {
+            e = Vop.Lookup(dvp, name, cred, out vp);
+            if (e == Errno.OK)
+            {
+                e = vp!.Type == VType.Directory ? Errno.EISDIR : Vop.Open(vp, flags, cred);
+            }
+        }
+        if (e != Errno.OK)
+        {
+            vp?.Release();
+            reply.Error(e);
+            return;
+        }
+        try
+        {
+            e = Vop.GetAttr(vp!, out VAttr va);
+            if (e != Errno.OK)
+            {
+                Vop.Close(vp!, flags);
+                reply.Error(e);
+                return;
+            }
+            ulong fh = _handles.Add(vp!, flags);
+            (ulong id, ulong gen) = _nodes.Remember(vp!);
+            FuseEntryOut.Write(reply.Payload, id, gen, _entryValid, _attrValid, AttrConvert.ToFuse(va));
+            FuseOpenOut.Write(reply.Payload[FuseEntryOut.Size..], fh, FuseOpenOut.KeepCache);
+            reply.Send(FuseEntryOut.Size + FuseOpenOut.Size);
+        }
+        finally
+        {
+            vp!.Release();
+        }
+    }
+}

@@ -1,0 +1,272 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using RumpFs.Kernel;
+
+namespace RumpFs.P2k.Protocol;
+
+/// <summary>
+/// The request loop: worker threads each read requests from their own /dev/fuse descriptor
+/// (the session's, or a clone), answer INIT and INTERRUPT here, and hand everything else to
+/// the <see cref="IFuseHandler"/>. A handler that throws answers EIO and the loop goes on.
+/// The session ends when every worker has seen the connection go away (ENODEV after an
+/// unmount) or <see cref="Stop"/> was called.
+/// </summary>
+internal sealed class FuseSession : IDisposable
+{
+    private readonly FuseDevice _device;
+    private readonly IFuseHandler _handler;
+    private readonly int _workerCount;
+    private readonly bool _debug;
+    private readonly List<Thread> _threads = [];
+    private readonly List<FuseDevice> _clones = [];
+    private readonly ConcurrentDictionary<ulong, FuseReply> _inFlight = new();
+    private readonly ManualResetEventSlim _ended = new(false);
+    private int _running;
+    private int _destroyed;
+    private volatile bool _stopping;
+
+    public FuseSession(FuseDevice device, IFuseHandler handler, int workers, bool debug)
+    {
+        if (!BitConverter.IsLittleEndian)
+        {
+            throw new PlatformNotSupportedException("the FUSE wire format is read as little-endian");
+        }
+        _device = device;
+        _handler = handler;
+        _workerCount = Math.Max(1, workers);
+        _debug = debug;
+    }
+
+    /// <summary>The negotiated connection, once INIT has been answered.</summary>
+    public FuseConnection? Connection { get; private set; }
+
+    /// <summary>Signalled when every worker has stopped.</summary>
+    public WaitHandle Ended => _ended.WaitHandle;
+
+    public bool HasEnded => _ended.IsSet;
+
+    /// <summary>Start the workers. The first reads the session's descriptor; the others clone it.</summary>
+    public void Start()
+    {
+        var devices = new List<FuseDevice> { _device };
+        for (int i = 1; i < _workerCount; i++)
+        {
+            Errno e = _device.Clone(out FuseDevice? clone);
+            if (e != Errno.OK)
+            {
+                // Cloning needs the right to open /dev/fuse; unprivileged daemons share one descriptor.
+                KernelLog.Debug("p2k", $"cannot clone /dev/fuse ({e.Describe()}); workers share one descriptor");
+                break;
+            }
+            _clones.Add(clone!);
+            devices.Add(clone!);
+        }
+        _running = _workerCount;
+        for (int i = 0; i < _workerCount; i++)
+        {
+            FuseDevice dev = devices[i % devices.Count];
+            var t = new Thread(() => WorkerLoop(dev))
+            {
+                IsBackground = true,
+                Name = $"p2k-worker-{i}",
+            };
+            _threads.Add(t);
+        }
+        foreach (Thread t in _threads)
+        {
+            t.Start();
+        }
+    }
+
+    /// <summary>Ask the workers to stop after their current request (they wake when the connection ends).</summary>
+    public void Stop() => _stopping = true;
+
+    /// <summary>Wait for every worker to stop.</summary>
+    public bool Wait(TimeSpan timeout) => _ended.Wait(timeout);
+
+    private void WorkerLoop(FuseDevice dev)
+    {
+        byte[] input = ArrayPool<byte>.Shared.Rent(FuseLimits.BufferSize);
+        byte[] output = ArrayPool<byte>.Shared.Rent(FuseLimits.BufferSize);
+        var reply = new FuseReply(dev, output);
+        try
+        {
+            while (!_stopping)
+            {
+                Errno e = dev.Read(input, out int length);
+                if (e != Errno.OK)
+                {
+                    if (e != Errno.ENODEV && e != Errno.EBADF)
+                    {
+                        KernelLog.Error("p2k", $"reading /dev/fuse failed: {e.Describe()}");
+                    }
+                    break;
+                }
+                Dispatch(input.AsSpan(0, length), reply);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(input);
+            ArrayPool<byte>.Shared.Return(output);
+            if (Interlocked.Decrement(ref _running) == 0)
+            {
+                _stopping = true;
+                NotifyDestroyed();
+                _ended.Set();
+            }
+        }
+    }
+
+    private void Dispatch(ReadOnlySpan<byte> message, FuseReply reply)
+    {
+        if (message.Length < FuseInHeader.Size)
+        {
+            KernelLog.Error("p2k", $"short request of {message.Length} bytes ignored");
+            return;
+        }
+        FuseInHeader header = FuseInHeader.Read(message);
+        reply.Begin(header.Unique, header.Opcode);
+        int end = (int)Math.Min(header.Length, (uint)message.Length);
+        int extensions = header.TotalExtLen * 8;
+        ReadOnlySpan<byte> body = message[FuseInHeader.Size..Math.Max(FuseInHeader.Size, end - extensions)];
+        var request = new FuseRequest(header, body, Connection);
+
+        switch (header.Opcode)
+        {
+            case FuseOpcode.Init:
+                HandleInit(request, reply);
+                break;
+            case FuseOpcode.Interrupt:
+                HandleInterrupt(request, reply);
+                break;
+            case FuseOpcode.Destroy:
+                NotifyDestroyed();
+                reply.Send(0);
+                break;
+            default:
+                if (Connection is null)
+                {
+                    reply.Error(Errno.EIO);
+                    break;
+                }
+                Serve(request, reply);
+                break;
+        }
+
+        Debug.Assert(reply.IsAnswered, $"request {header.Unique} ({header.Opcode}) left unanswered");
+        if (!reply.IsAnswered)
+        {
+            KernelLog.Error("p2k", $"request {header.Unique} ({header.Opcode}) left unanswered; answering EIO");
+            reply.Error(Errno.EIO);
+        }
+        if (_debug)
+        {
+            KernelLog.Debug("p2k", $"{request.ToString()} uid={header.Uid} gid={header.Gid} pid={header.Pid} -> {reply.Result}");
+        }
+    }
+
+    private void Serve(in FuseRequest request, FuseReply reply)
+    {
+        ulong unique = request.Header.Unique;
+        _inFlight[unique] = reply;
+        try
+        {
+            _handler.Handle(request, reply);
+        }
+        catch (Exception ex)
+        {
+            KernelLog.Error("p2k", $"{request.ToString()} failed: {ex.GetType().Name}: {ex.Message}");
+            if (!reply.IsAnswered)
+            {
+                reply.Error(Errno.EIO);
+            }
+        }
+        finally
+        {
+            _inFlight.TryRemove(unique, out _);
+        }
+    }
+
+    private void HandleInit(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseInitIn.CompatSize))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        FuseInitIn init = FuseInitIn.Read(request.Body);
+        if (init.Major != FuseLimits.KernelMajor)
+        {
+            // A newer major: answer with ours and wait for the kernel to retry; an older one is refused.
+            if (init.Major > FuseLimits.KernelMajor)
+            {
+                FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, FuseLimits.OurMinor, 0, 0, 0, 0, 0, 0, 0);
+                reply.Send(8);
+                return;
+            }
+            KernelLog.Error("p2k", $"kernel FUSE protocol {init.Major}.{init.Minor} is not supported");
+            reply.Error(FuseLimits.EPROTO);
+            return;
+        }
+        if (init.Minor < FuseLimits.OldestMinor)
+        {
+            KernelLog.Error("p2k", $"kernel FUSE protocol 7.{init.Minor} is older than 7.{FuseLimits.OldestMinor}");
+            reply.Error(FuseLimits.EPROTO);
+            return;
+        }
+        uint minor = Math.Min(init.Minor, FuseLimits.OurMinor);
+        ulong wanted = FuseInitFlags.AsyncRead | FuseInitFlags.AtomicOTrunc | FuseInitFlags.BigWrites
+            | FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto | FuseInitFlags.ParallelDirops
+            | FuseInitFlags.MaxPages | FuseInitFlags.AsyncDio | FuseInitFlags.InitExt | FuseInitFlags.NoExportSupport;
+        // Export support (lookups of "." and ".." by the kernel for NFS) stays off.
+        ulong flags = wanted & init.Flags;
+        Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead);
+        FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, minor, init.MaxReadahead, flags,
+            maxBackground: 64, congestionThreshold: 48, maxWrite: FuseLimits.MaxWrite, timeGran: 1,
+            maxPages: FuseLimits.MaxPages);
+        _handler.Initialized(Connection);
+        reply.Send(FuseInitOut.Size);
+    }
+
+    /// <summary>
+    /// INTERRUPT: mark the request if it is being served (it then finishes normally, which
+    /// the protocol allows); if it is not known yet, answer EAGAIN so the kernel queues the
+    /// interrupt again.
+    /// </summary>
+    private void HandleInterrupt(in FuseRequest request, FuseReply reply)
+    {
+        if (!request.Has(FuseInterruptIn.Size))
+        {
+            reply.Error(Errno.EINVAL);
+            return;
+        }
+        ulong target = FuseInterruptIn.Read(request.Body).Unique;
+        if (_inFlight.TryGetValue(target, out FuseReply? victim))
+        {
+            victim.Interrupted = true;
+            reply.NoReply();
+            return;
+        }
+        reply.Error(Errno.EAGAIN);
+    }
+
+    private void NotifyDestroyed()
+    {
+        if (Interlocked.Exchange(ref _destroyed, 1) == 0)
+        {
+            _handler.Destroyed();
+        }
+    }
+
+    public void Dispose()
+    {
+        foreach (FuseDevice clone in _clones)
+        {
+            clone.Dispose();
+        }
+        _device.Dispose();
+        _ended.Dispose();
+    }
+}

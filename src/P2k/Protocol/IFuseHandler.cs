@@ -1,0 +1,20 @@
+namespace RumpFs.P2k.Protocol;
+
+/// <summary>
+/// What the request loop calls: the file-system side of the protocol (P2k's bridge to the
+/// VFS, or a test double). Handle is called on several threads at once.
+/// </summary>
+internal interface IFuseHandler
+{
+    /// <summary>INIT has been answered; the connection parameters are settled.</summary>
+    void Initialized(FuseConnection connection);
+
+    /// <summary>
+    /// Answer one request through <paramref name="reply"/>, exactly once (or, for FORGET and
+    /// BATCH_FORGET, not at all). Must not wait for the kernel.
+    /// </summary>
+    void Handle(in FuseRequest request, FuseReply reply);
+
+    /// <summary>DESTROY arrived or the connection ended.</summary>
+    void Destroyed();
+}

@@ -1,0 +1,12 @@
+using RumpFs.Vfs;
+
+namespace RumpFs.Ukfs;
+
+/// <summary>One entry of a directory listing with the attributes of the file it names (not followed).</summary>
+/// <param name="Name">The entry's name.</param>
+/// <param name="Attributes">The attributes of the entry itself (a symbolic link is reported as one).</param>
+public sealed record UkfsDirEntry(string Name, VAttr Attributes)
+{
+    /// <summary>The file type.</summary>
+    public VType Type => Attributes.Type;
+}

@@ -1,0 +1,79 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+using RumpFs.Ukfs.Partitions;
+
+namespace RumpFs.Ukfs.Tests;
+
+public sealed class FsTypeProbeTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ukfs-probe");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static FsTypeGuess? Identify(string spec)
+    {
+        using IBlockDevice dev = DiskImage.Open(ImageSpec.Parse(spec), readOnly: true);
+        return FsTypeProbe.Identify(dev);
+    }
+
+    [Theory]
+    [InlineData("ext2", "ext2")]
+    [InlineData("ext3", "ext3")]
+    [InlineData("ext4", "ext4")]
+    public void Identify_Mke2fsImage_NamesExtVariant(string mkfsType, string variant)
+    {
+        string img = DiskBuilder.ExtImage(_dir, mkfsType + ".img", 16384, mkfsType, "f", "x");
+        Assert.Equal(new FsTypeGuess("ext2fs", variant), Identify(img));
+    }
+
+    [Theory]
+    [InlineData(12, 4096, "FAT12")]
+    [InlineData(16, 65536, "FAT16")]
+    [InlineData(32, 131072, "FAT32")]
+    public void Identify_MkfsFatImage_NamesFatVariant(int bits, long sectors, string variant)
+    {
+        string img = DiskBuilder.FatImage(_dir, $"fat{bits}.img", sectors, bits, "A.TXT", "a");
+        Assert.Equal(new FsTypeGuess("msdos", variant), Identify(img));
+    }
+
+    [Theory]
+    [InlineData("1", "le", "UFS1 little-endian")]
+    [InlineData("1", "be", "UFS1 big-endian")]
+    [InlineData("2", "le", "UFS2 little-endian")]
+    [InlineData("2", "be", "UFS2 big-endian")]
+    public void Identify_MakefsFfsImage_NamesUfsVersionAndByteOrder(string version, string order, string variant)
+    {
+        string tree = Path.Combine(_dir.Path, "tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "f"), "x");
+        string img = _dir.File($"ffs{version}{order}.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=" + version, "-B", order, "-s", "4m", img, tree);
+        Assert.Equal(new FsTypeGuess("ffs", variant), Identify(img));
+    }
+
+    [Fact]
+    public void Identify_PartitionedDisk_OnlyInsideTheSelectedPartition()
+    {
+        string disk = DiskBuilder.Sparse(_dir, "disk.img", 48L << 20);
+        DiskBuilder.Sfdisk(disk, "label: gpt\nstart=2048, size=32768\nstart=34816, size=40960\n");
+        DiskBuilder.Place(disk, DiskBuilder.ExtImage(_dir, "p2.img", 40960, "ext4", "f", "x"), 34816);
+        Assert.Null(Identify(disk));
+        Assert.Null(Identify(disk + "%GPT:1%"));
+        Assert.Equal("ext4", Identify(disk + "%GPT:2%")!.Variant);
+    }
+
+    [Fact]
+    public void Identify_Zeros_Null()
+    {
+        using var dev = new MemoryBlockDevice(1 << 20);
+        Assert.Null(FsTypeProbe.Identify(dev));
+    }
+
+    [Fact]
+    public void Identify_TinyDevice_NullWithoutThrowing()
+    {
+        using var dev = new MemoryBlockDevice(100);
+        Assert.Null(FsTypeProbe.Identify(dev));
+    }
+}

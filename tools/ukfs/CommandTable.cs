@@ -1,0 +1,50 @@
+using RumpFs.Tools.Ukfs.Commands;
+
+namespace RumpFs.Tools.Ukfs;
+
+/// <summary>What a command needs before it runs.</summary>
+internal enum Access
+{
+    /// <summary>Only the image (or partition) as a device, read-only: probe.</summary>
+    DeviceReadOnly,
+
+    /// <summary>A read-only mount: the image is opened read-only.</summary>
+    MountReadOnly,
+
+    /// <summary>A read-write mount.</summary>
+    MountReadWrite,
+}
+
+/// <summary>One verb: its options type, what it needs, and the code that runs it.</summary>
+internal sealed record CommandSpec(string Verb, Type OptionsType, Access Access, Func<CommandContext, object, int> Run);
+
+/// <summary>
+/// Every verb of `ukfs`. A new verb (fsck, newfs) is one options class in Verbs.cs and one
+/// row here; a verb that works on the raw device (newfs) uses <see cref="Access.DeviceReadOnly"/>'s
+/// path with its own access level added.
+/// </summary>
+internal static class CommandTable
+{
+    public static IReadOnlyList<CommandSpec> All { get; } =
+    [
+        new("ls", typeof(LsOptions), Access.MountReadOnly, (c, o) => ListCommands.Ls(c, (LsOptions)o)),
+        new("cat", typeof(CatOptions), Access.MountReadOnly, (c, o) => FileCommands.Cat(c, (CatOptions)o)),
+        new("get", typeof(GetOptions), Access.MountReadOnly, (c, o) => CopyOut.Run(c, (GetOptions)o)),
+        new("put", typeof(PutOptions), Access.MountReadWrite, (c, o) => CopyIn.Run(c, (PutOptions)o)),
+        new("mkdir", typeof(MkdirOptions), Access.MountReadWrite, (c, o) => FileCommands.Mkdir(c, (MkdirOptions)o)),
+        new("rm", typeof(RmOptions), Access.MountReadWrite, (c, o) => FileCommands.Rm(c, (RmOptions)o)),
+        new("mv", typeof(MvOptions), Access.MountReadWrite, (c, o) => FileCommands.Mv(c, (MvOptions)o)),
+        new("ln", typeof(LnOptions), Access.MountReadWrite, (c, o) => FileCommands.Ln(c, (LnOptions)o)),
+        new("chmod", typeof(ChmodOptions), Access.MountReadWrite, (c, o) => FileCommands.Chmod(c, (ChmodOptions)o)),
+        new("chown", typeof(ChownOptions), Access.MountReadWrite, (c, o) => FileCommands.Chown(c, (ChownOptions)o)),
+        new("touch", typeof(TouchOptions), Access.MountReadWrite, (c, o) => FileCommands.Touch(c, (TouchOptions)o)),
+        new("stat", typeof(StatOptions), Access.MountReadOnly, (c, o) => ListCommands.Stat(c, (StatOptions)o)),
+        new("df", typeof(DfOptions), Access.MountReadOnly, (c, o) => InfoCommands.Df(c, (DfOptions)o)),
+        new("tree", typeof(TreeOptions), Access.MountReadOnly, (c, o) => ListCommands.Tree(c, (TreeOptions)o)),
+        new("find", typeof(FindOptions), Access.MountReadOnly, (c, o) => FindCommand.Run(c, (FindOptions)o)),
+        new("probe", typeof(ProbeOptions), Access.DeviceReadOnly, (c, o) => InfoCommands.Probe(c, (ProbeOptions)o)),
+        new("info", typeof(InfoOptions), Access.MountReadOnly, (c, o) => InfoCommands.Info(c, (InfoOptions)o)),
+    ];
+
+    public static CommandSpec? Find(string verb) => All.FirstOrDefault(c => c.Verb == verb);
+}

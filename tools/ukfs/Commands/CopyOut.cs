@@ -1,0 +1,203 @@
+using RumpFs.Kernel;
+using RumpFs.Ukfs;
+using RumpFs.Vfs;
+
+namespace RumpFs.Tools.Ukfs.Commands;
+
+/// <summary>
+/// get SOURCE [DEST]: copy from the image to the host, recursively, keeping modes and times,
+/// symbolic links as links, hard links as hard links, fifos (and, as root, device nodes).
+/// Nothing is written outside DEST: every name from the image is checked (no "/", ".",
+/// "..", NUL), and nothing is written through a symbolic link that exists on the host,
+/// including one this copy has just created from the image.
+/// </summary>
+internal sealed class CopyOut
+{
+    private const int CopyBuffer = 1 << 20;
+
+    private readonly CommandContext _ctx;
+    private readonly Progress _progress;
+    private readonly byte[] _buffer = new byte[CopyBuffer];
+    private readonly Dictionary<ulong, string> _linked = [];
+    private readonly List<(string Host, VAttr Va)> _directories = [];
+
+    private CopyOut(CommandContext ctx)
+    {
+        _ctx = ctx;
+        _progress = new Progress(ctx.Err, "get", ctx.Progress);
+    }
+
+    public static int Run(CommandContext ctx, GetOptions o)
+    {
+        var copy = new CopyOut(ctx);
+        string source = o.Source;
+        VAttr va = ctx.Mount.Lstat(source);
+        string dest = o.Dest ?? ".";
+        string name = Path.GetFileName(source.TrimEnd('/'));
+        string target = Directory.Exists(dest) && !IsSymlink(dest) || dest.EndsWith('/')
+            ? (name.Length == 0 ? dest : Path.Combine(dest, name))
+            : dest;
+        if (name.Length == 0 && va.Type == VType.Directory)
+        {
+            Directory.CreateDirectory(target);
+        }
+        copy.Copy(source, target, va, isRootOfCopy: name.Length == 0);
+        // Directory modes and times last, deepest first: writing into them changed their
+        // times, and a read-only mode would have blocked the copy.
+        foreach ((string host, VAttr dva) in copy._directories.AsEnumerable().Reverse())
+        {
+            SetModeAndTimes(host, dva);
+        }
+        copy._progress.Finish();
+        return 0;
+    }
+
+    private void Copy(string src, string host, VAttr va, bool isRootOfCopy = false)
+    {
+        if (!isRootOfCopy && IsSymlink(host))
+        {
+            throw new UkfsException(Errno.EEXIST, host, $"{host}: is a symbolic link on the host; refusing to write through it");
+        }
+        switch (va.Type)
+        {
+            case VType.Directory:
+                CopyDirectory(src, host, va, isRootOfCopy);
+                return;
+            case VType.Regular:
+                if (va.Nlink > 1 && _linked.TryGetValue(va.Ino, out string? first))
+                {
+                    Replace(host);
+                    ReportHost(HostNodes.Link(first, host), host);
+                    return;
+                }
+                CopyFile(src, host, va);
+                if (va.Nlink > 1)
+                {
+                    _linked[va.Ino] = host;
+                }
+                return;
+            case VType.Symlink:
+                Replace(host);
+                File.CreateSymbolicLink(host, _ctx.Mount.ReadLink(src));
+                return;
+            case VType.Fifo:
+                Replace(host);
+                ReportHost(HostNodes.Mknod(host, 'p', va.Mode, 0), host);
+                SetModeAndTimes(host, va);
+                return;
+            case VType.CharDevice or VType.BlockDevice when HostNodes.IsRoot:
+                Replace(host);
+                ReportHost(HostNodes.Mknod(host, va.Type == VType.CharDevice ? 'c' : 'b', va.Mode, va.Rdev), host);
+                SetModeAndTimes(host, va);
+                return;
+            default:
+                _ctx.Warn($"{src}: {Format.TypeName(va.Type)} not copied (device nodes need root, sockets are never copied)");
+                return;
+        }
+    }
+
+    private void CopyDirectory(string src, string host, VAttr va, bool isRootOfCopy)
+    {
+        if (!Directory.Exists(host))
+        {
+            Directory.CreateDirectory(host);
+        }
+        else if (!isRootOfCopy && IsSymlink(host))
+        {
+            throw new UkfsException(Errno.EEXIST, host, $"{host}: is a symbolic link on the host; refusing to write through it");
+        }
+        if (!isRootOfCopy)
+        {
+            _directories.Add((host, va));
+        }
+        foreach (UkfsDirEntry e in _ctx.Mount.ReadDirectory(src))
+        {
+            if (!SafeName(e.Name))
+            {
+                _ctx.Error($"{UkfsMount.Combine(src, e.Name)}: unsafe name in the image, not copied");
+                continue;
+            }
+            try
+            {
+                Copy(UkfsMount.Combine(src, e.Name), Path.Combine(host, e.Name), e.Attributes);
+            }
+            catch (UkfsException ex)
+            {
+                _ctx.Error(ex.Message);
+            }
+        }
+    }
+
+    private void CopyFile(string src, string host, VAttr va)
+    {
+        using (UkfsFileStream input = _ctx.Mount.Open(src))
+        using (var output = new FileStream(host, FileMode.Create, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        {
+            long remaining = va.Size;
+            int n;
+            while ((n = input.Read(_buffer)) > 0)
+            {
+                if (IsZero(_buffer.AsSpan(0, n)) && n == CopyBuffer && remaining > n)
+                {
+                    // Keep holes holes: seek over an all-zero chunk (SetLength at the end fills the size).
+                    output.Seek(n, SeekOrigin.Current);
+                }
+                else
+                {
+                    output.Write(_buffer, 0, n);
+                }
+                remaining -= n;
+                _progress.Add(n);
+            }
+            output.SetLength(output.Position);
+        }
+        SetModeAndTimes(host, va);
+    }
+
+    private static bool IsZero(ReadOnlySpan<byte> s) => !s.ContainsAnyExcept((byte)0);
+
+    /// <summary>A name that stays inside its folder on the host.</summary>
+    internal static bool SafeName(string name) =>
+        name.Length > 0 && name is not ("." or "..") && !name.Contains('/', StringComparison.Ordinal)
+        && !name.Contains('\0', StringComparison.Ordinal);
+
+    internal static bool IsSymlink(string path)
+    {
+        try
+        {
+            return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0;
+        }
+        catch (FileNotFoundException)
+        {
+            return false;
+        }
+        catch (DirectoryNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    /// <summary>Remove a non-directory in the way (never a directory, never through a link).</summary>
+    private static void Replace(string host)
+    {
+        if (IsSymlink(host) || File.Exists(host))
+        {
+            File.Delete(host);
+        }
+    }
+
+    private void ReportHost(string? error, string host)
+    {
+        if (error is not null)
+        {
+            _ctx.Error($"{host}: {error}");
+        }
+    }
+
+    private static void SetModeAndTimes(string host, VAttr va)
+    {
+        File.SetUnixFileMode(host, (UnixFileMode)(va.Mode & 0xFFF));
+        File.SetLastAccessTimeUtc(host, va.Atime.ToDateTimeOffset().UtcDateTime);
+        File.SetLastWriteTimeUtc(host, va.Mtime.ToDateTimeOffset().UtcDateTime);
+    }
+}

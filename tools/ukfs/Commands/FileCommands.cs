@@ -1,0 +1,144 @@
+using System.Globalization;
+using RumpFs.Kernel;
+using RumpFs.Ukfs;
+using RumpFs.Vfs;
+
+namespace RumpFs.Tools.Ukfs.Commands;
+
+/// <summary>cat, mkdir, rm, mv, ln, chmod, chown, touch: one Ukfs call each, per argument.</summary>
+internal static class FileCommands
+{
+    private const int CopyBuffer = 1 << 20;
+
+    public static int Cat(CommandContext ctx, CatOptions o)
+    {
+        byte[] buffer = new byte[CopyBuffer];
+        ctx.ForEach(o.Paths, path =>
+        {
+            using UkfsFileStream s = ctx.Mount.Open(path);
+            int n;
+            while ((n = s.Read(buffer)) > 0)
+            {
+                ctx.BinaryOut.Write(buffer, 0, n);
+            }
+        });
+        ctx.BinaryOut.Flush();
+        return 0;
+    }
+
+    public static int Mkdir(CommandContext ctx, MkdirOptions o)
+    {
+        uint mode = o.Mode is null ? UkfsMount.DefaultDirectoryMode : Format.ParseMode(o.Mode);
+        ctx.ForEach(o.Paths, path => ctx.Mount.Mkdir(path, mode, o.Parents));
+        return 0;
+    }
+
+    public static int Rm(CommandContext ctx, RmOptions o)
+    {
+        ctx.ForEach(o.Paths, path =>
+        {
+            if (o.Force && !ctx.Mount.Exists(path))
+            {
+                return;
+            }
+            VAttr va = ctx.Mount.Lstat(path);
+            if (va.Type == VType.Directory && !o.Recursive)
+            {
+                throw new UkfsException(Errno.EISDIR, path, $"{path}: is a directory (use rm -r)");
+            }
+            ctx.Mount.RemoveTree(path);
+        });
+        return 0;
+    }
+
+    public static int Mv(CommandContext ctx, MvOptions o)
+    {
+        string dest = IntoDirectory(ctx.Mount, o.Source, o.Dest);
+        ctx.Mount.Rename(o.Source, dest);
+        return 0;
+    }
+
+    public static int Ln(CommandContext ctx, LnOptions o)
+    {
+        string link = IntoDirectory(ctx.Mount, o.Target, o.Link);
+        if (o.Symbolic)
+        {
+            ctx.Mount.Symlink(o.Target, link);
+        }
+        else
+        {
+            ctx.Mount.Link(o.Target, link);
+        }
+        return 0;
+    }
+
+    /// <summary>mv and ln: an existing directory as destination means "into it, same name".</summary>
+    internal static string IntoDirectory(UkfsMount fs, string source, string dest)
+    {
+        try
+        {
+            if (fs.Stat(dest).Type == VType.Directory)
+            {
+                string name = Path.GetFileName(source.TrimEnd('/'));
+                if (name.Length > 0)
+                {
+                    return UkfsMount.Combine(dest, name);
+                }
+            }
+        }
+        catch (UkfsException e) when (e.Errno == Errno.ENOENT)
+        {
+        }
+        return dest;
+    }
+
+    public static int Chmod(CommandContext ctx, ChmodOptions o)
+    {
+        uint mode = Format.ParseMode(o.Mode);
+        ctx.ForEach(o.Paths, path => ctx.Mount.Chmod(path, mode));
+        return 0;
+    }
+
+    public static int Chown(CommandContext ctx, ChownOptions o)
+    {
+        (uint? uid, uint? gid) = ParseOwner(o.Owner);
+        ctx.ForEach(o.Paths, path => ctx.Mount.Chown(path, uid, gid, follow: !o.NoFollow));
+        return 0;
+    }
+
+    /// <summary>"UID", "UID:GID", "UID:", ":GID" (numeric: the image's users are not the host's).</summary>
+    internal static (uint? Uid, uint? Gid) ParseOwner(string text)
+    {
+        int colon = text.IndexOfAny([':', '.']);
+        string u = colon < 0 ? text : text[..colon];
+        string g = colon < 0 ? "" : text[(colon + 1)..];
+        uint? uid = u.Length == 0 ? null : ParseId(u, text);
+        uint? gid = g.Length == 0 ? null : ParseId(g, text);
+        if (uid is null && gid is null)
+        {
+            throw new UsageException($"chown: bad owner '{text}' (expected UID[:GID] or :GID, numeric)");
+        }
+        return (uid, gid);
+    }
+
+    private static uint ParseId(string s, string whole) =>
+        uint.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out uint v)
+            ? v
+            : throw new UsageException($"chown: bad owner '{whole}' (numeric ids only: the image's users are not the host's)");
+
+    public static int Touch(CommandContext ctx, TouchOptions o)
+    {
+        ctx.ForEach(o.Paths, path =>
+        {
+            if (ctx.Mount.Exists(path))
+            {
+                ctx.Mount.Touch(path);
+            }
+            else
+            {
+                ctx.Mount.Create(path);
+            }
+        });
+        return 0;
+    }
+}

@@ -1,0 +1,181 @@
+using System.Text.Json;
+using RumpFs.Tools.Ukfs.Json;
+using RumpFs.Ukfs;
+using RumpFs.Vfs;
+
+namespace RumpFs.Tools.Ukfs.Commands;
+
+/// <summary>ls, stat and tree.</summary>
+internal static class ListCommands
+{
+    public static int Ls(CommandContext ctx, LsOptions o)
+    {
+        List<string> paths = o.Paths.Any() ? [.. o.Paths] : ["/"];
+        var json = new List<FileJson>();
+        bool headers = paths.Count > 1 || o.Recursive;
+        bool first = true;
+        ctx.ForEach(paths, path =>
+        {
+            VAttr va = ctx.Mount.Stat(path);
+            if (va.Type != VType.Directory)
+            {
+                VAttr own = ctx.Mount.Lstat(path);
+                Emit(ctx, o, json, path, path, own);
+                return;
+            }
+            ListDirectory(ctx, o, json, path, headers, ref first);
+        });
+        if (o.Json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(json, UkfsJsonContext.Default.ListFileJson));
+        }
+        return 0;
+    }
+
+    private static void ListDirectory(CommandContext ctx, LsOptions o, List<FileJson> json, string dir, bool headers, ref bool first)
+    {
+        IReadOnlyList<UkfsDirEntry> entries = [.. ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal)];
+        if (headers && !o.Json)
+        {
+            if (!first)
+            {
+                ctx.Out.WriteLine();
+            }
+            ctx.Out.WriteLine(dir + ":");
+        }
+        first = false;
+        foreach (UkfsDirEntry e in entries)
+        {
+            Emit(ctx, o, json, UkfsMount.Combine(dir, e.Name), e.Name, e.Attributes);
+        }
+        if (!o.Recursive)
+        {
+            return;
+        }
+        foreach (UkfsDirEntry e in entries.Where(e => e.Type == VType.Directory))
+        {
+            try
+            {
+                ListDirectory(ctx, o, json, UkfsMount.Combine(dir, e.Name), headers, ref first);
+            }
+            catch (UkfsException ex)
+            {
+                ctx.Error(ex.Message);
+            }
+        }
+    }
+
+    private static void Emit(CommandContext ctx, LsOptions o, List<FileJson> json, string path, string name, VAttr va)
+    {
+        string? target = va.Type == VType.Symlink ? TryReadLink(ctx.Mount, path) : null;
+        if (o.Json)
+        {
+            json.Add(ToJson(path, name, va, target));
+        }
+        else if (o.Long)
+        {
+            string size = va.Type is VType.CharDevice or VType.BlockDevice ? Format.DeviceNumbers(va.Rdev) : Format.Invariant(va.Size);
+            string suffix = target is null ? "" : " -> " + target;
+            ctx.Out.WriteLine($"{Format.ModeString(va.Type, va.Mode)} {va.Nlink,3} {va.Uid,5} {va.Gid,5} {size,10} {Format.ShortTime(va.Mtime)} {name}{suffix}");
+        }
+        else
+        {
+            ctx.Out.WriteLine(name);
+        }
+    }
+
+    private static string? TryReadLink(UkfsMount fs, string path)
+    {
+        try
+        {
+            return fs.ReadLink(path);
+        }
+        catch (UkfsException)
+        {
+            return null;
+        }
+    }
+
+    internal static FileJson ToJson(string path, string name, VAttr va, string? target) => new(
+        path, name, Format.TypeName(va.Type), Format.Octal(va.Mode), va.Size, va.Nlink, va.Uid, va.Gid, va.Ino,
+        va.BytesUsed / 512, Format.Time(va.Atime), Format.Time(va.Mtime), Format.Time(va.Ctime), target);
+
+    public static int Stat(CommandContext ctx, StatOptions o)
+    {
+        var json = new List<FileJson>();
+        ctx.ForEach(o.Paths, path =>
+        {
+            VAttr va = o.Follow ? ctx.Mount.Stat(path) : ctx.Mount.Lstat(path);
+            string? target = va.Type == VType.Symlink ? ctx.Mount.ReadLink(path) : null;
+            if (o.Json)
+            {
+                json.Add(ToJson(path, Path.GetFileName(path.TrimEnd('/')), va, target));
+                return;
+            }
+            TextWriter w = ctx.Out;
+            w.WriteLine($"  File: {path}{(target is null ? "" : " -> " + target)}");
+            w.WriteLine($"  Type: {Format.TypeName(va.Type)}  Size: {va.Size}  Blocks: {va.BytesUsed / 512}  IO Block: {va.BlockSize}");
+            w.WriteLine($" Inode: {va.Ino}  Links: {va.Nlink}  Generation: {va.Generation}  Flags: 0x{va.Flags:x}");
+            w.WriteLine($"Access: ({Format.Octal(va.Mode)}/{Format.ModeString(va.Type, va.Mode)})  Uid: {va.Uid}  Gid: {va.Gid}");
+            if (va.Type is VType.CharDevice or VType.BlockDevice)
+            {
+                w.WriteLine($"Device: {Format.DeviceNumbers(va.Rdev)}");
+            }
+            w.WriteLine($"Access: {Format.Time(va.Atime)}");
+            w.WriteLine($"Modify: {Format.Time(va.Mtime)}");
+            w.WriteLine($"Change: {Format.Time(va.Ctime)}");
+            w.WriteLine($" Birth: {Format.Time(va.Birthtime)}");
+        });
+        if (o.Json)
+        {
+            ctx.Out.WriteLine(JsonSerializer.Serialize(json, UkfsJsonContext.Default.ListFileJson));
+        }
+        return 0;
+    }
+
+    public static int Tree(CommandContext ctx, TreeOptions o)
+    {
+        string root = o.Path ?? "/";
+        VAttr va = ctx.Mount.Stat(root);
+        ctx.Out.WriteLine(root);
+        int dirs = 0, files = 0;
+        if (va.Type == VType.Directory)
+        {
+            TreeLevel(ctx, root, "", ref dirs, ref files);
+        }
+        ctx.Out.WriteLine();
+        ctx.Out.WriteLine($"{dirs} directories, {files} files");
+        return 0;
+    }
+
+    private static void TreeLevel(CommandContext ctx, string dir, string indent, ref int dirs, ref int files)
+    {
+        IReadOnlyList<UkfsDirEntry> entries;
+        try
+        {
+            entries = [.. ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal)];
+        }
+        catch (UkfsException e)
+        {
+            ctx.Error(e.Message);
+            return;
+        }
+        for (int i = 0; i < entries.Count; i++)
+        {
+            UkfsDirEntry e = entries[i];
+            bool last = i == entries.Count - 1;
+            string path = UkfsMount.Combine(dir, e.Name);
+            string suffix = e.Type == VType.Symlink ? " -> " + (TryReadLink(ctx.Mount, path) ?? "?") : "";
+            ctx.Out.WriteLine($"{indent}{(last ? "`-- " : "|-- ")}{e.Name}{suffix}");
+            if (e.Type == VType.Directory)
+            {
+                dirs++;
+                TreeLevel(ctx, path, indent + (last ? "    " : "|   "), ref dirs, ref files);
+            }
+            else
+            {
+                files++;
+            }
+        }
+    }
+}

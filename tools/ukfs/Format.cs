@@ -1,0 +1,84 @@
+using System.Globalization;
+using System.Text;
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+
+namespace RumpFs.Tools.Ukfs;
+
+/// <summary>Text forms of attributes, as ls and stat print them.</summary>
+internal static class Format
+{
+    /// <summary>"-rw-r--r--" with s/S, t/T for setuid, setgid and sticky.</summary>
+    public static string ModeString(VType type, uint mode)
+    {
+        var sb = new StringBuilder(10);
+        sb.Append(type switch
+        {
+            VType.Directory => 'd',
+            VType.Symlink => 'l',
+            VType.CharDevice => 'c',
+            VType.BlockDevice => 'b',
+            VType.Fifo => 'p',
+            VType.Socket => 's',
+            _ => '-',
+        });
+        for (int shift = 6; shift >= 0; shift -= 3)
+        {
+            uint bits = (mode >> shift) & 7;
+            sb.Append((bits & 4) != 0 ? 'r' : '-');
+            sb.Append((bits & 2) != 0 ? 'w' : '-');
+            bool x = (bits & 1) != 0;
+            uint special = shift switch { 6 => 0x800u, 3 => 0x400u, _ => 0x200u };
+            if ((mode & special) != 0)
+            {
+                char c = shift == 0 ? 't' : 's';
+                sb.Append(x ? c : char.ToUpperInvariant(c));
+            }
+            else
+            {
+                sb.Append(x ? 'x' : '-');
+            }
+        }
+        return sb.ToString();
+    }
+
+    /// <summary>"file", "directory", ... (JSON and stat).</summary>
+    public static string TypeName(VType type) => type switch
+    {
+        VType.Regular => "file",
+        VType.Directory => "directory",
+        VType.Symlink => "symlink",
+        VType.CharDevice => "char-device",
+        VType.BlockDevice => "block-device",
+        VType.Fifo => "fifo",
+        VType.Socket => "socket",
+        _ => "unknown",
+    };
+
+    public static string Octal(uint mode) => "0" + Convert.ToString(mode & 0xFFF, 8).PadLeft(3, '0');
+
+    /// <summary>ISO 8601 in UTC with nanoseconds: 2001-02-03T04:05:06.123456789Z.</summary>
+    public static string Time(Timespec t) =>
+        t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)
+        + "." + t.Nanoseconds.ToString("D9", CultureInfo.InvariantCulture) + "Z";
+
+    /// <summary>"2001-02-03 04:05" for ls -l.</summary>
+    public static string ShortTime(Timespec t) =>
+        t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+
+    /// <summary>Parse an octal mode ("755", "0644", "4755").</summary>
+    public static uint ParseMode(string text)
+    {
+        if (text.Length is 0 or > 5 || text.Any(c => c is < '0' or > '7'))
+        {
+            throw new UsageException($"bad mode '{text}' (expected octal, e.g. 0644)");
+        }
+        return Convert.ToUInt32(text, 8) & 0xFFF;
+    }
+
+    public static string Invariant(long n) => n.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>The device numbers of a Linux rdev: "major, minor".</summary>
+    public static string DeviceNumbers(ulong rdev) =>
+        $"{((rdev >> 8) & 0xFFF) | ((rdev >> 32) & ~0xFFFUL)}, {(rdev & 0xFF) | ((rdev >> 12) & ~0xFFUL)}";
+}

@@ -1,0 +1,128 @@
+using CommandLine;
+
+namespace RumpFs.Tools.Ukfs;
+
+// One options class per verb; CommandTable says what each needs and which code runs it.
+
+[Verb("ls", HelpText = "List directories (or show files).")]
+internal sealed class LsOptions
+{
+    [Option('l', HelpText = "Long listing: mode, links, owner, size, time.")] public bool Long { get; set; }
+    [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
+    [Option('a', HelpText = "Include . and .. (ignored: never listed).")] public bool All { get; set; }
+    [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
+    [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("cat", HelpText = "Write files to stdout.")]
+internal sealed class CatOptions
+{
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("get", HelpText = "Copy a file or tree from the image to the host, keeping modes and times.")]
+internal sealed class GetOptions
+{
+    [Value(0, MetaName = "SOURCE", Required = true)] public string Source { get; set; } = "";
+    [Value(1, MetaName = "DEST", HelpText = "Host path (default: current folder).")] public string? Dest { get; set; }
+}
+
+[Verb("put", HelpText = "Copy a file or tree from the host into the image, keeping modes and times.")]
+internal sealed class PutOptions
+{
+    [Value(0, MetaName = "SOURCE", Required = true)] public string Source { get; set; } = "";
+    [Value(1, MetaName = "DEST", HelpText = "Image path (default: /).")] public string? Dest { get; set; }
+}
+
+[Verb("mkdir", HelpText = "Create directories.")]
+internal sealed class MkdirOptions
+{
+    [Option('p', HelpText = "Create parents; no error if it exists.")] public bool Parents { get; set; }
+    [Option('m', HelpText = "Mode (octal).")] public string? Mode { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("rm", HelpText = "Remove files (and trees with -r).")]
+internal sealed class RmOptions
+{
+    [Option('r', HelpText = "Remove directories and their contents.")] public bool Recursive { get; set; }
+    [Option('f', HelpText = "Ignore missing files.")] public bool Force { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("mv", HelpText = "Rename or move.")]
+internal sealed class MvOptions
+{
+    [Value(0, MetaName = "SOURCE", Required = true)] public string Source { get; set; } = "";
+    [Value(1, MetaName = "DEST", Required = true)] public string Dest { get; set; } = "";
+}
+
+[Verb("ln", HelpText = "Make a hard link (or a symbolic link with -s).")]
+internal sealed class LnOptions
+{
+    [Option('s', HelpText = "Symbolic link.")] public bool Symbolic { get; set; }
+    [Value(0, MetaName = "TARGET", Required = true)] public string Target { get; set; } = "";
+    [Value(1, MetaName = "LINK", Required = true)] public string Link { get; set; } = "";
+}
+
+[Verb("chmod", HelpText = "Change permission bits (octal).")]
+internal sealed class ChmodOptions
+{
+    [Value(0, MetaName = "MODE", Required = true)] public string Mode { get; set; } = "";
+    [Value(1, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("chown", HelpText = "Change owner and group (numeric UID[:GID] or :GID).")]
+internal sealed class ChownOptions
+{
+    [Option('h', HelpText = "Change a symbolic link itself.")] public bool NoFollow { get; set; }
+    [Value(0, MetaName = "OWNER", Required = true)] public string Owner { get; set; } = "";
+    [Value(1, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("touch", HelpText = "Create empty files or set their times to now.")]
+internal sealed class TouchOptions
+{
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("stat", HelpText = "Show attributes.")]
+internal sealed class StatOptions
+{
+    [Option('L', HelpText = "Follow a final symbolic link.")] public bool Follow { get; set; }
+    [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("df", HelpText = "Show space and inode use.")]
+internal sealed class DfOptions
+{
+    [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
+}
+
+[Verb("tree", HelpText = "Show a directory tree.")]
+internal sealed class TreeOptions
+{
+    [Value(0, MetaName = "PATH")] public string? Path { get; set; }
+}
+
+[Verb("find", HelpText = "Find files by name, type and size.")]
+internal sealed class FindOptions
+{
+    [Option("name", HelpText = "Shell pattern for the name (*, ?, [..]).")] public string? Name { get; set; }
+    [Option("type", HelpText = "f, d, l, c, b, p or s.")] public string? Type { get; set; }
+    [Option("size", HelpText = "[+|-]N[c|k|M|G]: bigger (+), smaller (-) or exactly; c = bytes, no suffix = 512-byte blocks.")] public string? Size { get; set; }
+    [Value(0, MetaName = "PATH")] public string? Path { get; set; }
+}
+
+[Verb("probe", HelpText = "List partitions and the file-system type found on each.")]
+internal sealed class ProbeOptions
+{
+    [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
+}
+
+[Verb("info", HelpText = "Superblock summary.")]
+internal sealed class InfoOptions
+{
+    [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
+}
