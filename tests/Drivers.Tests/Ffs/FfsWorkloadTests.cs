@@ -20,7 +20,7 @@ public sealed class FfsWorkloadTests : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    public static TheoryData<string> Empties => new() { "ffs1-empty-64m", "ffs2-empty-64m" };
+    public static TheoryData<string> Empties => new() { "ffs1-empty-64m", "ffs2-empty-64m", "ffs1-empty-4k-f512", "ffs2-empty-64k-f64k", "ffs1-empty-16k-f2k" };
 
     private static readonly Credentials Root = Credentials.Root;
 

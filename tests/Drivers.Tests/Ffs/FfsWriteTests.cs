@@ -12,7 +12,7 @@ public sealed class FfsWriteTests : IDisposable
 
     public void Dispose() => _scratch.Dispose();
 
-    public static TheoryData<string> Empties => new() { "ffs1-empty-64m", "ffs2-empty-64m" };
+    public static TheoryData<string> Empties => new() { "ffs1-empty-64m", "ffs2-empty-64m", "ffs1-empty-4k-f512", "ffs2-empty-64k-f64k", "ffs1-empty-16k-f2k" };
 
     private string Fresh(string image) => Corpus.Get(image).CopyTo(_scratch);
 
@@ -218,5 +218,42 @@ public sealed class FfsWriteTests : IDisposable
         Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
         Assert.Equal(Errno.OK, mp.Unmount());
         AssertClean(path, "after 10,000 creates");
+    }
+
+    [Fact]
+    public void SparseWrite_InTripleIndirectRange_ReadsBackAndTruncatesCleanly()
+    {
+        // 4K UFS1 blocks: 12 direct + 1024 + 1024^2 blocks end below 4.3 GB; 5 GB needs the
+        // triple indirect block.
+        string path = Fresh("ffs1-empty-4k-f512");
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/far");
+        const long far = 5_000_000_000;
+        Assert.Equal(Errno.OK, Vop.Write(f, far, "tail"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Write(f, 100, "head"u8, out _));
+        byte[] buf = new byte[8];
+        Assert.Equal(Errno.OK, Vop.Read(f, far - 4, buf, out int n));
+        Assert.Equal(8, n);
+        Assert.Equal(new byte[] { 0, 0, 0, 0, (byte)'t', (byte)'a', (byte)'i', (byte)'l' }, buf);
+        Assert.Equal(Errno.OK, Vop.Read(f, 3_000_000_000, buf, out _));
+        Assert.All(buf, b => Assert.Equal(0, b));
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after the far write");
+
+        mp = FfsTestMount.Open(path, readOnly: false);
+        f = FfsTestMount.Resolve(mp, "/far");
+        Assert.Equal(Errno.OK, Vop.Read(f, far, buf.AsSpan(0, 4), out _));
+        Assert.Equal("tail"u8.ToArray(), buf[..4]);
+        Truncate(f, 4_400_000_000);
+        Assert.Equal(Errno.OK, Vop.Read(f, far - 4_000, buf, out n));
+        Assert.Equal(0, n);
+        Truncate(f, 104);
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+        Assert.Equal(512, va.BytesUsed);
+        Assert.Equal("head"u8.ToArray(), FfsTestMount.ReadAll(f)[100..]);
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after truncating back");
     }
 }
