@@ -128,4 +128,41 @@ internal sealed partial class FfsNode
         written = pos;
         return e;
     }
+
+    /// <summary>SEEK_DATA / SEEK_HOLE from the block map: unallocated blocks are holes.</summary>
+    public override Errno Seek(long offset, SeekWhence whence, out long result)
+    {
+        result = 0;
+        if (Type != VType.Regular)
+        {
+            return base.Seek(offset, whence, out result);
+        }
+        if (offset < 0 || offset >= Din.Size)
+        {
+            return Errno.ENXIO;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        long lbn = sb.LblkNo(offset);
+        long lastLbn = sb.LblkNo(Din.Size - 1);
+        while (lbn <= lastLbn)
+        {
+            Errno e = Bmap(lbn, MaxRunBlocks, out long phys, out int run);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if ((phys != 0) == (whence == SeekWhence.Data))
+            {
+                result = Math.Max(offset, lbn << sb.Bshift);
+                return Errno.OK;
+            }
+            lbn += run;
+        }
+        if (whence == SeekWhence.Data)
+        {
+            return Errno.ENXIO;
+        }
+        result = Din.Size;
+        return Errno.OK;
+    }
 }

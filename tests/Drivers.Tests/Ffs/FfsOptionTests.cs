@@ -81,4 +81,24 @@ public sealed class FfsOptionTests : IDisposable
         Assert.Contains(facts, kv => kv.Key == "format" && kv.Value == "UFS1");
         mp.Unmount();
     }
+
+    [Fact]
+    public void Seek_DataAndHole_FollowTheBlockMap()
+    {
+        string path = Corpus.Get("ffs2-empty-64m").CopyTo(_scratch);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = MakeFile(mp, "sparse", "start"u8);
+        Assert.Equal(Errno.OK, Vop.Write(f, 10_000_000, "end"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Data, out long d0));
+        Assert.Equal(0, d0);
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out long h0));
+        Assert.True(h0 > 0 && h0 <= 32768, $"first hole at {h0}");
+        Assert.Equal(Errno.OK, Vop.Seek(f, h0, SeekWhence.Data, out long d1));
+        Assert.True(d1 <= 10_000_000 && d1 > 9_000_000, $"data again at {d1}");
+        Assert.Equal(Errno.OK, Vop.Seek(f, 10_000_001, SeekWhence.Hole, out long h1));
+        Assert.Equal(10_000_003, h1);
+        Assert.Equal(Errno.ENXIO, Vop.Seek(f, 10_000_003, SeekWhence.Data, out _));
+        f.Release();
+        mp.Unmount();
+    }
 }
