@@ -16,6 +16,8 @@ public static class ConformanceTargets
     public static IReadOnlyList<ConformanceTarget> All { get; } =
     [
         new("tmpfs", (_, clock) => new TmpfsConformanceFs(clock), new FsDeviations()),
+        new("ext2", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext2", "-b", "1024"), new FsDeviations()),
+        new("ext4", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext4"), new FsDeviations()),
     ];
 
     public static TheoryData<string> Names
