@@ -69,3 +69,35 @@ public class Ext2XattrTests
         }
     }
 }
+
+/// <summary>Attributes written by debugfs (in the inode and in a block) read through the driver.</summary>
+public class Ext2XattrReadTests
+{
+    [Fact]
+    public void XattrsFromDebugfs_InInodeAndInBlock_ReadBack()
+    {
+        using var scratch = new ScratchDir();
+        string image = Corpus.Get("ext4-default").CopyTo(scratch);
+        string bigFile = scratch.File("big.val");
+        File.WriteAllText(bigFile, new string('z', 600));
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "ea_set hello.txt user.small tiny", image);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", $"ea_set -f {bigFile} hello.txt user.large", image);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Vnode f = Ext2Fixture.Resolve(m, "hello.txt");
+            Assert.Equal(Errno.OK, Vop.GetXattr(f, "user.small", Credentials.Root, out byte[]? small));
+            Assert.Equal("tiny", Encoding.ASCII.GetString(small!));
+            Assert.Equal(Errno.OK, Vop.GetXattr(f, "user.large", Credentials.Root, out byte[]? large));
+            Assert.Equal(new string('z', 600), Encoding.ASCII.GetString(large!));
+            Assert.Equal(Errno.OK, Vop.ListXattr(f, out IReadOnlyList<string> names));
+            Assert.Contains("user.small", names);
+            Assert.Contains("user.large", names);
+            f.Release();
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+}
