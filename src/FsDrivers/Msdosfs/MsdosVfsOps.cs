@@ -72,6 +72,7 @@ internal sealed class MsdosMount : Mount
             return e;
         }
         mp.Fat = fat!;
+        fat!.Synchronous = options.Synchronous;
         if (!mp.IsReadOnly && !fat!.IsClean && !options.Force)
         {
             message = "file system was not cleanly unmounted; run fsck.fat or mount with -o force";
