@@ -186,13 +186,31 @@ public sealed class CorpusTests : IDisposable
             return;
         }
         string img = image.CopyTo(_dir);
+        long available;
+        using (JsonDocument df = JsonDocument.Parse(_cli.Ok(img, "df", "--json").Stdout))
+        {
+            available = df.RootElement.GetProperty("bytesAvailable").GetInt64();
+        }
+        int bigSize = (int)Math.Min(5 << 20, available / 4);
+        if (bigSize < 64 << 10)
+        {
+            _output.WriteLine($"not tested: {available} bytes free is too little room");
+            return;
+        }
         string tree = Path.Combine(_dir.Path, "add");
         Directory.CreateDirectory(Path.Combine(tree, "sub"));
-        byte[] big = new byte[5 << 20];
+        byte[] big = new byte[bigSize];
         new Random(3).NextBytes(big);
         File.WriteAllBytes(Path.Combine(tree, "sub", "BIG.BIN"), big);
         File.WriteAllText(Path.Combine(tree, "SMALL.TXT"), "small\n");
-        _cli.Ok(img, "put", tree, "/");
+        bool sleuthkitReads = image.FsType != "ffs" || OracleTool.Run("fsstat", img).ExitCode == 0;
+        CliResult put = _cli.Run(img, "put", tree, "/");
+        if (put.Exit != 0 && put.Stderr.Contains("-o ro", StringComparison.Ordinal))
+        {
+            _output.WriteLine("not tested: the driver mounts this image read-only only: " + put.Stderr);
+            return;
+        }
+        Assert.True(put.Exit == 0 && put.Stderr.Length == 0, put.ToString());
         _cli.Ok(img, "mkdir", "-p", "/NEWDIR/DEEP");
         _cli.Ok(img, "touch", "/NEWDIR/EMPTY");
         _cli.Ok(img, "mv", "/NEWDIR/EMPTY", "/NEWDIR/DEEP");
@@ -206,11 +224,17 @@ public sealed class CorpusTests : IDisposable
         _cli.Ok(img, "rm", "-r", "/add/sub");
         _cli.Ok(img, "put", Path.Combine(tree, "sub"), "/add");
         Assert.Equal(big, _cli.Ok(img, "cat", "/add/sub/BIG.BIN").Binary);
-        Check(image, img);
+        Check(image, img, sleuthkitReads);
     }
 
-    private void Check(CorpusImage image, string img)
+    private void Check(CorpusImage image, string img, bool sleuthkitReads)
     {
+        if (!sleuthkitReads)
+        {
+            // sleuthkit cannot read this FFS variant even as makefs wrote it: nothing independent to ask.
+            _output.WriteLine("fsstat cannot read the unmodified image; checked by reading back only");
+            return;
+        }
         ToolResult r = image.FsType switch
         {
             "ext2fs" => OracleTool.Run("e2fsck", "-fn", img),
