@@ -47,12 +47,15 @@ mcopy -i "$work/fat32.img" "$work/payload" ::/PAYLOAD
 
 out="$work/out"
 dd_ext4=$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M)
-get_ext4=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out"); rm -f "$out"
+get_ext4=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out")
+cmp -s "$out" "$work/payload" || get_ext4="$get_ext4 (WRONG DATA)"
+rm -f "$out"
 debugfs_get=$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img"); rm -f "$out"
-cmp_ok=$("$ukfs" "$work/ext4.img" cat /payload | cmp - "$work/payload" >/dev/null && echo same || echo DIFFERENT)
 
 dd_fat=$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M)
-get_fat=$(measure "$work/fat32.img" "$ukfs" "$work/fat32.img" get /PAYLOAD "$out"); rm -f "$out"
+get_fat=$(measure "$work/fat32.img" "$ukfs" "$work/fat32.img" get /PAYLOAD "$out")
+[ "$get_fat" = n/a ] || cmp -s "$out" "$work/payload" || get_fat="$get_fat (WRONG DATA)"
+rm -f "$out"
 mcopy_get=$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out"); rm -f "$out"
 
 # Write side: fresh empty images.
@@ -61,8 +64,10 @@ cp --sparse=always "$work/ext4-w.img" "$work/ext4-w2.img"
 mkfs.fat -C -F 32 "$work/fat32-w.img" $((img_mib * 1024)) >/dev/null
 cp --sparse=always "$work/fat32-w.img" "$work/fat32-w2.img"
 put_ext4=$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)
+[ "$put_ext4" = n/a ] || e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || put_ext4="$put_ext4 (e2fsck FAILED)"
 debugfs_put=$(measure "$work/ext4-w2.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w2.img")
 put_fat=$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)
+[ "$put_fat" = n/a ] || fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || put_fat="$put_fat (fsck.fat FAILED)"
 mcopy_put=$(measure "$work/fat32-w2.img" mcopy -i "$work/fat32-w2.img" "$work/payload" ::/PAYLOAD)
 
 cat <<TABLE
@@ -72,6 +77,4 @@ cat <<TABLE
 | get, FAT32 (vs mcopy) | $get_fat | $mcopy_get | $dd_fat |
 | put, ext4 (vs debugfs write) | $put_ext4 | $debugfs_put | |
 | put, FAT32 (vs mcopy) | $put_fat | $mcopy_put | |
-
-ukfs cat of the ext4 payload compared with the original: $cmp_ok
 TABLE

@@ -185,3 +185,32 @@ public sealed class CliPartitionWriteTests : IDisposable
         Assert.Contains("data.bin", ls.Stdout, StringComparison.Ordinal);
     }
 }
+
+/// <summary>The real `ukfs` process: stdout, stderr and exit status as a shell sees them.</summary>
+public sealed class CliProcessTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ukfs-proc");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static ToolResult Ukfs(params string[] args) =>
+        OracleTool.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "ukfs.dll"), .. args]);
+
+    [Fact]
+    public void Cat_WritesTheFileToStdout_ErrorsToStderrWithExit1()
+    {
+        FsDrivers.AllDrivers.Register();
+        if (RumpFs.Vfs.FileSystemRegistry.Find("ext2fs") is null)
+        {
+            return;
+        }
+        string img = DiskBuilder.ExtImage(_dir, "e.img", 16384, "ext4", "hello.txt", "hello from ext4\n");
+        ToolResult ok = Ukfs(img, "cat", "/hello.txt");
+        Assert.True(ok.ExitCode == 0, ok.Transcript);
+        Assert.Equal("hello from ext4\n", ok.Stdout);
+        Assert.Equal("", ok.Stderr);
+        ToolResult bad = Ukfs(img, "cat", "/missing");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal("ukfs: /missing: No such file or directory\n", bad.Stderr);
+    }
+}
