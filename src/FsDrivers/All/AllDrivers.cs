@@ -20,5 +20,6 @@ public static class AllDrivers
         FileSystemRegistry.Register(new Tmpfs.TmpfsDriver());
         FileSystemRegistry.Register(new Ffs.FfsDriver());
         FileSystemRegistry.Register(new Ext2fs.Ext2fsDriver());
+        FileSystemRegistry.Register(new Msdosfs.MsdosfsDriver());
     }
 }
