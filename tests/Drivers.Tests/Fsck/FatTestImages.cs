@@ -40,11 +40,9 @@ internal static class FatTestImages
         File.WriteAllText(scratch.File("a long file name.txt"), "hello");
         OracleTool.RunExpect(0, "mmd", "-i", path, "::/SUBDIR");
         OracleTool.RunExpect(0, "mmd", "-i", path, "::/SUBDIR/Deeper Directory");
-        foreach (string f in Directory.GetFiles(scratch.Path))
-        {
-            OracleTool.RunExpect(0, "mcopy", "-i", path, f, "::/");
-            OracleTool.RunExpect(0, "mcopy", "-i", path, f, "::/SUBDIR/Deeper Directory/");
-        }
+        string[] all = [.. Directory.GetFiles(scratch.Path).Order(StringComparer.Ordinal)];
+        OracleTool.RunExpect(0, "mcopy", ["-i", path, .. all, "::/"]);
+        OracleTool.RunExpect(0, "mcopy", ["-i", path, .. all, "::/SUBDIR/Deeper Directory/"]);
     }
 
     public static IBlockDevice Open(string path, bool readOnly)
@@ -99,6 +97,72 @@ internal static class FatTestImages
         var b = new byte[count];
         f.ReadExactly(b);
         return b;
+    }
+
+    /// <summary>Device offset of the short entry <paramref name="name11"/> (11 bytes, blank padded) in the root directory.</summary>
+    public static long RootEntryOffset(string path, string name11)
+    {
+        FatBootRecord b = Boot(path);
+        long at = b.Kind == FatKind.Fat32 ? b.ClusterOffset(b.RootCluster) : b.RootDirOffset;
+        int length = b.Kind == FatKind.Fat32 ? b.ClusterBytes : b.RootEntries * 32;
+        byte[] dir = ReadAt(path, at, length);
+        byte[] want = System.Text.Encoding.ASCII.GetBytes(name11);
+        for (int i = 0; i < length; i += 32)
+        {
+            if (dir.AsSpan(i, 11).SequenceEqual(want) && !FatDirRecord.IsLongName(dir.AsSpan(i, 32)))
+            {
+                return at + i;
+            }
+        }
+        throw new InvalidOperationException($"{name11} not in the root directory");
+    }
+
+    public static uint StartCluster(string path, long entryOffset) =>
+        FatDirRecord.Cluster(ReadAt(path, entryOffset, 32), Boot(path).Kind);
+
+    public static uint FatEntry(string path, uint cluster)
+    {
+        FatBootRecord b = Boot(path);
+        return FatTable.Get(ReadAt(path, b.FatOffset, (int)b.FatBytes), b.Kind, cluster);
+    }
+
+    /// <summary>Set a FAT entry in the given copies (all by default).</summary>
+    public static void SetFatEntry(string path, uint cluster, uint value, params int[] copies)
+    {
+        FatBootRecord b = Boot(path);
+        foreach (int copy in copies.Length == 0 ? Enumerable.Range(0, b.NumFats) : copies)
+        {
+            long at = b.FatOffset + copy * b.FatBytes;
+            byte[] fat = ReadAt(path, at, (int)b.FatBytes);
+            FatTable.Set(fat, b.Kind, cluster, value);
+            Patch(path, at, fat);
+        }
+    }
+
+    /// <summary>The clusters of a chain, in order.</summary>
+    public static List<uint> Chain(string path, uint start)
+    {
+        FatBootRecord b = Boot(path);
+        var chain = new List<uint>();
+        for (uint c = start; c >= 2 && c <= b.MaxCluster && chain.Count <= b.ClusterCount; c = FatTable.Value(FatEntry(path, c), b.Kind))
+        {
+            chain.Add(c);
+        }
+        return chain;
+    }
+
+    /// <summary>The highest cluster in use plus some distance: a cluster that is free.</summary>
+    public static uint FreeCluster(string path)
+    {
+        FatBootRecord b = Boot(path);
+        for (uint c = b.MaxCluster; c >= 2; c--)
+        {
+            if (FatEntry(path, c) == 0)
+            {
+                return c;
+            }
+        }
+        throw new InvalidOperationException("no free cluster");
     }
 
     /// <summary>The parsed boot record of an image, for computing where to patch.</summary>
