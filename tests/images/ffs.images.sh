@@ -14,8 +14,8 @@ build_ffs_images() {
     done
     # An empty, roomy file system for write workloads (copied before use).
     mkdir -p "$work/empty-tree"
-    makefs -t ffs -B le -o version=1 -s 64m "$work/ffs1-empty-64m.img" "$work/empty-tree" >/dev/null
-    makefs -t ffs -B be -o version=2 -s 64m "$work/ffs2-empty-64m.img" "$work/empty-tree" >/dev/null
+    makefs -t ffs -B le -o version=1,density=8192 -s 64m "$work/ffs1-empty-64m.img" "$work/empty-tree" >/dev/null
+    makefs -t ffs -B be -o version=2,density=8192 -s 64m "$work/ffs2-empty-64m.img" "$work/empty-tree" >/dev/null
     : > "$work/empty-tree.manifest"
     add_image ffs1-empty-64m ffs "$work/empty-tree.manifest" "UFS1 little-endian, empty, 64 MiB"
     add_image ffs2-empty-64m ffs "$work/empty-tree.manifest" "UFS2 big-endian, empty, 64 MiB"

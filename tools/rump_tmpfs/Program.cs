@@ -1,3 +1,2 @@
-// Placeholder entry point until this tool's issue lands.
-Console.Error.WriteLine("rump_tmpfs: not built yet");
-return 1;
+// rump_tmpfs: a tmpfs served through FUSE. See `rump_tmpfs --help`.
+return RumpFs.P2k.Daemon.DaemonMain.Run(args, new RumpFs.FsDrivers.Tmpfs.TmpfsDriver());

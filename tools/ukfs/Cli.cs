@@ -14,14 +14,21 @@ public static class Cli
 {
     private const string Usage = "usage: ukfs [-t TYPE] [-o OPTIONS] IMAGE[%MBR:N%|%GPT:N%|%DISKLABEL:x%] COMMAND [ARGS]";
 
+    /// <summary>Opens the mount for a command: the image, a -t type, the options; and whether the command owns (unmounts) it.</summary>
+    internal delegate (UkfsMount Mount, bool Owned) Mounter(string? fsType, string image, UkfsOptions options);
+
     /// <summary>Run the command line; returns the exit status (0 fine, 1 any error).</summary>
-    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress = false, Stream? binaryOut = null)
+    public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress = false, Stream? binaryOut = null) =>
+        Run(args, stdout, stderr, progress, binaryOut, null);
+
+    /// <summary>Run with another way to mount (tests serve the commands from one tmpfs mount).</summary>
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter)
     {
         ArgumentNullException.ThrowIfNull(args);
         KernelLog.MinimumLevel = LogLevel.Warning;
         try
         {
-            return RunCore(args, stdout, stderr, progress, binaryOut);
+            return RunCore(args, stdout, stderr, progress, binaryOut, mounter);
         }
         catch (UsageException e)
         {
@@ -50,7 +57,7 @@ public static class Cli
         }
     }
 
-    private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut)
+    private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter)
     {
         string? fsType = null;
         string? mountOptions = null;
@@ -71,12 +78,12 @@ public static class Cli
                     WriteHelp(stdout);
                     return 0;
                 default:
-                    throw new UsageException($"unknown option '{args[i]}'\n{Usage}");
+                    throw new UsageException($"unknown option '{args[i]}' (see ukfs --help)");
             }
         }
         if (i >= args.Length)
         {
-            throw new UsageException("missing IMAGE\n" + Usage);
+            throw new UsageException("missing IMAGE; " + Usage);
         }
         string imageText = args[i++];
         if (i >= args.Length)
@@ -100,17 +107,23 @@ public static class Cli
             return rc != 0 ? rc : ctx.ExitCode;
         }
         var uo = new UkfsOptions { ReadOnly = spec.Access == Access.MountReadOnly, MountOptions = mountOptions };
-        UkfsMount mount = UkfsMount.Open(fsType, imageText, uo);
+        (UkfsMount mount, bool owned) = mounter is null ? (UkfsMount.Open(fsType, imageText, uo), true) : mounter(fsType, imageText, uo);
         try
         {
             var ctx = new CommandContext(image, fsType, mount, stdout, stderr, raw, progress);
             int rc = spec.Run(ctx, options);
-            mount.Unmount();
+            if (owned)
+            {
+                mount.Unmount();
+            }
             return rc != 0 ? rc : ctx.ExitCode;
         }
         finally
         {
-            mount.Dispose();
+            if (owned)
+            {
+                mount.Dispose();
+            }
         }
     }
 

@@ -1,0 +1,184 @@
+using System.Runtime.InteropServices;
+using CommandLine;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.P2k.Daemon;
+
+/// <summary>
+/// The command line shared by every rump_* daemon:
+/// <c>rump_X [-o opt[,opt...]] [-f] [-d] image mountpoint</c>. Parses and checks the
+/// arguments, detaches (unless -f) once the mount is ready, serves the mount, and on
+/// SIGINT/SIGTERM or an unmount from outside writes everything back and exits 0.
+/// </summary>
+public static class DaemonMain
+{
+    /// <summary>Run the daemon for <paramref name="driver"/>; returns the process exit status.</summary>
+    public static int Run(string[] args, IFileSystemDriver driver)
+    {
+        string program = "rump_" + driver.Name;
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            Console.Out.WriteLine(DaemonHelp.Text(program, driver));
+            return 0;
+        }
+        if (!TryParse(program, driver, args, out DaemonConfig? config, out string? error))
+        {
+            Console.Error.WriteLine($"{program}: {error} (see {program} --help)");
+            return 1;
+        }
+        if (!config!.Foreground)
+        {
+            return Detach.RunChild(program, args);
+        }
+        return Serve(config, driver);
+    }
+
+    internal static bool TryParse(string program, IFileSystemDriver driver, string[] args, out DaemonConfig? config,
+        out string? error)
+    {
+        config = null;
+        using var parser = new Parser(s =>
+        {
+            s.AutoHelp = false;
+            s.AutoVersion = false;
+            s.HelpWriter = null;
+            s.AllowMultiInstance = true;
+            s.PosixlyCorrect = false;
+        });
+        var mountOptions = new List<string>();
+        string[] rest = DaemonArguments.SplitMountOptions(args, mountOptions, out error);
+        if (error is not null)
+        {
+            return false;
+        }
+        DaemonArguments? parsed = null;
+        string? parseError = null;
+        parser.ParseArguments<DaemonArguments>(rest)
+            .WithParsed(a => parsed = a)
+            .WithNotParsed(errors => parseError = Describe(errors.First()));
+        if (parsed is null)
+        {
+            error = parseError ?? "bad arguments";
+            return false;
+        }
+        parsed.Options = mountOptions;
+        return DaemonConfig.TryCreate(program, driver, parsed, out config, out error);
+    }
+
+    private static string Describe(Error e) => e switch
+    {
+        UnknownOptionError u => $"unknown option '{(u.Token.Length == 1 ? "-" : "--")}{u.Token}'",
+        MissingValueOptionError m => $"option '-{m.NameInfo.ShortName}' needs a value",
+        BadFormatTokenError b => $"bad argument '{b.Token}'",
+        _ => $"bad arguments ({e.Tag})",
+    };
+
+    /// <summary>The daemon proper (foreground, or the detached child).</summary>
+    private static int Serve(DaemonConfig config, IFileSystemDriver driver)
+    {
+        int readyFd = Detach.TakeReadyFd();
+        if (readyFd >= 0)
+        {
+            Detach.LeaveSession();
+            // Console.Error holds a duplicate of fd 2; log through fd 2 itself so that
+            // pointing it at /dev/null once ready lets go of the parent's stderr.
+            KernelLog.SetSink(Detach.WriteStderr);
+        }
+        if (config.Debug)
+        {
+            KernelLog.MinimumLevel = LogLevel.Debug;
+        }
+        Directory.SetCurrentDirectory("/");
+
+        if (!MountVfs(config, driver, out Mount? mount, out string? error))
+        {
+            return Fail(config, readyFd, error!);
+        }
+        var options = new P2kServerOptions
+        {
+            Kernel = config.Kernel,
+            Bridge = config.Bridge,
+            Debug = config.Debug,
+        };
+        if (P2kServer.Start(mount!, config.MountPoint, options, out P2kServer? server, out error) != Errno.OK)
+        {
+            mount!.Unmount(force: true);
+            return Fail(config, readyFd, error ?? "mount failed");
+        }
+
+        using var stop = new ManualResetEventSlim(false);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        void OnSignal(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            stop.Set();
+        }
+
+        KernelLog.Info("p2k", $"{config.Source} mounted on {config.MountPoint}");
+        if (readyFd >= 0)
+        {
+            Detach.ReportReady(readyFd);
+            Detach.CloseStdio();
+        }
+
+        using (server)
+        {
+            WaitHandle.WaitAny([server!.Ended, stop.WaitHandle]);
+            if (stop.IsSet)
+            {
+                server.RequestStop();
+                if (!server.WaitForEnd(TimeSpan.FromSeconds(10)))
+                {
+                    KernelLog.Warning("p2k", $"{config.MountPoint} is still in use; stopping anyway");
+                }
+            }
+            Errno e = server.Shutdown();
+            if (e != Errno.OK)
+            {
+                KernelLog.Error("p2k", $"unmount of {config.Source} failed: {e.Describe()}");
+                return 1;
+            }
+        }
+        KernelLog.Info("p2k", $"{config.Source} unmounted cleanly");
+        return 0;
+    }
+
+    /// <summary>Open the image (when the driver needs one) and mount it in the VFS.</summary>
+    private static bool MountVfs(DaemonConfig config, IFileSystemDriver driver, out Mount? mount, out string? error)
+    {
+        mount = null;
+        FileSystemRegistry.Register(driver);
+        FileBlockDevice? device = null;
+        if (driver.NeedsDevice)
+        {
+            if (FileBlockDevice.Open(config.Image!, config.VfsOptions.ReadOnly, out device, out error) != Errno.OK)
+            {
+                return false;
+            }
+        }
+        Errno e = FileSystemRegistry.Mount(driver.Name, device, config.VfsOptions, out mount, out error);
+        if (e != Errno.OK)
+        {
+            device?.Dispose();
+            error ??= $"cannot mount {config.Source}: {e.Describe()}";
+            return false;
+        }
+        return true;
+    }
+
+    private static int Fail(DaemonConfig config, int readyFd, string error)
+    {
+        if (readyFd >= 0)
+        {
+            Detach.ReportError(readyFd, error);
+        }
+        else
+        {
+            Console.Error.WriteLine($"{config.Program}: {error}");
+        }
+        return 1;
+    }
+}

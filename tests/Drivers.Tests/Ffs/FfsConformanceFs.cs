@@ -1,0 +1,46 @@
+using RumpFs.Drivers.Tests.Conformance;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ffs;
+
+/// <summary>A conformance target: a private copy of an empty makefs image, mounted read-write.</summary>
+internal sealed class FfsConformanceFs : IConformanceFs
+{
+    private readonly string _image;
+    private readonly IClock _clock;
+
+    public FfsConformanceFs(ScratchDir scratch, IClock clock, string corpusImage)
+    {
+        _image = Corpus.Get(corpusImage).CopyTo(scratch);
+        _clock = clock;
+        Mount = MountImage();
+    }
+
+    public Mount Mount { get; private set; }
+
+    private Mount MountImage()
+    {
+        Errno e = FileBlockDevice.Open(_image, false, out FileBlockDevice? dev, out string? err);
+        Assert.True(e == Errno.OK, $"open {_image}: {err}");
+        var options = new MountOptions { Clock = _clock };
+        return ConformanceTargets.MountOrFail("ffs", dev, options);
+    }
+
+    public Mount? Remount()
+    {
+        Assert.Equal(Errno.OK, Mount.Unmount());
+        Mount = MountImage();
+        return Mount;
+    }
+
+    public void Dispose()
+    {
+        if (!Mount.IsUnmounted)
+        {
+            Mount.Unmount(force: true);
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using RumpFs.TestSupport;
+
+namespace RumpFs.Integration.Tests;
+
+/// <summary>What a mounted file system cannot store (FAT above all), for the kernel-level suite.</summary>
+public sealed record KernelDeviations(
+    bool HardLinks = true,
+    bool Symlinks = true,
+    bool SpecialFiles = true,
+    bool Ownership = true,
+    bool PermissionBits = true,
+    bool KeepsData = true);
+
+/// <summary>
+/// One file system served through its rump_* daemon: how to make a fresh image, how to
+/// mount it, and the independent checker that judges the image afterwards.
+/// </summary>
+public sealed record MountedTarget(
+    string Name,
+    string Tool,
+    Func<ScratchDir, string?> MakeImage,
+    string[] Options,
+    Func<string, ToolResult>? CheckImage,
+    KernelDeviations Dev)
+{
+    public override string ToString() => Name;
+
+    /// <summary>Make a fresh image (if the target has one) and mount it; the image path is in <paramref name="image"/>.</summary>
+    public FuseMount Mount(ScratchDir scratch, out string? image, params string[] extraOptions)
+    {
+        image = MakeImage(scratch);
+        var args = new List<string>();
+        string options = string.Join(',', Options.Concat(extraOptions));
+        if (options.Length > 0)
+        {
+            args.Add("-o");
+            args.Add(options);
+        }
+        if (image is not null)
+        {
+            args.Add(image);
+        }
+        return FuseMount.Start(Tool, scratch.File("mnt"), [.. args]);
+    }
+
+    /// <summary>Mount an existing image again (after an unmount or a crash).</summary>
+    public FuseMount Remount(ScratchDir scratch, string image, params string[] extraOptions)
+    {
+        string options = string.Join(',', Options.Concat(extraOptions));
+        string[] args = options.Length > 0 ? ["-o", options, image] : [image];
+        return FuseMount.Start(Tool, scratch.File("mnt"), args);
+    }
+}
+
+/// <summary>
+/// Every file system the kernel-level suite runs on. A disk format joins when its driver
+/// writes; its deviations from POSIX are stated here, in one table.
+/// </summary>
+public static class MountedTargets
+{
+    public static IReadOnlyList<MountedTarget> All { get; } =
+    [
+        new("tmpfs", "rump_tmpfs", _ => null, ["size=512M"], null, new KernelDeviations(KeepsData: false)),
+    ];
+
+    public static TheoryData<string> Names => ToData(All);
+
+    /// <summary>Targets whose data outlives the daemon (crash and remount tests).</summary>
+    public static TheoryData<string> Persistent => ToData(All.Where(t => t.Dev.KeepsData));
+
+    public static MountedTarget Get(string name) => All.Single(t => t.Name == name);
+
+    private static TheoryData<string> ToData(IEnumerable<MountedTarget> targets)
+    {
+        var data = new TheoryData<string>();
+        foreach (MountedTarget t in targets)
+        {
+            data.Add(t.Name);
+        }
+        return data;
+    }
+
+    /// <summary>A fresh image made by a public tool (mke2fs, mkfs.fat, makefs).</summary>
+    public static Func<ScratchDir, string?> Image(string file, string tool, params string[] args) => scratch =>
+    {
+        string path = scratch.File(file);
+        OracleTool.RunExpect(0, tool, [.. args.Select(a => a.Replace("{image}", path, StringComparison.Ordinal).Replace("{scratch}", scratch.Path, StringComparison.Ordinal))]);
+        return path;
+    };
+}

@@ -1,0 +1,138 @@
+using RumpFs.TestSupport;
+using static RumpFs.Integration.Tests.Sys;
+
+namespace RumpFs.Integration.Tests;
+
+/// <summary>
+/// POSIX behaviour through the kernel, in the spirit of pjdfstest: ordinary system calls on a
+/// mounted rump_* file system must give the errno POSIX requires.
+/// </summary>
+public class PosixKernelTests
+{
+    private const int EPERM = 1, ENOENT = 2, EEXIST = 17, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
+        ENAMETOOLONG = 36, ENOTEMPTY = 39;
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void DirectoryCalls_GiveThePosixErrnos(string target)
+    {
+        using var scratch = new ScratchDir("rumpfs-posix");
+        using FuseMount m = MountedTargets.Get(target).Mount(scratch, out _);
+        string d = m.Path("d");
+        Assert.Equal(0, Mkdir(d));
+        Assert.Equal(EEXIST, Mkdir(d));
+        Assert.Equal(0, Mkdir(m.Path("d/sub")));
+        Assert.Equal(ENOTEMPTY, Rmdir(d));
+        Assert.Equal(EINVAL, Rename(d, m.Path("d/sub/inside")));
+        Assert.Equal(EISDIR, Unlink(d));
+        Assert.Equal(ENOENT, Rmdir(m.Path("missing")));
+        Assert.Equal(ENOENT, Mkdir(m.Path("missing/child")));
+        Assert.Equal(ENAMETOOLONG, Mkdir(m.Path(new string('x', 256))));
+        Assert.Equal(0, Rmdir(m.Path("d/sub")));
+        Assert.Equal(0, Rmdir(d));
+        Assert.False(Directory.Exists(d));
+    }
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void FileCalls_GiveThePosixErrnos(string target)
+    {
+        using var scratch = new ScratchDir("rumpfs-posix");
+        MountedTarget t = MountedTargets.Get(target);
+        using FuseMount m = t.Mount(scratch, out _);
+        string f = m.Path("file");
+        Assert.Equal(0, OpenClose(f, O_CREAT | O_EXCL | O_WRONLY));
+        Assert.Equal(EEXIST, OpenClose(f, O_CREAT | O_EXCL | O_WRONLY));
+        Assert.Equal(ENOTDIR, Rmdir(f));
+        Assert.Equal(ENOTDIR, OpenClose(m.Path("file/x"), O_CREAT | O_WRONLY));
+        Assert.Equal(0, Mkdir(m.Path("dir")));
+        Assert.Equal(EISDIR, OpenClose(m.Path("dir"), O_WRONLY));
+        Assert.Equal(EISDIR, Rename(f, m.Path("dir")));
+        Assert.Equal(ENOTDIR, Rename(m.Path("dir"), f));
+        Assert.Equal(EPERM, Link(m.Path("dir"), m.Path("dirlink")));
+        File.WriteAllText(f, "0123456789");
+        Assert.Equal(0, Truncate(f, 4));
+        Assert.Equal("0123", File.ReadAllText(f));
+        Assert.Equal(0, Truncate(f, 100_000));
+        byte[] grown = File.ReadAllBytes(f);
+        Assert.Equal(100_000, grown.Length);
+        Assert.All(grown[4..], b => Assert.Equal(0, b));
+        Assert.Equal(0, SetTimes(f, 1_000_000_000, 0, 1_234_567_890, 0));
+        Assert.Equal(0, Stat(f, out var st));
+        Assert.Equal(1_234_567_890, (long)st.st_mtim.tv_sec);
+    }
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void LinksAndSpecialFiles_WorkOrFailAsTheFormatDocuments(string target)
+    {
+        using var scratch = new ScratchDir("rumpfs-posix");
+        MountedTarget t = MountedTargets.Get(target);
+        using FuseMount m = t.Mount(scratch, out _);
+        File.WriteAllText(m.Path("orig"), "linked");
+        int link = Link(m.Path("orig"), m.Path("hard"));
+        int sym = Symlink("orig", m.Path("soft"));
+        int fifo = Mkfifo(m.Path("fifo"));
+        if (t.Dev.HardLinks)
+        {
+            Assert.Equal(0, link);
+            Assert.Equal(0, Stat(m.Path("orig"), out var st));
+            Assert.Equal(2UL, (ulong)st.st_nlink);
+            Assert.Equal("linked", File.ReadAllText(m.Path("hard")));
+        }
+        else
+        {
+            Assert.Equal(EPERM, link);
+        }
+        if (t.Dev.Symlinks)
+        {
+            Assert.Equal(0, sym);
+            Assert.Equal("orig", new FileInfo(m.Path("soft")).LinkTarget);
+            Assert.Equal("linked", File.ReadAllText(m.Path("soft")));
+        }
+        else
+        {
+            Assert.Equal(EPERM, sym);
+        }
+        if (t.Dev.SpecialFiles)
+        {
+            Assert.Equal(0, fifo);
+            Assert.Equal(0, Stat(m.Path("fifo"), out var fst));
+            Assert.Equal(0x1000u, (uint)fst.st_mode & 0xF000);
+        }
+        else
+        {
+            Assert.Equal(EPERM, fifo);
+        }
+    }
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void UnprivilegedUser_IsHeldToModesAndStickyBits(string target)
+    {
+        MountedTarget t = MountedTargets.Get(target);
+        if (!t.Dev.PermissionBits || !t.Dev.Ownership)
+        {
+            return;
+        }
+        using var scratch = new ScratchDir("rumpfs-posix");
+        using FuseMount m = t.Mount(scratch, out _, "allow_other");
+        Assert.Equal(0, Chmod(m.MountPoint, 0x1ED));
+        Assert.Equal(0, Mkdir(m.Path("rootonly"), 0x1ED));
+        Assert.Equal(0, Mkdir(m.Path("shared"), 0x3FF));
+        Assert.Equal(0, Chmod(m.Path("shared"), 0x3FF));
+        File.WriteAllText(m.Path("shared/roots-file"), "root");
+        ToolResult denied = AsUser(1000, $"touch '{m.Path("rootonly/x")}'");
+        Assert.NotEqual(0, denied.ExitCode);
+        Assert.Contains("Permission denied", denied.Stderr);
+        ToolResult own = AsUser(1000, $"echo mine > '{m.Path("shared/users-file")}'");
+        Assert.True(own.ExitCode == 0, own.Transcript);
+        Assert.Equal(0, Stat(m.Path("shared/users-file"), out var st));
+        Assert.Equal(1000u, (uint)st.st_uid);
+        ToolResult sticky = AsUser(1001, $"rm -f '{m.Path("shared/users-file")}'");
+        Assert.NotEqual(0, sticky.ExitCode);
+        Assert.Contains("Operation not permitted", sticky.Stderr);
+        ToolResult stickyRoot = AsUser(1000, $"rm -f '{m.Path("shared/roots-file")}'");
+        Assert.NotEqual(0, stickyRoot.ExitCode);
+        Assert.True(File.Exists(m.Path("shared/users-file")));
+    }
+
+    private static ToolResult AsUser(int uid, string command) =>
+        OracleTool.Run("setpriv", $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "sh", "-c", command);
+}

@@ -1,0 +1,172 @@
+using System.Diagnostics;
+using System.Text;
+using RumpFs.P2k.Protocol;
+
+namespace RumpFs.P2k.Tests.Support;
+
+/// <summary>
+/// One rump_* daemon started by a test, in the foreground so its pid and stderr are ours.
+/// Dispose always unmounts (umount, then fusermount3 -u -z as a last resort) and kills only
+/// this daemon, by its pid.
+/// </summary>
+internal sealed class RumpDaemon : IDisposable
+{
+    private readonly StringBuilder _stderr = new();
+    private readonly string? _user;
+
+    private RumpDaemon(string mountPoint, string? scratch, Process process, string? user)
+    {
+        MountPoint = mountPoint;
+        Scratch = scratch;
+        Process = process;
+        _user = user;
+    }
+
+    public string MountPoint { get; }
+
+    /// <summary>A folder removed on dispose (holds the mount point), or null.</summary>
+    public string? Scratch { get; }
+
+    public Process Process { get; }
+
+    public string Stderr
+    {
+        get
+        {
+            lock (_stderr)
+            {
+                return _stderr.ToString();
+            }
+        }
+    }
+
+    public string Path(string name) => System.IO.Path.Combine(MountPoint, name);
+
+    public static string ToolDll(string tool) => System.IO.Path.Combine(AppContext.BaseDirectory, tool + ".dll");
+
+    public static string NewScratch()
+    {
+        string dir = System.IO.Path.Combine("/tmp", $"p2k-test-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    /// <summary>Start rump_tmpfs -f on a fresh mount point and wait until it is mounted.</summary>
+    public static RumpDaemon StartTmpfs(string options = "size=1G", string? user = null, string[]? runAs = null)
+    {
+        string scratch = NewScratch();
+        string mnt = System.IO.Path.Combine(scratch, "mnt");
+        Directory.CreateDirectory(mnt);
+        var psi = new ProcessStartInfo(runAs is null ? "dotnet" : runAs[0])
+        {
+            UseShellExecute = false,
+            RedirectStandardError = true,
+            RedirectStandardOutput = true,
+        };
+        if (runAs is not null)
+        {
+            foreach (string a in runAs.Skip(1))
+            {
+                psi.ArgumentList.Add(a);
+            }
+            psi.ArgumentList.Add("dotnet");
+            File.SetUnixFileMode(scratch, (UnixFileMode)0x1FF);
+            File.SetUnixFileMode(mnt, (UnixFileMode)0x1FF);
+        }
+        foreach (string a in new[] { ToolDll("rump_tmpfs"), "-f", "-o", options, mnt })
+        {
+            psi.ArgumentList.Add(a);
+        }
+        Process p = Process.Start(psi)!;
+        var d = new RumpDaemon(mnt, scratch, p, user);
+        p.ErrorDataReceived += (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                lock (d._stderr)
+                {
+                    d._stderr.AppendLine(e.Data);
+                }
+            }
+        };
+        p.BeginErrorReadLine();
+        p.OutputDataReceived += (_, _) => { };
+        p.BeginOutputReadLine();
+        d.WaitMounted(TimeSpan.FromSeconds(30));
+        return d;
+    }
+
+    public bool IsMounted => MountTable.IsMountPoint(MountPoint);
+
+    private void WaitMounted(TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (sw.Elapsed < timeout)
+        {
+            if (IsMounted)
+            {
+                return;
+            }
+            if (Process.HasExited)
+            {
+                break;
+            }
+            Thread.Sleep(50);
+        }
+        string err = Stderr;
+        Dispose();
+        throw new InvalidOperationException($"rump_tmpfs did not mount {MountPoint}: {err}");
+    }
+
+    /// <summary>Unmount from outside, as a user would (umount as root, fusermount3 -u otherwise).</summary>
+    public int UnmountFromOutside() => _user is null
+        ? Run("umount", MountPoint).ExitCode
+        : Run("setpriv", "--reuid", _user, "--regid", _user, "--clear-groups", "fusermount3", "-u", MountPoint).ExitCode;
+
+    public bool WaitForExit(TimeSpan timeout) => Process.WaitForExit((int)timeout.TotalMilliseconds);
+
+    public static (int ExitCode, string Output) Run(string file, params string[] args)
+    {
+        var psi = new ProcessStartInfo(file) { UseShellExecute = false, RedirectStandardError = true, RedirectStandardOutput = true };
+        foreach (string a in args)
+        {
+            psi.ArgumentList.Add(a);
+        }
+        using Process p = Process.Start(psi)!;
+        Task<string> err = p.StandardError.ReadToEndAsync();
+        string output = p.StandardOutput.ReadToEnd();
+        p.WaitForExit();
+        return (p.ExitCode, output + err.Result);
+    }
+
+    public void Dispose()
+    {
+        if (IsMounted)
+        {
+            UnmountFromOutside();
+        }
+        if (!Process.HasExited && !Process.WaitForExit(10_000))
+        {
+            Process.Kill();
+            Process.WaitForExit(5000);
+        }
+        if (IsMounted)
+        {
+            Run("fusermount3", "-u", "-z", MountPoint);
+        }
+        Process.Dispose();
+        if (Scratch is not null && !IsMounted)
+        {
+            try
+            {
+                Directory.Delete(Scratch, recursive: true);
+            }
+            catch (IOException)
+            {
+            }
+            catch (UnauthorizedAccessException)
+            {
+            }
+        }
+    }
+}

@@ -1,0 +1,177 @@
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Tools.Ukfs.Commands;
+using RumpFs.Vfs;
+
+namespace RumpFs.Ukfs.Tests;
+
+/// <summary>get and put through the command, on tmpfs: round trips and the safety of get.</summary>
+public sealed class CliCopyTests : IDisposable
+{
+    private const string Img = "mem.img";
+    private readonly CliHarness _cli = CliHarness.OnTmpfs();
+    private readonly ScratchDir _host = new("ukfs-copy");
+
+    public void Dispose()
+    {
+        _cli.Dispose();
+        _host.Dispose();
+    }
+
+    private string MakeHostTree()
+    {
+        string src = Path.Combine(_host.Path, "src");
+        Directory.CreateDirectory(Path.Combine(src, "d", "e"));
+        File.WriteAllText(Path.Combine(src, "a.txt"), "alpha\n");
+        byte[] big = new byte[3 << 20];
+        new Random(7).NextBytes(big);
+        File.WriteAllBytes(Path.Combine(src, "d", "big.bin"), big);
+        File.WriteAllText(Path.Combine(src, "d", "e", "x"), "");
+        File.SetUnixFileMode(Path.Combine(src, "a.txt"), (UnixFileMode)0x1ED);
+        File.CreateSymbolicLink(Path.Combine(src, "link"), "a.txt");
+        File.SetLastWriteTimeUtc(Path.Combine(src, "a.txt"), new DateTime(2001, 2, 3, 4, 5, 6, DateTimeKind.Utc));
+        File.SetUnixFileMode(Path.Combine(src, "d", "e"), (UnixFileMode)0x1C0);
+        Directory.SetLastWriteTimeUtc(Path.Combine(src, "d"), new DateTime(2010, 1, 1, 0, 0, 0, DateTimeKind.Utc));
+        return src;
+    }
+
+    [Fact]
+    public void Put_Tree_KeepsContentModesTimesAndLinks()
+    {
+        string src = MakeHostTree();
+        _cli.Ok(Img, "put", src, "/");
+        UkfsMount fs = _cli.Tmpfs;
+        Assert.Equal("alpha\n"u8.ToArray(), fs.ReadAllBytes("/src/a.txt"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(src, "d", "big.bin")), fs.ReadAllBytes("/src/d/big.bin"));
+        Assert.Equal(0x1EDu, fs.Stat("/src/a.txt").Mode);
+        Assert.Equal(0x1C0u, fs.Stat("/src/d/e").Mode);
+        Assert.Equal(new DateTimeOffset(2001, 2, 3, 4, 5, 6, TimeSpan.Zero), fs.Stat("/src/a.txt").Mtime.ToDateTimeOffset());
+        Assert.Equal(new DateTimeOffset(2010, 1, 1, 0, 0, 0, TimeSpan.Zero), fs.Stat("/src/d").Mtime.ToDateTimeOffset());
+        Assert.Equal("a.txt", fs.ReadLink("/src/link"));
+        Assert.Equal(0, fs.Stat("/src/d/e/x").Size);
+    }
+
+    [Fact]
+    public void PutThenGet_RoundTrip_IdenticalTree()
+    {
+        string src = MakeHostTree();
+        _cli.Ok(Img, "put", src, "/copy");
+        string back = Path.Combine(_host.Path, "back");
+        Directory.CreateDirectory(back);
+        _cli.Ok(Img, "get", "/copy", back);
+        string got = Path.Combine(back, "copy");
+        foreach (string f in Directory.EnumerateFileSystemEntries(src, "*", SearchOption.AllDirectories))
+        {
+            string rel = Path.GetRelativePath(src, f);
+            string g = Path.Combine(got, rel);
+            var fi = new FileInfo(f);
+            if (fi.LinkTarget is not null)
+            {
+                Assert.Equal(fi.LinkTarget, new FileInfo(g).LinkTarget);
+                continue;
+            }
+            Assert.Equal(File.GetUnixFileMode(f), File.GetUnixFileMode(g));
+            Assert.Equal(File.GetLastWriteTimeUtc(f), File.GetLastWriteTimeUtc(g));
+            if (File.Exists(f))
+            {
+                Assert.Equal(File.ReadAllBytes(f), File.ReadAllBytes(g));
+            }
+        }
+        Assert.Equal(
+            Directory.EnumerateFileSystemEntries(src, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(src, p)).Order(),
+            Directory.EnumerateFileSystemEntries(got, "*", SearchOption.AllDirectories).Select(p => Path.GetRelativePath(got, p)).Order());
+    }
+
+    [Fact]
+    public void Get_HardLinksStayHardLinks_SparseStaysSparse()
+    {
+        UkfsMount fs = _cli.Tmpfs;
+        fs.WriteAllBytes("/one", "same"u8);
+        fs.Link("/one", "/two");
+        using (UkfsFileStream s = fs.Open("/sparse", FileMode.Create, FileAccess.Write))
+        {
+            s.Write("start"u8);
+            s.Seek(16 << 20, SeekOrigin.Begin);
+            s.Write("end"u8);
+        }
+        string dest = Path.Combine(_host.Path, "out");
+        Directory.CreateDirectory(dest);
+        _cli.Ok(Img, "get", "/", dest);
+        Assert.Equal(2, (int)HostNlink(Path.Combine(dest, "two")));
+        var info = new FileInfo(Path.Combine(dest, "sparse"));
+        Assert.Equal((16 << 20) + 3, info.Length);
+        byte[] content = File.ReadAllBytes(info.FullName);
+        Assert.Equal("end"u8.ToArray(), content[^3..]);
+        ToolResult du = OracleTool.Run("du", "-k", info.FullName);
+        long kib = long.Parse(du.Stdout.Split('\t')[0], System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(kib < 8 << 10, $"sparse file took {kib} KiB on the host");
+    }
+
+    private static ulong HostNlink(string path)
+    {
+        ToolResult r = OracleTool.Run("stat", "-c", "%h", path);
+        return ulong.Parse(r.Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    [Fact]
+    public void Get_HostSymlinkInTheWay_RefusedAndOutsideUntouched()
+    {
+        UkfsMount fs = _cli.Tmpfs;
+        fs.Mkdir("/tree");
+        fs.WriteAllBytes("/tree/victim", "from image"u8);
+        string outside = Path.Combine(_host.Path, "outside.txt");
+        File.WriteAllText(outside, "precious");
+        string dest = Path.Combine(_host.Path, "dest");
+        Directory.CreateDirectory(Path.Combine(dest, "tree"));
+        File.CreateSymbolicLink(Path.Combine(dest, "tree", "victim"), outside);
+        CliResult r = _cli.Run(Img, "get", "/tree", dest);
+        Assert.Equal(1, r.Exit);
+        Assert.Contains("refusing to write through it", r.Stderr, StringComparison.Ordinal);
+        Assert.Equal("precious", File.ReadAllText(outside));
+    }
+
+    [Fact]
+    public void Get_SymlinkToOutside_IsCreatedAsALinkNotFollowed()
+    {
+        UkfsMount fs = _cli.Tmpfs;
+        fs.Mkdir("/t");
+        fs.Symlink("/etc", "/t/etc");
+        fs.Symlink("../../..", "/t/up");
+        string dest = Path.Combine(_host.Path, "d");
+        Directory.CreateDirectory(dest);
+        _cli.Ok(Img, "get", "/t", dest);
+        Assert.Equal("/etc", new FileInfo(Path.Combine(dest, "t", "etc")).LinkTarget);
+        Assert.Equal("../../..", new FileInfo(Path.Combine(dest, "t", "up")).LinkTarget);
+        Assert.Equal(["etc", "up"], Directory.EnumerateFileSystemEntries(Path.Combine(dest, "t")).Select(Path.GetFileName).Order());
+    }
+
+    [Theory]
+    [InlineData("..", false)]
+    [InlineData(".", false)]
+    [InlineData("", false)]
+    [InlineData("a/b", false)]
+    [InlineData("a\0b", false)]
+    [InlineData("..a", true)]
+    [InlineData("ok name", true)]
+    public void SafeName_RejectsNamesThatLeaveTheFolder(string name, bool safe) =>
+        Assert.Equal(safe, CopyOut.SafeName(name));
+
+    [Fact]
+    public void Put_MissingHostSource_OneLineError()
+    {
+        Assert.Contains("no such file", _cli.Fails(Img, "put", Path.Combine(_host.Path, "nope")).Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Get_SingleFileToNewName()
+    {
+        _cli.Tmpfs.WriteAllBytes("/f", "data"u8);
+        _cli.Tmpfs.Chmod("/f", 0x100);
+        string dest = Path.Combine(_host.Path, "renamed");
+        _cli.Ok(Img, "get", "/f", dest);
+        Assert.Equal("data", File.ReadAllText(dest));
+        Assert.Equal((UnixFileMode)0x100, File.GetUnixFileMode(dest));
+        Assert.Equal(VType.Regular, _cli.Tmpfs.Stat("/f").Type);
+        Assert.Equal(Errno.OK, Errno.OK);
+    }
+}

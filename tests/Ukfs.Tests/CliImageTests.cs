@@ -1,0 +1,114 @@
+using System.Text.Json;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+
+namespace RumpFs.Ukfs.Tests;
+
+/// <summary>`ukfs` on real image files: probe, read-only opening, errors before any driver is involved.</summary>
+public sealed class CliImageTests : IDisposable
+{
+    private readonly CliHarness _cli = CliHarness.OnImages();
+    private readonly ScratchDir _dir = new("ukfs-cli-img");
+
+    public void Dispose()
+    {
+        _cli.Dispose();
+        _dir.Dispose();
+    }
+
+    private string PartitionedDisk()
+    {
+        string disk = DiskBuilder.Sparse(_dir, "disk.img", 48L << 20);
+        DiskBuilder.Sfdisk(disk, "label: dos\nstart=2048, size=40960, type=6\nstart=43008, size=40960, type=83\n");
+        DiskBuilder.Place(disk, DiskBuilder.FatImage(_dir, "p1.fat", 40960, 16, "A.TXT", "a"), 2048);
+        DiskBuilder.Place(disk, DiskBuilder.ExtImage(_dir, "p2.ext", 40960, "ext4", "f", "x"), 43008);
+        return disk;
+    }
+
+    [Fact]
+    public void Probe_Text_NamesPartitionsAndTheirFileSystems()
+    {
+        string disk = PartitionedDisk();
+        string t = _cli.Ok(disk, "probe").Stdout;
+        Assert.Contains($"{disk}%MBR:1%  offset {2048 * 512}  length {40960 * 512}  0x06 FAT16: FAT16 (msdos", t, StringComparison.Ordinal);
+        Assert.Contains($"{disk}%MBR:2%  offset {43008 * 512}  length {40960 * 512}  0x83 Linux: ext4 (ext2fs", t, StringComparison.Ordinal);
+        Assert.StartsWith($"{disk}: {48L << 20} bytes, no known file system", t, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Probe_Json_Parses()
+    {
+        string disk = PartitionedDisk();
+        using JsonDocument doc = JsonDocument.Parse(_cli.Ok(disk, "probe", "--json").Stdout);
+        JsonElement root = doc.RootElement;
+        Assert.Equal(48L << 20, root.GetProperty("size").GetInt64());
+        Assert.False(root.TryGetProperty("fileSystem", out _));
+        JsonElement[] parts = [.. root.GetProperty("partitions").EnumerateArray()];
+        Assert.Equal(2, parts.Length);
+        Assert.Equal("MBR", parts[1].GetProperty("scheme").GetString());
+        Assert.Equal("2", parts[1].GetProperty("index").GetString());
+        Assert.Equal(43008L * 512, parts[1].GetProperty("offset").GetInt64());
+        Assert.Equal("ext2fs", parts[1].GetProperty("fileSystem").GetProperty("driver").GetString());
+        Assert.Equal("ext4", parts[1].GetProperty("fileSystem").GetProperty("variant").GetString());
+        Assert.Empty(root.GetProperty("warnings").EnumerateArray());
+    }
+
+    [Fact]
+    public void Probe_OfAPartition_NamesItsFileSystem()
+    {
+        string disk = PartitionedDisk();
+        Assert.Contains("FAT16 (msdos", _cli.Ok(disk + "%MBR:1%", "probe").Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Ls_OnPartitionedDiskWithoutSelection_SaysToSelectAPartition()
+    {
+        string disk = PartitionedDisk();
+        CliResult r = _cli.Fails(disk, "ls");
+        Assert.Contains("no known file system found (it is partitioned", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void MissingImage_OneLine()
+    {
+        CliResult r = _cli.Fails(_dir.File("nope.img"), "ls");
+        Assert.Contains("no such file", r.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ReadCommands_OpenReadOnly_WriteCommandsReadWrite()
+    {
+        // A shared lock (another read-only user) lets read commands open the image and
+        // stops write commands, which take the exclusive lock.
+        string disk = PartitionedDisk();
+        Assert.Equal(Errno.OK, FileBlockDevice.Open(disk, readOnly: true, out FileBlockDevice? holder, out _));
+        using (holder)
+        {
+            foreach (string verb in new[] { "ls", "cat", "stat", "df", "tree", "find", "info", "get" })
+            {
+                string[] args = verb switch
+                {
+                    "cat" or "stat" or "get" => [disk + "%MBR:1%", verb, "/x"],
+                    _ => [disk + "%MBR:1%", verb],
+                };
+                CliResult r = _cli.Run(args);
+                Assert.DoesNotContain("in use", r.Stderr, StringComparison.Ordinal);
+            }
+            foreach (string[] args in new[] { new[] { "mkdir", "/x" }, ["rm", "/x"], ["touch", "/x"], ["put", "/etc/hostname"],
+                ["chmod", "755", "/"], ["chown", "0", "/"], ["mv", "/a", "/b"], ["ln", "-s", "a", "/b"] })
+            {
+                CliResult r = _cli.Fails([disk + "%MBR:1%", .. args]);
+                Assert.Contains("in use by another process", r.Stderr, StringComparison.Ordinal);
+            }
+        }
+    }
+
+    [Fact]
+    public void UnknownType_NamesAvailableDrivers()
+    {
+        string disk = PartitionedDisk();
+        CliResult r = _cli.Fails("-t", "zfs", disk + "%MBR:1%", "ls");
+        Assert.Contains("unknown file-system type 'zfs'", r.Stderr, StringComparison.Ordinal);
+    }
+}
