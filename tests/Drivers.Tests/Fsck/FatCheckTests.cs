@@ -228,7 +228,7 @@ public sealed class FatCheckTests
     {
         using var dir = new ScratchDir("fatck");
         string img = Build(dir, "32");
-        long at = 512 + FatFsInfoRecord.FreeCount;
+        long at = 512 + RumpFs.FsDrivers.Msdosfs.FsInfo.FreeCount;
         uint real = BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, at, 4));
         FatTestImages.Patch(img, at, BitConverter.GetBytes(real - 100));
         RepairRoundTrip(img, "fsinfo");

@@ -12,6 +12,9 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 /// </summary>
 public sealed class FatChecker : IFileSystemChecker
 {
+    /// <summary>FSInfo's "not known" value for the free count and the next-free hint.</summary>
+    private const uint UnknownCount = 0xFFFFFFFF;
+
     public string FsType => "msdos";
 
     public CheckReport Check(IBlockDevice device, bool repair)
@@ -159,26 +162,26 @@ public sealed class FatChecker : IFileSystemChecker
             return;
         }
         long at = (long)v.Boot.FsInfoSector * v.Boot.BytesPerSector;
-        var sector = new byte[FatFsInfoRecord.Size];
+        var sector = new byte[FsInfo.Size];
         if (v.Device.Read(at, sector) != 0)
         {
             report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", "cannot read the FSInfo sector");
             return;
         }
-        uint haveFree = FatFsInfoRecord.Free(sector);
-        uint haveNext = FatFsInfoRecord.Next(sector);
+        uint haveFree = FsInfo.ReadFreeCount(sector);
+        uint haveNext = FsInfo.ReadNextFree(sector);
         string? problem = null;
-        if (!FatFsInfoRecord.HasSignatures(sector))
+        if (!FsInfo.IsValid(sector))
         {
             problem = "FSInfo sector has bad signatures";
-            haveFree = FatFsInfoRecord.Unknown;
-            haveNext = FatFsInfoRecord.Unknown;
+            haveFree = UnknownCount;
+            haveNext = UnknownCount;
         }
-        else if (haveFree != FatFsInfoRecord.Unknown && haveFree != free)
+        else if (haveFree != UnknownCount && haveFree != free)
         {
             problem = $"free cluster count is {haveFree}, really {free}";
         }
-        else if (haveNext != FatFsInfoRecord.Unknown && (haveNext < 2 || haveNext > v.Boot.MaxCluster))
+        else if (haveNext != UnknownCount && (haveNext < 2 || haveNext > v.Boot.MaxCluster))
         {
             problem = $"next free cluster hint {haveNext} is outside the volume";
         }
@@ -189,8 +192,8 @@ public sealed class FatChecker : IFileSystemChecker
         report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
         if (repair)
         {
-            uint next = haveNext >= 2 && haveNext <= v.Boot.MaxCluster ? haveNext : FatFsInfoRecord.Unknown;
-            FatFsInfoRecord.Write(sector, (uint)free, next);
+            uint next = haveNext >= 2 && haveNext <= v.Boot.MaxCluster ? haveNext : UnknownCount;
+            FsInfoSector.Build(sector, (uint)free, next);
             v.Device.Write(at, sector);
         }
     }

@@ -2,46 +2,49 @@ using System.Buffers.Binary;
 
 namespace RumpFs.FsDrivers.Msdosfs.Check;
 
-/// <summary>A 32-byte directory entry: the short (8.3) form and the long-name (VFAT) form.</summary>
+/// <summary>
+/// What the checker does with 32-byte directory entries in place (short and long-name form):
+/// offsets are the driver's <see cref="FatDirEntry"/> and <see cref="LongNameEntry"/>.
+/// </summary>
 internal static class FatDirRecord
 {
-    public const int Size = 32;
+    public const int Size = FatDirEntry.Size;
 
     // Short entry.
-    public const int Name = 0;
+    public const int Name = FatDirEntry.OffName;
     public const int NameLength = 11;
-    public const int Attributes = 11;
-    public const int NtReserved = 12;
-    public const int CreateTimeTenth = 13;
-    public const int CreateTime = 14;
-    public const int CreateDate = 16;
-    public const int AccessDate = 18;
-    public const int ClusterHigh = 20;
-    public const int WriteTime = 22;
-    public const int WriteDate = 24;
-    public const int ClusterLow = 26;
-    public const int FileSize = 28;
+    public const int Attributes = FatDirEntry.OffAttr;
+    public const int NtReserved = FatDirEntry.OffNtRes;
+    public const int CreateTimeTenth = FatDirEntry.OffCTimeTenth;
+    public const int CreateTime = FatDirEntry.OffCTime;
+    public const int CreateDate = FatDirEntry.OffCDate;
+    public const int AccessDate = FatDirEntry.OffADate;
+    public const int ClusterHigh = FatDirEntry.OffClusterHi;
+    public const int WriteTime = FatDirEntry.OffMTime;
+    public const int WriteDate = FatDirEntry.OffMDate;
+    public const int ClusterLow = FatDirEntry.OffClusterLo;
+    public const int FileSize = FatDirEntry.OffSize;
 
     // Long-name entry.
-    public const int LfnOrdinal = 0;
-    public const int LfnName1 = 1;
-    public const int LfnType = 12;
-    public const int LfnChecksum = 13;
-    public const int LfnName2 = 14;
-    public const int LfnCluster = 26;
-    public const int LfnName3 = 28;
+    public const int LfnOrdinal = LongNameEntry.OffOrd;
+    public const int LfnName1 = LongNameEntry.OffName1;
+    public const int LfnType = LongNameEntry.OffType;
+    public const int LfnChecksum = LongNameEntry.OffChecksum;
+    public const int LfnName2 = LongNameEntry.OffName2;
+    public const int LfnCluster = LongNameEntry.OffCluster;
+    public const int LfnName3 = LongNameEntry.OffName3;
     public const byte LfnLast = 0x40;
 
-    public const byte AttrReadOnly = 0x01;
-    public const byte AttrHidden = 0x02;
-    public const byte AttrSystem = 0x04;
-    public const byte AttrVolume = 0x08;
-    public const byte AttrDirectory = 0x10;
-    public const byte AttrArchive = 0x20;
-    public const byte AttrLongName = 0x0F;
+    public const byte AttrReadOnly = (byte)FatAttr.ReadOnly;
+    public const byte AttrHidden = (byte)FatAttr.Hidden;
+    public const byte AttrSystem = (byte)FatAttr.System;
+    public const byte AttrVolume = (byte)FatAttr.Volume;
+    public const byte AttrDirectory = (byte)FatAttr.Directory;
+    public const byte AttrArchive = (byte)FatAttr.Archive;
+    public const byte AttrLongName = (byte)FatAttr.LongName;
 
-    public const byte EndMarker = 0x00;
-    public const byte Deleted = 0xE5;
+    public const byte EndMarker = FatDirEntry.EndMarker;
+    public const byte Deleted = FatDirEntry.Deleted;
 
     public static uint Cluster(ReadOnlySpan<byte> e, FatKind kind) =>
         BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterLow..])
@@ -63,15 +66,7 @@ internal static class FatDirRecord
     public static bool IsLongName(ReadOnlySpan<byte> e) => (e[Attributes] & 0x3F) == AttrLongName;
 
     /// <summary>The checksum of an 11-byte short name that each of its long-name entries carries.</summary>
-    public static byte ShortNameChecksum(ReadOnlySpan<byte> name)
-    {
-        byte sum = 0;
-        for (int i = 0; i < NameLength; i++)
-        {
-            sum = (byte)((((sum & 1) << 7) | (sum >> 1)) + name[i]);
-        }
-        return sum;
-    }
+    public static byte ShortNameChecksum(ReadOnlySpan<byte> name) => LongNameEntry.Checksum(name[..NameLength]);
 
     /// <summary>Printable form of the short name ("README.TXT").</summary>
     public static string Display(ReadOnlySpan<byte> e)

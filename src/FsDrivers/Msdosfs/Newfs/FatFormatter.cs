@@ -71,7 +71,7 @@ public sealed class FatFormatter : IFileSystemFormatter
         if (rc == 0 && g.Kind == FatKind.Fat32)
         {
             var info = new byte[bps];
-            FatFsInfoRecord.Write(info, (uint)(g.ClusterCount - 1), 3);
+            FsInfoSector.Build(info, (uint)(g.ClusterCount - 1), 3);
             rc = device.Write(1L * bps, info);
             rc = rc != 0 ? rc : device.Write(6L * bps, boot);
             rc = rc != 0 ? rc : device.Write(7L * bps, info);
