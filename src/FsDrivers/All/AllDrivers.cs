@@ -23,5 +23,6 @@ public static class AllDrivers
         FileSystemRegistry.Register(new Msdosfs.MsdosfsDriver());
         FileSystemTools.Register(new Msdosfs.Check.FatChecker());
         FileSystemTools.Register(new Msdosfs.Newfs.FatFormatter());
+        FileSystemTools.Register(new Ext2fs.Newfs.Ext2Formatter());
     }
 }
