@@ -130,7 +130,19 @@ internal sealed class RumpDaemon : IDisposable
         ? Run("umount", MountPoint).ExitCode
         : Run(_runAs[0], [.. _runAs[1..], "fusermount3", "-u", MountPoint]).ExitCode;
 
-    public bool WaitForExit(TimeSpan timeout) => Process.WaitForExit((int)timeout.TotalMilliseconds);
+    /// <summary>
+    /// Wait for the daemon to end. After a timed wait succeeds, the untimed one waits for the
+    /// redirected stderr to be read to its end, so <see cref="Stderr"/> is complete.
+    /// </summary>
+    public bool WaitForExit(TimeSpan timeout)
+    {
+        if (!Process.WaitForExit((int)timeout.TotalMilliseconds))
+        {
+            return false;
+        }
+        Process.WaitForExit();
+        return true;
+    }
 
     public static (int ExitCode, string Output) Run(string file, params string[] args)
     {
