@@ -35,6 +35,21 @@ public sealed class DaemonLifecycleTests
     }
 
     [Fact]
+    public void DashD_LogsEveryRequestWithItsResult()
+    {
+        using RumpDaemon d = RumpDaemon.Start("rump_tmpfs", ["-d"]);
+        Assert.Equal(Sys.ENOENT, Sys.Stat(d.Path("absent"), out _));
+        File.WriteAllText(d.Path("present"), "x");
+        Assert.Equal(0, d.UnmountFromOutside());
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+        string log = d.Stderr;
+        Assert.Contains("Init node=0", log, StringComparison.Ordinal);
+        Assert.Matches(@"Lookup node=1 uid=0 gid=0 pid=\d+ -> ENOENT", log);
+        Assert.Matches(@"Create node=1 uid=0 gid=0 pid=\d+ -> OK", log);
+        Assert.Matches(@"Write node=\d+ .* -> OK", log);
+    }
+
+    [Fact]
     public void ExternalUnmount_EndsDaemonWithStatusZero()
     {
         using RumpDaemon d = RumpDaemon.StartTmpfs();

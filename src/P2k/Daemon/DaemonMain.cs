@@ -46,6 +46,7 @@ public static class DaemonMain
             s.HelpWriter = null;
             s.AllowMultiInstance = true;
             s.PosixlyCorrect = false;
+            s.EnableDashDash = true;
         });
         var mountOptions = new List<string>();
         string[] rest = DaemonArguments.SplitMountOptions(args, mountOptions, out error);
