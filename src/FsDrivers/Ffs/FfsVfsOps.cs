@@ -62,6 +62,11 @@ internal sealed partial class FfsMount : Mount
             }
         }
 
+        else if ((sb.Flags & FfsSuperblock.FlagWapbl) != 0)
+        {
+            KernelLog.Warning("ffs", $"{device.Name}: WAPBL log is not replayed; recent changes in it are not visible");
+        }
+
         var bufs = new BufferCache(device, options.CacheBytes);
         Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
         if (e != Errno.OK)
