@@ -322,4 +322,26 @@ public sealed class FfsWriteTests : IDisposable
         Assert.Equal(expected.Count + 4, FfsTestMount.Walk(ro).Count);
         ro.Unmount();
     }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void Allocate_Range_AllocatesZeroedBlocksAndGrowsSize(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/pre");
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, "abc"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Allocate(f, 1_000, 300_000));
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+        Assert.Equal(301_000, va.Size);
+        Assert.True(va.BytesUsed >= 301_000, $"only {va.BytesUsed} bytes allocated");
+        byte[] all = FfsTestMount.ReadAll(f);
+        Assert.Equal("abc"u8.ToArray(), all[..3]);
+        Assert.All(all[3..], b => Assert.Equal(0, b));
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out long hole));
+        Assert.Equal(301_000, hole);
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after fallocate");
+    }
 }
