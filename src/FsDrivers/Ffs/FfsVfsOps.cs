@@ -122,6 +122,12 @@ internal sealed partial class FfsMount : Mount
         {
             return "unsupported feature: quota2 (mount read-only)";
         }
+        if (!sb.IsUfs2 && (sb.OldFlags & FfsSuperblock.OldFlagsUpdated) == 0)
+        {
+            // Such superblocks also expect the per-cylinder rotational tables to be kept,
+            // which the allocator does not do.
+            return "unsupported feature: pre-4.4BSD UFS1 superblock with rotational tables (mount read-only)";
+        }
         if ((sb.Flags & FfsSuperblock.FlagNeedsFsck) != 0 && !options.Force)
         {
             return "file system needs fsck (mount read-only, or use -o force)";
