@@ -165,4 +165,44 @@ internal sealed partial class FfsNode
         result = Din.Size;
         return Errno.OK;
     }
+
+    /// <summary>fallocate mode 0: make every block of the range exist (zeroed) and grow the size to cover it.</summary>
+    public override Errno Allocate(long offset, long length)
+    {
+        if (Type != VType.Regular)
+        {
+            return Errno.ENODEV;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        long end = offset + length;
+        if (end > MaxFileSize || end < 0)
+        {
+            return Errno.EFBIG;
+        }
+        long newSize = Math.Max(Din.Size, end);
+        Errno e = ExpandTail(newSize);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        for (long lbn = sb.LblkNo(offset); lbn <= sb.LblkNo(end - 1); lbn++)
+        {
+            e = Balloc(lbn, BlockSizeAt(lbn, newSize), willOverwrite: false, out _);
+            if (e != Errno.OK)
+            {
+                // Like a short write: blocks past the old size are given back.
+                long keep = Din.Size;
+                Din.Size = newSize;
+                Truncate(keep);
+                return e;
+            }
+        }
+        if (newSize != Din.Size)
+        {
+            Din.Size = newSize;
+            Din.Ctime = Mount.Clock.Now;
+        }
+        MarkDirty();
+        return Errno.OK;
+    }
 }

@@ -62,6 +62,11 @@ internal sealed partial class FfsMount : Mount
             }
         }
 
+        else if ((sb.Flags & FfsSuperblock.FlagWapbl) != 0)
+        {
+            KernelLog.Warning("ffs", $"{device.Name}: WAPBL log is not replayed; recent changes in it are not visible");
+        }
+
         var bufs = new BufferCache(device, options.CacheBytes);
         Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
         if (e != Errno.OK)
@@ -116,6 +121,12 @@ internal sealed partial class FfsMount : Mount
         if ((sb.Flags & FfsSuperblock.FlagQuota2) != 0)
         {
             return "unsupported feature: quota2 (mount read-only)";
+        }
+        if (!sb.IsUfs2 && (sb.OldFlags & FfsSuperblock.OldFlagsUpdated) == 0)
+        {
+            // Such superblocks also expect the per-cylinder rotational tables to be kept,
+            // which the allocator does not do.
+            return "unsupported feature: pre-4.4BSD UFS1 superblock with rotational tables (mount read-only)";
         }
         if ((sb.Flags & FfsSuperblock.FlagNeedsFsck) != 0 && !options.Force)
         {

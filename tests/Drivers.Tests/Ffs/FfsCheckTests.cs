@@ -59,4 +59,23 @@ public class FfsCheckTests
         FfsCheckReport r = FfsCheck.Run(dev);
         Assert.Contains(r.Findings, x => x.Kind == FfsFindingKind.LinkCount && x.Location == FfsSuperblock.RootIno);
     }
+
+    [Fact]
+    public void Checker_ThroughVfsInterface_ReportsExitCodes()
+    {
+        FsDrivers.AllDrivers.Register();
+        Vfs.IFileSystemChecker checker = Vfs.FileSystemTools.FindChecker("ffs")!;
+        Assert.Equal(Errno.OK, FileBlockDevice.Open(Corpus.Get("ffs1-le-8k-f2").ImagePath, true, out FileBlockDevice? dev, out _));
+        using (dev)
+        {
+            Assert.Equal(0, checker.Check(dev!, repair: false).ExitCode);
+        }
+        byte[] img = File.ReadAllBytes(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        var bad = new MemoryBlockDevice(img);
+        FfsSuperblock sb = FfsSuperblockCheck.Find(bad, out _)!;
+        long off = sb.FragToBytes(sb.InoToFsba(FfsSuperblock.RootIno)) + (sb.InoToFsbo(FfsSuperblock.RootIno) * sb.DinodeSize);
+        sb.Order.W16(img.AsSpan((int)off), Ufs2Dinode.Nlink, 7);
+        Assert.Equal(4, checker.Check(bad, repair: false).ExitCode);
+        Assert.Equal(8, checker.Check(new MemoryBlockDevice(1 << 20), repair: false).ExitCode);
+    }
 }

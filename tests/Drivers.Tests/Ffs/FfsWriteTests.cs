@@ -256,4 +256,92 @@ public sealed class FfsWriteTests : IDisposable
         Assert.Equal(Errno.OK, mp.Unmount());
         AssertClean(path, "after truncating back");
     }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void ParallelWritersAndRemovers_LeaveConsistentImage(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        var expected = new System.Collections.Concurrent.ConcurrentDictionary<string, byte[]>();
+        var failures = new System.Collections.Concurrent.ConcurrentBag<Exception>();
+        Thread[] threads = [.. Enumerable.Range(0, 4).Select(t => new Thread(() =>
+        {
+            try
+            {
+                Writer(t);
+            }
+            catch (Exception e)
+            {
+                failures.Add(e);
+            }
+        }))];
+        void Writer(int t)
+        {
+            var rng = new Random(t);
+            Assert.Equal(Errno.OK, mp.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Mkdir(root!, $"d{t}", 0x1ED, Credentials.Root, out Vnode? dir));
+            root!.Release();
+            for (int i = 0; i < 60; i++)
+            {
+                byte[] data = new byte[rng.Next(0, 150_000)];
+                rng.NextBytes(data);
+                Assert.Equal(Errno.OK, Vop.Create(dir!, $"f{i}", 0x1A4, Credentials.Root, out Vnode? vp));
+                for (int off = 0; off < data.Length; off += 7_000)
+                {
+                    Assert.Equal(Errno.OK, Vop.Write(vp!, off, data.AsSpan(off, Math.Min(7_000, data.Length - off)), out _));
+                }
+                vp!.Release();
+                expected[$"d{t}/f{i}"] = data;
+                if (i % 3 == 2)
+                {
+                    Assert.Equal(Errno.OK, Vop.Remove(dir!, $"f{i - 1}", Credentials.Root));
+                    expected.TryRemove($"d{t}/f{i - 1}", out _);
+                }
+            }
+            dir!.Release();
+        }
+        foreach (Thread th in threads)
+        {
+            th.Start();
+        }
+        foreach (Thread th in threads)
+        {
+            th.Join();
+        }
+        Assert.Empty(failures);
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after parallel writers");
+        Mount ro = FfsTestMount.Open(path);
+        foreach ((string p, byte[] data) in expected)
+        {
+            Vnode vp = FfsTestMount.Resolve(ro, "/" + p);
+            Assert.True(data.AsSpan().SequenceEqual(FfsTestMount.ReadAll(vp)), p);
+            vp.Release();
+        }
+        Assert.Equal(expected.Count + 4, FfsTestMount.Walk(ro).Count);
+        ro.Unmount();
+    }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void Allocate_Range_AllocatesZeroedBlocksAndGrowsSize(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/pre");
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, "abc"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Allocate(f, 1_000, 300_000));
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+        Assert.Equal(301_000, va.Size);
+        Assert.True(va.BytesUsed >= 301_000, $"only {va.BytesUsed} bytes allocated");
+        byte[] all = FfsTestMount.ReadAll(f);
+        Assert.Equal("abc"u8.ToArray(), all[..3]);
+        Assert.All(all[3..], b => Assert.Equal(0, b));
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out long hole));
+        Assert.Equal(301_000, hole);
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after fallocate");
+    }
 }

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Measure rump_ffs against rump_ext2fs and the kernel's ext2 on same-size images, in one run:
+# sequential write and read of one file, then create/stat/unlink of many small files.
+#   bench/ffs/run.sh [SIZE_MB] [NFILES]     (defaults 256 and 5000; needs root for the loop mount)
+# Prints one table (seconds, lower is better). Builds the daemons first.
+set -euo pipefail
+repo=$(cd "$(dirname "$0")/../.." && pwd)
+size_mb=${1:-256}
+nfiles=${2:-5000}
+work=$(mktemp -d /tmp/rumpfs-bench.XXXXXX)
+img_mb=$((size_mb * 2 + 64))
+cleanup() {
+    for m in "$work"/mnt-*; do mountpoint -q "$m" 2>/dev/null && { umount "$m" || fusermount3 -u -z "$m"; }; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+dotnet build -c Release "$repo/tools/rump_ffs" >/dev/null
+dotnet build -c Release "$repo/tools/rump_ext2fs" >/dev/null
+ffs_bin="$repo/tools/rump_ffs/bin/Release/net10.0/rump_ffs"
+ext2_bin="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
+
+mkdir -p "$work/empty" "$work/mnt-ffs" "$work/mnt-ext2" "$work/mnt-kernel"
+makefs -t ffs -B le -o version=2,density=16384 -s "${img_mb}m" "$work/ffs.img" "$work/empty" >/dev/null
+mke2fs -q -F -t ext2 "$work/ext2.img" "${img_mb}M"
+mke2fs -q -F -t ext2 "$work/kernel.img" "${img_mb}M"
+
+"$ffs_bin" "$work/ffs.img" "$work/mnt-ffs"
+"$ext2_bin" "$work/ext2.img" "$work/mnt-ext2"
+mount -o loop -t ext2 "$work/kernel.img" "$work/mnt-kernel"
+
+t() { local s e; s=$(date +%s.%N); "$@" >/dev/null; e=$(date +%s.%N); echo "$e - $s" | bc; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+seqw() { dd if=/dev/zero of="$1/big" bs=1M count="$size_mb" conv=fsync status=none; }
+seqr() { dd if="$1/big" of=/dev/null bs=1M status=none; }
+files() {
+    mkdir "$1/many"
+    for i in $(seq 1 "$nfiles"); do : > "$1/many/f$i"; done
+    stat "$1"/many/* >/dev/null
+    find "$1/many" -type f -delete
+}
+
+printf '%-10s %12s %12s %14s\n' target "seq-write" "seq-read" "create/stat/rm"
+for target in ffs ext2 kernel; do
+    m="$work/mnt-$target"
+    w=$(t seqw "$m"); drop
+    r=$(t seqr "$m")
+    f=$(t files "$m")
+    printf '%-10s %12.2f %12.2f %14.2f\n' "$target" "$w" "$r" "$f"
+done
+echo "($size_mb MiB file, $nfiles files, ${img_mb} MiB images, $(nproc) cores)"
