@@ -36,13 +36,19 @@ internal sealed partial class Ext2Node
         {
             return e;
         }
+        if (Fs.IsVerified(pblk))
+        {
+            return Errno.OK;
+        }
         e = CheckDirBlock(bp!.Data, pblk);
         if (e != Errno.OK)
         {
             bp.Release();
             bp = null;
+            return e;
         }
-        return e;
+        Fs.MarkVerified(pblk);
+        return Errno.OK;
     }
 
     private Errno CheckDirBlock(ReadOnlySpan<byte> b, ulong pblk)
