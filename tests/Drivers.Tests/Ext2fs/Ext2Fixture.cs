@@ -24,6 +24,7 @@ internal static class Ext2Fixture
     {
         AllDrivers.Register();
         mount = null;
+        message = null;
         // A child forked elsewhere in the test process may briefly hold the image's lock.
         Errno e = Errno.EBUSY;
         FileBlockDevice? dev = null;
