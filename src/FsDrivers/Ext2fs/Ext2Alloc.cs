@@ -104,6 +104,29 @@ internal sealed partial class Ext2Mount
         MarkGroupDirty(g);
     }
 
+    // Directory blocks already checked (records and checksum) since they were read: a block
+    // only changes through this driver afterwards, which keeps it valid.
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<ulong, byte> _verified = new();
+
+    public bool IsVerified(ulong blk) => _verified.ContainsKey(blk);
+
+    public void MarkVerified(ulong blk)
+    {
+        if (_verified.Count > 1_000_000)
+        {
+            _verified.Clear();
+        }
+        _verified.TryAdd(blk, 0);
+    }
+
+    private void ForgetVerified(ulong start, long count)
+    {
+        for (long i = 0; i < count; i++)
+        {
+            _verified.TryRemove(start + (ulong)i, out _);
+        }
+    }
+
     private static bool TestBit(ReadOnlySpan<byte> bits, int i) => (bits[i >> 3] & (1 << (i & 7))) != 0;
     private static void SetBit(Span<byte> bits, int i) => bits[i >> 3] |= (byte)(1 << (i & 7));
     private static void ClearBit(Span<byte> bits, int i) => bits[i >> 3] &= (byte)~(1 << (i & 7));
@@ -214,6 +237,7 @@ internal sealed partial class Ext2Mount
         if (metadata)
         {
             DiscardBlock(start, count);
+            ForgetVerified(start, count);
         }
         lock (AllocLock)
         {

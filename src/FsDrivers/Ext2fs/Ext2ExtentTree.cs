@@ -149,12 +149,10 @@ internal static class Ext2ExtentTree
         treeBlocks.AddRange(blocks);
 
         // Leaves first, then each index level over the one below.
-        var firsts = new List<uint>(list.Count);
-        var children = new List<ulong>();
         int next = 0;
         if (depth == 0)
         {
-            WriteRoot(node, list, null, null, 0);
+            WriteRoot(node, list, null, 0);
             return Errno.OK;
         }
         var level = new List<(uint First, ulong Block)>();
@@ -195,16 +193,12 @@ internal static class Ext2ExtentTree
             }
             level = upper;
         }
-        WriteRoot(node, null, level, null, (ushort)depth);
-        _ = firsts;
-        _ = children;
+        WriteRoot(node, null, level, (ushort)depth);
         return Errno.OK;
     }
 
-    private static void WriteRoot(Ext2Node node, List<ExtentRun>? leaves, List<(uint First, ulong Block)>? index,
-        object? unused, ushort depth)
+    private static void WriteRoot(Ext2Node node, List<ExtentRun>? leaves, List<(uint First, ulong Block)>? index, ushort depth)
     {
-        _ = unused;
         Span<byte> r = node.Din.BlockBytes;
         r.Clear();
         int rootCap = Ext4Extent.Capacity(Ext2Dinode.BlockArea);

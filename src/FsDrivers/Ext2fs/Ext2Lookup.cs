@@ -36,13 +36,19 @@ internal sealed partial class Ext2Node
         {
             return e;
         }
+        if (Fs.IsVerified(pblk))
+        {
+            return Errno.OK;
+        }
         e = CheckDirBlock(bp!.Data, pblk);
         if (e != Errno.OK)
         {
             bp.Release();
             bp = null;
+            return e;
         }
-        return e;
+        Fs.MarkVerified(pblk);
+        return Errno.OK;
     }
 
     private Errno CheckDirBlock(ReadOnlySpan<byte> b, ulong pblk)
@@ -341,7 +347,6 @@ internal sealed partial class Ext2Node
             ReadOnlySpan<byte> b = root.Data;
             int levels = b[Ext2DxNode.RootOff.IndirectLevels];
             int entriesOff = Ext2DxNode.RootOff.ReservedZero + b[Ext2DxNode.RootOff.InfoLength];
-            var frontier = new List<(ulong Block, int Off)>();
             if (levels > 0)
             {
                 (_, int count) = Ext2DxNode.CountLimit(b, entriesOff);
@@ -369,7 +374,6 @@ internal sealed partial class Ext2Node
                     }
                 }
             }
-            _ = frontier;
         }
         int tail = DirTail;
         foreach (ulong lblk in indexBlocks.Distinct())

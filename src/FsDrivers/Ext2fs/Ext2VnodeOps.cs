@@ -463,7 +463,7 @@ internal sealed partial class Ext2Node
             if (fresh)
             {
                 // New (or uninitialized) blocks hold garbage: zero what the write leaves uncovered.
-                e = ZeroEdges(pblk, run, inBlock, n);
+                e = ZeroEdges(pblk, inBlock, n);
                 if (e != Errno.OK)
                 {
                     result = e;
@@ -508,7 +508,7 @@ internal sealed partial class Ext2Node
     }
 
     /// <summary>Zero the parts of the first and last block of a fresh run that a write of n bytes at inBlock leaves uncovered.</summary>
-    private Errno ZeroEdges(ulong pblk, int run, int inBlock, int n)
+    private Errno ZeroEdges(ulong pblk, int inBlock, int n)
     {
         int bs = Fs.BlockSize;
         byte[] zeros = ArrayPool<byte>.Shared.Rent(bs);
@@ -534,7 +534,6 @@ internal sealed partial class Ext2Node
                     return e;
                 }
             }
-            _ = run;
             return Errno.OK;
         }
         finally

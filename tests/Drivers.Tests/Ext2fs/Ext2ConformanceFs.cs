@@ -26,7 +26,20 @@ internal sealed class Ext2ConformanceFs : IConformanceFs
 
     private Mount MountIt()
     {
-        Assert.Equal(Errno.OK, FileBlockDevice.Open(_image, false, out FileBlockDevice? dev, out string? err));
+        // The image's lock goes with the last descriptor: a child process forked elsewhere in
+        // this test process (mke2fs, e2fsck) may hold a copy until it execs, so retry briefly.
+        Errno e = Errno.EBUSY;
+        FileBlockDevice? dev = null;
+        string? err = null;
+        for (int attempt = 0; attempt < 50 && e == Errno.EBUSY; attempt++)
+        {
+            e = FileBlockDevice.Open(_image, false, out dev, out err);
+            if (e == Errno.EBUSY)
+            {
+                Thread.Sleep(20);
+            }
+        }
+        Assert.True(e == Errno.OK, $"open {_image}: {e} {err}");
         var options = new MountOptions { Clock = _clock };
         return ConformanceTargets.MountOrFail("ext2fs", dev, options);
     }

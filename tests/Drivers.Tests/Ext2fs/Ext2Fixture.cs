@@ -24,7 +24,18 @@ internal static class Ext2Fixture
     {
         AllDrivers.Register();
         mount = null;
-        Errno e = FileBlockDevice.Open(path, readOnly, out FileBlockDevice? dev, out message);
+        message = null;
+        // A child forked elsewhere in the test process may briefly hold the image's lock.
+        Errno e = Errno.EBUSY;
+        FileBlockDevice? dev = null;
+        for (int attempt = 0; attempt < 50 && e == Errno.EBUSY; attempt++)
+        {
+            e = FileBlockDevice.Open(path, readOnly, out dev, out message);
+            if (e == Errno.EBUSY)
+            {
+                Thread.Sleep(20);
+            }
+        }
         if (e != Errno.OK)
         {
             return e;

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# Measure the ext2fs driver against fuse2fs and the kernel's ext4 on a loop mount, in one run:
+#   sequential write + fsync of SIZE (default 512M), cold sequential read of it,
+#   create / stat / unlink of N (default 10000) empty files, and untar of a source tree.
+# Usage: bench/ext2fs/run.sh [--size 512M] [--files 10000] [--tar tree.tar] [--out DIR]
+# Needs root (loop mounts, drop_caches), fuse2fs, and rump_ext2fs built (dotnet build tools/rump_ext2fs -c Release).
+# Results go to bench/results/ext2fs-<date>.tsv (one line per target and workload, MB/s or ops/s).
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+size=512M files=10000 tarball="" out="$repo/bench/results"
+while [ $# -gt 0 ]; do
+    case "$1" in
+        --size) size=$2; shift 2 ;;
+        --files) files=$2; shift 2 ;;
+        --tar) tarball=$2; shift 2 ;;
+        --out) out=$2; shift 2 ;;
+        *) echo "run.sh: unknown option $1" >&2; exit 2 ;;
+    esac
+done
+[ "$(id -u)" = 0 ] || { echo "run.sh: needs root (loop mounts, drop_caches)" >&2; exit 1; }
+mkdir -p "$out"
+result="$out/ext2fs-$(date -u +%Y%m%dT%H%M%SZ).tsv"
+work=$(mktemp -d /var/tmp/rumpfs-bench.XXXXXX)
+mnt="$work/mnt"
+mkdir -p "$mnt"
+pids=()
+cleanup() {
+    mountpoint -q "$mnt" && { umount "$mnt" 2>/dev/null || fusermount3 -u -z "$mnt" 2>/dev/null || umount -l "$mnt"; }
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+bytes=$(numfmt --from=iec "$size")
+if [ -z "$tarball" ]; then
+    tarball="$work/tree.tar"
+    tar -C "$repo" -cf "$tarball" --exclude=bin --exclude=obj --exclude=.git src tests tools
+fi
+rump="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
+
+now() { date +%s.%N; }
+rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
+record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" | tee -a "$result"; }
+
+mount_target() {
+    case "$1" in
+        kernel) mount -o loop "$img" "$mnt" ;;
+        fuse2fs) fuse2fs -o fakeroot "$img" "$mnt" ; sleep 0.5 ;;
+        rump_ext2fs) "$rump" "$img" "$mnt" ;;
+    esac
+}
+
+unmount_target() {
+    case "$1" in
+        kernel) umount "$mnt" ;;
+        *) fusermount3 -u "$mnt" || umount "$mnt" ;;
+    esac
+}
+
+for target in kernel fuse2fs rump_ext2fs; do
+    if [ "$target" = rump_ext2fs ] && [ ! -x "$rump" ]; then
+        echo "run.sh: $rump not built, skipping" >&2
+        continue
+    fi
+    img="$work/$target.img"
+    mke2fs -q -F -t ext4 "$img" $((bytes * 2 / 1048576 + 512))M
+    mount_target "$target"
+    t0=$(now); dd if=/dev/zero of="$mnt/seq" bs=1M count=$((bytes / 1048576)) conv=fsync status=none; t1=$(now)
+    record "$target" "seq-write+fsync" "$(rate $((bytes / 1048576)) "$t0" "$t1")" "MiB/s"
+    unmount_target "$target"; sync; echo 3 > /proc/sys/vm/drop_caches; mount_target "$target"
+    t0=$(now); dd if="$mnt/seq" of=/dev/null bs=1M status=none; t1=$(now)
+    record "$target" "cold-seq-read" "$(rate $((bytes / 1048576)) "$t0" "$t1")" "MiB/s"
+    rm "$mnt/seq"
+    mkdir "$mnt/many"
+    t0=$(now); (cd "$mnt/many" && seq 1 "$files" | xargs touch); t1=$(now)
+    record "$target" "create" "$(rate "$files" "$t0" "$t1")" "files/s"
+    t0=$(now); find "$mnt/many" -type f -newer /dev/null -printf '' ; t1=$(now)
+    record "$target" "stat" "$(rate "$files" "$t0" "$t1")" "files/s"
+    t0=$(now); find "$mnt/many" -type f -delete; t1=$(now)
+    record "$target" "unlink" "$(rate "$files" "$t0" "$t1")" "files/s"
+    t0=$(now); tar -C "$mnt" -xf "$tarball"; sync -f "$mnt"; t1=$(now)
+    record "$target" "untar" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }')" "s"
+    unmount_target "$target"
+    e2fsck -fn "$img" >/dev/null || echo "run.sh: e2fsck found problems after $target" >&2
+done
+echo "results: $result" >&2
