@@ -103,6 +103,10 @@ internal sealed partial class MsdosNode
         Span<char> chars = stackalloc char[LongNameEntry.MaxEntries * LongNameEntry.CharsPerEntry];
         int lfnFirst = -1, lfnNext = 0, lfnTotal = 0;
         byte lfnSum = 0;
+        // A listing resumed in the middle of a long name (an entry made since the last call
+        // over slots around the resume point) skips that entry rather than show it by its
+        // short name.
+        bool skipEntry = from > 0 && IsLongNamePiece(from - 1);
         Buffer? bp = null;
         long bpSector = -1;
         try
@@ -148,6 +152,7 @@ internal sealed partial class MsdosNode
                                 orphan?.Invoke(lfnFirst, slot - lfnFirst);
                             }
                             lfnFirst = slot;
+                            skipEntry = false;
                             lfnTotal = ord;
                             lfnSum = s[LongNameEntry.OffChecksum];
                             LongNameEntry.ReadChars(s, chars.Slice((ord - 1) * 13, 13));
@@ -173,6 +178,7 @@ internal sealed partial class MsdosNode
                 }
                 if (b0 == FatDirEntry.Deleted)
                 {
+                    skipEntry = false;
                     if (lfnFirst >= 0)
                     {
                         orphan?.Invoke(lfnFirst, slot - lfnFirst);
@@ -182,6 +188,7 @@ internal sealed partial class MsdosNode
                 }
                 if ((attr & FatAttr.Volume) != 0)
                 {
+                    skipEntry = false;
                     if (lfnFirst >= 0)
                     {
                         orphan?.Invoke(lfnFirst, slot - lfnFirst);
@@ -191,6 +198,12 @@ internal sealed partial class MsdosNode
                     {
                         return Errno.OK;
                     }
+                    continue;
+                }
+                if (skipEntry)
+                {
+                    skipEntry = false;
+                    lfnFirst = -1;
                     continue;
                 }
                 bool dot = b0 == (byte)'.';
@@ -227,6 +240,15 @@ internal sealed partial class MsdosNode
         {
             bp?.Release();
         }
+    }
+
+    private bool IsLongNamePiece(int slot)
+    {
+        if (SlotOffset(slot, out long off) != Errno.OK || Mp.ReadEntry(off, out FatDirEntry de) != Errno.OK)
+        {
+            return false;
+        }
+        return de.Name[0] != FatDirEntry.Deleted && (de.Attr & (FatAttr)0x3F) == FatAttr.LongName;
     }
 
     /// <summary>Find the entry of the subdirectory starting at <paramref name="cluster"/> (for "..").</summary>

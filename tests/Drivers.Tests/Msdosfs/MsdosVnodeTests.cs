@@ -129,6 +129,37 @@ public sealed class MsdosVnodeTests
     }
 
     [Fact]
+    public void ReadDir_ResumedInsideANewLongName_NeverShowsItsShortAlias()
+    {
+        using var s = new ScratchDir("fatv");
+        Mount m = FatTestUtil.MountImage(Fat32(s));
+        try
+        {
+            Assert.Equal(Errno.OK, FatTestUtil.Mkdir(m, "/d"));
+            Assert.Equal(Errno.OK, FatTestUtil.WriteFile(m, "/d/A", []));
+            Assert.Equal(Errno.OK, FatTestUtil.WriteFile(m, "/d/B", []));
+            Assert.Equal(Errno.OK, FatTestUtil.WriteFile(m, "/d/C", []));
+            Vnode d = FatTestUtil.Resolve(m, "/d");
+            var first = new DirEntryList(3); // ".", "..", "A"
+            Assert.Equal(Errno.OK, Vop.ReadDir(d, 0, first));
+            Assert.Equal("A", first.Entries[^1].Name);
+            // A and B go; a long name takes their slots and runs past the resume point.
+            Assert.Equal(Errno.OK, FatTestUtil.Remove(m, "/d/A"));
+            Assert.Equal(Errno.OK, FatTestUtil.Remove(m, "/d/B"));
+            Assert.Equal(Errno.OK, FatTestUtil.WriteFile(m, "/d/a long name", []));
+            var rest = new DirEntryList();
+            Assert.Equal(Errno.OK, Vop.ReadDir(d, first.Entries[^1].NextCookie, rest));
+            d.Release();
+            Assert.DoesNotContain(rest.Entries, e => e.Name.Contains('~', StringComparison.Ordinal));
+            Assert.Contains(rest.Entries, e => e.Name == "C");
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    [Fact]
     public void OpenUnlinkedFile_KeepsItsDataUntilReleased_ThenSpaceIsFree()
     {
         using var s = new ScratchDir("fatv");
