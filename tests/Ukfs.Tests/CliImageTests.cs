@@ -112,3 +112,105 @@ public sealed class CliImageTests : IDisposable
         Assert.Contains("unknown file-system type 'zfs'", r.Stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary>`ukfs` writing inside one partition of a disk, with a driver that can write.</summary>
+public sealed class CliPartitionWriteTests : IDisposable
+{
+    private const int S = DiskBuilder.Sector;
+    private readonly CliHarness _cli = CliHarness.OnImages();
+    private readonly ScratchDir _dir = new("ukfs-part-write");
+
+    public CliPartitionWriteTests() => FsDrivers.AllDrivers.Register();
+
+    public void Dispose()
+    {
+        _cli.Dispose();
+        _dir.Dispose();
+    }
+
+    private static byte[] Slice(string disk, long startSector, long sectors)
+    {
+        byte[] b = new byte[sectors * S];
+        using var f = File.OpenRead(disk);
+        f.Position = startSector * S;
+        f.ReadExactly(b);
+        return b;
+    }
+
+    [Theory]
+    [InlineData("gpt", "%GPT:2%")]
+    [InlineData("mbr-disklabel", "%DISKLABEL:e%")]
+    public void Put_IntoExtPartition_E2fsckCleanAndNeighboursUntouched(string layout, string selector)
+    {
+        if (RumpFs.Vfs.FileSystemRegistry.Find("ext2fs") is null)
+        {
+            return;
+        }
+        string disk = DiskBuilder.Sparse(_dir, "disk.img", 64L << 20);
+        const long p1 = 2048, p1Size = 20480, p2 = 24576, p2Size = 40960;
+        if (layout == "gpt")
+        {
+            DiskBuilder.Sfdisk(disk, $"label: gpt\nstart={p1}, size={p1Size}\nstart={p2}, size={p2Size}\n");
+        }
+        else
+        {
+            DiskBuilder.Sfdisk(disk, $"label: dos\nstart={p1}, size={p1Size + p2Size + 2048}, type=a9\n");
+            PartitionProbeTests.WriteLabel(disk, p1 + 1, bigEndian: false, [new((uint)p1Size - 64, (uint)p1 + 64, 0, 7, 0, 0),
+                new(0, 0, 0, 0, 0, 0), new((uint)(p1Size + p2Size + 2048), (uint)p1, 0, 0, 0, 0), new(0, 0, 0, 0, 0, 0),
+                new((uint)p2Size, (uint)p2, 0, 17, 0, 0)]);
+        }
+        byte[] pattern = new byte[(p1Size - 64) * S];
+        new Random(5).NextBytes(pattern);
+        DiskBuilder.Poke(disk, (p1 + 64) * S, pattern);
+        DiskBuilder.Place(disk, DiskBuilder.ExtImage(_dir, "p2.ext", p2Size, "ext4", "f", "x"), p2);
+        byte[] before = File.ReadAllBytes(disk);
+
+        string tree = Path.Combine(_dir.Path, "payload");
+        Directory.CreateDirectory(tree);
+        byte[] data = new byte[3 << 20];
+        new Random(6).NextBytes(data);
+        File.WriteAllBytes(Path.Combine(tree, "data.bin"), data);
+        _cli.Ok(disk + selector, "put", tree, "/");
+        _cli.Ok(disk + selector, "mkdir", "/made");
+        Assert.Equal(data, _cli.Ok(disk + selector, "cat", "/payload/data.bin").Binary);
+
+        byte[] after = File.ReadAllBytes(disk);
+        Assert.True(before.AsSpan(0, (int)(p2 * S)).SequenceEqual(after.AsSpan(0, (int)(p2 * S))), "bytes before the partition changed");
+        long end = (p2 + p2Size) * S;
+        Assert.True(before.AsSpan((int)end).SequenceEqual(after.AsSpan((int)end)), "bytes after the partition changed");
+        string part = _dir.File("p2.out");
+        File.WriteAllBytes(part, Slice(disk, p2, p2Size));
+        OracleTool.RunExpect(0, "e2fsck", "-fn", part);
+        ToolResult ls = OracleTool.Run("debugfs", "-R", "ls -l /payload", part);
+        Assert.Contains("data.bin", ls.Stdout, StringComparison.Ordinal);
+    }
+}
+
+/// <summary>The real `ukfs` process: stdout, stderr and exit status as a shell sees them.</summary>
+public sealed class CliProcessTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ukfs-proc");
+
+    public void Dispose() => _dir.Dispose();
+
+    private static ToolResult Ukfs(params string[] args) =>
+        OracleTool.Run("dotnet", [Path.Combine(AppContext.BaseDirectory, "ukfs.dll"), .. args]);
+
+    [Fact]
+    public void Cat_WritesTheFileToStdout_ErrorsToStderrWithExit1()
+    {
+        FsDrivers.AllDrivers.Register();
+        if (RumpFs.Vfs.FileSystemRegistry.Find("ext2fs") is null)
+        {
+            return;
+        }
+        string img = DiskBuilder.ExtImage(_dir, "e.img", 16384, "ext4", "hello.txt", "hello from ext4\n");
+        ToolResult ok = Ukfs(img, "cat", "/hello.txt");
+        Assert.True(ok.ExitCode == 0, ok.Transcript);
+        Assert.Equal("hello from ext4\n", ok.Stdout);
+        Assert.Equal("", ok.Stderr);
+        ToolResult bad = Ukfs(img, "cat", "/missing");
+        Assert.Equal(1, bad.ExitCode);
+        Assert.Equal("ukfs: /missing: No such file or directory\n", bad.Stderr);
+    }
+}

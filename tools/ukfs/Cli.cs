@@ -99,7 +99,7 @@ public static class Cli
             return 0; // help was asked for and shown
         }
         ImageSpec image = ImageSpec.Parse(imageText);
-        Stream raw = binaryOut ?? Stream.Null;
+        Stream raw = binaryOut ?? Console.OpenStandardOutput();
         if (spec.Access == Access.DeviceReadOnly)
         {
             var ctx = new CommandContext(image, fsType, null, stdout, stderr, raw, progress);

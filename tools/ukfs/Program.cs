@@ -1,3 +1,4 @@
 using RumpFs.Tools.Ukfs;
 
-return Cli.Run(args, Console.Out, Console.Error, progress: !Console.IsErrorRedirected);
+using Stream stdout = Console.OpenStandardOutput();
+return Cli.Run(args, Console.Out, Console.Error, progress: !Console.IsErrorRedirected, stdout);
