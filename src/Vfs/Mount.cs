@@ -63,9 +63,10 @@ public abstract class Mount
     public virtual IReadOnlyList<KeyValuePair<string, string>> Describe() => [];
 
     /// <summary>
-    /// Unmount: fails with EBUSY while vnodes other than the root are referenced (unless
-    /// <paramref name="force"/>), else reclaims the vnode cache, lets the driver write
-    /// everything back and mark the file system clean, and disposes the device.
+    /// Unmount: fails with EBUSY while any vnode, the root included, is still referenced
+    /// (unless <paramref name="force"/>), so front ends release every vnode first (P2k drops
+    /// its node table); then reclaims the vnode cache, lets the driver write everything back
+    /// and mark the file system clean, and disposes the device.
     /// </summary>
     public Errno Unmount(bool force = false)
     {
