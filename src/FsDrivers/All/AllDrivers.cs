@@ -24,6 +24,6 @@ public static class AllDrivers
         FileSystemTools.Register(new Msdosfs.Check.FatChecker());
         FileSystemTools.Register(new Msdosfs.Newfs.FatFormatter());
         FileSystemTools.Register(new Ext2fs.Newfs.Ext2Formatter());
-        FileSystemTools.Register(new Ffs.FfsChecker());
+        FileSystemTools.Register(new Ffs.Check.FfsChecker());
     }
 }

@@ -163,3 +163,37 @@ public sealed class FsckNewfsCliTests
         Assert.Contains("FAT32 needs", r.Stderr, StringComparison.Ordinal);
     }
 }
+
+/// <summary>Our FAT newfs images, written by our msdosfs driver, stay clean for fsck.fat and our fsck.</summary>
+public sealed class NewfsMsdosDriverTests
+{
+    [Theory]
+    [InlineData("12", "3M")]
+    [InlineData("16", "24M")]
+    [InlineData("32", "40M")]
+    public void Newfs_MsdosThenDriverWrites_BothCheckersClean(string fat, string size)
+    {
+        using var dir = new ScratchDir("ukfsfat");
+        string img = dir.File("f.img");
+        using var h = CliHarness.OnImages();
+        h.Ok(img, "newfs", "-t", "msdos", "-o", $"fat={fat}", size);
+        byte[] data = [.. Enumerable.Range(0, 150_000).Select(i => (byte)(i * 5))];
+        using (UkfsMount m = UkfsMount.Open("msdos", img))
+        {
+            m.Mkdir("/dir/sub", parents: true);
+            m.WriteAllBytes("/dir/sub/Some Long File Name.bin", data);
+            for (int i = 0; i < 40; i++)
+            {
+                m.WriteAllBytes($"/dir/f{i}.txt", System.Text.Encoding.ASCII.GetBytes(new string('x', i * 100)));
+            }
+            m.Remove("/dir/f7.txt");
+            m.Unmount();
+        }
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+        CliResult ck = h.Run(img, "fsck", "--json");
+        Assert.True(ck.Exit == 0, ck.ToString());
+        string back = dir.File("back.bin");
+        OracleTool.RunExpect(0, "mcopy", "-i", img, "::/dir/sub/Some Long File Name.bin", back);
+        Assert.Equal(data, File.ReadAllBytes(back));
+    }
+}
