@@ -61,7 +61,45 @@ public static class MountedTargets
     public static IReadOnlyList<MountedTarget> All { get; } =
     [
         new("tmpfs", "rump_tmpfs", _ => null, ["size=512M"], null, new KernelDeviations(KeepsData: false)),
+        // makefs sizes the inode table from the source tree: -f asks for free inodes.
+        // sleuthkit reads little-endian UFS1 only, so it judges that one; the big-endian
+        // UFS2 target has no independent checker here.
+        new("ffs-ufs1-le", "rump_ffs",
+            Image("ufs1.img", "makefs", "-t", "ffs", "-o", "version=1", "-B", "le", "-s", "256m", "-f", "20000", "{image}", EmptyDir()),
+            [], SleuthkitCheck, new KernelDeviations()),
+        new("ffs-ufs2-be", "rump_ffs",
+            Image("ufs2.img", "makefs", "-t", "ffs", "-o", "version=2", "-B", "be", "-s", "256m", "-f", "20000", "{image}", EmptyDir()),
+            [], null, new KernelDeviations()),
+        new("ext2", "rump_ext2fs", Image("ext2.img", "mke2fs", "-q", "-F", "-t", "ext2", "{image}", "256M"),
+            [], E2fsck, new KernelDeviations()),
+        new("ext4", "rump_ext2fs", Image("ext4.img", "mke2fs", "-q", "-F", "-t", "ext4", "{image}", "256M"),
+            [], E2fsck, new KernelDeviations()),
+        new("fat32", "rump_msdos", Image("fat32.img", "mkfs.fat", "-C", "-F", "32", "{image}", "262144"),
+            [], FsckFat, new KernelDeviations(HardLinks: false, Symlinks: false, SpecialFiles: false, Ownership: false, PermissionBits: false)),
     ];
+
+    private static string EmptyDir()
+    {
+        string dir = Path.Combine(Path.GetTempPath(), "rumpfs-empty-tree");
+        Directory.CreateDirectory(dir);
+        return dir;
+    }
+
+    private static ToolResult E2fsck(string image) => OracleTool.Run("e2fsck", "-fn", image);
+
+    private static ToolResult FsckFat(string image) => OracleTool.Run("fsck.fat", "-n", image);
+
+    /// <summary>sleuthkit must read the superblock and walk the whole tree without complaint.</summary>
+    private static ToolResult SleuthkitCheck(string image)
+    {
+        ToolResult stat = OracleTool.Run("fsstat", image);
+        if (stat.ExitCode != 0)
+        {
+            return stat;
+        }
+        ToolResult fls = OracleTool.Run("fls", "-r", image);
+        return fls.Stderr.Length > 0 ? fls with { ExitCode = 1 } : fls;
+    }
 
     public static TheoryData<string> Names => ToData(All);
 

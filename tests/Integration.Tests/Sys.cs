@@ -148,6 +148,22 @@ public static unsafe partial class Sys
         }
     }
 
+    /// <summary>Open a file or directory, fsync it, close it; returns the errno.</summary>
+    public static int FsyncPath(string path)
+    {
+        fixed (byte* p = Z(path))
+        {
+            int fd = open(p, O_RDONLY, default);
+            if (fd < 0)
+            {
+                return errno;
+            }
+            int rc = fsync(fd) == 0 ? 0 : errno;
+            close(fd);
+            return rc;
+        }
+    }
+
     public const int O_RDONLY = 0;
     public const int O_WRONLY = 1;
     public const int O_RDWR = 2;

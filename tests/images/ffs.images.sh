@@ -16,7 +16,15 @@ build_ffs_images() {
     mkdir -p "$work/empty-tree"
     makefs -t ffs -B le -o version=1,density=8192 -s 64m "$work/ffs1-empty-64m.img" "$work/empty-tree" >/dev/null
     makefs -t ffs -B be -o version=2,density=8192 -s 64m "$work/ffs2-empty-64m.img" "$work/empty-tree" >/dev/null
+    # Roomy empty images at the edges of the geometry: 512-byte fragments, one fragment
+    # per block at 64K, and 16K/2K big-endian UFS1.
+    makefs -t ffs -B le -o version=1,bsize=4096,fsize=512,density=8192 -s 64m "$work/ffs1-empty-4k-f512.img" "$work/empty-tree" >/dev/null
+    makefs -t ffs -B be -o version=2,bsize=65536,fsize=65536,density=16384 -s 96m "$work/ffs2-empty-64k-f64k.img" "$work/empty-tree" >/dev/null
+    makefs -t ffs -B be -o version=1,bsize=16384,fsize=2048,density=8192 -s 64m "$work/ffs1-empty-16k-f2k.img" "$work/empty-tree" >/dev/null
     : > "$work/empty-tree.manifest"
+    add_image ffs1-empty-4k-f512 ffs "$work/empty-tree.manifest" "UFS1 little-endian 4096/512, empty"
+    add_image ffs2-empty-64k-f64k ffs "$work/empty-tree.manifest" "UFS2 big-endian 65536/65536, empty"
+    add_image ffs1-empty-16k-f2k ffs "$work/empty-tree.manifest" "UFS1 big-endian 16384/2048, empty"
     add_image ffs1-empty-64m ffs "$work/empty-tree.manifest" "UFS1 little-endian, empty, 64 MiB"
     add_image ffs2-empty-64m ffs "$work/empty-tree.manifest" "UFS2 big-endian, empty, 64 MiB"
 }

@@ -1,3 +1,2 @@
-// Placeholder entry point until this tool's issue lands.
-Console.Error.WriteLine("rump_ext2fs: not built yet");
-return 1;
+// rump_ext2fs: an ext2/ext3/ext4 image served through FUSE. See `rump_ext2fs --help`.
+return RumpFs.P2k.Daemon.DaemonMain.Run(args, new RumpFs.FsDrivers.Ext2fs.Ext2fsDriver());

@@ -1,3 +1,2 @@
-// Placeholder entry point until this tool's issue lands.
-Console.Error.WriteLine("rump_ffs: not built yet");
-return 1;
+// rump_ffs: an FFS (UFS1/UFS2) image served through FUSE. See `rump_ffs --help`.
+return RumpFs.P2k.Daemon.DaemonMain.Run(args, new RumpFs.FsDrivers.Ffs.FfsDriver());

@@ -1,3 +1,2 @@
-// Placeholder entry point until this tool's issue lands.
-Console.Error.WriteLine("rump_msdos: not built yet");
-return 1;
+// rump_msdos: a FAT12/16/32 image served through FUSE. See `rump_msdos --help`.
+return RumpFs.P2k.Daemon.DaemonMain.Run(args, new RumpFs.FsDrivers.Msdosfs.MsdosfsDriver());

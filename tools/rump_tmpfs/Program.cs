@@ -1,2 +1,6 @@
 // rump_tmpfs: a tmpfs served through FUSE. See `rump_tmpfs --help`.
-return RumpFs.P2k.Daemon.DaemonMain.Run(args, new RumpFs.FsDrivers.Tmpfs.TmpfsDriver());
+using Tmds.Linux;
+
+// A user's tmpfs belongs to that user (options given on the command line still win).
+string[] ownRoot = LibC.geteuid() == 0 ? [] : ["-o", $"uid={LibC.geteuid()},gid={LibC.getegid()}"];
+return RumpFs.P2k.Daemon.DaemonMain.Run([.. ownRoot, .. args], new RumpFs.FsDrivers.Tmpfs.TmpfsDriver());

@@ -44,6 +44,8 @@ internal static class CommandTable
         new("find", typeof(FindOptions), Access.MountReadOnly, (c, o) => FindCommand.Run(c, (FindOptions)o)),
         new("probe", typeof(ProbeOptions), Access.DeviceReadOnly, (c, o) => InfoCommands.Probe(c, (ProbeOptions)o)),
         new("info", typeof(InfoOptions), Access.MountReadOnly, (c, o) => InfoCommands.Info(c, (InfoOptions)o)),
+        new("fsck", typeof(FsckOptions), Access.DeviceReadOnly, (c, o) => FsckCommand.Run(c, (FsckOptions)o)),
+        new("newfs", typeof(NewfsOptions), Access.DeviceReadOnly, (c, o) => NewfsCommand.Run(c, (NewfsOptions)o)),
     ];
 
     public static CommandSpec? Find(string verb) => All.FirstOrDefault(c => c.Verb == verb);

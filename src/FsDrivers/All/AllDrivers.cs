@@ -21,5 +21,8 @@ public static class AllDrivers
         FileSystemRegistry.Register(new Ffs.FfsDriver());
         FileSystemRegistry.Register(new Ext2fs.Ext2fsDriver());
         FileSystemRegistry.Register(new Msdosfs.MsdosfsDriver());
+        FileSystemTools.Register(new Msdosfs.Check.FatChecker());
+        FileSystemTools.Register(new Msdosfs.Newfs.FatFormatter());
+        FileSystemTools.Register(new Ext2fs.Newfs.Ext2Formatter());
     }
 }

@@ -16,7 +16,7 @@ internal sealed partial class Ext2Node
 {
     private static int s_xattrWriteNoted;
 
-    private readonly record struct XattrItem(string Name, byte[] Value);
+    private readonly record struct XattrItem(string Name, byte[] Value, bool InInode = false);
 
     private Errno LoadXattrs(out List<XattrItem> items)
     {
@@ -26,11 +26,13 @@ internal sealed partial class Ext2Node
         if (Din.ExtraIsize > 0 && start + 4 <= Din.InodeSize && Ext2XattrEntry.U32(Din.Raw, start) == Ext2XattrEntry.Magic)
         {
             ReadOnlySpan<byte> area = Din.Raw.AsSpan(start + 4);
-            Errno e = ParseEntries(area, 0, area, items, 0);
+            var inInode = new List<XattrItem>();
+            Errno e = ParseEntries(area, 0, area, inInode, 0);
             if (e != Errno.OK)
             {
                 return e;
             }
+            items.AddRange(inInode.Select(i => i with { InInode = true }));
         }
         ulong acl = Din.FileAcl;
         if (acl != 0)
@@ -116,16 +118,127 @@ internal sealed partial class Ext2Node
         return e;
     }
 
-    public override Errno SetXattr(string name, ReadOnlySpan<byte> value, XattrSetMode mode)
+    public override Errno SetXattr(string name, ReadOnlySpan<byte> value, XattrSetMode mode) =>
+        ChangeXattr(name, value.ToArray(), mode, remove: false);
+
+    public override Errno RemoveXattr(string name) => ChangeXattr(name, null, XattrSetMode.Replace, remove: true);
+
+    /// <summary>
+    /// Set or remove one user.* attribute. New and replaced values go to the attribute block
+    /// (copied first when shared); an attribute that lived in the inode is taken out of it.
+    /// </summary>
+    private Errno ChangeXattr(string name, byte[]? value, XattrSetMode mode, bool remove)
     {
-        if (Interlocked.Exchange(ref s_xattrWriteNoted, 1) == 0)
+        if (!name.StartsWith("user.", StringComparison.Ordinal) || Fs.Sb.RevLevel == 0)
         {
-            KernelLog.Info(Ext2Mount.Subsystem, "writing extended attributes is not supported (EOPNOTSUPP)");
+            if (Interlocked.Exchange(ref s_xattrWriteNoted, 1) == 0)
+            {
+                KernelLog.Info(Ext2Mount.Subsystem, "only user.* extended attributes can be written (EOPNOTSUPP)");
+            }
+            return Errno.EOPNOTSUPP;
         }
-        return Errno.EOPNOTSUPP;
+        Errno e = LoadXattrs(out List<XattrItem> items);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        int at = items.FindIndex(i => i.Name == name);
+        if (at < 0 && (remove || mode == XattrSetMode.Replace))
+        {
+            return Errno.ENODATA;
+        }
+        if (at >= 0 && mode == XattrSetMode.Create)
+        {
+            return Errno.EEXIST;
+        }
+        bool inodeChanged = at >= 0 && items[at].InInode;
+        if (at >= 0)
+        {
+            items.RemoveAt(at);
+        }
+        if (!remove)
+        {
+            items.Add(new XattrItem(name, value!, false));
+        }
+        List<XattrItem> inInode = [.. items.Where(i => i.InInode)];
+        List<XattrItem> inBlock = [.. items.Where(i => !i.InInode)];
+        byte[]? block = null;
+        if (inBlock.Count > 0)
+        {
+            block = new byte[Fs.BlockSize];
+            if (!Ext2XattrLayout.Write(block, Ext2XattrEntry.BlockHeaderSize, 0, inBlock.Select(i => (i.Name, i.Value)).ToList()))
+            {
+                return Errno.ENOSPC;
+            }
+        }
+        if (inodeChanged)
+        {
+            int start = Ext2Dinode.BaseSize + Din.ExtraIsize;
+            Span<byte> area = Din.Raw.AsSpan(start);
+            area.Clear();
+            if (inInode.Count > 0)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(area, Ext2XattrEntry.Magic);
+                Ext2XattrLayout.Write(area[4..], 0, 0, inInode.Select(i => (i.Name, i.Value)).ToList());
+            }
+        }
+        e = StoreXattrBlock(block);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        Din.Ctime = Fs.Clock.Now;
+        MarkDirty();
+        return Errno.OK;
     }
 
-    public override Errno RemoveXattr(string name) => Errno.EOPNOTSUPP;
+    /// <summary>Put <paramref name="block"/> (entries laid out, header to finish) as this inode's attribute block, or drop it when null.</summary>
+    private Errno StoreXattrBlock(byte[]? block)
+    {
+        ulong acl = Din.FileAcl;
+        bool shared = false;
+        if (acl != 0)
+        {
+            Errno e = Fs.ReadBlock(acl, out Buffer? old);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            using (old)
+            {
+                shared = Ext2XattrEntry.U32(old!.Data, Ext2XattrEntry.BlockOff.RefCount) > 1;
+            }
+        }
+        if (block is null || shared)
+        {
+            Errno e = FreeXattrBlock();
+            if (e != Errno.OK || block is null)
+            {
+                return e;
+            }
+            acl = 0;
+        }
+        if (acl == 0)
+        {
+            Errno e = Fs.AllocBlocks(Fs.GoalForInode(Number), 1, out acl, out _);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            AddBlocks(1);
+            Din.FileAcl = acl;
+        }
+        Ext2XattrLayout.FinishBlock(block, acl, Fs.MetadataCsum, Fs.CsumSeed);
+        using (Buffer bp = Fs.GetBlock(acl))
+        {
+            lock (bp.SyncRoot)
+            {
+                block.CopyTo(bp.Data);
+            }
+            Fs.Dirty(bp);
+        }
+        return Errno.OK;
+    }
 
     /// <summary>Drop this inode's reference to its attribute block (freeing it when it was the last).</summary>
     private Errno FreeXattrBlock()

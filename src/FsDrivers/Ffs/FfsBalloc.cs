@@ -251,15 +251,25 @@ internal sealed partial class FfsNode
             return Errno.OK;
         }
         long lastLbn = sb.LblkNo(Din.Size - 1);
-        if (lastLbn >= FfsSuperblock.NDAddr || Din.Db[lastLbn] == 0)
+        if (lastLbn >= FfsSuperblock.NDAddr || Din.Db[lastLbn] == 0 || sb.LblkNo(newSize - 1) == lastLbn)
+        {
+            // Still the last block: the caller's Balloc grows its fragments.
+            return Errno.OK;
+        }
+        if (BlockSize(lastLbn) == sb.Bsize)
         {
             return Errno.OK;
         }
-        int want = BlockSizeAt(lastLbn, newSize);
-        if (want <= BlockSize(lastLbn))
+        Errno e = Balloc(lastLbn, sb.Bsize, willOverwrite: false, out _);
+        if (e != Errno.OK)
         {
-            return Errno.OK;
+            return e;
         }
-        return Balloc(lastLbn, want, willOverwrite: false, out _);
+        // The block map now holds a whole block there; the size must say so too, or the
+        // next look at this block would take it for a fragment (ffs_balloc sets i_size).
+        // The bytes between the old end and here are zeros.
+        Din.Size = (lastLbn + 1) << sb.Bshift;
+        MarkDirty();
+        return Errno.OK;
     }
 }

@@ -51,68 +51,54 @@ internal sealed partial class FfsNode
         {
             return e;
         }
+        // Allocate block by block; extend the current run while the blocks are physically
+        // contiguous and write it in one device call when the next block is not.
         int pos = 0;
-        while (pos < data.Length)
+        long runPhys = 0;
+        int runStart = 0;
+        int runBytes = 0;
+        while (pos + runBytes < data.Length)
         {
-            // Allocate a run of blocks, then write it in one go when they are contiguous.
-            long at = offset + pos;
+            long at = offset + pos + runBytes;
             long lbn = sb.LblkNo(at);
             int boff = sb.BlkOff(at);
-            long runPhys = 0;
-            int runBytes = 0;
-            while (pos + runBytes < data.Length && runBytes < MaxRunBlocks * sb.Bsize)
+            int blockBytes = BlockSizeAt(lbn, newSize);
+            int chunk = Math.Min(blockBytes - boff, data.Length - pos - runBytes);
+            e = Balloc(lbn, blockBytes, boff == 0 && chunk == blockBytes, out long phys);
+            if (e != Errno.OK)
             {
-                long cur = lbn + ((boff + runBytes) >> sb.Bshift);
-                int inBlock = runBytes == 0 ? boff : 0;
-                int blockBytes = BlockSizeAt(cur, newSize);
-                int chunk = Math.Min(blockBytes - inBlock, data.Length - pos - runBytes);
-                if (chunk <= 0)
-                {
-                    break;
-                }
-                bool whole = inBlock == 0 && chunk == blockBytes;
-                e = Balloc(cur, blockBytes, whole, out long phys);
+                break;
+            }
+            long physAt = sb.FragToBytes(phys) + boff;
+            if (runBytes > 0 && physAt != sb.FragToBytes(runPhys) + runStart + runBytes)
+            {
+                e = FlushRun(offset, data, ref pos, runPhys, runStart, ref runBytes, out written);
                 if (e != Errno.OK)
-                {
-                    break;
-                }
-                if (runBytes == 0)
-                {
-                    runPhys = phys;
-                }
-                else if (phys != runPhys + ((cur - lbn) << sb.FragShift))
-                {
-                    // Not contiguous: write what we have; this block starts the next run.
-                    break;
-                }
-                runBytes += chunk;
-                if (chunk < blockBytes - inBlock)
                 {
                     break;
                 }
             }
             if (runBytes == 0)
             {
-                break;
+                runPhys = phys;
+                runStart = boff;
             }
-            Errno we = FfsMount.Dev.Write(sb.FragToBytes(runPhys) + boff, data.Slice(pos, runBytes));
-            if (we != Errno.OK)
+            runBytes += chunk;
+            if (runBytes >= MaxRunBlocks * sb.Bsize)
             {
-                e = we;
-                break;
-            }
-            pos += runBytes;
-            written = pos;
-            if (offset + pos > Din.Size)
-            {
-                Din.Size = offset + pos;
-                MarkDirty();
-            }
-            if (e != Errno.OK)
-            {
-                break;
+                e = FlushRun(offset, data, ref pos, runPhys, runStart, ref runBytes, out written);
+                if (e != Errno.OK)
+                {
+                    break;
+                }
             }
         }
+        if (runBytes > 0)
+        {
+            Errno fe = FlushRun(offset, data, ref pos, runPhys, runStart, ref runBytes, out written);
+            e = e == Errno.OK ? fe : e;
+        }
+        written = pos;
         if (written < data.Length && Din.Size < newSize)
         {
             // A short write (ENOSPC): the size covers only what was written; storage
@@ -122,5 +108,61 @@ internal sealed partial class FfsNode
             Truncate(keep);
         }
         return written == data.Length ? Errno.OK : (e == Errno.OK ? Errno.EIO : e);
+    }
+
+    /// <summary>Write the pending run to the device and advance the file size over it.</summary>
+    private Errno FlushRun(long offset, ReadOnlySpan<byte> data, ref int pos, long runPhys, int runStart, ref int runBytes, out int written)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        Errno e = FfsMount.Dev.Write(sb.FragToBytes(runPhys) + runStart, data.Slice(pos, runBytes));
+        if (e == Errno.OK)
+        {
+            pos += runBytes;
+            if (offset + pos > Din.Size)
+            {
+                Din.Size = offset + pos;
+                MarkDirty();
+            }
+        }
+        runBytes = 0;
+        written = pos;
+        return e;
+    }
+
+    /// <summary>SEEK_DATA / SEEK_HOLE from the block map: unallocated blocks are holes.</summary>
+    public override Errno Seek(long offset, SeekWhence whence, out long result)
+    {
+        result = 0;
+        if (Type != VType.Regular)
+        {
+            return base.Seek(offset, whence, out result);
+        }
+        if (offset < 0 || offset >= Din.Size)
+        {
+            return Errno.ENXIO;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        long lbn = sb.LblkNo(offset);
+        long lastLbn = sb.LblkNo(Din.Size - 1);
+        while (lbn <= lastLbn)
+        {
+            Errno e = Bmap(lbn, MaxRunBlocks, out long phys, out int run);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if ((phys != 0) == (whence == SeekWhence.Data))
+            {
+                result = Math.Max(offset, lbn << sb.Bshift);
+                return Errno.OK;
+            }
+            lbn += run;
+        }
+        if (whence == SeekWhence.Data)
+        {
+            return Errno.ENXIO;
+        }
+        result = Din.Size;
+        return Errno.OK;
     }
 }

@@ -37,6 +37,9 @@ internal sealed class MsdosFat
 
     public uint NextFree { get; private set; }
 
+    /// <summary>Write changed FAT sectors at once (-o sync) instead of as delayed writes.</summary>
+    public bool Synchronous { get; set; }
+
     private uint Mask => _bpb.Type == FatType.Fat32 ? 0x0FFFFFFFu : Eoc;
 
     private bool IsEoc(uint v) => v >= (Eoc & ~7u);
@@ -356,7 +359,14 @@ internal sealed class MsdosFat
             {
                 bytes.Slice(i, n).CopyTo(bp.Data[off..]);
             }
-            bp.MarkDirty();
+            if (Synchronous)
+            {
+                _bufs.WriteNow(bp);
+            }
+            else
+            {
+                bp.MarkDirty();
+            }
             bp.Release();
             i += n;
         }

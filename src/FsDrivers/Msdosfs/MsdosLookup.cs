@@ -234,7 +234,7 @@ internal sealed partial class MsdosNode
     {
         long foundOffset = -1;
         FatDirEntry found = default;
-        Errno e = DirIndex(out _);
+        Errno e = LoadChain();
         if (e != Errno.OK)
         {
             offset = 0;

@@ -72,6 +72,7 @@ internal sealed class MsdosMount : Mount
             return e;
         }
         mp.Fat = fat!;
+        fat!.Synchronous = options.Synchronous;
         if (!mp.IsReadOnly && !fat!.IsClean && !options.Force)
         {
             message = "file system was not cleanly unmounted; run fsck.fat or mount with -o force";
@@ -212,8 +213,9 @@ internal sealed class MsdosMount : Mount
     }
 
     /// <summary>
-    /// The directory whose first cluster is <paramref name="cluster"/>: its parent is named by
-    /// its ".." entry, and the parent is searched for the entry (Linux's fat_get_parent).
+    /// The directory whose first cluster is <paramref name="cluster"/>: its ".." entry names
+    /// the parent, whose entries are searched for it (Linux's fat_get_parent). The parent is
+    /// read through a private, uncached node, so no vnode lock is taken here.
     /// </summary>
     public Errno GetDirByCluster(uint cluster, out Vnode? vp)
     {
@@ -231,31 +233,12 @@ internal sealed class MsdosMount : Mount
         {
             return Errno.ESTALE;
         }
-        Vnode? parent;
-        e = dotdot.Cluster == 0 || (IsFat32 && dotdot.Cluster == Bpb.RootCluster)
-            ? Root(out parent)
-            : GetDirByCluster(dotdot.Cluster, out parent);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        try
-        {
-            var dir = (MsdosNode)parent!;
-            lock (dir.Lock)
-            {
-                e = dir.FindDirEntryByCluster(cluster, out long offset, out FatDirEntry de);
-                if (e != Errno.OK)
-                {
-                    return e;
-                }
-                return GetNode(offset, de, out vp);
-            }
-        }
-        finally
-        {
-            parent!.Release();
-        }
+        bool parentIsRoot = dotdot.Cluster == 0 || (IsFat32 && dotdot.Cluster == Bpb.RootCluster);
+        var parent = new MsdosNode(this, 0, VType.Directory, -1, default) { IsRoot = parentIsRoot };
+        parent.Entry.Attr = FatAttr.Directory;
+        parent.Entry.Cluster = parentIsRoot ? (IsFat32 ? Bpb.RootCluster : 0) : dotdot.Cluster;
+        e = parent.FindDirEntryByCluster(cluster, out long offset, out FatDirEntry de);
+        return e != Errno.OK ? e : GetNode(offset, de, out vp);
     }
 
     // ---- Directory entries through the buffer cache -----------------------------------

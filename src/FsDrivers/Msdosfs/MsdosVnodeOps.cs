@@ -154,6 +154,8 @@ internal sealed partial class MsdosNode
         long covered = EnsureClusters(offset + data.Length);
         if (covered <= offset)
         {
+            // Not even the gap fits: give back what was taken, so no cluster lies past the end.
+            TrimChain(size);
             Update();
             return Errno.ENOSPC;
         }
@@ -223,6 +225,21 @@ internal sealed partial class MsdosNode
         return Update();
     }
 
+    // Free the clusters beyond those `size` bytes need.
+    private void TrimChain(long size)
+    {
+        int keep = (int)((size + ClusterSize - 1) / ClusterSize);
+        if (keep < Chain.Count)
+        {
+            Mp.Fat.Truncate(Chain, keep, false);
+            Chain.RemoveRange(keep, Chain.Count - keep);
+            if (keep == 0)
+            {
+                Entry.Cluster = 0;
+            }
+        }
+    }
+
     private Errno Truncate(long newSize)
     {
         if (newSize > MaxFileSize)
@@ -235,24 +252,15 @@ internal sealed partial class MsdosNode
             return e;
         }
         long size = Entry.FileSize;
-        int cs = ClusterSize;
         if (newSize < size)
         {
-            int keep = (int)((newSize + cs - 1) / cs);
-            if (keep < Chain.Count)
-            {
-                Mp.Fat.Truncate(Chain, keep, false);
-                Chain.RemoveRange(keep, Chain.Count - keep);
-                if (keep == 0)
-                {
-                    Entry.Cluster = 0;
-                }
-            }
+            TrimChain(newSize);
         }
         else if (newSize > size)
         {
             if (EnsureClusters(newSize) < newSize)
             {
+                TrimChain(size);
                 Update();
                 return Errno.ENOSPC;
             }

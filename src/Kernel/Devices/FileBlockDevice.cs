@@ -68,7 +68,7 @@ public sealed class FileBlockDevice : IBlockDevice
             return Errno.EIO;
         }
 
-        Errno lockResult = HostFiles.LockWholeFile(handle, exclusive: !readOnly);
+        Errno lockResult = LockWithGrace(handle, exclusive: !readOnly);
         if (lockResult != Errno.OK)
         {
             handle.Dispose();
@@ -96,6 +96,25 @@ public sealed class FileBlockDevice : IBlockDevice
         }
         device = new FileBlockDevice(handle, path, length, readOnly, isBlock);
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// Take the image lock, retrying for a moment when it is held: a child process forked
+    /// by this process holds a copy of a just-closed descriptor (and so its lock) until it
+    /// execs, which would otherwise make a quick remount fail with "in use".
+    /// </summary>
+    private static Errno LockWithGrace(SafeFileHandle handle, bool exclusive)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMilliseconds(750);
+        while (true)
+        {
+            Errno e = HostFiles.LockWholeFile(handle, exclusive);
+            if (e != Errno.EAGAIN || DateTime.UtcNow >= deadline)
+            {
+                return e;
+            }
+            Thread.Sleep(25);
+        }
     }
 
     public Errno Read(long offset, Span<byte> buffer)

@@ -117,12 +117,12 @@ public static class DaemonMain
             stop.Set();
         }
 
-        KernelLog.Info("p2k", $"{config.Source} mounted on {config.MountPoint}");
         if (readyFd >= 0)
         {
             Detach.ReportReady(readyFd);
             Detach.CloseStdio();
         }
+        KernelLog.Info("p2k", $"{config.Source} mounted on {config.MountPoint}");
 
         using (server)
         {

@@ -74,7 +74,12 @@ internal sealed unsafe class FuseDevice : SafeHandleZeroOrMinusOneIsInvalid
             while (true)
             {
                 long n = read(Fd, p, buffer.Length);
-                if (n >= 0)
+                if (n == 0)
+                {
+                    // End of file: only a socket stands in for /dev/fuse like this (tests); the peer is gone.
+                    return Errno.ENODEV;
+                }
+                if (n > 0)
                 {
                     length = (int)n;
                     return Errno.OK;

@@ -16,6 +16,8 @@ public static class ConformanceTargets
     public static IReadOnlyList<ConformanceTarget> All { get; } =
     [
         new("tmpfs", (_, clock) => new TmpfsConformanceFs(clock), new FsDeviations()),
+        new("ext2", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext2", "-b", "1024"), new FsDeviations()),
+        new("ext4", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext4"), new FsDeviations()),
         new("ffs-ufs1-le", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs1-empty-64m"), new FsDeviations()),
         new("ffs-ufs2-be", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs2-empty-64m"), new FsDeviations()),
         new("msdos-fat12", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 12), Msdosfs.MsdosConformanceFs.Deviations),

@@ -118,6 +118,47 @@ internal static class Ext2Fixture
         }
     }
 
+    /// <summary>Walk everything reachable, reading each file, ignoring errors (damaged images).</summary>
+    public static int ListTreeLenient(Mount m)
+    {
+        if (m.Root(out Vnode? root) != Errno.OK)
+        {
+            return 0;
+        }
+        int n = WalkLenient(root!, 0);
+        root!.Release();
+        return n;
+    }
+
+    private static int WalkLenient(Vnode dir, int depth)
+    {
+        var list = new DirEntryList(4096);
+        if (depth > 16 || Vop.ReadDir(dir, 0, list) != Errno.OK)
+        {
+            return 0;
+        }
+        int n = 0;
+        foreach (DirEntry d in list.Entries)
+        {
+            if (d.Name is "." or ".." || Vop.Lookup(dir, d.Name, Root, out Vnode? child) != Errno.OK)
+            {
+                continue;
+            }
+            n++;
+            if (child!.Type == VType.Directory)
+            {
+                n += WalkLenient(child, depth + 1);
+            }
+            else if (child.Type == VType.Regular)
+            {
+                byte[] buf = new byte[65536];
+                Vop.Read(child, 0, buf, out _);
+            }
+            child.Release();
+        }
+        return n;
+    }
+
     /// <summary>Compare every manifest entry with what the mount shows (type, mode, size, nlink, sha256, target).</summary>
     public static void AssertMatchesManifest(Mount m, string manifestPath)
     {

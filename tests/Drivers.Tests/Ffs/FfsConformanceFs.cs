@@ -1,4 +1,5 @@
 using RumpFs.Drivers.Tests.Conformance;
+using RumpFs.FsDrivers.Ffs;
 using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
 using RumpFs.TestSupport;
@@ -36,11 +37,18 @@ internal sealed class FfsConformanceFs : IConformanceFs
         return Mount;
     }
 
+    /// <summary>Unmount, then hold the image to the consistency checker: every test leaves a clean file system.</summary>
     public void Dispose()
     {
         if (!Mount.IsUnmounted)
         {
-            Mount.Unmount(force: true);
+            Errno e = Mount.Unmount();
+            if (e == Errno.EBUSY)
+            {
+                Mount.Unmount(force: true);
+            }
         }
+        FfsCheckReport r = FfsCheckTests.CheckImage(_image);
+        Assert.True(r.IsClean, "after the test: " + r);
     }
 }

@@ -30,7 +30,21 @@ internal sealed class MsdosConformanceFs : IConformanceFs
     {
         MountOptions.Parse("gmtoff=0", out MountOptions options, out _);
         options.Clock = _clock;
-        Assert.Equal(Errno.OK, FileBlockDevice.Open(_image, false, out FileBlockDevice? dev, out string? error));
+        // The image's lock lives in its open file description, which a child forked at that
+        // moment by another test (mkfs.fat, fsck.fat) holds until its exec: retry briefly.
+        FileBlockDevice? dev = null;
+        string? error = null;
+        for (int attempt = 0; attempt < 50; attempt++)
+        {
+            Errno e = FileBlockDevice.Open(_image, false, out dev, out error);
+            if (e != Errno.EBUSY)
+            {
+                Assert.True(e == Errno.OK, error);
+                break;
+            }
+            Thread.Sleep(50);
+        }
+        Assert.True(dev is not null, error);
         return ConformanceTargets.MountOrFail("msdos", dev, options);
     }
 

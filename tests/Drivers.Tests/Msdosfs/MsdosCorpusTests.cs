@@ -74,4 +74,18 @@ public sealed class MsdosCorpusTests
             m.Unmount();
         }
     }
+
+    [Fact]
+    public void Probe_RecognisesEveryFatImage_AndNoOtherImage()
+    {
+        var driver = new RumpFs.FsDrivers.Msdosfs.MsdosfsDriver();
+        foreach (CorpusImage image in Corpus.All)
+        {
+            Assert.Equal(RumpFs.Kernel.Errno.OK, RumpFs.Kernel.Devices.FileBlockDevice.Open(image.ImagePath, true, out var dev, out _));
+            using (dev)
+            {
+                Assert.True(driver.Probe(dev!) == (image.FsType == "msdos"), $"probe of {image.Name} ({image.FsType})");
+            }
+        }
+    }
 }

@@ -230,6 +230,36 @@ public sealed class MsdosMalformedTests
     }
 
     [Fact]
+    public void Fat32RootChainLoop_IsRefusedAtMount()
+    {
+        using var s = new ScratchDir("fatbad");
+        string img = FatTestUtil.NewImage(s, "f32", 66000, "-F", "32", "-s", "1");
+        byte[] image = File.ReadAllBytes(img);
+        int reserved = BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(14));
+        uint rootCluster = BinaryPrimitives.ReadUInt32LittleEndian(image.AsSpan(44));
+        BinaryPrimitives.WriteUInt32LittleEndian(image.AsSpan((reserved * Bps) + (int)(rootCluster * 4)), rootCluster);
+        Assert.Equal(Errno.EIO, MountBytes(image, out _, out string? msg));
+        Assert.Contains("root", msg, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SubdirectoryChainLoop_GivesEio()
+    {
+        using var s = new ScratchDir("fatbad");
+        string img = MakeImage(s);
+        OracleTool.RunExpect(0, "mmd", "-i", img, "::/SUB");
+        byte[] image = File.ReadAllBytes(img);
+        ushort sub = StartCluster(image, "SUB        ");
+        SetFat16(image, sub, sub);
+        Assert.Equal(Errno.OK, MountBytes(image, out Mount? m, out _));
+        Assert.Equal(Errno.OK, FatTestUtil.TryResolve(m!, "/SUB", out Vnode? vp));
+        Assert.Equal(Errno.EIO, Vop.Lookup(vp!, "x", FatTestUtil.Root, out _));
+        Assert.Equal(Errno.EIO, Vop.ReadDir(vp!, 0, new DirEntryList()));
+        vp!.Release();
+        m!.Unmount();
+    }
+
+    [Fact]
     public void OrphanedLongNameEntries_AreIgnored_AsWindowsDoes()
     {
         using var s = new ScratchDir("fatbad");

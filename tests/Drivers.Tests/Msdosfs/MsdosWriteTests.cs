@@ -211,6 +211,17 @@ public sealed class MsdosWriteTests
             Assert.Equal(Errno.OK, Vop.GetAttr(vp!, out VAttr va));
             Assert.Equal(total, va.Size);
             vp!.Release();
+            // Growth that does not fit fails whole and leaves no cluster past the end.
+            Assert.Equal(Errno.OK, FatTestUtil.WriteFile(m, "/small", []));
+            Assert.Equal(Errno.OK, FatTestUtil.Remove(m, "/small"));
+            Vnode grow = FatTestUtil.Resolve(m, "/big");
+            VAttr g = VAttr.ForSet(VAttrMask.Size);
+            g.Size = total + (64L << 20);
+            Assert.Equal(Errno.ENOSPC, Vop.SetAttr(grow, g, FatTestUtil.Root));
+            Assert.Equal(Errno.ENOSPC, Vop.Write(grow, total + (64L << 20), new byte[] { 1 }, out _));
+            Assert.Equal(Errno.OK, Vop.GetAttr(grow, out va));
+            Assert.Equal(total, va.Size);
+            grow.Release();
             Assert.Equal(Errno.OK, FatTestUtil.Remove(m, "/big"));
             Assert.Equal(Errno.OK, m.Statvfs(out StatVfs after));
             Assert.Equal(before.BlocksFree, after.BlocksFree);

@@ -12,14 +12,14 @@ namespace RumpFs.P2k.Tests.Support;
 internal sealed class RumpDaemon : IDisposable
 {
     private readonly StringBuilder _stderr = new();
-    private readonly string? _user;
+    private readonly string[]? _runAs;
 
-    private RumpDaemon(string mountPoint, string? scratch, Process process, string? user)
+    private RumpDaemon(string mountPoint, string? scratch, Process process, string[]? runAs)
     {
         MountPoint = mountPoint;
         Scratch = scratch;
         Process = process;
-        _user = user;
+        _runAs = runAs;
     }
 
     public string MountPoint { get; }
@@ -51,8 +51,15 @@ internal sealed class RumpDaemon : IDisposable
         return dir;
     }
 
-    /// <summary>Start rump_tmpfs -f on a fresh mount point and wait until it is mounted.</summary>
-    public static RumpDaemon StartTmpfs(string options = "size=1G", string? user = null, string[]? runAs = null)
+    /// <summary>
+    /// Start rump_tmpfs -f on a fresh mount point and wait until it is mounted;
+    /// <paramref name="runAs"/> is a command prefix (setpriv ...) to run it as another user.
+    /// </summary>
+    public static RumpDaemon StartTmpfs(string options = "size=1G", string[]? runAs = null) =>
+        Start("rump_tmpfs", ["-o", options], runAs);
+
+    /// <summary>Start <paramref name="tool"/> -f with <paramref name="args"/> and a fresh mount point last.</summary>
+    public static RumpDaemon Start(string tool, string[] args, string[]? runAs = null)
     {
         string scratch = NewScratch();
         string mnt = System.IO.Path.Combine(scratch, "mnt");
@@ -73,12 +80,12 @@ internal sealed class RumpDaemon : IDisposable
             File.SetUnixFileMode(scratch, (UnixFileMode)0x1FF);
             File.SetUnixFileMode(mnt, (UnixFileMode)0x1FF);
         }
-        foreach (string a in new[] { ToolDll("rump_tmpfs"), "-f", "-o", options, mnt })
+        foreach (string a in (string[])[ToolDll(tool), "-f", .. args, mnt])
         {
             psi.ArgumentList.Add(a);
         }
         Process p = Process.Start(psi)!;
-        var d = new RumpDaemon(mnt, scratch, p, user);
+        var d = new RumpDaemon(mnt, scratch, p, runAs);
         p.ErrorDataReceived += (_, e) =>
         {
             if (e.Data is not null)
@@ -115,13 +122,13 @@ internal sealed class RumpDaemon : IDisposable
         }
         string err = Stderr;
         Dispose();
-        throw new InvalidOperationException($"rump_tmpfs did not mount {MountPoint}: {err}");
+        throw new InvalidOperationException($"the daemon did not mount {MountPoint}: {err}");
     }
 
     /// <summary>Unmount from outside, as a user would (umount as root, fusermount3 -u otherwise).</summary>
-    public int UnmountFromOutside() => _user is null
+    public int UnmountFromOutside() => _runAs is null
         ? Run("umount", MountPoint).ExitCode
-        : Run("setpriv", "--reuid", _user, "--regid", _user, "--clear-groups", "fusermount3", "-u", MountPoint).ExitCode;
+        : Run(_runAs[0], [.. _runAs[1..], "fusermount3", "-u", MountPoint]).ExitCode;
 
     public bool WaitForExit(TimeSpan timeout) => Process.WaitForExit((int)timeout.TotalMilliseconds);
 

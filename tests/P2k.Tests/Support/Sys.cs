@@ -9,7 +9,7 @@ namespace RumpFs.P2k.Tests.Support;
 internal static unsafe partial class Sys
 {
     public const int ENOENT = 2, EACCES = 13, EEXIST = 17, EXDEV = 18, ENOTDIR = 20, EISDIR = 21, EINVAL = 22,
-        ENOTEMPTY = 39, ENAMETOOLONG = 36, EPERM = 1, ENOTCONN = 107, ENOTSUP = 95, ENODATA = 61;
+        ENOTEMPTY = 39, ENAMETOOLONG = 36, EPERM = 1, ENOTCONN = 107, EROFS = 30, ENOTSUP = 95, ENODATA = 61;
 
     private static byte[] Z(string s) => Encoding.UTF8.GetBytes(s + "\0");
 

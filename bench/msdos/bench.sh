@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# FAT through FUSE: rump_msdos against fusefat (the peer to leave behind) and rump_ext2fs
+# (the bar: within 1.5x), with the same workloads on each: sequential write and cold read,
+# create/stat/unlink of N files in one directory (timed per tenth, to show growth), untar.
+# Then the driver alone, in process (MsdosBench). Needs root (mounts, drop_caches).
+#
+#   bench/msdos/bench.sh [FILES] [MEGABYTES]       results in bench/results/msdos-*.txt
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+repo=$(cd "$here/../.." && pwd)
+files=${1:-10000}
+mb=${2:-256}
+work=$(mktemp -d /tmp/rumpfs-bench-msdos.XXXXXX)
+out="$repo/bench/results/msdos-$(date -u +%Y%m%dT%H%M%SZ).txt"
+mkdir -p "$repo/bench/results"
+pids=()
+cleanup() {
+    for m in "$work"/mnt-*; do
+        [ -d "$m" ] && { fusermount3 -u -z "$m" 2>/dev/null || fusermount -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
+    done
+    for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+    rm -rf "$work"
+}
+trap cleanup EXIT
+
+now() { date +%s.%N; }
+elapsed() { echo "$(now) - $1" | bc -l; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches 2>/dev/null || true; }
+
+# A tarball of a mixed tree (small and large files, nested directories).
+mkdir -p "$work/tree"
+(cd "$work/tree" && for d in $(seq 1 20); do mkdir -p "dir $d/sub"; for f in $(seq 1 50); do head -c $((RANDOM * 3)) /dev/urandom > "dir $d/sub/file $f.dat"; done; done)
+tar -C "$work/tree" -cf "$work/tree.tar" .
+
+workloads() {
+    local name=$1 mnt=$2
+    local t
+    echo "== $name"
+    t=$(now); dd if=/dev/urandom of="$mnt/big.bin" bs=1M count="$mb" conv=fsync status=none; printf 'seq write %d MB: %.2f MB/s\n' "$mb" "$(echo "$mb / $(elapsed "$t")" | bc -l)"
+    drop
+    t=$(now); dd if="$mnt/big.bin" of=/dev/null bs=1M status=none; printf 'seq read (cold): %.2f MB/s\n' "$(echo "$mb / $(elapsed "$t")" | bc -l)"
+    mkdir "$mnt/many"
+    local tenth=$((files / 10)) laps="" lt i
+    t=$(now); lt=$(now)
+    for i in $(seq 1 "$files"); do
+        : > "$mnt/many/file with a long name $i.txt"
+        if [ $((i % tenth)) = 0 ]; then laps="$laps $(printf '%.2f' "$(elapsed "$lt")")"; lt=$(now); fi
+    done
+    printf 'create %d: %.1f/s (per tenth, s:%s)\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)" "$laps"
+    t=$(now); for i in $(seq 1 "$files"); do stat -c %s "$mnt/many/file with a long name $i.txt" >/dev/null; done
+    printf 'stat %d: %.1f/s\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)"
+    t=$(now); for i in $(seq 1 "$files"); do rm "$mnt/many/file with a long name $i.txt"; done
+    printf 'unlink %d: %.1f/s\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)"
+    mkdir "$mnt/untar"
+    t=$(now); tar -C "$mnt/untar" --no-same-owner --no-same-permissions -xf "$work/tree.tar" 2>/dev/null || true; sync; printf 'untar: %.2f s\n' "$(elapsed "$t")"
+}
+
+run_fat() {
+    local name=$1; shift
+    local img="$work/$name.img" mnt="$work/mnt-$name"
+    mkfs.fat -C -F 32 "$img" $(( (mb + 200) * 1024 )) >/dev/null
+    mkdir -p "$mnt"
+    "$@" "$img" "$mnt" >/dev/null 2>&1 &
+    pids+=($!)
+    for _ in $(seq 1 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
+    if ! mountpoint -q "$mnt"; then echo "== $name: did not mount, skipped"; return; fi
+    workloads "$name" "$mnt"
+    fusermount3 -u "$mnt" 2>/dev/null || umount "$mnt"
+}
+
+{
+    echo "msdosfs bench, $(date -u), files=$files, MB=$mb, $(nproc) cpus"
+    if command -v fusefat >/dev/null; then run_fat fusefat fusefat -f -o rw+; fi
+    rump_msdos="$repo/tools/rump_msdos/bin/Release/net10.0/rump_msdos"
+    if [ -x "$rump_msdos" ]; then run_fat rump_msdos "$rump_msdos" -f; else echo "== rump_msdos: not built (dotnet build -c Release tools/rump_msdos)"; fi
+    rump_ext2fs="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
+    if [ -x "$rump_ext2fs" ]; then
+        img="$work/ext2.img"; mnt="$work/mnt-ext2"
+        mke2fs -q -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
+        "$rump_ext2fs" -f "$img" "$mnt" & pids+=($!)
+        for _ in $(seq 1 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
+        if mountpoint -q "$mnt"; then workloads rump_ext2fs "$mnt"; fusermount3 -u "$mnt" || true; else echo "== rump_ext2fs: did not mount"; fi
+    else
+        echo "== rump_ext2fs: not built"
+    fi
+    echo "== driver in process (no FUSE)"
+    mkfs.fat -C -F 32 "$work/inproc.img" $(( (mb + 200) * 1024 )) >/dev/null
+    dotnet run -c Release --project "$here/MsdosBench" -- "$work/inproc.img" "$files" "$mb"
+} 2>&1 | tee "$out"

@@ -1,0 +1,100 @@
+using System.Buffers.Binary;
+using System.Text;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// Lays extended attributes out in a region (an attribute block or the inode's spare space):
+/// entries from the front, sorted as the kernel sorts them, values from the back, each
+/// entry with the hash e2fsck checks; the block header with its hash and checksum.
+/// </summary>
+internal static class Ext2XattrLayout
+{
+    private const int NameHashShift = 5;
+    private const int ValueHashShift = 16;
+    private const int BlockHashShift = 16;
+
+    /// <summary>False when the attributes do not fit.</summary>
+    public static bool Write(Span<byte> region, int entriesStart, int valueBase, List<(string Name, byte[] Value)> items)
+    {
+        var encoded = items
+            .Select(i =>
+            {
+                (int index, string suffix) = Ext2XattrEntry.Split(i.Name);
+                return (Index: index, Name: Encoding.UTF8.GetBytes(suffix), i.Value);
+            })
+            .OrderBy(x => x.Index).ThenBy(x => x.Name.Length).ThenBy(x => Convert.ToHexString(x.Name), StringComparer.Ordinal)
+            .ToList();
+        int entriesEnd = entriesStart + encoded.Sum(x => Ext2XattrEntry.EntrySize(x.Name.Length)) + 4;
+        int valueEnd = region.Length;
+        int valuesBytes = encoded.Sum(x => (x.Value.Length + 3) & ~3);
+        if (entriesEnd > valueEnd - valuesBytes || encoded.Any(x => x.Name.Length > 255))
+        {
+            return false;
+        }
+        int off = entriesStart;
+        foreach (var x in encoded)
+        {
+            int padded = (x.Value.Length + 3) & ~3;
+            valueEnd -= padded;
+            region.Slice(valueEnd, padded).Clear();
+            x.Value.CopyTo(region[valueEnd..]);
+            Span<byte> e = region.Slice(off, Ext2XattrEntry.EntrySize(x.Name.Length));
+            e.Clear();
+            e[Ext2XattrEntry.Off.NameLen] = (byte)x.Name.Length;
+            e[Ext2XattrEntry.Off.NameIndex] = (byte)x.Index;
+            BinaryPrimitives.WriteUInt16LittleEndian(e[Ext2XattrEntry.Off.ValueOffs..], (ushort)(x.Value.Length == 0 ? 0 : valueEnd - valueBase));
+            BinaryPrimitives.WriteUInt32LittleEndian(e[Ext2XattrEntry.Off.ValueSize..], (uint)x.Value.Length);
+            BinaryPrimitives.WriteUInt32LittleEndian(e[Ext2XattrEntry.Off.Hash..], EntryHash(x.Name, region.Slice(valueEnd, padded), x.Value.Length));
+            x.Name.CopyTo(e[Ext2XattrEntry.Off.Name..]);
+            off += e.Length;
+        }
+        region.Slice(off, 4).Clear();
+        return true;
+    }
+
+    private static uint EntryHash(ReadOnlySpan<byte> name, ReadOnlySpan<byte> paddedValue, int valueSize)
+    {
+        uint hash = 0;
+        foreach (byte c in name)
+        {
+            hash = (hash << NameHashShift) ^ (hash >> (32 - NameHashShift)) ^ c;
+        }
+        if (valueSize != 0)
+        {
+            for (int i = 0; i + 4 <= paddedValue.Length; i += 4)
+            {
+                hash = (hash << ValueHashShift) ^ (hash >> (32 - ValueHashShift)) ^ BinaryPrimitives.ReadUInt32LittleEndian(paddedValue[i..]);
+            }
+        }
+        return hash;
+    }
+
+    /// <summary>Header of an attribute block: magic, one reference, one block, the block hash, the checksum.</summary>
+    public static void FinishBlock(Span<byte> block, ulong blockNr, bool metadataCsum, uint csumSeed)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Magic..], Ext2XattrEntry.Magic);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.RefCount..], 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Blocks..], 1);
+        uint hash = 0;
+        for (int off = Ext2XattrEntry.BlockHeaderSize; BinaryPrimitives.ReadUInt32LittleEndian(block[off..]) != 0;
+            off += Ext2XattrEntry.EntrySize(block[off]))
+        {
+            uint eh = BinaryPrimitives.ReadUInt32LittleEndian(block[(off + Ext2XattrEntry.Off.Hash)..]);
+            if (eh == 0)
+            {
+                hash = 0;
+                break;
+            }
+            hash = (hash << BlockHashShift) ^ (hash >> (32 - BlockHashShift)) ^ eh;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Hash..], hash);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Checksum..], 0);
+        if (metadataCsum)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Checksum..],
+                Ext2XattrEntry.BlockChecksum(block, blockNr, csumSeed));
+        }
+    }
+}

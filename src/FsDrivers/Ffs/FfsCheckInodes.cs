@@ -1,0 +1,189 @@
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>FfsCheck, pass 1: inodes and their block maps.</summary>
+public static partial class FfsCheck
+{
+    private sealed partial class Checker
+    {
+        private void ScanInodes()
+        {
+            byte[] block = new byte[sb.Bsize];
+            for (int cg = 0; cg < sb.Ncg; cg++)
+            {
+                var g = new CylinderGroup(_cgs[cg], O);
+                int limit = sb.IsUfs2 ? Math.Min(g.InitedIblk, sb.Ipg) : sb.Ipg;
+                for (int i = 0; i < sb.Ipg; i++)
+                {
+                    ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;
+                    bool used = g.InodeUsed(i);
+                    if (i >= limit)
+                    {
+                        if (used)
+                        {
+                            Add(FfsFindingKind.Inode, (long)ino, "allocated beyond the initialised inode blocks");
+                        }
+                        continue;
+                    }
+                    if (i % sb.Inopb == 0 && dev.Read(sb.FragToBytes(sb.InoToFsba(ino)), block) != Errno.OK)
+                    {
+                        Add(FfsFindingKind.Inode, (long)ino, "inode block unreadable");
+                        return;
+                    }
+                    if (ino < FfsSuperblock.RootIno)
+                    {
+                        continue;
+                    }
+                    var d = new FfsDinode();
+                    ReadOnlySpan<byte> rec = block.AsSpan(sb.InoToFsbo(ino) * sb.DinodeSize, sb.DinodeSize);
+                    if (sb.IsUfs2)
+                    {
+                        Ufs2Dinode.Decode(rec, O, d, sb.MaxSymlinkLen);
+                    }
+                    else
+                    {
+                        Ufs1Dinode.Decode(rec, O, d, sb.MaxSymlinkLen);
+                    }
+                    if (d.Mode == 0)
+                    {
+                        if (used)
+                        {
+                            Add(FfsFindingKind.Inode, (long)ino, "allocated in the map but has mode 0");
+                        }
+                        continue;
+                    }
+                    if (!used)
+                    {
+                        Add(FfsFindingKind.Inode, (long)ino, $"mode {d.Mode:x} but free in the map");
+                        continue;
+                    }
+                    _inodes[ino] = d;
+                    report.InodesInUse++;
+                    CheckBlocks(ino, d);
+                }
+            }
+        }
+
+        private void CheckBlocks(ulong ino, FfsDinode d)
+        {
+            uint type = d.Type;
+            if (type is 0x2000 or 0x6000 or 0x1000 or 0xC000 || d.FastLink is not null)
+            {
+                if (d.Blocks != 0)
+                {
+                    Add(FfsFindingKind.BlockMap, (long)ino, $"di_blocks {d.Blocks} for a file without blocks");
+                }
+                return;
+            }
+            long frags = 0;
+            List<(long, long, int)>? dirList = type == 0x4000 ? [] : null;
+            for (long lbn = 0; lbn < FfsSuperblock.NDAddr; lbn++)
+            {
+                long p = d.Db[lbn];
+                if (p == 0)
+                {
+                    continue;
+                }
+                if (lbn << sb.Bshift >= d.Size)
+                {
+                    Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} past the end of file");
+                    continue;
+                }
+                int n = (int)sb.NumFrags(lbn >= FfsSuperblock.NDAddr || d.Size >= (lbn + 1) << sb.Bshift
+                    ? sb.Bsize : sb.FragRoundUp(sb.BlkOff(d.Size)));
+                if (!InRange(p, n))
+                {
+                    Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} at {p} outside the data area");
+                    continue;
+                }
+                Claim(ino, p, n);
+                frags += n;
+                dirList?.Add((lbn, p, n));
+            }
+            long baseLbn = FfsSuperblock.NDAddr;
+            long span = sb.Nindir;
+            for (int level = 1; level <= FfsSuperblock.NIAddr; level++)
+            {
+                if (d.Ib[level - 1] != 0)
+                {
+                    frags += Indirect(ino, d, d.Ib[level - 1], level, baseLbn, dirList);
+                }
+                baseLbn += span;
+                span *= sb.Nindir;
+            }
+            if (frags * (sb.Fsize / 512) != d.Blocks)
+            {
+                Add(FfsFindingKind.BlockMap, (long)ino, $"di_blocks {d.Blocks}, blocks found {frags * (sb.Fsize / 512)}");
+            }
+            if (dirList is not null)
+            {
+                _dirBlocks[ino] = dirList;
+            }
+        }
+
+        private long Indirect(ulong ino, FfsDinode d, long ptr, int level, long baseLbn, List<(long, long, int)>? dirList)
+        {
+            if (!InRange(ptr, sb.Frag) || ptr % sb.Frag != 0)
+            {
+                Add(FfsFindingKind.BlockMap, (long)ino, $"indirect block at {ptr} outside the data area");
+                return 0;
+            }
+            if (baseLbn << sb.Bshift >= d.Size)
+            {
+                Add(FfsFindingKind.BlockMap, (long)ino, $"indirect block for block {baseLbn} past the end of file");
+            }
+            Claim(ino, ptr, sb.Frag);
+            long frags = sb.Frag;
+            byte[] b = new byte[sb.Bsize];
+            if (dev.Read(sb.FragToBytes(ptr), b) != Errno.OK)
+            {
+                Add(FfsFindingKind.BlockMap, (long)ino, $"indirect block at {ptr} unreadable");
+                return frags;
+            }
+            long childSpan = 1;
+            for (int i = 1; i < level; i++)
+            {
+                childSpan *= sb.Nindir;
+            }
+            for (int i = 0; i < sb.Nindir; i++)
+            {
+                long p = sb.IsUfs2 ? O.I64(b, 8 * i) : O.I32(b, 4 * i);
+                if (p == 0)
+                {
+                    continue;
+                }
+                long lbn = baseLbn + (i * childSpan);
+                if (level > 1)
+                {
+                    frags += Indirect(ino, d, p, level - 1, lbn, dirList);
+                    continue;
+                }
+                if (!InRange(p, sb.Frag) || p % sb.Frag != 0)
+                {
+                    Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} at {p} outside the data area");
+                    continue;
+                }
+                if (lbn << sb.Bshift >= d.Size)
+                {
+                    Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} past the end of file");
+                }
+                Claim(ino, p, sb.Frag);
+                frags += sb.Frag;
+                dirList?.Add((lbn, p, sb.Frag));
+            }
+            return frags;
+        }
+
+        private bool InRange(long p, int n)
+        {
+            if (p <= 0 || p + n > sb.Size || (p % sb.Frag) + n > sb.Frag)
+            {
+                return false;
+            }
+            int cg = sb.DtoG(p);
+            long metaStart = cg == 0 ? 0 : sb.CgStart(cg) + sb.Sblkno;
+            return p + n <= metaStart || p >= sb.CgDMin(cg);
+        }
+    }
+}

@@ -1,0 +1,200 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Msdosfs.Check;
+
+/// <summary>
+/// fsck for FAT12/16/32 in the spirit of fsck_msdos and fsck.fat: boot sector, FAT copies,
+/// the directory tree with every cluster chain, lost clusters, FSInfo. With repair it fixes
+/// what fsck.fat -a fixes (the first FAT wins, bad chains are truncated, sizes follow the
+/// chains, lost clusters are freed, bad names renamed, orphaned long names deleted).
+/// </summary>
+public sealed class FatChecker : IFileSystemChecker
+{
+    /// <summary>FSInfo's "not known" value for the free count and the next-free hint.</summary>
+    private const uint UnknownCount = 0xFFFFFFFF;
+
+    public string FsType => "msdos";
+
+    public CheckReport Check(IBlockDevice device, bool repair)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var report = new CheckReport();
+        if (repair && device.IsReadOnly)
+        {
+            report.OperationalError = "the device is read-only; cannot repair";
+            return report;
+        }
+        Errno rc = FatVolume.Open(device, out FatVolume? v, out string? error);
+        if (rc != 0 || v is null)
+        {
+            report.OperationalError = "not a usable FAT file system: " + error;
+            return report;
+        }
+        CheckBootSector(v, report, repair);
+        bool copiesDiffer = CheckFatCopies(v, report, repair);
+        CheckFatValues(v, report, repair);
+        var tree = new FatTreeCheck(v, report, repair);
+        tree.Run();
+        if (report.OperationalError is not null)
+        {
+            return report;
+        }
+        long free = FreeLostClusters(v, tree.Owners, report, repair);
+        if (v.Kind == FatKind.Fat32)
+        {
+            CheckFsInfo(v, free, report, repair);
+        }
+        if (repair)
+        {
+            rc = tree.WriteError;
+            if (rc == 0 && (v.FatChanged || copiesDiffer))
+            {
+                rc = v.WriteFats();
+            }
+            if (rc == 0)
+            {
+                rc = device.Flush();
+            }
+            if (rc != 0)
+            {
+                report.OperationalError = $"writing repairs failed: {rc}";
+            }
+        }
+        return report;
+    }
+
+    private static void CheckBootSector(FatVolume v, CheckReport report, bool repair)
+    {
+        if (v.Boot.HasExtendedBpb && (v.Boot.State & FatBootRecord.StateDirty) != 0)
+        {
+            report.Add("boot", "boot sector", "dirty bit is set: the file system was not properly unmounted; clearing it", repair);
+            if (repair)
+            {
+                var sector = new byte[512];
+                if (v.Device.Read(0, sector) == 0)
+                {
+                    sector[v.Boot.ExtOffset + FatBootRecord.Offsets.ExtState] &= unchecked((byte)~FatBootRecord.StateDirty);
+                    v.Device.Write(0, sector);
+                }
+            }
+        }
+        if (v.Kind == FatKind.Fat32 && v.Boot.BackupBootSector != 0 && v.Boot.BackupBootSector < v.Boot.ReservedSectors)
+        {
+            var main = new byte[512];
+            var backup = new byte[512];
+            if (v.Device.Read(0, main) == 0
+                && v.Device.Read((long)v.Boot.BackupBootSector * v.Boot.BytesPerSector, backup) == 0
+                && !main.AsSpan().SequenceEqual(backup))
+            {
+                // fsck.fat reports this but does not change it on its own either.
+                report.Note("boot", $"sector {v.Boot.BackupBootSector}", "the backup boot sector differs from the boot sector");
+            }
+        }
+    }
+
+    private static bool CheckFatCopies(FatVolume v, CheckReport report, bool repair)
+    {
+        bool differ = false;
+        for (int i = 1; i < v.Copies.Length; i++)
+        {
+            if (!v.Copies[i].AsSpan().SequenceEqual(v.Copies[0]))
+            {
+                int at = v.Copies[i].AsSpan().CommonPrefixLength(v.Copies[0]);
+                report.Add("fat", $"FAT {i + 1} byte {at}", "FAT copies differ; using the first FAT", repair);
+                differ = true;
+            }
+        }
+        return differ;
+    }
+
+    /// <summary>Entries holding 1 or a cluster number past the end (but below the bad mark) become end-of-chain.</summary>
+    private static void CheckFatValues(FatVolume v, CheckReport report, bool repair)
+    {
+        uint bad = FatTable.Bad(v.Kind);
+        for (uint c = 2; c <= v.Boot.MaxCluster; c++)
+        {
+            uint value = v.Value(c);
+            if (value == 1 || (value > v.Boot.MaxCluster && value < bad))
+            {
+                report.Add("fat", $"cluster {c}", $"entry {value:X} is out of range; set to end of chain", repair);
+                v.Set(c, FatTable.EndMark(v.Kind));
+            }
+        }
+    }
+
+    /// <summary>Allocated clusters no file claimed are freed; returns the number of free clusters after that.</summary>
+    private static long FreeLostClusters(FatVolume v, int[] owners, CheckReport report, bool repair)
+    {
+        long free = 0;
+        long lost = 0;
+        uint firstLost = 0;
+        for (uint c = 2; c <= v.Boot.MaxCluster; c++)
+        {
+            uint value = v.Value(c);
+            if (value == FatTable.Free)
+            {
+                free++;
+            }
+            else if (owners[c] == 0 && !v.IsBad(value))
+            {
+                if (lost++ == 0)
+                {
+                    firstLost = c;
+                }
+                v.Set(c, FatTable.Free);
+                free++;
+            }
+        }
+        if (lost > 0)
+        {
+            report.Add("clusters", $"cluster {firstLost}", $"{lost} lost cluster(s) ({lost * v.Boot.ClusterBytes} bytes) freed", repair);
+        }
+        return free;
+    }
+
+    private static void CheckFsInfo(FatVolume v, long free, CheckReport report, bool repair)
+    {
+        if (v.Boot.FsInfoSector == 0 || v.Boot.FsInfoSector >= v.Boot.ReservedSectors)
+        {
+            report.Note("fsinfo", "boot sector", "no FSInfo sector");
+            return;
+        }
+        long at = (long)v.Boot.FsInfoSector * v.Boot.BytesPerSector;
+        var sector = new byte[FsInfo.Size];
+        if (v.Device.Read(at, sector) != 0)
+        {
+            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", "cannot read the FSInfo sector");
+            return;
+        }
+        uint haveFree = FsInfo.ReadFreeCount(sector);
+        uint haveNext = FsInfo.ReadNextFree(sector);
+        string? problem = null;
+        if (!FsInfo.IsValid(sector))
+        {
+            problem = "FSInfo sector has bad signatures";
+            haveFree = UnknownCount;
+            haveNext = UnknownCount;
+        }
+        else if (haveFree != UnknownCount && haveFree != free)
+        {
+            problem = $"free cluster count is {haveFree}, really {free}";
+        }
+        else if (haveNext != UnknownCount && (haveNext < 2 || haveNext > v.Boot.MaxCluster))
+        {
+            problem = $"next free cluster hint {haveNext} is outside the volume";
+        }
+        if (problem is null)
+        {
+            return;
+        }
+        report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
+        if (repair)
+        {
+            uint next = haveNext >= 2 && haveNext <= v.Boot.MaxCluster ? haveNext : UnknownCount;
+            FsInfoSector.Build(sector, (uint)free, next);
+            v.Device.Write(at, sector);
+        }
+    }
+}

@@ -1,0 +1,308 @@
+using System.Text;
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Msdosfs.Check;
+
+/// <summary>
+/// Phase 2 of the FAT check: walks the directory tree from the root, follows every entry's
+/// cluster chain (claiming each cluster for one file so that cross-links and loops show),
+/// compares sizes with chain lengths and checks names, `.`/`..` and long-name runs.
+/// Repairs are applied to the in-core FAT and directory buffers in both modes, so later
+/// phases see the repaired state; only repair mode writes them.
+/// </summary>
+internal sealed class FatTreeCheck
+{
+    private const string Phase = "directories";
+
+    private readonly FatVolume _v;
+    private readonly CheckReport _report;
+    private readonly bool _repair;
+    private int _nextOwner = 1;
+    private int _renames;
+
+    public FatTreeCheck(FatVolume volume, CheckReport report, bool repair)
+    {
+        _v = volume;
+        _report = report;
+        _repair = repair;
+        Owners = new int[volume.Entries.Length];
+    }
+
+    /// <summary>Which file (a number per file, 0 = none) each cluster belongs to.</summary>
+    public int[] Owners { get; }
+
+    /// <summary>Set when writing a repaired directory failed.</summary>
+    public Errno WriteError { get; private set; }
+
+    private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart);
+
+    public void Run()
+    {
+        var queue = new Queue<PendingDir>();
+        FatDirectoryBuffer root;
+        Errno rc;
+        if (_v.Kind == FatKind.Fat32)
+        {
+            List<uint> chain = ClaimRootChain();
+            rc = FatDirectoryBuffer.ReadChain(_v, chain, out root);
+        }
+        else
+        {
+            rc = FatDirectoryBuffer.ReadRoot16(_v, out root);
+        }
+        if (rc != 0)
+        {
+            _report.OperationalError = $"cannot read the root directory: {rc}";
+            return;
+        }
+        ScanDirectory(root, "/", 0, 0, isRoot: true, queue);
+        while (queue.Count > 0 && _report.OperationalError is null)
+        {
+            PendingDir d = queue.Dequeue();
+            rc = FatDirectoryBuffer.ReadChain(_v, d.Clusters, out FatDirectoryBuffer dir);
+            if (rc != 0)
+            {
+                _report.OperationalError = $"cannot read directory {d.Path}: {rc}";
+                return;
+            }
+            ScanDirectory(dir, d.Path, d.Start, d.ParentStart, isRoot: false, queue);
+        }
+    }
+
+    private List<uint> ClaimRootChain()
+    {
+        var chain = new List<uint>();
+        int owner = _nextOwner++;
+        uint c = _v.Boot.RootCluster;
+        uint prev = 0;
+        while (true)
+        {
+            if (!_v.IsValidCluster(c) || _v.Value(c) == FatTable.Free || _v.IsBad(_v.Value(c)) || Owners[c] != 0)
+            {
+                if (prev == 0)
+                {
+                    _report.OperationalError = $"the FAT32 root directory starts at an unusable cluster {c}";
+                    return chain;
+                }
+                Fix("cluster " + prev, $"root directory chain continues to an unusable cluster {c}; ending it at {prev}");
+                _v.Set(prev, FatTable.EndMark(_v.Kind));
+                return chain;
+            }
+            Owners[c] = owner;
+            chain.Add(c);
+            prev = c;
+            uint next = _v.Value(c);
+            if (_v.IsEnd(next))
+            {
+                return chain;
+            }
+            c = next;
+        }
+    }
+
+    private void ScanDirectory(FatDirectoryBuffer dir, string path, uint selfStart, uint parentStart, bool isRoot,
+        Queue<PendingDir> queue)
+    {
+        var run = new FatLongNameRun();
+        var names = new HashSet<string>(StringComparer.Ordinal);
+        for (int i = 0; i < dir.EntryCount; i++)
+        {
+            Span<byte> e = dir.Entry(i);
+            if (e[0] == FatDirRecord.EndMarker)
+            {
+                DropLongNames(dir, path, run.Abandon(), "long-name entries not followed by a short entry");
+                break;
+            }
+            if (e[0] == FatDirRecord.Deleted)
+            {
+                DropLongNames(dir, path, run.Abandon(), "long-name entries interrupted by a deleted entry");
+                continue;
+            }
+            if (FatDirRecord.IsLongName(e))
+            {
+                DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
+                continue;
+            }
+            List<int> bad = run.Finish(e, out bool mismatch);
+            string display = FatDirRecord.Display(e);
+            DropLongNames(dir, path, bad, mismatch
+                ? $"long name of {display} has a checksum that does not match the short name"
+                : $"unfinished long name before {display}");
+            if ((e[FatDirRecord.Attributes] & FatDirRecord.AttrVolume) != 0)
+            {
+                continue; // the volume label: no clusters, no name rules
+            }
+            string where = path == "/" ? "/" + display : path + "/" + display;
+            bool isDot = e[..FatDirRecord.NameLength].SequenceEqual(".          "u8);
+            bool isDotDot = e[..FatDirRecord.NameLength].SequenceEqual("..         "u8);
+            if (isDot || isDotDot)
+            {
+                CheckDot(dir, e, where, isDot, isRoot, selfStart, parentStart);
+                continue;
+            }
+            if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
+            {
+                string renamed = Rename(dir, e, names);
+                Fix(where, $"bad short name; renamed to {renamed}");
+                where = (path == "/" ? "/" : path + "/") + renamed;
+            }
+            else if (!names.Add(Encoding.Latin1.GetString(e[..FatDirRecord.NameLength])))
+            {
+                string renamed = Rename(dir, e, names);
+                Fix(where, $"duplicate directory entry; renamed to {renamed}");
+                where = (path == "/" ? "/" : path + "/") + renamed;
+            }
+            bool isDir = (e[FatDirRecord.Attributes] & FatDirRecord.AttrDirectory) != 0;
+            List<uint> chain = CheckChain(dir, e, where, isDir);
+            if (isDir)
+            {
+                if (chain.Count == 0)
+                {
+                    _report.Add(Phase, where, "directory has no clusters");
+                    continue;
+                }
+                queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart));
+            }
+        }
+        if (dir.Dirty && _repair)
+        {
+            Errno rc = dir.WriteBack();
+            if (rc != 0)
+            {
+                WriteError = rc;
+            }
+        }
+    }
+
+    private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDot, bool isRoot, uint selfStart,
+        uint parentStart)
+    {
+        if (isRoot)
+        {
+            Fix(where, $"root directory contains \"{(isDot ? "." : "..")}\"; dropping it");
+            e[0] = FatDirRecord.Deleted;
+            dir.Dirty = true;
+            return;
+        }
+        uint want = isDot ? selfStart : parentStart;
+        uint have = FatDirRecord.Cluster(e, _v.Kind);
+        if (have != want)
+        {
+            Fix(where, $"\"{(isDot ? "." : "..")}\" points to cluster {have} instead of {want}; fixed");
+            FatDirRecord.SetCluster(e, want, _v.Kind);
+            dir.Dirty = true;
+        }
+    }
+
+    /// <summary>
+    /// Follow and claim the chain of one entry; truncate it at the first free, bad,
+    /// out-of-range or already claimed cluster, and make the size agree with it.
+    /// </summary>
+    private List<uint> CheckChain(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDir)
+    {
+        var chain = new List<uint>();
+        int owner = _nextOwner++;
+        uint start = FatDirRecord.Cluster(e, _v.Kind);
+        uint size = FatDirRecord.FileSizeOf(e);
+        if (isDir && size != 0)
+        {
+            Fix(where, $"directory has non-zero size {size}; set to 0");
+            FatDirRecord.SetFileSize(e, 0);
+            dir.Dirty = true;
+            size = 0;
+        }
+        if (start != 0 && !_v.IsValidCluster(start))
+        {
+            Fix(where, $"start cluster {start} is outside the volume (2..{_v.Boot.MaxCluster}); truncating to 0 bytes");
+            SetStart(dir, e, 0);
+            FatDirRecord.SetFileSize(e, 0);
+            return chain;
+        }
+        long clusterBytes = _v.Boot.ClusterBytes;
+        uint c = start;
+        uint prev = 0;
+        while (c != 0)
+        {
+            uint value = _v.Value(c);
+            if (value == FatTable.Free || _v.IsBad(value))
+            {
+                Fix(where, $"chain contains a {(value == 0 ? "free" : "bad")} cluster {c}; assuming end of file");
+                EndAt(dir, e, prev);
+                break;
+            }
+            if (!isDir && size <= chain.Count * clusterBytes)
+            {
+                Fix(where, $"file size is {size} bytes, the cluster chain is longer than {chain.Count * clusterBytes} bytes; truncating the chain");
+                EndAt(dir, e, prev);
+                break;
+            }
+            if (Owners[c] != 0)
+            {
+                string what = Owners[c] == owner ? "chain loops back to cluster" : "shares clusters with another file at cluster";
+                Fix(where, $"{what} {c}; truncating at {chain.Count * clusterBytes} bytes");
+                EndAt(dir, e, prev);
+                break;
+            }
+            Owners[c] = owner;
+            chain.Add(c);
+            prev = c;
+            c = _v.IsEnd(value) ? 0 : value;
+        }
+        if (!isDir && size > chain.Count * clusterBytes)
+        {
+            uint fixedSize = (uint)(chain.Count * clusterBytes);
+            Fix(where, $"file size is {size} bytes, the cluster chain is {fixedSize} bytes; size set to {fixedSize}");
+            FatDirRecord.SetFileSize(e, fixedSize);
+            dir.Dirty = true;
+        }
+        return chain;
+    }
+
+    private void EndAt(FatDirectoryBuffer dir, Span<byte> e, uint prev)
+    {
+        if (prev == 0)
+        {
+            SetStart(dir, e, 0);
+        }
+        else
+        {
+            _v.Set(prev, FatTable.EndMark(_v.Kind));
+        }
+    }
+
+    private void SetStart(FatDirectoryBuffer dir, Span<byte> e, uint cluster)
+    {
+        FatDirRecord.SetCluster(e, cluster, _v.Kind);
+        dir.Dirty = true;
+    }
+
+    private string Rename(FatDirectoryBuffer dir, Span<byte> e, HashSet<string> names)
+    {
+        string name;
+        do
+        {
+            name = $"FSCK{_renames++:D4}REN";
+        }
+        while (!names.Add(name));
+        Encoding.ASCII.GetBytes(name, e[..FatDirRecord.NameLength]);
+        dir.Dirty = true;
+        return name[..8] + "." + name[8..];
+    }
+
+    private void DropLongNames(FatDirectoryBuffer dir, string path, List<int> slots, string message)
+    {
+        if (slots.Count == 0)
+        {
+            return;
+        }
+        foreach (int s in slots)
+        {
+            dir.Entry(s)[0] = FatDirRecord.Deleted;
+        }
+        dir.Dirty = true;
+        Fix($"{path} entries {slots.Min()}..{slots.Max()}", message + "; deleted");
+    }
+
+    private void Fix(string location, string message) => _report.Add(Phase, location, message, repaired: _repair);
+}

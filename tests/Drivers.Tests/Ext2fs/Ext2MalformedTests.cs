@@ -1,0 +1,267 @@
+using System.Buffers.Binary;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ext2fs;
+
+/// <summary>Damaged images: every case is a clean refusal or EIO, never an exception or a hang.</summary>
+public class Ext2MalformedTests
+{
+    private static string CopyOf(ScratchDir scratch, string name) => Corpus.Get(name).CopyTo(scratch);
+
+    private static void Patch(string image, long offset, ReadOnlySpan<byte> bytes)
+    {
+        using FileStream f = File.OpenWrite(image);
+        f.Position = offset;
+        f.Write(bytes);
+    }
+
+    private static byte[] ReadAt(string image, long offset, int count)
+    {
+        using FileStream f = File.OpenRead(image);
+        f.Position = offset;
+        byte[] b = new byte[count];
+        f.ReadExactly(b);
+        return b;
+    }
+
+    private static Errno ReadFile(Mount m, string path)
+    {
+        Errno e = Namei.Resolve(m, "/" + path, NameiFlags.NoFollow, Credentials.Root, out Vnode? vp);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        try
+        {
+            byte[] buf = new byte[1 << 16];
+            return Vop.Read(vp!, 0, buf, out _);
+        }
+        finally
+        {
+            vp!.Release();
+        }
+    }
+
+    [Fact]
+    public void TruncatedImage_IsRefused()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        using (FileStream f = File.OpenWrite(image))
+        {
+            f.SetLength(f.Length / 2);
+        }
+        Errno e = Ext2Fixture.TryMount(image, true, null, out Mount? m, out string? msg);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Null(m);
+        Assert.Contains("truncated", msg);
+    }
+
+    [Fact]
+    public void TinyDevice_IsRefusedAndProbeSaysNo()
+    {
+        var dev = new MemoryBlockDevice(1024);
+        Assert.False(new FsDrivers.Ext2fs.Ext2fsDriver().Probe(dev));
+        Assert.Equal(Errno.EINVAL, Ext2Fixture.MountDevice(dev, true, out _, out string? msg));
+        Assert.NotNull(msg);
+    }
+
+    [Fact]
+    public void BadMagic_IsRefused()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext2-rev1-1k");
+        Patch(image, 1024 + 0x38, [0, 0]);
+        Errno e = Ext2Fixture.TryMount(image, true, null, out _, out string? msg);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains("magic", msg);
+    }
+
+    [Fact]
+    public void BadSuperblockChecksum_IsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        Patch(image, 1024 + 0x78, "garbage"u8);
+        Errno e = Ext2Fixture.TryMount(image, true, null, out _, out string? msg);
+        Assert.Equal(Errno.EIO, e);
+        Assert.Contains("checksum", msg);
+    }
+
+    [Fact]
+    public void GroupDescriptorPointingPastTheEnd_IsRefused()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext2-rev1-1k");
+        // First descriptor (block 2 on 1 KiB file systems): inode table far outside.
+        Patch(image, 2048 + 8, BitConverter.GetBytes(0x7FFFFFF0u));
+        Errno e = Ext2Fixture.TryMount(image, true, null, out Mount? m, out string? msg);
+        Assert.NotEqual(Errno.OK, e);
+        Assert.Null(m);
+        Assert.NotNull(msg);
+    }
+
+    [Fact]
+    public void BadGroupDescriptorChecksum_IsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        byte[] d = ReadAt(image, 2048 + 0x0C, 2);
+        d[0] ^= 0x55;
+        Patch(image, 2048 + 0x0C, d);
+        Assert.Equal(Errno.EIO, Ext2Fixture.TryMount(image, true, null, out _, out _));
+    }
+
+    [Fact]
+    public void BadInodeChecksum_ReadsAsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        // Corrupt hello.txt's size behind debugfs' back: find the inode's location with imap.
+        ToolResult r = OracleTool.RunExpect(0, "debugfs", "-R", "imap hello.txt", image);
+        (long block, int offset) = ParseImap(r.Stdout);
+        Patch(image, (block * 1024) + offset + 4, [0x99]);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Assert.Equal(Errno.EIO, ReadFile(m, "hello.txt"));
+            Assert.Equal(Errno.OK, ReadFile(m, "nested/a/file1"));
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    private static (long Block, int Offset) ParseImap(string text)
+    {
+        // "Inode 12 is part of block group 0\n\tlocated at block 1234, offset 0x0100"
+        string line = text.Split('\n').First(l => l.Contains("located at block", StringComparison.Ordinal));
+        string[] parts = line.Trim().Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        long block = long.Parse(parts[3].TrimEnd(','));
+        int offset = Convert.ToInt32(parts[5], 16);
+        return (block, offset);
+    }
+
+    [Fact]
+    public void ExtentOutsideTheFileSystem_ReadsAsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        // debugfs keeps the inode checksum right: only the extent is wrong.
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif hello.txt block[5] 0x7ffffff0", image);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Assert.Equal(Errno.EIO, ReadFile(m, "hello.txt"));
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    [Fact]
+    public void ExtentTreeLoop_ReadsAsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-nocsum");
+        const int bs = 1024;
+        long blocks = new FileInfo(image).Length / bs;
+        uint x = (uint)(blocks - 2);
+        // Block x: an index node of depth 1 whose only child is x itself.
+        byte[] node = new byte[bs];
+        BinaryPrimitives.WriteUInt16LittleEndian(node, 0xF30A);
+        BinaryPrimitives.WriteUInt16LittleEndian(node.AsSpan(2), 1);
+        BinaryPrimitives.WriteUInt16LittleEndian(node.AsSpan(4), 84);
+        BinaryPrimitives.WriteUInt16LittleEndian(node.AsSpan(6), 1);
+        BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(16), x);
+        Patch(image, (long)x * bs, node);
+        // The root: depth 2, one index entry to x.
+        string cmds = $"sif hello.txt block[1] 0x00020004\nsif hello.txt block[3] 0\nsif hello.txt block[4] {x}\nsif hello.txt block[5] 0\n";
+        ToolResult r = OracleTool.Run("debugfs", ["-w", "-f", "-", image], stdin: cmds);
+        Assert.True(r.ExitCode == 0, r.Transcript);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Assert.Equal(Errno.EIO, ReadFile(m, "hello.txt"));
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    [Fact]
+    public void DirectoryRecordWithZeroLength_IsEioNotAHang()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext2-rev1-1k");
+        ToolResult r = OracleTool.RunExpect(0, "debugfs", "-R", "bmap nested 0", image);
+        long blk = long.Parse(r.Stdout.Trim());
+        // The second record ("..") at offset 12: rec_len 0.
+        Patch(image, (blk * 1024) + 12 + 4, [0, 0]);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Errno e = Namei.Resolve(m, "/nested/a", NameiFlags.NoFollow, Credentials.Root, out Vnode? vp);
+            Assert.Equal(Errno.EIO, e);
+            Assert.Null(vp);
+            Assert.Equal(Errno.OK, Namei.Resolve(m, "/hello.txt", NameiFlags.NoFollow, Credentials.Root, out vp));
+            vp!.Release();
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    [Fact]
+    public void CorruptDirectoryChecksum_IsEio()
+    {
+        using var scratch = new ScratchDir();
+        string image = CopyOf(scratch, "ext4-default");
+        ToolResult r = OracleTool.RunExpect(0, "debugfs", "-R", "bmap nested/a 0", image);
+        long blk = long.Parse(r.Stdout.Trim());
+        byte[] b = ReadAt(image, (blk * 1024) + 30, 1);
+        b[0] ^= 0xFF;
+        Patch(image, (blk * 1024) + 30, b);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Assert.Equal(Errno.EIO, Namei.Resolve(m, "/nested/a/file1", NameiFlags.NoFollow, Credentials.Root, out _));
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+
+    [Fact]
+    public void RandomSuperblockAndDescriptorDamage_NeverThrows()
+    {
+        using var scratch = new ScratchDir();
+        string clean = CopyOf(scratch, "ext2-rev1-1k");
+        byte[] original = File.ReadAllBytes(clean);
+        var rng = new Random(1234);
+        for (int round = 0; round < 60; round++)
+        {
+            byte[] img = (byte[])original.Clone();
+            for (int k = 0; k < 8; k++)
+            {
+                int at = 1024 + rng.Next(2048);
+                img[at] = (byte)rng.Next(256);
+            }
+            var dev = new MemoryBlockDevice(img, readOnly: true);
+            Errno e = Ext2Fixture.MountDevice(dev, true, out Mount? m, out _);
+            if (e == Errno.OK)
+            {
+                _ = Ext2Fixture.ListTreeLenient(m!);
+                m!.Unmount(force: true);
+            }
+        }
+    }
+}

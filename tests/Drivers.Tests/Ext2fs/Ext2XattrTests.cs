@@ -1,0 +1,103 @@
+using System.Text;
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ext2fs;
+
+/// <summary>Extended attributes: user.* written to the attribute block, read back, checked by e2fsck and debugfs.</summary>
+public class Ext2XattrTests
+{
+    private static readonly Credentials Root = Credentials.Root;
+
+    [Theory]
+    [InlineData("ext2-1k")]
+    [InlineData("ext4-4k")]
+    public void UserXattrs_SetGetRemove_AreFsckCleanAndDebugfsReadsThem(string flavour)
+    {
+        using var scratch = new ScratchDir();
+        string image = Ext2WriteTests.MakeImage(scratch, flavour, "16M");
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Create(root!, "tagged", 0x1A4, Root, out Vnode? f));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.colour", "blue"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.big", new byte[700], XattrSetMode.Create, Root));
+            Assert.Equal(Errno.EEXIST, Vop.SetXattr(f!, "user.big", "x"u8, XattrSetMode.Create, Root));
+            Assert.Equal(Errno.ENODATA, Vop.SetXattr(f!, "user.none", "x"u8, XattrSetMode.Replace, Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.colour", "green"u8, XattrSetMode.Replace, Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.gone", "soon"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.RemoveXattr(f!, "user.gone", Root));
+            Assert.Equal(Errno.ENODATA, Vop.GetXattr(f!, "user.gone", Root, out _));
+            Assert.Equal(Errno.OK, Vop.GetXattr(f!, "user.colour", Root, out byte[]? v));
+            Assert.Equal("green", Encoding.ASCII.GetString(v!));
+            Assert.Equal(Errno.OK, Vop.ListXattr(f!, out IReadOnlyList<string> names));
+            Assert.Equal(["user.big", "user.colour"], names.Order().ToArray());
+            Assert.Equal(Errno.EOPNOTSUPP, Vop.SetXattr(f!, "trusted.x", "1"u8, XattrSetMode.Any, Root));
+            f!.Release();
+
+            // A file whose attributes all go away gives its block back.
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs before));
+            Assert.Equal(Errno.OK, Vop.Create(root!, "brief", 0x1A4, Root, out Vnode? g));
+            Assert.Equal(Errno.OK, Vop.SetXattr(g!, "user.a", "1"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.RemoveXattr(g!, "user.a", Root));
+            g!.Release();
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs after));
+            Assert.Equal(before.BlocksFree, after.BlocksFree);
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(image);
+        ToolResult r = OracleTool.RunExpect(0, "debugfs", "-R", "ea_get tagged user.colour", image);
+        Assert.Contains("green", r.Stdout, StringComparison.Ordinal);
+
+        Mount ro = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Vnode f = Ext2Fixture.Resolve(ro, "tagged");
+            Assert.Equal(Errno.OK, Vop.GetXattr(f, "user.big", Root, out byte[]? big));
+            Assert.Equal(700, big!.Length);
+            f.Release();
+        }
+        finally
+        {
+            ro.Unmount();
+        }
+    }
+}
+
+/// <summary>Attributes written by debugfs (in the inode and in a block) read through the driver.</summary>
+public class Ext2XattrReadTests
+{
+    [Fact]
+    public void XattrsFromDebugfs_InInodeAndInBlock_ReadBack()
+    {
+        using var scratch = new ScratchDir();
+        string image = Corpus.Get("ext4-default").CopyTo(scratch);
+        string bigFile = scratch.File("big.val");
+        File.WriteAllText(bigFile, new string('z', 600));
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "ea_set hello.txt user.small tiny", image);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", $"ea_set -f {bigFile} hello.txt user.large", image);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Vnode f = Ext2Fixture.Resolve(m, "hello.txt");
+            Assert.Equal(Errno.OK, Vop.GetXattr(f, "user.small", Credentials.Root, out byte[]? small));
+            Assert.Equal("tiny", Encoding.ASCII.GetString(small!));
+            Assert.Equal(Errno.OK, Vop.GetXattr(f, "user.large", Credentials.Root, out byte[]? large));
+            Assert.Equal(new string('z', 600), Encoding.ASCII.GetString(large!));
+            Assert.Equal(Errno.OK, Vop.ListXattr(f, out IReadOnlyList<string> names));
+            Assert.Contains("user.small", names);
+            Assert.Contains("user.large", names);
+            f.Release();
+        }
+        finally
+        {
+            m.Unmount();
+        }
+    }
+}

@@ -1,0 +1,259 @@
+using RumpFs.FsDrivers.Ffs;
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ffs;
+
+/// <summary>Write workloads on copies of empty images, checked after unmount by FfsCheck and a remount.</summary>
+public sealed class FfsWriteTests : IDisposable
+{
+    private readonly ScratchDir _scratch = new("ffs-write");
+
+    public void Dispose() => _scratch.Dispose();
+
+    public static TheoryData<string> Empties => new() { "ffs1-empty-64m", "ffs2-empty-64m", "ffs1-empty-4k-f512", "ffs2-empty-64k-f64k", "ffs1-empty-16k-f2k" };
+
+    private string Fresh(string image) => Corpus.Get(image).CopyTo(_scratch);
+
+    private static void AssertClean(string image, string when)
+    {
+        FfsCheckReport r = FfsCheckTests.CheckImage(image);
+        Assert.True(r.IsClean, when + ": " + r);
+    }
+
+    private static Vnode Create(Mount mp, string path)
+    {
+        Assert.Equal(Errno.OK, Namei.ResolveParent(mp, path, Credentials.Root, out Vnode? dvp, out string name, out _));
+        Errno e = Vop.Create(dvp!, name, 0x1A4, Credentials.Root, out Vnode? vp);
+        dvp!.Release();
+        Assert.True(e == Errno.OK, $"create {path}: {e}");
+        return vp!;
+    }
+
+    private static void Truncate(Vnode vp, long size)
+    {
+        VAttr va = VAttr.ForSet(VAttrMask.Size);
+        va.Size = size;
+        Assert.Equal(Errno.OK, Vop.SetAttr(vp, va, Credentials.Root));
+    }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void TruncateDownThenUp_EachStep_LeavesConsistentImage(string image)
+    {
+        string path = Fresh(image);
+        byte[] data = Enumerable.Repeat((byte)0xAB, 10_000).ToArray();
+        foreach (int step in new[] { 0, 1, 2 })
+        {
+            Mount mp = FfsTestMount.Open(path, readOnly: false);
+            Vnode vp = step == 0 ? Create(mp, "/t") : FfsTestMount.Resolve(mp, "/t");
+            switch (step)
+            {
+                case 0:
+                    Assert.Equal(Errno.OK, Vop.Write(vp, 0, data, out _));
+                    break;
+                case 1:
+                    Truncate(vp, 3_000);
+                    break;
+                default:
+                    Truncate(vp, 200_000);
+                    break;
+            }
+            vp.Release();
+            Assert.Equal(Errno.OK, mp.Unmount());
+            AssertClean(path, $"after step {step}");
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void FillToEnospc_ThenFree_CountsReturnAndImageStaysConsistent(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs before));
+        byte[] chunk = new byte[1 << 20];
+        new Random(3).NextBytes(chunk);
+        Vnode big = Create(mp, "/big");
+        long off = 0;
+        while (true)
+        {
+            Errno e = Vop.Write(big, off, chunk, out int n);
+            off += n;
+            if (e == Errno.ENOSPC || n < chunk.Length)
+            {
+                break;
+            }
+            Assert.Equal(Errno.OK, e);
+            Assert.True(off < 128L << 20, "never ran out of space");
+        }
+        big.Release();
+        // Fill the remaining fragments with small files until that fails too.
+        int small = 0;
+        for (; small < 5000; small++)
+        {
+            Assert.Equal(Errno.OK, Namei.Resolve(mp, "/", NameiFlags.Follow, Credentials.Root, out Vnode? root));
+            Errno ce = Vop.Create(root!, $"s{small}", 0x1A4, Credentials.Root, out Vnode? vp);
+            root!.Release();
+            if (ce == Errno.ENOSPC)
+            {
+                break;
+            }
+            Assert.Equal(Errno.OK, ce);
+            Errno we = Vop.Write(vp!, 0, chunk.AsSpan(0, 700), out _);
+            vp!.Release();
+            if (we == Errno.ENOSPC)
+            {
+                break;
+            }
+        }
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs full));
+        Assert.True(full.BlocksFree < before.BlocksFree / 50, $"free {full.BlocksFree} of {before.BlocksFree}");
+        Vnode bigAgain = FfsTestMount.Resolve(mp, "/big");
+        Assert.Equal(Errno.OK, Vop.GetAttr(bigAgain, out VAttr bva));
+        Assert.Equal(off, bva.Size);
+        Assert.True(chunk.AsSpan(0, (int)Math.Min(off, chunk.Length)).SequenceEqual(FfsTestMount.ReadAll(bigAgain).AsSpan(0, (int)Math.Min(off, chunk.Length))));
+        bigAgain.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "when full");
+
+        mp = FfsTestMount.Open(path, readOnly: false);
+        Assert.Equal(Errno.OK, mp.Root(out Vnode? r));
+        Assert.Equal(Errno.OK, Vop.Remove(r!, "big", Credentials.Root));
+        for (int i = 0; i <= small; i++)
+        {
+            Errno re = Vop.Remove(r!, $"s{i}", Credentials.Root);
+            Assert.True(re is Errno.OK or Errno.ENOENT);
+        }
+        r!.Release();
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs after));
+        Assert.Equal(before.BlocksFree, after.BlocksFree);
+        Assert.Equal(before.FilesFree, after.FilesFree);
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after freeing");
+    }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void CleanFlag_DirtyWhileMountedReadWrite_CleanAfterUnmount(string image)
+    {
+        string path = Fresh(image);
+        byte[] sbBytes = File.ReadAllBytes(path).AsSpan(8192, 2048).ToArray();
+        Assert.Equal(FfsSuperblock.IsClean, sbBytes[SuperblockFields.Clean] & FfsSuperblock.IsClean);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Assert.Equal(0, ReadClean(path) & FfsSuperblock.IsClean);
+        Vnode f = Create(mp, "/x");
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, "data"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Fsync(f, false));
+        f.Release();
+        Assert.Equal(0, ReadClean(path) & FfsSuperblock.IsClean);
+        Assert.Equal(Errno.OK, mp.Unmount());
+        Assert.Equal(FfsSuperblock.IsClean, ReadClean(path) & FfsSuperblock.IsClean);
+        // A read-only mount writes nothing.
+        byte[] before = File.ReadAllBytes(path);
+        Mount ro = FfsTestMount.Open(path, readOnly: true);
+        Vnode x = FfsTestMount.Resolve(ro, "/x");
+        Assert.Equal("data"u8.ToArray(), FfsTestMount.ReadAll(x));
+        x.Release();
+        Assert.Equal(Errno.OK, ro.Unmount());
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(path)));
+    }
+
+    private static int ReadClean(string path)
+    {
+        using FileStream fs = File.OpenRead(path);
+        fs.Position = 8192 + SuperblockFields.Clean;
+        return fs.ReadByte();
+    }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void Fsync_WithoutUnmount_DataAndInodeReachTheImage(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/synced");
+        byte[] data = new byte[300_000];
+        new Random(9).NextBytes(data);
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, data, out _));
+        Assert.Equal(Errno.OK, Vop.Fsync(f, false));
+        // Read the image behind the mount's back, as a crash would leave it.
+        string copy = _scratch.File("crash.img");
+        File.Copy(path, copy);
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        var opts = new MountOptions { Force = true };
+        Mount after = FfsTestMount.Open(copy, readOnly: true, opts);
+        Vnode g = FfsTestMount.Resolve(after, "/synced");
+        Assert.True(data.AsSpan().SequenceEqual(FfsTestMount.ReadAll(g)));
+        g.Release();
+        after.Unmount();
+    }
+
+    [Fact]
+    public void HugeDirectory_CreatesAndLookupsStayFast()
+    {
+        string path = Fresh("ffs2-empty-64m");
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Assert.Equal(Errno.OK, mp.Root(out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Mkdir(root!, "huge", 0x1ED, Credentials.Root, out Vnode? dir));
+        root!.Release();
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        const int n = 10_000;
+        for (int i = 0; i < n; i++)
+        {
+            Assert.Equal(Errno.OK, Vop.Create(dir!, $"file-with-a-longish-name-{i:D6}", 0x1A4, Credentials.Root, out Vnode? vp));
+            vp!.Release();
+        }
+        for (int i = 0; i < n; i += 7)
+        {
+            Assert.Equal(Errno.OK, Vop.Lookup(dir!, $"file-with-a-longish-name-{i:D6}", Credentials.Root, out Vnode? vp));
+            vp!.Release();
+        }
+        sw.Stop();
+        Assert.Equal(Errno.ENOENT, Vop.Lookup(dir!, "absent", Credentials.Root, out _));
+        dir!.Release();
+        // A scan per create would be ~10^8 entry visits; the hash keeps this well under this bound.
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after 10,000 creates");
+    }
+
+    [Fact]
+    public void SparseWrite_InTripleIndirectRange_ReadsBackAndTruncatesCleanly()
+    {
+        // 4K UFS1 blocks: 12 direct + 1024 + 1024^2 blocks end below 4.3 GB; 5 GB needs the
+        // triple indirect block.
+        string path = Fresh("ffs1-empty-4k-f512");
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/far");
+        const long far = 5_000_000_000;
+        Assert.Equal(Errno.OK, Vop.Write(f, far, "tail"u8, out _));
+        Assert.Equal(Errno.OK, Vop.Write(f, 100, "head"u8, out _));
+        byte[] buf = new byte[8];
+        Assert.Equal(Errno.OK, Vop.Read(f, far - 4, buf, out int n));
+        Assert.Equal(8, n);
+        Assert.Equal(new byte[] { 0, 0, 0, 0, (byte)'t', (byte)'a', (byte)'i', (byte)'l' }, buf);
+        Assert.Equal(Errno.OK, Vop.Read(f, 3_000_000_000, buf, out _));
+        Assert.All(buf, b => Assert.Equal(0, b));
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after the far write");
+
+        mp = FfsTestMount.Open(path, readOnly: false);
+        f = FfsTestMount.Resolve(mp, "/far");
+        Assert.Equal(Errno.OK, Vop.Read(f, far, buf.AsSpan(0, 4), out _));
+        Assert.Equal("tail"u8.ToArray(), buf[..4]);
+        Truncate(f, 4_400_000_000);
+        Assert.Equal(Errno.OK, Vop.Read(f, far - 4_000, buf, out n));
+        Assert.Equal(0, n);
+        Truncate(f, 104);
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+        Assert.Equal(512, va.BytesUsed);
+        Assert.Equal("head"u8.ToArray(), FfsTestMount.ReadAll(f)[100..]);
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after truncating back");
+    }
+}

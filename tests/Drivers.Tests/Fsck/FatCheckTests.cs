@@ -1,0 +1,274 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Msdosfs.Check;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Our FAT check against fsck.fat on images made by mkfs.fat and mtools, clean and damaged
+/// in known ways: both must agree, and after our repair both must find the image clean.
+/// </summary>
+public sealed class FatCheckTests
+{
+    public static TheoryData<string> Kinds => new() { "12", "16", "32" };
+
+    private static string Build(ScratchDir dir, string bits)
+    {
+        string img = dir.File($"fat{bits}.img");
+        FatTestImages.MkfsWithFiles(img, bits switch { "12" => 3L << 20, "16" => 24L << 20, _ => 40L << 20 }, bits);
+        return img;
+    }
+
+    /// <summary>Damage found by both, repaired by us (exit 1), then clean for both; returns the finding texts.</summary>
+    private static string RepairRoundTrip(string img, string expectPhase)
+    {
+        CheckReport before = FatTestImages.AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Phase == expectPhase && f.Severity == CheckSeverity.Error && !f.Repaired);
+        CheckReport fix = FatTestImages.Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, FatTestImages.Describe(fix));
+        Assert.All(fix.Findings.Where(f => f.Severity == CheckSeverity.Error), f => Assert.True(f.Repaired));
+        FatTestImages.AssertBothClean(img);
+        OracleTool.RunExpect(0, "mdir", "-i", img, "-/", "::/");
+        return FatTestImages.Describe(before);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_CleanMkfsImageWithFiles_IsCleanForBoth(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        FatTestImages.AssertBothClean(img);
+        CheckReport r = FatTestImages.Check(img, repair: true);
+        Assert.Equal(0, r.ExitCode);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_FatCopiesDiffer_FoundAndFirstCopyWins(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        uint free = FatTestImages.FreeCluster(img);
+        FatTestImages.SetFatEntry(img, free, FatTestImages.Boot(img).MaxCluster, 1); // second copy only
+        string text = RepairRoundTrip(img, "fat");
+        Assert.Contains("FAT copies differ", text, StringComparison.Ordinal);
+        Assert.Equal(0u, FatTestImages.FatEntry(img, free));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_LostCluster_FoundAndFreed(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        uint free = FatTestImages.FreeCluster(img);
+        FatTestImages.SetFatEntry(img, free, 0x0FFFFFFF);
+        string text = RepairRoundTrip(img, "clusters");
+        Assert.Contains("lost cluster", text, StringComparison.Ordinal);
+        Assert.Equal(0u, FatTestImages.FatEntry(img, free));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_CrossLinkedFiles_FoundAndSecondTruncated(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e0 = FatTestImages.RootEntryOffset(img, "FILE0   BIN");
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        uint start0 = FatTestImages.StartCluster(img, e0);
+        // Point FILE1 at FILE0's chain: FILE1 now shares every cluster with FILE0.
+        var entry = FatTestImages.ReadAt(img, e1, 32);
+        FatDirRecord.SetCluster(entry, start0, FatTestImages.Boot(img).Kind);
+        FatTestImages.Patch(img, e1, entry);
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("shares clusters", text, StringComparison.Ordinal);
+        Assert.Equal(start0, FatTestImages.StartCluster(img, e0));
+        Assert.Equal(0u, FatDirRecord.FileSizeOf(FatTestImages.ReadAt(img, e1, 32)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_SizeLargerThanChain_FoundAndSizeFixed(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e0 = FatTestImages.RootEntryOffset(img, "FILE0   BIN");
+        FatTestImages.Patch(img, e0 + FatDirRecord.FileSize, BitConverter.GetBytes(1_000_000u));
+        RepairRoundTrip(img, "directories");
+        int clusterBytes = FatTestImages.Boot(img).ClusterBytes;
+        uint size = FatDirRecord.FileSizeOf(FatTestImages.ReadAt(img, e0, 32));
+        Assert.Equal((5000 + clusterBytes - 1) / clusterBytes * clusterBytes, (int)size);
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_ChainLongerThanSize_FoundAndTruncated(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e0 = FatTestImages.RootEntryOffset(img, "FILE0   BIN");
+        List<uint> chain = FatTestImages.Chain(img, FatTestImages.StartCluster(img, e0));
+        FatTestImages.Patch(img, e0 + FatDirRecord.FileSize, BitConverter.GetBytes(10u));
+        RepairRoundTrip(img, "directories");
+        Assert.Single(FatTestImages.Chain(img, FatTestImages.StartCluster(img, e0)));
+        if (chain.Count > 1)
+        {
+            Assert.Equal(0u, FatTestImages.FatEntry(img, chain[1]));
+        }
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_ChainIntoFreeCluster_FoundAndEnded(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e2 = FatTestImages.RootEntryOffset(img, "FILE2   BIN");
+        List<uint> chain = FatTestImages.Chain(img, FatTestImages.StartCluster(img, e2));
+        uint free = FatTestImages.FreeCluster(img);
+        FatTestImages.SetFatEntry(img, chain[0], free);
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("free cluster", text, StringComparison.Ordinal);
+        Assert.Single(FatTestImages.Chain(img, chain[0]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_ChainLoop_FoundAndCut(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e2 = FatTestImages.RootEntryOffset(img, "FILE2   BIN");
+        List<uint> chain = FatTestImages.Chain(img, FatTestImages.StartCluster(img, e2));
+        Assert.True(chain.Count >= 2);
+        // Loop the chain back on itself, and make the size claim more than the clusters hold.
+        FatTestImages.SetFatEntry(img, chain[^1], chain[0]);
+        FatTestImages.Patch(img, e2 + FatDirRecord.FileSize, BitConverter.GetBytes(0x7FFFFFFFu));
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("loops", text, StringComparison.Ordinal);
+        Assert.Equal(chain, FatTestImages.Chain(img, chain[0]));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_StartClusterPastEnd_FoundAndFileEmptied(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        var entry = FatTestImages.ReadAt(img, e1, 32);
+        FatDirRecord.SetCluster(entry, FatTestImages.Boot(img).MaxCluster + 5, FatTestImages.Boot(img).Kind);
+        FatTestImages.Patch(img, e1, entry);
+        RepairRoundTrip(img, "directories");
+        entry = FatTestImages.ReadAt(img, e1, 32);
+        Assert.Equal(0u, FatDirRecord.Cluster(entry, FatTestImages.Boot(img).Kind));
+        Assert.Equal(0u, FatDirRecord.FileSizeOf(entry));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_DirectoryWithSize_FoundAndZeroed(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long sub = FatTestImages.RootEntryOffset(img, "SUBDIR     ");
+        FatTestImages.Patch(img, sub + FatDirRecord.FileSize, BitConverter.GetBytes(4096u));
+        RepairRoundTrip(img, "directories");
+        Assert.Equal(0u, FatDirRecord.FileSizeOf(FatTestImages.ReadAt(img, sub, 32)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_WrongDotDot_FoundAndPointedAtParent(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        FatBootRecord b = FatTestImages.Boot(img);
+        long sub = FatTestImages.RootEntryOffset(img, "SUBDIR     ");
+        uint subStart = FatTestImages.StartCluster(img, sub);
+        long dotdot = b.ClusterOffset(subStart) + 32;
+        var entry = FatTestImages.ReadAt(img, dotdot, 32);
+        Assert.Equal("..         "u8.ToArray(), entry[..11]);
+        FatDirRecord.SetCluster(entry, subStart, b.Kind);
+        FatTestImages.Patch(img, dotdot, entry);
+        RepairRoundTrip(img, "directories");
+        Assert.Equal(0u, FatDirRecord.Cluster(FatTestImages.ReadAt(img, dotdot, 32), b.Kind));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_BadShortName_FoundAndRenamed(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        FatTestImages.Patch(img, e1 + 2, (byte)'?');
+        RepairRoundTrip(img, "directories");
+        Assert.True(FatDirRecord.IsValidShortName(FatTestImages.ReadAt(img, e1, 11)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_DirtyBit_FoundAndCleared(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        FatBootRecord b = FatTestImages.Boot(img);
+        long at = b.ExtOffset + FatBootRecord.Offsets.ExtState;
+        FatTestImages.Patch(img, at, 0x01);
+        RepairRoundTrip(img, "boot");
+        Assert.Equal(0, FatTestImages.ReadAt(img, at, 1)[0] & 1);
+    }
+
+    [Fact]
+    public void Check_Fat32FsInfoFreeCountWrong_FoundAndFixed()
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, "32");
+        long at = 512 + RumpFs.FsDrivers.Msdosfs.FsInfo.FreeCount;
+        uint real = BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, at, 4));
+        FatTestImages.Patch(img, at, BitConverter.GetBytes(real - 100));
+        RepairRoundTrip(img, "fsinfo");
+        Assert.Equal(real, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, at, 4)));
+    }
+
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_LongNameChecksumWrong_FoundAndOrphansDeleted(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long shortEntry = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT");
+        byte[] lfn = FatTestImages.ReadAt(img, shortEntry - 32, 32);
+        Assert.True(FatDirRecord.IsLongName(lfn));
+        FatTestImages.Patch(img, shortEntry - 32 + FatDirRecord.LfnChecksum, (byte)(lfn[FatDirRecord.LfnChecksum] ^ 0x55));
+        CheckReport before = FatTestImages.Check(img, repair: false);
+        Assert.Equal(4, before.ExitCode);
+        Assert.Contains(before.Findings, f => f.Message.Contains("long", StringComparison.Ordinal));
+        ToolResult oracle = FatTestImages.FsckFat(img);
+        Assert.Contains("long", oracle.Stdout + oracle.Stderr, StringComparison.OrdinalIgnoreCase);
+        Assert.Equal(1, FatTestImages.Check(img, repair: true).ExitCode);
+        FatTestImages.AssertBothClean(img);
+        oracle = FatTestImages.FsckFat(img);
+        Assert.DoesNotContain("long file name", oracle.Stdout, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void Check_NotFat_IsOperationalError()
+    {
+        using var dev = new RumpFs.Kernel.Devices.MemoryBlockDevice(1 << 20);
+        CheckReport r = new FatChecker().Check(dev, repair: false);
+        Assert.Equal(8, r.ExitCode);
+        Assert.NotNull(r.OperationalError);
+    }
+
+    [Fact]
+    public void Check_RepairOnReadOnlyDevice_IsOperationalError()
+    {
+        using var dev = new RumpFs.Kernel.Devices.MemoryBlockDevice(new byte[1 << 20], readOnly: true);
+        Assert.Equal(8, new FatChecker().Check(dev, repair: true).ExitCode);
+    }
+}

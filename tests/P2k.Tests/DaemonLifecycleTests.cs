@@ -1,0 +1,128 @@
+using System.Diagnostics;
+using RumpFs.P2k.Tests.Support;
+using Tmds.Linux;
+
+namespace RumpFs.P2k.Tests;
+
+/// <summary>How a daemon ends: signals, an unmount from outside, SIGKILL; and going to the background.</summary>
+public sealed class DaemonLifecycleTests
+{
+    [Fact]
+    public void Sigterm_SyncsUnmountsAndExitsZero()
+    {
+        using RumpDaemon d = RumpDaemon.StartTmpfs();
+        File.WriteAllText(d.Path("f"), "data");
+        Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGTERM));
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)), "daemon did not exit on SIGTERM");
+        Assert.Equal(0, d.Process.ExitCode);
+        Assert.False(d.IsMounted);
+        Assert.Contains("unmounted cleanly", d.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sigint_WithAFileHeldOpen_StillExitsZero()
+    {
+        using RumpDaemon d = RumpDaemon.StartTmpfs();
+        using (var held = new FileStream(d.Path("open"), FileMode.Create))
+        {
+            held.Write([1, 2, 3]);
+            held.Flush();
+            Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGINT));
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(30)), "daemon did not exit on SIGINT");
+        }
+        Assert.Equal(0, d.Process.ExitCode);
+        Assert.False(d.IsMounted);
+    }
+
+    [Fact]
+    public void ExternalUnmount_EndsDaemonWithStatusZero()
+    {
+        using RumpDaemon d = RumpDaemon.StartTmpfs();
+        Directory.CreateDirectory(d.Path("dir"));
+        Assert.Equal(0, d.UnmountFromOutside());
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)), "daemon did not exit after umount");
+        Assert.Equal(0, d.Process.ExitCode);
+        Assert.Contains("unmounted cleanly", d.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Sigkill_LeavesAMountPointThatFusermountRecovers()
+    {
+        using RumpDaemon d = RumpDaemon.StartTmpfs();
+        File.WriteAllText(d.Path("f"), "x");
+        d.Process.Kill();
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(10)));
+        Assert.True(d.IsMounted);
+        Assert.Equal(Sys.ENOTCONN, Sys.Stat(d.Path("f"), out _));
+        (int rc, string output) = RumpDaemon.Run("fusermount3", "-u", d.MountPoint);
+        Assert.True(rc == 0, output);
+        Assert.False(d.IsMounted);
+        Assert.True(Directory.Exists(d.MountPoint));
+    }
+
+    [Fact]
+    public void WithoutDashF_ReturnsOnlyWhenMounted_AndTheDaemonStaysUntilUnmounted()
+    {
+        string scratch = RumpDaemon.NewScratch();
+        string mnt = Path.Combine(scratch, "mnt");
+        Directory.CreateDirectory(mnt);
+        try
+        {
+            (int rc, string output) = RumpDaemon.Run("dotnet", RumpDaemon.ToolDll("rump_tmpfs"), "-o", "size=16M", mnt);
+            Assert.True(rc == 0, output);
+            // Ready means mounted: usable at once, no polling.
+            Assert.True(Protocol.MountTable.IsMountPoint(mnt));
+            File.WriteAllText(Path.Combine(mnt, "f"), "detached");
+            Assert.Equal("detached", File.ReadAllText(Path.Combine(mnt, "f")));
+            int pid = FindDaemon(mnt);
+            Assert.True(pid > 0, "no daemon process serves the mount");
+            Assert.Equal(0, RumpDaemon.Run("umount", mnt).ExitCode);
+            var sw = Stopwatch.StartNew();
+            while (ProcessExists(pid) && sw.Elapsed < TimeSpan.FromSeconds(20))
+            {
+                Thread.Sleep(50);
+            }
+            Assert.False(ProcessExists(pid), "detached daemon still running after umount");
+        }
+        finally
+        {
+            if (Protocol.MountTable.IsMountPoint(mnt))
+            {
+                RumpDaemon.Run("fusermount3", "-u", "-z", mnt);
+            }
+            int pid = FindDaemon(mnt);
+            if (pid > 0)
+            {
+                LibC.kill(pid, LibC.SIGKILL);
+            }
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>The daemon this test started: the process whose command line names our unique mount point.</summary>
+    private static int FindDaemon(string mountPoint)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+            try
+            {
+                string cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmd.Contains("rump_tmpfs", StringComparison.Ordinal) && cmd.Contains(mountPoint, StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return -1;
+    }
+
+    private static bool ProcessExists(int pid) =>
+        File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
+}

@@ -1,0 +1,106 @@
+using RumpFs.P2k.Tests.Support;
+using RumpFs.TestSupport;
+
+namespace RumpFs.P2k.Tests;
+
+/// <summary>
+/// The disk daemons share the command line: an image made by the format's own tools is
+/// served, changed through the kernel, and left clean for that format's checker.
+/// </summary>
+public sealed class DiskImageDaemonTests : IDisposable
+{
+    private readonly ScratchDir _images = new("p2k-images");
+
+    [Fact]
+    public void RumpExt2fs_ServesAnMke2fsImage_AndLeavesItCleanForE2fsck()
+    {
+        string tree = _images.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "hello"), "from mke2fs\n");
+        string image = _images.File("ext2.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-d", tree, image, "8M");
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            Assert.Equal("from mke2fs\n", File.ReadAllText(d.Path("hello")));
+            Directory.CreateDirectory(d.Path("dir"));
+            File.WriteAllText(d.Path("dir/new"), "through the kernel");
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        Assert.Equal("through the kernel", OracleTool.RunExpect(0, "debugfs", "-R", "cat /dir/new", image).Stdout);
+    }
+
+    [Fact]
+    public void RumpMsdos_ServesAMkfsFatImage_AndLeavesItCleanForFsckFat()
+    {
+        string image = _images.File("fat.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", image, "8192");
+        using (RumpDaemon d = RumpDaemon.Start("rump_msdos", [image]))
+        {
+            File.WriteAllText(d.Path("NOTE.TXT"), "fat data");
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "fsck.fat", "-n", image);
+        Assert.Equal("fat data", OracleTool.RunExpect(0, "mtype", "-i", image, "::NOTE.TXT").Stdout);
+    }
+
+    [Fact]
+    public void RumpFfs_ServesAMakefsImage_AndWhatItWroteSurvivesARemount()
+    {
+        string tree = _images.File("ffstree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "hello"), "from makefs\n");
+        string image = _images.File("ffs.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2", "-s", "8m", image, tree);
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            Assert.Equal("from makefs\n", File.ReadAllText(d.Path("hello")));
+            File.WriteAllText(d.Path("new"), "through the kernel");
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", ["-o", "ro", image]))
+        {
+            Assert.Equal("through the kernel", File.ReadAllText(d.Path("new")));
+            Assert.Equal(Sys.EROFS, Sys.Mkdir(d.Path("nope")));
+        }
+    }
+
+    [Fact]
+    public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
+    {
+        string image = _images.File("busy.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", image, "4M");
+        using RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]);
+        string other = _images.File("other");
+        Directory.CreateDirectory(other);
+        (int rc, string output) = RumpDaemon.Run("dotnet", RumpDaemon.ToolDll("rump_ext2fs"), image, other);
+        Assert.Equal(1, rc);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("in use", output, StringComparison.Ordinal);
+        Assert.False(Protocol.MountTable.IsMountPoint(other));
+        File.WriteAllText(d.Path("still"), "fine");
+        Assert.Equal("fine", File.ReadAllText(d.Path("still")));
+    }
+
+    [Fact]
+    public void WrongFormat_ExitsOneWithTheDriversMessage()
+    {
+        string image = _images.File("zeros.img");
+        File.WriteAllBytes(image, new byte[1 << 20]);
+        string mnt = _images.File("mnt");
+        Directory.CreateDirectory(mnt);
+        (int rc, string output) = RumpDaemon.Run("dotnet", RumpDaemon.ToolDll("rump_ext2fs"), image, mnt);
+        Assert.Equal(1, rc);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.StartsWith("rump_ext2fs: ", output, StringComparison.Ordinal);
+        Assert.Equal(new byte[1 << 20], File.ReadAllBytes(image));
+    }
+
+    public void Dispose() => _images.Dispose();
+}

@@ -1,0 +1,209 @@
+using System.Buffers.Binary;
+using System.Text;
+using RumpFs.FsDrivers.Tmpfs;
+using RumpFs.Kernel;
+using RumpFs.P2k.Bridge;
+using RumpFs.P2k.Protocol;
+using RumpFs.Vfs;
+using Tmds.Linux;
+
+namespace RumpFs.P2k.Tests;
+
+/// <summary>
+/// The request loop and the bridge driven through a socket that stands in for /dev/fuse:
+/// INIT, one answer per request, none for FORGET, EIO for a handler that throws, ENOSYS for
+/// unknown opcodes, EAGAIN for an INTERRUPT of an unknown request.
+/// </summary>
+public sealed unsafe class RequestLoopTests : IDisposable
+{
+    private readonly int _kernel;
+    private readonly FuseSession _session;
+    private readonly IFuseHandler _handler;
+    private ulong _unique = 100;
+
+    public RequestLoopTests() : this(null)
+    {
+    }
+
+    private RequestLoopTests(IFuseHandler? handler)
+    {
+        int* sv = stackalloc int[2];
+        Assert.Equal(0, LibC.socketpair(LibC.AF_UNIX, LibC.SOCK_SEQPACKET | LibC.SOCK_CLOEXEC, 0, sv));
+        _kernel = sv[1];
+        _handler = handler ?? CreateBridge();
+        _session = new FuseSession(new FuseDevice(sv[0]), _handler, workers: 2, debug: false);
+        _session.Start();
+    }
+
+    private static P2kFileSystem CreateBridge()
+    {
+        FileSystemRegistry.Register(new TmpfsDriver());
+        MountOptions.Parse("size=16M", out MountOptions o, out _);
+        Assert.Equal(Errno.OK, FileSystemRegistry.Mount("tmpfs", null, o, out Mount? m, out _));
+        Assert.Equal(Errno.OK, P2kFileSystem.Create(m!, new BridgeOptions(), out P2kFileSystem? fs));
+        return fs!;
+    }
+
+    private ulong Send(FuseOpcode op, ulong nodeId, ReadOnlySpan<byte> body)
+    {
+        ulong unique = ++_unique;
+        var msg = new byte[FuseInHeader.Size + body.Length];
+        new FuseInHeader { Length = (uint)msg.Length, Opcode = op, Unique = unique, NodeId = nodeId, Pid = (uint)Environment.ProcessId }.Write(msg);
+        body.CopyTo(msg.AsSpan(FuseInHeader.Size));
+        fixed (byte* p = msg)
+        {
+            Assert.Equal(msg.Length, (long)LibC.write(_kernel, p, msg.Length));
+        }
+        return unique;
+    }
+
+    private (int Error, ulong Unique, byte[] Payload) Receive()
+    {
+        var buf = new byte[1 << 16];
+        var pfd = new pollfd { fd = _kernel, events = (short)LibC.POLLIN };
+        Assert.True(LibC.poll(&pfd, 1, 10_000) == 1, "no reply within 10 s");
+        long n;
+        fixed (byte* p = buf)
+        {
+            n = LibC.read(_kernel, p, buf.Length);
+        }
+        (uint len, int error, ulong unique) = FuseOutHeader.Read(buf);
+        Assert.Equal(n, (long)len);
+        return (error, unique, buf[FuseOutHeader.Size..(int)n]);
+    }
+
+    private bool NothingPending()
+    {
+        var pfd = new pollfd { fd = _kernel, events = (short)LibC.POLLIN };
+        return LibC.poll(&pfd, 1, 300) == 0;
+    }
+
+    private void Init(uint minor = 45)
+    {
+        var body = new byte[FuseInitIn.Size];
+        BinaryPrimitives.WriteUInt32LittleEndian(body, 7);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(4), minor);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(8), 128 * 1024);
+        BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(12), 0xFFFFFFFF & ~(1u << 31));
+        Send(FuseOpcode.Init, 0, body);
+    }
+
+    private static byte[] Name(string s) => Encoding.UTF8.GetBytes(s + "\0");
+
+    [Fact]
+    public void RequestBeforeInit_IsAnsweredEio_ThenInitNegotiates()
+    {
+        Send(FuseOpcode.GetAttr, 1, new byte[FuseGetAttrIn.Size]);
+        Assert.Equal(-(int)Errno.EIO, Receive().Error);
+        Init(minor: 45);
+        (int error, _, byte[] init) = Receive();
+        Assert.Equal(0, error);
+        Assert.Equal(7u, BinaryPrimitives.ReadUInt32LittleEndian(init));
+        Assert.Equal(FuseLimits.OurMinor, BinaryPrimitives.ReadUInt32LittleEndian(init.AsSpan(4)));
+        uint flags = BinaryPrimitives.ReadUInt32LittleEndian(init.AsSpan(12));
+        Assert.NotEqual(0u, flags & (uint)FuseInitFlags.DoReaddirplus);
+        Assert.Equal(0u, flags & (uint)FuseInitFlags.ExportSupport);
+        Assert.Equal(1u << 20, BinaryPrimitives.ReadUInt32LittleEndian(init.AsSpan(20)));
+        Assert.Equal(256, BinaryPrimitives.ReadUInt16LittleEndian(init.AsSpan(28)));
+    }
+
+    [Fact]
+    public void UnknownOpcode_AnswersEnosys_LookupOfMissingName_AnswersEnoent()
+    {
+        Init();
+        Receive();
+        ulong u = Send((FuseOpcode)4095, 1, []);
+        (int error, ulong unique, _) = Receive();
+        Assert.Equal(u, unique);
+        Assert.Equal(-(int)Errno.ENOSYS, error);
+        Send(FuseOpcode.Lookup, 1, Name("missing"));
+        Assert.Equal(-(int)Errno.ENOENT, Receive().Error);
+        Send(FuseOpcode.SetAttr, 1, new byte[4]); // shorter than fuse_setattr_in
+        Assert.Equal(-(int)Errno.EINVAL, Receive().Error);
+        Send(FuseOpcode.GetAttr, 999, new byte[FuseGetAttrIn.Size]);
+        Assert.Equal(-(int)Errno.ESTALE, Receive().Error);
+    }
+
+    [Fact]
+    public void Mkdir_Lookup_Forget_CountLookupsAndForgetGetsNoReply()
+    {
+        Init();
+        Receive();
+        var mkdir = new byte[FuseMkdirIn.Size + 4];
+        BinaryPrimitives.WriteUInt32LittleEndian(mkdir, 0x1ED);
+        Name("dir").CopyTo(mkdir, FuseMkdirIn.Size);
+        Send(FuseOpcode.Mkdir, 1, mkdir);
+        (int error, _, byte[] entry) = Receive();
+        Assert.Equal(0, error);
+        ulong node = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+        Assert.True(node > 1);
+        Send(FuseOpcode.Lookup, 1, Name("dir"));
+        (error, _, entry) = Receive();
+        Assert.Equal(0, error);
+        Assert.Equal(node, BinaryPrimitives.ReadUInt64LittleEndian(entry)); // same vnode, same node id
+        var fs = (P2kFileSystem)_handler;
+        Assert.Equal(2, fs.NodeCount);
+
+        var forget = new byte[FuseForgetIn.Size];
+        BinaryPrimitives.WriteUInt64LittleEndian(forget, 2);
+        Send(FuseOpcode.Forget, node, forget);
+        Assert.True(NothingPending(), "FORGET was answered");
+        Send(FuseOpcode.GetAttr, node, new byte[FuseGetAttrIn.Size]);
+        Assert.Equal(-(int)Errno.ESTALE, Receive().Error);
+        Assert.Equal(1, fs.NodeCount);
+    }
+
+    [Fact]
+    public void InterruptOfUnknownRequest_AnswersEagain()
+    {
+        Init();
+        Receive();
+        var body = new byte[FuseInterruptIn.Size];
+        BinaryPrimitives.WriteUInt64LittleEndian(body, 123456);
+        ulong u = Send(FuseOpcode.Interrupt, 0, body);
+        (int error, ulong unique, _) = Receive();
+        Assert.Equal(u, unique);
+        Assert.Equal(-(int)Errno.EAGAIN, error);
+    }
+
+    [Fact]
+    public void HandlerThatThrows_AnswersEio_AndTheLoopGoesOn()
+    {
+        using var t = new RequestLoopTests(new ThrowingHandler());
+        t.Init();
+        t.Receive();
+        ulong u = t.Send(FuseOpcode.GetAttr, 1, new byte[FuseGetAttrIn.Size]);
+        (int error, ulong unique, _) = t.Receive();
+        Assert.Equal(u, unique);
+        Assert.Equal(-(int)Errno.EIO, error);
+        t.Send(FuseOpcode.StatFs, 1, []);
+        Assert.Equal(-(int)Errno.ENOSYS, t.Receive().Error);
+    }
+
+    public void Dispose()
+    {
+        LibC.close(_kernel);
+        Assert.True(_session.Wait(TimeSpan.FromSeconds(10)), "the loop did not end when the device closed");
+        _session.Dispose();
+    }
+
+    private sealed class ThrowingHandler : IFuseHandler
+    {
+        public void Initialized(FuseConnection connection)
+        {
+        }
+
+        public void Handle(in FuseRequest request, FuseReply reply)
+        {
+            if (request.Opcode == FuseOpcode.GetAttr)
+            {
+                throw new InvalidOperationException("handler bug");
+            }
+            reply.Error(Errno.ENOSYS);
+        }
+
+        public void Destroyed()
+        {
+        }
+    }
+}

@@ -1,0 +1,25 @@
+using CommandLine;
+
+namespace RumpFs.Tools.Ukfs.Commands;
+
+[Verb("fsck", HelpText = "Check the file system's consistency (exit 0 clean, 1 corrected, 4 errors left, 8 could not check).")]
+internal sealed class FsckOptions
+{
+    [Option('n', HelpText = "Check only, change nothing (the default).")] public bool No { get; set; }
+    [Option('y', HelpText = "Repair what can be repaired.")] public bool Yes { get; set; }
+    [Option('f', HelpText = "Check even when marked clean (always done; accepted for compatibility).")] public bool Force { get; set; }
+    [Option("json", HelpText = "JSON output: every finding with its phase and location.")] public bool Json { get; set; }
+}
+
+[Verb("newfs", HelpText = "Write a new, empty file system on IMAGE (created with SIZE when missing), optionally filled from a host folder.")]
+internal sealed class NewfsOptions
+{
+    [Option('t', HelpText = "File-system type: msdos, ext2fs, ffs (or the global -t).")] public string? Type { get; set; }
+    [Option('o', HelpText = "Format options, comma separated: fat=32,cluster=4096,label=NAME,sector=512 (msdos).")]
+    public string? Options { get; set; }
+    [Option('L', HelpText = "Volume label (same as -o label=NAME).")] public string? Label { get; set; }
+    [Option("from", HelpText = "Copy this host folder's tree into the new file system (files, folders, links, modes, times).")]
+    public string? From { get; set; }
+    [Value(0, MetaName = "SIZE", HelpText = "Image size (bytes, or with K, M, G suffix); required when IMAGE does not exist.")]
+    public string? Size { get; set; }
+}
