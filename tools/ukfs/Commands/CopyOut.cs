@@ -34,7 +34,8 @@ internal sealed class CopyOut
         VAttr va = ctx.Mount.Lstat(source);
         string dest = o.Dest ?? ".";
         string name = Path.GetFileName(source.TrimEnd('/'));
-        string target = Directory.Exists(dest) && !IsSymlink(dest) || dest.EndsWith('/')
+        // DEST itself is the user's choice and may be a link to a folder; below it, nothing is followed.
+        string target = Directory.Exists(dest) || dest.EndsWith('/')
             ? (name.Length == 0 ? dest : Path.Combine(dest, name))
             : dest;
         if (name.Length == 0 && va.Type == VType.Directory)
