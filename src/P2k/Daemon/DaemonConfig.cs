@@ -109,7 +109,7 @@ internal sealed record DaemonConfig
             return false;
         }
         // File.Exists is true for device nodes too (anything not a directory).
-        if (image is not null && !File.Exists(image))
+        if (image is not null && !File.Exists(image) && !File.Exists(WithoutPartition(image)))
         {
             error = Directory.Exists(image) ? $"{image}: is a directory, not an image" : $"{image}: no such file";
             return false;
@@ -170,5 +170,19 @@ internal sealed record DaemonConfig
         }
         mountPoint = real;
         return true;
+    }
+
+    /// <summary>
+    /// The image file of a name with a partition selection in the rump syntax
+    /// ("disk.img%MBR:2%" → "disk.img"); the selection itself is the device opener's business.
+    /// </summary>
+    internal static string WithoutPartition(string image)
+    {
+        if (!image.EndsWith('%'))
+        {
+            return image;
+        }
+        int start = image.LastIndexOf('%', image.Length - 2);
+        return start > 0 && image.AsSpan(start, image.Length - start).Contains(':') ? image[..start] : image;
     }
 }

@@ -9,7 +9,7 @@ internal static class DaemonHelp
     {
         string operands = driver.NeedsDevice ? "image mountpoint" : "[tmpfs] mountpoint";
         string what = driver.NeedsDevice
-            ? $"mounts the {driver.Name} file system in image (a file or block device) at mountpoint"
+            ? $"mounts the {driver.Name} file system in image (a file or block device, or one partition of it: image%MBR:2%, image%GPT:1%, image%DISKLABEL:e%) at mountpoint"
             : $"mounts a new {driver.Name} (a file system in memory) at mountpoint";
         return $"""
             NAME

@@ -14,9 +14,15 @@ namespace RumpFs.P2k.Daemon;
 /// </summary>
 public static class DaemonMain
 {
-    /// <summary>Run the daemon for <paramref name="driver"/>; returns the process exit status.</summary>
-    public static int Run(string[] args, IFileSystemDriver driver)
+    /// <summary>
+    /// Run the daemon for <paramref name="driver"/>; returns the process exit status.
+    /// <paramref name="openDevice"/> opens the image operand (the tools pass one that
+    /// understands partition selections such as "disk.img%GPT:1%"); by default the operand
+    /// is a plain image file or block device.
+    /// </summary>
+    public static int Run(string[] args, IFileSystemDriver driver, DeviceOpener? openDevice = null)
     {
+        s_openDevice = openDevice ?? OpenPlainImage;
         string program = "rump_" + driver.Name;
         if (args.Any(a => a is "--help" or "-h"))
         {
@@ -33,6 +39,15 @@ public static class DaemonMain
             return Detach.RunChild(program, args);
         }
         return Serve(config, driver);
+    }
+
+    private static DeviceOpener s_openDevice = OpenPlainImage;
+
+    private static Errno OpenPlainImage(string image, bool readOnly, out IBlockDevice? device, out string? error)
+    {
+        Errno e = FileBlockDevice.Open(image, readOnly, out FileBlockDevice? file, out error);
+        device = file;
+        return e;
     }
 
     internal static bool TryParse(string program, IFileSystemDriver driver, string[] args, out DaemonConfig? config,
@@ -152,11 +167,12 @@ public static class DaemonMain
     {
         mount = null;
         FileSystemRegistry.Register(driver);
-        FileBlockDevice? device = null;
+        IBlockDevice? device = null;
         if (driver.NeedsDevice)
         {
-            if (FileBlockDevice.Open(config.Image!, config.VfsOptions.ReadOnly, out device, out error) != Errno.OK)
+            if (s_openDevice(config.Image!, config.VfsOptions.ReadOnly, out device, out error) != Errno.OK)
             {
+                error ??= $"cannot open {config.Image}";
                 return false;
             }
         }

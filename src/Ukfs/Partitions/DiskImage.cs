@@ -36,6 +36,35 @@ public static class DiskImage
         }
     }
 
+    /// <summary>
+    /// Open "image[%PART%]" without throwing: the errno and a one-line message on failure.
+    /// The FUSE daemons use this to accept the partition syntax.
+    /// </summary>
+    /// <param name="imageSpec">The image, optionally with a partition selection.</param>
+    /// <param name="readOnly">Open without write access.</param>
+    /// <param name="device">The device (a window onto the partition when one is selected).</param>
+    /// <param name="error">One line for the user on failure.</param>
+    public static Errno TryOpen(string imageSpec, bool readOnly, out IBlockDevice? device, out string? error)
+    {
+        device = null;
+        error = null;
+        try
+        {
+            device = Open(ImageSpec.Parse(imageSpec), readOnly);
+            return Errno.OK;
+        }
+        catch (UkfsException e)
+        {
+            error = e.Message;
+            return e.Errno;
+        }
+        catch (ArgumentException e)
+        {
+            error = e.Message;
+            return Errno.EINVAL;
+        }
+    }
+
     /// <summary>The partition <paramref name="spec"/> selects on <paramref name="device"/>.</summary>
     /// <exception cref="UkfsException">ENXIO when there is no such partition; the message lists what there is.</exception>
     public static PartitionInfo Select(IBlockDevice device, ImageSpec spec)
