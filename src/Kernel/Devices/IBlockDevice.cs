@@ -35,6 +35,31 @@ public interface IBlockDevice : IDisposable
     Errno Flush();
 }
 
+/// <summary>Operations every device gets from its positional writes.</summary>
+public static class BlockDeviceExtensions
+{
+    // Shared and never written: a source of zeros for any number of writers.
+    private static readonly byte[] s_zeros = new byte[1 << 20];
+
+    /// <summary>Write <paramref name="length"/> zero bytes at <paramref name="offset"/>, 1 MiB at a time.</summary>
+    public static Errno WriteZeros(this IBlockDevice device, long offset, long length)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        while (length > 0)
+        {
+            int n = (int)Math.Min(length, s_zeros.Length);
+            Errno e = device.Write(offset, s_zeros.AsSpan(0, n));
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            offset += n;
+            length -= n;
+        }
+        return Errno.OK;
+    }
+}
+
 /// <summary>Shared range checks for devices.</summary>
 public static class BlockDeviceChecks
 {

@@ -70,7 +70,7 @@ public sealed class Ext2Formatter : IFileSystemFormatter
             freeBlocks[grp] = g.GroupBlocks(grp) - used;
             freeInodes[grp] = g.InodesPerGroup - (grp == 0 ? LostFoundIno : 0);
             rc = WriteBitmaps(device, g, grp, used, grp == 0 ? LostFoundIno : 0);
-            rc = rc != 0 ? rc : Zero(device, (long)g.InodeTable(grp) * bs, (long)g.InodeTableBlocks * bs);
+            rc = rc != 0 ? rc : device.WriteZeros((long)g.InodeTable(grp) * bs, (long)g.InodeTableBlocks * bs);
         }
         if (rc != 0)
         {
@@ -234,22 +234,5 @@ public sealed class Ext2Formatter : IFileSystemFormatter
         s[SB.DefHashVersion] = 1; // half_md4, for when dir_index is turned on later
         U32(SB.MkfsTime, now);
         return s;
-    }
-
-    private static Errno Zero(IBlockDevice device, long offset, long length)
-    {
-        var zeros = new byte[Math.Min(length, 1 << 20)];
-        while (length > 0)
-        {
-            int n = (int)Math.Min(length, zeros.Length);
-            Errno rc = device.Write(offset, zeros.AsSpan(0, n));
-            if (rc != 0)
-            {
-                return rc;
-            }
-            offset += n;
-            length -= n;
-        }
-        return 0;
     }
 }

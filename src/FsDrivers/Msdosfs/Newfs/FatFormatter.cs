@@ -61,7 +61,7 @@ public sealed class FatFormatter : IFileSystemFormatter
         int bps = g.SectorBytes;
         // Zero everything up to the end of the root directory (FAT32: its first cluster).
         long metaEnd = g.DataStartSector * bps + (g.Kind == FatKind.Fat32 ? g.ClusterBytes : 0);
-        Errno rc = Zero(device, 0, metaEnd);
+        Errno rc = device.WriteZeros(0, metaEnd);
         if (rc != 0)
         {
             return rc;
@@ -163,22 +163,5 @@ public sealed class FatFormatter : IFileSystemFormatter
         BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(FatDirRecord.WriteTime), time);
         BinaryPrimitives.WriteUInt16LittleEndian(e.AsSpan(FatDirRecord.WriteDate), date);
         return e;
-    }
-
-    private static Errno Zero(IBlockDevice device, long offset, long length)
-    {
-        var zeros = new byte[Math.Min(length, 1 << 20)];
-        while (length > 0)
-        {
-            int n = (int)Math.Min(length, zeros.Length);
-            Errno rc = device.Write(offset, zeros.AsSpan(0, n));
-            if (rc != 0)
-            {
-                return rc;
-            }
-            offset += n;
-            length -= n;
-        }
-        return 0;
     }
 }
