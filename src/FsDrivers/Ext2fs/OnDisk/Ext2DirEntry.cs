@@ -171,13 +171,17 @@ internal static class Ext2DxNode
     public static uint Block(ReadOnlySpan<byte> b, int entriesOff, int i) =>
         BinaryPrimitives.ReadUInt32LittleEndian(b[(entriesOff + (i * EntrySize) + 4)..]);
 
-    /// <summary>dx_tail checksum: over the header and the used entries, then the tail's reserved word.</summary>
+    /// <summary>
+    /// dx_tail checksum: over the header and the used entries, then the whole 8-byte tail with
+    /// its checksum word taken as zero (as ext4_dx_csum and e2fsprogs compute it).
+    /// </summary>
     public static uint Checksum(ReadOnlySpan<byte> b, int entriesOff, int count, int limit, uint inodeSeed)
     {
         int size = entriesOff + (count * EntrySize);
         int tail = entriesOff + (limit * EntrySize);
         uint c = Ext2Crc.Crc32c(inodeSeed, b[..size]);
-        return Ext2Crc.Crc32c(c, b.Slice(tail, 4));
+        c = Ext2Crc.Crc32c(c, b.Slice(tail, 4));
+        return Ext2Crc.Crc32cZeros(c, 4);
     }
 
     public static uint StoredChecksum(ReadOnlySpan<byte> b, int entriesOff, int limit) =>
