@@ -1,0 +1,336 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// Pass 2: every directory block. Record lengths and name lengths, "." and "..", entries
+/// naming unused or impossible inodes, file types against the inode's mode, second links to
+/// a directory, names with '/' or NUL, the checksum tail of leaf blocks and the dx_tail of
+/// hash-tree nodes. Counts the references pass 4 compares with the link counts.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string Pass2 = "directories";
+
+    private void CheckDirectories()
+    {
+        foreach ((uint dir, List<(uint Logical, ulong Physical)> blocks) in _dirs.ToList())
+        {
+            if (_inlineDirs.Contains(dir))
+            {
+                CheckInlineDirectory(dir);
+                continue;
+            }
+            if (_v.ReadInode(dir, out Ext2Dinode din) != Errno.OK)
+            {
+                continue;
+            }
+            bool indexed = (din.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex;
+            uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
+            blocks.Sort();
+            if (blocks.Count == 0 || blocks[0].Logical != 0)
+            {
+                Error(Pass2, Ino(dir), "directory has no first block (no \".\" and \"..\")", fixable: false);
+            }
+            for (int i = 0; i < blocks.Count; i++)
+            {
+                if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1))
+                {
+                    Error(Pass2, Ino(dir), $"directory has a hole before block {blocks[i].Logical}", fixable: false);
+                }
+                CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed);
+            }
+        }
+    }
+
+    private void CheckDirBlock(uint dir, uint logical, ulong phys, bool indexed, uint seed)
+    {
+        if (_v.Read(phys, out byte[] b) != Errno.OK)
+        {
+            Error(Pass2, Ino(dir), $"cannot read directory block {phys}", fixable: false);
+            return;
+        }
+        int bs = _v.BlockSize;
+        bool dxNode = indexed && logical != 0 && Ext2DirEntry.Inode(b, 0) == 0 && Ext2DirEntry.RecLen(b, 0) == bs;
+        bool changed = false;
+        if (dxNode)
+        {
+            changed = CheckDxChecksum(dir, logical, b, Ext2DxNode.NodeEntries, seed);
+        }
+        else
+        {
+            bool tail = false;
+            if (_v.MetadataCsum && !(indexed && logical == 0))
+            {
+                tail = Ext2DirEntry.HasTail(b);
+                if (!tail)
+                {
+                    changed |= AddMissingTail(dir, logical, b);
+                    tail = Ext2DirEntry.HasTail(b) || _repair;
+                }
+                else if (Ext2DirEntry.StoredTailChecksum(b) != Ext2DirEntry.TailChecksum(b, seed))
+                {
+                    Error(Pass2, $"{Ino(dir)} block {logical}", "directory block checksum does not match; recomputed");
+                    changed = true;
+                }
+            }
+            changed |= CheckEntries(dir, logical, b, tail ? bs - Ext2DirEntry.TailSize : bs);
+            if (indexed && logical == 0 && _v.MetadataCsum)
+            {
+                changed |= CheckDxChecksum(dir, logical, b, Ext2DxNode.RootOff.Entries, seed);
+            }
+            if (changed && _repair && tail)
+            {
+                Ext2DirEntry.WriteTail(b, seed);
+            }
+        }
+        if (changed && _repair)
+        {
+            _v.Write(phys, b);
+        }
+    }
+
+    /// <summary>A metadata_csum leaf block without a tail: make room from the last record's slack, as e2fsck does.</summary>
+    private bool AddMissingTail(uint dir, uint logical, byte[] b)
+    {
+        int bs = _v.BlockSize;
+        int off = 0;
+        int last = -1;
+        while (off + Ext2DirEntry.HeaderSize <= bs)
+        {
+            int rl = Ext2DirEntry.RecLen(b, off);
+            if (rl < 12 || off + rl > bs)
+            {
+                break;
+            }
+            last = off;
+            off += rl;
+        }
+        bool room = false;
+        if (last >= 0 && off == bs)
+        {
+            int need = Ext2DirEntry.Inode(b, last) == 0 ? 12 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, last, _v.Filetype));
+            room = Ext2DirEntry.RecLen(b, last) - need >= Ext2DirEntry.TailSize;
+        }
+        Error(Pass2, $"{Ino(dir)} block {logical}", "directory block has no checksum tail", fixable: room);
+        if (room && _repair)
+        {
+            Ext2DirEntry.SetRecLen(b, last, Ext2DirEntry.RecLen(b, last) - Ext2DirEntry.TailSize);
+            return true;
+        }
+        return false;
+    }
+
+    private bool CheckDxChecksum(uint dir, uint logical, byte[] b, int entriesOff, uint seed)
+    {
+        if (!_v.MetadataCsum)
+        {
+            return false;
+        }
+        (int limit, int count) = Ext2DxNode.CountLimit(b, entriesOff);
+        if (count > limit || entriesOff + (limit * Ext2DxNode.EntrySize) + Ext2DxNode.TailSize > b.Length)
+        {
+            Error(Pass2, $"{Ino(dir)} block {logical}", $"hash-tree node has count {count} and limit {limit}", fixable: false);
+            return false;
+        }
+        uint want = Ext2DxNode.Checksum(b, entriesOff, count, limit, seed);
+        if (Ext2DxNode.StoredChecksum(b, entriesOff, limit) == want)
+        {
+            return false;
+        }
+        Error(Pass2, $"{Ino(dir)} block {logical}", "hash-tree node checksum does not match; recomputed");
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(entriesOff + (limit * Ext2DxNode.EntrySize) + 4), want);
+        return true;
+    }
+
+    /// <summary>Check the records of one leaf block up to <paramref name="limit"/>; true when a repair changed it.</summary>
+    private bool CheckEntries(uint dir, uint logical, byte[] b, int limit)
+    {
+        bool changed = false;
+        bool ft = _v.Filetype;
+        int off = 0;
+        int prev = -1;
+        int index = 0;
+        string where = $"{Ino(dir)} block {logical}";
+        while (off < limit)
+        {
+            int rl = off + Ext2DirEntry.HeaderSize <= limit ? Ext2DirEntry.RecLen(b, off) : 0;
+            int nl = rl > 0 ? Ext2DirEntry.NameLen(b, off, ft) : 0;
+            if (rl < 12 || (rl & 3) != 0 || off + rl > limit || Ext2DirEntry.HeaderSize + nl > rl)
+            {
+                Error(Pass2, where, $"corrupt directory entry at offset {off} (rec_len {rl}, name_len {nl}); the rest of the block is dropped");
+                if (prev >= 0)
+                {
+                    Ext2DirEntry.SetRecLen(b, prev, limit - prev);
+                }
+                else
+                {
+                    Ext2DirEntry.SetInode(b, 0, 0);
+                    Ext2DirEntry.SetRecLen(b, 0, limit);
+                }
+                return true;
+            }
+            uint ino = Ext2DirEntry.Inode(b, off);
+            bool keep = true;
+            if (logical == 0 && index < 2)
+            {
+                keep = CheckDotEntry(dir, b, off, index, ref changed);
+            }
+            else if (ino != 0)
+            {
+                keep = CheckEntry(dir, where, b, off, nl, ref changed);
+            }
+            if (!keep)
+            {
+                changed = true;
+                if (prev >= 0)
+                {
+                    Ext2DirEntry.SetRecLen(b, prev, Ext2DirEntry.RecLen(b, prev) + rl);
+                    off += rl;
+                    index++;
+                    continue;
+                }
+                Ext2DirEntry.SetInode(b, off, 0);
+            }
+            prev = off;
+            off += rl;
+            index++;
+        }
+        return changed;
+    }
+
+    /// <summary>"." (index 0) and ".." (index 1) of a directory's first block.</summary>
+    private bool CheckDotEntry(uint dir, byte[] b, int off, int index, ref bool changed)
+    {
+        int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
+        ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
+        uint ino = Ext2DirEntry.Inode(b, off);
+        string want = index == 0 ? "." : "..";
+        if (!name.SequenceEqual(index == 0 ? "."u8 : ".."u8) || ino == 0)
+        {
+            Error(Pass2, Ino(dir), $"missing '{want}' entry", fixable: false);
+            return true;
+        }
+        if (_v.Filetype && Ext2DirEntry.FileType(b, off, true) != 2)
+        {
+            Error(Pass2, Ino(dir), $"'{want}' entry has file type {Ext2DirEntry.FileType(b, off, true)}, should be 2");
+            Ext2DirEntry.SetFileType(b, off, 2, true);
+            changed = true;
+        }
+        if (index == 0)
+        {
+            if (ino != dir)
+            {
+                Error(Pass2, Ino(dir), $"'.' names inode {ino}, should be {dir}");
+                Ext2DirEntry.SetInode(b, off, dir);
+                changed = true;
+            }
+            _refs[dir]++;
+            return true;
+        }
+        // ".." is counted in pass 3, once it is known to be right.
+        _dotdot[dir] = ino <= _v.InodesCount && _inUse[(int)ino] && _type[ino] == 2 ? ino : 0;
+        _dotdotAt[dir] = (ulong)off;
+        return true;
+    }
+
+    private readonly Dictionary<uint, ulong> _dotdotAt = [];
+
+    private bool CheckEntry(uint dir, string where, byte[] b, int off, int nl, ref bool changed)
+    {
+        uint ino = Ext2DirEntry.Inode(b, off);
+        ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
+        string shown = System.Text.Encoding.UTF8.GetString(name);
+        if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno))
+        {
+            Error(Pass2, where, $"entry '{shown}' has bad inode number {ino}; removed");
+            return false;
+        }
+        if (!_inUse[(int)ino])
+        {
+            Error(Pass2, where, $"entry '{shown}' names unused inode {ino}; removed");
+            return false;
+        }
+        if (nl == 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+        {
+            Error(Pass2, where, $"entry '{shown}' (inode {ino}) has an empty or duplicate dot name; removed");
+            return false;
+        }
+        if (name.IndexOfAny((byte)'/', (byte)0) >= 0)
+        {
+            Error(Pass2, where, $"entry '{shown}' has '/' or NUL in its name; replaced with '.'");
+            if (_repair)
+            {
+                for (int i = 0; i < nl; i++)
+                {
+                    if (b[off + Ext2DirEntry.Off.Name + i] is (byte)'/' or 0)
+                    {
+                        b[off + Ext2DirEntry.Off.Name + i] = (byte)'.';
+                    }
+                }
+                changed = true;
+            }
+        }
+        byte type = _type[ino];
+        if (_v.Filetype && Ext2DirEntry.FileType(b, off, true) != type)
+        {
+            Error(Pass2, where, $"entry '{shown}' (inode {ino}) has file type {Ext2DirEntry.FileType(b, off, true)}, should be {type}");
+            Ext2DirEntry.SetFileType(b, off, type, true);
+            changed = true;
+        }
+        if (type == 2)
+        {
+            if (ino == RootIno || _parent[ino] != 0)
+            {
+                Error(Pass2, where, $"entry '{shown}' is a second link to directory {ino}; removed");
+                return false;
+            }
+            _parent[ino] = dir;
+            if (dir == RootIno && name.SequenceEqual("lost+found"u8))
+            {
+                _lostFound = ino;
+            }
+        }
+        _refs[ino]++;
+        return true;
+    }
+
+    /// <summary>An inline directory: the parent's number, then records in the rest of i_block.</summary>
+    private void CheckInlineDirectory(uint dir)
+    {
+        if (_v.ReadInode(dir, out Ext2Dinode din) != Errno.OK)
+        {
+            return;
+        }
+        byte[] area = din.BlockBytes.ToArray();
+        _refs[dir]++;
+        uint parent = BinaryPrimitives.ReadUInt32LittleEndian(area);
+        _dotdot[dir] = parent <= _v.InodesCount && _inUse[(int)parent] && _type[parent] == 2 ? parent : 0;
+        int off = 4;
+        string where = $"{Ino(dir)} inline";
+        bool changed = false;
+        while (off + Ext2DirEntry.HeaderSize <= area.Length)
+        {
+            int rl = Ext2DirEntry.RecLen(area, off);
+            int nl = Ext2DirEntry.NameLen(area, off, _v.Filetype);
+            if (rl < Ext2DirEntry.HeaderSize || (rl & 3) != 0 || off + rl > area.Length || Ext2DirEntry.HeaderSize + nl > rl)
+            {
+                Error(Pass2, where, $"corrupt inline directory entry at offset {off}", fixable: false);
+                return;
+            }
+            if (Ext2DirEntry.Inode(area, off) != 0 && !CheckEntry(dir, where, area, off, nl, ref changed))
+            {
+                Ext2DirEntry.SetInode(area, off, 0);
+                changed = true;
+            }
+            off += rl;
+        }
+        if (changed && _repair)
+        {
+            area.CopyTo(din.BlockBytes);
+            _v.WriteInode(dir, din);
+        }
+    }
+}

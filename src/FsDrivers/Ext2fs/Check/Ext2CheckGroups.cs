@@ -1,0 +1,290 @@
+using System.Text;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// The superblock and group descriptors before pass 1, and pass 5: block and inode bitmaps
+/// against what passes 1 to 4 found in use, the per-group and superblock free counts, the
+/// used-directory counts, the unused-inode marks, and the bitmap and descriptor checksums.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string Pass0 = "superblock";
+    private const string Pass5 = "summary";
+
+    private bool[] _scanWholeGroup = [];
+    private bool[] _groupDirty = [];
+
+    private void CheckSuperblock()
+    {
+        if (_v.MetadataCsum && Sb.ComputeChecksum() != Sb.StoredChecksum)
+        {
+            Error(Pass0, "superblock", "superblock checksum does not match; recomputed");
+            _sbChanged = true;
+        }
+        if ((Sb.FeatureIncompat & Ext2Features.IncompatRecover) != 0)
+        {
+            Error(Pass0, "superblock", "the journal needs recovery (replay it by mounting, or with e2fsck)", fixable: false);
+        }
+        if ((Sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && Sb.JournalInum == 0 && Sb.JournalDev == 0)
+        {
+            Error(Pass0, "superblock", "has_journal is set but there is no journal", fixable: false);
+        }
+        if (Sb.LastOrphan != 0)
+        {
+            Note(Pass0, "superblock", $"the orphan list starts at inode {Sb.LastOrphan}");
+        }
+    }
+
+    private void CheckDescriptors()
+    {
+        _scanWholeGroup = new bool[_v.GroupCount];
+        _groupDirty = new bool[_v.GroupCount];
+        for (uint g = 0; g < _v.GroupCount; g++)
+        {
+            Ext2GroupDescriptor gd = _v.Groups[g];
+            string where = $"group {g}";
+            if (_v.GroupCsum && _v.DescriptorChecksum(g) != gd.Checksum)
+            {
+                Error(Pass0, where, $"descriptor checksum is 0x{gd.Checksum:x4}, should be 0x{_v.DescriptorChecksum(g):x4}");
+                _groupDirty[g] = true;
+            }
+            if (gd.FreeBlocks > _v.BlocksInGroup(g) || gd.FreeInodes > _v.InodesPerGroup)
+            {
+                Error(Pass0, where, $"free counts ({gd.FreeBlocks} blocks, {gd.FreeInodes} inodes) exceed the group's size");
+                _groupDirty[g] = true;
+            }
+            if (_v.GroupCsum && (gd.ItableUnused > gd.FreeInodes || gd.ItableUnused > _v.InodesPerGroup))
+            {
+                Error(Pass0, where, $"unused inodes count {gd.ItableUnused} is invalid");
+                _scanWholeGroup[g] = true;
+                _groupDirty[g] = true;
+            }
+        }
+    }
+
+    /// <summary>Superblock copies, descriptor tables, bitmaps and inode tables are in use from the start.</summary>
+    private void MarkMetadata()
+    {
+        for (uint g = 0; g < _v.GroupCount; g++)
+        {
+            ulong first = _v.GroupFirstBlock(g);
+            MarkMeta(first, (int)Math.Min(_v.SuperAndGdtBlocks(g), _v.BlocksInGroup(g)), $"group {g} superblock and descriptors");
+            Ext2GroupDescriptor gd = _v.Groups[g];
+            MarkMeta(gd.BlockBitmap, 1, $"group {g} block bitmap");
+            MarkMeta(gd.InodeBitmap, 1, $"group {g} inode bitmap");
+            MarkMeta(gd.InodeTable, (int)_v.InodeTableBlocks, $"group {g} inode table");
+        }
+    }
+
+    private void MarkMeta(ulong start, int count, string what)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            ulong b = start + (ulong)k;
+            if (!_v.InFs(b))
+            {
+                continue;
+            }
+            if (_used[(int)b])
+            {
+                Error(Pass0, $"block {b}", $"{what} overlaps other metadata", fixable: false);
+            }
+            _used[(int)b] = true;
+            _meta[(int)b] = true;
+        }
+    }
+
+    private void CheckBitmapsAndCounts()
+    {
+        ulong freeBlocks = 0;
+        ulong freeInodes = 0;
+        for (uint g = 0; g < _v.GroupCount; g++)
+        {
+            (uint fb, uint fi) = CheckGroup(g);
+            freeBlocks += fb;
+            freeInodes += fi;
+        }
+        if (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
+        {
+            // e2fsck -n reports these without calling them errors: the kernel keeps them only approximately.
+            string msg = $"free counts in the superblock are {Sb.FreeBlocksCount} blocks and {Sb.FreeInodesCount} inodes, " +
+                $"counted {freeBlocks} and {freeInodes}";
+            if (_repair)
+            {
+                Error(Pass5, "superblock", msg + "; fixed");
+                Sb.FreeBlocksCount = freeBlocks;
+                Sb.FreeInodesCount = (uint)freeInodes;
+                _sbChanged = true;
+            }
+            else
+            {
+                Note(Pass5, "superblock", msg);
+            }
+        }
+    }
+
+    private (uint FreeBlocks, uint FreeInodes) CheckGroup(uint g)
+    {
+        Ext2GroupDescriptor gd = _v.Groups[g];
+        string where = $"group {g}";
+        bool blockUninit = _v.GroupCsum && (gd.Flags & Ext2GroupDescriptor.FlagBlockUninit) != 0;
+        bool inodeUninit = _v.GroupCsum && (gd.Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0;
+        ulong first = _v.GroupFirstBlock(g);
+        uint nblocks = _v.BlocksInGroup(g);
+        bool bbOk = _v.Read(gd.BlockBitmap, out byte[] bb) == Errno.OK;
+        bool ibOk = _v.Read(gd.InodeBitmap, out byte[] ib) == Errno.OK;
+
+        // Block bitmap, with the padding past the last block of the last group set.
+        var diff = new StringBuilder();
+        int diffs = 0;
+        uint free = 0;
+        byte[] want = new byte[_v.BlockSize];
+        for (uint i = 0; i < Sb.BlocksPerGroup; i++)
+        {
+            bool expect = i >= nblocks || _used[(int)(first + i)];
+            if (i < nblocks && !expect)
+            {
+                free++;
+            }
+            bool have = blockUninit ? i >= nblocks || _meta[(int)(first + i)] : bbOk && (bb[i >> 3] & (1 << (int)(i & 7))) != 0;
+            if (expect)
+            {
+                want[i >> 3] |= (byte)(1 << (int)(i & 7));
+            }
+            if (have != expect && ++diffs <= 8)
+            {
+                diff.Append(expect ? " +" : " -").Append(first + i);
+            }
+        }
+        if (diffs > 0)
+        {
+            Error(Pass5, where, $"block bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
+        }
+        if (diffs > 0 && _repair)
+        {
+            for (int i = (int)(Sb.BlocksPerGroup >> 3); i < _v.BlockSize && (Sb.BlocksPerGroup & 7) == 0; i++)
+            {
+                want[i] = 0xFF;
+            }
+            bb = want;
+            _v.Write(gd.BlockBitmap, bb);
+            gd.Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagBlockUninit);
+            blockUninit = false;
+            _groupDirty[g] = true;
+        }
+
+        // Inode bitmap.
+        diff.Clear();
+        diffs = 0;
+        uint freeIno = 0;
+        uint dirs = 0;
+        uint lastUsed = 0;
+        byte[] iwant = new byte[_v.BlockSize];
+        uint ipg = _v.InodesPerGroup;
+        for (uint i = 0; i < ipg; i++)
+        {
+            uint ino = (g * ipg) + i + 1;
+            bool expect = _inUse[(int)ino];
+            if (expect)
+            {
+                iwant[i >> 3] |= (byte)(1 << (int)(i & 7));
+                lastUsed = i + 1;
+                if (_type[ino] == 2)
+                {
+                    dirs++;
+                }
+            }
+            else
+            {
+                freeIno++;
+            }
+            bool have = !inodeUninit && ibOk && (ib[i >> 3] & (1 << (int)(i & 7))) != 0;
+            if (have != expect && ++diffs <= 8)
+            {
+                diff.Append(expect ? " +" : " -").Append(ino);
+            }
+        }
+        if (diffs > 0)
+        {
+            Error(Pass5, where, $"inode bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
+            if (_repair)
+            {
+                for (uint i = ipg; i < (uint)_v.BlockSize * 8; i++)
+                {
+                    iwant[i >> 3] |= (byte)(1 << (int)(i & 7));
+                }
+                ib = iwant;
+                _v.Write(gd.InodeBitmap, ib);
+                gd.Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagInodeUninit);
+                inodeUninit = false;
+                _groupDirty[g] = true;
+            }
+        }
+        if (gd.FreeBlocks != free)
+        {
+            Error(Pass5, where, $"free blocks count is {gd.FreeBlocks}, counted {free}");
+            _groupDirty[g] = true;
+        }
+        if (gd.FreeInodes != freeIno)
+        {
+            Error(Pass5, where, $"free inodes count is {gd.FreeInodes}, counted {freeIno}");
+            _groupDirty[g] = true;
+        }
+        if (gd.UsedDirs != dirs)
+        {
+            Error(Pass5, where, $"directories count is {gd.UsedDirs}, counted {dirs}");
+            _groupDirty[g] = true;
+        }
+        if (_v.GroupCsum && lastUsed > ipg - Math.Min(gd.ItableUnused, ipg) && !_scanWholeGroup[g])
+        {
+            Error(Pass5, where, $"inode {(g * ipg) + lastUsed} is in use past the group's unused-inode mark");
+            _groupDirty[g] = true;
+        }
+        CheckBitmapChecksums(g, gd, bb, ib, blockUninit, inodeUninit);
+        if (_groupDirty[g] && _repair)
+        {
+            gd.FreeBlocks = free;
+            gd.FreeInodes = freeIno;
+            gd.UsedDirs = dirs;
+            if (_v.GroupCsum)
+            {
+                gd.ItableUnused = ipg - lastUsed;
+                if (lastUsed > 0)
+                {
+                    gd.Flags &= unchecked((ushort)~Ext2GroupDescriptor.FlagInodeUninit);
+                    inodeUninit = false;
+                }
+            }
+            if (_v.MetadataCsum)
+            {
+                gd.BlockBitmapCsum = blockUninit ? gd.BlockBitmapCsum : Ext2Crc.Crc32c(_v.CsumSeed, bb.AsSpan(0, (int)(Sb.BlocksPerGroup / 8)));
+                gd.InodeBitmapCsum = inodeUninit ? gd.InodeBitmapCsum : Ext2Crc.Crc32c(_v.CsumSeed, ib.AsSpan(0, (int)(ipg / 8)));
+            }
+            _v.StoreDescriptor(g);
+        }
+        return (free, freeIno);
+    }
+
+    private void CheckBitmapChecksums(uint g, Ext2GroupDescriptor gd, byte[] bb, byte[] ib, bool blockUninit, bool inodeUninit)
+    {
+        if (!_v.MetadataCsum || _groupDirty[g])
+        {
+            return;
+        }
+        bool wide = _v.DescSize >= Ext2GroupDescriptor.Size64;
+        uint mask = wide ? 0xFFFFFFFFu : 0xFFFFu;
+        if (!blockUninit && ((Ext2Crc.Crc32c(_v.CsumSeed, bb.AsSpan(0, (int)(Sb.BlocksPerGroup / 8))) ^ gd.BlockBitmapCsum) & mask) != 0)
+        {
+            Error(Pass5, $"group {g}", "block bitmap checksum does not match; recomputed");
+            _groupDirty[g] = true;
+        }
+        if (!inodeUninit && ((Ext2Crc.Crc32c(_v.CsumSeed, ib.AsSpan(0, (int)(_v.InodesPerGroup / 8))) ^ gd.InodeBitmapCsum) & mask) != 0)
+        {
+            Error(Pass5, $"group {g}", "inode bitmap checksum does not match; recomputed");
+            _groupDirty[g] = true;
+        }
+    }
+}

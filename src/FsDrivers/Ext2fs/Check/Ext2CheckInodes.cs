@@ -1,0 +1,346 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// Pass 1: every inode e2fsck would scan (not those of INODE_UNINIT groups or past a group's
+/// unused-inode mark): checksum, mode, dtime, block pointers or extents in range and not
+/// shared, i_blocks, and the size against the blocks for directories and files.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string Pass1 = "inodes";
+
+    /// <summary>More out-of-range pointers than this and the inode is cleared, as e2fsck does.</summary>
+    private const int MaxIllegalBlocks = 12;
+
+    /// <summary>Inodes of group <paramref name="g"/> that e2fsck's inode scan reads.</summary>
+    private uint ScannedInodes(uint g)
+    {
+        Ext2GroupDescriptor gd = _v.Groups[g];
+        if (!_v.GroupCsum)
+        {
+            return _v.InodesPerGroup;
+        }
+        if ((gd.Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0)
+        {
+            return 0;
+        }
+        if (_scanWholeGroup[g])
+        {
+            return _v.InodesPerGroup;
+        }
+        return gd.ItableUnused >= _v.InodesPerGroup ? 0 : _v.InodesPerGroup - gd.ItableUnused;
+    }
+
+    private void ScanInodes()
+    {
+        for (uint g = 0; g < _v.GroupCount; g++)
+        {
+            uint count = ScannedInodes(g);
+            for (uint i = 0; i < count; i++)
+            {
+                uint ino = (g * _v.InodesPerGroup) + i + 1;
+                if (_v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
+                {
+                    Error(Pass1, Ino(ino), "cannot read the inode", fixable: false);
+                    continue;
+                }
+                CheckInode(ino, din);
+            }
+        }
+        if (!_inUse[(int)RootIno] || _type[RootIno] != 2)
+        {
+            Error(Pass1, Ino(RootIno), "the root inode is not a directory", fixable: false);
+        }
+        CheckXattrRefcounts();
+    }
+
+    private static bool AllZero(ReadOnlySpan<byte> b) => !b.ContainsAnyExcept((byte)0);
+
+    private void CheckInode(uint ino, Ext2Dinode din)
+    {
+        var w = new InodeWalk(ino, din);
+        if (_v.MetadataCsum && !din.ChecksumMatches(_v.CsumSeed, ino) && !AllZero(din.Raw))
+        {
+            Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
+            w.Changed = true;
+        }
+        bool reserved = ino < Sb.FirstIno && ino != RootIno;
+        if (!reserved && din.LinksCount == 0)
+        {
+            if (din.Dtime == 0 && din.Mode != 0)
+            {
+                Error(Pass1, Ino(ino), "deleted inode has a zero dtime");
+                din.Dtime = (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                w.Changed = true;
+            }
+            Finish(w);
+            return;
+        }
+        _inUse[(int)ino] = true;
+        if (reserved)
+        {
+            CheckReservedInode(w);
+            Finish(w);
+            return;
+        }
+        byte type = Ext2DirEntry.FileTypeOf(din.Mode);
+        if (type == 0)
+        {
+            Error(Pass1, Ino(ino), $"bad mode 0{din.Mode:o}; inode cleared");
+            ClearInode(w);
+            Finish(w);
+            return;
+        }
+        if (din.Dtime != 0)
+        {
+            Error(Pass1, Ino(ino), "in-use inode has dtime set; cleared");
+            din.Dtime = 0;
+            w.Changed = true;
+        }
+        _type[ino] = type;
+        _links[ino] = din.LinksCount;
+        bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
+        bool fastLink = type == 7 && (din.Flags & Ext2Dinode.FlagExtents) == 0 && din.Size < Ext2Dinode.BlockArea
+            && din.BlocksRaw == (din.FileAcl != 0 ? (ulong)(_v.BlockSize / 512) : 0);
+        if ((type == 1 || type == 2 || type == 7) && !inline && !fastLink)
+        {
+            WalkBlocks(w, ClaimInPass1);
+        }
+        if (w.BadTree || w.Illegal > MaxIllegalBlocks)
+        {
+            Error(Pass1, Ino(ino), "block map is beyond repair; inode cleared");
+            ClearInode(w);
+            Finish(w);
+            return;
+        }
+        ClaimXattrBlock(w);
+        CheckBlockCount(w);
+        CheckSize(w, inline);
+        if (type == 2)
+        {
+            _dirs[ino] = inline ? [] : w.DirBlocks;
+            if (inline)
+            {
+                _inlineDirs.Add(ino);
+            }
+        }
+        Finish(w);
+    }
+
+    private readonly HashSet<uint> _inlineDirs = [];
+
+    private void Finish(InodeWalk w)
+    {
+        if (w.Changed && _repair)
+        {
+            _v.WriteInode(w.Ino, w.Din);
+        }
+    }
+
+    private void CheckReservedInode(InodeWalk w)
+    {
+        _links[w.Ino] = w.Din.LinksCount;
+        _type[w.Ino] = Ext2DirEntry.FileTypeOf(w.Din.Mode);
+        if (w.Ino == ResizeIno)
+        {
+            // The resize inode's double-indirect block lists the reserved descriptor blocks, which are metadata already.
+            uint dind = w.Din.BlockPointer(13);
+            if (dind != 0 && _v.InFs(dind))
+            {
+                MarkUsed(dind, 1, w);
+            }
+            return;
+        }
+        bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000);
+        if (walk || w.Ino == 1)
+        {
+            WalkBlocks(w, ClaimInPass1);
+            ClaimXattrBlock(w);
+            if (w.Ino != 1)
+            {
+                CheckBlockCount(w);
+            }
+        }
+    }
+
+    /// <summary>Mark a run in use; a block already in use becomes a duplicate.</summary>
+    private void MarkUsed(ulong start, int count, InodeWalk w)
+    {
+        for (int k = 0; k < count; k++)
+        {
+            int b = (int)(start + (ulong)k);
+            if (_used[b])
+            {
+                _dupClaims[(ulong)b] = _dupClaims.GetValueOrDefault((ulong)b, 1) + 1;
+                _dupInodes.Add(w.Ino);
+            }
+            else
+            {
+                _used[b] = true;
+                w.Marked.Add(((ulong)b, 1));
+            }
+        }
+    }
+
+    private ulong ClaimInPass1(InodeWalk w, BlockClaim c)
+    {
+        if (!_v.InFs(c.Physical) || c.Physical + (ulong)c.Count > _v.BlocksCount)
+        {
+            w.Illegal++;
+            Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} (logical {c.Logical}); cleared");
+            return _repair ? Drop : Keep;
+        }
+        MarkUsed(c.Physical, c.Count, w);
+        w.Blocks += (ulong)c.Count;
+        if (c.Logical >= 0)
+        {
+            long last = c.Logical + c.Count - 1;
+            w.LastLogical = Math.Max(w.LastLogical, last);
+            if (!c.Uninit)
+            {
+                w.LastInit = Math.Max(w.LastInit, last);
+            }
+            if (w.IsDir)
+            {
+                for (int k = 0; k < c.Count; k++)
+                {
+                    w.DirBlocks.Add(((uint)(c.Logical + k), c.Physical + (ulong)k));
+                }
+            }
+        }
+        return Keep;
+    }
+
+    private void ClaimXattrBlock(InodeWalk w)
+    {
+        ulong acl = w.Din.FileAcl;
+        if (acl == 0)
+        {
+            return;
+        }
+        if (!_v.InFs(acl))
+        {
+            Error(Pass1, Ino(w.Ino), $"extended attribute block {acl} is outside the file system; cleared");
+            w.Din.FileAcl = 0;
+            w.Changed = true;
+            return;
+        }
+        if (_xattrRefs.TryGetValue(acl, out int refs))
+        {
+            _xattrRefs[acl] = refs + 1;
+            w.Blocks++;
+            return;
+        }
+        if (_v.Read(acl, out byte[] data) != Errno.OK
+            || BinaryPrimitives.ReadUInt32LittleEndian(data) != Ext2XattrEntry.Magic)
+        {
+            Error(Pass1, Ino(w.Ino), $"extended attribute block {acl} is not valid; cleared");
+            w.Din.FileAcl = 0;
+            w.Changed = true;
+            return;
+        }
+        if (_v.MetadataCsum && BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum))
+            != Ext2XattrEntry.BlockChecksum(data, acl, _v.CsumSeed))
+        {
+            Error(Pass1, Ino(w.Ino), $"extended attribute block {acl} has a bad checksum; recomputed");
+            if (_repair)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum),
+                    Ext2XattrEntry.BlockChecksum(data, acl, _v.CsumSeed));
+                _v.Write(acl, data);
+            }
+        }
+        _xattrRefs[acl] = 1;
+        MarkUsed(acl, 1, w);
+        w.Blocks++;
+    }
+
+    private void CheckXattrRefcounts()
+    {
+        foreach ((ulong blk, int refs) in _xattrRefs)
+        {
+            if (_v.Read(blk, out byte[] data) != Errno.OK)
+            {
+                continue;
+            }
+            uint stored = BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.RefCount));
+            if (stored != (uint)refs)
+            {
+                Error(Pass1, $"block {blk}", $"extended attribute block has reference count {stored}, should be {refs}");
+                if (_repair)
+                {
+                    BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.RefCount), (uint)refs);
+                    if (_v.MetadataCsum)
+                    {
+                        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum),
+                            Ext2XattrEntry.BlockChecksum(data, blk, _v.CsumSeed));
+                    }
+                    _v.Write(blk, data);
+                }
+            }
+        }
+    }
+
+    private void CheckBlockCount(InodeWalk w)
+    {
+        bool fsUnits = _v.HugeFile && (w.Din.Flags & Ext2Dinode.FlagHugeFile) != 0;
+        ulong expect = fsUnits ? w.Blocks : w.Blocks * (ulong)(_v.BlockSize / 512);
+        if (w.Din.BlocksRaw != expect)
+        {
+            Error(Pass1, Ino(w.Ino), $"i_blocks is {w.Din.BlocksRaw}, should be {expect}");
+            w.Din.BlocksRaw = expect;
+            w.Changed = true;
+        }
+    }
+
+    private void CheckSize(InodeWalk w, bool inline)
+    {
+        long size = w.Din.Size;
+        long bs = _v.BlockSize;
+        if (inline)
+        {
+            return;
+        }
+        if (w.IsDir)
+        {
+            long want = (w.LastLogical + 1) * bs;
+            if (size != want)
+            {
+                Error(Pass1, Ino(w.Ino), $"directory size is {size}, should be {want}");
+                w.Din.Size = want;
+                w.Changed = true;
+            }
+        }
+        else if ((w.Din.Mode & 0xF000) == 0x8000 && w.LastInit >= 0 && size < w.LastInit * bs)
+        {
+            long want = (w.LastInit + 1) * bs;
+            Error(Pass1, Ino(w.Ino), $"size is {size}, should be {want}");
+            w.Din.Size = want;
+            w.Changed = true;
+        }
+    }
+
+    /// <summary>Clear an inode (e2fsck's "Clear inode"): its blocks go back, entries naming it go in pass 2.</summary>
+    private void ClearInode(InodeWalk w)
+    {
+        foreach ((ulong start, int count) in w.Marked)
+        {
+            for (int k = 0; k < count; k++)
+            {
+                _used[(int)(start + (ulong)k)] = false;
+            }
+        }
+        w.Marked.Clear();
+        _inUse[(int)w.Ino] = false;
+        _type[w.Ino] = 0;
+        _links[w.Ino] = 0;
+        _dirs.Remove(w.Ino);
+        Array.Clear(w.Din.Raw);
+        w.Din.Dtime = (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        w.Changed = true;
+    }
+}

@@ -1,0 +1,252 @@
+using System.Buffers.Binary;
+using System.Text;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// Pass 3: every directory reachable from the root, with ".." naming the directory that
+/// holds it; unconnected directories go to lost+found. Pass 4: link counts against the
+/// references found; unattached inodes are reconnected to lost+found, or cleared when empty.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string Pass3 = "connectivity";
+    private const string Pass4 = "references";
+
+    private uint _lostFound;
+
+    private void CheckConnectivity()
+    {
+        if (!_inUse[(int)RootIno] || _type[RootIno] != 2)
+        {
+            return;
+        }
+        var children = new Dictionary<uint, List<uint>>();
+        foreach (uint d in _dirs.Keys)
+        {
+            if (_parent[d] != 0)
+            {
+                if (!children.TryGetValue(_parent[d], out List<uint>? list))
+                {
+                    children[_parent[d]] = list = [];
+                }
+                list.Add(d);
+            }
+        }
+        _parent[RootIno] = RootIno;
+        var reached = new HashSet<uint>();
+        MarkReachable(RootIno, children, reached);
+        foreach (uint d in _dirs.Keys)
+        {
+            if (reached.Contains(d))
+            {
+                continue;
+            }
+            // Climb to the top of the unconnected subtree (stopping at a loop) and attach that.
+            uint top = d;
+            var seen = new HashSet<uint> { d };
+            while (_parent[top] != 0 && _dirs.ContainsKey(_parent[top]) && seen.Add(_parent[top]))
+            {
+                top = _parent[top];
+            }
+            bool can = _lostFound != 0 && top != _lostFound;
+            Error(Pass3, Ino(top), $"unconnected directory (its '..' names {_dotdot[top]}); connected to lost+found", fixable: can);
+            if (can && _repair && AddEntry(_lostFound, "#" + top, top, 2))
+            {
+                _parent[top] = _lostFound;
+                MarkReachable(top, children, reached);
+            }
+            else
+            {
+                // Left alone: keep its ".." reference as it is.
+                _parent[top] = _dotdot[top];
+                MarkReachable(top, children, reached);
+            }
+        }
+        foreach (uint d in _dirs.Keys)
+        {
+            uint want = _parent[d];
+            if (want == 0 || _dotdot[d] == want)
+            {
+                if (want != 0 && (d == RootIno || reached.Contains(d)))
+                {
+                    _refs[want]++;
+                }
+                continue;
+            }
+            Error(Pass3, Ino(d), $"'..' names inode {_dotdot[d]}, should be {want}");
+            if (_repair)
+            {
+                SetDotDot(d, want);
+            }
+            _dotdot[d] = want;
+            _refs[want]++;
+        }
+    }
+
+    private void MarkReachable(uint start, Dictionary<uint, List<uint>> children, HashSet<uint> reached)
+    {
+        var stack = new Stack<uint>();
+        stack.Push(start);
+        while (stack.Count > 0)
+        {
+            uint d = stack.Pop();
+            if (!reached.Add(d))
+            {
+                continue;
+            }
+            if (children.TryGetValue(d, out List<uint>? list))
+            {
+                foreach (uint c in list)
+                {
+                    stack.Push(c);
+                }
+            }
+        }
+    }
+
+    private void SetDotDot(uint dir, uint parent)
+    {
+        if (_inlineDirs.Contains(dir))
+        {
+            if (_v.ReadInode(dir, out Ext2Dinode din) == Errno.OK)
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(din.BlockBytes, parent);
+                _v.WriteInode(dir, din);
+            }
+            return;
+        }
+        if (!_dotdotAt.TryGetValue(dir, out ulong off) || _dirs[dir].Count == 0 || _dirs[dir][0].Logical != 0)
+        {
+            return;
+        }
+        ulong phys = _dirs[dir][0].Physical;
+        if (_v.Read(phys, out byte[] b) != Errno.OK || _v.ReadInode(dir, out Ext2Dinode d) != Errno.OK)
+        {
+            return;
+        }
+        Ext2DirEntry.SetInode(b, (int)off, parent);
+        WriteDirBlock(dir, d, phys, b);
+    }
+
+    /// <summary>Store a changed directory block, with a fresh tail checksum when it has one.</summary>
+    private void WriteDirBlock(uint dir, Ext2Dinode din, ulong phys, byte[] b)
+    {
+        if (_v.MetadataCsum && Ext2DirEntry.HasTail(b))
+        {
+            Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation));
+        }
+        _v.Write(phys, b);
+    }
+
+    /// <summary>Add a record to directory <paramref name="dir"/> (lost+found) in the first block with room.</summary>
+    private bool AddEntry(uint dir, string name, uint ino, byte type)
+    {
+        if (!_dirs.TryGetValue(dir, out List<(uint Logical, ulong Physical)>? blocks) || _v.ReadInode(dir, out Ext2Dinode din) != Errno.OK
+            || ((din.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex))
+        {
+            return false;
+        }
+        byte[] nameBytes = Encoding.ASCII.GetBytes(name);
+        int need = Ext2DirEntry.Needed(nameBytes.Length);
+        foreach ((uint _, ulong phys) in blocks)
+        {
+            if (_v.Read(phys, out byte[] b) != Errno.OK)
+            {
+                continue;
+            }
+            int limit = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? b.Length - Ext2DirEntry.TailSize : b.Length;
+            int off = 0;
+            while (off + Ext2DirEntry.HeaderSize <= limit)
+            {
+                int rl = Ext2DirEntry.RecLen(b, off);
+                if (rl < 12 || off + rl > limit)
+                {
+                    break;
+                }
+                uint cur = Ext2DirEntry.Inode(b, off);
+                int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, _v.Filetype));
+                if (rl - used >= need)
+                {
+                    int at = off + used;
+                    if (used > 0)
+                    {
+                        Ext2DirEntry.SetRecLen(b, off, used);
+                    }
+                    Ext2DirEntry.Write(b, at, ino, rl - used, nameBytes, type, _v.Filetype);
+                    WriteDirBlock(dir, din, phys, b);
+                    _refs[ino]++;
+                    return true;
+                }
+                off += rl;
+            }
+        }
+        return false;
+    }
+
+    private void CheckReferenceCounts()
+    {
+        for (uint ino = 1; ino <= _v.InodesCount; ino++)
+        {
+            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno))
+            {
+                continue;
+            }
+            if (_refs[ino] == 0 && _type[ino] != 2)
+            {
+                HandleUnattached(ino);
+                if (!_inUse[(int)ino])
+                {
+                    continue;
+                }
+            }
+            int refs = _refs[ino];
+            ushort links = _links[ino];
+            if (_type[ino] == 2 && refs > 65000)
+            {
+                // Past EXT2_LINK_MAX a directory's count stays at 1 (dir_nlink).
+                refs = 1;
+            }
+            if (links == refs || refs == 0)
+            {
+                continue;
+            }
+            Error(Pass4, Ino(ino), $"link count is {links}, should be {refs}");
+            if (_repair && _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK)
+            {
+                din.LinksCount = (ushort)Math.Min(refs, 65000);
+                _v.WriteInode(ino, din);
+                _links[ino] = din.LinksCount;
+            }
+        }
+    }
+
+    private void HandleUnattached(uint ino)
+    {
+        if (_v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
+        {
+            return;
+        }
+        if (din.Size == 0 && din.BlocksRaw == 0)
+        {
+            Error(Pass4, Ino(ino), "unattached zero-length inode; cleared");
+            if (_repair)
+            {
+                Array.Clear(din.Raw);
+                din.Dtime = (uint)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+                _v.WriteInode(ino, din);
+                _inUse[(int)ino] = false;
+                _type[ino] = 0;
+            }
+            return;
+        }
+        bool can = _lostFound != 0;
+        Error(Pass4, Ino(ino), "unattached inode; connected to lost+found", fixable: can);
+        if (can && _repair && !AddEntry(_lostFound, "#" + ino, ino, _type[ino]))
+        {
+            Error(Pass4, Ino(ino), "lost+found has no room for it", fixable: false);
+        }
+    }
+}

@@ -1,0 +1,348 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// The checker's own view of an ext2/3/4 device: the superblock, the group descriptor table
+/// and the geometry derived from them, with block and inode access. Not a mount: nothing is
+/// cached beyond the blocks a repair changed, which are kept here and written by
+/// <see cref="WriteBack"/> so that a check without repair never writes.
+/// </summary>
+internal sealed class Ext2CheckVolume
+{
+    private readonly Dictionary<ulong, byte[]> _changed = [];
+    private byte[][] _gdtRaw = [];
+
+    private Ext2CheckVolume(IBlockDevice device, Ext2Superblock sb)
+    {
+        Device = device;
+        Sb = sb;
+        BlockShift = 10 + (int)sb.LogBlockSize;
+        BlockSize = 1 << BlockShift;
+        GroupCount = (uint)((sb.BlocksCount - sb.FirstDataBlock + sb.BlocksPerGroup - 1) / sb.BlocksPerGroup);
+        InodeSize = sb.InodeSize;
+        DescSize = sb.DescSize;
+        DescPerBlock = BlockSize / DescSize;
+        CsumSeed = (sb.FeatureIncompat & Ext2Features.IncompatCsumSeed) != 0
+            ? sb.ChecksumSeed
+            : Ext2Crc.Crc32c(~0u, sb.Uuid);
+        InodeTableBlocks = (uint)(((ulong)sb.InodesPerGroup * (ulong)InodeSize + (ulong)BlockSize - 1) / (ulong)BlockSize);
+    }
+
+    public IBlockDevice Device { get; }
+    public Ext2Superblock Sb { get; }
+    public int BlockSize { get; }
+    public int BlockShift { get; }
+    public uint GroupCount { get; }
+    public int InodeSize { get; }
+    public int DescSize { get; }
+    public int DescPerBlock { get; }
+    public uint CsumSeed { get; }
+    public uint InodeTableBlocks { get; }
+    public Ext2GroupDescriptor[] Groups { get; private set; } = [];
+
+    public ulong BlocksCount => Sb.BlocksCount;
+    public uint InodesCount => Sb.InodesCount;
+    public uint InodesPerGroup => Sb.InodesPerGroup;
+    public bool Filetype => (Sb.FeatureIncompat & Ext2Features.IncompatFiletype) != 0;
+    public bool MetadataCsum => Sb.HasMetadataCsum;
+
+    /// <summary>Group descriptors carry a checksum and the uninit flags mean something (uninit_bg or metadata_csum).</summary>
+    public bool GroupCsum => Sb.HasMetadataCsum || Sb.HasGdtCsum;
+    public bool ExtentsFeature => (Sb.FeatureIncompat & Ext2Features.IncompatExtents) != 0;
+    public bool HugeFile => (Sb.FeatureRoCompat & Ext2Features.RoHugeFile) != 0;
+    public bool DirNlink => (Sb.FeatureRoCompat & Ext2Features.RoDirNlink) != 0;
+    public bool DirIndex => (Sb.FeatureCompat & Ext2Features.CompatDirIndex) != 0;
+    public bool InlineData => (Sb.FeatureIncompat & Ext2Features.IncompatInlineData) != 0;
+    public bool HasChanges => _changed.Count > 0;
+
+    /// <summary>Incompat features the checker understands; anything else is an operational error, as for e2fsck.</summary>
+    private const uint IncompatKnown = Ext2Features.IncompatFiletype | Ext2Features.IncompatRecover
+        | Ext2Features.IncompatMetaBg | Ext2Features.IncompatExtents | Ext2Features.Incompat64Bit
+        | Ext2Features.IncompatFlexBg | Ext2Features.IncompatCsumSeed | Ext2Features.IncompatLargeDir
+        | Ext2Features.IncompatInlineData;
+
+    /// <summary>Read and sanity-check the superblock and descriptors; error says why the check cannot run.</summary>
+    public static Ext2CheckVolume? Open(IBlockDevice device, out string? error)
+    {
+        error = null;
+        if (device.Length < Ext2Superblock.DiskOffset + Ext2Superblock.Size)
+        {
+            error = "the device is too small for an ext2 superblock";
+            return null;
+        }
+        byte[] raw = new byte[Ext2Superblock.Size];
+        if (device.Read(Ext2Superblock.DiskOffset, raw) != Errno.OK)
+        {
+            error = "cannot read the superblock";
+            return null;
+        }
+        var sb = new Ext2Superblock(raw);
+        error = ValidateSuperblock(sb, device.Length);
+        if (error is not null)
+        {
+            return null;
+        }
+        var v = new Ext2CheckVolume(device, sb);
+        error = v.LoadGroups();
+        return error is null ? v : null;
+    }
+
+    private static string? ValidateSuperblock(Ext2Superblock sb, long deviceLength)
+    {
+        if (sb.MagicValue != Ext2Superblock.Magic)
+        {
+            return $"bad magic number 0x{sb.MagicValue:x4} in the superblock";
+        }
+        if (sb.RevLevel > 1)
+        {
+            return $"revision {sb.RevLevel} is newer than this checker";
+        }
+        if (sb.LogBlockSize > 6)
+        {
+            return $"block size 1024 << {sb.LogBlockSize} is out of range";
+        }
+        int bs = 1024 << (int)sb.LogBlockSize;
+        uint unknown = sb.FeatureIncompat & ~IncompatKnown;
+        if (unknown != 0)
+        {
+            return "unsupported incompat features: " + Ext2Features.IncompatNames(unknown);
+        }
+        if ((sb.FeatureRoCompat & Ext2Features.RoBigalloc) != 0)
+        {
+            return "bigalloc is not supported by this checker";
+        }
+        if (sb.BlocksPerGroup == 0 || sb.BlocksPerGroup > 8u * (uint)bs || sb.InodesPerGroup == 0
+            || sb.InodesPerGroup > 8u * (uint)bs)
+        {
+            return $"blocks per group {sb.BlocksPerGroup} or inodes per group {sb.InodesPerGroup} is out of range";
+        }
+        if (sb.FirstDataBlock != (bs == 1024 ? 1u : 0u) || sb.BlocksCount <= sb.FirstDataBlock)
+        {
+            return $"first data block {sb.FirstDataBlock} or block count {sb.BlocksCount} is impossible";
+        }
+        int isz = sb.InodeSize;
+        if (isz < Ext2Dinode.BaseSize || isz > bs || (isz & (isz - 1)) != 0)
+        {
+            return $"inode size {isz} is impossible";
+        }
+        ulong groups = (sb.BlocksCount - sb.FirstDataBlock + sb.BlocksPerGroup - 1) / sb.BlocksPerGroup;
+        if (groups * sb.InodesPerGroup != sb.InodesCount)
+        {
+            return $"inode count {sb.InodesCount} is not {groups} groups of {sb.InodesPerGroup}";
+        }
+        if (sb.Is64Bit && (sb.DescSize < Ext2GroupDescriptor.Size64 || sb.DescSize > bs || (sb.DescSize & (sb.DescSize - 1)) != 0))
+        {
+            return $"group descriptor size {sb.DescSize} is impossible";
+        }
+        if (sb.FirstIno < 11 || sb.FirstIno > sb.InodesCount)
+        {
+            return $"first inode {sb.FirstIno} is impossible";
+        }
+        if ((long)Math.Min(sb.BlocksCount, long.MaxValue >> 17) << (10 + (int)sb.LogBlockSize) > deviceLength)
+        {
+            return $"the file system ({sb.BlocksCount} blocks) is larger than the device ({deviceLength} bytes)";
+        }
+        return null;
+    }
+
+    private string? LoadGroups()
+    {
+        uint gdtBlocks = (uint)((GroupCount + (uint)DescPerBlock - 1) / (uint)DescPerBlock);
+        _gdtRaw = new byte[gdtBlocks][];
+        var groups = new Ext2GroupDescriptor[GroupCount];
+        for (uint i = 0; i < gdtBlocks; i++)
+        {
+            ulong blk = GdtBlock(i);
+            if (blk >= BlocksCount || Read(blk, out byte[] data) != Errno.OK)
+            {
+                return $"cannot read group descriptor block {blk}";
+            }
+            _gdtRaw[i] = data;
+            for (int k = 0; k < DescPerBlock; k++)
+            {
+                uint g = (i * (uint)DescPerBlock) + (uint)k;
+                if (g < GroupCount)
+                {
+                    groups[g] = Ext2GroupDescriptor.Decode(data.AsSpan(k * DescSize, DescSize));
+                }
+            }
+        }
+        Groups = groups;
+        for (uint g = 0; g < GroupCount; g++)
+        {
+            Ext2GroupDescriptor gd = groups[g];
+            if (!InFs(gd.BlockBitmap) || !InFs(gd.InodeBitmap) || !InFs(gd.InodeTable)
+                || gd.InodeTable + InodeTableBlocks > BlocksCount)
+            {
+                return $"group {g} places its bitmaps or inode table outside the file system";
+            }
+        }
+        return null;
+    }
+
+    /// <summary>True when <paramref name="blk"/> is a block of the file system (not the boot block of 1 KiB file systems).</summary>
+    public bool InFs(ulong blk) => blk >= Sb.FirstDataBlock && blk < BlocksCount;
+
+    public uint GroupOfBlock(ulong blk) => (uint)((blk - Sb.FirstDataBlock) / Sb.BlocksPerGroup);
+
+    public ulong GroupFirstBlock(uint g) => Sb.FirstDataBlock + ((ulong)g * Sb.BlocksPerGroup);
+
+    public uint BlocksInGroup(uint g) =>
+        g + 1 < GroupCount ? Sb.BlocksPerGroup : (uint)(BlocksCount - GroupFirstBlock(g));
+
+    /// <summary>True when group <paramref name="g"/> holds a superblock copy (sparse_super, sparse_super2).</summary>
+    public bool HasSuper(uint g)
+    {
+        if (g == 0)
+        {
+            return true;
+        }
+        if ((Sb.FeatureCompat & Ext2Features.CompatSparseSuper2) != 0)
+        {
+            return g == Sb.BackupBg(0) || g == Sb.BackupBg(1);
+        }
+        if ((Sb.FeatureRoCompat & Ext2Features.RoSparseSuper) == 0 || g == 1)
+        {
+            return true;
+        }
+        return IsPowerOf(g, 3) || IsPowerOf(g, 5) || IsPowerOf(g, 7);
+    }
+
+    private static bool IsPowerOf(uint g, uint b)
+    {
+        ulong n = b;
+        while (n < g)
+        {
+            n *= b;
+        }
+        return n == g;
+    }
+
+    private bool MetaBg => (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0;
+
+    /// <summary>Block number of descriptor block <paramref name="i"/> of the primary table.</summary>
+    public ulong GdtBlock(uint i)
+    {
+        if (!MetaBg || i < Sb.FirstMetaBg)
+        {
+            return Sb.FirstDataBlock + 1 + i;
+        }
+        uint g = i * (uint)DescPerBlock;
+        return GroupFirstBlock(g) + (HasSuper(g) ? 1u : 0u);
+    }
+
+    /// <summary>Blocks at the start of group <paramref name="g"/> taken by superblock and descriptor copies.</summary>
+    public uint SuperAndGdtBlocks(uint g)
+    {
+        uint n = HasSuper(g) ? 1u : 0u;
+        uint gdtBlocks = (uint)_gdtRaw.Length;
+        if (!MetaBg)
+        {
+            return n == 0 ? 0 : n + gdtBlocks + Sb.ReservedGdtBlocks;
+        }
+        uint metaGroup = g / (uint)DescPerBlock;
+        if (metaGroup < Sb.FirstMetaBg)
+        {
+            return n == 0 ? 0 : n + Sb.FirstMetaBg + Sb.ReservedGdtBlocks;
+        }
+        uint r = g % (uint)DescPerBlock;
+        if (r == 0 || r == 1 || r == (uint)DescPerBlock - 1)
+        {
+            n++;
+        }
+        return n;
+    }
+
+    /// <summary>A copy of block <paramref name="blk"/> (the repaired version when a repair changed it).</summary>
+    public Errno Read(ulong blk, out byte[] data)
+    {
+        data = new byte[BlockSize];
+        if (_changed.TryGetValue(blk, out byte[]? c))
+        {
+            c.CopyTo(data, 0);
+            return Errno.OK;
+        }
+        if (blk >= BlocksCount)
+        {
+            return Errno.EIO;
+        }
+        return Device.Read((long)blk << BlockShift, data);
+    }
+
+    /// <summary>Keep a changed block for <see cref="WriteBack"/>.</summary>
+    public void Write(ulong blk, byte[] data) => _changed[blk] = data;
+
+    /// <summary>Where inode <paramref name="ino"/> lives: its block and byte offset there.</summary>
+    public (ulong Block, int Offset) InodeLocation(uint ino)
+    {
+        uint g = (ino - 1) / InodesPerGroup;
+        long byteOff = (long)((ino - 1) % InodesPerGroup) * InodeSize;
+        return (Groups[g].InodeTable + (ulong)(byteOff >> BlockShift), (int)(byteOff & (BlockSize - 1)));
+    }
+
+    public Errno ReadInode(uint ino, out Ext2Dinode din)
+    {
+        (ulong blk, int off) = InodeLocation(ino);
+        Errno e = Read(blk, out byte[] data);
+        din = new Ext2Dinode(data.AsSpan(off, InodeSize).ToArray());
+        return e;
+    }
+
+    /// <summary>Store a changed inode, with a fresh checksum under metadata_csum.</summary>
+    public void WriteInode(uint ino, Ext2Dinode din)
+    {
+        if (MetadataCsum)
+        {
+            din.UpdateChecksum(CsumSeed, ino);
+        }
+        (ulong blk, int off) = InodeLocation(ino);
+        if (Read(blk, out byte[] data) == Errno.OK || _changed.ContainsKey(blk))
+        {
+            din.Raw.CopyTo(data, off);
+            Write(blk, data);
+        }
+    }
+
+    /// <summary>The raw bytes of group <paramref name="g"/>'s descriptor as read.</summary>
+    public ReadOnlySpan<byte> RawDescriptor(uint g) =>
+        _gdtRaw[g / (uint)DescPerBlock].AsSpan((int)(g % (uint)DescPerBlock) * DescSize, DescSize);
+
+    public ushort DescriptorChecksum(uint g) =>
+        Ext2GroupDescriptor.ComputeChecksum(RawDescriptor(g), g, MetadataCsum, CsumSeed, Sb.Uuid);
+
+    /// <summary>Encode group <paramref name="g"/>'s descriptor back into its table block with a fresh checksum.</summary>
+    public void StoreDescriptor(uint g)
+    {
+        byte[] block = _gdtRaw[g / (uint)DescPerBlock];
+        Span<byte> d = block.AsSpan((int)(g % (uint)DescPerBlock) * DescSize, DescSize);
+        Groups[g].Encode(d);
+        if (GroupCsum)
+        {
+            ushort c = Ext2GroupDescriptor.ComputeChecksum(d, g, MetadataCsum, CsumSeed, Sb.Uuid);
+            Groups[g].Checksum = c;
+            BinaryPrimitives.WriteUInt16LittleEndian(d[Ext2GroupDescriptor.Off.Checksum..], c);
+        }
+        Write(GdtBlock(g / (uint)DescPerBlock), (byte[])block.Clone());
+    }
+
+    /// <summary>Write every changed block and the superblock (with a fresh checksum), then flush.</summary>
+    public Errno WriteBack()
+    {
+        foreach ((ulong blk, byte[] data) in _changed.OrderBy(kv => kv.Key))
+        {
+            Errno e = Device.Write((long)blk << BlockShift, data);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        _changed.Clear();
+        Sb.UpdateChecksum();
+        Errno rc = Device.Write(Ext2Superblock.DiskOffset, Sb.Raw);
+        return rc != Errno.OK ? rc : Device.Flush();
+    }
+}

@@ -1,0 +1,45 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// fsck for ext2, ext3 and ext4 in the spirit of e2fsck's passes: 1 inodes and their block
+/// maps or extent trees, 2 directory blocks, 3 connectivity, 4 reference counts, 5 bitmaps
+/// and summary counts, with the metadata_csum checksums along the way. Reads the device
+/// directly (the image may be too damaged to mount). With repair it fixes what e2fsck -y
+/// fixes in the common cases; repairs are kept in memory and written at the end.
+/// </summary>
+public sealed class Ext2Checker : IFileSystemChecker
+{
+    public string FsType => "ext2fs";
+
+    public CheckReport Check(IBlockDevice device, bool repair)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        var report = new CheckReport();
+        if (repair && device.IsReadOnly)
+        {
+            report.OperationalError = "the device is read-only; cannot repair";
+            return report;
+        }
+        try
+        {
+            Ext2CheckVolume? v = Ext2CheckVolume.Open(device, out string? error);
+            if (v is null)
+            {
+                report.OperationalError = "not a usable ext2/ext3/ext4 file system: " + error;
+                return report;
+            }
+            new Ext2CheckRun(v, report, repair).Run();
+        }
+        catch (Exception ex) when (ex is not OutOfMemoryException)
+        {
+            // A checker bug on strange input must end as an operational error, never escape.
+            KernelLog.Error("ext2fsck", $"check of {device.Name} failed: {ex}");
+            report.OperationalError = $"internal error while checking ({ex.GetType().Name}: {ex.Message})";
+        }
+        return report;
+    }
+}
