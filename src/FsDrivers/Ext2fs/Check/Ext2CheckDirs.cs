@@ -161,7 +161,11 @@ internal sealed partial class Ext2CheckRun
             if (rl < 12 || (rl & 3) != 0 || off + rl > limit || Ext2DirEntry.HeaderSize + nl > rl)
             {
                 Error(Pass2, where, $"corrupt directory entry at offset {off} (rec_len {rl}, name_len {nl}); the rest of the block is dropped");
-                if (prev >= 0)
+                if (logical == 0 && index < 2)
+                {
+                    RebuildDots(dir, b, limit, index);
+                }
+                else if (prev >= 0)
                 {
                     Ext2DirEntry.SetRecLen(b, prev, limit - prev);
                 }
@@ -237,6 +241,19 @@ internal sealed partial class Ext2CheckRun
     }
 
     private readonly Dictionary<uint, ulong> _dotdotAt = [];
+
+    /// <summary>"." or ".." itself is corrupt: write both afresh over the block; pass 3 fills in "..".</summary>
+    private void RebuildDots(uint dir, byte[] b, int limit, int index)
+    {
+        Ext2DirEntry.Write(b, 0, dir, 12, "."u8, 2, _v.Filetype);
+        Ext2DirEntry.Write(b, 12, 0, limit - 12, ".."u8, 2, _v.Filetype);
+        if (index == 0)
+        {
+            _refs[dir]++;
+        }
+        _dotdot[dir] = 0;
+        _dotdotAt[dir] = 12;
+    }
 
     private bool CheckEntry(uint dir, string where, byte[] b, int off, int nl, ref bool changed)
     {

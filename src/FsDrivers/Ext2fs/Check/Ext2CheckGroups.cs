@@ -24,10 +24,6 @@ internal sealed partial class Ext2CheckRun
             Error(Pass0, "superblock", "superblock checksum does not match; recomputed");
             _sbChanged = true;
         }
-        if ((Sb.FeatureIncompat & Ext2Features.IncompatRecover) != 0)
-        {
-            Error(Pass0, "superblock", "the journal needs recovery (replay it by mounting, or with e2fsck)", fixable: false);
-        }
         if ((Sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && Sb.JournalInum == 0 && Sb.JournalDev == 0)
         {
             Error(Pass0, "superblock", "has_journal is set but there is no journal", fixable: false);

@@ -32,6 +32,31 @@ public sealed class Ext2Checker : IFileSystemChecker
                 report.OperationalError = "not a usable ext2/ext3/ext4 file system: " + error;
                 return report;
             }
+            if (Ext2CheckJournal.NeedsRecovery(v.Sb))
+            {
+                if (!repair)
+                {
+                    // e2fsck -n skips the replay with a warning; the passes below then check the
+                    // unreplayed metadata, so the verdict stays "uncorrected" until a replay.
+                    report.Add("journal", "superblock", "the journal needs recovery; run with -y (or mount read-write) to replay it");
+                }
+                else
+                {
+                    Errno e = Ext2CheckJournal.Replay(device, v.Sb, out string? message);
+                    if (e != Errno.OK)
+                    {
+                        report.OperationalError = "the journal needs recovery and replaying it failed: " + message;
+                        return report;
+                    }
+                    report.Add("journal", "superblock", "the journal needed recovery; replayed", repaired: true);
+                    v = Ext2CheckVolume.Open(device, out error);
+                    if (v is null)
+                    {
+                        report.OperationalError = "after the journal replay: " + error;
+                        return report;
+                    }
+                }
+            }
             new Ext2CheckRun(v, report, repair).Run();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
