@@ -90,7 +90,7 @@ internal sealed partial class Ext2CheckRun
         byte type = Ext2DirEntry.FileTypeOf(din.Mode);
         if (type == 0)
         {
-            Error(Pass1, Ino(ino), $"bad mode 0{din.Mode:o}; inode cleared");
+            Error(Pass1, Ino(ino), $"bad mode 0{Convert.ToString(din.Mode, 8)}; inode cleared");
             ClearInode(w);
             Finish(w);
             return;
@@ -100,6 +100,12 @@ internal sealed partial class Ext2CheckRun
             Error(Pass1, Ino(ino), "in-use inode has dtime set; cleared");
             din.Dtime = 0;
             w.Changed = true;
+        }
+        if (!CheckFlags(w, type))
+        {
+            ClearInode(w);
+            Finish(w);
+            return;
         }
         _type[ino] = type;
         _links[ino] = din.LinksCount;
@@ -132,6 +138,91 @@ internal sealed partial class Ext2CheckRun
     }
 
     private readonly HashSet<uint> _inlineDirs = [];
+
+    private const uint FlagImmutable = 0x10;
+    private const uint FlagAppend = 0x20;
+    private const uint FlagImagic = 0x2000;
+    private const uint FlagEncrypt = 0x800;
+    private const uint FlagCasefold = 0x40000000;
+    private const uint CompatImagicInodes = 0x2;
+
+    /// <summary>
+    /// Inode flags that make no sense for the file's type or the file system's features, and an
+    /// impossible i_extra_isize. Cleared where e2fsck clears them; false when e2fsck clears the inode.
+    /// </summary>
+    private bool CheckFlags(InodeWalk w, byte type)
+    {
+        Ext2Dinode din = w.Din;
+        uint flags = din.Flags;
+        bool special = type is 3 or 4 or 5 or 6;
+        if ((flags & Ext2Dinode.FlagInlineData) != 0 && !_v.InlineData)
+        {
+            Error(Pass1, Ino(w.Ino), "inline data flag on a file system without inline_data; inode cleared");
+            return false;
+        }
+        if ((flags & Ext2Dinode.FlagExtents) != 0 && !_v.ExtentsFeature)
+        {
+            Error(Pass1, Ino(w.Ino), "extents flag on a file system without extents; inode cleared");
+            return false;
+        }
+        if (special && (flags & (Ext2Dinode.FlagExtents | Ext2Dinode.FlagInlineData | Ext2Dinode.FlagIndex)) != 0)
+        {
+            Error(Pass1, Ino(w.Ino), "device, fifo or socket with an extents, inline or index flag; inode cleared");
+            return false;
+        }
+        uint clear = 0;
+        if ((flags & FlagCasefold) != 0 && (Sb.FeatureIncompat & Ext2Features.IncompatCasefold) == 0)
+        {
+            clear |= FlagCasefold;
+        }
+        if ((flags & FlagEncrypt) != 0 && (Sb.FeatureIncompat & Ext2Features.IncompatEncrypt) == 0)
+        {
+            clear |= FlagEncrypt;
+        }
+        if ((flags & FlagImagic) != 0 && (Sb.FeatureCompat & CompatImagicInodes) == 0)
+        {
+            clear |= FlagImagic;
+        }
+        if ((flags & Ext2Dinode.FlagIndex) != 0 && (type != 2 || !_v.DirIndex))
+        {
+            clear |= Ext2Dinode.FlagIndex;
+        }
+        if (special && (flags & (FlagImmutable | FlagAppend)) != 0)
+        {
+            clear |= FlagImmutable | FlagAppend;
+        }
+        if (clear != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"flags 0x{clear:x} do not apply to this inode; cleared");
+            din.Flags = flags & ~clear;
+            w.Changed = true;
+        }
+        if (special && din.Size != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"device, fifo or socket has size {din.Size}; set to 0");
+            din.Size = 0;
+            w.Changed = true;
+        }
+        uint faddr = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ObsoFaddr));
+        if (faddr != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"i_faddr is {faddr}, should be zero");
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ObsoFaddr), 0);
+            w.Changed = true;
+        }
+        if (din.InodeSize > Ext2Dinode.BaseSize)
+        {
+            int extra = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ExtraIsize));
+            if (extra > din.InodeSize - Ext2Dinode.BaseSize || (extra & 3) != 0 || (extra != 0 && extra < 4))
+            {
+                int want = Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, din.InodeSize - Ext2Dinode.BaseSize);
+                Error(Pass1, Ino(w.Ino), $"i_extra_isize {extra} is impossible; set to {want}");
+                din.SetExtraIsize((ushort)want);
+                w.Changed = true;
+            }
+        }
+        return true;
+    }
 
     private void Finish(InodeWalk w)
     {
