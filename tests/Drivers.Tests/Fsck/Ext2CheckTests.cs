@@ -1,0 +1,405 @@
+using System.Buffers.Binary;
+using System.Text.RegularExpressions;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Our ext2/ext3/ext4 check against e2fsck -fn on images made by mke2fs -d, clean and
+/// damaged in known ways with debugfs -w or byte patches: both must agree, and after our
+/// repair both must find the image clean.
+/// </summary>
+public sealed partial class Ext2CheckTests
+{
+    public static TheoryData<string> Flavours => new() { "ext2", "ext3", "ext4", "ext4-nocsum" };
+
+    public static TheoryData<string> CorpusImages => Corpus.NamesOf("ext2fs");
+
+    private static string Stat(string img, string path) => DebugfsRead(img, $"stat {path}");
+
+    private static int Links(string img, string path) =>
+        int.Parse(LinksLine().Match(Stat(img, path)).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Links: (\d+)")]
+    private static partial Regex LinksLine();
+
+    private static uint InodeOf(string img, string path) =>
+        uint.Parse(InodeLine().Match(Stat(img, path)).Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Inode: (\d+)")]
+    private static partial Regex InodeLine();
+
+    [Theory]
+    [MemberData(nameof(CorpusImages))]
+    public void Check_CorpusImage_IsCleanForBoth(string name)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Corpus.Get(name).CopyTo(dir);
+        AssertBothClean(img);
+        CheckReport r = Check(img, repair: true);
+        Assert.True(r.ExitCode == 0, Describe(r));
+        Assert.Equal(File.ReadAllBytes(Corpus.Get(name).ImagePath), File.ReadAllBytes(img));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_CleanMke2fsImage_IsCleanForBoth(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        AssertBothClean(Make(dir, flavour));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_LinkCountTooHigh_FoundAndSetToReferences(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field /a.txt links_count 5");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "references" && f.Message.Contains("link count is 5, should be 1", StringComparison.Ordinal));
+        Assert.Equal(1, Links(img, "/a.txt"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_DirectoryLinkCountWrong_FoundAndFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field /d links_count 7");
+        RepairRoundTrip(img);
+        Assert.Equal(3, Links(img, "/d"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_SuperblockFreeBlocksWrong_NotedLikeE2fsckThenFixedByRepair(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_super_value free_blocks_count 1");
+        // e2fsck -fn mentions it but does not call it an error (exit 0): neither do we.
+        ToolResult oracle = E2fsck(img);
+        Assert.Equal(0, oracle.ExitCode);
+        Assert.Contains("Free blocks count wrong", oracle.Stdout, StringComparison.Ordinal);
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode == 0, Describe(ours));
+        Assert.Contains(ours.Findings, f => f.Severity == CheckSeverity.Note && f.Location == "superblock");
+        CheckReport fix = Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        Assert.DoesNotContain("Free blocks count wrong", E2fsck(img).Stdout, StringComparison.Ordinal);
+        Assert.Empty(Check(img, repair: false).Findings);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_GroupFreeInodesWrong_FoundAndFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_bg 0 free_inodes_count 3");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Location == "group 0" && f.Message.Contains("free inodes count is 3", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_GroupFreeBlocksWrong_FoundAndFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_bg 1 free_blocks_count 3");
+        RepairRoundTrip(img);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_UsedBlockMarkedFree_FoundAndMarkedAgain(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long blk = Bmap(img, "/big.bin", 100);
+        Debugfs(img, $"freeb {blk}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "summary" && f.Message.Contains($"+{blk}", StringComparison.Ordinal));
+        Assert.Contains("marked in use", DebugfsRead(img, $"testb {blk}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_FreeBlockMarkedUsed_FoundAndFreed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "setb 15000");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "summary" && f.Message.Contains("-15000", StringComparison.Ordinal));
+        Assert.Contains("not in use", DebugfsRead(img, "testb 15000"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_UsedInodeMarkedFree_FoundAndMarkedAgain(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        uint ino = InodeOf(img, "/big.bin");
+        Debugfs(img, "freei /big.bin");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "summary" && f.Message.Contains($"+{ino}", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_ClearedInodeStillNamed_EntryRemovedAndBlocksFreed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long blk = Bmap(img, "/big.bin", 0);
+        Debugfs(img, "clri /big.bin");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "directories" && f.Message.Contains("'big.bin'", StringComparison.Ordinal));
+        Assert.DoesNotContain("big.bin", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+        Assert.Contains("not in use", DebugfsRead(img, $"testb {blk}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_UnlinkedFile_ReconnectedToLostAndFound(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        uint ino = InodeOf(img, "/big.bin");
+        Debugfs(img, "unlink /big.bin");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "references" && f.Location == $"inode {ino}");
+        Assert.Equal(ino, InodeOf(img, $"/lost+found/#{ino}"));
+        Assert.Equal(1, Links(img, $"/lost+found/#{ino}"));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_UnlinkedEmptyFile_Cleared(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        uint ino = InodeOf(img, "/empty");
+        Debugfs(img, "unlink /empty");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("zero-length", StringComparison.Ordinal));
+        Assert.DoesNotContain($"#{ino}", DebugfsRead(img, "ls /lost+found"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_UnlinkedDirectory_ReconnectedWithDotDotFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        uint ino = InodeOf(img, "/d");
+        Debugfs(img, "unlink /d");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "connectivity" && f.Location == $"inode {ino}");
+        Assert.Contains("x", DebugfsRead(img, $"ls /lost+found/#{ino}/e"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_InUseInodeWithDtime_FoundAndCleared(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field /a.txt dtime 12345");
+        RepairRoundTrip(img);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_WrongBlockCount_FoundAndFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field /big.bin blocks 10");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("i_blocks is 10", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_DirectorySizeWrong_FoundAndFixed(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field /d size 5000");
+        RepairRoundTrip(img);
+        Assert.Contains("Size: 1024", Stat(img, "/d"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext3")]
+    public void Check_BlockSharedByTwoFiles_FoundAndCopied(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long shared = Bmap(img, "/a.txt", 0);
+        Debugfs(img, $"set_inode_field /big.bin block[0] {shared}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("claimed by another inode", StringComparison.Ordinal));
+        Assert.Equal("hello\n", DebugfsRead(img, "cat /a.txt"));
+        Assert.NotEqual(Bmap(img, "/a.txt", 0), Bmap(img, "/big.bin", 0));
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_BlockPointerOutsideFileSystem_FoundAndCleared(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        if (flavour == "ext2")
+        {
+            Debugfs(img, "set_inode_field /big.bin block[IND] 999999");
+        }
+        else
+        {
+            // The first extent of the root (i_block + header 12 + ee_start_lo at 8) points past the end.
+            long at = InodeOffset(img, InodeOf(img, "/big.bin")) + 0x28 + 12 + 8;
+            Patch(img, at, 0x9F, 0x86, 0x01, 0x00);
+        }
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "inodes" && f.Message.Contains("illegal block", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Check_InodeChecksumByteFlipped_FoundAndRecomputed()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        long at = InodeOffset(img, InodeOf(img, "/a.txt")) + 0x7C;
+        byte[] b = ReadAt(img, at, 1);
+        Patch(img, at, (byte)(b[0] ^ 0x5A));
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("inode checksum", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Check_SuperblockChecksumWrong_FoundAndRecomputed()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        Patch(img, 1024 + 0x3FC, 0x00, 0x11);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("superblock checksum", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Check_DirectoryBlockChecksumWrong_FoundAndRecomputed()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        long blk = Bmap(img, "/many", 0);
+        Patch(img, (blk * 1024) + 1020, 0xAB);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("directory block checksum", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
+    public void Check_DirectoryEntryBadRecLen_FoundAndRestReconnected(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long blk = Bmap(img, "/many", 0);
+        // ".", ".." then the first file: give that third record a rec_len of 3.
+        long third = (blk * 1024) + 24;
+        Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(ReadAt(img, third, 4)));
+        Patch(img, third + 4, 0x03, 0x00);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "directories" && f.Message.Contains("rec_len 3", StringComparison.Ordinal));
+        Assert.Contains("#", DebugfsRead(img, "ls /lost+found"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_DotDotEntryCorrupt_RebuiltAndPointsAtParent(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long blk = Bmap(img, "/d", 0);
+        Patch(img, (blk * 1024) + 12 + 4, 0x05, 0x00);
+        RepairRoundTrip(img);
+        Assert.Matches(@"\b2\s+\(\d+\)\s+\.\.", DebugfsRead(img, "ls /d"));
+    }
+
+    [Fact]
+    public void Check_JournalNeedsRecovery_ReportedThenReplayedByRepair()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        string cmds = dir.File("journal.cmds");
+        File.WriteAllText(cmds, "jo\njw -b 15000 /dev/null\njc\n");
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        Assert.Contains("needs_recovery", OracleTool.Run("dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode == 4, Describe(ours));
+        Assert.Contains(ours.Findings, f => f.Phase == "journal");
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.DoesNotContain("needs_recovery", OracleTool.Run("dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        AssertBothClean(img);
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    [InlineData(3)]
+    public void Check_RandomBytesInInodeTable_DamagedNeverThrowsAndRepairIsAcceptedByE2fsck(int seed)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        byte[] junk = new byte[4096];
+        new Random(seed).NextBytes(junk);
+        Patch(img, InodeOffset(img, 12), junk);
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode is 4 or 8, Describe(ours));
+        Assert.NotEqual(0, E2fsck(img).ExitCode);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode is 1 or 4 or 8, Describe(fix));
+        CheckReport again = Check(img, repair: false);
+        Assert.True(again.ExitCode is 0 or 4 or 8, Describe(again));
+    }
+
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void Check_RandomBytesInSuperblock_OperationalErrorNotException(int seed)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext2");
+        byte[] junk = new byte[1024];
+        new Random(seed).NextBytes(junk);
+        Patch(img, 1024, junk);
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode is 4 or 8, Describe(ours));
+        Assert.True(Check(img, repair: true).ExitCode is 4 or 8);
+    }
+
+    [Fact]
+    public void Check_TruncatedImage_OperationalError()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext4");
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
+        {
+            f.SetLength(4L << 20);
+        }
+        CheckReport ours = Check(img, repair: false);
+        Assert.Equal(8, ours.ExitCode);
+        Assert.Contains("larger than the device", ours.OperationalError, StringComparison.Ordinal);
+    }
+}
