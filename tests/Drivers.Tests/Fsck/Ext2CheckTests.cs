@@ -239,6 +239,21 @@ public sealed partial class Ext2CheckTests
     }
 
     [Theory]
+    [InlineData("ext2", 3)]
+    [InlineData("ext2", 70)]
+    [InlineData("ext4", 3)]
+    [InlineData("ext4", 70)]
+    public void Check_SymlinkSizeWrong_InvalidForBothAndCleared(string flavour, int size)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, $"set_inode_field /link size {size}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("symbolic link", StringComparison.Ordinal));
+        Assert.DoesNotContain("link", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData("ext2")]
     [InlineData("ext3")]
     public void Check_BlockSharedByTwoFiles_FoundAndCopied(string flavour)

@@ -70,8 +70,7 @@ internal sealed partial class Ext2CheckRun
     {
         byte type = Ext2DirEntry.FileTypeOf(din.Mode);
         bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
-        bool fastLink = type == 7 && (din.Flags & Ext2Dinode.FlagExtents) == 0 && din.Size < Ext2Dinode.BlockArea
-            && din.BlocksRaw == (din.FileAcl != 0 ? (ulong)(_v.BlockSize / 512) : 0);
+        bool fastLink = type == 7 && IsFastSymlink(din);
         return (type is 1 or 2 or 7) && !inline && !fastLink;
     }
 

@@ -110,8 +110,7 @@ internal sealed partial class Ext2CheckRun
         _type[ino] = type;
         _links[ino] = din.LinksCount;
         bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
-        bool fastLink = type == 7 && (din.Flags & Ext2Dinode.FlagExtents) == 0 && din.Size < Ext2Dinode.BlockArea
-            && din.BlocksRaw == (din.FileAcl != 0 ? (ulong)(_v.BlockSize / 512) : 0);
+        bool fastLink = type == 7 && IsFastSymlink(din);
         if ((type == 1 || type == 2 || type == 7) && !inline && !fastLink)
         {
             WalkBlocks(w, ClaimInPass1);
@@ -119,6 +118,13 @@ internal sealed partial class Ext2CheckRun
         if (w.BadTree || w.Illegal > MaxIllegalBlocks)
         {
             Error(Pass1, Ino(ino), "block map is beyond repair; inode cleared");
+            ClearInode(w);
+            Finish(w);
+            return;
+        }
+        if (type == 7 && !inline && !SymlinkValid(w, fastLink))
+        {
+            Error(Pass1, Ino(ino), $"symbolic link of size {din.Size} is invalid; inode cleared");
             ClearInode(w);
             Finish(w);
             return;
@@ -138,6 +144,57 @@ internal sealed partial class Ext2CheckRun
     }
 
     private readonly HashSet<uint> _inlineDirs = [];
+
+    /// <summary>A fast symlink keeps its target in i_block: e2fsck decides by the size alone.</summary>
+    private static bool IsFastSymlink(Ext2Dinode din) => din.Size > 0 && din.Size < Ext2Dinode.BlockArea;
+
+    /// <summary>
+    /// e2fsck's symlink rule: a fast one has no extents flag and a NUL-free target of exactly
+    /// i_size bytes in i_block; a slow one has one block, at logical 0, holding the target and
+    /// a NUL after it, and a size below the block size.
+    /// </summary>
+    private bool SymlinkValid(InodeWalk w, bool fast)
+    {
+        Ext2Dinode din = w.Din;
+        if (din.Size <= 0 || (din.Flags & FlagEncrypt) != 0)
+        {
+            return din.Size > 0;
+        }
+        ReadOnlySpan<byte> target;
+        if (fast)
+        {
+            if ((din.Flags & Ext2Dinode.FlagExtents) != 0)
+            {
+                return false;
+            }
+            target = din.BlockBytes;
+        }
+        else
+        {
+            ulong dataBlocks = w.Blocks - (din.FileAcl != 0 ? 1u : 0u);
+            if (din.Size >= _v.BlockSize || w.LastLogical != 0 || dataBlocks < 1)
+            {
+                return false;
+            }
+            ulong phys = (din.Flags & Ext2Dinode.FlagExtents) != 0 ? FirstExtentBlock(din) : din.BlockPointer(0);
+            if (phys == 0 || _v.Read(phys, out byte[] data) != Errno.OK)
+            {
+                return false;
+            }
+            target = data;
+        }
+        int len = target.IndexOf((byte)0);
+        return len >= 0 && len == din.Size;
+    }
+
+    /// <summary>The physical start of the first extent when the root is a leaf (0 otherwise).</summary>
+    private static ulong FirstExtentBlock(Ext2Dinode din)
+    {
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(din.BlockBytes);
+        return h.Magic == Ext4Extent.Magic && h.Depth == 0 && h.Entries >= 1
+            ? Ext4Extent.ReadLeaf(Ext4Extent.Entry((ReadOnlySpan<byte>)din.BlockBytes, 0)).Physical
+            : 0;
+    }
 
     private const uint FlagImmutable = 0x10;
     private const uint FlagAppend = 0x20;
