@@ -43,6 +43,25 @@ internal static partial class Ext2CheckImages
         return img;
     }
 
+    /// <summary>An image whose /big directory (300 names) e2fsck -D has turned into a hash tree.</summary>
+    public static string MakeIndexed(ScratchDir dir, string flavour)
+    {
+        string src = Path.Combine(dir.Path, "src-indexed");
+        Directory.CreateDirectory(Path.Combine(src, "big"));
+        for (int i = 0; i < 300; i++)
+        {
+            File.WriteAllText(Path.Combine(src, "big", $"name-number-{i}"), i.ToString(CultureInfo.InvariantCulture));
+        }
+        string img = dir.File(flavour + "-indexed.img");
+        // A fixed hash seed keeps every name's hash, and so the tree's shape, the same from run to run.
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", flavour, "-E", "hash_seed=4f2a9c1e-7b3d-4e8a-9c6f-1a2b3c4d5e6f",
+            "-U", "0c8e7f4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a", "-d", src, img, "16M");
+        ToolResult r = OracleTool.Run("e2fsck", "-fyD", img);
+        Assert.True(r.ExitCode <= 1, r.Transcript);
+        Assert.Contains("Indirect levels", DebugfsRead(img, "htree /big"), StringComparison.Ordinal);
+        return img;
+    }
+
     private static byte[] Bytes(int n, int seed)
     {
         byte[] b = new byte[n];

@@ -351,6 +351,52 @@ public sealed partial class Ext2CheckTests
         Assert.Matches(@"\b2\s+\(\d+\)\s+\.\.", DebugfsRead(img, "ls /d"));
     }
 
+    [Theory]
+    [InlineData("ext3", 0x28, new byte[] { 0xFF, 0xFF, 0xFF, 0x7F })]
+    [InlineData("ext3", 0x2C, new byte[] { 0x03, 0x00, 0x00, 0x00 })]
+    [InlineData("ext3", 0x1D, new byte[] { 0x07 })]
+    [InlineData("ext3", 0x22, new byte[] { 0x02, 0x00 })]
+    [InlineData("ext4", 0x28, new byte[] { 0xFF, 0xFF, 0xFF, 0x7F })]
+    [InlineData("ext4", 0x1D, new byte[] { 0x07 })]
+    public void Check_HashTreeRootDamaged_FoundAndIndexCleared(string flavour, int offset, byte[] bytes)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = MakeIndexed(dir, flavour);
+        Assert.Equal(0, Check(img, repair: false).ExitCode);
+        long blk = Bmap(img, "/big", 0);
+        Patch(img, (blk * 1024) + offset, bytes);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("hash-tree", StringComparison.Ordinal));
+        Assert.Contains("name-number-299", DebugfsRead(img, "ls /big"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_HashTreeLeafNameChanged_FoundOutsideItsHashRange()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = MakeIndexed(dir, "ext3");
+        // Rename the first name of leaf block 1 in place (same length). Some new names still hash
+        // into the leaf's range, others do not: for each, both checkers must agree.
+        long at = Bmap(img, "/big", 1) * 1024;
+        int nameLen = ReadAt(img, at + 6, 1)[0];
+        byte[] original = File.ReadAllBytes(img);
+        CheckReport? before = null;
+        for (char c = 'A'; c <= 'Z' && before is null; c++)
+        {
+            File.WriteAllBytes(img, original);
+            Patch(img, at + 8 + nameLen - 1, (byte)c);
+            int oracle = E2fsck(img).ExitCode;
+            CheckReport ours = Check(img, repair: false);
+            Assert.True(ours.ExitCode == (oracle == 0 ? 0 : 4), $"'{c}': e2fsck {oracle}\n" + Describe(ours));
+            if (oracle != 0)
+            {
+                before = RepairRoundTrip(img);
+            }
+        }
+        Assert.NotNull(before);
+        Assert.Contains(before.Findings, f => f.Message.Contains("hashing to", StringComparison.Ordinal));
+    }
+
     [Fact]
     public void Check_JournalNeedsRecovery_ReportedThenReplayedByRepair()
     {

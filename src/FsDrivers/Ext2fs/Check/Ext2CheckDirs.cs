@@ -34,6 +34,16 @@ internal sealed partial class Ext2CheckRun
             {
                 Error(Pass2, Ino(dir), "directory has no first block (no \".\" and \"..\")", fixable: false);
             }
+            if (indexed && ValidateHtree(blocks) is string why)
+            {
+                Error(Pass2, Ino(dir), $"hash-tree index is invalid: {why}; index cleared");
+                if (_repair)
+                {
+                    din.Flags &= ~Ext2Dinode.FlagIndex;
+                    _v.WriteInode(dir, din);
+                    indexed = false;
+                }
+            }
             for (int i = 0; i < blocks.Count; i++)
             {
                 if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1))

@@ -1,0 +1,146 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// The hash-tree index of a dir_index directory, as e2fsck's pass 2 checks it: the root's
+/// info (hash version, info length, depth), count and limit of every node, hashes in order,
+/// every index pointing at a block of the directory once, every leaf's names hashing inside
+/// the range its index entry gives, and no block left out. A bad index is cleared under
+/// repair: the blocks are then an ordinary linear directory.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const uint MaxDxHash = 0xFFFFFFFF;
+
+    private sealed class HtreeWalk(Dictionary<uint, ulong> map, int version, uint[] seed)
+    {
+        public Dictionary<uint, ulong> Map { get; } = map;
+        public int Version { get; } = version;
+        public uint[] Seed { get; } = seed;
+        public HashSet<uint> Referenced { get; } = [0];
+    }
+
+    /// <summary>Null when the index is sound, else what is wrong.</summary>
+    private string? ValidateHtree(List<(uint Logical, ulong Physical)> blocks)
+    {
+        if (blocks.Count == 0 || blocks[0].Logical != 0 || _v.Read(blocks[0].Physical, out byte[] root) != Errno.OK)
+        {
+            return "no root block";
+        }
+        int version = root[Ext2DxNode.RootOff.HashVersion];
+        int infoLen = root[Ext2DxNode.RootOff.InfoLength];
+        int levels = root[Ext2DxNode.RootOff.IndirectLevels];
+        int maxLevels = (Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) != 0 ? 3 : 2;
+        if (Ext2DirEntry.Inode(root, 0) == 0 || Ext2DirEntry.RecLen(root, 0) != 12
+            || Ext2DirEntry.RecLen(root, 12) != _v.BlockSize - 12)
+        {
+            return "the root block does not hold '.' and '..' over the whole block";
+        }
+        if (System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(root.AsSpan(Ext2DxNode.RootOff.ReservedZero)) != 0
+            || infoLen != 8 || levels >= maxLevels)
+        {
+            return $"bad root info (info length {infoLen}, {levels} indirect levels)";
+        }
+        if (version > Ext2Htree.HashTeaUnsigned)
+        {
+            // A hash this checker does not compute (siphash of casefolded directories): only the shape is checked.
+            version = -1;
+        }
+        else if (version <= Ext2Htree.HashTea && (Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
+        {
+            version += 3;
+        }
+        var map = new Dictionary<uint, ulong>();
+        foreach ((uint l, ulong p) in blocks)
+        {
+            map[l] = p;
+        }
+        uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+        var walk = new HtreeWalk(map, version, seed);
+        string? why = WalkDxNode(walk, root, Ext2DxNode.RootOff.Entries, levels, 0, MaxDxHash, isRoot: true);
+        if (why is not null)
+        {
+            return why;
+        }
+        foreach (uint l in map.Keys)
+        {
+            if (!walk.Referenced.Contains(l))
+            {
+                return $"block {l} is not referenced by the index";
+            }
+        }
+        return null;
+    }
+
+    private string? WalkDxNode(HtreeWalk walk, byte[] node, int entriesOff, int level, uint minHash, uint maxHash, bool isRoot)
+    {
+        (int limit, int count) = Ext2DxNode.CountLimit(node, entriesOff);
+        int want = (_v.BlockSize - entriesOff - (_v.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+        if (limit != want || count == 0 || count > limit)
+        {
+            return $"{(isRoot ? "root" : "node")} has count {count} and limit {limit} (limit should be {want})";
+        }
+        uint prev = minHash;
+        for (int i = 0; i < count; i++)
+        {
+            uint lo = i == 0 ? minHash : Ext2DxNode.Hash(node, entriesOff, i) & ~1u;
+            uint hi = i + 1 < count ? Ext2DxNode.Hash(node, entriesOff, i + 1) & ~1u : maxHash;
+            if (lo < prev)
+            {
+                return $"hashes out of order at index entry {i}";
+            }
+            prev = lo;
+            uint blk = Ext2DxNode.Block(node, entriesOff, i) & 0x0FFFFFFF;
+            if (!walk.Map.TryGetValue(blk, out ulong phys) || !walk.Referenced.Add(blk))
+            {
+                return $"index entry {i} names block {blk}, which is not a block of the directory or is named twice";
+            }
+            if (_v.Read(phys, out byte[] child) != Errno.OK)
+            {
+                return $"cannot read block {blk}";
+            }
+            string? why = level > 0
+                ? (Ext2DirEntry.Inode(child, 0) != 0 || Ext2DirEntry.RecLen(child, 0) != _v.BlockSize
+                    ? $"interior block {blk} is not an index node"
+                    : WalkDxNode(walk, child, Ext2DxNode.NodeEntries, level - 1, lo, hi, isRoot: false))
+                : CheckLeafHashes(walk, child, blk, lo, hi);
+            if (why is not null)
+            {
+                return why;
+            }
+        }
+        return null;
+    }
+
+    private string? CheckLeafHashes(HtreeWalk walk, byte[] b, uint blk, uint lo, uint hi)
+    {
+        if (walk.Version < 0)
+        {
+            return null;
+        }
+        int limit = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? b.Length - Ext2DirEntry.TailSize : b.Length;
+        int off = 0;
+        while (off + Ext2DirEntry.HeaderSize <= limit)
+        {
+            int rl = Ext2DirEntry.RecLen(b, off);
+            int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
+            if (rl < 12 || off + rl > limit || Ext2DirEntry.HeaderSize + nl > rl)
+            {
+                // A corrupt record is pass 2's to report.
+                return null;
+            }
+            if (Ext2DirEntry.Inode(b, off) != 0)
+            {
+                long h = Ext2Htree.Hash(Ext2DirEntry.Name(b, off, nl), walk.Version, walk.Seed);
+                if (h >= 0 && ((uint)h < lo || (uint)h > hi))
+                {
+                    return $"leaf block {blk} holds a name hashing to 0x{h:x8}, outside 0x{lo:x8}-0x{hi:x8}";
+                }
+            }
+            off += rl;
+        }
+        return null;
+    }
+}
