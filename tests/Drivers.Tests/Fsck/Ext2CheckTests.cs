@@ -182,6 +182,22 @@ public sealed partial class Ext2CheckTests
 
     [Theory]
     [MemberData(nameof(Flavours))]
+    public void Check_UnlinkedFileWithoutLostAndFound_LostAndFoundCreatedAndFileReconnected(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "rmdir /lost+found");
+        AssertBothClean(img);
+        uint ino = InodeOf(img, "/d/small.bin");
+        Debugfs(img, "unlink /d/small.bin");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Phase == "references" && f.Location == $"inode {ino}");
+        Assert.Equal(ino, InodeOf(img, $"/lost+found/#{ino}"));
+        Assert.Contains("Mode:  0700", Stat(img, "/lost+found"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [MemberData(nameof(Flavours))]
     public void Check_UnlinkedEmptyFile_Cleared(string flavour)
     {
         using var dir = new ScratchDir("ext2ck");

@@ -103,7 +103,17 @@ internal sealed partial class Ext2CheckRun
             freeBlocks += fb;
             freeInodes += fi;
         }
-        if (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
+        ulong ownBlocks = (ulong)_allocated.Count;
+        ulong ownInodes = (ulong)_allocatedInodes.Count;
+        if (_repair && (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
+            && Sb.FreeBlocksCount == freeBlocks + ownBlocks && Sb.FreeInodesCount == freeInodes + ownInodes)
+        {
+            // Only what this repair took: follow it quietly.
+            Sb.FreeBlocksCount = freeBlocks;
+            Sb.FreeInodesCount = (uint)freeInodes;
+            _sbChanged = true;
+        }
+        else if (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
         {
             // e2fsck -n reports these without calling them errors: the kernel keeps them only approximately.
             string msg = $"free counts in the superblock are {Sb.FreeBlocksCount} blocks and {Sb.FreeInodesCount} inodes, " +
@@ -136,6 +146,8 @@ internal sealed partial class Ext2CheckRun
         // Block bitmap, with the padding past the last block of the last group set.
         var diff = new StringBuilder();
         int diffs = 0;
+        int own = 0;
+        uint ownFree = 0;
         uint free = 0;
         byte[] want = new byte[_v.BlockSize];
         for (uint i = 0; i < Sb.BlocksPerGroup; i++)
@@ -150,7 +162,13 @@ internal sealed partial class Ext2CheckRun
             {
                 want[i >> 3] |= (byte)(1 << (int)(i & 7));
             }
-            if (have != expect && ++diffs <= 8)
+            if (have != expect && i < nblocks && _allocated.Contains(first + i))
+            {
+                // Taken by this repair (a copy, lost+found): not damage, but the bitmap must follow.
+                own++;
+                ownFree += have ? 0 : 1u;
+            }
+            else if (have != expect && ++diffs <= 8)
             {
                 diff.Append(expect ? " +" : " -").Append(first + i);
             }
@@ -159,7 +177,7 @@ internal sealed partial class Ext2CheckRun
         {
             Error(Pass5, where, $"block bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
         }
-        if (diffs > 0 && _repair)
+        if ((diffs > 0 || own > 0) && _repair)
         {
             for (int i = (int)(Sb.BlocksPerGroup >> 3); i < _v.BlockSize && (Sb.BlocksPerGroup & 7) == 0; i++)
             {
@@ -177,6 +195,8 @@ internal sealed partial class Ext2CheckRun
         diffs = 0;
         uint freeIno = 0;
         uint dirs = 0;
+        uint ownInodes = 0;
+        uint ownDirs = 0;
         uint lastUsed = 0;
         byte[] iwant = new byte[_v.BlockSize];
         uint ipg = _v.InodesPerGroup;
@@ -198,7 +218,15 @@ internal sealed partial class Ext2CheckRun
                 freeIno++;
             }
             bool have = !inodeUninit && ibOk && (ib[i >> 3] & (1 << (int)(i & 7))) != 0;
-            if (have != expect && ++diffs <= 8)
+            if (have != expect && _allocatedInodes.Contains(ino))
+            {
+                ownInodes++;
+                if (_type[ino] == 2)
+                {
+                    ownDirs++;
+                }
+            }
+            else if (have != expect && ++diffs <= 8)
             {
                 diff.Append(expect ? " +" : " -").Append(ino);
             }
@@ -206,6 +234,9 @@ internal sealed partial class Ext2CheckRun
         if (diffs > 0)
         {
             Error(Pass5, where, $"inode bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
+        }
+        if (diffs > 0 || ownInodes > 0)
+        {
             if (_repair)
             {
                 for (uint i = ipg; i < (uint)_v.BlockSize * 8; i++)
@@ -219,19 +250,20 @@ internal sealed partial class Ext2CheckRun
                 _groupDirty[g] = true;
             }
         }
-        if (gd.FreeBlocks != free)
+        if (gd.FreeBlocks != free + ownFree)
         {
-            Error(Pass5, where, $"free blocks count is {gd.FreeBlocks}, counted {free}");
-            _groupDirty[g] = true;
+            Error(Pass5, where, $"free blocks count is {gd.FreeBlocks}, counted {free + ownFree}");
         }
-        if (gd.FreeInodes != freeIno)
+        if (gd.FreeInodes != freeIno + ownInodes)
         {
-            Error(Pass5, where, $"free inodes count is {gd.FreeInodes}, counted {freeIno}");
-            _groupDirty[g] = true;
+            Error(Pass5, where, $"free inodes count is {gd.FreeInodes}, counted {freeIno + ownInodes}");
         }
-        if (gd.UsedDirs != dirs)
+        if (gd.UsedDirs != dirs - ownDirs)
         {
-            Error(Pass5, where, $"directories count is {gd.UsedDirs}, counted {dirs}");
+            Error(Pass5, where, $"directories count is {gd.UsedDirs}, counted {dirs - ownDirs}");
+        }
+        if (gd.FreeBlocks != free || gd.FreeInodes != freeIno || gd.UsedDirs != dirs)
+        {
             _groupDirty[g] = true;
         }
         if (_v.GroupCsum && lastUsed > ipg - Math.Min(gd.ItableUnused, ipg) && !_scanWholeGroup[g])

@@ -157,6 +157,7 @@ internal sealed partial class Ext2CheckRun
                 for (int i = 0; i < count; i++)
                 {
                     _used[(int)(b + (ulong)i)] = true;
+                    _allocated.Add(b + (ulong)i);
                 }
                 _allocCursor = b + (ulong)count;
                 return b;

@@ -38,7 +38,7 @@ internal sealed partial class Ext2CheckRun
         _parent[RootIno] = RootIno;
         var reached = new HashSet<uint>();
         MarkReachable(RootIno, children, reached);
-        foreach (uint d in _dirs.Keys)
+        foreach (uint d in _dirs.Keys.ToList())
         {
             if (reached.Contains(d))
             {
@@ -51,11 +51,13 @@ internal sealed partial class Ext2CheckRun
             {
                 top = _parent[top];
             }
-            bool can = _lostFound != 0 && top != _lostFound;
+            uint lf = _repair ? LostAndFound() : _lostFound;
+            reached.Add(lf);
+            bool can = lf != 0 && top != lf;
             Error(Pass3, Ino(top), $"unconnected directory (its '..' names {_dotdot[top]}); connected to lost+found", fixable: can);
-            if (can && _repair && AddEntry(_lostFound, "#" + top, top, 2))
+            if (can && _repair && AddEntry(lf, "#" + top, top, 2))
             {
-                _parent[top] = _lostFound;
+                _parent[top] = lf;
                 MarkReachable(top, children, reached);
             }
             else
@@ -65,7 +67,7 @@ internal sealed partial class Ext2CheckRun
                 MarkReachable(top, children, reached);
             }
         }
-        foreach (uint d in _dirs.Keys)
+        foreach (uint d in _dirs.Keys.ToList())
         {
             uint want = _parent[d];
             if (want == 0 || _dotdot[d] == want)
@@ -84,6 +86,7 @@ internal sealed partial class Ext2CheckRun
             _dotdot[d] = want;
             _refs[want]++;
         }
+        _connectivityDone = true;
     }
 
     private void MarkReachable(uint start, Dictionary<uint, List<uint>> children, HashSet<uint> reached)
@@ -242,9 +245,10 @@ internal sealed partial class Ext2CheckRun
             }
             return;
         }
-        bool can = _lostFound != 0;
+        uint lf = _repair ? LostAndFound() : _lostFound;
+        bool can = lf != 0;
         Error(Pass4, Ino(ino), "unattached inode; connected to lost+found", fixable: can);
-        if (can && _repair && !AddEntry(_lostFound, "#" + ino, ino, _type[ino]))
+        if (can && _repair && !AddEntry(lf, "#" + ino, ino, _type[ino]))
         {
             Error(Pass4, Ino(ino), "lost+found has no room for it", fixable: false);
         }

@@ -1,0 +1,102 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// /lost+found made afresh when a repair must reconnect something and there is none, as
+/// e2fsck does: one block, mode 0700, linked from the root. Blocks and inodes a repair takes
+/// are remembered so that pass 5 accounts for them without calling them damage.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private readonly HashSet<ulong> _allocated = [];
+    private readonly HashSet<uint> _allocatedInodes = [];
+    private bool _connectivityDone;
+
+    /// <summary>The lost+found directory, created under repair when missing; 0 when there is none.</summary>
+    private uint LostAndFound()
+    {
+        if (_lostFound != 0 || !_repair || !_inUse[(int)RootIno] || _type[RootIno] != 2)
+        {
+            return _lostFound;
+        }
+        uint ino = 0;
+        for (uint i = Sb.FirstIno; i <= _v.InodesCount && ino == 0; i++)
+        {
+            uint g = (i - 1) / _v.InodesPerGroup;
+            bool scanned = (i - 1) % _v.InodesPerGroup < ScannedInodes(g);
+            if (!_inUse[(int)i] && scanned)
+            {
+                ino = i;
+            }
+        }
+        ulong blk = ino == 0 ? 0 : AllocBlocks(1);
+        if (blk == 0)
+        {
+            return 0;
+        }
+        byte[] b = new byte[_v.BlockSize];
+        int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
+        Ext2DirEntry.Write(b, 0, ino, 12, "."u8, 2, _v.Filetype);
+        Ext2DirEntry.Write(b, 12, RootIno, end - 12, ".."u8, 2, _v.Filetype);
+        var din = new Ext2Dinode(new byte[_v.InodeSize]);
+        din.Mode = 0x41C0;
+        din.LinksCount = 2;
+        din.Size = _v.BlockSize;
+        din.BlocksRaw = (ulong)(_v.BlockSize / 512);
+        var now = new Timespec(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0);
+        if (_v.InodeSize > Ext2Dinode.BaseSize)
+        {
+            din.SetExtraIsize((ushort)Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, _v.InodeSize - Ext2Dinode.BaseSize));
+        }
+        din.Atime = now;
+        din.Mtime = now;
+        din.Ctime = now;
+        if (_v.ExtentsFeature)
+        {
+            din.Flags = Ext2Dinode.FlagExtents;
+            Ext4Extent.WriteHeader(din.BlockBytes, 1, (ushort)Ext4Extent.Capacity(Ext2Dinode.BlockArea), 0);
+            Ext4Extent.WriteLeaf(Ext4Extent.Entry(din.BlockBytes, 0), new ExtentRun(0, blk, 1, false));
+        }
+        else
+        {
+            din.SetBlockPointer(0, (uint)blk);
+        }
+        if (_v.MetadataCsum)
+        {
+            Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, ino, din.Generation));
+        }
+        _v.Write(blk, b);
+        _v.WriteInode(ino, din);
+        _allocated.Add(blk);
+        _allocatedInodes.Add(ino);
+        _inUse[(int)ino] = true;
+        _type[ino] = 2;
+        _links[ino] = 2;
+        _dirs[ino] = [(0, blk)];
+        _parent[ino] = RootIno;
+        _dotdot[ino] = RootIno;
+        _dotdotAt[ino] = 12;
+        _refs[ino]++;
+        if (!AddEntry(RootIno, "lost+found", ino, 2))
+        {
+            Error(Pass3, Ino(RootIno), "no room in the root directory for a new lost+found", fixable: false);
+            return 0;
+        }
+        if (_connectivityDone)
+        {
+            _refs[RootIno]++;
+        }
+        if (_v.ReadInode(RootIno, out Ext2Dinode root) == Errno.OK)
+        {
+            root.LinksCount++;
+            _v.WriteInode(RootIno, root);
+            _links[RootIno] = root.LinksCount;
+        }
+        Note(Pass3, Ino(ino), "created /lost+found");
+        _lostFound = ino;
+        return ino;
+    }
+
+}
