@@ -7,11 +7,7 @@ internal sealed partial class FfsRepair
     {
         for (ulong ino = FfsSuperblock.RootIno; ino < (ulong)_inodes.Length; ino++)
         {
-            if (_inodes[ino] is not { } d)
-            {
-                continue;
-            }
-            if (_refs[ino] == 0 && d.Type != 0x4000)
+            if (_inodes[ino] is { } d && _refs[ino] == 0 && d.Type != 0x4000)
             {
                 if (d.Size == 0 && d.Blocks == 0)
                 {
@@ -24,10 +20,13 @@ internal sealed partial class FfsRepair
                 if (!Reconnect(ino))
                 {
                     Left($"inode {ino}: unreferenced file could not be linked into /{LostFoundName}");
-                    continue;
                 }
             }
-            if (_refs[ino] != d.Nlink && _refs[ino] > 0)
+        }
+        // Counts last: making lost+found above adds a reference to the root.
+        for (ulong ino = FfsSuperblock.RootIno; ino < (ulong)_inodes.Length; ino++)
+        {
+            if (_inodes[ino] is { } d && _refs[ino] != d.Nlink && _refs[ino] > 0)
             {
                 Did($"inode {ino}: link count {d.Nlink} set to {_refs[ino]}");
                 d.Nlink = (short)Math.Min(_refs[ino], short.MaxValue);
