@@ -466,6 +466,33 @@ public sealed partial class Ext2CheckTests
         Assert.True(Check(img, repair: true).ExitCode is 4 or 8);
     }
 
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_ResizeInodeBroken_DamagedForBothAndLeftForE2fsck(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Debugfs(img, "set_inode_field <7> block[DIND] 5000");
+        CheckReport before = AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("resize inode", StringComparison.Ordinal) && !f.Repaired);
+        Assert.Equal(4, Check(img, repair: true).ExitCode);
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_InodeBitmapPaddingCleared_FoundAndSet(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        Match m = Regex.Match(OracleTool.RunExpect(0, "dumpe2fs", img).Stdout, @"Inode bitmap at (\d+)");
+        long at = (long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024) + 1000;
+        Patch(img, at, 0x00);
+        RepairRoundTrip(img);
+        Assert.Equal(0xFF, ReadAt(img, at, 1)[0]);
+    }
+
     [Fact]
     public void Check_TruncatedImage_OperationalError()
     {

@@ -235,7 +235,17 @@ internal sealed partial class Ext2CheckRun
         {
             Error(Pass5, where, $"inode bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
         }
-        if (diffs > 0 || ownInodes > 0)
+        bool padding = true;
+        for (uint i = ipg; i < (uint)_v.BlockSize * 8 && ibOk && !inodeUninit; i++)
+        {
+            padding &= (ib[i >> 3] & (1 << (int)(i & 7))) != 0;
+        }
+        if (!padding)
+        {
+            // e2fsck reads the bits past the group's last inode too: they must be set.
+            Error(Pass5, where, "padding at the end of the inode bitmap is not set");
+        }
+        if (diffs > 0 || ownInodes > 0 || !padding)
         {
             if (_repair)
             {
