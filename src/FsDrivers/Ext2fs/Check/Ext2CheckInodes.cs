@@ -302,6 +302,13 @@ internal sealed partial class Ext2CheckRun
                 MarkUsed(dind, 1, w);
             }
             CheckResizeInode(w.Din);
+            if (w.Din.Mode != 0)
+            {
+                // Every block it names must lie inside the file system and count in i_blocks,
+                // though only the double-indirect block is its own (the rest are metadata).
+                WalkIndirect(w, ClaimInResizeInode);
+                CheckBlockCount(w);
+            }
             return;
         }
         bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000);
@@ -396,6 +403,17 @@ internal sealed partial class Ext2CheckRun
                 w.Marked.Add(((ulong)b, 1));
             }
         }
+    }
+
+    private ulong ClaimInResizeInode(InodeWalk w, BlockClaim c)
+    {
+        if (!_v.InFs(c.Physical))
+        {
+            w.Illegal++;
+            Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} in the resize inode; recreate it with e2fsck", fixable: false);
+        }
+        w.Blocks += (ulong)c.Count;
+        return Keep;
     }
 
     private ulong ClaimInPass1(InodeWalk w, BlockClaim c)
