@@ -452,6 +452,32 @@ public sealed partial class Ext2CheckTests
     }
 
     [Theory]
+    [InlineData("ext3", 1)]
+    [InlineData("ext3", 3)]
+    [InlineData("ext3", 5)]
+    [InlineData("ext4", 1)]
+    [InlineData("ext4", 2)]
+    [InlineData("ext4", 8)]
+    public void Check_RandomByteFlipsInInodesAndDirectories_SameVerdictAsE2fsckBeforeAndAfterRepair(string flavour, int seed)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = MakeIndexed(dir, flavour);
+        Match m = Regex.Match(OracleTool.RunExpect(0, "dumpe2fs", img).Stdout, @"Inode table at (\d+)");
+        long start = long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024;
+        var rng = new Random(seed);
+        for (int i = 0; i < 60; i++)
+        {
+            Patch(img, start + rng.Next(3000 * 1024), (byte)rng.Next(256));
+        }
+        int oracle = E2fsck(img).ExitCode;
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode == (oracle == 0 ? 0 : 4), $"e2fsck {oracle}\n" + Describe(ours));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == (oracle == 0 ? 0 : 1), Describe(fix));
+        AssertBothClean(img);
+    }
+
+    [Theory]
     [InlineData(1)]
     [InlineData(2)]
     public void Check_RandomBytesInSuperblock_OperationalErrorNotException(int seed)
