@@ -28,6 +28,11 @@ public class FfsRepairTests
         SharedBlock,
         EntryToFreeInode,
         BadDotDot,
+        BadDot,
+        BlockPastEndOfFile,
+        WrongBlockCount,
+        UnknownFileType,
+        WrongDirentType,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -213,6 +218,30 @@ public class FfsRepairTests
             case Damage.BadDotDot:
                 e.Kind = FfsFindingKind.Directory;
                 img.SetEntryIno(img.Ino("/nested/a"), "..", root);
+                break;
+            case Damage.BadDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.SetEntryIno(img.Ino("/nested/a"), ".", img.Ino("/nested"));
+                break;
+            case Damage.BlockPastEndOfFile:
+            {
+                e.Kind = FfsFindingKind.BlockMap;
+                long free = img.LastFreeFrag();
+                img.SetInode(img.Ino("/hello.txt"), d => d.Db[5] = free);
+                break;
+            }
+            case Damage.WrongBlockCount:
+                e.Kind = FfsFindingKind.BlockMap;
+                img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Blocks += 16);
+                break;
+            case Damage.UnknownFileType:
+                e.Kind = FfsFindingKind.Directory;
+                img.SetInode(img.Ino("/old-file"), d => d.Mode = 0x3000 | 0x1A4);
+                e.Gone.Add("old-file");
+                break;
+            case Damage.WrongDirentType:
+                e.Kind = FfsFindingKind.Directory;
+                img.WithEntry(root, "hello.txt", (b, off, _) => b[off + DirectEntry.Type] = 4);
                 break;
         }
         return e;

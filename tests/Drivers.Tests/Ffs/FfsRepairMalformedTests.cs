@@ -1,0 +1,135 @@
+using RumpFs.FsDrivers.Ffs;
+using RumpFs.FsDrivers.Ffs.Check;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ffs;
+
+/// <summary>fsck -y on damage whose outcome is not one file: broken records, stray map bits, random garbage.</summary>
+public class FfsRepairMalformedTests
+{
+    [Theory]
+    [InlineData("ffs1-le-8k-f2")]
+    [InlineData("ffs2-be-8k-f2")]
+    public void Repair_BrokenRecordLength_SalvagesChunkAndKeepsEveryFileSomewhere(string image)
+    {
+        var img = new FfsDamage(Corpus.Get(image).ImagePath);
+        Dictionary<string, string> before = FfsRepairTests.Tree(img.Bytes);
+        // A record length that is not a multiple of 4 ends the chunk for fsck_ffs: the
+        // names after it are lost, their files go to lost+found.
+        img.WithEntry(FfsSuperblock.RootIno, "hello.txt", (b, off, _) => DirectEntry.WriteRecLen(b, off, img.Sb.Order, 13));
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Directory);
+
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        CheckReport again = new FfsChecker().Check(img.Device, repair: false);
+        Assert.True(again.ExitCode == 0, FfsRepairTests.Describe(again));
+
+        Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
+        Assert.Contains("lost+found", after.Keys);
+        var contents = after.Values.Select(Body).GroupBy(x => x).ToDictionary(g => g.Key, g => g.Count());
+        foreach ((string path, string sig) in before)
+        {
+            // Every regular file survives with its data, under its name or as lost+found/#N.
+            if (sig.Contains(" file:", StringComparison.Ordinal))
+            {
+                Assert.True(contents.GetValueOrDefault(Body(sig)) > 0, $"{path} lost");
+            }
+        }
+    }
+
+    [Fact]
+    public void Repair_InodeMarkedUsedBeyondInitialisedBlocks_BitCleared()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-empty-64m").ImagePath);
+        int inited = 0;
+        img.WithGroup(0, g => inited = g.InitedIblk);
+        Assert.True(inited < img.Sb.Ipg, "the image initialised every inode block");
+        img.WithGroup(0, g => g.SetInodeUsed(inited + 1, true));
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Inode);
+
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        bool used = true;
+        img.WithGroup(0, g => used = g.InodeUsed(inited + 1));
+        Assert.False(used);
+        Assert.True(FfsCheck.Run(img.Device).IsClean);
+    }
+
+    [Theory]
+    [InlineData("ffs1-le-8k-f2")]
+    [InlineData("ffs2-be-8k-f2")]
+    public void Repair_RandomGarbageInInodesAndRoot_NeverThrowsAndConverges(string image)
+    {
+        byte[] pristine = File.ReadAllBytes(Corpus.Get(image).ImagePath);
+        FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(pristine, readOnly: true), out _)!;
+        long inodes = sb.FragToBytes(sb.CgIMin(0));
+        long root = new FfsDamage(Corpus.Get(image).ImagePath).Inode(FfsSuperblock.RootIno).Db[0];
+        var checker = new FfsChecker();
+        for (int seed = 1; seed <= 25; seed++)
+        {
+            byte[] img = (byte[])pristine.Clone();
+            var rng = new Random(seed);
+            for (int i = 0; i < 12; i++)
+            {
+                long at = rng.Next(2) == 0
+                    ? inodes + rng.Next(64 * sb.DinodeSize)
+                    : sb.FragToBytes(root) + rng.Next(FfsSuperblock.DirBlkSiz);
+                img[at] = (byte)rng.Next(256);
+            }
+            var dev = new MemoryBlockDevice(img);
+            CheckReport y = checker.Check(dev, repair: true);
+            Assert.True(y.ExitCode is 0 or 1 or 4, $"seed {seed}: {FfsRepairTests.Describe(y)}");
+            CheckReport again = checker.Check(dev, repair: true);
+            if (y.ExitCode == 1)
+            {
+                Assert.True(again.ExitCode == 0, $"seed {seed}: second -y\n{FfsRepairTests.Describe(again)}\nfirst:\n{FfsRepairTests.Describe(y)}");
+            }
+            if (again.ExitCode == 0)
+            {
+                Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice((byte[])img.Clone(), readOnly: true), true, out Mount? mp, out _));
+                WalkAll(mp!, $"seed {seed}");
+                Assert.Equal(Errno.OK, mp!.Unmount());
+            }
+        }
+    }
+
+    /// <summary>Every name readdir lists can be looked up, down the whole tree.</summary>
+    private static void WalkAll(Mount mp, string what)
+    {
+        Assert.Equal(Errno.OK, mp.Root(out Vnode? root));
+        var stack = new Stack<(Vnode, string)>();
+        stack.Push((root!, "/"));
+        while (stack.Count > 0)
+        {
+            (Vnode dir, string path) = stack.Pop();
+            var list = new DirEntryList();
+            Errno rd = Vop.ReadDir(dir, 0, list);
+            Assert.True(rd == Errno.OK, $"{what}: readdir {path}: {rd}; log: {string.Join(" | ", FfsTestMount.LastLog)}");
+            foreach (DirEntry d in list.Entries)
+            {
+                // Garbage may leave a name that is not UTF-8; the VFS hands names around as
+                // strings, so readdir shows U+FFFD there and that name cannot be looked up.
+                if (d.Name is "." or ".." || d.Name.Contains('\uFFFD', StringComparison.Ordinal))
+                {
+                    continue;
+                }
+                Errno e = Vop.Lookup(dir, d.Name, Credentials.Root, out Vnode? child);
+                Assert.True(e == Errno.OK, $"{what}: lookup {path}{d.Name} ({string.Join(",", System.Text.Encoding.UTF8.GetBytes(d.Name))}, ino {d.Ino}): {e}; log: {string.Join(" | ", FfsTestMount.LastLog)}");
+                if (d.Type == VType.Directory)
+                {
+                    stack.Push((child!, path + d.Name + "/"));
+                }
+                else
+                {
+                    child!.Release();
+                }
+            }
+            dir.Release();
+        }
+    }
+
+    private static string Body(string sig) => sig[(sig.IndexOf(' ') + 1)..];
+}
