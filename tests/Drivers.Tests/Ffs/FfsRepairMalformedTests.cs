@@ -61,22 +61,31 @@ public class FfsRepairMalformedTests
     [Theory]
     [InlineData("ffs1-le-8k-f2")]
     [InlineData("ffs2-be-8k-f2")]
-    public void Repair_RandomGarbageInInodesAndRoot_NeverThrowsAndConverges(string image)
+    public void Repair_RandomGarbageInMetadata_NeverThrowsAndConverges(string image)
     {
         byte[] pristine = File.ReadAllBytes(Corpus.Get(image).ImagePath);
         FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(pristine, readOnly: true), out _)!;
         long inodes = sb.FragToBytes(sb.CgIMin(0));
-        long root = new FfsDamage(Corpus.Get(image).ImagePath).Inode(FfsSuperblock.RootIno).Db[0];
+        var probe = new FfsDamage(Corpus.Get(image).ImagePath);
+        long root = probe.Inode(FfsSuperblock.RootIno).Db[0];
+        long indirect = sb.FragToBytes(probe.Inode(probe.Ino("/big/double-indirect.bin")).Ib[0]);
+        long cgMaps = sb.FragToBytes(sb.CgTod(0)) + 168;
         var checker = new FfsChecker();
-        for (int seed = 1; seed <= 25; seed++)
+        int repaired = 0;
+        for (int seed = 1; seed <= 40; seed++)
         {
             byte[] img = (byte[])pristine.Clone();
             var rng = new Random(seed);
             for (int i = 0; i < 12; i++)
             {
-                long at = rng.Next(2) == 0
-                    ? inodes + rng.Next(64 * sb.DinodeSize)
-                    : sb.FragToBytes(root) + rng.Next(FfsSuperblock.DirBlkSiz);
+                // Inode records, the root directory, an indirect block, the group's maps.
+                long at = rng.Next(4) switch
+                {
+                    0 => inodes + rng.Next(64 * sb.DinodeSize),
+                    1 => sb.FragToBytes(root) + rng.Next(FfsSuperblock.DirBlkSiz),
+                    2 => indirect + rng.Next(sb.Bsize),
+                    _ => cgMaps + rng.Next(sb.CgSize - 168),
+                };
                 img[at] = (byte)rng.Next(256);
             }
             var dev = new MemoryBlockDevice(img);
@@ -85,6 +94,7 @@ public class FfsRepairMalformedTests
             CheckReport again = checker.Check(dev, repair: true);
             if (y.ExitCode == 1)
             {
+                repaired++;
                 Assert.True(again.ExitCode == 0, $"seed {seed}: second -y\n{FfsRepairTests.Describe(again)}\nfirst:\n{FfsRepairTests.Describe(y)}");
             }
             if (again.ExitCode == 0)
@@ -94,6 +104,7 @@ public class FfsRepairMalformedTests
                 Assert.Equal(Errno.OK, mp!.Unmount());
             }
         }
+        Assert.True(repaired >= 10, $"only {repaired} of 40 damaged images needed and got a repair");
     }
 
     /// <summary>Every name readdir lists can be looked up, down the whole tree.</summary>
