@@ -29,10 +29,93 @@ public class FfsRepairMalformedTests
 
         Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
         Assert.Contains("lost+found", after.Keys);
+        // Every regular file survives with its data, under its name or as lost+found/#N.
+        AllFileContentsSurvive(before, after);
+    }
+
+    [Theory]
+    [InlineData("ffs1-le-8k-f2", 0)]
+    [InlineData("ffs2-be-8k-f2", 1)]
+    public void Repair_DirectoryWithHole_CutAtTheHoleAndItsFilesKept(string image, int hole)
+    {
+        var img = new FfsDamage(Corpus.Get(image).ImagePath);
+        Dictionary<string, string> before = FfsRepairTests.Tree(img.Bytes);
+        ulong many = img.Ino("/many");
+        Assert.True(img.Inode(many).Size > img.Sb.Bsize, "/many should span blocks");
+        img.SetInode(many, d => d.Db[hole] = 0);
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Directory && f.Message.Contains("hole", StringComparison.Ordinal));
+
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.True(FfsCheck.Run(img.Device).IsClean, FfsCheck.Run(img.Device).ToString());
+        Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
+        if (hole == 0)
+        {
+            // Nothing left before the hole: the directory is cleared, its files are orphans.
+            Assert.DoesNotContain("many", after.Keys);
+        }
+        else
+        {
+            Assert.True(img.Inode(many).Size == (long)hole << img.Sb.Bshift);
+        }
+        AllFileContentsSurvive(before, after);
+    }
+
+    [Fact]
+    public void Repair_NegativeSize_InodeClearedAndNameRemoved()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs1-be-8k-f2").ImagePath);
+        ulong ino = img.Ino("/hello.txt");
+        img.SetInode(ino, d => d.Size = -5);
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Inode && f.Location == (long)ino);
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.Equal(0, img.Inode(ino).Mode);
+        Assert.DoesNotContain("hello.txt", FfsRepairTests.Tree(img.Bytes).Keys);
+    }
+
+    [Fact]
+    public void Repair_NameWithSlash_ChunkSalvaged()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        Dictionary<string, string> before = FfsRepairTests.Tree(img.Bytes);
+        img.WithEntry(FfsSuperblock.RootIno, "hello.txt", (b, off, _) => b[off + DirectEntry.Name + 2] = (byte)'/');
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Directory);
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.True(FfsCheck.Run(img.Device).IsClean);
+        AllFileContentsSurvive(before, FfsRepairTests.Tree(img.Bytes));
+    }
+
+    [Fact]
+    public void Repair_SixHundredOrphans_LostFoundGrowsIntoASecondBlock()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        ulong many = img.Ino("/many");
+        List<(string Name, ulong Ino)> victims = [.. img.Entries(many).Where(e => e.Name.StartsWith('f')).Take(600)];
+        Assert.Equal(600, victims.Count);
+        foreach ((string name, _) in victims)
+        {
+            img.RemoveEntry(many, name);
+        }
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.True(FfsCheck.Run(img.Device).IsClean, FfsCheck.Run(img.Device).ToString());
+        ulong lf = img.Ino("/lost+found");
+        Assert.True(img.Inode(lf).Size > img.Sb.Bsize, $"lost+found is {img.Inode(lf).Size} bytes");
+        Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
+        foreach ((string name, ulong ino) in victims)
+        {
+            Assert.True(after.TryGetValue($"lost+found/#{ino}", out string? sig), $"{name} (#{ino}) not in lost+found");
+            Assert.EndsWith(":100644", sig, StringComparison.Ordinal);
+        }
+    }
+
+    private static void AllFileContentsSurvive(Dictionary<string, string> before, Dictionary<string, string> after)
+    {
         var contents = after.Values.Select(Body).GroupBy(x => x).ToDictionary(g => g.Key, g => g.Count());
         foreach ((string path, string sig) in before)
         {
-            // Every regular file survives with its data, under its name or as lost+found/#N.
             if (sig.Contains(" file:", StringComparison.Ordinal))
             {
                 Assert.True(contents.GetValueOrDefault(Body(sig)) > 0, $"{path} lost");
