@@ -176,39 +176,39 @@ public class FfsRepairTests
                 img.SetInode(img.Ino("/nested"), d => d.Nlink = 2);
                 break;
             case Damage.FileEntryRemoved:
-            {
-                e.Kind = FfsFindingKind.LinkCount;
-                ulong ino = img.Ino("/hello.txt");
-                img.RemoveEntry(root, "hello.txt");
-                e.Moved["hello.txt"] = $"lost+found/#{ino}";
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.LinkCount;
+                    ulong ino = img.Ino("/hello.txt");
+                    img.RemoveEntry(root, "hello.txt");
+                    e.Moved["hello.txt"] = $"lost+found/#{ino}";
+                    break;
+                }
             case Damage.DirectoryEntryRemoved:
-            {
-                e.Kind = FfsFindingKind.LinkCount;
-                ulong a = img.Ino("/nested/a");
-                img.RemoveEntry(img.Ino("/nested"), "a");
-                e.Moved["nested/a"] = $"lost+found/#{a}";
-                e.NlinkChanges.Add("nested");
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.LinkCount;
+                    ulong a = img.Ino("/nested/a");
+                    img.RemoveEntry(img.Ino("/nested"), "a");
+                    e.Moved["nested/a"] = $"lost+found/#{a}";
+                    e.NlinkChanges.Add("nested");
+                    break;
+                }
             case Damage.PointerOutOfRange:
-            {
-                e.Kind = FfsFindingKind.BlockMap;
-                img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Db[3] = img.Sb.Size + 64);
-                e.Gone.Add("big/frag-tail.bin");
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Db[3] = img.Sb.Size + 64);
+                    e.Gone.Add("big/frag-tail.bin");
+                    break;
+                }
             case Damage.SharedBlock:
-            {
-                e.Kind = FfsFindingKind.BlockMap;
-                ulong x = img.Ino("/hello.txt"), z = img.Ino("/old-file");
-                (ulong lo, ulong hi, string hiPath) = x < z ? (x, z, "old-file") : (z, x, "hello.txt");
-                long shared = img.Inode(lo).Db[0];
-                img.SetInode(hi, d => d.Db[0] = shared);
-                e.Gone.Add(hiPath);
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    ulong x = img.Ino("/hello.txt"), z = img.Ino("/old-file");
+                    (ulong lo, ulong hi, string hiPath) = x < z ? (x, z, "old-file") : (z, x, "hello.txt");
+                    long shared = img.Inode(lo).Db[0];
+                    img.SetInode(hi, d => d.Db[0] = shared);
+                    e.Gone.Add(hiPath);
+                    break;
+                }
             case Damage.EntryToFreeInode:
                 e.Kind = FfsFindingKind.Directory;
                 img.SetEntryIno(root, "hardlink-at-root", img.FreeInode());
@@ -224,12 +224,12 @@ public class FfsRepairTests
                 img.SetEntryIno(img.Ino("/nested/a"), ".", img.Ino("/nested"));
                 break;
             case Damage.BlockPastEndOfFile:
-            {
-                e.Kind = FfsFindingKind.BlockMap;
-                long free = img.LastFreeFrag();
-                img.SetInode(img.Ino("/hello.txt"), d => d.Db[5] = free);
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    long free = img.LastFreeFrag();
+                    img.SetInode(img.Ino("/hello.txt"), d => d.Db[5] = free);
+                    break;
+                }
             case Damage.WrongBlockCount:
                 e.Kind = FfsFindingKind.BlockMap;
                 img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Blocks += 16);
