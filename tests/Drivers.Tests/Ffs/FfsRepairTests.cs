@@ -101,6 +101,35 @@ public class FfsRepairTests
     }
 
     [Fact]
+    public void Repair_ConsistentButLeftMounted_NoteThenMarkedCleanAndMountable()
+    {
+        byte[] img = File.ReadAllBytes(Corpus.Get("ffs1-le-8k-f2").ImagePath);
+        var dev = new MemoryBlockDevice(img);
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(dev, false, out Mount? mp, out _));
+        Assert.Equal(Errno.OK, mp!.Root(out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Create(root!, "crash.txt", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.Write(f!, 0, "still mounted"u8, out _));
+        f!.Release();
+        root!.Release();
+        Assert.Equal(Errno.OK, Vop.Sync(mp));
+        // The "crash": the image as it is while still mounted read-write.
+        byte[] crashed = (byte[])img.Clone();
+        Assert.Equal(Errno.OK, mp.Unmount());
+
+        var checker = new FfsChecker();
+        CheckReport n = checker.Check(new MemoryBlockDevice(crashed, readOnly: true), repair: false);
+        Assert.True(n.ExitCode == 0, Describe(n));
+        Assert.Contains(n.Findings, x => x.Severity == CheckSeverity.Note && x.Message.Contains("not marked clean", StringComparison.Ordinal));
+        Assert.NotEqual(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice((byte[])crashed.Clone()), false, out _, out _));
+
+        CheckReport y = checker.Check(new MemoryBlockDevice(crashed), repair: true);
+        Assert.True(y.ExitCode == 0, Describe(y));
+        Assert.Empty(checker.Check(new MemoryBlockDevice(crashed, readOnly: true), repair: false).Findings);
+        Assert.Equal("1 file:" + FfsTestMount.Sha256("still mounted"u8.ToArray()) + ":100644", Tree(crashed)["crash.txt"]);
+        MountReadWriteAndUnmount(crashed);
+    }
+
+    [Fact]
     public void Repair_ReadOnlyDevice_IsOperationalError()
     {
         var img = new FfsDamage(Corpus.Get("ffs1-le-8k-f2").ImagePath);
