@@ -31,7 +31,16 @@ public static partial class FfsCheck
             {
                 (ulong dir, ulong parent) = queue.Dequeue();
                 report.Directories++;
-                foreach ((string name, ulong child) in Entries(dir))
+                List<(string Name, ulong Ino)> entries = Entries(dir);
+                if (entries.Count < 1 || entries[0].Name != ".")
+                {
+                    Add(FfsFindingKind.Directory, (long)dir, "first entry is not \".\"");
+                }
+                if (entries.Count < 2 || entries[1].Name != "..")
+                {
+                    Add(FfsFindingKind.Directory, (long)dir, "second entry is not \"..\"");
+                }
+                foreach ((string name, ulong child) in entries)
                 {
                     _refs[child]++;
                     if (name == ".")

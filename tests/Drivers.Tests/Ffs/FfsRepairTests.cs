@@ -33,6 +33,8 @@ public class FfsRepairTests
         WrongBlockCount,
         UnknownFileType,
         WrongDirentType,
+        MissingDot,
+        MissingDotDot,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -271,6 +273,14 @@ public class FfsRepairTests
             case Damage.WrongDirentType:
                 e.Kind = FfsFindingKind.Directory;
                 img.WithEntry(root, "hello.txt", (b, off, _) => b[off + DirectEntry.Type] = 4);
+                break;
+            case Damage.MissingDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.RemoveEntry(img.Ino("/nested/a"), ".");
+                break;
+            case Damage.MissingDotDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.RemoveEntry(img.Ino("/nested/a"), "..");
                 break;
         }
         return e;
