@@ -62,6 +62,27 @@ public class FfsRepairMalformedTests
     }
 
     [Fact]
+    public void Repair_SecondNameForADirectory_OneNameRemoved()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs1-le-8k-f2").ImagePath);
+        ulong dir = img.Ino("/emptydir");
+        img.WithEntry(FfsSuperblock.RootIno, "hardlink-at-root", (b, off, _) =>
+        {
+            DirectEntry.WriteIno(b, off, img.Sb.Order, (uint)dir);
+            b[off + DirectEntry.Type] = 4;
+        });
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Directory && f.Message.Contains("reached twice", StringComparison.Ordinal));
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.True(FfsCheck.Run(img.Device).IsClean, FfsCheck.Run(img.Device).ToString());
+        Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
+        // The walk keeps the name it meets first; the other goes.
+        Assert.Single(new[] { "emptydir", "hardlink-at-root" }, n => after.ContainsKey(n));
+        Assert.StartsWith("2 file:", after["links/original"], StringComparison.Ordinal);
+        Assert.Equal(2, img.Inode(dir).Nlink);
+    }
+
+    [Fact]
     public void Repair_NegativeSize_InodeClearedAndNameRemoved()
     {
         var img = new FfsDamage(Corpus.Get("ffs1-be-8k-f2").ImagePath);
