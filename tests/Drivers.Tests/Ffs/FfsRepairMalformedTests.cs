@@ -83,6 +83,28 @@ public class FfsRepairMalformedTests
     }
 
     [Fact]
+    public void Repair_LostFoundIsAFile_OrphanLeftAndReported()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        // "hello.txt" renamed "lost+found" in place (both need a 20-byte record).
+        img.WithEntry(FfsSuperblock.RootIno, "hello.txt", (b, off, _) =>
+        {
+            Assert.True(DirectEntry.ReadRecLen(b, off, img.Sb.Order) >= DirectEntry.SizeFor(10));
+            b[off + DirectEntry.NamLen] = 10;
+            "lost+found"u8.CopyTo(b[(off + DirectEntry.Name)..]);
+            b[off + DirectEntry.Name + 10] = 0;
+        });
+        ulong orphan = img.Ino("/old-file");
+        img.RemoveEntry(FfsSuperblock.RootIno, "old-file");
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 4, FfsRepairTests.Describe(y));
+        Assert.Contains(y.Findings, f => f.Message.Contains("lost+found is not a directory", StringComparison.Ordinal));
+        Dictionary<string, string> after = FfsRepairTests.Tree(img.Bytes);
+        Assert.StartsWith("1 file:", after["lost+found"], StringComparison.Ordinal);
+        Assert.NotEqual(0, img.Inode(orphan).Mode);
+    }
+
+    [Fact]
     public void Repair_NegativeSize_InodeClearedAndNameRemoved()
     {
         var img = new FfsDamage(Corpus.Get("ffs1-be-8k-f2").ImagePath);

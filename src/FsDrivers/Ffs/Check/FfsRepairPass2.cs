@@ -221,9 +221,10 @@ internal sealed partial class FfsRepair
             _parent[ino] = dir;
             subdirs.Add(ino);
         }
-        if (dir == FfsSuperblock.RootIno && name == LostFoundName && child.Type == 0x4000)
+        if (dir == FfsSuperblock.RootIno && name == LostFoundName)
         {
-            _lostFound = ino;
+            _lostFound = child.Type == 0x4000 ? ino : 0;
+            _lostFoundNameTaken = child.Type != 0x4000;
         }
         byte want2 = DirentTypeOf(child.Type);
         if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want2)
