@@ -61,8 +61,23 @@ public class FfsRepairTests
         return data;
     }
 
+    /// <summary>The other block and fragment sizes of the corpus, with the damages that allocate (lost+found) or free.</summary>
+    public static TheoryData<string, Damage> GeometryCases()
+    {
+        var data = new TheoryData<string, Damage>();
+        foreach (string image in new[] { "ffs1-le-4k-f1", "ffs1-be-16k-f4", "ffs1-le-64k-f16", "ffs2-le-4k-f2", "ffs2-be-32k-f8", "ffs2-le-64k-f128", "ffs2-be-64k-f16" })
+        {
+            foreach (Damage d in new[] { Damage.DirectoryEntryRemoved, Damage.SharedBlock, Damage.UsedBlockMarkedFree, Damage.MissingDotDot })
+            {
+                data.Add(image, d);
+            }
+        }
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
+    [MemberData(nameof(GeometryCases))]
     public void Repair_Damage_FoundRepairedThenCleanWithFilesIntact(string image, Damage damage)
     {
         var img = new FfsDamage(Corpus.Get(image).ImagePath);
