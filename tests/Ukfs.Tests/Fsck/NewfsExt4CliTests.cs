@@ -66,6 +66,23 @@ public sealed class NewfsExt4CliTests
         Assert.Contains("Links: 2", OracleTool.RunExpect(0, "debugfs", "-R", "stat /links/original", img).Stdout, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("type=ext4,features=inline_data", "inline_data")]
+    [InlineData("type=ext4,features=^metadata_csum+nosuch", "nosuch")]
+    [InlineData("type=ext4,bsize=3000", "bsize")]
+    [InlineData("rev=0,features=extent", "rev=0")]
+    public void Newfs_RefusedOption_FailsNamingItAndLeavesTheImageAsItWas(string options, string named)
+    {
+        using var dir = new ScratchDir("ukfsext4bad");
+        string img = dir.File("keep.img");
+        byte[] before = [.. Enumerable.Range(0, 4 << 20).Select(i => (byte)(i * 31 + 7))];
+        File.WriteAllBytes(img, before);
+        using var h = CliHarness.OnImages();
+        CliResult r = h.Fails(img, "newfs", "-t", "ext2fs", "-o", options);
+        Assert.Contains(named, r.Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(img));
+    }
+
     /// <summary>The manifest of the image as the kernel's driver sees it (read-only loop mount), without lost+found.</summary>
     private static string[] KernelManifest(ScratchDir dir, string img)
     {
