@@ -250,4 +250,24 @@ public sealed class Ext4NewfsTests
         Assert.Equal(data[999], Ptr(third, 999 - 12 - 256 - 512));
         Assert.Equal(0u, Ptr(f.BlockArea, 14));
     }
+
+    [Fact]
+    public void NewFile_IndirectMap_ReachesTripleIndirectBlocksInMapOrder()
+    {
+        Ext2Geometry g = Ext2Geometry.Choose(100L << 20, Options("type=ext2;bsize=1024"), out _)!;
+        Ext2Layout l = Ext2Layout.Place(g, out _)!;
+        // 12 direct + 256 single + 65536 double; the last 196 blocks go through the triple indirect block.
+        Ext2NewFile f = Ext2NewFile.Allocate(l, l.DataGoal, 66000, extents: false, csum: false, inodeSeed: 0)!;
+        Assert.Equal(1 + (1 + 256) + (1 + 1 + 1), f.MapBlocks.Count);
+        uint Ptr(byte[] b, int i) => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4 * i));
+        byte[] Block(uint blk) => f.MapBlocks.Single(m => m.Block == blk).Data;
+        var data = f.Runs.SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(i => r.Start + (uint)i)).ToList();
+        Assert.Equal(66000, data.Count);
+        uint tind = Ptr(f.BlockArea, 14);
+        byte[] ind = Block(Ptr(Block(Ptr(Block(tind), 0)), 0));
+        Assert.Equal(data[65999], Ptr(ind, 195));
+        Assert.Equal(0u, Ptr(ind, 196));
+        // Each pointer block sits just before the first block it maps.
+        Assert.Equal(tind + 3, data[65804]);
+    }
 }

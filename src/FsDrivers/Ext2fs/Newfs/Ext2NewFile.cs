@@ -102,7 +102,6 @@ internal sealed class Ext2NewFile
     {
         int bs = l.Geometry.BlockSize;
         long p = bs / 4;
-        // The pointer blocks first, so that the data after them is one run.
         long left = Math.Max(0, (long)count - DirectPointers);
         long meta = 0;
         if (left > 0)
@@ -120,36 +119,65 @@ internal sealed class Ext2NewFile
         {
             meta += 1 + ((left + (p * p) - 1) / (p * p)) + ((left + p - 1) / p);
         }
-        List<(uint Start, uint Length)>? metaRuns = meta == 0 ? [] : l.Map.AllocRuns(goal, (uint)meta, uint.MaxValue);
-        List<(uint Start, uint Length)>? runs = metaRuns is null ? null : l.Map.AllocRuns(goal, count, uint.MaxValue);
-        if (runs is null)
+        List<(uint Start, uint Length)>? all = l.Map.AllocRuns(goal, count + (uint)meta, uint.MaxValue);
+        if (all is null)
         {
             return null;
         }
-        Runs = runs;
-        var metaBlocks = new Queue<uint>(metaRuns!.SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(i => r.Start + (uint)i)));
-        var data = new Queue<uint>(runs.SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(i => r.Start + (uint)i)));
-        for (int i = 0; i < DirectPointers && data.Count > 0; i++)
+        // Blocks are handed out in map order, each pointer block just before the data it
+        // points at, as mke2fs lays out block-mapped files: e2fsck sees them as contiguous.
+        var next = new Queue<uint>(all.SelectMany(r => Enumerable.Range(0, (int)r.Length).Select(i => r.Start + (uint)i)));
+        var data = new List<uint>((int)count);
+        for (int i = 0; i < DirectPointers && data.Count < count; i++)
         {
-            BinaryPrimitives.WriteUInt32LittleEndian(BlockArea.AsSpan(4 * i), data.Dequeue());
+            uint b = next.Dequeue();
+            data.Add(b);
+            BinaryPrimitives.WriteUInt32LittleEndian(BlockArea.AsSpan(4 * i), b);
         }
-        for (int level = 1; level <= 3 && data.Count > 0; level++)
+        for (int level = 1; level <= 3 && data.Count < count; level++)
         {
-            uint top = Indirect(level, bs, metaBlocks, data);
+            uint top = Indirect(level, bs, next, data, count);
             BinaryPrimitives.WriteUInt32LittleEndian(BlockArea.AsSpan(4 * (DirectPointers + level - 1)), top);
         }
-        return data.Count == 0 ? this : null;
+        Runs = Coalesce(data);
+        return this;
     }
 
-    /// <summary>One pointer block at <paramref name="level"/> (1 = pointing at data), filled from the queue.</summary>
-    private uint Indirect(int level, int bs, Queue<uint> metaBlocks, Queue<uint> data)
+    private static List<(uint Start, uint Length)> Coalesce(List<uint> blocks)
     {
-        uint blk = metaBlocks.Dequeue();
+        var runs = new List<(uint Start, uint Length)>();
+        foreach (uint b in blocks)
+        {
+            if (runs.Count > 0 && runs[^1].Start + runs[^1].Length == b)
+            {
+                runs[^1] = (runs[^1].Start, runs[^1].Length + 1);
+            }
+            else
+            {
+                runs.Add((b, 1));
+            }
+        }
+        return runs;
+    }
+
+    /// <summary>One pointer block at <paramref name="level"/> (1 = pointing at data), taking blocks in map order.</summary>
+    private uint Indirect(int level, int bs, Queue<uint> next, List<uint> data, uint count)
+    {
+        uint blk = next.Dequeue();
         var b = new byte[bs];
         MapBlocks.Add((blk, b));
-        for (int i = 0; i < bs / 4 && data.Count > 0; i++)
+        for (int i = 0; i < bs / 4 && data.Count < count; i++)
         {
-            uint entry = level == 1 ? data.Dequeue() : Indirect(level - 1, bs, metaBlocks, data);
+            uint entry;
+            if (level == 1)
+            {
+                entry = next.Dequeue();
+                data.Add(entry);
+            }
+            else
+            {
+                entry = Indirect(level - 1, bs, next, data, count);
+            }
             BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(4 * i), entry);
         }
         return blk;

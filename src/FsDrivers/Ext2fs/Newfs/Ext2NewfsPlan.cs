@@ -74,7 +74,7 @@ internal sealed class Ext2NewfsPlan
         p.LostFound = lf;
         if (f.Journal)
         {
-            p.Journal = Ext2NewFile.Allocate(l, goal, g.JournalBlocks, f.Extents, csum, p.InodeSeed(Ext2NewJournal.Inode));
+            p.Journal = Ext2NewFile.Allocate(l, JournalGoal(g), g.JournalBlocks, f.Extents, csum, p.InodeSeed(Ext2NewJournal.Inode));
             if (p.Journal is null)
             {
                 error = $"the volume has no room for a journal of {g.JournalBlocks} blocks";
@@ -89,6 +89,21 @@ internal sealed class Ext2NewfsPlan
             p.FreeInodes[grp] = g.InodesPerGroup - (grp == 0 ? LostFoundIno : 0);
         }
         return p;
+    }
+
+    /// <summary>
+    /// Where the journal starts looking for blocks: the group in the middle of the volume
+    /// (rounded down to its flex group past the first), as mke2fs places it, so that it
+    /// lies in one run away from the metadata packed at the start.
+    /// </summary>
+    private static uint JournalGoal(Ext2Geometry g)
+    {
+        uint mid = (g.BlocksCount - g.FirstDataBlock) / 2 / g.BlocksPerGroup;
+        if (g.Features.FlexBg && mid > Ext2Geometry.FlexSize)
+        {
+            mid &= ~(Ext2Geometry.FlexSize - 1);
+        }
+        return g.GroupStart(Math.Min(mid, g.Groups - 1));
     }
 
     /// <summary>The inode bitmap of a group: inodes 1 to 11 in group 0 are in use, bits past the group's inodes set.</summary>
