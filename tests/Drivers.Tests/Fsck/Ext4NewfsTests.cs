@@ -270,4 +270,33 @@ public sealed class Ext4NewfsTests
         // Each pointer block sits just before the first block it maps.
         Assert.Equal(tind + 3, data[65804]);
     }
+
+    [Theory]
+    [InlineData("type=ext4")]
+    [InlineData("type=ext3")]
+    [InlineData("rev=0")]
+    public void Newfs_OverOldData_ZeroesTablesAndJournalAndPassesE2fsck(string spec)
+    {
+        using var dir = new ScratchDir("ext4dirty");
+        string img = dir.File("dirty.img");
+        File.WriteAllBytes(img, [.. Enumerable.Range(0, 48 << 20).Select(i => (byte)((i * 131) ^ (i >> 9)))]);
+        using (IBlockDevice dev = FatTestImages.Open(img, readOnly: false))
+        {
+            Dictionary<string, string?> options = Options(spec);
+            options.Remove("label");
+            Assert.Equal(Errno.OK, new Ext2Formatter().Format(dev, options, out _));
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+    }
+
+    [Fact]
+    public void Newfs_LargeSparseImage_StaysSparse()
+    {
+        using var dir = new ScratchDir("ext4sparse");
+        string img = Newfs(dir, 4L << 30, Options("type=ext4"));
+        long allocated = long.Parse(OracleTool.RunExpect(0, "stat", "-c", "%b", img).Stdout.Trim(), CultureInfo.InvariantCulture) * 512;
+        // The inode tables (64 MiB) and the journal (64 MiB) of a fresh image are holes, not written zeros.
+        Assert.InRange(allocated, 0, 8L << 20);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+    }
 }

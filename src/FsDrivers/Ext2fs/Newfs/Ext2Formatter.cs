@@ -64,7 +64,7 @@ public sealed class Ext2Formatter : IFileSystemFormatter
         Errno rc = 0;
         for (uint grp = 0; grp < g.Groups && rc == 0; grp++)
         {
-            rc = device.WriteZeros((long)l.InodeTable[grp] * bs, (long)g.InodeTableBlocks * bs);
+            rc = Ext2Zeroing.Zero(device, (long)l.InodeTable[grp] * bs, (long)g.InodeTableBlocks * bs);
             rc = rc != 0 ? rc : device.Write((long)l.BlockBitmap[grp] * bs, l.Map.Bitmap(grp));
             rc = rc != 0 ? rc : device.Write((long)l.InodeBitmap[grp] * bs, p.InodeBitmap(grp));
         }
@@ -74,7 +74,7 @@ public sealed class Ext2Formatter : IFileSystemFormatter
         {
             foreach ((uint start, uint len) in p.Journal.Runs)
             {
-                rc = rc != 0 ? rc : device.WriteZeros((long)start * bs, (long)len * bs);
+                rc = rc != 0 ? rc : Ext2Zeroing.Zero(device, (long)start * bs, (long)len * bs);
             }
             rc = rc != 0 ? rc : WriteFile(device, bs, p.Journal, Ext2NewJournal.Superblock(bs, g.JournalBlocks, p.Uuid));
         }
