@@ -71,6 +71,7 @@ public sealed class NewfsExt4CliTests
     [InlineData("type=ext4,features=^metadata_csum+nosuch", "nosuch")]
     [InlineData("type=ext4,bsize=3000", "bsize")]
     [InlineData("rev=0,features=extent", "rev=0")]
+    [InlineData("type=ext4,features=^metadata_csum,^64bit", "separate the items of features= with '+'")]
     public void Newfs_RefusedOption_FailsNamingItAndLeavesTheImageAsItWas(string options, string named)
     {
         using var dir = new ScratchDir("ukfsext4bad");

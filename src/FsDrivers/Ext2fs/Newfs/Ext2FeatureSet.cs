@@ -84,6 +84,13 @@ internal sealed class Ext2FeatureSet
     public bool Filetype => (Incompat & F.IncompatFiletype) != 0;
     public int DescSize => Wide ? Ext2GroupDescriptor.Size64 : Ext2GroupDescriptor.Size32;
 
+    /// <summary>True for a feature name, with or without '^' (an item of features= that the option list split off).</summary>
+    public static bool LooksLikeFeature(string item)
+    {
+        string name = item.TrimStart('^');
+        return s_writable.Any(w => w.Name == name) || s_refused.Any(r => r.Name == name);
+    }
+
     /// <summary>Drop the journal (a volume too small for one).</summary>
     public void DropJournal() => Compat &= ~F.CompatHasJournal;
 

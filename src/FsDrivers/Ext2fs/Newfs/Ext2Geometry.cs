@@ -129,7 +129,10 @@ internal sealed class Ext2Geometry
                     inodeSize = value ?? "";
                     break;
                 default:
-                    error = $"unknown ext2fs newfs option '{key}' (known: bsize, inodes, inode_size, label, type, features, rev)";
+                    error = value is null && Ext2FeatureSet.LooksLikeFeature(key)
+                        ? $"'{key}' looks like a feature: separate the items of features= with '+' or ':' " +
+                            "(the option list itself is split on ','), e.g. features=^metadata_csum+^64bit"
+                        : $"unknown ext2fs newfs option '{key}' (known: bsize, inodes, inode_size, label, type, features, rev)";
                     break;
             }
             if (error is not null)
