@@ -35,7 +35,7 @@ trap cleanup EXIT
 bytes=$(numfmt --from=iec "$size")
 if [ -z "$tarball" ]; then
     tarball="$work/tree.tar"
-    tar -C "$repo" -cf "$tarball" --exclude=bin --exclude=obj --exclude=.git src tests tools
+    tar -C "$repo" -cf "$tarball" --exclude=bin --exclude=obj --exclude=.git --exclude=cache src tests tools
 fi
 rump="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
 
