@@ -1,0 +1,223 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// Pass 1's rules for single inodes beyond their block maps, as e2fsck applies them: inode
+/// flags and fields that do not fit the file's type or the file system's features, symbolic
+/// links, and the resize inode.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    /// <summary>A fast symlink keeps its target in i_block: e2fsck decides by the size alone.</summary>
+    private static bool IsFastSymlink(Ext2Dinode din) => din.Size > 0 && din.Size < Ext2Dinode.BlockArea;
+
+    /// <summary>
+    /// e2fsck's symlink rule: a fast one has no extents flag and a NUL-free target of exactly
+    /// i_size bytes in i_block; a slow one has one block, at logical 0, holding the target and
+    /// a NUL after it, and a size below the block size.
+    /// </summary>
+    private bool SymlinkValid(InodeWalk w, bool fast)
+    {
+        Ext2Dinode din = w.Din;
+        if (din.Size <= 0 || (din.Flags & FlagEncrypt) != 0)
+        {
+            return din.Size > 0;
+        }
+        ReadOnlySpan<byte> target;
+        if (fast)
+        {
+            if ((din.Flags & Ext2Dinode.FlagExtents) != 0)
+            {
+                return false;
+            }
+            target = din.BlockBytes;
+        }
+        else
+        {
+            ulong dataBlocks = w.Blocks - (din.FileAcl != 0 ? 1u : 0u);
+            if (din.Size >= _v.BlockSize || w.LastLogical != 0 || dataBlocks < 1)
+            {
+                return false;
+            }
+            ulong phys = (din.Flags & Ext2Dinode.FlagExtents) != 0 ? FirstExtentBlock(din) : din.BlockPointer(0);
+            if (phys == 0 || _v.Read(phys, out byte[] data) != Errno.OK)
+            {
+                return false;
+            }
+            target = data;
+        }
+        int len = target.IndexOf((byte)0);
+        return len >= 0 && len == din.Size;
+    }
+
+    /// <summary>The physical start of the first extent when the root is a leaf (0 otherwise).</summary>
+    private static ulong FirstExtentBlock(Ext2Dinode din)
+    {
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(din.BlockBytes);
+        return h.Magic == Ext4Extent.Magic && h.Depth == 0 && h.Entries >= 1
+            ? Ext4Extent.ReadLeaf(Ext4Extent.Entry((ReadOnlySpan<byte>)din.BlockBytes, 0)).Physical
+            : 0;
+    }
+
+    private const uint FlagImmutable = 0x10;
+    private const uint FlagAppend = 0x20;
+    private const uint FlagImagic = 0x2000;
+    private const uint FlagEncrypt = 0x800;
+    private const uint FlagCasefold = 0x40000000;
+    private const uint CompatImagicInodes = 0x2;
+
+    /// <summary>
+    /// Inode flags that make no sense for the file's type or the file system's features, and an
+    /// impossible i_extra_isize. Cleared where e2fsck clears them; false when e2fsck clears the inode.
+    /// </summary>
+    private bool CheckFlags(InodeWalk w, byte type)
+    {
+        Ext2Dinode din = w.Din;
+        uint flags = din.Flags;
+        bool special = type is 3 or 4 or 5 or 6;
+        if ((flags & Ext2Dinode.FlagInlineData) != 0 && !_v.InlineData)
+        {
+            Error(Pass1, Ino(w.Ino), "inline data flag on a file system without inline_data; inode cleared");
+            return false;
+        }
+        if ((flags & Ext2Dinode.FlagExtents) != 0 && !_v.ExtentsFeature)
+        {
+            Error(Pass1, Ino(w.Ino), "extents flag on a file system without extents; inode cleared");
+            return false;
+        }
+        if (special && (flags & (Ext2Dinode.FlagExtents | Ext2Dinode.FlagInlineData | Ext2Dinode.FlagIndex)) != 0)
+        {
+            Error(Pass1, Ino(w.Ino), "device, fifo or socket with an extents, inline or index flag; inode cleared");
+            return false;
+        }
+        uint clear = 0;
+        if ((flags & FlagCasefold) != 0 && (Sb.FeatureIncompat & Ext2Features.IncompatCasefold) == 0)
+        {
+            clear |= FlagCasefold;
+        }
+        if ((flags & FlagEncrypt) != 0 && (Sb.FeatureIncompat & Ext2Features.IncompatEncrypt) == 0)
+        {
+            clear |= FlagEncrypt;
+        }
+        if ((flags & FlagImagic) != 0 && (Sb.FeatureCompat & CompatImagicInodes) == 0)
+        {
+            clear |= FlagImagic;
+        }
+        if ((flags & Ext2Dinode.FlagIndex) != 0 && (type != 2 || !_v.DirIndex))
+        {
+            clear |= Ext2Dinode.FlagIndex;
+        }
+        if (special && (flags & (FlagImmutable | FlagAppend)) != 0)
+        {
+            clear |= FlagImmutable | FlagAppend;
+        }
+        if (clear != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"flags 0x{clear:x} do not apply to this inode; cleared");
+            din.Flags = flags & ~clear;
+            w.Changed = true;
+        }
+        if (special && din.Size != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"device, fifo or socket has size {din.Size}; set to 0");
+            din.Size = 0;
+            w.Changed = true;
+        }
+        uint faddr = System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ObsoFaddr));
+        if (faddr != 0)
+        {
+            Error(Pass1, Ino(w.Ino), $"i_faddr is {faddr}, should be zero");
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ObsoFaddr), 0);
+            w.Changed = true;
+        }
+        if (din.InodeSize > Ext2Dinode.BaseSize)
+        {
+            int extra = System.Buffers.Binary.BinaryPrimitives.ReadUInt16LittleEndian(din.Raw.AsSpan(Ext2Dinode.Off.ExtraIsize));
+            if (extra > din.InodeSize - Ext2Dinode.BaseSize || (extra & 3) != 0 || (extra != 0 && extra < 4))
+            {
+                int want = Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, din.InodeSize - Ext2Dinode.BaseSize);
+                Error(Pass1, Ino(w.Ino), $"i_extra_isize {extra} is impossible; set to {want}");
+                din.SetExtraIsize((ushort)want);
+                w.Changed = true;
+            }
+        }
+        return true;
+    }
+
+    /// <summary>
+    /// The resize inode's double-indirect block names each reserved descriptor block of the
+    /// primary table, and each of those lists its copies in the backup groups, as e2fsck
+    /// verifies. Not repaired: e2fsck recreates the inode, this checker reports it.
+    /// </summary>
+    private void CheckResizeInode(Ext2Dinode din)
+    {
+        if ((Sb.FeatureCompat & Ext2Features.CompatResizeInode) == 0 || Sb.ReservedGdtBlocks == 0
+            || (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0)
+        {
+            return;
+        }
+        string? why = null;
+        for (int i = 0; i < 15 && why is null; i++)
+        {
+            if (i != 13 && din.BlockPointer(i) != 0)
+            {
+                why = $"block pointer {i} is set";
+            }
+        }
+        uint dind = din.BlockPointer(13);
+        byte[] dbuf = [];
+        if (why is null && (!_v.InFs(dind) || _v.Read(dind, out dbuf) != Errno.OK))
+        {
+            why = $"double-indirect block {dind} is unusable";
+        }
+        else if (why is null)
+        {
+            uint per = (uint)_v.BlockSize / 4;
+            uint gdtBlocks = (_v.GroupCount + (uint)_v.DescPerBlock - 1) / (uint)_v.DescPerBlock;
+            ulong pblk = Sb.FirstDataBlock + 1 + gdtBlocks;
+            for (uint i = 0; i < Sb.ReservedGdtBlocks && why is null; i++, pblk++)
+            {
+                uint off = (gdtBlocks + i) % per;
+                if (BinaryPrimitives.ReadUInt32LittleEndian(dbuf.AsSpan((int)off * 4)) != pblk)
+                {
+                    why = $"double-indirect entry {off} does not name reserved block {pblk}";
+                }
+                else if (_v.Read(pblk, out byte[] ind) == Errno.OK)
+                {
+                    int k = 0;
+                    for (uint g = 1; g < _v.GroupCount && why is null && k < per; g++)
+                    {
+                        if (!_v.HasSuper(g))
+                        {
+                            continue;
+                        }
+                        ulong expect = pblk + ((ulong)g * Sb.BlocksPerGroup);
+                        if (BinaryPrimitives.ReadUInt32LittleEndian(ind.AsSpan(k * 4)) != expect)
+                        {
+                            why = $"reserved block {pblk} does not list its copy {expect}";
+                        }
+                        k++;
+                    }
+                }
+            }
+        }
+        if (why is not null)
+        {
+            Error(Pass1, Ino(ResizeIno), $"resize inode is not valid ({why}); recreate it with e2fsck", fixable: false);
+        }
+    }
+
+    private ulong ClaimInResizeInode(InodeWalk w, BlockClaim c)
+    {
+        if (!_v.InFs(c.Physical))
+        {
+            w.Illegal++;
+            Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} in the resize inode; recreate it with e2fsck", fixable: false);
+        }
+        w.Blocks += (ulong)c.Count;
+        return Keep;
+    }
+}
