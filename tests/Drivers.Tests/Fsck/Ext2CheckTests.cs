@@ -197,6 +197,24 @@ public sealed partial class Ext2CheckTests
     }
 
     [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_OrphanListLeftByACrash_DamagedForBothThenReleased(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        uint ino = InodeOf(img, "/big.bin");
+        long blk = Bmap(img, "/big.bin", 0);
+        Debugfs(img, "unlink /big.bin");
+        Debugfs(img, $"set_inode_field <{ino}> links_count 0");
+        Debugfs(img, $"ssv last_orphan {ino}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Severity == CheckSeverity.Note && f.Message.Contains("orphan list", StringComparison.Ordinal));
+        Assert.DoesNotContain("First orphan inode", OracleTool.Run("dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        Assert.Contains("not in use", DebugfsRead(img, $"testb {blk}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [MemberData(nameof(Flavours))]
     public void Check_UnlinkedEmptyFile_Cleared(string flavour)
     {
