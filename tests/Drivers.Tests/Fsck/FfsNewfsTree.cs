@@ -26,10 +26,11 @@ internal sealed class FfsNewfsTree
 
     public static Timespec FormatTime => new(1_700_000_000, 0);
 
-    /// <summary>A sparse image file of <paramref name="size"/> bytes formatted with <paramref name="options"/>.</summary>
+    /// <summary>An image file of <paramref name="size"/> bytes (sparse when new) formatted with <paramref name="options"/>.</summary>
     public static string Newfs(string path, long size, params (string Key, string? Value)[] options)
     {
-        using (var f = File.Create(path))
+        // An existing file keeps its contents: newfs must cope with what was there.
+        using (var f = new FileStream(path, FileMode.OpenOrCreate, FileAccess.Write))
         {
             f.SetLength(size);
         }
