@@ -40,17 +40,7 @@ workloads() {
     drop
     t=$(now); dd if="$mnt/big.bin" of=/dev/null bs=1M status=none; printf 'seq read (cold): %.2f MB/s\n' "$(echo "$mb / $(elapsed "$t")" | bc -l)"
     mkdir "$mnt/many"
-    local tenth=$((files / 10)) laps="" lt i
-    t=$(now); lt=$(now)
-    for i in $(seq 1 "$files"); do
-        : > "$mnt/many/file with a long name $i.txt"
-        if [ $((i % tenth)) = 0 ]; then laps="$laps $(printf '%.2f' "$(elapsed "$lt")")"; lt=$(now); fi
-    done
-    printf 'create %d: %.1f/s (per tenth, s:%s)\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)" "$laps"
-    t=$(now); for i in $(seq 1 "$files"); do stat -c %s "$mnt/many/file with a long name $i.txt" >/dev/null; done
-    printf 'stat %d: %.1f/s\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)"
-    t=$(now); for i in $(seq 1 "$files"); do rm "$mnt/many/file with a long name $i.txt"; done
-    printf 'unlink %d: %.1f/s\n' "$files" "$(echo "$files / $(elapsed "$t")" | bc -l)"
+    python3 "$here/meta.py" "$mnt/many" "$files"
     mkdir "$mnt/untar"
     t=$(now); tar -C "$mnt/untar" --no-same-owner --no-same-permissions -xf "$work/tree.tar" 2>/dev/null || true; sync; printf 'untar: %.2f s\n' "$(elapsed "$t")"
 }

@@ -133,6 +133,51 @@ public class PosixKernelTests
         Assert.True(File.Exists(m.Path("shared/users-file")));
     }
 
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void SetgidDirectory_PassesItsGroupOnAndNonMembersCannotKeepSetgid(string target)
+    {
+        MountedTarget t = MountedTargets.Get(target);
+        if (!t.Dev.PermissionBits || !t.Dev.Ownership)
+        {
+            return;
+        }
+        using var scratch = new ScratchDir("rumpfs-posix");
+        using FuseMount m = t.Mount(scratch, out _, "allow_other");
+        const uint group = 4321;
+        Assert.Equal(0, Chmod(m.MountPoint, 0x1ED));
+        Assert.Equal(0, Mkdir(m.Path("sg"), 0x1FF));
+        Assert.Equal(0, Chown(m.Path("sg"), 0, group));
+        Assert.Equal(0, Chmod(m.Path("sg"), 0x400 | 0x1FF));
+
+        ToolResult made = AsUser(1000, $"echo data > '{m.Path("sg/file")}' && mkdir '{m.Path("sg/sub")}'");
+        Assert.True(made.ExitCode == 0, made.Transcript);
+        Assert.Equal(0, Stat(m.Path("sg/file"), out var file));
+        Assert.Equal(1000u, (uint)file.st_uid);
+        Assert.Equal(group, (uint)file.st_gid);
+        Assert.Equal(0u, (uint)file.st_mode & 0x400);
+        Assert.Equal(0, Stat(m.Path("sg/sub"), out var sub));
+        Assert.Equal(group, (uint)sub.st_gid);
+        Assert.Equal(0x400u, (uint)sub.st_mode & 0x400);
+
+        // A user outside the file's group asking for setgid gets the mode without it (Linux).
+        ToolResult chmod = AsUser(1000, $"chmod 2755 '{m.Path("sg/file")}'");
+        Assert.True(chmod.ExitCode == 0, chmod.Transcript);
+        Assert.Equal(0, Stat(m.Path("sg/file"), out var after));
+        Assert.Equal(0x1EDu, (uint)after.st_mode & 0xFFF);
+
+        // Nor may the owner give the file to a group it is not in.
+        ToolResult chgrp = AsUser(1000, $"chgrp 1001 '{m.Path("sg/file")}'");
+        Assert.NotEqual(0, chgrp.ExitCode);
+        Assert.Contains("Operation not permitted", chgrp.Stderr);
+
+        // Root's chown of an executable setgid file clears the bit.
+        Assert.Equal(0, Chmod(m.Path("sg/file"), 0x400 | 0x1ED));
+        Assert.Equal(0, Chown(m.Path("sg/file"), 1001, 1001));
+        Assert.Equal(0, Stat(m.Path("sg/file"), out var chowned));
+        Assert.Equal(0u, (uint)chowned.st_mode & 0x400);
+        Assert.Equal(1001u, (uint)chowned.st_gid);
+    }
+
     private static ToolResult AsUser(int uid, string command) =>
         OracleTool.Run("setpriv", $"--reuid={uid}", $"--regid={uid}", "--clear-groups", "sh", "-c", command);
 }

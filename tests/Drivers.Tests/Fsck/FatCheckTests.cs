@@ -223,6 +223,21 @@ public sealed class FatCheckTests
         Assert.Equal(0, FatTestImages.ReadAt(img, at, 1)[0] & 1);
     }
 
+    [Theory]
+    [InlineData("16", 0x8000u)]
+    [InlineData("32", 0x08000000u)]
+    public void Check_CleanShutdownBitClear_FoundAndSet(string bits, uint cleanBit)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        uint entry1 = FatTestImages.FatEntry(img, 1);
+        Assert.NotEqual(0u, entry1 & cleanBit);
+        FatTestImages.SetFatEntry(img, 1, entry1 & ~cleanBit);
+        string text = RepairRoundTrip(img, "fat");
+        Assert.Contains("clean-shutdown bit", text, StringComparison.Ordinal);
+        Assert.Equal(entry1, FatTestImages.FatEntry(img, 1));
+    }
+
     [Fact]
     public void Check_Fat32FsInfoFreeCountWrong_FoundAndFixed()
     {

@@ -33,6 +33,7 @@ public sealed class FatChecker : IFileSystemChecker
             return report;
         }
         CheckBootSector(v, report, repair);
+        CheckCleanShutdownBit(v, report, repair);
         bool copiesDiffer = CheckFatCopies(v, report, repair);
         CheckFatValues(v, report, repair);
         var tree = new FatTreeCheck(v, report, repair);
@@ -92,6 +93,27 @@ public sealed class FatChecker : IFileSystemChecker
                 report.Note("boot", $"sector {v.Boot.BackupBootSector}", "the backup boot sector differs from the boot sector");
             }
         }
+    }
+
+    /// <summary>
+    /// FAT16 and FAT32 also keep a "volume was shut down cleanly" bit in FAT entry 1; a
+    /// driver that dies while mounted leaves it clear (ours and the kernel's msdosfs both
+    /// use it), and fsck.fat reports it like the boot sector's dirty bit.
+    /// </summary>
+    private static void CheckCleanShutdownBit(FatVolume v, CheckReport report, bool repair)
+    {
+        uint cleanBit = v.Kind switch
+        {
+            FatKind.Fat16 => FatTable.Fat16CleanShutdown,
+            FatKind.Fat32 => FatTable.Fat32CleanShutdown,
+            _ => 0,
+        };
+        if (cleanBit == 0 || (v.Entries[1] & cleanBit) != 0)
+        {
+            return;
+        }
+        report.Add("fat", "FAT entry 1", "the clean-shutdown bit is clear: the file system was not properly unmounted; setting it", repair);
+        v.Set(1, v.Entries[1] | cleanBit);
     }
 
     private static bool CheckFatCopies(FatVolume v, CheckReport report, bool repair)

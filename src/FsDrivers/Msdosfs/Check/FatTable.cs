@@ -10,6 +10,10 @@ internal static class FatTable
 {
     public const uint Free = 0;
 
+    /// <summary>The clean-shutdown bit in FAT entry 1 (FAT16 and FAT32; FAT12 has none).</summary>
+    public const uint Fat16CleanShutdown = 0x8000;
+    public const uint Fat32CleanShutdown = 0x08000000;
+
     /// <summary>Smallest end-of-chain value per kind; anything from it up ends a chain.</summary>
     public static uint EndOfChain(FatKind kind) => kind switch
     {
