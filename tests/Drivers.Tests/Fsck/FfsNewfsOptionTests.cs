@@ -70,6 +70,36 @@ public sealed class FfsNewfsOptionTests : IDisposable
         Assert.Equal(0, dev.WriteCount);
     }
 
+    [Theory]
+    [InlineData(1L << 40, "")]
+    [InlineData(16L << 40, "")]
+    [InlineData(100L << 40, "bsize=65536")]
+    [InlineData(1L << 40, "version=1")]
+    [InlineData(3L << 30, "version=1,bsize=4096,density=512")]
+    public void Geometry_LargeDevices_FitsEveryGroupMapAndTheSummaryArea(long size, string options)
+    {
+        FfsFormatOptions? o = FfsFormatOptions.Parse(Options(options), out string? error);
+        Assert.True(o is not null, error);
+        FfsGeometry? g = FfsGeometry.Choose(size, o!, out error);
+        Assert.True(g is not null, error);
+        Assert.True(g!.CgSize <= g.Bsize && g.NextFreeOff <= g.CgSize, $"cg {g.CgSize} bytes, maps end at {g.NextFreeOff}");
+        Assert.True(g.Dblkno + g.CsFrags + g.Frag <= g.Fpg, "the summary area and the root fit in group 0");
+        Assert.True((long)g.Ipg * g.Ncg < 1L << 32);
+        Assert.InRange(g.Size * g.Fsize, size - ((long)g.Fpg * g.Fsize) - g.Bsize, size);
+        byte[] sb = FfsNewfsSuperblock.Encode(g, new FfsCsum(1, 1, 1, 1), 0, 0, 0);
+        Assert.Null(FfsSuperblockCheck.Validate(new FfsSuperblock(sb, g.Order, g.SblockLoc), size));
+    }
+
+    [Theory]
+    [InlineData(16L << 40, "version=1", "too many for UFS1")]
+    [InlineData(1L << 40, "version=1,bsize=4096", "too many for UFS1")]
+    public void Geometry_Ufs1BeyondItsFragmentCount_IsRefused(long size, string options, string why)
+    {
+        FfsFormatOptions o = FfsFormatOptions.Parse(Options(options), out _)!;
+        Assert.Null(FfsGeometry.Choose(size, o, out string? error));
+        Assert.Contains(why, error, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Newfs_ReadOnlyDevice_ReturnsErofs()
     {
