@@ -6,7 +6,7 @@ namespace RumpFs.FsDrivers.Ffs.Newfs;
 /// <summary>
 /// newfs options for FFS, from the formatter's option dictionary. The names follow makefs's
 /// <c>-o</c> options rather than newfs's letters: <c>version=1|2</c> (newfs -O, default 2),
-/// <c>endian=little|big</c> (newfs -B le|be, default little), <c>bsize=</c> and
+/// <c>endian=little|big</c> (or le|be, newfs -B; default little), <c>bsize=</c> and
 /// <c>fsize=</c> (bytes), <c>density=</c> (bytes of data per inode), <c>minfree=</c>
 /// (percent), <c>optimization=time|space</c>, <c>label=</c> (UFS2 volume name).
 /// Unset sizes are left null for <see cref="FfsGeometry"/> to choose from the device size.
@@ -52,15 +52,13 @@ internal sealed class FfsFormatOptions
         switch (key)
         {
             case "version":
-            case "O":
                 if (value is not ("1" or "2"))
                 {
-                    return $"{key}={value}: must be 1 (UFS1) or 2 (UFS2)";
+                    return $"version={value}: must be 1 (UFS1) or 2 (UFS2)";
                 }
                 Version = value == "1" ? 1 : 2;
                 return null;
             case "endian":
-            case "B":
                 bool? big = value switch
                 {
                     "little" or "le" => false,
@@ -69,7 +67,7 @@ internal sealed class FfsFormatOptions
                 };
                 if (big is null)
                 {
-                    return $"{key}={value}: must be little or big";
+                    return $"endian={value}: must be little (le) or big (be)";
                 }
                 BigEndian = big.Value;
                 return null;
