@@ -139,6 +139,26 @@ public sealed class FfsNewfsOptionTests : IDisposable
         FfsNewfsTree.AssertClean(img, 1, 1);
     }
 
+    [Theory]
+    [InlineData("version=1", 37 * Mib)]
+    [InlineData("version=2,endian=big,bsize=65536", 20 * Mib)]
+    [InlineData("version=2,bsize=4096,minfree=0", 9 * Mib)]
+    public void Newfs_FreshImage_StatvfsCountsAllButTheRootFragmentFree(string options, long size)
+    {
+        using var dev = new MemoryBlockDevice(size);
+        Assert.Equal(Errno.OK, Format(dev, options, out _));
+        FfsSuperblock sb = Superblock(dev);
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(dev, true, out Mount? mp, out string? msg));
+        Assert.True(mp is not null, msg);
+        Assert.Equal(Errno.OK, mp!.Statvfs(out StatVfs st));
+        Assert.Equal(Errno.OK, mp.Unmount());
+        // fs_dsize is every fragment outside the metadata; only the root directory's is used.
+        Assert.Equal(st.Blocks - 1, st.BlocksFree);
+        Assert.Equal(st.BlocksFree - (st.Blocks * sb.MinFree / 100), st.BlocksAvailable);
+        Assert.Equal(sb.TotalInodes - 3, st.FilesFree);
+        Assert.True(st.Blocks * sb.Fsize > size * 8 / 10, $"{st.Blocks} data fragments of {sb.Fsize} bytes on {size}");
+    }
+
     [Fact]
     public void Newfs_64MiBUfs2_GeometryIsSaneNextToMakefs()
     {
