@@ -1,3 +1,5 @@
+using System.Numerics;
+
 namespace RumpFs.FsDrivers.Ffs.Newfs;
 
 /// <summary>
@@ -62,23 +64,17 @@ internal static class FfsNewfsCylinderGroup
         // Free: before the superblock copy (except in group 0, where the boot area and the
         // primary superblock are), and from the end of the inode table (group 0: of the
         // summary area) to the end of the group.
+        Span<byte> freeMap = b.Slice(g.FreeOff, (int)((ndblk + 7L) / 8));
         if (cg > 0)
         {
-            for (int f = 0; f < g.Sblkno; f++)
-            {
-                view.SetFragFree(f, true);
-            }
+            SetBits(freeMap, 0, g.Sblkno);
         }
-        int dataStart = cg == 0 ? g.Dblkno + g.CsFrags : g.Dblkno;
-        for (int f = dataStart; f < ndblk; f++)
-        {
-            view.SetFragFree(f, true);
-        }
+        SetBits(freeMap, cg == 0 ? g.Dblkno + g.CsFrags : g.Dblkno, ndblk);
         if (cg == 0)
         {
             view.SetFragFree(RootFragment(g), false);
         }
-        FfsCsum counts = Recount(g, ref view, ndblk);
+        FfsCsum counts = Recount(g, ref view, freeMap, ndblk);
         csum = counts with { Ndir = view.Ndir, Nifree = view.Nifree };
         if (!g.IsUfs2)
         {
@@ -89,21 +85,45 @@ internal static class FfsNewfsCylinderGroup
         return block;
     }
 
+    /// <summary>Set bits [<paramref name="from"/>, <paramref name="to"/>) of a map, whole bytes at a time where it can.</summary>
+    private static void SetBits(Span<byte> map, int from, int to)
+    {
+        int f = from;
+        for (; f < to && (f & 7) != 0; f++)
+        {
+            map[f >> 3] |= (byte)(1 << (f & 7));
+        }
+        int wholeBytes = (to - f) >> 3;
+        if (wholeBytes > 0)
+        {
+            map.Slice(f >> 3, wholeBytes).Fill(0xFF);
+            f += wholeBytes << 3;
+        }
+        for (; f < to; f++)
+        {
+            map[f >> 3] |= (byte)(1 << (f & 7));
+        }
+    }
+
     /// <summary>Derive nbfree, nffree, frsum, the cluster map and cluster summary from the fragment map.</summary>
-    private static FfsCsum Recount(FfsGeometry g, ref CylinderGroup view, int ndblk)
+    private static FfsCsum Recount(FfsGeometry g, ref CylinderGroup view, ReadOnlySpan<byte> freeMap, int ndblk)
     {
         int nbfree = 0, nffree = 0, run = 0;
         int nblks = ndblk >> g.FragShift;
+        int all = (1 << g.Frag) - 1;
         for (int blk = 0; blk <= nblks; blk++)
         {
-            bool whole = blk < nblks && view.BlockFree(blk << g.FragShift, g.Frag);
+            // A block's fragments share one byte of the map (a block has at most 8).
+            int first = blk << g.FragShift;
+            int bits = blk < nblks ? (freeMap[first >> 3] >> (first & 7)) & all : 0;
+            bool whole = bits == all;
             if (whole)
             {
                 nbfree++;
             }
-            else if (blk < nblks)
+            else if (bits != 0)
             {
-                nffree += CountPartial(g, ref view, blk << g.FragShift);
+                nffree += CountPartial(g, ref view, bits);
             }
             if (g.ContigSumSize <= 0)
             {
@@ -126,15 +146,14 @@ internal static class FfsNewfsCylinderGroup
         return new FfsCsum(0, nbfree, 0, nffree);
     }
 
-    /// <summary>Free fragments of a partly used block, adding each free run to frsum (ffs_fragacct).</summary>
-    private static int CountPartial(FfsGeometry g, ref CylinderGroup view, int first)
+    /// <summary>Free fragments of a partly used block (its map bits), adding each free run to frsum (ffs_fragacct).</summary>
+    private static int CountPartial(FfsGeometry g, ref CylinderGroup view, int bits)
     {
-        int free = 0, run = 0;
+        int run = 0;
         for (int i = 0; i <= g.Frag; i++)
         {
-            if (i < g.Frag && view.FragFree(first + i))
+            if (i < g.Frag && (bits & (1 << i)) != 0)
             {
-                free++;
                 run++;
                 continue;
             }
@@ -144,7 +163,7 @@ internal static class FfsNewfsCylinderGroup
             }
             run = 0;
         }
-        return free;
+        return BitOperations.PopCount((uint)bits);
     }
 
     private static int RoundUpToBlock(FfsGeometry g, int frag) => (frag + g.Frag - 1) & ~(g.Frag - 1);
