@@ -1,3 +1,6 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text.Json;
 using RumpFs.TestSupport;
 
 namespace RumpFs.Ukfs.Tests.Fsck;
@@ -34,6 +37,99 @@ public sealed class FfsFsckCliTests
         }
         r = h.Run(img, "fsck", "--json");
         Assert.True(r.Exit == 0, r.ToString());
+    }
+
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public void Fsck_DamagedFfs_NoWritesNothingThenYesRepairsExitOneThenClean(string version)
+    {
+        using var dir = new ScratchDir("ukfsffs");
+        string img = Makefs(dir, version);
+        DamageLinkCountAndFreeCount(img, version == "2");
+        byte[] damaged = File.ReadAllBytes(img);
+        using var h = CliHarness.OnImages();
+
+        CliResult check = h.Run(img, "fsck", "-n", "--json");
+        Assert.True(check.Exit == 4, check.ToString());
+        Assert.Equal(damaged, File.ReadAllBytes(img));
+
+        CliResult repair = h.Run(img, "fsck", "-y", "--json");
+        Assert.True(repair.Exit == 1, repair.ToString());
+        using (JsonDocument doc = JsonDocument.Parse(repair.Stdout))
+        {
+            Assert.Equal(1, doc.RootElement.GetProperty("exitCode").GetInt32());
+            Assert.Equal("ffs", doc.RootElement.GetProperty("fsType").GetString());
+            JsonElement[] errors = [.. doc.RootElement.GetProperty("findings").EnumerateArray()
+                .Where(f => f.GetProperty("severity").GetString() == "error")];
+            Assert.Contains(errors, f => f.GetProperty("phase").GetString() == "link counts");
+            Assert.Contains(errors, f => f.GetProperty("phase").GetString() == "cylinder groups");
+            Assert.All(errors, f => Assert.True(f.GetProperty("repaired").GetBoolean(), f.ToString()));
+        }
+        CliResult again = h.Run(img, "fsck");
+        Assert.True(again.Exit == 0, again.ToString());
+        using (UkfsMount m = UkfsMount.Open("ffs", img, new UkfsOptions { ReadOnly = true }))
+        {
+            Assert.Equal("ffs", System.Text.Encoding.UTF8.GetString(m.ReadAllBytes("/d/f.txt")));
+        }
+        if (version == "1")
+        {
+            OracleTool.RunExpect(0, "fsstat", img);
+            Assert.Contains("f.txt", OracleTool.RunExpect(0, "fls", "-r", img).Stdout, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// Set /d/f.txt's link count to 5 and add 9 to the superblock's free-block total, locating
+    /// the inode from the superblock fields (struct fs).
+    /// </summary>
+    private static void DamageLinkCountAndFreeCount(string img, bool ufs2)
+    {
+        long ino;
+        using (UkfsMount m = UkfsMount.Open("ffs", img, new UkfsOptions { ReadOnly = true }))
+        {
+            ino = (long)m.Stat("/d/f.txt").Ino;
+        }
+        if (!ufs2)
+        {
+            // sleuthkit agrees on the inode number (it reads UFS1 only).
+            Assert.Equal(ino, long.Parse(OracleTool.RunExpect(0, "ifind", "-n", "/d/f.txt", img).Stdout.Trim(), CultureInfo.InvariantCulture));
+        }
+        using var f = new FileStream(img, FileMode.Open, FileAccess.ReadWrite);
+        // makefs writes the superblock of both versions at 8 KiB.
+        byte[] sb = new byte[1376];
+        long sbAt = 8192;
+        f.Position = sbAt;
+        f.ReadExactly(sb);
+        Assert.Equal(ufs2 ? 0x19540119 : 0x011954, BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(1372)));
+        int iblkno = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(16));
+        int frag = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(56));
+        int fshift = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(84));
+        int inopb = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(120));
+        int ipg = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(184));
+        int fpg = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(188));
+        long cg = ino / ipg;
+        long cgStart = (long)fpg * cg;
+        if (!ufs2)
+        {
+            // UFS1 staggers each group's metadata (cgstart).
+            cgStart += (long)BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(24)) * (cg & ~BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(28)));
+        }
+        long inodeFrag = cgStart + iblkno + (ino % ipg / inopb * frag);
+        f.Position = (inodeFrag << fshift) + (ino % inopb * (ufs2 ? 256 : 128)) + 2; // di_nlink
+        f.Write(BitConverter.GetBytes((short)5));
+        if (ufs2)
+        {
+            long nbfree = BinaryPrimitives.ReadInt64LittleEndian(sb.AsSpan(1008 + 8));
+            f.Position = sbAt + 1008 + 8;
+            f.Write(BitConverter.GetBytes(nbfree + 9));
+        }
+        else
+        {
+            int nbfree = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(192 + 4));
+            f.Position = sbAt + 192 + 4;
+            f.Write(BitConverter.GetBytes(nbfree + 9));
+        }
     }
 
     [Fact]

@@ -1,12 +1,16 @@
+using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
 using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs.Check;
 
 /// <summary>
-/// Offers <see cref="FfsCheck"/> (a read-only fsck_ffs) through the VFS checker registry.
-/// It repairs nothing: with repair requested the findings stay uncorrected (exit 4) and a
-/// note says so. No usable superblock is an operational error (exit 8), as in fsck_ffs.
+/// Offers <see cref="FfsCheck"/> (fsck_ffs's checks) and <see cref="FfsRepair"/> (its -y)
+/// through the VFS checker registry. With repair the check runs again afterwards: a first
+/// finding counts as corrected when the second run no longer reports it, anything the
+/// second run still finds is left uncorrected (exit 4), and only a clean second run marks
+/// the file system clean. No usable superblock is an operational error (exit 8), as in
+/// fsck_ffs.
 /// </summary>
 public sealed class FfsChecker : IFileSystemChecker
 {
@@ -16,21 +20,76 @@ public sealed class FfsChecker : IFileSystemChecker
     {
         ArgumentNullException.ThrowIfNull(device);
         var report = new CheckReport();
-        FfsCheckReport ffs = FfsCheck.Run(device);
-        if (ffs.Findings.Count == 1 && ffs.Findings[0].Kind == FfsFindingKind.Superblock)
+        FfsCheckReport first = FfsCheck.Run(device);
+        if (first.Findings.Count == 1 && first.Findings[0].Kind == FfsFindingKind.Superblock)
         {
-            report.OperationalError = "no usable FFS superblock: " + ffs.Findings[0].Message;
+            report.OperationalError = "no usable FFS superblock: " + first.Findings[0].Message;
             return report;
         }
-        foreach (FfsFinding f in ffs.Findings)
+        if (!repair)
         {
-            report.Add(Phase(f.Kind), Location(f), f.Message);
+            foreach (FfsFinding f in first.Findings)
+            {
+                report.Add(Phase(f.Kind), Location(f), f.Message);
+            }
+            return report;
         }
-        if (repair && !ffs.IsClean)
+        if (device.IsReadOnly)
         {
-            report.Note("repair", "file system", "FFS repair is not implemented; nothing was changed");
+            report.OperationalError = "the device is read-only; cannot repair";
+            return report;
+        }
+        FfsCheckReport after = first;
+        if (!first.IsClean)
+        {
+            FfsRepairResult fix = FfsRepair.Run(device, DateTimeOffset.UtcNow.ToUnixTimeSeconds());
+            foreach (string a in fix.Actions)
+            {
+                report.Note("repair", "file system", a);
+            }
+            foreach (string l in fix.Left)
+            {
+                report.Note("repair", "file system", "not repaired: " + l);
+            }
+            if (fix.IoError != Errno.OK)
+            {
+                report.OperationalError = $"repair stopped: device error {fix.IoError}";
+            }
+            after = FfsCheck.Run(device);
+        }
+        var remaining = new HashSet<FfsFinding>(after.Findings);
+        foreach (FfsFinding f in first.Findings)
+        {
+            report.Add(Phase(f.Kind), Location(f), f.Message, repaired: !remaining.Contains(f));
+        }
+        var seen = new HashSet<FfsFinding>(first.Findings);
+        foreach (FfsFinding f in after.Findings)
+        {
+            if (!seen.Contains(f))
+            {
+                report.Add(Phase(f.Kind), Location(f), "after repair: " + f.Message);
+            }
+        }
+        if (after.IsClean && report.OperationalError is null && (!first.IsClean || !IsMarkedClean(device)))
+        {
+            Errno e = FfsRepair.MarkClean(device);
+            if (e != Errno.OK)
+            {
+                report.OperationalError = $"could not mark the file system clean: {e}";
+            }
+            else if (first.IsClean)
+            {
+                report.Note("repair", "superblock", "consistent; marked clean");
+            }
         }
         return report;
+    }
+
+    private static bool IsMarkedClean(IBlockDevice device)
+    {
+        FfsSuperblock? sb = FfsSuperblockCheck.Find(device, out _);
+        return sb is not null && (sb.Clean & FfsSuperblock.IsClean) != 0
+            && (sb.Flags & (FfsSuperblock.FlagUnclean | FfsSuperblock.FlagNeedsFsck)) == 0;
     }
 
     private static string Phase(FfsFindingKind kind) => kind switch

@@ -1,0 +1,244 @@
+namespace RumpFs.FsDrivers.Ffs.Check;
+
+/// <summary>Repair pass 1: inodes and their block maps.</summary>
+internal sealed partial class FfsRepair
+{
+    private void Pass1()
+    {
+        byte[] block = new byte[_sb.Bsize];
+        for (int cg = 0; cg < _sb.Ncg; cg++)
+        {
+            var g = new CylinderGroup(_cgs[cg], O);
+            // UFS2 initialises inode blocks lazily: those past cg_initediblk hold garbage.
+            int limit = _sb.IsUfs2 ? Math.Min(g.InitedIblk, _sb.Ipg) : _sb.Ipg;
+            for (int i = 0; i < limit; i++)
+            {
+                ulong ino = ((ulong)cg * (ulong)_sb.Ipg) + (ulong)i;
+                if (i % _sb.Inopb == 0 && !_w.ReadFrags(_sb.InoToFsba(ino), block))
+                {
+                    Left($"inode block of inode {ino} unreadable");
+                    return;
+                }
+                if (ino < FfsSuperblock.RootIno)
+                {
+                    continue;
+                }
+                var d = new FfsDinode();
+                ReadOnlySpan<byte> rec = block.AsSpan(_sb.InoToFsbo(ino) * _sb.DinodeSize, _sb.DinodeSize);
+                if (_sb.IsUfs2)
+                {
+                    Ufs2Dinode.Decode(rec, O, d, _sb.MaxSymlinkLen);
+                }
+                else
+                {
+                    Ufs1Dinode.Decode(rec, O, d, _sb.MaxSymlinkLen);
+                }
+                if (d.Mode != 0)
+                {
+                    ScanInode(ino, d);
+                }
+            }
+        }
+    }
+
+    private void ScanInode(ulong ino, FfsDinode d)
+    {
+        if (DirentTypeOf(d.Type) == 0)
+        {
+            _w.ClearInode(ino);
+            Did($"inode {ino}: unknown file type {d.Mode:x}, cleared");
+            return;
+        }
+        _claimLog = [];
+        bool dirty = false;
+        string? bad = ScanBlocks(ino, d, ref dirty, out long frags);
+        if (bad is not null)
+        {
+            // The inode goes (fsck_ffs's CLEAR); fragments only it held become free again.
+            foreach (int f in _claimLog)
+            {
+                _used[f] = false;
+            }
+            _claimLog = null;
+            _dirBlocks.Remove(ino);
+            _w.ClearInode(ino);
+            Did($"inode {ino}: {bad}, cleared");
+            return;
+        }
+        _claimLog = null;
+        long blocks = frags * (_sb.Fsize / 512);
+        if (d.Blocks != blocks)
+        {
+            Did($"inode {ino}: di_blocks {d.Blocks} set to {blocks}");
+            d.Blocks = blocks;
+            dirty = true;
+        }
+        if (d.Type == 0x4000 && d.Size % FfsSuperblock.DirBlkSiz != 0)
+        {
+            // A directory ends on a DIRBLKSIZ boundary; the tail chunk is salvaged in pass 2.
+            long size = (d.Size + FfsSuperblock.DirBlkSiz - 1) & ~(long)(FfsSuperblock.DirBlkSiz - 1);
+            Did($"inode {ino}: directory size {d.Size} rounded to {size}");
+            d.Size = size;
+            dirty = true;
+        }
+        if (dirty)
+        {
+            _w.WriteInode(ino, d);
+        }
+        _inodes[ino] = d;
+    }
+
+    /// <summary>Claim the inode's blocks; returns why the inode must be cleared, or null.</summary>
+    private string? ScanBlocks(ulong ino, FfsDinode d, ref bool dirty, out long frags)
+    {
+        frags = 0;
+        if (d.Type is 0x2000 or 0x6000 or 0x1000 or 0xC000 || d.FastLink is not null)
+        {
+            return null;
+        }
+        List<DirBlock>? dirList = d.Type == 0x4000 ? [] : null;
+        for (int lbn = 0; lbn < FfsSuperblock.NDAddr; lbn++)
+        {
+            long p = d.Db[lbn];
+            if (p == 0)
+            {
+                continue;
+            }
+            if ((long)lbn << _sb.Bshift >= d.Size)
+            {
+                Did($"inode {ino}: block {lbn} past the end of file freed");
+                d.Db[lbn] = 0;
+                dirty = true;
+                continue;
+            }
+            int n = (int)_sb.NumFrags(d.Size >= (long)(lbn + 1) << _sb.Bshift
+                ? _sb.Bsize : _sb.FragRoundUp(_sb.BlkOff(d.Size)));
+            if (!InDataArea(p, n))
+            {
+                return $"block {lbn} at {p} outside the data area";
+            }
+            if (!Claim(p, n))
+            {
+                return $"block {lbn} at {p} shares fragments with an earlier inode";
+            }
+            frags += n;
+            dirList?.Add(new DirBlock(lbn, p, n));
+        }
+        long baseLbn = FfsSuperblock.NDAddr;
+        long span = _sb.Nindir;
+        for (int level = 1; level <= FfsSuperblock.NIAddr; level++)
+        {
+            long p = d.Ib[level - 1];
+            if (p != 0 && baseLbn << _sb.Bshift >= d.Size)
+            {
+                Did($"inode {ino}: indirect block for block {baseLbn} past the end of file freed");
+                d.Ib[level - 1] = 0;
+                dirty = true;
+            }
+            else if (p != 0)
+            {
+                string? bad = Indirect(ino, d, p, level, baseLbn, dirList, ref frags);
+                if (bad is not null)
+                {
+                    return bad;
+                }
+            }
+            baseLbn += span;
+            span *= _sb.Nindir;
+        }
+        if (dirList is not null)
+        {
+            _dirBlocks[ino] = dirList;
+        }
+        return null;
+    }
+
+    private string? Indirect(ulong ino, FfsDinode d, long ptr, int level, long baseLbn, List<DirBlock>? dirList, ref long frags)
+    {
+        if (!InDataArea(ptr, _sb.Frag) || ptr % _sb.Frag != 0)
+        {
+            return $"indirect block at {ptr} outside the data area";
+        }
+        if (!Claim(ptr, _sb.Frag))
+        {
+            return $"indirect block at {ptr} shares fragments with an earlier inode";
+        }
+        frags += _sb.Frag;
+        byte[] b = new byte[_sb.Bsize];
+        if (!_w.ReadFrags(ptr, b))
+        {
+            return $"indirect block at {ptr} unreadable";
+        }
+        long childSpan = 1;
+        for (int i = 1; i < level; i++)
+        {
+            childSpan *= _sb.Nindir;
+        }
+        bool changed = false;
+        for (int i = 0; i < _sb.Nindir; i++)
+        {
+            long p = _sb.IsUfs2 ? O.I64(b, 8 * i) : O.I32(b, 4 * i);
+            if (p == 0)
+            {
+                continue;
+            }
+            long lbn = baseLbn + (i * childSpan);
+            if (lbn << _sb.Bshift >= d.Size)
+            {
+                // Past the end of file: drop the pointer (and anything below it).
+                Did($"inode {ino}: block {lbn} past the end of file freed");
+                WritePointer(b, i, 0);
+                changed = true;
+                continue;
+            }
+            if (level > 1)
+            {
+                string? bad = Indirect(ino, d, p, level - 1, lbn, dirList, ref frags);
+                if (bad is not null)
+                {
+                    return bad;
+                }
+                continue;
+            }
+            if (!InDataArea(p, _sb.Frag) || p % _sb.Frag != 0)
+            {
+                return $"block {lbn} at {p} outside the data area";
+            }
+            if (!Claim(p, _sb.Frag))
+            {
+                return $"block {lbn} at {p} shares fragments with an earlier inode";
+            }
+            frags += _sb.Frag;
+            dirList?.Add(new DirBlock(lbn, p, _sb.Frag));
+        }
+        if (changed)
+        {
+            _w.WriteFrags(ptr, b);
+        }
+        return null;
+    }
+
+    private void WritePointer(Span<byte> b, int i, long p)
+    {
+        if (_sb.IsUfs2)
+        {
+            O.W64(b, 8 * i, p);
+        }
+        else
+        {
+            O.W32(b, 4 * i, (int)p);
+        }
+    }
+
+    /// <summary>Inside the file system, within one block, and not in any group's metadata.</summary>
+    private bool InDataArea(long p, int n)
+    {
+        if (p <= 0 || p + n > _sb.Size || (p % _sb.Frag) + n > _sb.Frag)
+        {
+            return false;
+        }
+        int cg = _sb.DtoG(p);
+        long metaStart = cg == 0 ? 0 : _sb.CgStart(cg) + _sb.Sblkno;
+        return p + n <= metaStart || p >= _sb.CgDMin(cg);
+    }
+}

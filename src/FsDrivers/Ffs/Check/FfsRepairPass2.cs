@@ -1,0 +1,167 @@
+using System.Text;
+
+namespace RumpFs.FsDrivers.Ffs.Check;
+
+/// <summary>Repair pass 2: directory entries, "." and "..", counted references.</summary>
+internal sealed partial class FfsRepair
+{
+    private bool Pass2()
+    {
+        const ulong root = FfsSuperblock.RootIno;
+        if (_inodes[root] is not { } rd || rd.Type != 0x4000)
+        {
+            // fsck_ffs can make a new root; without one there is no tree to hang anything on.
+            Left("root inode is not an allocated directory; the tree was not repaired");
+            return false;
+        }
+        _parent[root] = root;
+        Walk(root);
+        return true;
+    }
+
+    /// <summary>Walk the subtree under <paramref name="top"/>, whose parent is already set.</summary>
+    private void Walk(ulong top)
+    {
+        var queue = new Queue<ulong>();
+        queue.Enqueue(top);
+        while (queue.Count > 0)
+        {
+            ulong dir = queue.Dequeue();
+            foreach (ulong child in WalkDirectory(dir))
+            {
+                queue.Enqueue(child);
+            }
+        }
+    }
+
+    /// <summary>Check and fix every entry of one directory; returns the subdirectories first reached here.</summary>
+    private List<ulong> WalkDirectory(ulong dir)
+    {
+        var subdirs = new List<ulong>();
+        FfsDinode d = _inodes[dir]!;
+        if (!_dirBlocks.TryGetValue(dir, out List<DirBlock>? blocks))
+        {
+            return subdirs;
+        }
+        foreach (DirBlock blk in blocks)
+        {
+            byte[] b = new byte[blk.Frags << _sb.Fshift];
+            if (!_w.ReadFrags(blk.Phys, b))
+            {
+                Left($"directory {dir}: block {blk.Lbn} unreadable");
+                continue;
+            }
+            long start = blk.Lbn << _sb.Bshift;
+            int end = (int)Math.Min(b.Length, d.Size - start);
+            bool dirty = false;
+            for (int c = 0; c + FfsSuperblock.DirBlkSiz <= end; c += FfsSuperblock.DirBlkSiz)
+            {
+                dirty |= WalkChunk(dir, b, c, start, subdirs);
+            }
+            if (dirty)
+            {
+                _w.WriteFrags(blk.Phys, b);
+            }
+        }
+        return subdirs;
+    }
+
+    /// <summary>One DIRBLKSIZ chunk; true when it was changed.</summary>
+    private bool WalkChunk(ulong dir, byte[] b, int c, long start, List<ulong> subdirs)
+    {
+        bool types = _sb.HasDirentTypes;
+        int chunkEnd = c + FfsSuperblock.DirBlkSiz;
+        bool dirty = false;
+        int prev = -1;
+        int off = c;
+        while (off < chunkEnd)
+        {
+            uint ino = DirectEntry.ReadIno(b, off, O);
+            int reclen = DirectEntry.ReadRecLen(b, off, O);
+            int namlen = DirectEntry.ReadNamLen(b, off, O, types);
+            if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > chunkEnd
+                || (ino != 0 && (namlen == 0 || reclen < DirectEntry.SizeFor(namlen))))
+            {
+                // fsck_ffs's salvage: what is left of the chunk becomes free space.
+                if (prev >= 0)
+                {
+                    DirectEntry.WriteRecLen(b, prev, O, chunkEnd - prev);
+                }
+                else
+                {
+                    DirectEntry.Write(b, off, O, types, 0, chunkEnd - off, 0, []);
+                }
+                Did($"directory {dir}: bad entry at offset {start + off}, rest of its {FfsSuperblock.DirBlkSiz}-byte chunk freed");
+                return true;
+            }
+            if (ino != 0)
+            {
+                string name = Encoding.UTF8.GetString(b, off + DirectEntry.Name, namlen);
+                if (!CheckEntry(dir, b, off, start, name, ref ino, subdirs, ref dirty))
+                {
+                    // Remove: the previous record absorbs it, or the chunk's first becomes empty.
+                    if (prev >= 0)
+                    {
+                        DirectEntry.WriteRecLen(b, prev, O, DirectEntry.ReadRecLen(b, prev, O) + reclen);
+                    }
+                    else
+                    {
+                        DirectEntry.WriteIno(b, off, O, 0);
+                        prev = off;
+                    }
+                    dirty = true;
+                    off += reclen;
+                    continue;
+                }
+                _refs[ino]++;
+            }
+            prev = off;
+            off += reclen;
+        }
+        return dirty;
+    }
+
+    /// <summary>Decide one named entry: false to remove it; may rewrite its inode number or d_type in place.</summary>
+    private bool CheckEntry(ulong dir, byte[] b, int off, long start, string name, ref uint ino, List<ulong> subdirs, ref bool dirty)
+    {
+        if (name == "." || name == "..")
+        {
+            ulong want = name == "." ? dir : _parent[dir];
+            if (ino != want)
+            {
+                Did($"directory {dir}: \"{name}\" named {ino}, set to {want}");
+                ino = (uint)want;
+                DirectEntry.WriteIno(b, off, O, ino);
+                dirty = true;
+            }
+            return true;
+        }
+        if (ino >= (ulong)_sb.TotalInodes || _inodes[ino] is not { } child)
+        {
+            Did($"directory {dir}: entry \"{name}\" at offset {start + off} named free or cleared inode {ino}, removed");
+            return false;
+        }
+        if (child.Type == 0x4000)
+        {
+            if (_parent[ino] != 0)
+            {
+                Did($"directory {dir}: entry \"{name}\" is a second name for directory {ino}, removed");
+                return false;
+            }
+            _parent[ino] = dir;
+            subdirs.Add(ino);
+        }
+        if (dir == FfsSuperblock.RootIno && name == LostFoundName && child.Type == 0x4000)
+        {
+            _lostFound = ino;
+        }
+        byte want2 = DirentTypeOf(child.Type);
+        if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want2)
+        {
+            Did($"directory {dir}: entry \"{name}\" d_type {b[off + DirectEntry.Type]} set to {want2}");
+            b[off + DirectEntry.Type] = want2;
+            dirty = true;
+        }
+        return true;
+    }
+}

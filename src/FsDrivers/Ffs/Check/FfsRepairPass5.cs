@@ -1,0 +1,152 @@
+namespace RumpFs.FsDrivers.Ffs.Check;
+
+/// <summary>
+/// Repair pass 5: every group's inode, fragment and cluster maps, its counters and frsum,
+/// the summary area and the superblock totals, rebuilt from what passes 1-4 left in use.
+/// A group or counter already right is not rewritten.
+/// </summary>
+internal sealed partial class FfsRepair
+{
+    private void Pass5()
+    {
+        long[] total = new long[4];
+        byte[] cs = new byte[_sb.FragRoundUp(_sb.CsSize)];
+        bool haveCs = _w.ReadFrags(_sb.CsAddr, cs);
+        bool csDirty = false;
+        for (int cg = 0; cg < _sb.Ncg; cg++)
+        {
+            byte[] before = (byte[])_cgs[cg].Clone();
+            (int ndir, int nbfree, int nifree, int nffree) = RebuildGroup(cg);
+            if (!before.AsSpan().SequenceEqual(_cgs[cg]))
+            {
+                Did($"cylinder group {cg}: maps and counters rewritten (ndir {ndir}, nbfree {nbfree}, nifree {nifree}, nffree {nffree})");
+                _w.WriteGroup(cg, _cgs[cg]);
+            }
+            if (haveCs)
+            {
+                int at = 16 * cg;
+                if (O.I32(cs, at) != ndir || O.I32(cs, at + 4) != nbfree || O.I32(cs, at + 8) != nifree || O.I32(cs, at + 12) != nffree)
+                {
+                    O.W32(cs, at, ndir);
+                    O.W32(cs, at + 4, nbfree);
+                    O.W32(cs, at + 8, nifree);
+                    O.W32(cs, at + 12, nffree);
+                    csDirty = true;
+                }
+            }
+            total[0] += ndir;
+            total[1] += nbfree;
+            total[2] += nifree;
+            total[3] += nffree;
+        }
+        if (csDirty)
+        {
+            Did("summary area rewritten");
+            _w.WriteSummary(cs);
+        }
+        if (_sb.NDir != total[0] || _sb.NbFree != total[1] || _sb.NiFree != total[2] || _sb.NfFree != total[3])
+        {
+            Did($"superblock totals set to ndir {total[0]}, nbfree {total[1]}, nifree {total[2]}, nffree {total[3]}");
+            _sb.NDir = total[0];
+            _sb.NbFree = total[1];
+            _sb.NiFree = total[2];
+            _sb.NfFree = total[3];
+            _w.WriteSuperblock(_sb, clearFlags: false);
+        }
+    }
+
+    private (int Ndir, int Nbfree, int Nifree, int Nffree) RebuildGroup(int cg)
+    {
+        var g = new CylinderGroup(_cgs[cg], O);
+        int frags = Math.Min(_sb.CgFrags(cg), _sb.Fpg);
+        long cgBase = _sb.CgBase(cg);
+        for (int f = 0; f < frags; f++)
+        {
+            g.SetFragFree(f, !_used[(int)(cgBase + f)]);
+        }
+        int nifree = 0, ndir = 0;
+        for (int i = 0; i < _sb.Ipg; i++)
+        {
+            ulong ino = ((ulong)cg * (ulong)_sb.Ipg) + (ulong)i;
+            if (ino >= FfsSuperblock.RootIno)
+            {
+                // Inodes 0 and 1 are reserved and keep whatever newfs gave them.
+                g.SetInodeUsed(i, _inodes[ino] is not null);
+            }
+            nifree += g.InodeUsed(i) ? 0 : 1;
+            ndir += _inodes[ino] is { Type: 0x4000 } ? 1 : 0;
+        }
+        int nbfree = 0, nffree = 0;
+        int[] frsum = new int[FfsSuperblock.MaxFrag];
+        for (int b = 0; b + _sb.Frag <= frags; b += _sb.Frag)
+        {
+            int free = 0, run = 0;
+            for (int f = 0; f <= _sb.Frag; f++)
+            {
+                if (f < _sb.Frag && g.FragFree(b + f))
+                {
+                    free++;
+                    run++;
+                    continue;
+                }
+                if (run > 0 && run < _sb.Frag)
+                {
+                    frsum[run]++;
+                }
+                run = 0;
+            }
+            if (free == _sb.Frag)
+            {
+                nbfree++;
+            }
+            else
+            {
+                nffree += free;
+            }
+        }
+        g.Ndir = ndir;
+        g.Nbfree = nbfree;
+        g.Nifree = nifree;
+        g.Nffree = nffree;
+        for (int k = 1; k < _sb.Frag; k++)
+        {
+            g.AddFrsum(k, frsum[k] - g.Frsum(k));
+        }
+        if (_sb.ContigSumSize > 0)
+        {
+            RebuildClusters(ref g, frags);
+        }
+        return (ndir, nbfree, nifree, nffree);
+    }
+
+    /// <summary>The cluster map (a bit per wholly free block) and the counts of free runs by length, capped at fs_contigsumsize.</summary>
+    private void RebuildClusters(ref CylinderGroup g, int frags)
+    {
+        int cs = _sb.ContigSumSize;
+        int nblks = Math.Min(g.NclusterBlks, frags / _sb.Frag);
+        int[] sums = new int[cs + 1];
+        int run = 0;
+        for (int b = 0; b <= nblks; b++)
+        {
+            bool free = b < nblks && g.BlockFree(b * _sb.Frag, _sb.Frag);
+            if (b < nblks)
+            {
+                g.SetClusterFree(b, free);
+            }
+            if (free)
+            {
+                run++;
+                continue;
+            }
+            if (run > 0)
+            {
+                sums[Math.Min(run, cs)]++;
+            }
+            run = 0;
+        }
+        for (int i = 1; i <= cs; i++)
+        {
+            g.AddClusterSum(i, sums[i] - g.ClusterSum(i));
+        }
+    }
+}
