@@ -90,6 +90,19 @@ public sealed class NewfsFfsCliTests : IDisposable
         Assert.All(File.ReadAllBytes(img), b => Assert.Equal(0, b));
     }
 
+    [Theory]
+    [InlineData("version=1,endian=big")]
+    [InlineData("version=2,bsize=65536")]
+    public void Newfs_FfsFresh_FsckYFindsNothingAndWritesNothing(string options)
+    {
+        string img = _dir.File("y.img");
+        _cli.Ok(img, "newfs", "-t", "ffs", "-o", options, "24M");
+        byte[] before = File.ReadAllBytes(img);
+        CliResult r = _cli.Run(img, "fsck", "-y");
+        Assert.True(r.Exit == 0, r.ToString());
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(img)), "fsck -y changed a fresh image");
+    }
+
     [Fact]
     public void Newfs_FfsLabel_IsTheUfs2VolumeName()
     {
