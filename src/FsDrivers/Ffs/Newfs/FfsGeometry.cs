@@ -92,7 +92,6 @@ internal sealed class FfsGeometry
     public int Cblkno { get; }
     public int Iblkno { get; }
     public int SbSize { get; }
-    public int Density { get; private set; }
 
     /// <summary>fs_size: fragments in the file system (whole blocks; see <see cref="Choose"/>).</summary>
     public long Size { get; private set; }
@@ -180,7 +179,6 @@ internal sealed class FfsGeometry
 
     private string? Layout(long deviceBytes, int density)
     {
-        Density = density;
         Size = deviceBytes / Bsize * Frag;
         if (!IsUfs2 && Size >= 1L << 31)
         {
