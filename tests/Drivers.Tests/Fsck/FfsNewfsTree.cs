@@ -131,7 +131,7 @@ internal sealed class FfsNewfsTree
     /// <summary>Inodes the tree uses, with the root: files, symlinks, directories (the hard link shares one).</summary>
     public long InodeCount => 1 + Files.Count - 1 + Links.Count + Dirs.Count;
 
-    /// <summary>sleuthkit lists exactly the tree and gives the same bytes (little-endian images).</summary>
+    /// <summary>sleuthkit lists exactly the tree and gives the same bytes.</summary>
     public void SleuthkitAgrees(string image, ScratchDir scratch)
     {
         OracleTool.RunExpect(0, "fsstat", image);
