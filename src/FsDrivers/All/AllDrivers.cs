@@ -9,14 +9,24 @@ namespace RumpFs.FsDrivers;
 /// </summary>
 public static class AllDrivers
 {
-    private static int s_registered;
+    private static readonly Lock s_lock = new();
+    private static bool s_registered;
 
     public static void Register()
     {
-        if (Interlocked.Exchange(ref s_registered, 1) != 0)
+        // A lock, not a flag set first: a second caller must wait until every driver is in.
+        lock (s_lock)
         {
-            return;
+            if (!s_registered)
+            {
+                RegisterAll();
+                s_registered = true;
+            }
         }
+    }
+
+    private static void RegisterAll()
+    {
         FileSystemRegistry.Register(new Tmpfs.TmpfsDriver());
         FileSystemRegistry.Register(new Ffs.FfsDriver());
         FileSystemRegistry.Register(new Ext2fs.Ext2fsDriver());

@@ -5,6 +5,48 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>FfsCheck, pass 1: inodes and their block maps.</summary>
 public static partial class FfsCheck
 {
+    /// <summary>
+    /// Why an allocated inode cannot be used at all (the driver refuses to load it), or
+    /// null: a type that is none of the seven, a negative size, a zero-length directory, a
+    /// symlink kept in blocks whose length is not that of a path.
+    /// </summary>
+    internal static string? InodeProblem(FfsDinode d)
+    {
+        if (d.Type is not (0x1000 or 0x2000 or 0x4000 or 0x6000 or 0x8000 or 0xA000 or 0xC000))
+        {
+            return $"unknown file type {d.Mode:x}";
+        }
+        if (d.Size < 0)
+        {
+            return $"negative size {d.Size}";
+        }
+        if (d.Type == 0x4000 && d.Size == 0)
+        {
+            return "zero-length directory";
+        }
+        if (d.Type == 0xA000 && d.FastLink is null && (d.Size == 0 || d.Size > Vfs.Vop.PathMax))
+        {
+            return $"symlink of size {d.Size}";
+        }
+        return null;
+    }
+
+    /// <summary>The first logical block below the end of a directory that has no block, or -1 (lbns in ascending order).</summary>
+    internal static long FirstHole(IEnumerable<(long Lbn, long Phys, int Frags)> blocks, long size, int bshift)
+    {
+        long want = 0;
+        long count = (size + (1L << bshift) - 1) >> bshift;
+        foreach ((long lbn, _, _) in blocks)
+        {
+            if (lbn != want)
+            {
+                break;
+            }
+            want++;
+        }
+        return want < count ? want : -1;
+    }
+
     private sealed partial class Checker
     {
         private void ScanInodes()
@@ -60,6 +102,10 @@ public static partial class FfsCheck
                     }
                     _inodes[ino] = d;
                     report.InodesInUse++;
+                    if (InodeProblem(d) is { } problem)
+                    {
+                        Add(FfsFindingKind.Inode, (long)ino, problem);
+                    }
                     CheckBlocks(ino, d);
                 }
             }
@@ -118,6 +164,10 @@ public static partial class FfsCheck
             }
             if (dirList is not null)
             {
+                if (FirstHole(dirList, d.Size, sb.Bshift) is long hole and >= 0)
+                {
+                    Add(FfsFindingKind.Directory, (long)ino, $"directory has a hole at block {hole}");
+                }
                 _dirBlocks[ino] = dirList;
             }
         }

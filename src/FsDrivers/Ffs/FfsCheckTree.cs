@@ -6,6 +6,13 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>FfsCheck, passes 2 and 4: the directory tree and link counts.</summary>
 public static partial class FfsCheck
 {
+    /// <summary>True when a name holds no NUL or '/' and is NUL-terminated, as fsck_ffs's dircheck requires.</summary>
+    internal static bool NameBytesValid(ReadOnlySpan<byte> b, int off, int namlen)
+    {
+        ReadOnlySpan<byte> name = b.Slice(off + DirectEntry.Name, namlen);
+        return !name.ContainsAny((byte)0, (byte)'/') && b[off + DirectEntry.Name + namlen] == 0;
+    }
+
     private sealed partial class Checker
     {
         private void WalkTree()
@@ -24,7 +31,16 @@ public static partial class FfsCheck
             {
                 (ulong dir, ulong parent) = queue.Dequeue();
                 report.Directories++;
-                foreach ((string name, ulong child) in Entries(dir))
+                List<(string Name, ulong Ino)> entries = Entries(dir);
+                if (entries.Count < 1 || entries[0].Name != ".")
+                {
+                    Add(FfsFindingKind.Directory, (long)dir, "first entry is not \".\"");
+                }
+                if (entries.Count < 2 || entries[1].Name != "..")
+                {
+                    Add(FfsFindingKind.Directory, (long)dir, "second entry is not \"..\"");
+                }
+                foreach ((string name, ulong child) in entries)
                 {
                     _refs[child]++;
                     if (name == ".")
@@ -95,7 +111,7 @@ public static partial class FfsCheck
                         int reclen = DirectEntry.ReadRecLen(b, off, O);
                         int namlen = DirectEntry.ReadNamLen(b, off, O, types);
                         if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > c + FfsSuperblock.DirBlkSiz
-                            || (ino != 0 && (namlen == 0 || reclen < DirectEntry.SizeFor(namlen))))
+                            || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !NameBytesValid(b, off, namlen))))
                         {
                             Add(FfsFindingKind.Directory, (long)dir, $"bad entry at offset {start + off}");
                             break;

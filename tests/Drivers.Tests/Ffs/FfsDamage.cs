@@ -106,6 +106,28 @@ internal sealed class FfsDamage
         throw new InvalidOperationException($"no entry {name} in directory {dir}");
     }
 
+    /// <summary>Every named entry of a directory (direct blocks only), in on-disk order.</summary>
+    public List<(string Name, ulong Ino)> Entries(ulong dir)
+    {
+        var list = new List<(string, ulong)>();
+        FfsDinode d = Inode(dir);
+        bool types = Sb.HasDirentTypes;
+        for (int lbn = 0; lbn < FfsSuperblock.NDAddr && (long)lbn << Sb.Bshift < d.Size; lbn++)
+        {
+            int len = (int)Math.Min(Sb.Bsize, d.Size - ((long)lbn << Sb.Bshift));
+            ReadOnlySpan<byte> b = Bytes.AsSpan((int)Sb.FragToBytes(d.Db[lbn]), len);
+            for (int off = 0; off < len; off += DirectEntry.ReadRecLen(b, off, O))
+            {
+                uint ino = DirectEntry.ReadIno(b, off, O);
+                if (ino != 0)
+                {
+                    list.Add((DirectEntry.DecodeName(b.Slice(off + DirectEntry.Name, DirectEntry.ReadNamLen(b, off, O, types))), ino));
+                }
+            }
+        }
+        return list;
+    }
+
     /// <summary>Remove an entry the way ufs_dirremove does (merged into the previous record).</summary>
     public void RemoveEntry(ulong dir, string name) => WithEntry(dir, name, (b, off, prev) =>
     {

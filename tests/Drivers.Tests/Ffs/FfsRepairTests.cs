@@ -28,6 +28,13 @@ public class FfsRepairTests
         SharedBlock,
         EntryToFreeInode,
         BadDotDot,
+        BadDot,
+        BlockPastEndOfFile,
+        WrongBlockCount,
+        UnknownFileType,
+        WrongDirentType,
+        MissingDot,
+        MissingDotDot,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -54,8 +61,23 @@ public class FfsRepairTests
         return data;
     }
 
+    /// <summary>The other block and fragment sizes of the corpus, with the damages that allocate (lost+found) or free.</summary>
+    public static TheoryData<string, Damage> GeometryCases()
+    {
+        var data = new TheoryData<string, Damage>();
+        foreach (string image in new[] { "ffs1-le-4k-f1", "ffs1-be-16k-f4", "ffs1-le-64k-f16", "ffs2-le-4k-f2", "ffs2-be-32k-f8", "ffs2-le-64k-f128", "ffs2-be-64k-f16" })
+        {
+            foreach (Damage d in new[] { Damage.DirectoryEntryRemoved, Damage.SharedBlock, Damage.UsedBlockMarkedFree, Damage.MissingDotDot })
+            {
+                data.Add(image, d);
+            }
+        }
+        return data;
+    }
+
     [Theory]
     [MemberData(nameof(Cases))]
+    [MemberData(nameof(GeometryCases))]
     public void Repair_Damage_FoundRepairedThenCleanWithFilesIntact(string image, Damage damage)
     {
         var img = new FfsDamage(Corpus.Get(image).ImagePath);
@@ -93,6 +115,35 @@ public class FfsRepairTests
         CheckReport r = new FfsChecker().Check(img.Device, repair: true);
         Assert.True(r.ExitCode == 0, Describe(r));
         Assert.True(orig.AsSpan().SequenceEqual(img.Bytes), "a clean, clean-flagged image was written");
+    }
+
+    [Fact]
+    public void Repair_ConsistentButLeftMounted_NoteThenMarkedCleanAndMountable()
+    {
+        byte[] img = File.ReadAllBytes(Corpus.Get("ffs1-le-8k-f2").ImagePath);
+        var dev = new MemoryBlockDevice(img);
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(dev, false, out Mount? mp, out _));
+        Assert.Equal(Errno.OK, mp!.Root(out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Create(root!, "crash.txt", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.Write(f!, 0, "still mounted"u8, out _));
+        f!.Release();
+        root!.Release();
+        Assert.Equal(Errno.OK, Vop.Sync(mp));
+        // The "crash": the image as it is while still mounted read-write.
+        byte[] crashed = (byte[])img.Clone();
+        Assert.Equal(Errno.OK, mp.Unmount());
+
+        var checker = new FfsChecker();
+        CheckReport n = checker.Check(new MemoryBlockDevice(crashed, readOnly: true), repair: false);
+        Assert.True(n.ExitCode == 0, Describe(n));
+        Assert.Contains(n.Findings, x => x.Severity == CheckSeverity.Note && x.Message.Contains("not marked clean", StringComparison.Ordinal));
+        Assert.NotEqual(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice((byte[])crashed.Clone()), false, out _, out _));
+
+        CheckReport y = checker.Check(new MemoryBlockDevice(crashed), repair: true);
+        Assert.True(y.ExitCode == 0, Describe(y));
+        Assert.Empty(checker.Check(new MemoryBlockDevice(crashed, readOnly: true), repair: false).Findings);
+        Assert.Equal("1 file:" + FfsTestMount.Sha256("still mounted"u8.ToArray()) + ":100644", Tree(crashed)["crash.txt"]);
+        MountReadWriteAndUnmount(crashed);
     }
 
     [Fact]
@@ -171,39 +222,39 @@ public class FfsRepairTests
                 img.SetInode(img.Ino("/nested"), d => d.Nlink = 2);
                 break;
             case Damage.FileEntryRemoved:
-            {
-                e.Kind = FfsFindingKind.LinkCount;
-                ulong ino = img.Ino("/hello.txt");
-                img.RemoveEntry(root, "hello.txt");
-                e.Moved["hello.txt"] = $"lost+found/#{ino}";
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.LinkCount;
+                    ulong ino = img.Ino("/hello.txt");
+                    img.RemoveEntry(root, "hello.txt");
+                    e.Moved["hello.txt"] = $"lost+found/#{ino}";
+                    break;
+                }
             case Damage.DirectoryEntryRemoved:
-            {
-                e.Kind = FfsFindingKind.LinkCount;
-                ulong a = img.Ino("/nested/a");
-                img.RemoveEntry(img.Ino("/nested"), "a");
-                e.Moved["nested/a"] = $"lost+found/#{a}";
-                e.NlinkChanges.Add("nested");
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.LinkCount;
+                    ulong a = img.Ino("/nested/a");
+                    img.RemoveEntry(img.Ino("/nested"), "a");
+                    e.Moved["nested/a"] = $"lost+found/#{a}";
+                    e.NlinkChanges.Add("nested");
+                    break;
+                }
             case Damage.PointerOutOfRange:
-            {
-                e.Kind = FfsFindingKind.BlockMap;
-                img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Db[3] = img.Sb.Size + 64);
-                e.Gone.Add("big/frag-tail.bin");
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Db[3] = img.Sb.Size + 64);
+                    e.Gone.Add("big/frag-tail.bin");
+                    break;
+                }
             case Damage.SharedBlock:
-            {
-                e.Kind = FfsFindingKind.BlockMap;
-                ulong x = img.Ino("/hello.txt"), z = img.Ino("/old-file");
-                (ulong lo, ulong hi, string hiPath) = x < z ? (x, z, "old-file") : (z, x, "hello.txt");
-                long shared = img.Inode(lo).Db[0];
-                img.SetInode(hi, d => d.Db[0] = shared);
-                e.Gone.Add(hiPath);
-                break;
-            }
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    ulong x = img.Ino("/hello.txt"), z = img.Ino("/old-file");
+                    (ulong lo, ulong hi, string hiPath) = x < z ? (x, z, "old-file") : (z, x, "hello.txt");
+                    long shared = img.Inode(lo).Db[0];
+                    img.SetInode(hi, d => d.Db[0] = shared);
+                    e.Gone.Add(hiPath);
+                    break;
+                }
             case Damage.EntryToFreeInode:
                 e.Kind = FfsFindingKind.Directory;
                 img.SetEntryIno(root, "hardlink-at-root", img.FreeInode());
@@ -213,6 +264,38 @@ public class FfsRepairTests
             case Damage.BadDotDot:
                 e.Kind = FfsFindingKind.Directory;
                 img.SetEntryIno(img.Ino("/nested/a"), "..", root);
+                break;
+            case Damage.BadDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.SetEntryIno(img.Ino("/nested/a"), ".", img.Ino("/nested"));
+                break;
+            case Damage.BlockPastEndOfFile:
+                {
+                    e.Kind = FfsFindingKind.BlockMap;
+                    long free = img.LastFreeFrag();
+                    img.SetInode(img.Ino("/hello.txt"), d => d.Db[5] = free);
+                    break;
+                }
+            case Damage.WrongBlockCount:
+                e.Kind = FfsFindingKind.BlockMap;
+                img.SetInode(img.Ino("/big/frag-tail.bin"), d => d.Blocks += 16);
+                break;
+            case Damage.UnknownFileType:
+                e.Kind = FfsFindingKind.Directory;
+                img.SetInode(img.Ino("/old-file"), d => d.Mode = 0x3000 | 0x1A4);
+                e.Gone.Add("old-file");
+                break;
+            case Damage.WrongDirentType:
+                e.Kind = FfsFindingKind.Directory;
+                img.WithEntry(root, "hello.txt", (b, off, _) => b[off + DirectEntry.Type] = 4);
+                break;
+            case Damage.MissingDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.RemoveEntry(img.Ino("/nested/a"), ".");
+                break;
+            case Damage.MissingDotDot:
+                e.Kind = FfsFindingKind.Directory;
+                img.RemoveEntry(img.Ino("/nested/a"), "..");
                 break;
         }
         return e;

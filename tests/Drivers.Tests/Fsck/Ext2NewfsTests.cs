@@ -56,7 +56,8 @@ public sealed class Ext2NewfsTests
     }
 
     [Theory]
-    [InlineData("features", "extent,64bit")]
+    [InlineData("features", "inline_data")]
+    [InlineData("features", "nosuch_feature")]
     [InlineData("bsize", "8192")]
     [InlineData("inodes", "3")]
     [InlineData("nosuch", "1")]

@@ -32,6 +32,11 @@ public sealed class FfsChecker : IFileSystemChecker
             {
                 report.Add(Phase(f.Kind), Location(f), f.Message);
             }
+            if (first.IsClean && !IsMarkedClean(device))
+            {
+                // Consistent, but not unmounted cleanly (or still mounted): -y would mark it.
+                report.Note("superblock", "superblock", "consistent but not marked clean");
+            }
             return report;
         }
         if (device.IsReadOnly)

@@ -50,6 +50,9 @@ internal sealed partial class FfsRepair
     private readonly long _now;
     private ulong _lostFound;
 
+    /// <summary>The root holds a "lost+found" that is not a directory: fsck_ffs asks before replacing it; this repair does not.</summary>
+    private bool _lostFoundNameTaken;
+
     /// <summary>Fragments this inode's pass-1 scan set in <see cref="_used"/>, to undo when it is cleared.</summary>
     private List<int>? _claimLog;
 

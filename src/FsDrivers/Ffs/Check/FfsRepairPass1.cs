@@ -43,23 +43,28 @@ internal sealed partial class FfsRepair
 
     private void ScanInode(ulong ino, FfsDinode d)
     {
-        if (DirentTypeOf(d.Type) == 0)
+        if (FfsCheck.InodeProblem(d) is { } unusable)
         {
             _w.ClearInode(ino);
-            Did($"inode {ino}: unknown file type {d.Mode:x}, cleared");
+            Did($"inode {ino}: {unusable}, cleared");
             return;
         }
-        _claimLog = [];
         bool dirty = false;
-        string? bad = ScanBlocks(ino, d, ref dirty, out long frags);
+        string? bad = ClaimBlocks(ino, d, ref dirty, out long frags);
+        if (bad is null && d.Type == 0x4000
+            && FfsCheck.FirstHole(_dirBlocks[ino].Select(x => (x.Lbn, x.Phys, x.Frags)), d.Size, _sb.Bshift) is long hole and >= 0)
+        {
+            // fsck_ffs keeps a directory up to its first hole: what follows is freed.
+            Did($"inode {ino}: directory has a hole at block {hole}, size {d.Size} cut to {hole << _sb.Bshift}");
+            ReleaseClaims();
+            d.Size = hole << _sb.Bshift;
+            dirty = true;
+            bad = d.Size == 0 ? "zero-length directory" : ClaimBlocks(ino, d, ref dirty, out frags);
+        }
         if (bad is not null)
         {
             // The inode goes (fsck_ffs's CLEAR); fragments only it held become free again.
-            foreach (int f in _claimLog)
-            {
-                _used[f] = false;
-            }
-            _claimLog = null;
+            ReleaseClaims();
             _dirBlocks.Remove(ino);
             _w.ClearInode(ino);
             Did($"inode {ino}: {bad}, cleared");
@@ -86,6 +91,22 @@ internal sealed partial class FfsRepair
             _w.WriteInode(ino, d);
         }
         _inodes[ino] = d;
+    }
+
+    /// <summary>Start a claim log and claim every block of the inode.</summary>
+    private string? ClaimBlocks(ulong ino, FfsDinode d, ref bool dirty, out long frags)
+    {
+        _claimLog = [];
+        return ScanBlocks(ino, d, ref dirty, out frags);
+    }
+
+    private void ReleaseClaims()
+    {
+        foreach (int f in _claimLog ?? [])
+        {
+            _used[f] = false;
+        }
+        _claimLog = null;
     }
 
     /// <summary>Claim the inode's blocks; returns why the inode must be cleared, or null.</summary>

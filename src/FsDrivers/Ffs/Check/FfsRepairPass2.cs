@@ -54,6 +54,10 @@ internal sealed partial class FfsRepair
             long start = blk.Lbn << _sb.Bshift;
             int end = (int)Math.Min(b.Length, d.Size - start);
             bool dirty = false;
+            if (blk.Lbn == 0 && end >= FfsSuperblock.DirBlkSiz)
+            {
+                dirty |= FixDots(dir, b);
+            }
             for (int c = 0; c + FfsSuperblock.DirBlkSiz <= end; c += FfsSuperblock.DirBlkSiz)
             {
                 dirty |= WalkChunk(dir, b, c, start, subdirs);
@@ -65,6 +69,72 @@ internal sealed partial class FfsRepair
         }
         return subdirs;
     }
+
+    /// <summary>
+    /// Make the first two records "." and "..", as fsck_ffs's pass 2 does when they are
+    /// missing: an empty first record becomes ".", a "." with room after it is split to
+    /// hold "..", an empty second record becomes "..". The inode numbers are set by the
+    /// walk that follows. True when the block changed.
+    /// </summary>
+    private bool FixDots(ulong dir, byte[] b)
+    {
+        bool types = _sb.HasDirentTypes;
+        const int dotSize = 12; // DIRECTSIZ(1) == DIRECTSIZ(2)
+        if (!SaneRecord(b, 0))
+        {
+            return false; // the chunk walk salvages it; "." stays missing and is reported
+        }
+        bool dirty = false;
+        int reclen = DirectEntry.ReadRecLen(b, 0, O);
+        if (!IsName(b, 0, "."u8))
+        {
+            if (DirectEntry.ReadIno(b, 0, O) != 0 || reclen < dotSize)
+            {
+                Left($"directory {dir}: first entry is not \".\"");
+                return false;
+            }
+            DirectEntry.Write(b, 0, O, types, (uint)dir, reclen, 4, "."u8);
+            Did($"directory {dir}: missing \".\" made");
+            dirty = true;
+        }
+        if (reclen >= 2 * dotSize)
+        {
+            DirectEntry.WriteRecLen(b, 0, O, dotSize);
+            DirectEntry.Write(b, dotSize, O, types, (uint)_parent[dir], reclen - dotSize, 4, ".."u8);
+            Did($"directory {dir}: missing \"..\" made after \".\"");
+            return true;
+        }
+        if (!SaneRecord(b, reclen) || IsName(b, reclen, ".."u8))
+        {
+            return dirty;
+        }
+        int next = DirectEntry.ReadRecLen(b, reclen, O);
+        if (DirectEntry.ReadIno(b, reclen, O) != 0 || next < dotSize)
+        {
+            Left($"directory {dir}: second entry is not \"..\" and there is no room for one");
+            return dirty;
+        }
+        DirectEntry.Write(b, reclen, O, types, (uint)_parent[dir], next, 4, ".."u8);
+        Did($"directory {dir}: missing \"..\" made");
+        return true;
+    }
+
+    /// <summary>A record header whose length keeps it inside the first chunk.</summary>
+    private bool SaneRecord(byte[] b, int off)
+    {
+        if (off + DirectEntry.HeaderSize > FfsSuperblock.DirBlkSiz)
+        {
+            return false;
+        }
+        int reclen = DirectEntry.ReadRecLen(b, off, O);
+        return reclen >= DirectEntry.HeaderSize && (reclen & 3) == 0 && off + reclen <= FfsSuperblock.DirBlkSiz;
+    }
+
+    private bool IsName(byte[] b, int off, ReadOnlySpan<byte> name) =>
+        DirectEntry.ReadIno(b, off, O) != 0
+        && DirectEntry.ReadNamLen(b, off, O, _sb.HasDirentTypes) == name.Length
+        && DirectEntry.ReadRecLen(b, off, O) >= DirectEntry.SizeFor(name.Length)
+        && b.AsSpan(off + DirectEntry.Name, name.Length).SequenceEqual(name);
 
     /// <summary>One DIRBLKSIZ chunk; true when it was changed.</summary>
     private bool WalkChunk(ulong dir, byte[] b, int c, long start, List<ulong> subdirs)
@@ -80,7 +150,7 @@ internal sealed partial class FfsRepair
             int reclen = DirectEntry.ReadRecLen(b, off, O);
             int namlen = DirectEntry.ReadNamLen(b, off, O, types);
             if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > chunkEnd
-                || (ino != 0 && (namlen == 0 || reclen < DirectEntry.SizeFor(namlen))))
+                || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !FfsCheck.NameBytesValid(b, off, namlen))))
             {
                 // fsck_ffs's salvage: what is left of the chunk becomes free space.
                 if (prev >= 0)
@@ -151,9 +221,10 @@ internal sealed partial class FfsRepair
             _parent[ino] = dir;
             subdirs.Add(ino);
         }
-        if (dir == FfsSuperblock.RootIno && name == LostFoundName && child.Type == 0x4000)
+        if (dir == FfsSuperblock.RootIno && name == LostFoundName)
         {
-            _lostFound = ino;
+            _lostFound = child.Type == 0x4000 ? ino : 0;
+            _lostFoundNameTaken = child.Type != 0x4000;
         }
         byte want2 = DirentTypeOf(child.Type);
         if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want2)

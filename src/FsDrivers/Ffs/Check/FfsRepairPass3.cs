@@ -91,6 +91,11 @@ internal sealed partial class FfsRepair
         {
             return _lostFound;
         }
+        if (_lostFoundNameTaken)
+        {
+            Left($"/{LostFoundName} is not a directory");
+            return 0;
+        }
         const ulong root = FfsSuperblock.RootIno;
         ulong ino = AllocInode(0);
         int nfrags = (int)_sb.NumFrags(FfsSuperblock.DirBlkSiz);
