@@ -36,5 +36,6 @@ public static class AllDrivers
         FileSystemTools.Register(new Ext2fs.Newfs.Ext2Formatter());
         FileSystemTools.Register(new Ffs.Check.FfsChecker());
         FileSystemTools.Register(new Ext2fs.Check.Ext2Checker());
+        FileSystemTools.Register(new Ffs.Newfs.FfsFormatter());
     }
 }
