@@ -36,9 +36,9 @@ public sealed class Ext2Checker : IFileSystemChecker
             {
                 if (!repair)
                 {
-                    // e2fsck -n skips the replay with a warning; the passes below then check the
-                    // unreplayed metadata, so the verdict stays "uncorrected" until a replay.
-                    report.Add("journal", "superblock", "the journal needs recovery; run with -y (or mount read-write) to replay it");
+                    // e2fsck -n skips the replay with a warning and judges the unreplayed
+                    // metadata by the passes alone (a journal to replay is not damage), so we do too.
+                    report.Note("journal", "superblock", "the journal needs recovery; skipped in a read-only check (-y or a read-write mount replays it)");
                 }
                 else
                 {
