@@ -35,7 +35,7 @@ trap cleanup EXIT
 bytes=$(numfmt --from=iec "$size")
 if [ -z "$tarball" ]; then
     tarball="$work/tree.tar"
-    tar -C "$repo" -cf "$tarball" --exclude=bin --exclude=obj --exclude=.git src tests tools
+    tar -C "$repo" -cf "$tarball" --exclude=bin --exclude=obj --exclude=.git --exclude=cache src tests tools
 fi
 rump="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
 
@@ -43,18 +43,23 @@ now() { date +%s.%N; }
 rate() { awk -v n="$1" -v a="$2" -v b="$3" 'BEGIN { printf "%.1f", n / (b - a) }'; }
 record() { printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "$4" | tee -a "$result"; }
 
+# FUSE daemons run in the foreground as children of this script, so an unmount can wait for
+# the daemon to exit: fusermount3 -u returns before the daemon has written everything back,
+# and the next mount, mke2fs or e2fsck of the image must not start before that.
+daemon=
+wait_mounted() { for _ in $(seq 1 100); do mountpoint -q "$mnt" && return 0; sleep 0.05; done; echo "run.sh: $1 did not mount" >&2; exit 1; }
 mount_target() {
     case "$1" in
         kernel) mount -o loop "$img" "$mnt" ;;
-        fuse2fs) fuse2fs -o fakeroot "$img" "$mnt" ; sleep 0.5 ;;
-        rump_ext2fs) "$rump" "$img" "$mnt" ;;
+        fuse2fs) fuse2fs -f -o fakeroot "$img" "$mnt" & daemon=$!; pids+=("$daemon"); wait_mounted "$1" ;;
+        rump_ext2fs) "$rump" -f "$img" "$mnt" 2>/dev/null & daemon=$!; pids+=("$daemon"); wait_mounted "$1" ;;
     esac
 }
 
 unmount_target() {
     case "$1" in
         kernel) umount "$mnt" ;;
-        *) fusermount3 -u "$mnt" || umount "$mnt" ;;
+        *) fusermount3 -u "$mnt" || umount "$mnt"; wait "$daemon" || true ;;
     esac
 }
 

@@ -16,6 +16,9 @@ internal sealed record P2kServerOptions
 
     /// <summary>Log every request and its result (-d).</summary>
     public bool Debug { get; init; }
+
+    /// <summary>How often a read-write mount is written back (syncdelay=); zero turns it off.</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(30);
 }
 
 /// <summary>
@@ -27,14 +30,16 @@ internal sealed record P2kServerOptions
 internal sealed class P2kServer : IDisposable
 {
     private readonly FuseSession _session;
+    private readonly Syncer? _syncer;
     private int _stopRequested;
 
-    private P2kServer(Mount mount, string mountPoint, P2kFileSystem fs, FuseSession session)
+    private P2kServer(Mount mount, string mountPoint, P2kFileSystem fs, FuseSession session, Syncer? syncer)
     {
         Mount = mount;
         MountPoint = mountPoint;
         FileSystem = fs;
         _session = session;
+        _syncer = syncer;
     }
 
     public Mount Mount { get; }
@@ -61,7 +66,7 @@ internal sealed class P2kServer : IDisposable
         }
         var session = new FuseSession(device!, fs!, options.Workers, options.Debug);
         session.Start();
-        server = new P2kServer(mount, mountPoint, fs!, session);
+        server = new P2kServer(mount, mountPoint, fs!, session, Syncer.Start(mount, options.SyncInterval));
         return Errno.OK;
     }
 
@@ -90,6 +95,7 @@ internal sealed class P2kServer : IDisposable
     public Errno Shutdown()
     {
         _session.Stop();
+        _syncer?.Dispose();
         FileSystem.ReleaseAll();
         Errno sync = Vop.Sync(Mount);
         if (sync != Errno.OK)
@@ -106,5 +112,9 @@ internal sealed class P2kServer : IDisposable
         return sync != Errno.OK ? sync : e;
     }
 
-    public void Dispose() => _session.Dispose();
+    public void Dispose()
+    {
+        _syncer?.Dispose();
+        _session.Dispose();
+    }
 }

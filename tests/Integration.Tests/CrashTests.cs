@@ -1,12 +1,15 @@
 using System.Security.Cryptography;
+using RumpFs.Kernel.Devices;
 using RumpFs.TestSupport;
+using RumpFs.Vfs;
 
 namespace RumpFs.Integration.Tests;
 
 /// <summary>
 /// Crash consistency: SIGKILL the daemon in the middle of a workload. What was fsync'd before
-/// the kill must be intact after a remount, and the image must be repairable to clean by the
-/// format's independent checker.
+/// the kill must be intact after a remount, and the image must be repairable to clean both by
+/// the format's independent checker and by our own (`ukfs fsck -y`), which the independent
+/// checker must then find clean too.
 /// </summary>
 public class CrashTests
 {
@@ -64,6 +67,18 @@ public class CrashTests
             Assert.True(check.ExitCode == 0, "not clean after repair\n" + check.Transcript);
         }
 
+        string ours = scratch.File("own-repair.img");
+        File.Copy(image, ours);
+        CheckReport repaired = OwnCheck(t, ours, repair: true);
+        Assert.True(repaired.ExitCode is 0 or 1, "our repair failed\n" + Describe(repaired));
+        CheckReport recheck = OwnCheck(t, ours, repair: false);
+        Assert.True(recheck.ExitCode == 0, "not clean after our repair\n" + Describe(recheck));
+        if (t.CheckImage is not null)
+        {
+            ToolResult independent = t.CheckImage(ours);
+            Assert.True(independent.ExitCode == 0, "our repair left damage the independent checker sees\n" + independent.Transcript);
+        }
+
         using (FuseMount again = t.Remount(scratch, image, "force"))
         {
             byte[] back = File.ReadAllBytes(again.Path("keep/durable.bin"));
@@ -72,6 +87,53 @@ public class CrashTests
             again.Unmount();
         }
     }
+
+    [Theory, MemberData(nameof(MountedTargets.Persistent), MemberType = typeof(MountedTargets))]
+    public void KillAfterASyncDelay_UnsyncedWritesWereWrittenBackPeriodically(string target)
+    {
+        MountedTarget t = MountedTargets.Get(target);
+        using var scratch = new ScratchDir("rumpfs-syncer");
+        byte[] data = RandomNumberGenerator.GetBytes(200_000);
+        string image;
+        using (FuseMount m = t.Mount(scratch, out string? made, "syncdelay=1"))
+        {
+            image = made!;
+            Directory.CreateDirectory(m.Path("late"));
+            File.WriteAllBytes(m.Path("late/never-fsynced.bin"), data);
+            // Neither fsync nor unmount: only the daemon's periodic write-back can save it.
+            Thread.Sleep(3500);
+            m.Crash();
+        }
+        using (FuseMount again = t.Remount(scratch, image, "force"))
+        {
+            Assert.True(File.Exists(again.Path("late/never-fsynced.bin")), "the write-back did not happen");
+            Assert.True(data.AsSpan().SequenceEqual(File.ReadAllBytes(again.Path("late/never-fsynced.bin"))));
+            again.Unmount();
+        }
+    }
+
+    /// <summary>Our own checker for the target's format, as `ukfs IMAGE fsck [-y]` runs it.</summary>
+    private static CheckReport OwnCheck(MountedTarget t, string image, bool repair)
+    {
+        FsDrivers.AllDrivers.Register();
+        string fsType = t.Tool switch
+        {
+            "rump_ffs" => "ffs",
+            "rump_ext2fs" => "ext2fs",
+            _ => "msdos",
+        };
+        IFileSystemChecker checker = FileSystemTools.FindChecker(fsType)
+            ?? throw new InvalidOperationException($"no checker registered for {fsType}");
+        Assert.Equal(0, (int)FileBlockDevice.Open(image, readOnly: !repair, out FileBlockDevice? device, out string? error));
+        using (device)
+        {
+            Assert.True(device is not null, error);
+            return checker.Check(device!, repair);
+        }
+    }
+
+    private static string Describe(CheckReport report) => report.OperationalError
+        ?? string.Join('\n', report.Findings.Select(f => $"{f.Phase} {f.Location}: {f.Message}{(f.Repaired ? " (repaired)" : "")}"));
 
     /// <summary>The format's checker in repair mode (e2fsck -fy, fsck.fat -a).</summary>
     private static ToolResult Repair(MountedTarget t, string image) => t.Tool switch

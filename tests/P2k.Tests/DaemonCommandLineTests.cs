@@ -40,6 +40,12 @@ public sealed class DaemonCommandLineTests : IDisposable
     public void UnknownMountOption_IsReportedBeforeDetaching() =>
         AssertOneLineFailure(Tmpfs("-o", "bogus", Mnt), "unknown option 'bogus'");
 
+    [Theory]
+    [InlineData("syncdelay=soon")]
+    [InlineData("syncdelay=-1")]
+    public void BadSyncDelay_ExitsOneWithOneLine(string option) =>
+        AssertOneLineFailure(Tmpfs("-o", option, Mnt), "expected seconds between write-backs");
+
     [Fact]
     public void MissingMountPoint_ExitsOne() =>
         AssertOneLineFailure(Tmpfs(Path.Combine(_scratch, "nowhere")), "no such directory");

@@ -25,12 +25,34 @@ public sealed class WireFormatTests
         Assert.Equal(FuseMkdirIn.Size, FuseMkdirIn.UmaskOffset + 4);
         Assert.Equal(FuseRenameIn.Size2, FuseRenameIn.FlagsOffset + 4 + 4);
         Assert.Equal(FuseOpenIn.CreateSize, FuseOpenIn.UmaskOffset + 4 + 4); // umask, open_flags
+        Assert.Equal(FuseOpenIn.CreateSize, FuseOpenIn.CreateOpenFlagsOffset + 4);
+        Assert.Equal(FuseOpenIn.Size, FuseOpenIn.OpenFlagsOffset + 4);
         Assert.Equal(FuseOpenOut.Size, FuseOpenOut.BackingIdOffset + 4);
         Assert.Equal(FuseFsyncIn.Size, FuseFsyncIn.FlagsOffset + 4 + 4);
         Assert.Equal(FuseFallocateIn.Size, FuseFallocateIn.ModeOffset + 4 + 4);
         Assert.Equal(FuseLseekIn.Size, FuseLseekIn.WhenceOffset + 4 + 4);
         Assert.Equal(FuseGetAttrIn.Size, FuseGetAttrIn.FhOffset + 8);
         Assert.Equal(FuseDirent.NameOffset, FuseDirent.TypeOffset + 4);
+    }
+
+    [Fact]
+    public void OpenIn_ReadsOpenFlagsOfOpenAndOfCreate()
+    {
+        byte[] open = new byte[FuseOpenIn.Size];
+        open[0] = 0x01; // O_WRONLY
+        open[4] = (byte)FuseOpenIn.KillSuidGid;
+        FuseOpenIn o = FuseOpenIn.Read(open);
+        Assert.Equal(1u, o.Flags);
+        Assert.Equal(FuseOpenIn.KillSuidGid, o.OpenFlags);
+        byte[] create = new byte[FuseOpenIn.CreateSize];
+        create[4] = 0xA4; // mode 0644
+        create[5] = 0x01;
+        create[12] = (byte)FuseOpenIn.KillSuidGid;
+        FuseOpenIn c = FuseOpenIn.ReadCreate(create);
+        Assert.Equal(0x1A4u, c.Mode);
+        Assert.Equal(FuseOpenIn.KillSuidGid, c.OpenFlags);
+        create[12] = 0;
+        Assert.Equal(0u, FuseOpenIn.ReadCreate(create).OpenFlags);
     }
 
     [Theory]

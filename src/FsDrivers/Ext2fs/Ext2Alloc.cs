@@ -221,21 +221,44 @@ internal sealed partial class Ext2Mount
         return free > reserved ? free - reserved : 0;
     }
 
-    private static int FindZero(ReadOnlySpan<byte> bits, int from, int limit)
+    /// <summary>
+    /// The first clear bit in [from, limit), or -1. Full bytes are skipped with a vectorised
+    /// search: a filling group is scanned on every allocation, so a bit-by-bit walk over
+    /// thousands of used blocks per new file adds up.
+    /// </summary>
+    internal static int FindZero(ReadOnlySpan<byte> bits, int from, int limit)
     {
         int i = from;
-        while (i < limit)
+        while (i < limit && (i & 7) != 0)
         {
-            if ((i & 7) == 0 && i + 8 <= limit && bits[i >> 3] == 0xFF)
-            {
-                i += 8;
-                continue;
-            }
             if (!TestBit(bits, i))
             {
                 return i;
             }
             i++;
+        }
+        while (i < limit)
+        {
+            int fullBytes = (limit - i) >> 3;
+            if (fullBytes > 0)
+            {
+                int k = bits.Slice(i >> 3, fullBytes).IndexOfAnyExcept((byte)0xFF);
+                if (k < 0)
+                {
+                    i += fullBytes << 3;
+                    continue;
+                }
+                i += k << 3;
+            }
+            // The byte at i has a clear bit (or is the partial last byte): find it.
+            int end = Math.Min(limit, i + 8);
+            for (; i < end; i++)
+            {
+                if (!TestBit(bits, i))
+                {
+                    return i;
+                }
+            }
         }
         return -1;
     }

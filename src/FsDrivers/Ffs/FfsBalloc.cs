@@ -1,4 +1,5 @@
 using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
 using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
 using Buffer = RumpFs.Vfs.Buffers.Buffer;
@@ -143,9 +144,9 @@ internal sealed partial class FfsNode
         {
             return Errno.OK;
         }
+        // The shared zero source: no array per call on the path every small file's first write takes.
         FfsSuperblock sb = FfsMount.Sb;
-        byte[] zeros = new byte[(toN - fromN) << sb.Fshift];
-        return FfsMount.Dev.Write(sb.FragToBytes(phys + fromN), zeros);
+        return FfsMount.Dev.WriteZeros(sb.FragToBytes(phys + fromN), (long)(toN - fromN) << sb.Fshift);
     }
 
     private Errno BallocIndirect(long lbn, bool willOverwrite, out long phys)

@@ -16,13 +16,18 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EINVAL);
             return;
         }
-        int flags = (int)FuseOpenIn.Read(request.Body).Flags;
+        FuseOpenIn a = FuseOpenIn.Read(request.Body);
+        int flags = (int)a.Flags;
         if (directory && vp.Type != VType.Directory)
         {
             reply.Error(Errno.ENOTDIR);
             return;
         }
         Errno e = Vop.Open(vp, flags, Caller(request));
+        if (e == Errno.OK && !directory && (a.OpenFlags & FuseOpenIn.KillSuidGid) != 0)
+        {
+            e = KillSuidGid(vp);
+        }
         if (e != Errno.OK)
         {
             reply.Error(e);
@@ -106,6 +111,14 @@ internal sealed partial class P2kFileSystem
         {
             reply.Error(e);
             return;
+        }
+        if ((a.IoFlags & FuseIoIn.WriteKillSuidGid) != 0)
+        {
+            e = KillSuidGid(f.Vnode);
+            if (e != Errno.OK)
+            {
+                KernelLog.Warning("p2k", $"dropping setuid/setgid after a write failed: {e.Describe()}");
+            }
         }
         FuseSizeOut.Write(reply.Payload, (uint)written);
         reply.Send(FuseSizeOut.Size);

@@ -164,6 +164,10 @@ internal sealed partial class P2kFileSystem
             if (e == Errno.OK)
             {
                 e = vp!.Type == VType.Directory ? Errno.EISDIR : Vop.Open(vp, flags, cred);
+                if (e == Errno.OK && (a.OpenFlags & FuseOpenIn.KillSuidGid) != 0)
+                {
+                    e = KillSuidGid(vp);
+                }
             }
         }
         if (e != Errno.OK)

@@ -102,6 +102,10 @@ internal sealed partial class P2kFileSystem
         bool viaWritableHandle = (a.Valid & FuseSetAttrIn.Fh) != 0
             && _handles.Get(a.FileHandle, out OpenFile? file) == Errno.OK && file!.Writable;
         Errno e = Vop.SetAttr(vp, va, Caller(request), viaWritableHandle);
+        if (e == Errno.OK && (a.Valid & FuseSetAttrIn.KillSuidGid) != 0 && (a.Valid & FuseSetAttrIn.Mode) == 0)
+        {
+            e = KillSuidGid(vp);
+        }
         if (e != Errno.OK)
         {
             reply.Error(e);

@@ -90,7 +90,10 @@ internal sealed partial class P2kFileSystem : IFuseHandler
                 Release(request, reply);
                 return;
             case FuseOpcode.Flush:
-                reply.Error(Errno.OK);
+                // Data and metadata reach the drivers on WRITE and SETATTR already, so close has
+                // nothing to push. ENOSYS tells the kernel so once (fc->no_flush): it stops
+                // sending FLUSH, which saves a round trip per close (one in ~16 requests of an untar).
+                reply.Error(Errno.ENOSYS);
                 return;
         }
 

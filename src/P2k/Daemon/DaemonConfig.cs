@@ -9,7 +9,7 @@ namespace RumpFs.P2k.Daemon;
 /// <summary>
 /// A parsed and checked command line: where to mount, what, and with which options. The -o
 /// options are split three ways: the kernel mount's (allow_other, nosuid, ...), the
-/// daemon's (attr_timeout=, entry_timeout=), and the rest for <see cref="MountOptions"/>
+/// daemon's (attr_timeout=, entry_timeout=, syncdelay=), and the rest for <see cref="MountOptions"/>
 /// (generic ones parsed there, driver-specific ones left in Extra for the driver).
 /// </summary>
 internal sealed record DaemonConfig
@@ -23,6 +23,9 @@ internal sealed record DaemonConfig
     public BridgeOptions Bridge { get; init; } = new();
     public bool Foreground { get; init; }
     public bool Debug { get; init; }
+
+    /// <summary>syncdelay=: seconds between periodic write-backs of a read-write mount (0: none).</summary>
+    public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(30);
 
     /// <summary>Build from arguments; on failure <paramref name="error"/> is one line for stderr.</summary>
     public static bool TryCreate(string program, IFileSystemDriver driver, DaemonArguments args,
@@ -55,7 +58,7 @@ internal sealed record DaemonConfig
         string source = image ?? (operands.Count == 2 ? operands[0] : driver.Name);
 
         bool allowOther = false, defaultPermissions = true, noSuid = false, noDev = false, noExec = false;
-        double attrTimeout = 1.0, entryTimeout = 1.0;
+        double attrTimeout = 1.0, entryTimeout = 1.0, syncDelay = 30;
         var vfs = new List<string>();
         foreach (string raw in args.Options.SelectMany(o => o.Split(',')))
         {
@@ -91,6 +94,14 @@ internal sealed record DaemonConfig
                     else
                     {
                         entryTimeout = t;
+                    }
+                    break;
+                case "syncdelay":
+                    if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out syncDelay)
+                        || syncDelay < 0 || syncDelay > 86400)
+                    {
+                        error = $"syncdelay={value}: expected seconds between write-backs (0 turns them off)";
+                        return false;
                     }
                     break;
                 default:
@@ -138,6 +149,7 @@ internal sealed record DaemonConfig
             Bridge = new BridgeOptions(entryTimeout, attrTimeout),
             Foreground = args.Foreground || args.Debug,
             Debug = args.Debug,
+            SyncInterval = TimeSpan.FromSeconds(syncDelay),
         };
         return true;
     }

@@ -41,6 +41,8 @@ internal static class DaemonHelp
                     attr_timeout=SEC    How long the kernel caches attributes (1).
                     entry_timeout=SEC   How long the kernel caches names (1).
                     cache=SIZE          Bound of the buffer cache (64M; K, M, G suffixes).
+                    syncdelay=SEC       Write everything back every SEC seconds (30; 0 never:
+                                        then only fsync and unmount write back).
                     force               Mount read-write although the file system is not clean.
                 Other options go to the {driver.Name} driver{(driver.Name == "tmpfs" ? " (size=SIZE, nr_inodes=N, mode=OCTAL, uid=N, gid=N)" : "")}.
 

@@ -117,6 +117,7 @@ public static class DaemonMain
             Kernel = config.Kernel,
             Bridge = config.Bridge,
             Debug = config.Debug,
+            SyncInterval = config.SyncInterval,
         };
         if (P2kServer.Start(mount!, config.MountPoint, options, out P2kServer? server, out error) != Errno.OK)
         {

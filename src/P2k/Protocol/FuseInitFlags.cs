@@ -14,6 +14,7 @@ internal static class FuseInitFlags
     public const ulong AsyncDio = 1UL << 15;
     public const ulong ParallelDirops = 1UL << 18;
     public const ulong MaxPages = 1UL << 22;
+    public const ulong HandleKillprivV2 = 1UL << 28;
     public const ulong InitExt = 1UL << 30;
     public const ulong NoExportSupport = 1UL << 38;
 }

@@ -140,17 +140,31 @@ internal readonly record struct FuseLinkIn(ulong OldNodeId)
     public static FuseLinkIn Read(ReadOnlySpan<byte> b) => new(BinaryPrimitives.ReadUInt64LittleEndian(b));
 }
 
-/// <summary>struct fuse_open_in (OPEN, OPENDIR) and fuse_create_in (CREATE: flags, mode, umask, open_flags).</summary>
+/// <summary>struct fuse_open_in (OPEN, OPENDIR: flags, open_flags) and fuse_create_in (CREATE: flags, mode, umask, open_flags).</summary>
 internal readonly record struct FuseOpenIn(uint Flags, uint Mode, uint Umask)
 {
     public const int Size = 8;
     public const int CreateSize = 16;
-    internal const int FlagsOffset = 0, ModeOffset = 4, UmaskOffset = 8;
-    public static FuseOpenIn Read(ReadOnlySpan<byte> b) => new(BinaryPrimitives.ReadUInt32LittleEndian(b[FlagsOffset..]), 0, 0);
+    internal const int FlagsOffset = 0, ModeOffset = 4, UmaskOffset = 8, OpenFlagsOffset = 4, CreateOpenFlagsOffset = 12;
+
+    /// <summary>FUSE_OPEN_KILL_SUIDGID: an O_TRUNC open by a caller without CAP_FSETID.</summary>
+    public const uint KillSuidGid = 1 << 0;
+
+    /// <summary>FUSE_OPEN_* bits (open_flags).</summary>
+    public uint OpenFlags { get; init; }
+
+    public static FuseOpenIn Read(ReadOnlySpan<byte> b) => new(BinaryPrimitives.ReadUInt32LittleEndian(b[FlagsOffset..]), 0, 0)
+    {
+        OpenFlags = BinaryPrimitives.ReadUInt32LittleEndian(b[OpenFlagsOffset..]),
+    };
+
     public static FuseOpenIn ReadCreate(ReadOnlySpan<byte> b) => new(
         BinaryPrimitives.ReadUInt32LittleEndian(b[FlagsOffset..]),
         BinaryPrimitives.ReadUInt32LittleEndian(b[ModeOffset..]),
-        BinaryPrimitives.ReadUInt32LittleEndian(b[UmaskOffset..]));
+        BinaryPrimitives.ReadUInt32LittleEndian(b[UmaskOffset..]))
+    {
+        OpenFlags = BinaryPrimitives.ReadUInt32LittleEndian(b[CreateOpenFlagsOffset..]),
+    };
 }
 
 /// <summary>struct fuse_release_in (RELEASE, RELEASEDIR) and the leading fh of fuse_flush_in.</summary>
@@ -166,6 +180,9 @@ internal readonly record struct FuseReleaseIn(ulong Fh, uint Flags)
 /// <summary>struct fuse_read_in (READ, READDIR, READDIRPLUS) and fuse_write_in (WRITE): same layout.</summary>
 internal readonly record struct FuseIoIn(ulong Fh, ulong Offset, uint Size, uint IoFlags, uint OpenFlags)
 {
+    /// <summary>FUSE_WRITE_KILL_SUIDGID in write_flags: the writer lacks CAP_FSETID.</summary>
+    public const uint WriteKillSuidGid = 1 << 2;
+
     public const int RecordSize = 40;
     internal const int FhOffset = 0, OffsetOffset = 8, SizeOffset = 16, IoFlagsOffset = 20, LockOwnerOffset = 24,
         OpenFlagsOffset = 32;

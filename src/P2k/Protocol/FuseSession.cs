@@ -219,8 +219,12 @@ internal sealed class FuseSession : IDisposable
         uint minor = Math.Min(init.Minor, FuseLimits.OurMinor);
         ulong wanted = FuseInitFlags.AsyncRead | FuseInitFlags.AtomicOTrunc | FuseInitFlags.BigWrites
             | FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto | FuseInitFlags.ParallelDirops
-            | FuseInitFlags.MaxPages | FuseInitFlags.AsyncDio | FuseInitFlags.InitExt | FuseInitFlags.NoExportSupport;
+            | FuseInitFlags.MaxPages | FuseInitFlags.AsyncDio | FuseInitFlags.InitExt | FuseInitFlags.NoExportSupport
+            | FuseInitFlags.HandleKillprivV2;
         // Export support (lookups of "." and ".." by the kernel for NFS) stays off.
+        // HANDLE_KILLPRIV_V2: the bridge drops setuid/setgid when WRITE, SETATTR or OPEN say
+        // so (P2kFileSystem.KillPriv.cs); without it the kernel refreshes the mode with a
+        // GETATTR before every chown and loses the drop on an O_TRUNC open.
         ulong flags = wanted & init.Flags;
         Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead);
         FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, minor, init.MaxReadahead, flags,
