@@ -211,6 +211,60 @@ public sealed class FfsReserveTests : IDisposable
         Assert.True(r.IsClean, r.ToString());
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(2)]
+    public void FailedTailGrowth_OnAFullFileSystem_LeavesOtherFilesFragmentsAlone(int version)
+    {
+        string image = MakeImage(version);
+        Mount mp = FfsTestMount.Open(image, readOnly: false);
+        byte[] mine = new byte[Fsize];
+        new Random(11).NextBytes(mine);
+        try
+        {
+            Vnode tail = Make(mp, "/tail", Credentials.Root);
+            Assert.Equal(Errno.OK, Vop.Write(tail, 0, new byte[Fsize], Credentials.Root, out _));
+            Vnode next = Make(mp, "/next", Credentials.Root);
+            Assert.Equal(Errno.OK, Vop.Write(next, 0, mine, Credentials.Root, out _));
+            Vnode fill = Make(mp, "/fill", Credentials.Root);
+            long off = 0;
+            Assert.Equal(Errno.ENOSPC, FillUntilFailure(fill, new byte[64 * 1024], Credentials.Root, ref off));
+            for (int i = 0; Stat(mp).BlocksFree > 0; i++)
+            {
+                Vnode piece = Make(mp, $"/p{i}", Credentials.Root);
+                Errno we = Vop.Write(piece, 0, new byte[Fsize], Credentials.Root, out _);
+                piece.Release();
+                Assert.True(we == Errno.OK || Stat(mp).BlocksFree == 0, $"piece {i}: {we}");
+            }
+
+            // The tail cannot grow: the write fails whole and frees nobody's fragments.
+            Assert.Equal(Errno.ENOSPC, Vop.Write(tail, Fsize, new byte[3 * Fsize], Credentials.Root, out int n));
+            Assert.Equal(0, n);
+            Assert.Equal(0, Stat(mp).BlocksFree);
+            Assert.Equal(Errno.ENOSPC, Vop.Allocate(tail, 0, 4 * Fsize, Credentials.Root));
+            Assert.Equal(0, Stat(mp).BlocksFree);
+            Assert.Equal(Errno.OK, GetSize(tail, out long tailSize));
+            Assert.Equal(Fsize, tailSize);
+            byte[] back = new byte[Fsize];
+            Assert.Equal(Errno.OK, Vop.Read(next, 0, back, out int got));
+            Assert.Equal(Fsize, got);
+            Assert.Equal(mine, back);
+            tail.Release();
+            next.Release();
+            fill.Release();
+            Assert.Equal(Errno.OK, mp.Unmount());
+        }
+        finally
+        {
+            if (!mp.IsUnmounted)
+            {
+                mp.Unmount(force: true);
+            }
+        }
+        FfsCheckReport r = FfsCheckTests.CheckImage(image);
+        Assert.True(r.IsClean, r.ToString());
+    }
+
     private static Errno GetSize(Vnode vp, out long size)
     {
         Errno e = Vop.GetAttr(vp, out VAttr va);
