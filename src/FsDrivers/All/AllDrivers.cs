@@ -35,5 +35,6 @@ public static class AllDrivers
         FileSystemTools.Register(new Msdosfs.Newfs.FatFormatter());
         FileSystemTools.Register(new Ext2fs.Newfs.Ext2Formatter());
         FileSystemTools.Register(new Ffs.Check.FfsChecker());
+        FileSystemTools.Register(new Ffs.Newfs.FfsFormatter());
     }
 }
