@@ -102,7 +102,7 @@ public sealed class UkfsFileStream : Stream
         }
         while (!buffer.IsEmpty)
         {
-            UkfsMount.Check(Vop.Write(_vp, _position, buffer, out int written), _path);
+            UkfsMount.Check(Vop.Write(_vp, _position, buffer, _cred, out int written), _path);
             if (written <= 0)
             {
                 throw new UkfsException(Errno.ENOSPC, _path);

@@ -49,6 +49,9 @@ public enum SeekWhence
 /// <item>A driver never takes another vnode's lock itself (it may read its fields, since
 /// the caller holds the locks it needs), and never calls Vop. Driver-wide state (allocation
 /// bitmaps, summary counters) is under the driver's own lock, taken after vnode locks.</item>
+/// <item>The caller's credentials, where an operation has no parameter for them, are in
+/// <see cref="CallerCredentials.Current"/> for the duration of the call (root outside Vop),
+/// so allocation can keep a root-only reserve.</item>
 /// </list>
 /// Lock order: Mount.RenameLock, then vnode locks in ascending <see cref="Serial"/> order,
 /// then a driver's internal locks, then buffer-cache and vnode-cache locks (leaves).

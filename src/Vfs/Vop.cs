@@ -150,7 +150,10 @@ public static partial class Vop
             {
                 VAttr trunc = VAttr.ForSet(VAttrMask.Size);
                 trunc.Size = 0;
-                e = vp.SetAttr(trunc, cred);
+                using (CallerCredentials.Enter(cred))
+                {
+                    e = vp.SetAttr(trunc, cred);
+                }
             }
             return e;
         }
@@ -221,7 +224,10 @@ public static partial class Vop
                     request.Mode &= ~S_ISGID;
                 }
             }
-            return vp.SetAttr(request, cred);
+            using (CallerCredentials.Enter(cred))
+            {
+                return vp.SetAttr(request, cred);
+            }
         }
     }
 
@@ -247,7 +253,16 @@ public static partial class Vop
         }
     }
 
-    public static Errno Write(Vnode vp, long offset, ReadOnlySpan<byte> data, out int written)
+    /// <summary>Write as root (internal writers, tools); see the overload with credentials.</summary>
+    public static Errno Write(Vnode vp, long offset, ReadOnlySpan<byte> data, out int written) =>
+        Write(vp, offset, data, Credentials.Root, out written);
+
+    /// <summary>
+    /// Write for <paramref name="cred"/>: the permission check was made at open, but the
+    /// driver's allocator sees the writer (<see cref="CallerCredentials"/>) to keep a
+    /// root-only reserve (FFS minfree, ext2 reserved blocks) from non-root writers.
+    /// </summary>
+    public static Errno Write(Vnode vp, long offset, ReadOnlySpan<byte> data, Credentials cred, out int written)
     {
         written = 0;
         if (vp.Type == VType.Directory)
@@ -267,6 +282,7 @@ public static partial class Vop
             return Errno.OK;
         }
         using (VnodeLocks.Take(vp))
+        using (CallerCredentials.Enter(cred))
         {
             Errno e = vp.Write(offset, data, out written);
             if (e == Errno.OK && vp.Mount.Options.Synchronous)
@@ -289,7 +305,11 @@ public static partial class Vop
         }
     }
 
-    public static Errno Allocate(Vnode vp, long offset, long length)
+    /// <summary>Preallocate as root; see the overload with credentials.</summary>
+    public static Errno Allocate(Vnode vp, long offset, long length) => Allocate(vp, offset, length, Credentials.Root);
+
+    /// <summary>fallocate(2) mode 0 for <paramref name="cred"/>, who is subject to the root-only reserve.</summary>
+    public static Errno Allocate(Vnode vp, long offset, long length, Credentials cred)
     {
         if (offset < 0 || length <= 0)
         {
@@ -308,6 +328,7 @@ public static partial class Vop
             return Errno.EROFS;
         }
         using (VnodeLocks.Take(vp))
+        using (CallerCredentials.Enter(cred))
         {
             return vp.Allocate(offset, length);
         }

@@ -122,6 +122,7 @@ public static partial class Vop
             }
             Timespec now = dvp.Mount.Clock.Now;
             va.Atime = va.Mtime = va.Ctime = va.Birthtime = now;
+            using CallerCredentials.Scope scope = CallerCredentials.Enter(cred);
             return type switch
             {
                 VType.Regular => dvp.Create(name, va, out vp),
@@ -196,7 +197,10 @@ public static partial class Vop
             {
                 return Errno.ENOENT;
             }
-            return dvp.Link(name, vp);
+            using (CallerCredentials.Enter(cred))
+            {
+                return dvp.Link(name, vp);
+            }
         }
     }
 

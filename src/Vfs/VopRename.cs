@@ -99,7 +99,10 @@ public static partial class Vop
                 {
                     return Errno.EBUSY;
                 }
-                return fdvp.Rename(fromName, fvp!, tdvp, toName, tvp, flags);
+                using (CallerCredentials.Enter(cred))
+                {
+                    return fdvp.Rename(fromName, fvp!, tdvp, toName, tvp, flags);
+                }
             }
         }
         finally

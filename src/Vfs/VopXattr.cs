@@ -74,7 +74,14 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         {
             e = CheckXattrAccess(vp, name, AccessMode.Write, cred);
-            return e != Errno.OK ? e : vp.SetXattr(name, value, mode);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            using (CallerCredentials.Enter(cred))
+            {
+                return vp.SetXattr(name, value, mode);
+            }
         }
     }
 

@@ -1,5 +1,6 @@
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
+using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
 using Buffer = RumpFs.Vfs.Buffers.Buffer;
 
@@ -133,7 +134,8 @@ internal sealed partial class Ext2Mount
 
     /// <summary>
     /// Allocate up to <paramref name="count"/> contiguous blocks, as near
-    /// <paramref name="goal"/> as possible. ENOSPC when none is free.
+    /// <paramref name="goal"/> as possible. ENOSPC when none is free, or when only the
+    /// reserved blocks are left and the caller may not use them.
     /// </summary>
     public Errno AllocBlocks(ulong goal, int count, out ulong start, out int got)
     {
@@ -141,10 +143,12 @@ internal sealed partial class Ext2Mount
         got = 0;
         lock (AllocLock)
         {
-            if (Sb.FreeBlocksCount == 0)
+            ulong usable = UsableFreeBlocks(CallerCredentials.Current);
+            if (usable == 0)
             {
                 return Errno.ENOSPC;
             }
+            count = (int)Math.Min((ulong)count, usable);
             if (!ValidBlock(goal))
             {
                 goal = Sb.FirstDataBlock;
@@ -199,6 +203,22 @@ internal sealed partial class Ext2Mount
             }
             return Errno.ENOSPC;
         }
+    }
+
+    /// <summary>
+    /// Free blocks <paramref name="cred"/> may take (ext4_has_free_clusters): all of them for
+    /// root, for s_def_resuid and for members of s_def_resgid (unless that is group 0);
+    /// for anyone else what is left above s_r_blocks_count. Called under AllocLock.
+    /// </summary>
+    private ulong UsableFreeBlocks(Credentials cred)
+    {
+        ulong free = Sb.FreeBlocksCount;
+        if (cred.IsRoot || cred.Uid == Sb.DefResuid || (Sb.DefResgid != 0 && cred.InGroup(Sb.DefResgid)))
+        {
+            return free;
+        }
+        ulong reserved = Sb.ReservedBlocksCount;
+        return free > reserved ? free - reserved : 0;
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using RumpFs.Kernel;
+using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
 using Buffer = RumpFs.Vfs.Buffers.Buffer;
 
@@ -15,13 +16,25 @@ internal sealed partial class FfsMount
     /// <summary>
     /// Allocate <paramref name="nfrags"/> fragments (a whole block when it equals fs_frag)
     /// near <paramref name="pref"/>, trying its group first, then the others in turn.
+    /// ENOSPC for a caller other than root when it would dip into the minfree reserve.
     /// </summary>
-    public Errno Alloc(long pref, int nfrags, out long frag)
+    public Errno Alloc(long pref, int nfrags, out long frag) => Alloc(pref, nfrags, nfrags, out frag);
+
+    /// <summary>
+    /// <see cref="Alloc(long, int, out long)"/> for a run that replaces one of
+    /// <paramref name="nfrags"/> - <paramref name="growth"/> fragments freed right after
+    /// (a moved last fragment): only the growth counts against the reserve.
+    /// </summary>
+    public Errno Alloc(long pref, int nfrags, int growth, out long frag)
     {
         frag = 0;
         lock (AllocLock)
         {
             if (Sb.FreeFrags < nfrags || (nfrags == Sb.Frag && Sb.NbFree <= 0))
+            {
+                return Errno.ENOSPC;
+            }
+            if (!MayTakeFromReserve(growth))
             {
                 return Errno.ENOSPC;
             }
@@ -91,6 +104,21 @@ internal sealed partial class FfsMount
         }
     }
 
+    /// <summary>
+    /// freespace(fs, fs_minfree): free fragments left once the reserve held back for root
+    /// (fs_minfree percent of the data area) is taken off; negative inside the reserve.
+    /// </summary>
+    internal long FreeOutsideReserve => Sb.FreeFrags - (Sb.Dsize * Sb.MinFree / 100);
+
+    /// <summary>
+    /// ffs_alloc's rule: a caller that is not the superuser may not take fragments when
+    /// freespace(fs, minfree) - nfrags &lt; 0. Applied to in-place and moved fragment
+    /// growth too (ffs_realloccg only asks for freespace &gt; 0 there), so that a non-root
+    /// writer never leaves f_bavail below zero. Called under AllocLock.
+    /// </summary>
+    private bool MayTakeFromReserve(int nfrags) =>
+        nfrags <= 0 || FreeOutsideReserve - nfrags >= 0 || CallerCredentials.Current.IsRoot;
+
     /// <summary>A free whole block at or after <paramref name="from"/> (wrapping), as a fragment index in the group, or -1.</summary>
     private int FindFreeBlock(ref CylinderGroup g, int cgFrags, int from)
     {
@@ -154,6 +182,10 @@ internal sealed partial class FfsMount
         extended = false;
         lock (AllocLock)
         {
+            if (!MayTakeFromReserve(newN - oldN))
+            {
+                return Errno.ENOSPC;
+            }
             int cg = Sb.DtoG(frag);
             Errno e = ReadCg(cg, out Buffer? bp);
             if (e != Errno.OK)

@@ -94,7 +94,7 @@ internal sealed partial class FfsNode
             Din.Blocks += FragsToSectors(newN - oldN);
             return ZeroNew(old, oldN, newN);
         }
-        e = FfsMount.Alloc(BlkPref(lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, out phys);
+        e = FfsMount.Alloc(BlkPref(lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, newN - oldN, out phys);
         if (e != Errno.OK)
         {
             return e;

@@ -57,6 +57,7 @@ internal sealed partial class FfsNode
         long runPhys = 0;
         int runStart = 0;
         int runBytes = 0;
+        long failedLbn = -1;
         while (pos + runBytes < data.Length)
         {
             long at = offset + pos + runBytes;
@@ -67,6 +68,7 @@ internal sealed partial class FfsNode
             e = Balloc(lbn, blockBytes, boff == 0 && chunk == blockBytes, out long phys);
             if (e != Errno.OK)
             {
+                failedLbn = lbn;
                 break;
             }
             long physAt = sb.FragToBytes(phys) + boff;
@@ -103,11 +105,40 @@ internal sealed partial class FfsNode
         {
             // A short write (ENOSPC): the size covers only what was written; storage
             // allocated past it is freed by trimming to the written size.
-            long keep = Din.Size;
-            Din.Size = newSize;
-            Truncate(keep);
+            GiveBackPastSize(AllocatedExtent(failedLbn, newSize));
         }
         return written == data.Length ? Errno.OK : (e == Errno.OK ? Errno.EIO : e);
+    }
+
+    /// <summary>
+    /// How far the block map holds storage sized for <paramref name="newSize"/> after Balloc
+    /// failed at <paramref name="failedLbn"/> (-1: it did not fail). Every block before it was
+    /// allocated whole; the failed block itself is covered only when it has no direct block of
+    /// its own, since a last fragment that could not grow still has its old, smaller size, and
+    /// a size covering it would make the trim free fragments that belong to other files.
+    /// </summary>
+    private long AllocatedExtent(long failedLbn, long newSize)
+    {
+        if (failedLbn < 0)
+        {
+            return newSize;
+        }
+        FfsSuperblock sb = FfsMount.Sb;
+        bool ownDirect = failedLbn < FfsSuperblock.NDAddr && Din.Db[failedLbn] != 0;
+        long covered = (ownDirect ? failedLbn : failedLbn + 1) << sb.Bshift;
+        return Math.Min(newSize, covered);
+    }
+
+    /// <summary>After a failed growth, free what was allocated between the current size and <paramref name="allocatedTo"/>.</summary>
+    private void GiveBackPastSize(long allocatedTo)
+    {
+        long keep = Din.Size;
+        if (allocatedTo <= keep)
+        {
+            return;
+        }
+        Din.Size = allocatedTo;
+        Truncate(keep);
     }
 
     /// <summary>Write the pending run to the device and advance the file size over it.</summary>
@@ -191,9 +222,7 @@ internal sealed partial class FfsNode
             if (e != Errno.OK)
             {
                 // Like a short write: blocks past the old size are given back.
-                long keep = Din.Size;
-                Din.Size = newSize;
-                Truncate(keep);
+                GiveBackPastSize(AllocatedExtent(lbn, newSize));
                 return e;
             }
         }

@@ -106,7 +106,7 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        e = Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], out int written);
+        e = Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], Caller(request), out int written);
         if (e != Errno.OK && written == 0)
         {
             reply.Error(e);
@@ -160,7 +160,7 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EFBIG);
             return;
         }
-        reply.Error(Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length));
+        reply.Error(Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request)));
     }
 
     private void Lseek(in FuseRequest request, FuseReply reply)

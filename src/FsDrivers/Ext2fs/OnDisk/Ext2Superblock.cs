@@ -159,6 +159,12 @@ internal sealed class Ext2Superblock
     public ulong BlocksCount => U32(Off.BlocksCountLo) | (Is64Bit ? (ulong)U32(Off.BlocksCountHi) << 32 : 0);
     public ulong ReservedBlocksCount => U32(Off.RBlocksCountLo) | (Is64Bit ? (ulong)U32(Off.RBlocksCountHi) << 32 : 0);
 
+    /// <summary>s_def_resuid: besides root, the user who may allocate reserved blocks.</summary>
+    public ushort DefResuid => U16(Off.DefResuid);
+
+    /// <summary>s_def_resgid: members of this group (when not 0) may allocate reserved blocks.</summary>
+    public ushort DefResgid => U16(Off.DefResgid);
+
     public ulong FreeBlocksCount
     {
         get => U32(Off.FreeBlocksCountLo) | (Is64Bit ? (ulong)U32(Off.FreeBlocksCountHi) << 32 : 0);
