@@ -11,69 +11,15 @@ internal sealed partial class Ext2Mount
     private bool[] _groupDirty = [];
 
     /// <summary>True when group <paramref name="g"/> holds a superblock backup (sparse_super, sparse_super2).</summary>
-    public bool HasSuper(uint g)
-    {
-        if (g == 0)
-        {
-            return true;
-        }
-        if ((Sb.FeatureCompat & Ext2Features.CompatSparseSuper2) != 0)
-        {
-            return g == Sb.BackupBg(0) || g == Sb.BackupBg(1);
-        }
-        if ((Sb.FeatureRoCompat & Ext2Features.RoSparseSuper) == 0 || g == 1)
-        {
-            return true;
-        }
-        return IsPowerOf(g, 3) || IsPowerOf(g, 5) || IsPowerOf(g, 7);
-    }
-
-    private static bool IsPowerOf(uint g, uint b)
-    {
-        ulong n = b;
-        while (n < g)
-        {
-            n *= b;
-        }
-        return n == g;
-    }
-
-    private bool MetaBg => (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0;
+    public bool HasSuper(uint g) => Ext2GroupLayout.HasSuper(Sb, g);
 
     public uint GdtBlockCount => (uint)((GroupCount + (uint)DescPerBlock - 1) / (uint)DescPerBlock);
 
     /// <summary>Block number of descriptor block <paramref name="i"/> of the primary table.</summary>
-    public ulong GdtBlock(uint i)
-    {
-        if (!MetaBg || i < Sb.FirstMetaBg)
-        {
-            return Sb.FirstDataBlock + 1 + i;
-        }
-        uint g = i * (uint)DescPerBlock;
-        return GroupFirstBlock(g) + (HasSuper(g) ? 1u : 0u);
-    }
+    public ulong GdtBlock(uint i) => Ext2GroupLayout.GdtBlock(Sb, DescPerBlock, i);
 
     /// <summary>Blocks at the start of group <paramref name="g"/> taken by superblock and descriptor copies.</summary>
-    public uint SuperAndGdtBlocks(uint g)
-    {
-        uint n = HasSuper(g) ? 1u : 0u;
-        if (!MetaBg)
-        {
-            return n == 0 ? 0 : n + GdtBlockCount + Sb.ReservedGdtBlocks;
-        }
-        uint metaGroup = g / (uint)DescPerBlock;
-        uint first = Sb.FirstMetaBg;
-        if (metaGroup < first)
-        {
-            return n == 0 ? 0 : n + first + Sb.ReservedGdtBlocks;
-        }
-        uint r = g % (uint)DescPerBlock;
-        if (r == 0 || r == 1 || r == (uint)DescPerBlock - 1)
-        {
-            n++;
-        }
-        return n;
-    }
+    public uint SuperAndGdtBlocks(uint g) => Ext2GroupLayout.SuperAndGdtBlocks(Sb, DescPerBlock, GdtBlockCount, g);
 
     /// <summary>Read and check every group descriptor; message names what is wrong.</summary>
     internal Errno LoadGroupDescriptors(out string? message)

@@ -195,67 +195,13 @@ internal sealed class Ext2CheckVolume
         g + 1 < GroupCount ? Sb.BlocksPerGroup : (uint)(BlocksCount - GroupFirstBlock(g));
 
     /// <summary>True when group <paramref name="g"/> holds a superblock copy (sparse_super, sparse_super2).</summary>
-    public bool HasSuper(uint g)
-    {
-        if (g == 0)
-        {
-            return true;
-        }
-        if ((Sb.FeatureCompat & Ext2Features.CompatSparseSuper2) != 0)
-        {
-            return g == Sb.BackupBg(0) || g == Sb.BackupBg(1);
-        }
-        if ((Sb.FeatureRoCompat & Ext2Features.RoSparseSuper) == 0 || g == 1)
-        {
-            return true;
-        }
-        return IsPowerOf(g, 3) || IsPowerOf(g, 5) || IsPowerOf(g, 7);
-    }
-
-    private static bool IsPowerOf(uint g, uint b)
-    {
-        ulong n = b;
-        while (n < g)
-        {
-            n *= b;
-        }
-        return n == g;
-    }
-
-    private bool MetaBg => (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0;
+    public bool HasSuper(uint g) => Ext2GroupLayout.HasSuper(Sb, g);
 
     /// <summary>Block number of descriptor block <paramref name="i"/> of the primary table.</summary>
-    public ulong GdtBlock(uint i)
-    {
-        if (!MetaBg || i < Sb.FirstMetaBg)
-        {
-            return Sb.FirstDataBlock + 1 + i;
-        }
-        uint g = i * (uint)DescPerBlock;
-        return GroupFirstBlock(g) + (HasSuper(g) ? 1u : 0u);
-    }
+    public ulong GdtBlock(uint i) => Ext2GroupLayout.GdtBlock(Sb, DescPerBlock, i);
 
     /// <summary>Blocks at the start of group <paramref name="g"/> taken by superblock and descriptor copies.</summary>
-    public uint SuperAndGdtBlocks(uint g)
-    {
-        uint n = HasSuper(g) ? 1u : 0u;
-        uint gdtBlocks = (uint)_gdtRaw.Length;
-        if (!MetaBg)
-        {
-            return n == 0 ? 0 : n + gdtBlocks + Sb.ReservedGdtBlocks;
-        }
-        uint metaGroup = g / (uint)DescPerBlock;
-        if (metaGroup < Sb.FirstMetaBg)
-        {
-            return n == 0 ? 0 : n + Sb.FirstMetaBg + Sb.ReservedGdtBlocks;
-        }
-        uint r = g % (uint)DescPerBlock;
-        if (r == 0 || r == 1 || r == (uint)DescPerBlock - 1)
-        {
-            n++;
-        }
-        return n;
-    }
+    public uint SuperAndGdtBlocks(uint g) => Ext2GroupLayout.SuperAndGdtBlocks(Sb, DescPerBlock, (uint)_gdtRaw.Length, g);
 
     /// <summary>A copy of block <paramref name="blk"/> (the repaired version when a repair changed it).</summary>
     public Errno Read(ulong blk, out byte[] data)
