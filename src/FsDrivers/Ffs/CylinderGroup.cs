@@ -95,6 +95,44 @@ internal readonly ref struct CylinderGroup
 
     /// <summary>Is fragment <paramref name="f"/> (relative to the group) free?</summary>
     public bool FragFree(int f) => Bit(FreeOff, f);
+
+    /// <summary>
+    /// Free whole blocks, free fragments of partly used blocks, and the count of free runs
+    /// by length (cg_frsum) over the first <paramref name="frags"/> fragments of the free map,
+    /// in blocks of <paramref name="fragsPerBlock"/>: the figures a group's summary must hold.
+    /// </summary>
+    public void CountFree(int frags, int fragsPerBlock, out int freeBlocks, out int freeFrags, Span<int> frsum)
+    {
+        freeBlocks = 0;
+        freeFrags = 0;
+        frsum.Clear();
+        for (int b = 0; b + fragsPerBlock <= frags; b += fragsPerBlock)
+        {
+            int free = 0, run = 0;
+            for (int f = 0; f <= fragsPerBlock; f++)
+            {
+                if (f < fragsPerBlock && FragFree(b + f))
+                {
+                    free++;
+                    run++;
+                    continue;
+                }
+                if (run > 0 && run < fragsPerBlock)
+                {
+                    frsum[run]++;
+                }
+                run = 0;
+            }
+            if (free == fragsPerBlock)
+            {
+                freeBlocks++;
+            }
+            else
+            {
+                freeFrags += free;
+            }
+        }
+    }
     public void SetFragFree(int f, bool free) => SetBit(FreeOff, f, free);
 
     /// <summary>Is block <paramref name="blk"/> (in blocks, relative to the group) free in the cluster map?</summary>

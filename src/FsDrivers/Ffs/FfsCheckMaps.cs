@@ -30,34 +30,9 @@ public static partial class FfsCheck
                     Add(FfsFindingKind.Bitmap, cg, $"{wrong} fragments disagree with the free map (first {firstWrong}, in use: {_used[(int)firstWrong]})");
                 }
 
-                int nbfree = 0, nffree = 0, nifree = 0, ndir = 0;
+                int nifree = 0, ndir = 0;
                 int[] frsum = new int[FfsSuperblock.MaxFrag];
-                for (int b = 0; b + sb.Frag <= frags; b += sb.Frag)
-                {
-                    int free = 0, run = 0;
-                    for (int f = 0; f <= sb.Frag; f++)
-                    {
-                        if (f < sb.Frag && g.FragFree(b + f))
-                        {
-                            free++;
-                            run++;
-                            continue;
-                        }
-                        if (run > 0 && run < sb.Frag)
-                        {
-                            frsum[run]++;
-                        }
-                        run = 0;
-                    }
-                    if (free == sb.Frag)
-                    {
-                        nbfree++;
-                    }
-                    else
-                    {
-                        nffree += free;
-                    }
-                }
+                g.CountFree(frags, sb.Frag, out int nbfree, out int nffree, frsum);
                 for (int i = 0; i < sb.Ipg; i++)
                 {
                     ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;

@@ -76,34 +76,8 @@ internal sealed partial class FfsRepair
             nifree += g.InodeUsed(i) ? 0 : 1;
             ndir += _inodes[ino] is { Type: 0x4000 } ? 1 : 0;
         }
-        int nbfree = 0, nffree = 0;
         int[] frsum = new int[FfsSuperblock.MaxFrag];
-        for (int b = 0; b + _sb.Frag <= frags; b += _sb.Frag)
-        {
-            int free = 0, run = 0;
-            for (int f = 0; f <= _sb.Frag; f++)
-            {
-                if (f < _sb.Frag && g.FragFree(b + f))
-                {
-                    free++;
-                    run++;
-                    continue;
-                }
-                if (run > 0 && run < _sb.Frag)
-                {
-                    frsum[run]++;
-                }
-                run = 0;
-            }
-            if (free == _sb.Frag)
-            {
-                nbfree++;
-            }
-            else
-            {
-                nffree += free;
-            }
-        }
+        g.CountFree(frags, _sb.Frag, out int nbfree, out int nffree, frsum);
         g.Ndir = ndir;
         g.Nbfree = nbfree;
         g.Nifree = nifree;
