@@ -79,14 +79,7 @@ public static partial class FfsCheck
                     }
                     var d = new FfsDinode();
                     ReadOnlySpan<byte> rec = block.AsSpan(sb.InoToFsbo(ino) * sb.DinodeSize, sb.DinodeSize);
-                    if (sb.IsUfs2)
-                    {
-                        Ufs2Dinode.Decode(rec, O, d, sb.MaxSymlinkLen);
-                    }
-                    else
-                    {
-                        Ufs1Dinode.Decode(rec, O, d, sb.MaxSymlinkLen);
-                    }
+                    FfsDinodeRecord.Decode(sb, rec, d);
                     if (d.Mode == 0)
                     {
                         if (used)

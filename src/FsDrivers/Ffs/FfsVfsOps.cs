@@ -247,14 +247,7 @@ internal sealed partial class FfsMount : Mount
         lock (bp!.SyncRoot)
         {
             ReadOnlySpan<byte> rec = bp.Data.Slice(at, Sb.DinodeSize);
-            if (Sb.IsUfs2)
-            {
-                Ufs2Dinode.Decode(rec, Order, din, Sb.MaxSymlinkLen);
-            }
-            else
-            {
-                Ufs1Dinode.Decode(rec, Order, din, Sb.MaxSymlinkLen);
-            }
+            FfsDinodeRecord.Decode(Sb, rec, din);
         }
         bp.Release();
         return Errno.OK;
@@ -273,14 +266,7 @@ internal sealed partial class FfsMount : Mount
         lock (bp!.SyncRoot)
         {
             Span<byte> rec = bp.Data.Slice(at, Sb.DinodeSize);
-            if (Sb.IsUfs2)
-            {
-                Ufs2Dinode.Encode(din, rec, Order);
-            }
-            else
-            {
-                Ufs1Dinode.Encode(din, rec, Order);
-            }
+            FfsDinodeRecord.Encode(Sb, din, rec);
         }
         if (sync)
         {

@@ -25,14 +25,7 @@ internal sealed partial class FfsRepair
                 }
                 var d = new FfsDinode();
                 ReadOnlySpan<byte> rec = block.AsSpan(_sb.InoToFsbo(ino) * _sb.DinodeSize, _sb.DinodeSize);
-                if (_sb.IsUfs2)
-                {
-                    Ufs2Dinode.Decode(rec, O, d, _sb.MaxSymlinkLen);
-                }
-                else
-                {
-                    Ufs1Dinode.Decode(rec, O, d, _sb.MaxSymlinkLen);
-                }
+                FfsDinodeRecord.Decode(_sb, rec, d);
                 if (d.Mode != 0)
                 {
                     ScanInode(ino, d);

@@ -26,14 +26,7 @@ internal sealed class FfsRepairWriter(IBlockDevice dev, FfsSuperblock sb)
         {
             return;
         }
-        if (sb.IsUfs2)
-        {
-            Ufs2Dinode.Encode(d, rec, O);
-        }
-        else
-        {
-            Ufs1Dinode.Encode(d, rec, O);
-        }
+        FfsDinodeRecord.Encode(sb, d, rec);
         Write(InodeOffset(ino), rec);
     }
 
