@@ -142,6 +142,12 @@ internal readonly ref struct CylinderGroup
     /// <summary>True when the <paramref name="frag"/> fragments of block starting at fragment <paramref name="f"/> are all free.</summary>
     public bool BlockFree(int f, int frag)
     {
+        if (IsAlignedBlock(f, frag))
+        {
+            // ffs_isblock: the block's fragments share one byte of the map.
+            int mask = BlockMask(f, frag);
+            return (_b[FreeOff + (f >> 3)] & mask) == mask;
+        }
         for (int i = 0; i < frag; i++)
         {
             if (!FragFree(f + i))
@@ -151,6 +157,44 @@ internal readonly ref struct CylinderGroup
         }
         return true;
     }
+
+    /// <summary>How many of the <paramref name="frag"/> fragments of the block at fragment <paramref name="f"/> are free.</summary>
+    public int FreeFragsInBlock(int f, int frag)
+    {
+        if (IsAlignedBlock(f, frag))
+        {
+            return System.Numerics.BitOperations.PopCount((uint)(_b[FreeOff + (f >> 3)] & BlockMask(f, frag)));
+        }
+        int n = 0;
+        for (int i = 0; i < frag; i++)
+        {
+            n += FragFree(f + i) ? 1 : 0;
+        }
+        return n;
+    }
+
+    /// <summary>
+    /// Mark the whole block starting at fragment <paramref name="f"/> used (ffs_clrblock);
+    /// the caller keeps the counters, frsum and cluster map in step.
+    /// </summary>
+    public void ClearBlock(int f, int frag)
+    {
+        if (IsAlignedBlock(f, frag))
+        {
+            _b[FreeOff + (f >> 3)] &= (byte)~BlockMask(f, frag);
+            return;
+        }
+        for (int i = 0; i < frag; i++)
+        {
+            SetFragFree(f + i, false);
+        }
+    }
+
+    /// <summary>A block of 1, 2, 4 or 8 fragments that starts on a multiple of its size lies inside one byte of the map.</summary>
+    private static bool IsAlignedBlock(int f, int frag) =>
+        frag is 1 or 2 or 4 or 8 && (f & (frag - 1)) == 0;
+
+    private static int BlockMask(int f, int frag) => ((1 << frag) - 1) << (f & 7);
 
     /// <summary>True when every offset of the header lies inside a block of <paramref name="cgsize"/> bytes for the given geometry.</summary>
     public bool OffsetsValid(int cgsize, int ipg, int fpg, int frag, bool clusters)

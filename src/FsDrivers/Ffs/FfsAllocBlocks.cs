@@ -292,15 +292,7 @@ internal sealed partial class FfsMount
         AdjustCounts(cg, ref g, 0, dB, 0, dF);
     }
 
-    private int FreeFragsIn(ref CylinderGroup g, int blk)
-    {
-        int n = 0;
-        for (int f = 0; f < Sb.Frag; f++)
-        {
-            n += g.FragFree(blk + f) ? 1 : 0;
-        }
-        return n;
-    }
+    private int FreeFragsIn(ref CylinderGroup g, int blk) => g.FreeFragsInBlock(blk, Sb.Frag);
 
     /// <summary>Add (or remove) the free runs of a partly used block to frsum (ffs_fragacct).</summary>
     private void FragAcct(ref CylinderGroup g, int blk, int sign)

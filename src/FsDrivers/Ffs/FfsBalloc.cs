@@ -153,8 +153,55 @@ internal sealed partial class FfsNode
     {
         phys = 0;
         FfsSuperblock sb = FfsMount.Sb;
-        Span<int> index = stackalloc int[FfsSuperblock.NIAddr];
-        Errno e = IndirectPath(lbn, out int level, index);
+        Errno e = LeafIndirect(lbn, out Buffer? bp, out long leaf, out int i);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        try
+        {
+            long child = ReadPointer(bp!, i);
+            if (child == 0)
+            {
+                long prev = i > 0 ? ReadPointer(bp!, i - 1) : leaf;
+                e = FfsMount.Alloc(BlkPref(lbn, prev), sb.Frag, out child);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                Din.Blocks += FragsToSectors(sb.Frag);
+                WritePointer(bp!, i, child);
+                bp!.MarkDirty();
+                MarkDirty();
+                e = willOverwrite ? Errno.OK : ZeroNew(child, 0, sb.Frag);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+            }
+            phys = child;
+            return Errno.OK;
+        }
+        finally
+        {
+            bp!.Release();
+        }
+    }
+
+    /// <summary>
+    /// The last-level indirect block on the path to <paramref name="lbn"/> (referenced; the
+    /// caller releases it), at fragment <paramref name="leaf"/>, and the index of
+    /// <paramref name="lbn"/>'s pointer in it. Missing indirect blocks on the way are
+    /// allocated, zeroed, near the blocks they will map.
+    /// </summary>
+    private Errno LeafIndirect(long lbn, out Buffer? leafBuf, out long leaf, out int index)
+    {
+        leafBuf = null;
+        leaf = 0;
+        index = 0;
+        FfsSuperblock sb = FfsMount.Sb;
+        Span<int> path = stackalloc int[FfsSuperblock.NIAddr];
+        Errno e = IndirectPath(lbn, out int level, path);
         if (e != Errno.OK)
         {
             return e;
@@ -170,7 +217,7 @@ internal sealed partial class FfsNode
             Din.Ib[level - 1] = ptr;
             MarkDirty();
         }
-        for (int l = 0; l < level; l++)
+        for (int l = 0; ; l++)
         {
             if (!FfsMount.PointerValid(ptr, sb.Frag))
             {
@@ -181,26 +228,21 @@ internal sealed partial class FfsNode
             {
                 return e;
             }
+            int i = path[l];
+            if (l == level - 1)
+            {
+                leafBuf = bp;
+                leaf = ptr;
+                index = i;
+                return Errno.OK;
+            }
             try
             {
-                int i = index[l];
                 long child = ReadPointer(bp!, i);
                 if (child == 0)
                 {
                     long prev = i > 0 ? ReadPointer(bp!, i - 1) : ptr;
-                    if (l == level - 1)
-                    {
-                        e = FfsMount.Alloc(BlkPref(lbn, prev), sb.Frag, out child);
-                        if (e == Errno.OK)
-                        {
-                            Din.Blocks += FragsToSectors(sb.Frag);
-                            e = willOverwrite ? Errno.OK : ZeroNew(child, 0, sb.Frag);
-                        }
-                    }
-                    else
-                    {
-                        e = NewIndirect(BlkPref(lbn, prev), out child);
-                    }
+                    e = NewIndirect(BlkPref(lbn, prev), out child);
                     if (e != Errno.OK)
                     {
                         return e;
@@ -216,8 +258,6 @@ internal sealed partial class FfsNode
                 bp!.Release();
             }
         }
-        phys = ptr;
-        return Errno.OK;
     }
 
     /// <summary>Allocate and zero an indirect block (metadata, so through the buffer cache).</summary>

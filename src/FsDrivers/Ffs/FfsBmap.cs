@@ -124,14 +124,20 @@ internal sealed partial class FfsNode
     {
         lock (bp.SyncRoot)
         {
-            if (FfsMount.Sb.IsUfs2)
-            {
-                FfsMount.Order.W64(bp.Data, 8 * i, v);
-            }
-            else
-            {
-                FfsMount.Order.W32(bp.Data, 4 * i, (int)v);
-            }
+            WritePointerLocked(bp, i, v);
+        }
+    }
+
+    /// <summary><see cref="WritePointer"/> for a caller that already holds the buffer's lock.</summary>
+    internal void WritePointerLocked(Buffer bp, int i, long v)
+    {
+        if (FfsMount.Sb.IsUfs2)
+        {
+            FfsMount.Order.W64(bp.Data, 8 * i, v);
+        }
+        else
+        {
+            FfsMount.Order.W32(bp.Data, 4 * i, (int)v);
         }
     }
 

@@ -51,8 +51,9 @@ internal sealed partial class FfsNode
         {
             return e;
         }
-        // Allocate block by block; extend the current run while the blocks are physically
-        // contiguous and write it in one device call when the next block is not.
+        // Allocate whole blocks a run at a time (other blocks one by one); extend the current
+        // device run while the blocks are physically contiguous and write it in one device
+        // call when the next block is not.
         int pos = 0;
         long runPhys = 0;
         int runStart = 0;
@@ -63,9 +64,20 @@ internal sealed partial class FfsNode
             long at = offset + pos + runBytes;
             long lbn = sb.LblkNo(at);
             int boff = sb.BlkOff(at);
+            int remaining = data.Length - pos - runBytes;
             int blockBytes = BlockSizeAt(lbn, newSize);
-            int chunk = Math.Min(blockBytes - boff, data.Length - pos - runBytes);
-            e = Balloc(lbn, blockBytes, boff == 0 && chunk == blockBytes, out long phys);
+            long phys;
+            int chunk;
+            if (boff == 0 && remaining >= sb.Bsize && blockBytes == sb.Bsize)
+            {
+                e = BallocRun(lbn, Math.Min(remaining >> sb.Bshift, MaxRunBlocks), out phys, out int got);
+                chunk = got << sb.Bshift;
+            }
+            else
+            {
+                chunk = Math.Min(blockBytes - boff, remaining);
+                e = Balloc(lbn, blockBytes, boff == 0 && chunk == blockBytes, out phys);
+            }
             if (e != Errno.OK)
             {
                 failedLbn = lbn;
