@@ -1,0 +1,151 @@
+using RumpFs.FsDrivers.Ffs;
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ffs;
+
+/// <summary>
+/// Large sequential writes, which allocate whole blocks a contiguous run at a time: the
+/// bitmaps, the cluster map and summary and every counter must come out as FfsCheck counts
+/// them, the bytes must read back, and on UFS1 sleuthkit must see the same file.
+/// </summary>
+public sealed class FfsSequentialWriteTests : IDisposable
+{
+    private readonly ScratchDir _scratch = new("ffs-seqwrite");
+
+    public void Dispose() => _scratch.Dispose();
+
+    private static Vnode Create(Mount mp, string name)
+    {
+        Assert.Equal(Errno.OK, Namei.Resolve(mp, "/", NameiFlags.Follow, Credentials.Root, out Vnode? root));
+        Errno e = Vop.Create(root!, name, 0x1A4, Credentials.Root, out Vnode? vp);
+        root!.Release();
+        Assert.True(e == Errno.OK, $"create {name}: {e}");
+        return vp!;
+    }
+
+    private static byte[] Pattern(int length, int seed)
+    {
+        byte[] b = new byte[length];
+        new Random(seed).NextBytes(b);
+        return b;
+    }
+
+    /// <summary>Write <paramref name="data"/> at offset 0 in pieces of <paramref name="piece"/> bytes, in order.</summary>
+    private static void WriteInPieces(Vnode vp, byte[] data, int piece)
+    {
+        for (int off = 0; off < data.Length; off += piece)
+        {
+            int n = Math.Min(piece, data.Length - off);
+            Assert.Equal(Errno.OK, Vop.Write(vp, off, data.AsSpan(off, n), out int written));
+            Assert.Equal(n, written);
+        }
+    }
+
+    /// <summary>The cylinder groups holding the file's blocks, and how many device runs they form.</summary>
+    private static (HashSet<int> Groups, int Runs) Layout(Mount mp, Vnode vp, long size)
+    {
+        var node = (FfsNode)vp;
+        FfsSuperblock sb = ((FfsMount)mp).Sb;
+        var groups = new HashSet<int>();
+        int runs = 0;
+        long blocks = (size + sb.Bsize - 1) >> sb.Bshift;
+        for (long lbn = 0; lbn < blocks;)
+        {
+            Assert.Equal(Errno.OK, node.Bmap(lbn, 256, out long phys, out int run));
+            Assert.NotEqual(0, phys);
+            groups.Add(sb.DtoG(phys));
+            groups.Add(sb.DtoG(phys + ((long)(run - 1) << sb.FragShift)));
+            runs++;
+            lbn += run;
+        }
+        return (groups, runs);
+    }
+
+    [Theory]
+    [InlineData("ffs1-empty-64m")]
+    [InlineData("ffs2-empty-64m")]
+    public void SequentialWrite_AcrossCylinderGroups_CheckCleanAndReadsBack(string image)
+    {
+        string path = Corpus.Get(image).CopyTo(_scratch);
+        // 40 MiB in 1 MiB writes (whole-block runs), then a file in odd pieces that start
+        // and end inside blocks (single blocks and runs mixed), then a small file that ends
+        // in a fragment.
+        byte[] big = Pattern(40 << 20, 1);
+        byte[] odd = Pattern((3 << 20) + 4321, 2);
+        byte[] small = Pattern(20_000, 3);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        FfsSuperblock sb = ((FfsMount)mp).Sb;
+        Assert.True(sb.ContigSumSize > 0, "the image keeps cluster summaries");
+        Assert.True(sb.Ncg > 1, "the image has more than one cylinder group");
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs before));
+        Vnode vp = Create(mp, "big");
+        WriteInPieces(vp, big, 1 << 20);
+        (HashSet<int> groups, int runs) = Layout(mp, vp, big.Length);
+        Assert.True(groups.Count > 1, $"a 40 MiB file spans more than one group (groups {string.Join(",", groups)})");
+        // Contiguous runs broken only by indirect blocks and group changes, not block by block.
+        Assert.True(runs < 64, $"40 MiB written sequentially is in {runs} device runs");
+        vp.Release();
+        Vnode vo = Create(mp, "odd");
+        WriteInPieces(vo, odd, 100_003);
+        vo.Release();
+        Vnode vs = Create(mp, "small");
+        WriteInPieces(vs, small, 7_000);
+        vs.Release();
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs after));
+        long usedBytes = (before.BlocksFree - after.BlocksFree) * after.FragmentSize;
+        Assert.InRange(usedBytes, big.Length + odd.Length + small.Length, big.Length + odd.Length + small.Length + (1L << 20));
+        Assert.Equal(Errno.OK, mp.Unmount());
+
+        FfsCheckReport report = FfsCheckTests.CheckImage(path);
+        Assert.True(report.IsClean, report.ToString());
+
+        Mount again = FfsTestMount.Open(path, readOnly: true);
+        foreach ((string name, byte[] want) in new[] { ("big", big), ("odd", odd), ("small", small) })
+        {
+            Vnode r = FfsTestMount.Resolve(again, "/" + name);
+            Assert.True(want.AsSpan().SequenceEqual(FfsTestMount.ReadAll(r)), $"{name} reads back differently");
+            r.Release();
+        }
+        Assert.Equal(Errno.OK, again.Unmount());
+
+        if (image.StartsWith("ffs1", StringComparison.Ordinal))
+        {
+            // sleuthkit reads UFS1 only; it must see the same bytes through its own block map.
+            ToolResult st = OracleTool.RunExpect(0, "fsstat", path);
+            Assert.Contains("UFS 1", st.Stdout, StringComparison.Ordinal);
+            ToolResult fls = OracleTool.RunExpect(0, "fls", path);
+            foreach ((string name, byte[] want) in new[] { ("big", big), ("odd", odd), ("small", small) })
+            {
+                string line = fls.Stdout.Split('\n').Single(l => l.EndsWith("\t" + name, StringComparison.Ordinal));
+                string ino = line.Split('\t')[0].Split(' ')[^1].TrimEnd(':');
+                string dump = Path.Combine(_scratch.Path, name + ".icat");
+                ToolResult r = OracleTool.Run("bash", "-c", $"icat '{path}' {ino} > '{dump}'");
+                Assert.True(r.ExitCode == 0, r.Transcript);
+                Assert.True(want.AsSpan().SequenceEqual(File.ReadAllBytes(dump)), $"icat {name} differs");
+            }
+        }
+    }
+
+    [Theory]
+    [InlineData("ffs1-empty-64m")]
+    [InlineData("ffs2-empty-64m")]
+    public void SequentialWrite_ThenRemove_ReturnsEveryBlockAndLeavesCleanImage(string image)
+    {
+        string path = Corpus.Get(image).CopyTo(_scratch);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs before));
+        Vnode vp = Create(mp, "big");
+        WriteInPieces(vp, Pattern(24 << 20, 4), 1 << 20);
+        vp.Release();
+        Assert.Equal(Errno.OK, Namei.Resolve(mp, "/", NameiFlags.Follow, Credentials.Root, out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Remove(root!, "big", Credentials.Root));
+        root!.Release();
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs after));
+        Assert.Equal(before.BlocksFree, after.BlocksFree);
+        Assert.Equal(Errno.OK, mp.Unmount());
+        FfsCheckReport report = FfsCheckTests.CheckImage(path);
+        Assert.True(report.IsClean, report.ToString());
+    }
+}
