@@ -32,7 +32,7 @@ internal sealed partial class FfsNode
         int need = DirectEntry.SizeFor(nb.Length);
         byte dtype = Types ? type.ToDirentType() : (byte)0;
         long chunkOff = -1;
-        if (Din.Size > FfsMount.Sb.Bsize || _dirhash is not null)
+        if (UseDirhash)
         {
             Errno he = EnsureDirhash();
             if (he != Errno.OK)
@@ -59,7 +59,7 @@ internal sealed partial class FfsNode
                 return e;
             }
         }
-        e = DirBlock(chunkOff, out Buffer? bp, out long start);
+        e = DirChunk(chunkOff, out Buffer? bp, out long start);
         if (e != Errno.OK)
         {
             return e;
@@ -225,7 +225,7 @@ internal sealed partial class FfsNode
         {
             return e;
         }
-        e = DirBlock(slot.Offset, out Buffer? bp, out long start);
+        e = DirChunk(slot.Offset, out Buffer? bp, out long start);
         if (e != Errno.OK)
         {
             return e;
@@ -267,7 +267,7 @@ internal sealed partial class FfsNode
         {
             return e;
         }
-        e = DirBlock(slot.Offset, out Buffer? bp, out long start);
+        e = DirChunk(slot.Offset, out Buffer? bp, out long start);
         if (e != Errno.OK)
         {
             return e;

@@ -21,6 +21,15 @@ internal sealed partial class FfsNode
     /// <summary>Chunks before this index are known to have less room than any entry needs.</summary>
     private int _firstRoomyChunk;
 
+    /// <summary>
+    /// Directories larger than this are searched through the hash (ufs_dirhash's default
+    /// minimum, five DIRBLKSIZ chunks); smaller ones are scanned, which is as quick there.
+    /// </summary>
+    private const int DirhashMinSize = 5 * FfsSuperblock.DirBlkSiz;
+
+    /// <summary>Search and enter through the hash: the directory is large enough, or the hash already exists.</summary>
+    private bool UseDirhash => Din.Size > DirhashMinSize || _dirhash is not null;
+
     internal void DropDirhash()
     {
         _dirhash = null;

@@ -18,8 +18,17 @@ internal sealed partial class FfsNode
     /// <summary>One entry of a chunk, as found by a walk.</summary>
     internal readonly record struct DirSlot(long Offset, uint Ino, int RecLen, int NamLen, byte DType);
 
-    /// <summary>Read the directory block holding byte <paramref name="offset"/>; <paramref name="blockStart"/> is its first byte offset in the directory.</summary>
-    internal Errno DirBlock(long offset, out Buffer? bp, out long blockStart)
+    /// <summary>Read the directory block holding byte <paramref name="offset"/>, every chunk checked; <paramref name="blockStart"/> is its first byte offset in the directory.</summary>
+    internal Errno DirBlock(long offset, out Buffer? bp, out long blockStart) => ReadDirBlock(offset, oneChunk: false, out bp, out blockStart);
+
+    /// <summary>
+    /// <see cref="DirBlock"/> for a caller that uses only the chunk holding
+    /// <paramref name="offset"/> (one entry found through the hash, the chunk an entry goes
+    /// into or leaves): only that chunk is checked, not the whole block on every lookup.
+    /// </summary>
+    internal Errno DirChunk(long offset, out Buffer? bp, out long blockStart) => ReadDirBlock(offset, oneChunk: true, out bp, out blockStart);
+
+    private Errno ReadDirBlock(long offset, bool oneChunk, out Buffer? bp, out long blockStart)
     {
         bp = null;
         FfsSuperblock sb = FfsMount.Sb;
@@ -40,7 +49,19 @@ internal sealed partial class FfsNode
             return e;
         }
         int end = (int)Math.Min(bp!.Size, Din.Size - blockStart);
-        for (int c = 0; c < end; c += Chunk)
+        int first = 0;
+        if (oneChunk)
+        {
+            first = (int)(offset - blockStart) & ~(Chunk - 1);
+            if (first >= end)
+            {
+                bp.Release();
+                bp = null;
+                return KernelLog.CorruptionOnce("ffs", phys, $"directory {Ino}: offset {offset} past its size {Din.Size}");
+            }
+            end = first + Chunk;
+        }
+        for (int c = first; c < end; c += Chunk)
         {
             if (!ChunkValid(bp.Data.Slice(c, Chunk)))
             {
@@ -104,7 +125,7 @@ internal sealed partial class FfsNode
     internal Errno FindEntry(ReadOnlySpan<byte> name, out DirSlot slot)
     {
         slot = default;
-        if (Din.Size > FfsMount.Sb.Bsize || _dirhash is not null)
+        if (UseDirhash)
         {
             Errno he = EnsureDirhash();
             if (he != Errno.OK)
@@ -115,7 +136,12 @@ internal sealed partial class FfsNode
             {
                 return Errno.ENOENT;
             }
-            Errno e = DirBlock(at, out Buffer? bp, out long start);
+            if (at >= Din.Size)
+            {
+                DropDirhash();
+                return FindEntry(name, out slot);
+            }
+            Errno e = DirChunk(at, out Buffer? bp, out long start);
             if (e != Errno.OK)
             {
                 return e;
