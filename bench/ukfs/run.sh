@@ -14,8 +14,9 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ukfs-bench.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 export MTOOLS_SKIP_CHECK=1
 
-dotnet build "$repo/tools/ukfs" -c Release -nologo -v q -o "$work/bin" >/dev/null
-ukfs="$work/bin/ukfs"
+# The command as users install it (native, scripts/install), so start-up is what they see.
+"$repo/scripts/install" --prefix "$work/inst" ukfs 2>/dev/null
+ukfs="$work/inst/bin/ukfs"
 
 head -c $((size << 20)) /dev/urandom > "$work/payload"
 mkdir "$work/tree" && cp "$work/payload" "$work/tree/payload"

@@ -4,7 +4,7 @@ ensure_packages() {
     local -A need=(
         [fusermount3]=fuse3 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [mkfs.fat]=dosfstools
         [fsck.fat]=dosfstools [mcopy]=mtools [makefs]=makefs [fls]=sleuthkit [sfdisk]=fdisk
-        [fuse2fs]=fuse2fs [fusefat]=fusefat [flock]=util-linux
+        [fuse2fs]=fuse2fs [fusefat]=fusefat [flock]=util-linux [clang]=clang
     )
     local missing=() tool
     for tool in "${!need[@]}"; do
@@ -12,6 +12,8 @@ ensure_packages() {
             missing+=("${need[$tool]}")
         fi
     done
+    # The native `ukfs` (scripts/install) links with clang and zlib.
+    [ -e /usr/include/zlib.h ] || missing+=(zlib1g-dev)
     if [ "${#missing[@]}" -gt 0 ]; then
         mapfile -t missing < <(printf '%s\n' "${missing[@]}" | sort -u)
         local sudo=""

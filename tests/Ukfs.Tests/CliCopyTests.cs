@@ -174,4 +174,26 @@ public sealed class CliCopyTests : IDisposable
         Assert.Equal(VType.Regular, _cli.Tmpfs.Stat("/f").Type);
         Assert.Equal(Errno.OK, Errno.OK);
     }
+
+    [Fact]
+    public void Get_OverALongerHostFile_ReplacesItsWholeContent()
+    {
+        _cli.Tmpfs.WriteAllBytes("/f", "new"u8);
+        string dest = Path.Combine(_host.Path, "existing");
+        File.WriteAllBytes(dest, new byte[3 << 20]);
+        File.AppendAllText(dest, "old tail");
+        _cli.Ok(Img, "get", "/f", dest);
+        Assert.Equal("new", File.ReadAllText(dest));
+    }
+
+    [Fact]
+    public void Get_FullyAllocatedFileWithZeroChunks_KeepsTheZeros()
+    {
+        byte[] data = new byte[3 << 20];
+        data[^1] = 7;
+        _cli.Tmpfs.WriteAllBytes("/zeros", data);
+        string dest = Path.Combine(_host.Path, "zeros");
+        _cli.Ok(Img, "get", "/zeros", dest);
+        Assert.Equal(data, File.ReadAllBytes(dest));
+    }
 }

@@ -1,0 +1,125 @@
+using RumpFs.TestSupport;
+
+namespace RumpFs.Ukfs.Tests;
+
+/// <summary>
+/// Installs `ukfs` the way users get it (scripts/install: compiled ahead of time, trimmed) once
+/// for the class. Trimming could drop what the option parser finds by reflection, so the
+/// native command must say exactly what the in-process one says.
+/// </summary>
+public sealed class NativeUkfsFixture : IDisposable
+{
+    private readonly ScratchDir _dir = new("ukfs-native");
+
+    public NativeUkfsFixture()
+    {
+        string prefix = _dir.File("prefix");
+        Install = OracleTool.Run(Path.Combine(Corpus.RepoRoot, "scripts", "install"),
+            ["--prefix", prefix, "ukfs"], timeout: TimeSpan.FromMinutes(15));
+        Binary = Path.Combine(prefix, "bin", "ukfs");
+    }
+
+    public ToolResult Install { get; }
+
+    public string Binary { get; }
+
+    public void Dispose() => _dir.Dispose();
+}
+
+public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposable
+{
+    private readonly NativeUkfsFixture _native;
+    private readonly ScratchDir _dir = new("ukfs-native-run");
+    private readonly CliHarness _inProcess = CliHarness.OnImages();
+
+    public NativeUkfsTests(NativeUkfsFixture native)
+    {
+        _native = native;
+        Assert.True(native.Install.ExitCode == 0 && File.Exists(native.Binary), native.Install.Transcript);
+        FsDrivers.AllDrivers.Register();
+    }
+
+    public void Dispose()
+    {
+        _inProcess.Dispose();
+        _dir.Dispose();
+    }
+
+    private ToolResult Native(params string[] args) => OracleTool.Run(_native.Binary, args);
+
+    /// <summary>An ext4 image made by mke2fs -d from a small tree.</summary>
+    private string Ext4Image()
+    {
+        string tree = _dir.File("tree");
+        Directory.CreateDirectory(Path.Combine(tree, "sub"));
+        File.WriteAllText(Path.Combine(tree, "hello.txt"), "hello\n");
+        File.WriteAllBytes(Path.Combine(tree, "sub", "data.bin"), Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray());
+        File.CreateSymbolicLink(Path.Combine(tree, "link"), "hello.txt");
+        string image = _dir.File("ext4.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-E", "hash_seed=0b7e8f9a-1c2d-4e5f-8a9b-0c1d2e3f4a5b",
+            "-d", tree, image, "16M");
+        return image;
+    }
+
+    [Theory]
+    [InlineData("ls", "-l", "-R", "/")]
+    [InlineData("ls", "-R", "--json", "/")]
+    [InlineData("stat", "--json", "/sub/data.bin")]
+    [InlineData("df", "--json")]
+    [InlineData("info", "--json")]
+    [InlineData("probe", "--json")]
+    [InlineData("find", "/", "-type", "f")]
+    [InlineData("tree", "/")]
+    [InlineData("cat", "/hello.txt")]
+    [InlineData("fsck", "-n")]
+    public void ReadCommand_SaysExactlyWhatTheInProcessCommandSays(params string[] command)
+    {
+        string image = Ext4Image();
+        string[] args = [image, .. command];
+        ToolResult native = Native(args);
+        CliResult expected = _inProcess.Run(args);
+        Assert.True(native.ExitCode == expected.Exit, native.Transcript);
+        string expectedOut = command[0] == "cat" ? CliHarness.Text(expected) : expected.Stdout;
+        Assert.Equal(expectedOut, native.Stdout);
+        Assert.Equal(expected.Stderr, native.Stderr);
+    }
+
+    [Fact]
+    public void GetPutNewfs_RoundTripThroughTheNativeCommand()
+    {
+        string image = Ext4Image();
+        string got = _dir.File("got");
+        ToolResult get = Native(image, "get", "/", got);
+        Assert.True(get.ExitCode == 0, get.Transcript);
+        Assert.Equal("hello\n", File.ReadAllText(Path.Combine(got, "hello.txt")));
+        Assert.Equal(File.ReadAllBytes(_dir.File("tree/sub/data.bin")), File.ReadAllBytes(Path.Combine(got, "sub", "data.bin")));
+        Assert.Equal("hello.txt", new FileInfo(Path.Combine(got, "link")).LinkTarget);
+
+        ToolResult put = Native(image, "put", _dir.File("tree/sub/data.bin"), "/copy.bin");
+        Assert.True(put.ExitCode == 0, put.Transcript);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        ToolResult debugfs = OracleTool.RunExpect(0, "debugfs", "-R", "stat /copy.bin", image);
+        Assert.Contains("Size: 300000", debugfs.Stdout, StringComparison.Ordinal);
+
+        string fat = _dir.File("new-fat.img");
+        ToolResult newfs = Native(fat, "newfs", "-t", "msdos", "--from", _dir.File("tree/sub"), "8M");
+        Assert.True(newfs.ExitCode == 0, newfs.Transcript);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", fat);
+        ToolResult mtype = OracleTool.RunExpect(0, "mdir", "-b", "-i", fat, "::/");
+        Assert.Contains("DATA.BIN", mtype.Stdout.ToUpperInvariant(), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void UserMistake_OneLineErrorAndExit1()
+    {
+        string image = Ext4Image();
+        ToolResult missing = Native(image, "cat", "/no-such-file");
+        Assert.True(missing.ExitCode == 1, missing.Transcript);
+        Assert.Single(missing.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.StartsWith("ukfs: ", missing.Stderr, StringComparison.Ordinal);
+
+        ToolResult badOption = Native(image, "ls", "--no-such-option");
+        Assert.True(badOption.ExitCode == 1, badOption.Transcript);
+        Assert.Equal(_inProcess.Run(image, "ls", "--no-such-option").Stderr, badOption.Stderr);
+    }
+}
