@@ -18,22 +18,52 @@ internal sealed partial class FfsNode
 
     private long FragsToSectors(long frags) => frags * (FfsMount.Sb.Fsize / 512);
 
-    /// <summary>Preferred place for logical block <paramref name="lbn"/> (ffs_blkpref): after the previous block, else the inode's group.</summary>
-    private long BlkPref(long lbn, long prevPhys)
+    /// <summary>
+    /// Preferred place for the data block <paramref name="lbn"/>, entry <paramref name="index"/>
+    /// of its pointer array (the inode's direct blocks or one indirect block), whose previous
+    /// entry is <paramref name="prevPhys"/> (ffs_blkpref). Right after the previous block,
+    /// except at the start of an array and every maxbpg entries of one, where a big file moves
+    /// on to a group with at least the average number of free blocks, so that one file does
+    /// not fill a group. The direct blocks and the first indirect block stay in the inode's group.
+    /// </summary>
+    private long BlkPref(long lbn, int index, long prevPhys)
     {
         FfsSuperblock sb = FfsMount.Sb;
-        if (prevPhys > 0)
+        bool newStretch = sb.MaxBpg > 0 && index % sb.MaxBpg == 0;
+        if (prevPhys <= 0 || newStretch)
         {
-            // Start a new group every maxbpg blocks of a big file, so one file does not fill a group.
-            if (lbn >= FfsSuperblock.NDAddr && sb.MaxBpg > 0 && lbn % sb.MaxBpg == 0)
+            if (lbn < FfsSuperblock.NDAddr + sb.Nindir)
             {
-                int next = (sb.DtoG(prevPhys) + 1) % sb.Ncg;
-                return sb.CgDMin(next);
+                return sb.CgDMin(sb.InoToCg(Ino));
             }
-            long p = prevPhys - (prevPhys % sb.Frag) + sb.Frag;
-            return p < sb.Size ? p : 0;
+            int start = prevPhys <= 0 || index == 0 ? FirstGroupFor(lbn) : sb.DtoG(prevPhys) + 1;
+            return sb.CgDMin(FfsMount.GroupWithAverageFree(start % sb.Ncg));
         }
-        return sb.CgDMin(sb.InoToCg(Ino));
+        long p = prevPhys - (prevPhys % sb.Frag) + sb.Frag;
+        return p < sb.Size ? p : 0;
+    }
+
+    /// <summary>
+    /// Preferred place for an indirect block on the way to <paramref name="lbn"/> (ffs_blkpref
+    /// without a pointer array): the group its first data block will prefer, so the block and
+    /// the data it maps lie together.
+    /// </summary>
+    private long IndirectPref(long lbn)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (lbn < FfsSuperblock.NDAddr + sb.Nindir)
+        {
+            return sb.CgDMin(sb.InoToCg(Ino));
+        }
+        return sb.CgDMin(FfsMount.GroupWithAverageFree(FirstGroupFor(lbn)));
+    }
+
+    /// <summary>The group a big file's stretch holding <paramref name="lbn"/> starts looking from: the inode's, one more every maxbpg blocks.</summary>
+    private int FirstGroupFor(long lbn)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        long step = sb.MaxBpg > 0 ? lbn / sb.MaxBpg : 0;
+        return (int)((sb.InoToCg(Ino) + step) % sb.Ncg);
     }
 
     /// <summary>
@@ -66,7 +96,7 @@ internal sealed partial class FfsNode
                 return re;
             }
             long prev = lbn > 0 ? Din.Db[lbn - 1] : 0;
-            Errno e = FfsMount.Alloc(BlkPref(lbn, prev), nfrags, out phys);
+            Errno e = FfsMount.Alloc(BlkPref(lbn, (int)lbn, prev), nfrags, out phys);
             if (e != Errno.OK)
             {
                 return e;
@@ -94,7 +124,7 @@ internal sealed partial class FfsNode
             Din.Blocks += FragsToSectors(newN - oldN);
             return ZeroNew(old, oldN, newN);
         }
-        e = FfsMount.Alloc(BlkPref(lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, newN - oldN, out phys);
+        e = FfsMount.Alloc(BlkPref(lbn, (int)lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, newN - oldN, out phys);
         if (e != Errno.OK)
         {
             return e;
@@ -153,7 +183,7 @@ internal sealed partial class FfsNode
     {
         phys = 0;
         FfsSuperblock sb = FfsMount.Sb;
-        Errno e = LeafIndirect(lbn, out Buffer? bp, out long leaf, out int i);
+        Errno e = LeafIndirect(lbn, out Buffer? bp, out int i);
         if (e != Errno.OK)
         {
             return e;
@@ -163,8 +193,8 @@ internal sealed partial class FfsNode
             long child = ReadPointer(bp!, i);
             if (child == 0)
             {
-                long prev = i > 0 ? ReadPointer(bp!, i - 1) : leaf;
-                e = FfsMount.Alloc(BlkPref(lbn, prev), sb.Frag, out child);
+                long prev = i > 0 ? ReadPointer(bp!, i - 1) : 0;
+                e = FfsMount.Alloc(BlkPref(lbn, i, prev), sb.Frag, out child);
                 if (e != Errno.OK)
                 {
                     return e;
@@ -190,14 +220,12 @@ internal sealed partial class FfsNode
 
     /// <summary>
     /// The last-level indirect block on the path to <paramref name="lbn"/> (referenced; the
-    /// caller releases it), at fragment <paramref name="leaf"/>, and the index of
-    /// <paramref name="lbn"/>'s pointer in it. Missing indirect blocks on the way are
-    /// allocated, zeroed, near the blocks they will map.
+    /// caller releases it) and the index of <paramref name="lbn"/>'s pointer in it. Missing
+    /// indirect blocks on the way are allocated, zeroed, where the data they map will go.
     /// </summary>
-    private Errno LeafIndirect(long lbn, out Buffer? leafBuf, out long leaf, out int index)
+    private Errno LeafIndirect(long lbn, out Buffer? leafBuf, out int index)
     {
         leafBuf = null;
-        leaf = 0;
         index = 0;
         FfsSuperblock sb = FfsMount.Sb;
         Span<int> path = stackalloc int[FfsSuperblock.NIAddr];
@@ -209,7 +237,7 @@ internal sealed partial class FfsNode
         long ptr = Din.Ib[level - 1];
         if (ptr == 0)
         {
-            e = NewIndirect(BlkPref(lbn, Din.Db[FfsSuperblock.NDAddr - 1]), out ptr);
+            e = NewIndirect(IndirectPref(lbn), out ptr);
             if (e != Errno.OK)
             {
                 return e;
@@ -232,7 +260,6 @@ internal sealed partial class FfsNode
             if (l == level - 1)
             {
                 leafBuf = bp;
-                leaf = ptr;
                 index = i;
                 return Errno.OK;
             }
@@ -241,8 +268,7 @@ internal sealed partial class FfsNode
                 long child = ReadPointer(bp!, i);
                 if (child == 0)
                 {
-                    long prev = i > 0 ? ReadPointer(bp!, i - 1) : ptr;
-                    e = NewIndirect(BlkPref(lbn, prev), out child);
+                    e = NewIndirect(IndirectPref(lbn), out child);
                     if (e != Errno.OK)
                     {
                         return e;
