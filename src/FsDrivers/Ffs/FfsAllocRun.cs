@@ -56,27 +56,6 @@ internal sealed partial class FfsMount
         }
     }
 
-    /// <summary>
-    /// The first group from <paramref name="start"/> on (wrapping) with at least the average
-    /// number of free blocks (ffs_blkpref's choice for a new stretch of a big file).
-    /// </summary>
-    public int GroupWithAverageFree(int start)
-    {
-        lock (AllocLock)
-        {
-            long avg = Sb.NbFree / Sb.Ncg;
-            for (int i = 0; i < Sb.Ncg; i++)
-            {
-                int cg = (start + i) % Sb.Ncg;
-                if (CsNbfree(cg) >= avg)
-                {
-                    return cg;
-                }
-            }
-            return start;
-        }
-    }
-
     private Errno AllocRunInCg(int cg, long pref, int want, out long frag, out int got)
     {
         frag = 0;

@@ -19,51 +19,24 @@ internal sealed partial class FfsNode
     private long FragsToSectors(long frags) => frags * (FfsMount.Sb.Fsize / 512);
 
     /// <summary>
-    /// Preferred place for the data block <paramref name="lbn"/>, entry <paramref name="index"/>
-    /// of its pointer array (the inode's direct blocks or one indirect block), whose previous
-    /// entry is <paramref name="prevPhys"/> (ffs_blkpref). Right after the previous block,
-    /// except at the start of an array and every maxbpg entries of one, where a big file moves
-    /// on to a group with at least the average number of free blocks, so that one file does
-    /// not fill a group. The direct blocks and the first indirect block stay in the inode's group.
+    /// Preferred place for a block whose predecessor in the file (or, for the first entry of
+    /// an indirect block, that indirect block) is at <paramref name="prevPhys"/>: right after
+    /// it; for a first block or after a hole, the start of the inode's group (ffs_blkpref).
+    /// Unlike ffs_blkpref this does not move a big file to another group every fs_maxbpg
+    /// blocks: a file's blocks follow each other until the group is full, then the search
+    /// moves on (as ext2 places them). Spreading a 256 MiB file in 8 MiB stretches over the
+    /// groups made cold sequential reads of the image about a fifth slower, measured against
+    /// this contiguous placement on the same disk (docs/benchmarks.md, FFS section).
     /// </summary>
-    private long BlkPref(long lbn, int index, long prevPhys)
+    private long BlkPref(long prevPhys)
     {
         FfsSuperblock sb = FfsMount.Sb;
-        bool newStretch = sb.MaxBpg > 0 && index % sb.MaxBpg == 0;
-        if (prevPhys <= 0 || newStretch)
+        if (prevPhys > 0)
         {
-            if (lbn < FfsSuperblock.NDAddr + sb.Nindir)
-            {
-                return sb.CgDMin(sb.InoToCg(Ino));
-            }
-            int start = prevPhys <= 0 || index == 0 ? FirstGroupFor(lbn) : sb.DtoG(prevPhys) + 1;
-            return sb.CgDMin(FfsMount.GroupWithAverageFree(start % sb.Ncg));
+            long p = prevPhys - (prevPhys % sb.Frag) + sb.Frag;
+            return p < sb.Size ? p : 0;
         }
-        long p = prevPhys - (prevPhys % sb.Frag) + sb.Frag;
-        return p < sb.Size ? p : 0;
-    }
-
-    /// <summary>
-    /// Preferred place for an indirect block on the way to <paramref name="lbn"/> (ffs_blkpref
-    /// without a pointer array): the group its first data block will prefer, so the block and
-    /// the data it maps lie together.
-    /// </summary>
-    private long IndirectPref(long lbn)
-    {
-        FfsSuperblock sb = FfsMount.Sb;
-        if (lbn < FfsSuperblock.NDAddr + sb.Nindir)
-        {
-            return sb.CgDMin(sb.InoToCg(Ino));
-        }
-        return sb.CgDMin(FfsMount.GroupWithAverageFree(FirstGroupFor(lbn)));
-    }
-
-    /// <summary>The group a big file's stretch holding <paramref name="lbn"/> starts looking from: the inode's, one more every maxbpg blocks.</summary>
-    private int FirstGroupFor(long lbn)
-    {
-        FfsSuperblock sb = FfsMount.Sb;
-        long step = sb.MaxBpg > 0 ? lbn / sb.MaxBpg : 0;
-        return (int)((sb.InoToCg(Ino) + step) % sb.Ncg);
+        return sb.CgDMin(sb.InoToCg(Ino));
     }
 
     /// <summary>
@@ -96,7 +69,7 @@ internal sealed partial class FfsNode
                 return re;
             }
             long prev = lbn > 0 ? Din.Db[lbn - 1] : 0;
-            Errno e = FfsMount.Alloc(BlkPref(lbn, (int)lbn, prev), nfrags, out phys);
+            Errno e = FfsMount.Alloc(BlkPref(prev), nfrags, out phys);
             if (e != Errno.OK)
             {
                 return e;
@@ -124,7 +97,7 @@ internal sealed partial class FfsNode
             Din.Blocks += FragsToSectors(newN - oldN);
             return ZeroNew(old, oldN, newN);
         }
-        e = FfsMount.Alloc(BlkPref(lbn, (int)lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), newN, newN - oldN, out phys);
+        e = FfsMount.Alloc(BlkPref(lbn > 0 ? Din.Db[lbn - 1] : 0), newN, newN - oldN, out phys);
         if (e != Errno.OK)
         {
             return e;
@@ -183,7 +156,7 @@ internal sealed partial class FfsNode
     {
         phys = 0;
         FfsSuperblock sb = FfsMount.Sb;
-        Errno e = LeafIndirect(lbn, out Buffer? bp, out int i);
+        Errno e = LeafIndirect(lbn, out Buffer? bp, out long leaf, out int i);
         if (e != Errno.OK)
         {
             return e;
@@ -193,8 +166,8 @@ internal sealed partial class FfsNode
             long child = ReadPointer(bp!, i);
             if (child == 0)
             {
-                long prev = i > 0 ? ReadPointer(bp!, i - 1) : 0;
-                e = FfsMount.Alloc(BlkPref(lbn, i, prev), sb.Frag, out child);
+                long prev = i > 0 ? ReadPointer(bp!, i - 1) : leaf;
+                e = FfsMount.Alloc(BlkPref(prev), sb.Frag, out child);
                 if (e != Errno.OK)
                 {
                     return e;
@@ -220,12 +193,14 @@ internal sealed partial class FfsNode
 
     /// <summary>
     /// The last-level indirect block on the path to <paramref name="lbn"/> (referenced; the
-    /// caller releases it) and the index of <paramref name="lbn"/>'s pointer in it. Missing
-    /// indirect blocks on the way are allocated, zeroed, where the data they map will go.
+    /// caller releases it), at fragment <paramref name="leaf"/>, and the index of
+    /// <paramref name="lbn"/>'s pointer in it. Missing indirect blocks on the way are
+    /// allocated, zeroed, after the blocks mapped before them.
     /// </summary>
-    private Errno LeafIndirect(long lbn, out Buffer? leafBuf, out int index)
+    private Errno LeafIndirect(long lbn, out Buffer? leafBuf, out long leaf, out int index)
     {
         leafBuf = null;
+        leaf = 0;
         index = 0;
         FfsSuperblock sb = FfsMount.Sb;
         Span<int> path = stackalloc int[FfsSuperblock.NIAddr];
@@ -237,7 +212,7 @@ internal sealed partial class FfsNode
         long ptr = Din.Ib[level - 1];
         if (ptr == 0)
         {
-            e = NewIndirect(IndirectPref(lbn), out ptr);
+            e = NewIndirect(BlkPref(Din.Db[FfsSuperblock.NDAddr - 1]), out ptr);
             if (e != Errno.OK)
             {
                 return e;
@@ -260,6 +235,7 @@ internal sealed partial class FfsNode
             if (l == level - 1)
             {
                 leafBuf = bp;
+                leaf = ptr;
                 index = i;
                 return Errno.OK;
             }
@@ -268,7 +244,7 @@ internal sealed partial class FfsNode
                 long child = ReadPointer(bp!, i);
                 if (child == 0)
                 {
-                    e = NewIndirect(IndirectPref(lbn), out child);
+                    e = NewIndirect(BlkPref(i > 0 ? ReadPointer(bp!, i - 1) : ptr), out child);
                     if (e != Errno.OK)
                     {
                         return e;

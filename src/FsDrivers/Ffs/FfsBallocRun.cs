@@ -35,7 +35,7 @@ internal sealed partial class FfsNode
             {
                 holes++;
             }
-            Errno e = FfsMount.AllocBlocks(BlkPref(lbn, (int)lbn, lbn > 0 ? Din.Db[lbn - 1] : 0), RunLimit((int)lbn, holes), out phys, out got);
+            Errno e = FfsMount.AllocBlocks(BlkPref(lbn > 0 ? Din.Db[lbn - 1] : 0), holes, out phys, out got);
             if (e != Errno.OK)
             {
                 return e;
@@ -48,7 +48,7 @@ internal sealed partial class FfsNode
             MarkDirty();
             return Errno.OK;
         }
-        Errno le = LeafIndirect(lbn, out Buffer? bp, out int index);
+        Errno le = LeafIndirect(lbn, out Buffer? bp, out long leaf, out int index);
         if (le != Errno.OK)
         {
             return le;
@@ -74,8 +74,8 @@ internal sealed partial class FfsNode
             {
                 holes++;
             }
-            long prev = index > 0 ? ReadPointer(bp!, index - 1) : 0;
-            Errno e = FfsMount.AllocBlocks(BlkPref(lbn, index, prev), RunLimit(index, holes), out phys, out got);
+            long prev = index > 0 ? ReadPointer(bp!, index - 1) : leaf;
+            Errno e = FfsMount.AllocBlocks(BlkPref(prev), holes, out phys, out got);
             if (e != Errno.OK)
             {
                 return e;
@@ -96,21 +96,5 @@ internal sealed partial class FfsNode
         {
             bp!.Release();
         }
-    }
-
-    /// <summary>
-    /// Cut a run of <paramref name="blocks"/> starting at entry <paramref name="index"/> of its
-    /// pointer array before the next entry at which <see cref="BlkPref"/> moves a big file on
-    /// to another group (every maxbpg entries), so runs keep the placement of single blocks.
-    /// </summary>
-    private int RunLimit(int index, int blocks)
-    {
-        int maxBpg = FfsMount.Sb.MaxBpg;
-        if (maxBpg <= 0)
-        {
-            return blocks;
-        }
-        int next = ((index / maxBpg) + 1) * maxBpg;
-        return Math.Max(1, Math.Min(blocks, next - index));
     }
 }
