@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # FAT through FUSE: rump_msdos against fusefat (the peer to leave behind) and rump_ext2fs
 # (the bar: within 1.5x), with the same workloads on each: sequential write and cold read,
-# create/stat/unlink of N files in one directory (timed per tenth, to show growth), untar.
+# create/stat/unlink of N files in one directory (timed per tenth, to show growth), untar;
+# the kernel's ext4 on a loop mount runs the same workloads as the ceiling (no FAT in this kernel).
 # Then the driver alone, in process (MsdosBench). Needs root (mounts, drop_caches).
 #
 #   bench/msdos/bench.sh [FILES] [MEGABYTES]       results in bench/results/msdos-*.txt
@@ -16,7 +17,7 @@ mkdir -p "$repo/bench/results"
 pids=()
 cleanup() {
     for m in "$work"/mnt-*; do
-        [ -d "$m" ] && { fusermount3 -u -z "$m" 2>/dev/null || fusermount -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
+        mountpoint -q "$m" 2>/dev/null && { fusermount3 -u -z "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true; }
     done
     for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
     rm -rf "$work"
@@ -77,6 +78,11 @@ run_fat() {
     else
         echo "== rump_ext2fs: not built"
     fi
+    # No FAT in this kernel to compare with; its ext4 on a loop mount shows what a kernel
+    # driver does with the same workloads (the ceiling any FUSE daemon works under).
+    img="$work/kernel-ext4.img"; mnt="$work/mnt-kernel-ext4"
+    mke2fs -q -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
+    if mount -o loop -t ext4 "$img" "$mnt" 2>/dev/null; then workloads kernel_ext4 "$mnt"; umount "$mnt"; else echo "== kernel_ext4: loop mount failed"; fi
     echo "== driver in process (no FUSE)"
     mkfs.fat -C -F 32 "$work/inproc.img" $(( (mb + 200) * 1024 )) >/dev/null
     dotnet run -c Release --project "$here/MsdosBench" -- "$work/inproc.img" "$files" "$mb"
