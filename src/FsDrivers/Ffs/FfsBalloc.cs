@@ -55,6 +55,10 @@ internal sealed partial class FfsNode
             if (nb != 0)
             {
                 int have = (int)sb.NumFrags(BlockSize(lbn));
+                if (!FfsMount.PointerValid(nb, have))
+                {
+                    return KernelLog.CorruptionOnce("ffs", nb, $"inode {Ino} block {lbn} points outside the data area");
+                }
                 if (have >= nfrags)
                 {
                     phys = nb;
@@ -164,6 +168,10 @@ internal sealed partial class FfsNode
         try
         {
             long child = ReadPointer(bp!, i);
+            if (!FfsMount.PointerValid(child, sb.Frag))
+            {
+                return KernelLog.CorruptionOnce("ffs", child, $"inode {Ino} block {lbn} points outside the data area");
+            }
             if (child == 0)
             {
                 long prev = i > 0 ? ReadPointer(bp!, i - 1) : leaf;

@@ -59,15 +59,20 @@ internal sealed partial class FfsNode
             long first = ReadPointer(bp!, index);
             if (first != 0)
             {
-                // Already allocated: report how far it continues contiguously.
+                // Already allocated: report how far it continues contiguously. Every block is
+                // checked: a damaged map must not send file data into the group's metadata.
+                if (!FfsMount.PointerValid(first, sb.Frag))
+                {
+                    return KernelLog.CorruptionOnce("ffs", first, $"inode {Ino} block {lbn} points outside the data area");
+                }
                 phys = first;
-                while (got < limit && ReadPointer(bp!, index + got) == first + ((long)got << sb.FragShift))
+                long next = first + sb.Frag;
+                while (got < limit && ReadPointer(bp!, index + got) == next && FfsMount.PointerValid(next, sb.Frag))
                 {
                     got++;
+                    next += sb.Frag;
                 }
-                return FfsMount.PointerValid(phys, sb.Frag)
-                    ? Errno.OK
-                    : KernelLog.CorruptionOnce("ffs", phys, $"inode {Ino} block {lbn} points outside the data area");
+                return Errno.OK;
             }
             int holes = 1;
             while (holes < limit && ReadPointer(bp!, index + holes) == 0)

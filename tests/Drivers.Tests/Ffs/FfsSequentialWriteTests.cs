@@ -1,5 +1,6 @@
 using RumpFs.FsDrivers.Ffs;
 using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
 using RumpFs.TestSupport;
 using RumpFs.Vfs;
 
@@ -161,5 +162,46 @@ public sealed class FfsSequentialWriteTests : IDisposable
         Assert.Equal(Errno.OK, mp.Unmount());
         FfsCheckReport report = FfsCheckTests.CheckImage(path);
         Assert.True(report.IsClean, report.ToString());
+    }
+
+    [Theory]
+    [InlineData("ffs1-empty-64m")]
+    [InlineData("ffs2-empty-64m")]
+    public void Overwrite_IndirectPointerIntoInodeTable_ReturnsEioAndLeavesTableAlone(string image)
+    {
+        string path = Corpus.Get(image).CopyTo(_scratch);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode vp = Create(mp, "f");
+        WriteInPieces(vp, Pattern(200 << 10, 5), 1 << 20);
+        vp.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+
+        // Point the first entry of the file's indirect block (logical block 12) at a block of
+        // the inode table of group 0.
+        var d = new FfsDamage(path);
+        FfsSuperblock sb = d.Sb;
+        long ib = d.Inode(d.Ino("/f")).Ib[0];
+        Assert.NotEqual(0, ib);
+        long table = sb.CgIMin(0) - (sb.CgIMin(0) % sb.Frag) + sb.Frag;
+        int at = (int)sb.FragToBytes(ib);
+        if (sb.IsUfs2)
+        {
+            sb.Order.W64(d.Bytes.AsSpan(at), 0, table);
+        }
+        else
+        {
+            sb.Order.W32(d.Bytes.AsSpan(at), 0, (int)table);
+        }
+        byte[] before = d.Bytes.AsSpan((int)sb.FragToBytes(table), sb.Bsize).ToArray();
+
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(d.Device, false, out Mount? dm, out string? msg));
+        Assert.True(dm is not null, msg);
+        Vnode f = FfsTestMount.Resolve(dm, "/f");
+        // A whole-block overwrite of blocks 12..19 (the run path) and a partial one of block 12.
+        Assert.Equal(Errno.EIO, Vop.Write(f, 12L * sb.Bsize, new byte[8 * sb.Bsize], out _));
+        Assert.Equal(Errno.EIO, Vop.Write(f, (12L * sb.Bsize) + 100, new byte[100], out _));
+        f.Release();
+        dm.Unmount();
+        Assert.True(before.AsSpan().SequenceEqual(d.Bytes.AsSpan((int)sb.FragToBytes(table), sb.Bsize)), "the inode table was written through the damaged pointer");
     }
 }
