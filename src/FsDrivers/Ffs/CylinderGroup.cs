@@ -190,6 +190,20 @@ internal readonly ref struct CylinderGroup
         }
     }
 
+    /// <summary>Mark the whole block starting at fragment <paramref name="f"/> free (ffs_setblock); the caller keeps the counters in step.</summary>
+    public void SetBlock(int f, int frag)
+    {
+        if (IsAlignedBlock(f, frag))
+        {
+            _b[FreeOff + (f >> 3)] |= (byte)BlockMask(f, frag);
+            return;
+        }
+        for (int i = 0; i < frag; i++)
+        {
+            SetFragFree(f + i, true);
+        }
+    }
+
     /// <summary>A block of 1, 2, 4 or 8 fragments that starts on a multiple of its size lies inside one byte of the map.</summary>
     private static bool IsAlignedBlock(int f, int frag) =>
         frag is 1 or 2 or 4 or 8 && (f & (frag - 1)) == 0;

@@ -98,6 +98,96 @@ internal sealed partial class FfsMount
     }
 
     /// <summary>
+    /// Free <paramref name="n"/> whole, contiguous blocks from <paramref name="frag"/>, all in
+    /// one group (a truncated file's run): one group read, one cluster-summary update. Every
+    /// block must be wholly in use, else nothing changes and the damage is reported (EIO).
+    /// </summary>
+    public Errno FreeBlocks(long frag, int n)
+    {
+        int cg = Sb.DtoG(frag);
+        long last = frag + ((long)(n - 1) * Sb.Frag);
+        for (long b = frag; b <= last; b += Sb.Frag)
+        {
+            if (b <= 0 || b % Sb.Frag != 0 || !PointerValid(b, Sb.Frag) || Sb.DtoG(b) != cg)
+            {
+                return KernelLog.CorruptionOnce("ffs", frag, $"freeing bad block address {b} in run {frag}+{n} blocks");
+            }
+        }
+        lock (AllocLock)
+        {
+            Errno e = ReadCg(cg, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            try
+            {
+                lock (bp!.SyncRoot)
+                {
+                    var g = new CylinderGroup(bp.Data, Order);
+                    int firstBlk = (int)(frag - Sb.CgBase(cg)) / Sb.Frag;
+                    for (int b = firstBlk; b < firstBlk + n; b++)
+                    {
+                        if (g.FreeFragsInBlock(b * Sb.Frag, Sb.Frag) != 0)
+                        {
+                            return KernelLog.CorruptionOnce("ffs", frag, $"freeing free fragment in block {Sb.CgBase(cg) + (b * Sb.Frag)}");
+                        }
+                    }
+                    GiveBlocks(cg, ref g, firstBlk, n);
+                }
+                bp.MarkDirty();
+                return Errno.OK;
+            }
+            finally
+            {
+                bp!.Release();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Mark the wholly used blocks [<paramref name="firstBlk"/>, +<paramref name="n"/>) of a
+    /// group free: the inverse of <see cref="TakeBlocks"/>. The free clusters before and
+    /// after (back and forw blocks) join the run into one of back + n + forw.
+    /// </summary>
+    private void GiveBlocks(int cg, ref CylinderGroup g, int firstBlk, int n)
+    {
+        for (int b = firstBlk; b < firstBlk + n; b++)
+        {
+            g.SetBlock(b * Sb.Frag, Sb.Frag);
+        }
+        int cs = Sb.ContigSumSize;
+        if (cs > 0)
+        {
+            for (int b = firstBlk; b < firstBlk + n; b++)
+            {
+                g.SetClusterFree(b, true);
+            }
+            int nblks = g.NclusterBlks;
+            int forw = 0;
+            for (int i = firstBlk + n; i < Math.Min(firstBlk + n + cs, nblks) && g.ClusterFree(i); i++)
+            {
+                forw++;
+            }
+            int back = 0;
+            for (int i = firstBlk - 1; i > Math.Max(firstBlk - 1 - cs, -1) && g.ClusterFree(i); i--)
+            {
+                back++;
+            }
+            g.AddClusterSum((int)Math.Min((long)back + n + forw, cs), 1);
+            if (back > 0)
+            {
+                g.AddClusterSum(back, -1);
+            }
+            if (forw > 0)
+            {
+                g.AddClusterSum(forw, -1);
+            }
+        }
+        AdjustCounts(cg, ref g, 0, n, 0, 0);
+    }
+
+    /// <summary>
     /// Mark the free whole blocks [<paramref name="firstBlk"/>, +<paramref name="n"/>) of a
     /// group used. Whole free blocks are not in frsum, so only the free-block counts and the
     /// cluster map and summary change; the summary is adjusted once for the run, which comes

@@ -119,6 +119,18 @@ internal sealed partial class FfsNode
         return FfsMount.Free(frag, n);
     }
 
+    /// <summary>Free <paramref name="n"/> whole contiguous blocks of this file from <paramref name="frag"/> and account them.</summary>
+    private Errno FreeDataRun(long frag, int n)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (IsMetadataFile)
+        {
+            FfsMount.Bufs.Discard(sb.FragToBytes(frag), (long)n << sb.Bshift);
+        }
+        Din.Blocks = Math.Max(0, Din.Blocks - FragsToSectors((long)n * sb.Frag));
+        return FfsMount.FreeBlocks(frag, n);
+    }
+
     /// <summary>
     /// Free what an indirect block at <paramref name="level"/> (1 = its entries are data
     /// blocks) covering logical blocks from <paramref name="baseLbn"/> holds past
@@ -144,6 +156,9 @@ internal sealed partial class FfsNode
         }
         Errno first = Errno.OK;
         bool changed = false;
+        // Data blocks that follow each other on the device in one group are freed as a run.
+        long runStart = 0;
+        int runLen = 0;
         try
         {
             for (int i = 0; i < sb.Nindir; i++)
@@ -162,10 +177,20 @@ internal sealed partial class FfsNode
                 {
                     if (!FfsMount.PointerValid(child, sb.Frag))
                     {
+                        first = FlushFreeRun(first, runStart, ref runLen);
                         first = first == Errno.OK ? KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} has a bad block pointer") : first;
                         continue;
                     }
-                    first = first == Errno.OK ? FreeData(child, sb.Frag) : first;
+                    if (runLen > 0 && child == runStart + ((long)runLen * sb.Frag) && sb.DtoG(child) == sb.DtoG(runStart))
+                    {
+                        runLen++;
+                    }
+                    else
+                    {
+                        first = FlushFreeRun(first, runStart, ref runLen);
+                        runStart = child;
+                        runLen = 1;
+                    }
                     child = 0;
                 }
                 else
@@ -176,6 +201,7 @@ internal sealed partial class FfsNode
                 WritePointer(bp!, i, child);
                 changed = true;
             }
+            first = FlushFreeRun(first, runStart, ref runLen);
             if (changed)
             {
                 bp!.MarkDirty();
@@ -194,6 +220,18 @@ internal sealed partial class FfsNode
             ptr = 0;
         }
         return first;
+    }
+
+    /// <summary>Free the pending run of a truncation unless an earlier step failed (then its blocks stay allocated, as single blocks did).</summary>
+    private Errno FlushFreeRun(Errno first, long runStart, ref int runLen)
+    {
+        int n = runLen;
+        runLen = 0;
+        if (n == 0 || first != Errno.OK)
+        {
+            return first;
+        }
+        return FreeDataRun(runStart, n);
     }
 
     /// <summary>Zero the bytes after <paramref name="length"/> in its last block's storage.</summary>

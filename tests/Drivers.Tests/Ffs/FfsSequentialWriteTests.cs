@@ -204,4 +204,37 @@ public sealed class FfsSequentialWriteTests : IDisposable
         dm.Unmount();
         Assert.True(before.AsSpan().SequenceEqual(d.Bytes.AsSpan((int)sb.FragToBytes(table), sb.Bsize)), "the inode table was written through the damaged pointer");
     }
+
+    [Theory]
+    [InlineData("ffs1-empty-64m")]
+    [InlineData("ffs2-empty-64m")]
+    public void BlockRuns_TakenAndGivenBackInPieces_LeaveExactMapsAndSummaries(string image)
+    {
+        string path = Corpus.Get(image).CopyTo(_scratch);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        var fm = (FfsMount)mp;
+        FfsSuperblock sb = fm.Sb;
+        Assert.True(sb.ContigSumSize > 0);
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs before));
+        Assert.Equal(Errno.OK, fm.AllocBlocks(sb.CgDMin(0) + (64L * sb.Frag), 24, out long s, out int got));
+        Assert.Equal(24, got);
+        long Blk(int k) => s + ((long)k * sb.Frag);
+        // Free space before a run (back), after it (forw), on both sides, and neither.
+        for (int k = 0; k < 4; k++)
+        {
+            Assert.Equal(Errno.OK, fm.Free(Blk(k), sb.Frag));
+        }
+        Assert.Equal(Errno.OK, fm.FreeBlocks(Blk(4), 6));
+        Assert.Equal(Errno.OK, fm.FreeBlocks(Blk(14), 10));
+        Assert.Equal(Errno.OK, fm.FreeBlocks(Blk(11), 2));
+        Assert.Equal(Errno.OK, fm.FreeBlocks(Blk(10), 1));
+        // Freeing a free block again is refused without changing anything.
+        Assert.Equal(Errno.EIO, fm.FreeBlocks(Blk(12), 2));
+        Assert.Equal(Errno.OK, fm.FreeBlocks(Blk(13), 1));
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs after));
+        Assert.Equal(before.BlocksFree, after.BlocksFree);
+        Assert.Equal(Errno.OK, mp.Unmount());
+        FfsCheckReport report = FfsCheckTests.CheckImage(path);
+        Assert.True(report.IsClean, report.ToString());
+    }
 }
