@@ -18,6 +18,7 @@ internal sealed class CopyOut
     private readonly CommandContext _ctx;
     private readonly Progress _progress;
     private readonly byte[] _buffer = new byte[CopyBuffer];
+    private readonly byte[] _spare = new byte[CopyBuffer];
     private readonly Dictionary<ulong, string> _linked = [];
     private readonly List<(string Host, VAttr Va)> _directories = [];
 
@@ -138,28 +139,53 @@ internal sealed class CopyOut
         using (UkfsFileStream input = _ctx.Mount.Open(src))
         using (var output = new FileStream(host, mode, FileAccess.Write, FileShare.None, 1, FileOptions.None))
         {
-            long remaining = va.Size;
-            // Only a file with less storage than size can have holes; scanning every chunk of
-            // a fully allocated file for zeros would cost a tenth of a large get for nothing.
-            bool mayHaveHoles = va.BytesUsed < va.Size;
-            int n;
-            while ((n = input.Read(_buffer)) > 0)
+            CopyData(input, output, va);
+            output.SetLength(output.Position);
+        }
+        SetModeAndTimes(host, va);
+    }
+
+    /// <summary>
+    /// The image read of the next chunk runs on another thread while this one writes the
+    /// current chunk to the host: the disk keeps reading while the host file takes the data.
+    /// </summary>
+    private void CopyData(UkfsFileStream input, FileStream output, VAttr va)
+    {
+        long remaining = va.Size;
+        // Only a file with less storage than size can have holes; scanning every chunk of
+        // a fully allocated file for zeros would cost a tenth of a large get for nothing.
+        bool mayHaveHoles = va.BytesUsed < va.Size;
+        byte[] current = _buffer;
+        byte[] next = _spare;
+        int n = input.Read(current);
+        Task<int>? ahead = null;
+        try
+        {
+            while (n > 0)
             {
-                if (mayHaveHoles && n == CopyBuffer && remaining > n && IsZero(_buffer.AsSpan(0, n)))
+                byte[] target = next;
+                ahead = remaining > n ? Task.Run(() => input.Read(target)) : null;
+                if (mayHaveHoles && n == CopyBuffer && remaining > n && IsZero(current.AsSpan(0, n)))
                 {
                     // Keep holes holes: seek over an all-zero chunk (SetLength at the end fills the size).
                     output.Seek(n, SeekOrigin.Current);
                 }
                 else
                 {
-                    output.Write(_buffer, 0, n);
+                    output.Write(current, 0, n);
                 }
                 remaining -= n;
                 _progress.Add(n);
+                n = ahead is null ? input.Read(target) : ahead.GetAwaiter().GetResult();
+                ahead = null;
+                (current, next) = (next, current);
             }
-            output.SetLength(output.Position);
         }
-        SetModeAndTimes(host, va);
+        finally
+        {
+            // Never leave a read running into a stream that is about to be closed.
+            ahead?.ContinueWith(_ => { }, TaskScheduler.Default).Wait();
+        }
     }
 
     private static bool IsZero(ReadOnlySpan<byte> s) => !s.ContainsAnyExcept((byte)0);
