@@ -5,9 +5,10 @@
 # Every read starts cold for the image (the page cache dropped: drop_caches as root, else dd iflag=nocache);
 # every write ends with the image fsync'ed, so all tools pay for reaching the disk.
 #
-#   bench/ukfs/run.sh [SIZE_MIB]     (default 512; prints a markdown table)
+#   bench/ukfs/run.sh [SIZE_MIB [ROUNDS]]     (defaults 512 and 5; prints a markdown table of medians)
 set -euo pipefail
 size=${1:-512}
+rounds=${2:-5}
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 work=$(mktemp -d "${TMPDIR:-/tmp}/ukfs-bench.XXXXXX")
@@ -50,40 +51,55 @@ measure() {
 mke2fs -q -F -t ext4 -d "$work/tree" "$work/ext4.img" "${img_mib}M"
 mkfs.fat -C -F 32 "$work/fat32.img" $((img_mib * 1024)) >/dev/null
 mcopy -i "$work/fat32.img" "$work/payload" ::/PAYLOAD
+# Write side: empty images, copied fresh for every put.
+mke2fs -q -F -t ext4 "$work/ext4-empty.img" "${img_mib}M"
+mkfs.fat -C -F 32 "$work/fat32-empty.img" $((img_mib * 1024)) >/dev/null
+fresh() { cp --sparse=always "$work/$1-empty.img" "$work/$1-w.img"; }
 
+# One round measures every cell once; the table shows each cell's median over the rounds,
+# since a single cold read on a virtual disk can swing by 2x.
+declare -A cells
+add() { cells[$1]="${cells[$1]:-} $2"; }
+median() { tr ' ' '\n' <<<"${cells[$1]}" | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print (NR ? v[int((NR + 1) / 2)] : "n/a")}'; }
 out="$work/out"
-dd_ext4=$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")
-get_ext4=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out")
-cmp -s "$out" "$work/payload" || get_ext4="$get_ext4 (WRONG DATA)"
-rm -f "$out"
-debugfs_get=$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img"); rm -f "$out"
+for _ in $(seq 1 "$rounds"); do
+    add dd_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")"
+    r=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out")
+    cmp -s "$out" "$work/payload" || { echo "ukfs get (ext4) wrote wrong data" >&2; exit 1; }
+    add get_ext4 "$r"; rm -f "$out"
+    add debugfs_get "$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img")"; rm -f "$out"
 
-dd_fat=$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M count="$size")
-# Any get or put reads one file and writes another: a host cp of the payload, cold and
-# synced, is what this disk allows for that.
-cp_host=$(measure "$out" cp "$work/payload" "$out"); rm -f "$out"
-get_fat=$(measure "$work/fat32.img" "$ukfs" "$work/fat32.img" get /PAYLOAD "$out")
-[ "$get_fat" = n/a ] || cmp -s "$out" "$work/payload" || get_fat="$get_fat (WRONG DATA)"
-rm -f "$out"
-mcopy_get=$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out"); rm -f "$out"
+    add dd_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M count="$size")"
+    # Any get or put reads one file and writes another: a host cp of the payload, cold and
+    # synced, is what this disk allows for that.
+    add cp_host "$(measure "$out" cp "$work/payload" "$out")"; rm -f "$out"
+    r=$(measure "$work/fat32.img" "$ukfs" "$work/fat32.img" get /PAYLOAD "$out")
+    cmp -s "$out" "$work/payload" || { echo "ukfs get (FAT32) wrote wrong data" >&2; exit 1; }
+    add get_fat "$r"; rm -f "$out"
+    add mcopy_get "$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out")"; rm -f "$out"
 
-# Write side: fresh empty images.
-mke2fs -q -F -t ext4 "$work/ext4-w.img" "${img_mib}M"
-cp --sparse=always "$work/ext4-w.img" "$work/ext4-w2.img"
-mkfs.fat -C -F 32 "$work/fat32-w.img" $((img_mib * 1024)) >/dev/null
-cp --sparse=always "$work/fat32-w.img" "$work/fat32-w2.img"
-put_ext4=$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)
-[ "$put_ext4" = n/a ] || e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || put_ext4="$put_ext4 (e2fsck FAILED)"
-debugfs_put=$(measure "$work/ext4-w2.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w2.img")
-put_fat=$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)
-[ "$put_fat" = n/a ] || fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || put_fat="$put_fat (fsck.fat FAILED)"
-mcopy_put=$(measure "$work/fat32-w2.img" mcopy -i "$work/fat32-w2.img" "$work/payload" ::/PAYLOAD)
+    fresh ext4
+    add put_ext4 "$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)"
+    e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || { echo "e2fsck failed after ukfs put" >&2; exit 1; }
+    fresh ext4
+    add debugfs_put "$(measure "$work/ext4-w.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w.img")"
+    fresh fat32
+    add put_fat "$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)"
+    fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || { echo "fsck.fat failed after ukfs put" >&2; exit 1; }
+    fresh fat32
+    add mcopy_put "$(measure "$work/fat32-w.img" mcopy -i "$work/fat32-w.img" "$work/payload" ::/PAYLOAD)"
+done
 
+cp_host=$(median cp_host)
 cat <<TABLE
-| ${size} MiB file, MiB/s | ukfs | reference | image dd to /dev/null (cold) | host cp (cold, synced) |
+| ${size} MiB file, MiB/s, median of $rounds | ukfs | reference | image dd to /dev/null (cold) | host cp (cold, synced) |
 | --- | ---: | ---: | ---: | ---: |
-| get, ext4 (vs debugfs dump) | $get_ext4 | $debugfs_get | $dd_ext4 | $cp_host |
-| get, FAT32 (vs mcopy) | $get_fat | $mcopy_get | $dd_fat | $cp_host |
-| put, ext4 (vs debugfs write) | $put_ext4 | $debugfs_put | | $cp_host |
-| put, FAT32 (vs mcopy) | $put_fat | $mcopy_put | | $cp_host |
+| get, ext4 (vs debugfs dump) | $(median get_ext4) | $(median debugfs_get) | $(median dd_ext4) | $cp_host |
+| get, FAT32 (vs mcopy) | $(median get_fat) | $(median mcopy_get) | $(median dd_fat) | $cp_host |
+| put, ext4 (vs debugfs write) | $(median put_ext4) | $(median debugfs_put) | | $cp_host |
+| put, FAT32 (vs mcopy) | $(median put_fat) | $(median mcopy_put) | | $cp_host |
 TABLE
+# Every sample, for the record.
+for k in get_ext4 debugfs_get dd_ext4 get_fat mcopy_get dd_fat put_ext4 debugfs_put put_fat mcopy_put cp_host; do
+    echo "$k:${cells[$k]}"
+done
