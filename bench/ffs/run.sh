@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Measure rump_ffs against rump_ext2fs and the kernel's ext2 on same-size images, in one run:
 # sequential write and read of one file, then create/stat/unlink of many small files.
-#   bench/ffs/run.sh [SIZE_MB] [NFILES]     (defaults 256 and 5000; needs root for the loop mount)
-# Prints one table (seconds, lower is better). Builds the daemons first.
+#   bench/ffs/run.sh [SIZE_MB] [NFILES] [ROUNDS]     (defaults 256, 5000, 5; needs root for the loop mount)
+# Prints one table of medians (seconds, lower is better), then every sample. Installs the daemons first.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
 size_mb=${1:-256}
 nfiles=${2:-5000}
+rounds=${3:-5}
 work=$(mktemp -d /tmp/rumpfs-bench.XXXXXX)
 img_mb=$((size_mb * 2 + 64))
 cleanup() {
@@ -42,12 +43,28 @@ files() {
     find "$1/many" -type f -delete
 }
 
+# Each round runs every workload once on every target, the targets one after another, so
+# that all three see the same moment of the disk; the table shows each cell's median over
+# the rounds (a single cold read on this virtual disk can swing by 2x), then every sample.
+declare -A cells
+add() { cells[$1]="${cells[$1]:-} $2"; }
+median() { tr ' ' '\n' <<<"${cells[$1]}" | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
+for _ in $(seq 1 "$rounds"); do
+    for target in ffs ext2 kernel; do
+        m="$work/mnt-$target"
+        rm -f "$m/big"
+        add "$target-w" "$(t seqw "$m")"; drop
+        add "$target-r" "$(t seqr "$m")"
+        add "$target-f" "$(t files "$m")"
+        rmdir "$m/many"
+    done
+done
+
 printf '%-10s %12s %12s %14s\n' target "seq-write" "seq-read" "create/stat/rm"
 for target in ffs ext2 kernel; do
-    m="$work/mnt-$target"
-    w=$(t seqw "$m"); drop
-    r=$(t seqr "$m")
-    f=$(t files "$m")
-    printf '%-10s %12.2f %12.2f %14.2f\n' "$target" "$w" "$r" "$f"
+    printf '%-10s %12.2f %12.2f %14.2f\n' "$target" "$(median "$target-w")" "$(median "$target-r")" "$(median "$target-f")"
 done
-echo "($size_mb MiB file, $nfiles files, ${img_mb} MiB images, $(nproc) cores)"
+echo "(medians of $rounds rounds; $size_mb MiB file, $nfiles files, ${img_mb} MiB images, $(nproc) cores)"
+for k in ffs-w ext2-w kernel-w ffs-r ext2-r kernel-r ffs-f ext2-f kernel-f; do
+    echo "$k:${cells[$k]}"
+done
