@@ -313,18 +313,27 @@ internal sealed partial class FfsMount
         }
     }
 
-    /// <summary>Update the cluster map and summary when block <paramref name="b"/> becomes free (+1) or used (-1) (ffs_clusteracct).</summary>
-    private void ClusterAcct(ref CylinderGroup g, int b, int cnt)
+    /// <summary>
+    /// Update the cluster map and summary when the <paramref name="n"/> blocks from
+    /// <paramref name="b"/> become free (+1) or used (-1) (ffs_clusteracct, for a run). The
+    /// free clusters just before and after (back and forw blocks) join the run into one of
+    /// back + n + forw when it is freed, and are split off from it when it is taken; lengths
+    /// of the summary size or more all count as that size.
+    /// </summary>
+    private void ClusterAcct(ref CylinderGroup g, int b, int cnt, int n = 1)
     {
         int cs = Sb.ContigSumSize;
         if (cs <= 0)
         {
             return;
         }
-        g.SetClusterFree(b, cnt > 0);
+        for (int i = b; i < b + n; i++)
+        {
+            g.SetClusterFree(i, cnt > 0);
+        }
         int nblks = g.NclusterBlks;
         int forw = 0;
-        for (int i = b + 1; i < Math.Min(b + 1 + cs, nblks) && g.ClusterFree(i); i++)
+        for (int i = b + n; i < Math.Min(b + n + cs, nblks) && g.ClusterFree(i); i++)
         {
             forw++;
         }
@@ -333,8 +342,7 @@ internal sealed partial class FfsMount
         {
             back++;
         }
-        int total = Math.Min(back + forw + 1, cs);
-        g.AddClusterSum(total, cnt);
+        g.AddClusterSum((int)Math.Min((long)back + n + forw, cs), cnt);
         if (back > 0)
         {
             g.AddClusterSum(back, -cnt);

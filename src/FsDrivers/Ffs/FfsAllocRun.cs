@@ -147,8 +147,7 @@ internal sealed partial class FfsMount
 
     /// <summary>
     /// Mark the wholly used blocks [<paramref name="firstBlk"/>, +<paramref name="n"/>) of a
-    /// group free: the inverse of <see cref="TakeBlocks"/>. The free clusters before and
-    /// after (back and forw blocks) join the run into one of back + n + forw.
+    /// group free: the inverse of <see cref="TakeBlocks"/>.
     /// </summary>
     private void GiveBlocks(int cg, ref CylinderGroup g, int firstBlk, int n)
     {
@@ -156,34 +155,7 @@ internal sealed partial class FfsMount
         {
             g.SetBlock(b * Sb.Frag, Sb.Frag);
         }
-        int cs = Sb.ContigSumSize;
-        if (cs > 0)
-        {
-            for (int b = firstBlk; b < firstBlk + n; b++)
-            {
-                g.SetClusterFree(b, true);
-            }
-            int nblks = g.NclusterBlks;
-            int forw = 0;
-            for (int i = firstBlk + n; i < Math.Min(firstBlk + n + cs, nblks) && g.ClusterFree(i); i++)
-            {
-                forw++;
-            }
-            int back = 0;
-            for (int i = firstBlk - 1; i > Math.Max(firstBlk - 1 - cs, -1) && g.ClusterFree(i); i--)
-            {
-                back++;
-            }
-            g.AddClusterSum((int)Math.Min((long)back + n + forw, cs), 1);
-            if (back > 0)
-            {
-                g.AddClusterSum(back, -1);
-            }
-            if (forw > 0)
-            {
-                g.AddClusterSum(forw, -1);
-            }
-        }
+        ClusterAcct(ref g, firstBlk, 1, n);
         AdjustCounts(cg, ref g, 0, n, 0, 0);
     }
 
@@ -199,36 +171,7 @@ internal sealed partial class FfsMount
         {
             g.ClearBlock(b * Sb.Frag, Sb.Frag);
         }
-        int cs = Sb.ContigSumSize;
-        if (cs > 0)
-        {
-            for (int b = firstBlk; b < firstBlk + n; b++)
-            {
-                g.SetClusterFree(b, false);
-            }
-            // The free cluster that held the run, back + n + forw blocks long, splits into
-            // the back and forw pieces; lengths of cs or more all count as cs.
-            int nblks = g.NclusterBlks;
-            int forw = 0;
-            for (int i = firstBlk + n; i < Math.Min(firstBlk + n + cs, nblks) && g.ClusterFree(i); i++)
-            {
-                forw++;
-            }
-            int back = 0;
-            for (int i = firstBlk - 1; i > Math.Max(firstBlk - 1 - cs, -1) && g.ClusterFree(i); i--)
-            {
-                back++;
-            }
-            g.AddClusterSum((int)Math.Min((long)back + n + forw, cs), -1);
-            if (back > 0)
-            {
-                g.AddClusterSum(back, 1);
-            }
-            if (forw > 0)
-            {
-                g.AddClusterSum(forw, 1);
-            }
-        }
+        ClusterAcct(ref g, firstBlk, -1, n);
         AdjustCounts(cg, ref g, 0, -n, 0, 0);
     }
 }
