@@ -89,15 +89,15 @@ public sealed class DaemonLifecycleTests
             Assert.True(Protocol.MountTable.IsMountPoint(mnt));
             File.WriteAllText(Path.Combine(mnt, "f"), "detached");
             Assert.Equal("detached", File.ReadAllText(Path.Combine(mnt, "f")));
-            int pid = FindDaemon(mnt);
+            int pid = RumpDaemon.FindServing("rump_tmpfs", mnt);
             Assert.True(pid > 0, "no daemon process serves the mount");
             Assert.Equal(0, RumpDaemon.Run("umount", mnt).ExitCode);
             var sw = Stopwatch.StartNew();
-            while (ProcessExists(pid) && sw.Elapsed < TimeSpan.FromSeconds(20))
+            while (RumpDaemon.ProcessExists(pid) && sw.Elapsed < TimeSpan.FromSeconds(20))
             {
                 Thread.Sleep(50);
             }
-            Assert.False(ProcessExists(pid), "detached daemon still running after umount");
+            Assert.False(RumpDaemon.ProcessExists(pid), "detached daemon still running after umount");
         }
         finally
         {
@@ -105,7 +105,7 @@ public sealed class DaemonLifecycleTests
             {
                 RumpDaemon.Run("fusermount3", "-u", "-z", mnt);
             }
-            int pid = FindDaemon(mnt);
+            int pid = RumpDaemon.FindServing("rump_tmpfs", mnt);
             if (pid > 0)
             {
                 LibC.kill(pid, LibC.SIGKILL);
@@ -113,31 +113,4 @@ public sealed class DaemonLifecycleTests
             Directory.Delete(scratch, recursive: true);
         }
     }
-
-    /// <summary>The daemon this test started: the process whose command line names our unique mount point.</summary>
-    private static int FindDaemon(string mountPoint)
-    {
-        foreach (string dir in Directory.EnumerateDirectories("/proc"))
-        {
-            if (!int.TryParse(Path.GetFileName(dir), out int pid))
-            {
-                continue;
-            }
-            try
-            {
-                string cmd = File.ReadAllText(Path.Combine(dir, "cmdline")).Replace('\0', ' ');
-                if (cmd.Contains("rump_tmpfs", StringComparison.Ordinal) && cmd.Contains(mountPoint, StringComparison.Ordinal))
-                {
-                    return pid;
-                }
-            }
-            catch (IOException)
-            {
-            }
-        }
-        return -1;
-    }
-
-    private static bool ProcessExists(int pid) =>
-        File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
 }

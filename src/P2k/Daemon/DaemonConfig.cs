@@ -9,7 +9,7 @@ namespace RumpFs.P2k.Daemon;
 /// <summary>
 /// A parsed and checked command line: where to mount, what, and with which options. The -o
 /// options are split three ways: the kernel mount's (allow_other, nosuid, ...), the
-/// daemon's (attr_timeout=, entry_timeout=, syncdelay=), and the rest for <see cref="MountOptions"/>
+/// daemon's (attr_timeout=, entry_timeout=, syncdelay=, logfile=), and the rest for <see cref="MountOptions"/>
 /// (generic ones parsed there, driver-specific ones left in Extra for the driver).
 /// </summary>
 internal sealed record DaemonConfig
@@ -26,6 +26,9 @@ internal sealed record DaemonConfig
 
     /// <summary>syncdelay=: seconds between periodic write-backs of a read-write mount (0: none).</summary>
     public TimeSpan SyncInterval { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>logfile=: the file log lines go to (absolute); null for stderr, then syslog once detached.</summary>
+    public string? LogFile { get; init; }
 
     /// <summary>Build from arguments; on failure <paramref name="error"/> is one line for stderr.</summary>
     public static bool TryCreate(string program, IFileSystemDriver driver, DaemonArguments args,
@@ -59,6 +62,7 @@ internal sealed record DaemonConfig
 
         bool allowOther = false, defaultPermissions = true, noSuid = false, noDev = false, noExec = false;
         double attrTimeout = 1.0, entryTimeout = 1.0, syncDelay = 30;
+        string? logFile = null;
         var vfs = new List<string>();
         foreach (string raw in args.Options.SelectMany(o => o.Split(',')))
         {
@@ -103,6 +107,14 @@ internal sealed record DaemonConfig
                         error = $"syncdelay={value}: expected seconds between write-backs (0 turns them off)";
                         return false;
                     }
+                    break;
+                case "logfile":
+                    if (string.IsNullOrEmpty(value))
+                    {
+                        error = "logfile= needs a file name";
+                        return false;
+                    }
+                    logFile = Path.GetFullPath(value);
                     break;
                 default:
                     vfs.Add(opt);
@@ -150,6 +162,7 @@ internal sealed record DaemonConfig
             Foreground = args.Foreground || args.Debug,
             Debug = args.Debug,
             SyncInterval = TimeSpan.FromSeconds(syncDelay),
+            LogFile = logFile,
         };
         return true;
     }

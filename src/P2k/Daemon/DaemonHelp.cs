@@ -44,6 +44,8 @@ internal static class DaemonHelp
                     syncdelay=SEC       Write everything back every SEC seconds (30; 0 never:
                                         then only fsync and unmount write back).
                     force               Mount read-write although the file system is not clean.
+                    logfile=PATH        Append log lines to PATH (default: stderr, and the
+                                        system log, /dev/log, once detached).
                 Other options go to the {driver.Name} driver{(driver.Name == "tmpfs" ? " (size=SIZE, nr_inodes=N, mode=OCTAL, uid=N, gid=N)" : "")}.
 
             EXIT STATUS

@@ -102,6 +102,17 @@ public static class DaemonMain
             // pointing it at /dev/null once ready lets go of the parent's stderr.
             KernelLog.SetSink(Detach.WriteStderr);
         }
+        LogFileSink? logFile = null;
+        if (config.LogFile is not null)
+        {
+            if (!LogFileSink.TryOpen(config.LogFile, out logFile, out string? logError))
+            {
+                return Fail(config, readyFd, logError!);
+            }
+            KernelLog.SetSink(logFile!.Write);
+        }
+        using LogFileSink? closeLogFile = logFile;
+        using SyslogSink? syslog = readyFd >= 0 && logFile is null ? new SyslogSink(SyslogSink.DefaultSocket, config.Program) : null;
         if (config.Debug)
         {
             KernelLog.MinimumLevel = LogLevel.Debug;
@@ -138,6 +149,11 @@ public static class DaemonMain
         {
             Detach.ReportReady(readyFd);
             Detach.CloseStdio();
+            if (syslog is not null)
+            {
+                // Stderr is /dev/null from here on: a detached daemon logs where daemons do.
+                KernelLog.SetSink(syslog.Write);
+            }
         }
         KernelLog.Info("p2k", $"{config.Source} mounted on {config.MountPoint}");
 

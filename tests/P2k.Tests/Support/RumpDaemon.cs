@@ -131,6 +131,37 @@ internal sealed class RumpDaemon : IDisposable
         : Run(_runAs[0], [.. _runAs[1..], "fusermount3", "-u", MountPoint]).ExitCode;
 
     /// <summary>
+    /// The detached daemon a test started: the process whose command line names
+    /// <paramref name="tool"/> and the test's unique mount point; -1 when there is none.
+    /// </summary>
+    public static int FindServing(string tool, string mountPoint)
+    {
+        foreach (string dir in Directory.EnumerateDirectories("/proc"))
+        {
+            if (!int.TryParse(System.IO.Path.GetFileName(dir), out int pid))
+            {
+                continue;
+            }
+            try
+            {
+                string cmd = File.ReadAllText(System.IO.Path.Combine(dir, "cmdline")).Replace('\0', ' ');
+                if (cmd.Contains(tool, StringComparison.Ordinal) && cmd.Contains(mountPoint, StringComparison.Ordinal))
+                {
+                    return pid;
+                }
+            }
+            catch (IOException)
+            {
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>The process is alive (not gone, not a zombie waiting to be reaped).</summary>
+    public static bool ProcessExists(int pid) =>
+        File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
+
+    /// <summary>
     /// Wait for the daemon to end. After a timed wait succeeds, the untimed one waits for the
     /// redirected stderr to be read to its end, so <see cref="Stderr"/> is complete.
     /// </summary>
