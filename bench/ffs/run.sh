@@ -46,9 +46,7 @@ files() {
 # Each round runs every workload once on every target, the targets one after another, so
 # that all three see the same moment of the disk; the table shows each cell's median over
 # the rounds (a single cold read on this virtual disk can swing by 2x), then every sample.
-declare -A cells
-add() { cells[$1]="${cells[$1]:-} $2"; }
-median() { tr ' ' '\n' <<<"${cells[$1]}" | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print v[int((NR + 1) / 2)]}'; }
+source "$repo/bench/lib/samples.sh"
 for _ in $(seq 1 "$rounds"); do
     for target in ffs ext2 kernel; do
         m="$work/mnt-$target"
@@ -66,5 +64,5 @@ for target in ffs ext2 kernel; do
 done
 echo "(medians of $rounds rounds; $size_mb MiB file, $nfiles files, ${img_mb} MiB images, $(nproc) cores)"
 for k in ffs-w ext2-w kernel-w ffs-r ext2-r kernel-r ffs-f ext2-f kernel-f; do
-    echo "$k:${cells[$k]}"
+    echo "$k:$(samples "$k")"
 done

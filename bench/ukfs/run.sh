@@ -58,9 +58,7 @@ fresh() { cp --sparse=always "$work/$1-empty.img" "$work/$1-w.img"; }
 
 # One round measures every cell once; the table shows each cell's median over the rounds,
 # since a single cold read on a virtual disk can swing by 2x.
-declare -A cells
-add() { cells[$1]="${cells[$1]:-} $2"; }
-median() { tr ' ' '\n' <<<"${cells[$1]}" | grep -v '^$' | sort -n | awk '{v[NR]=$1} END {print (NR ? v[int((NR + 1) / 2)] : "n/a")}'; }
+source "$repo/bench/lib/samples.sh"
 out="$work/out"
 for _ in $(seq 1 "$rounds"); do
     add dd_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")"
@@ -101,5 +99,5 @@ cat <<TABLE
 TABLE
 # Every sample, for the record.
 for k in get_ext4 debugfs_get dd_ext4 get_fat mcopy_get dd_fat put_ext4 debugfs_put put_fat mcopy_put cp_host; do
-    echo "$k:${cells[$k]}"
+    echo "$k:$(samples "$k")"
 done

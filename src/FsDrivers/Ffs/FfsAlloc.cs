@@ -90,23 +90,42 @@ internal sealed partial class FfsMount
             {
                 return Errno.ENOSPC;
             }
-            int start = directory ? DirPref() : Sb.InoToCg(parentIno);
-            for (int i = 0; i < Sb.Ncg; i++)
-            {
-                int cg = (start + i) % Sb.Ncg;
-                if (CsNifree(cg) <= 0)
-                {
-                    continue;
-                }
-                Errno e = AllocInodeInCg(cg, directory, out ino);
-                if (e != Errno.ENOSPC)
-                {
-                    return e;
-                }
-            }
-            return Errno.ENOSPC;
+            ulong found = 0;
+            Errno e = HashAlloc(directory ? DirPref() : Sb.InoToCg(parentIno),
+                cg => CsNifree(cg) > 0,
+                (cg, _) => AllocInodeInCg(cg, directory, out found));
+            ino = found;
+            return e;
         }
     }
+
+    /// <summary>
+    /// Try the groups in turn for an allocation (ffs_hashalloc, searched linearly): the
+    /// preferred group <paramref name="startCg"/> first, then each following one, skipping
+    /// those whose summary says it cannot fit. <paramref name="allocInCg"/> is told whether
+    /// it runs in the preferred group (where a block preference applies); the first answer
+    /// other than ENOSPC ends the search.
+    /// </summary>
+    private Errno HashAlloc(int startCg, Func<int, bool> mayFit, Func<int, bool, Errno> allocInCg)
+    {
+        for (int i = 0; i < Sb.Ncg; i++)
+        {
+            int cg = (startCg + i) % Sb.Ncg;
+            if (!mayFit(cg))
+            {
+                continue;
+            }
+            Errno e = allocInCg(cg, i == 0);
+            if (e != Errno.ENOSPC)
+            {
+                return e;
+            }
+        }
+        return Errno.ENOSPC;
+    }
+
+    /// <summary>The group a block preference points into (the first when there is none).</summary>
+    private int PrefGroup(long pref) => pref > 0 && pref < Sb.Size ? Sb.DtoG(pref) : 0;
 
     /// <summary>The group with the fewest directories among those with at least average free inodes and blocks.</summary>
     private int DirPref()

@@ -38,21 +38,12 @@ internal sealed partial class FfsMount
             {
                 return Errno.ENOSPC;
             }
-            int start = pref > 0 && pref < Sb.Size ? Sb.DtoG(pref) : 0;
-            for (int i = 0; i < Sb.Ncg; i++)
-            {
-                int cg = (start + i) % Sb.Ncg;
-                if (nfrags == Sb.Frag ? CsNbfree(cg) <= 0 : CsNbfree(cg) <= 0 && CsNffree(cg) < nfrags)
-                {
-                    continue;
-                }
-                Errno e = AllocInCg(cg, i == 0 ? pref : 0, nfrags, out frag);
-                if (e != Errno.ENOSPC)
-                {
-                    return e;
-                }
-            }
-            return Errno.ENOSPC;
+            long found = 0;
+            Errno e = HashAlloc(PrefGroup(pref),
+                cg => CsNbfree(cg) > 0 || (nfrags < Sb.Frag && CsNffree(cg) >= nfrags),
+                (cg, preferred) => AllocInCg(cg, preferred ? pref : 0, nfrags, out found));
+            frag = found;
+            return e;
         }
     }
 

@@ -38,21 +38,14 @@ internal sealed partial class FfsMount
             // Blocks past the first may not take the reserve either (one ffs_alloc each).
             long allowed = CallerCredentials.Current.IsRoot ? maxBlocks : Math.Max(1, FreeOutsideReserve / Sb.Frag);
             int want = (int)Math.Min(maxBlocks, Math.Min(allowed, Sb.NbFree));
-            int start = pref > 0 && pref < Sb.Size ? Sb.DtoG(pref) : 0;
-            for (int i = 0; i < Sb.Ncg; i++)
-            {
-                int cg = (start + i) % Sb.Ncg;
-                if (CsNbfree(cg) <= 0)
-                {
-                    continue;
-                }
-                Errno e = AllocRunInCg(cg, i == 0 ? pref : 0, want, out frag, out got);
-                if (e != Errno.ENOSPC)
-                {
-                    return e;
-                }
-            }
-            return Errno.ENOSPC;
+            long found = 0;
+            int taken = 0;
+            Errno e = HashAlloc(PrefGroup(pref),
+                cg => CsNbfree(cg) > 0,
+                (cg, preferred) => AllocRunInCg(cg, preferred ? pref : 0, want, out found, out taken));
+            frag = found;
+            got = taken;
+            return e;
         }
     }
 
