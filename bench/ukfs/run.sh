@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # ukfs get/put throughput against the tools people use today, issue 8's Measure:
 #   ukfs get  vs  debugfs -R dump (ext4), mcopy (FAT32), and dd of the image file (the disk's limit)
-#   ukfs put  vs  debugfs -w -R write (ext4), mcopy (FAT32)
+#   ukfs put  vs  debugfs -w -R write (ext4), mcopy (FAT32), and dd of the payload into the image file
+# The image dd is also run into a host file: the same reading and writing a get does, in C.
 # Every read starts cold for the image (the page cache dropped: drop_caches as root, else dd iflag=nocache);
 # every write ends with the image fsync'ed, so all tools pay for reaching the disk.
 #
@@ -62,12 +63,14 @@ source "$repo/bench/lib/samples.sh"
 out="$work/out"
 for _ in $(seq 1 "$rounds"); do
     add dd_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")"
+    add ddf_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of="$out" bs=1M count="$size")"; rm -f "$out"
     r=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out")
     cmp -s "$out" "$work/payload" || { echo "ukfs get (ext4) wrote wrong data" >&2; exit 1; }
     add get_ext4 "$r"; rm -f "$out"
     add debugfs_get "$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img")"; rm -f "$out"
 
     add dd_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M count="$size")"
+    add ddf_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of="$out" bs=1M count="$size")"; rm -f "$out"
     # Any get or put reads one file and writes another: a host cp of the payload, cold and
     # synced, is what this disk allows for that.
     add cp_host "$(measure "$out" cp "$work/payload" "$out")"; rm -f "$out"
@@ -76,11 +79,16 @@ for _ in $(seq 1 "$rounds"); do
     add get_fat "$r"; rm -f "$out"
     add mcopy_get "$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out")"; rm -f "$out"
 
+    # The disk's limit for a put: the payload written over the image file, cold, synced.
+    fresh ext4
+    add ddw_ext4 "$(measure "$work/ext4-w.img" dd if="$work/payload" of="$work/ext4-w.img" bs=1M conv=notrunc)"
     fresh ext4
     add put_ext4 "$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)"
     e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || { echo "e2fsck failed after ukfs put" >&2; exit 1; }
     fresh ext4
     add debugfs_put "$(measure "$work/ext4-w.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w.img")"
+    fresh fat32
+    add ddw_fat "$(measure "$work/fat32-w.img" dd if="$work/payload" of="$work/fat32-w.img" bs=1M conv=notrunc)"
     fresh fat32
     add put_fat "$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)"
     fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || { echo "fsck.fat failed after ukfs put" >&2; exit 1; }
@@ -90,14 +98,14 @@ done
 
 cp_host=$(median cp_host)
 cat <<TABLE
-| ${size} MiB file, MiB/s, median of $rounds | ukfs | reference | image dd to /dev/null (cold) | host cp (cold, synced) |
-| --- | ---: | ---: | ---: | ---: |
-| get, ext4 (vs debugfs dump) | $(median get_ext4) | $(median debugfs_get) | $(median dd_ext4) | $cp_host |
-| get, FAT32 (vs mcopy) | $(median get_fat) | $(median mcopy_get) | $(median dd_fat) | $cp_host |
-| put, ext4 (vs debugfs write) | $(median put_ext4) | $(median debugfs_put) | | $cp_host |
-| put, FAT32 (vs mcopy) | $(median put_fat) | $(median mcopy_put) | | $cp_host |
+| ${size} MiB file, MiB/s, median of $rounds | ukfs | reference | image dd (cold) | image dd into a file | host cp (cold, synced) |
+| --- | ---: | ---: | ---: | ---: | ---: |
+| get, ext4 (vs debugfs dump) | $(median get_ext4) | $(median debugfs_get) | $(median dd_ext4) | $(median ddf_ext4) | $cp_host |
+| get, FAT32 (vs mcopy) | $(median get_fat) | $(median mcopy_get) | $(median dd_fat) | $(median ddf_fat) | $cp_host |
+| put, ext4 (vs debugfs write) | $(median put_ext4) | $(median debugfs_put) | $(median ddw_ext4) | | $cp_host |
+| put, FAT32 (vs mcopy) | $(median put_fat) | $(median mcopy_put) | $(median ddw_fat) | | $cp_host |
 TABLE
 # Every sample, for the record.
-for k in get_ext4 debugfs_get dd_ext4 get_fat mcopy_get dd_fat put_ext4 debugfs_put put_fat mcopy_put cp_host; do
+for k in get_ext4 debugfs_get dd_ext4 ddf_ext4 get_fat mcopy_get dd_fat ddf_fat put_ext4 debugfs_put ddw_ext4 put_fat mcopy_put ddw_fat cp_host; do
     echo "$k:$(samples "$k")"
 done

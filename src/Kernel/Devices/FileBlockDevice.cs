@@ -12,6 +12,7 @@ public sealed class FileBlockDevice : IBlockDevice
 {
     private readonly SafeFileHandle _handle;
     private readonly bool _isBlockDevice;
+    private readonly StreamingReadAhead _readAhead = new();
 
     private FileBlockDevice(SafeFileHandle handle, string path, long length, bool readOnly, bool isBlockDevice)
     {
@@ -122,6 +123,11 @@ public sealed class FileBlockDevice : IBlockDevice
         if (!BlockDeviceChecks.InRange(offset, buffer.Length, Length))
         {
             return Errno.EIO;
+        }
+        (long adviseOffset, long adviseLength) = _readAhead.OnRead(offset, buffer.Length, Length);
+        if (adviseLength > 0)
+        {
+            HostFiles.AdviseWillNeed(_handle, adviseOffset, adviseLength);
         }
         try
         {

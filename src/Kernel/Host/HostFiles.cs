@@ -5,8 +5,8 @@ using static Tmds.Linux.LibC;
 namespace RumpFs.Kernel.Host;
 
 /// <summary>
-/// Host file calls the BCL lacks: open-file-description locks, block-device size, fdatasync
-/// and file-type tests. All go through Tmds.LibC, the maintained raw libc binding.
+/// Host file calls the BCL lacks: open-file-description locks, block-device size, fdatasync,
+/// read-ahead advice and file-type tests. All go through Tmds.LibC, the maintained raw libc binding.
 /// </summary>
 internal static unsafe class HostFiles
 {
@@ -50,6 +50,16 @@ internal static unsafe class HostFiles
         int fd = (int)handle.DangerousGetHandle();
         int rc = isBlockDevice ? fsync(fd) : fdatasync(fd);
         return rc == 0 ? Errno.OK : (Errno)errno;
+    }
+
+    /// <summary>
+    /// Ask the host kernel to start reading [offset, offset+length) into its page cache
+    /// (posix_fadvise WILLNEED). Only a hint: a failure changes nothing and is not reported.
+    /// </summary>
+    public static void AdviseWillNeed(SafeFileHandle handle, long offset, long length)
+    {
+        int fd = (int)handle.DangerousGetHandle();
+        _ = posix_fadvise(fd, offset, length, POSIX_FADV_WILLNEED);
     }
 
     public static bool IsBlockDevice(string path)

@@ -11,11 +11,9 @@ namespace RumpFs.Tools.Ukfs.Commands;
 /// </summary>
 internal sealed class CopyIn
 {
-    private const int CopyBuffer = 1 << 20;
-
     private readonly CommandContext _ctx;
     private readonly Progress _progress;
-    private readonly byte[] _buffer = new byte[CopyBuffer];
+    private readonly PipelinedCopy _pipe = new();
     private readonly List<(string Path, FileSystemInfo Info)> _directories = [];
 
     private CopyIn(CommandContext ctx)
@@ -114,12 +112,11 @@ internal sealed class CopyIn
         using (var input = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan))
         using (UkfsFileStream output = _ctx.Mount.Open(dest, FileMode.Create, FileAccess.Write, 0x180))
         {
-            int n;
-            while ((n = input.Read(_buffer)) > 0)
+            _pipe.Run(buffer => input.Read(buffer.Span), chunk =>
             {
-                output.Write(_buffer.AsSpan(0, n));
-                _progress.Add(n);
-            }
+                output.Write(chunk.Span);
+                _progress.Add(chunk.Length);
+            });
         }
         SetModeAndTimes(dest, file);
     }
