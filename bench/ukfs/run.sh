@@ -3,6 +3,8 @@
 #   ukfs get  vs  debugfs -R dump (ext4), mcopy (FAT32), and dd of the image file (the disk's limit)
 #   ukfs put  vs  debugfs -w -R write (ext4), mcopy (FAT32), and dd of the payload into the image file
 # The image dd is also run into a host file: the same reading and writing a get does, in C.
+# dd writes 128 KiB at a time: 1 MiB writes ask the host for 1 MiB page-cache folios and ran
+# up to 3x slower here when memory was fragmented (ukfs get writes 128 KiB pieces for that reason).
 # Every read starts cold for the image (the page cache dropped: drop_caches as root, else dd iflag=nocache);
 # every write ends with the image fsync'ed, so all tools pay for reaching the disk.
 #
@@ -57,43 +59,57 @@ mke2fs -q -F -t ext4 "$work/ext4-empty.img" "${img_mib}M"
 mkfs.fat -C -F 32 "$work/fat32-empty.img" $((img_mib * 1024)) >/dev/null
 fresh() { cp --sparse=always "$work/$1-empty.img" "$work/$1-w.img"; }
 
+# One cell per function; each measures once and records its sample.
+get_cell() { # CELL FS IMAGE PATH
+    local r
+    r=$(measure "$3" "$ukfs" "$3" get "$4" "$out")
+    cmp -s "$out" "$work/payload" || { echo "ukfs get ($2) wrote wrong data" >&2; exit 1; }
+    add "$1" "$r"; rm -f "$out"
+}
+cell_dd_ext4() { add dd_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")"; }
+cell_ddf_ext4() { add ddf_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of="$out" ibs=1M obs=128k count="$size")"; rm -f "$out"; }
+cell_get_ext4() { get_cell get_ext4 ext4 "$work/ext4.img" /payload; }
+cell_debugfs_get() { add debugfs_get "$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img")"; rm -f "$out"; }
+cell_dd_fat() { add dd_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M count="$size")"; }
+cell_ddf_fat() { add ddf_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of="$out" ibs=1M obs=128k count="$size")"; rm -f "$out"; }
+cell_get_fat() { get_cell get_fat FAT32 "$work/fat32.img" /PAYLOAD; }
+cell_mcopy_get() { add mcopy_get "$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out")"; rm -f "$out"; }
+# Any get or put reads one file and writes another: a host cp of the payload, cold and
+# synced, is what this disk allows for that.
+cell_cp_host() { add cp_host "$(measure "$out" cp "$work/payload" "$out")"; rm -f "$out"; }
+# The disk's limit for a put: the payload written over the image file, cold, synced.
+cell_ddw_ext4() { fresh ext4; add ddw_ext4 "$(measure "$work/ext4-w.img" dd if="$work/payload" of="$work/ext4-w.img" bs=128k conv=notrunc)"; }
+cell_put_ext4() {
+    fresh ext4
+    add put_ext4 "$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)"
+    e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || { echo "e2fsck failed after ukfs put" >&2; exit 1; }
+}
+cell_debugfs_put() { fresh ext4; add debugfs_put "$(measure "$work/ext4-w.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w.img")"; }
+cell_ddw_fat() { fresh fat32; add ddw_fat "$(measure "$work/fat32-w.img" dd if="$work/payload" of="$work/fat32-w.img" bs=128k conv=notrunc)"; }
+cell_put_fat() {
+    fresh fat32
+    add put_fat "$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)"
+    fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || { echo "fsck.fat failed after ukfs put" >&2; exit 1; }
+}
+cell_mcopy_put() { fresh fat32; add mcopy_put "$(measure "$work/fat32-w.img" mcopy -i "$work/fat32-w.img" "$work/payload" ::/PAYLOAD)"; }
+
+# run_group ROUND CELL...: every cell once, starting at a different one each round, so no
+# tool always follows the same neighbour (a cell right after a synced write can find the
+# virtual disk still busy).
+run_group() {
+    local round=$1; shift
+    local order=("$@") n=$# i
+    for ((i = 0; i < n; i++)); do "cell_${order[(i + round) % n]}"; done
+}
+
 # One round measures every cell once; the table shows each cell's median over the rounds,
 # since a single cold read on a virtual disk can swing by 2x.
 source "$repo/bench/lib/samples.sh"
 out="$work/out"
-for _ in $(seq 1 "$rounds"); do
-    add dd_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of=/dev/null bs=1M count="$size")"
-    add ddf_ext4 "$(measure "$work/ext4.img" dd if="$work/ext4.img" of="$out" bs=1M count="$size")"; rm -f "$out"
-    r=$(measure "$work/ext4.img" "$ukfs" "$work/ext4.img" get /payload "$out")
-    cmp -s "$out" "$work/payload" || { echo "ukfs get (ext4) wrote wrong data" >&2; exit 1; }
-    add get_ext4 "$r"; rm -f "$out"
-    add debugfs_get "$(measure "$work/ext4.img" debugfs -R "dump /payload $out" "$work/ext4.img")"; rm -f "$out"
-
-    add dd_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of=/dev/null bs=1M count="$size")"
-    add ddf_fat "$(measure "$work/fat32.img" dd if="$work/fat32.img" of="$out" bs=1M count="$size")"; rm -f "$out"
-    # Any get or put reads one file and writes another: a host cp of the payload, cold and
-    # synced, is what this disk allows for that.
-    add cp_host "$(measure "$out" cp "$work/payload" "$out")"; rm -f "$out"
-    r=$(measure "$work/fat32.img" "$ukfs" "$work/fat32.img" get /PAYLOAD "$out")
-    cmp -s "$out" "$work/payload" || { echo "ukfs get (FAT32) wrote wrong data" >&2; exit 1; }
-    add get_fat "$r"; rm -f "$out"
-    add mcopy_get "$(measure "$work/fat32.img" mcopy -i "$work/fat32.img" ::/PAYLOAD "$out")"; rm -f "$out"
-
-    # The disk's limit for a put: the payload written over the image file, cold, synced.
-    fresh ext4
-    add ddw_ext4 "$(measure "$work/ext4-w.img" dd if="$work/payload" of="$work/ext4-w.img" bs=1M conv=notrunc)"
-    fresh ext4
-    add put_ext4 "$(measure "$work/ext4-w.img" "$ukfs" "$work/ext4-w.img" put "$work/payload" /)"
-    e2fsck -fn "$work/ext4-w.img" >/dev/null 2>&1 || { echo "e2fsck failed after ukfs put" >&2; exit 1; }
-    fresh ext4
-    add debugfs_put "$(measure "$work/ext4-w.img" debugfs -w -R "write $work/payload payload" "$work/ext4-w.img")"
-    fresh fat32
-    add ddw_fat "$(measure "$work/fat32-w.img" dd if="$work/payload" of="$work/fat32-w.img" bs=1M conv=notrunc)"
-    fresh fat32
-    add put_fat "$(measure "$work/fat32-w.img" "$ukfs" "$work/fat32-w.img" put "$work/payload" /)"
-    fsck.fat -n "$work/fat32-w.img" >/dev/null 2>&1 || { echo "fsck.fat failed after ukfs put" >&2; exit 1; }
-    fresh fat32
-    add mcopy_put "$(measure "$work/fat32-w.img" mcopy -i "$work/fat32-w.img" "$work/payload" ::/PAYLOAD)"
+for round in $(seq 1 "$rounds"); do
+    run_group "$round" dd_ext4 ddf_ext4 get_ext4 debugfs_get
+    run_group "$round" dd_fat ddf_fat get_fat mcopy_get
+    run_group "$round" ddw_ext4 put_ext4 debugfs_put ddw_fat put_fat mcopy_put cp_host
 done
 
 cp_host=$(median cp_host)
