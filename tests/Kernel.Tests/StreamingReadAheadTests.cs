@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using RumpFs.Kernel.Devices;
 
 namespace RumpFs.Kernel.Tests;
@@ -6,26 +7,53 @@ public class StreamingReadAheadTests
 {
     private const int MiB = 1 << 20;
     private const long Device = 1L << 30;
+    private const long Judge = StreamingReadAhead.JudgeAfter;
 
-    [Fact]
-    public void FirstLargeRead_AsksForNothing()
+    /// <summary>A read that took as long as <paramref name="bytesPerSecond"/> says, and the advice it got.</summary>
+    private static (long Offset, long Length) Read(StreamingReadAhead ra, long offset, int length, long bytesPerSecond, long device = Device)
     {
-        var ra = new StreamingReadAhead();
-        Assert.Equal(0, ra.OnRead(0, MiB, Device).Length);
+        (long, long) advice = ra.OnRead(offset, length, device);
+        ra.OnReadDone(offset, length, (long)((double)length / bytesPerSecond * Stopwatch.Frequency));
+        return advice;
+    }
+
+    private static (long Offset, long Length) Slow(StreamingReadAhead ra, long offset, int length = MiB, long device = Device) =>
+        Read(ra, offset, length, 100L << 20, device);
+
+    private static (long Offset, long Length) Fast(StreamingReadAhead ra, long offset, int length = MiB) =>
+        Read(ra, offset, length, 10L << 30);
+
+    /// <summary>Read the first <see cref="StreamingReadAhead.JudgeAfter"/> bytes of a stream slowly; returns where it ends.</summary>
+    private static long SlowStart(StreamingReadAhead ra, long offset)
+    {
+        for (long end = offset + Judge; offset < end; offset += MiB)
+        {
+            Assert.Equal(0, Slow(ra, offset).Length);
+        }
+        return offset;
     }
 
     [Fact]
-    public void SequentialReads_AskAheadDoublingUpToTheMaximum()
+    public void AStreamThatKeepsUp_AsksForNothing()
     {
         var ra = new StreamingReadAhead();
-        ra.OnRead(0, MiB, Device);
-        // Two MiB read so far: two MiB ahead of the end.
-        Assert.Equal((2L * MiB, 2L * MiB), ra.OnRead(MiB, MiB, Device));
-        long advisedEnd = 4L * MiB;
-        long offset = 2L * MiB;
-        for (; offset < 200L * MiB; offset += MiB)
+        for (long offset = 0; offset < 100L * MiB; offset += MiB)
         {
-            (long from, long length) = ra.OnRead(offset, MiB, Device);
+            Assert.Equal(0, Fast(ra, offset).Length);
+        }
+    }
+
+    [Fact]
+    public void ASlowStream_AsksAheadAsFarAsItHasRead_UpToTheMaximum()
+    {
+        var ra = new StreamingReadAhead();
+        long offset = SlowStart(ra, 0);
+        // Judged slow after 8 MiB: the next read asks for as much again beyond its end.
+        Assert.Equal((offset + MiB, Judge + MiB), Slow(ra, offset));
+        long advisedEnd = offset + MiB + Judge + MiB;
+        for (offset += MiB; offset < 200L * MiB; offset += MiB)
+        {
+            (long from, long length) = Slow(ra, offset);
             if (length > 0)
             {
                 // Each piece starts where the last ended and never reaches past the cap.
@@ -39,62 +67,77 @@ public class StreamingReadAheadTests
     }
 
     [Fact]
-    public void ShortFile_AsksForLittleMoreThanItself()
+    public void ASlowStream_StaysAdvisedWhenItsReadsBecomeFast()
     {
         var ra = new StreamingReadAhead();
-        long advisedEnd = 0;
-        for (long offset = 0; offset < 3L * MiB; offset += MiB)
+        long offset = SlowStart(ra, 0);
+        long advised = 0;
+        for (; offset < 64L * MiB; offset += MiB)
         {
-            (long from, long length) = ra.OnRead(offset, MiB, Device);
+            advised += Fast(ra, offset).Length;
+        }
+        Assert.True(advised > 0);
+    }
+
+    [Fact]
+    public void ShortSlowFile_AsksForNoMoreThanTwiceItself()
+    {
+        var ra = new StreamingReadAhead();
+        long end = SlowStart(ra, 0) + 3L * MiB;
+        long advisedEnd = 0;
+        for (long offset = Judge; offset < end; offset += MiB)
+        {
+            (long from, long length) = Slow(ra, offset);
             advisedEnd = Math.Max(advisedEnd, from + length);
         }
-        // At most twice what was read.
-        Assert.True(advisedEnd <= 6L * MiB, $"advised up to {advisedEnd}");
+        Assert.True(advisedEnd <= 2 * end, $"advised up to {advisedEnd} for {end}");
     }
 
     [Fact]
     public void SmallReads_NeitherBreakNorExtendAStream()
     {
         var ra = new StreamingReadAhead();
-        ra.OnRead(0, MiB, Device);
-        Assert.Equal(0, ra.OnRead(500L * MiB, 4096, Device).Length);
-        Assert.NotEqual(0, ra.OnRead(MiB, MiB, Device).Length);
+        long offset = SlowStart(ra, 0);
+        Assert.Equal(0, Slow(ra, 500L * MiB, 4096).Length);
+        Assert.NotEqual(0, Slow(ra, offset).Length);
     }
 
     [Fact]
-    public void ARandomLargeRead_StartsANewStream()
+    public void ARandomLargeRead_StartsANewStream_JudgedAfresh()
     {
         var ra = new StreamingReadAhead();
-        ra.OnRead(0, MiB, Device);
-        ra.OnRead(MiB, MiB, Device);
-        Assert.Equal(0, ra.OnRead(700L * MiB, MiB, Device).Length);
-        Assert.Equal(0, ra.OnRead(100L * MiB, MiB, Device).Length);
-        (long from, long length) = ra.OnRead(101L * MiB, MiB, Device);
-        Assert.Equal(102L * MiB, from);
-        Assert.Equal(2L * MiB, length);
+        long offset = SlowStart(ra, 0);
+        Assert.NotEqual(0, Slow(ra, offset).Length);
+        Assert.Equal(0, Slow(ra, 700L * MiB).Length);
+        // The new stream keeps up: no advice, however long it runs.
+        for (long o = 100L * MiB; o < 150L * MiB; o += MiB)
+        {
+            Assert.Equal(0, Fast(ra, o).Length);
+        }
     }
 
     [Fact]
     public void ASkipIntoTheAskedForRange_ContinuesTheStream()
     {
         var ra = new StreamingReadAhead();
-        ra.OnRead(0, MiB, Device);
-        ra.OnRead(MiB, MiB, Device); // asks up to 4 MiB
+        long offset = SlowStart(ra, 0);
+        (long from, long length) = Slow(ra, offset); // asks up to offset + 1 MiB + 9 MiB
+        long advisedEnd = from + length;
         // The next extent starts a little further on, inside what was asked for.
-        (long from, long length) = ra.OnRead(3L * MiB, MiB, Device);
-        Assert.Equal(4L * MiB, from);
-        Assert.Equal(4L * MiB, length);
+        (long nextFrom, long nextLength) = Slow(ra, offset + 4L * MiB);
+        Assert.Equal(advisedEnd, nextFrom);
+        Assert.True(nextLength > 0);
     }
 
     [Fact]
     public void Advice_StopsAtTheEndOfTheDevice()
     {
         var ra = new StreamingReadAhead();
-        long device = 6L * MiB;
+        long device = Judge + 6L * MiB;
         long advisedEnd = 0;
         for (long offset = 0; offset < device; offset += MiB)
         {
-            (long from, long length) = ra.OnRead(offset, MiB, device);
+            (long from, long length) = Slow(ra, offset, MiB, device);
             advisedEnd = Math.Max(advisedEnd, from + length);
         }
         Assert.Equal(device, advisedEnd);

@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Microsoft.Win32.SafeHandles;
 using RumpFs.Kernel.Host;
 
@@ -131,6 +132,7 @@ public sealed class FileBlockDevice : IBlockDevice
         }
         try
         {
+            long started = Stopwatch.GetTimestamp();
             int done = 0;
             while (done < buffer.Length)
             {
@@ -141,6 +143,7 @@ public sealed class FileBlockDevice : IBlockDevice
                 }
                 done += n;
             }
+            _readAhead.OnReadDone(offset, buffer.Length, Stopwatch.GetTimestamp() - started);
             return Errno.OK;
         }
         catch (IOException)

@@ -2,17 +2,22 @@ namespace RumpFs.Kernel.Devices;
 
 /// <summary>
 /// Decides how far ahead of a streaming reader a device should ask its host to read.
-/// Large reads that follow each other make a stream; the distance asked for grows with
-/// what the stream has read so far, up to <see cref="MaxAhead"/>, as the kernel's own
-/// read-ahead ramps up, so a short file never costs more than twice itself.
+/// Large reads that follow each other make a stream. Once a stream has read
+/// <see cref="JudgeAfter"/> bytes slower than <see cref="LaggingBytesPerSecond"/>, the host's
+/// own read-ahead is not keeping up, and from then on the stream asks for more: as far
+/// ahead as it has read so far, up to <see cref="MaxAhead"/>, so a short file never costs
+/// more than twice itself.
 /// </summary>
 /// <remarks>
 /// The host kernel reads ahead of sequential reads on its own, but only as far as its
-/// read-ahead window and only when the reader comes back for more. A copy that writes
-/// each chunk somewhere before reading the next leaves the disk idle in between; asking
-/// for tens of MiB ahead keeps requests queued. Measured on a 512 MiB get: 0.22–0.25 s
-/// with the advice against 0.26–0.34 s without, the image read alone taking 0.21 s.
-/// Small reads (metadata) neither extend nor break a stream. Thread-safe.
+/// read-ahead window and only when the reader comes back for more, into large page-cache
+/// folios. When the host's free memory is costly to touch again (a virtual machine that
+/// has handed freed pages back to its host), those large folios made a cold 512 MiB get
+/// three times slower (844 ms against 286 ms with this advice; mcopy 630 ms); with memory
+/// that is cheap to touch the advice costs about a quarter (338–351 ms against 265–268 ms),
+/// which is why it is given only to a stream that reads slowly. docs/benchmarks.md has the
+/// figures. Small reads (metadata) neither extend nor break a
+/// stream. Thread-safe.
 /// </remarks>
 public sealed class StreamingReadAhead
 {
@@ -25,10 +30,19 @@ public sealed class StreamingReadAhead
     /// <summary>Advice is given in pieces of at least this size (fewer calls).</summary>
     public const long MinAdvice = 2L << 20;
 
+    /// <summary>A stream is judged once it has read this much.</summary>
+    public const long JudgeAfter = 8L << 20;
+
+    /// <summary>A stream reading slower than this gets read-ahead advice.</summary>
+    public const long LaggingBytesPerSecond = 1L << 30;
+
     private readonly Lock _lock = new();
     private long _streamStart = -1;
     private long _nextOffset = -1;
     private long _advisedEnd;
+    private long _streamBytes;
+    private long _streamTicks;
+    private bool _lagging;
 
     /// <summary>
     /// Record a read of [offset, offset+length) on a device of <paramref name="deviceLength"/>
@@ -50,8 +64,15 @@ public sealed class StreamingReadAhead
             {
                 _streamStart = offset;
                 _advisedEnd = end;
+                _streamBytes = 0;
+                _streamTicks = 0;
+                _lagging = false;
             }
             _nextOffset = end;
+            if (!_lagging)
+            {
+                return default;
+            }
             long ahead = Math.Min(MaxAhead, end - _streamStart);
             long target = Math.Min(deviceLength, end + ahead);
             long from = Math.Max(_advisedEnd, end);
@@ -61,6 +82,32 @@ public sealed class StreamingReadAhead
             }
             _advisedEnd = target;
             return (from, target - from);
+        }
+    }
+
+    /// <summary>
+    /// Record how long a read reported to <see cref="OnRead"/> took, in
+    /// <see cref="System.Diagnostics.Stopwatch"/> ticks.
+    /// </summary>
+    public void OnReadDone(long offset, int length, long elapsedTicks)
+    {
+        if (length < MinStreamingRead)
+        {
+            return;
+        }
+        lock (_lock)
+        {
+            if (_lagging || offset < _streamStart || offset + length != _nextOffset)
+            {
+                return;
+            }
+            _streamBytes += length;
+            _streamTicks += elapsedTicks;
+            if (_streamBytes >= JudgeAfter)
+            {
+                double seconds = (double)_streamTicks / System.Diagnostics.Stopwatch.Frequency;
+                _lagging = _streamBytes < LaggingBytesPerSecond * seconds;
+            }
         }
     }
 }
