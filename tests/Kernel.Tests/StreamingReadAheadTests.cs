@@ -7,7 +7,7 @@ public class StreamingReadAheadTests
 {
     private const int MiB = 1 << 20;
     private const long Device = 1L << 30;
-    private const long Judge = StreamingReadAhead.JudgeAfter;
+    private const long Judge = StreamingReadAhead.WarmUp + StreamingReadAhead.Judged;
 
     /// <summary>A read that took as long as <paramref name="bytesPerSecond"/> says, and the advice it got.</summary>
     private static (long Offset, long Length) Read(StreamingReadAhead ra, long offset, int length, long bytesPerSecond, long device = Device)
@@ -23,7 +23,7 @@ public class StreamingReadAheadTests
     private static (long Offset, long Length) Fast(StreamingReadAhead ra, long offset, int length = MiB) =>
         Read(ra, offset, length, 10L << 30);
 
-    /// <summary>Read the first <see cref="StreamingReadAhead.JudgeAfter"/> bytes of a stream slowly; returns where it ends.</summary>
+    /// <summary>Read a stream's warm-up and judged bytes slowly; returns where that ends.</summary>
     private static long SlowStart(StreamingReadAhead ra, long offset)
     {
         for (long end = offset + Judge; offset < end; offset += MiB)
@@ -48,7 +48,7 @@ public class StreamingReadAheadTests
     {
         var ra = new StreamingReadAhead();
         long offset = SlowStart(ra, 0);
-        // Judged slow after 8 MiB: the next read asks for as much again beyond its end.
+        // Judged slow: the next read asks for as much again beyond its end.
         Assert.Equal((offset + MiB, Judge + MiB), Slow(ra, offset));
         long advisedEnd = offset + MiB + Judge + MiB;
         for (offset += MiB; offset < 200L * MiB; offset += MiB)
@@ -75,6 +75,23 @@ public class StreamingReadAheadTests
         for (; offset < 64L * MiB; offset += MiB)
         {
             advised += Fast(ra, offset).Length;
+        }
+        Assert.True(advised > 0);
+    }
+
+    [Fact]
+    public void AStreamThatFallsBehindLater_IsAdvisedFromThen()
+    {
+        var ra = new StreamingReadAhead();
+        long offset = 0;
+        for (; offset < 64L * MiB; offset += MiB)
+        {
+            Assert.Equal(0, Fast(ra, offset).Length);
+        }
+        long advised = 0;
+        for (; offset < 64L * MiB + Judge; offset += MiB)
+        {
+            advised += Slow(ra, offset).Length;
         }
         Assert.True(advised > 0);
     }
@@ -121,7 +138,7 @@ public class StreamingReadAheadTests
     {
         var ra = new StreamingReadAhead();
         long offset = SlowStart(ra, 0);
-        (long from, long length) = Slow(ra, offset); // asks up to offset + 1 MiB + 9 MiB
+        (long from, long length) = Slow(ra, offset); // asks as far again as the stream has read
         long advisedEnd = from + length;
         // The next extent starts a little further on, inside what was asked for.
         (long nextFrom, long nextLength) = Slow(ra, offset + 4L * MiB);

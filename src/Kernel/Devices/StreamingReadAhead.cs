@@ -2,9 +2,10 @@ namespace RumpFs.Kernel.Devices;
 
 /// <summary>
 /// Decides how far ahead of a streaming reader a device should ask its host to read.
-/// Large reads that follow each other make a stream. Once a stream has read
-/// <see cref="JudgeAfter"/> bytes slower than <see cref="LaggingBytesPerSecond"/>, the host's
-/// own read-ahead is not keeping up, and from then on the stream asks for more: as far
+/// Large reads that follow each other make a stream. When a stream, past its first
+/// <see cref="WarmUp"/> bytes (the host's read-ahead ramping up), reads any window of
+/// <see cref="Judged"/> bytes slower than <see cref="LaggingBytesPerSecond"/>, the host's own
+/// read-ahead is not keeping up, and from then on the stream asks for more: as far
 /// ahead as it has read so far, up to <see cref="MaxAhead"/>, so a short file never costs
 /// more than twice itself.
 /// </summary>
@@ -30,8 +31,11 @@ public sealed class StreamingReadAhead
     /// <summary>Advice is given in pieces of at least this size (fewer calls).</summary>
     public const long MinAdvice = 2L << 20;
 
-    /// <summary>A stream is judged once it has read this much.</summary>
-    public const long JudgeAfter = 8L << 20;
+    /// <summary>What a stream reads before it is judged: the host's read-ahead starts small.</summary>
+    public const long WarmUp = 8L << 20;
+
+    /// <summary>The window over which a stream, after its warm-up, is judged.</summary>
+    public const long Judged = 8L << 20;
 
     /// <summary>A stream reading slower than this gets read-ahead advice.</summary>
     public const long LaggingBytesPerSecond = 1L << 30;
@@ -101,12 +105,20 @@ public sealed class StreamingReadAhead
             {
                 return;
             }
+            if (offset - _streamStart < WarmUp)
+            {
+                return;
+            }
             _streamBytes += length;
             _streamTicks += elapsedTicks;
-            if (_streamBytes >= JudgeAfter)
+            if (_streamBytes >= Judged)
             {
+                // Judge each window of the stream on its own: the host can fall behind
+                // later in a stream as well as at its start.
                 double seconds = (double)_streamTicks / System.Diagnostics.Stopwatch.Frequency;
                 _lagging = _streamBytes < LaggingBytesPerSecond * seconds;
+                _streamBytes = 0;
+                _streamTicks = 0;
             }
         }
     }
