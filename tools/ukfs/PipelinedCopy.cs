@@ -22,6 +22,9 @@ internal sealed class PipelinedCopy
     /// <summary>How many chunks the reading may run ahead of the writing.</summary>
     public const int Depth = 8;
 
+    /// <summary>Copies up to this size run on the calling thread alone.</summary>
+    public const long InlineUpTo = 2L * ChunkSize;
+
     private readonly byte[][] _buffers;
 
     public PipelinedCopy()
@@ -34,13 +37,20 @@ internal sealed class PipelinedCopy
     }
 
     /// <summary>
-    /// Calls <paramref name="read"/> on a reader thread until it returns 0, and
-    /// <paramref name="write"/> on this thread with each chunk in order. An exception from
+    /// Calls <paramref name="read"/> until it returns 0, and <paramref name="write"/> on this
+    /// thread with each chunk in order. A copy of more than <see cref="InlineUpTo"/> bytes
+    /// (by <paramref name="expectedLength"/>) reads on a reader thread; a smaller one runs
+    /// inline, as a thread per small file would cost more than it saves. An exception from
     /// either ends the copy and is rethrown here; the reader has stopped by the time this
     /// returns or throws, so the caller may close both streams.
     /// </summary>
-    public void Run(Func<Memory<byte>, int> read, Action<ReadOnlyMemory<byte>> write)
+    public void Run(long expectedLength, Func<Memory<byte>, int> read, Action<ReadOnlyMemory<byte>> write)
     {
+        if (expectedLength <= InlineUpTo)
+        {
+            RunInline(read, write);
+            return;
+        }
         using var free = new BlockingCollection<byte[]>(Depth);
         using var filled = new BlockingCollection<(byte[] Buffer, int Count)>(Depth);
         foreach (byte[] b in _buffers)
@@ -96,5 +106,15 @@ internal sealed class PipelinedCopy
             reader.Join();
         }
         readFailure?.Throw();
+    }
+
+    private void RunInline(Func<Memory<byte>, int> read, Action<ReadOnlyMemory<byte>> write)
+    {
+        byte[] buffer = _buffers[0];
+        int n;
+        while ((n = read(buffer)) > 0)
+        {
+            write(buffer.AsMemory(0, n));
+        }
     }
 }

@@ -112,7 +112,7 @@ internal sealed class CopyIn
         using (var input = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan))
         using (UkfsFileStream output = _ctx.Mount.Open(dest, FileMode.Create, FileAccess.Write, 0x180))
         {
-            _pipe.Run(buffer => input.Read(buffer.Span), chunk =>
+            _pipe.Run(file.Length, buffer => input.Read(buffer.Span), chunk =>
             {
                 output.Write(chunk.Span);
                 _progress.Add(chunk.Length);

@@ -154,7 +154,7 @@ internal sealed class CopyOut
         // Only a file with less storage than size can have holes; scanning every chunk of
         // a fully allocated file for zeros would cost a tenth of a large get for nothing.
         bool mayHaveHoles = va.BytesUsed < va.Size;
-        _pipe.Run(buffer => input.Read(buffer.Span), chunk =>
+        _pipe.Run(va.Size, buffer => input.Read(buffer.Span), chunk =>
         {
             int n = chunk.Length;
             if (mayHaveHoles && n == PipelinedCopy.ChunkSize && remaining > n && IsZero(chunk.Span))
