@@ -92,12 +92,7 @@ public sealed class DaemonLifecycleTests
             int pid = RumpDaemon.FindServing("rump_tmpfs", mnt);
             Assert.True(pid > 0, "no daemon process serves the mount");
             Assert.Equal(0, RumpDaemon.Run("umount", mnt).ExitCode);
-            var sw = Stopwatch.StartNew();
-            while (RumpDaemon.ProcessExists(pid) && sw.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                Thread.Sleep(50);
-            }
-            Assert.False(RumpDaemon.ProcessExists(pid), "detached daemon still running after umount");
+            Assert.True(RumpDaemon.WaitForProcessEnd(pid, TimeSpan.FromSeconds(20)), "detached daemon still running after umount");
         }
         finally
         {

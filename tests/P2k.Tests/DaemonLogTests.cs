@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net.Sockets;
 using System.Text;
 using RumpFs.Kernel;
@@ -91,12 +90,7 @@ public sealed class DaemonLogTests : IDisposable
             pid = RumpDaemon.FindServing("rump_tmpfs", mnt);
             Assert.True(pid > 0, "no daemon process serves the mount");
             Assert.Equal(0, RumpDaemon.Run("umount", mnt).ExitCode);
-            var sw = Stopwatch.StartNew();
-            while (RumpDaemon.ProcessExists(pid) && sw.Elapsed < TimeSpan.FromSeconds(20))
-            {
-                Thread.Sleep(50);
-            }
-            Assert.False(RumpDaemon.ProcessExists(pid), "detached daemon still running after umount");
+            Assert.True(RumpDaemon.WaitForProcessEnd(pid, TimeSpan.FromSeconds(20)), "detached daemon still running after umount");
             string text = File.ReadAllText(log);
             Assert.Contains($"rumpfs: [p2k] tmpfs mounted on {mnt}", text, StringComparison.Ordinal);
             Assert.Contains("rumpfs: [p2k] tmpfs unmounted cleanly", text, StringComparison.Ordinal);

@@ -161,6 +161,17 @@ internal sealed class RumpDaemon : IDisposable
     public static bool ProcessExists(int pid) =>
         File.Exists($"/proc/{pid}/status") && !File.ReadAllText($"/proc/{pid}/status").Contains("State:\tZ", StringComparison.Ordinal);
 
+    /// <summary>Wait up to <paramref name="timeout"/> for a process this test did not start to end; true when it has.</summary>
+    public static bool WaitForProcessEnd(int pid, TimeSpan timeout)
+    {
+        var sw = Stopwatch.StartNew();
+        while (ProcessExists(pid) && sw.Elapsed < timeout)
+        {
+            Thread.Sleep(50);
+        }
+        return !ProcessExists(pid);
+    }
+
     /// <summary>
     /// Wait for the daemon to end. After a timed wait succeeds, the untimed one waits for the
     /// redirected stderr to be read to its end, so <see cref="Stderr"/> is complete.
