@@ -135,14 +135,32 @@ internal sealed class CopyOut
         // truncation marks the file as "replaced", and close() then writes the whole file back
         // synchronously (auto_da_alloc), which cost a quarter of a 512 MiB get.
         FileMode mode = File.Exists(host) ? FileMode.Create : FileMode.CreateNew;
+        var options = new FileStreamOptions
+        {
+            Mode = mode,
+            Access = FileAccess.Write,
+            Share = FileShare.None,
+            BufferSize = 1,
+            PreallocationSize = PreallocationFor(va),
+        };
         using (UkfsFileStream input = _ctx.Mount.Open(src))
-        using (var output = new FileStream(host, mode, FileAccess.Write, FileShare.None, 1, FileOptions.None))
+        using (var output = new FileStream(host, options))
         {
             CopyData(input, output, va);
             output.SetLength(output.Position);
         }
         SetModeAndTimes(host, va);
     }
+
+    /// <summary>
+    /// Host storage reserved up front for a large file without holes. The host file system
+    /// then allocates once instead of per written page (ext4: no delayed-allocation
+    /// reservation per page), which took about 15 ms off a 512 MiB copy. The reservation
+    /// leaves the file's size alone, so a copy that fails part way shows how far it got. A
+    /// file with holes is not reserved: that would fill them on the host.
+    /// </summary>
+    internal static long PreallocationFor(VAttr va) =>
+        va.Size > PipelinedCopy.InlineUpTo && va.BytesUsed >= va.Size ? va.Size : 0;
 
     /// <summary>
     /// The image is read on another thread, several chunks ahead of the host writes, so the
