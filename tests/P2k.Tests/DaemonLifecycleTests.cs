@@ -13,7 +13,7 @@ public sealed class DaemonLifecycleTests
         using RumpDaemon d = RumpDaemon.StartTmpfs();
         File.WriteAllText(d.Path("f"), "data");
         Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGTERM));
-        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)), "daemon did not exit on SIGTERM");
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)), "daemon did not exit on SIGTERM; its log so far:\n" + d.Stderr);
         Assert.Equal(0, d.Process.ExitCode);
         Assert.False(d.IsMounted);
         Assert.Contains("unmounted cleanly", d.Stderr, StringComparison.Ordinal);
@@ -28,10 +28,22 @@ public sealed class DaemonLifecycleTests
             held.Write([1, 2, 3]);
             held.Flush();
             Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGINT));
-            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(30)), "daemon did not exit on SIGINT");
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(30)), "daemon did not exit on SIGINT; its log so far:\n" + d.Stderr);
         }
         Assert.Equal(0, d.Process.ExitCode);
         Assert.False(d.IsMounted);
+    }
+
+    [Fact]
+    public void Sigint_AsSoonAsTheMountIsUp_UnmountsAndExitsZero()
+    {
+        // The handler is in place before the kernel mount, so no signal after it can kill the daemon.
+        using RumpDaemon d = RumpDaemon.StartTmpfs();
+        Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGINT));
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)), "daemon did not exit on SIGINT; its log so far:\n" + d.Stderr);
+        Assert.Equal(0, d.Process.ExitCode);
+        Assert.False(d.IsMounted);
+        Assert.Contains("unmounted cleanly", d.Stderr, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -123,6 +123,17 @@ public static class DaemonMain
         {
             return Fail(config, readyFd, error!);
         }
+        // Taken before the kernel mount: a signal that arrives as soon as the mount point is
+        // usable (a test, a script's trap) then unmounts cleanly instead of killing the daemon.
+        using var stop = new ManualResetEventSlim(false);
+        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
+        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
+        void OnSignal(PosixSignalContext ctx)
+        {
+            ctx.Cancel = true;
+            stop.Set();
+        }
+
         var options = new P2kServerOptions
         {
             Kernel = config.Kernel,
@@ -134,15 +145,6 @@ public static class DaemonMain
         {
             mount!.Unmount(force: true);
             return Fail(config, readyFd, error ?? "mount failed");
-        }
-
-        using var stop = new ManualResetEventSlim(false);
-        using PosixSignalRegistration sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, OnSignal);
-        using PosixSignalRegistration sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, OnSignal);
-        void OnSignal(PosixSignalContext ctx)
-        {
-            ctx.Cancel = true;
-            stop.Set();
         }
 
         if (readyFd >= 0)
