@@ -218,4 +218,31 @@ public sealed class CliCopyTests : IDisposable
         Assert.Equal(data.Length, new FileInfo(dest).Length);
         Assert.Equal(data, File.ReadAllBytes(dest));
     }
+
+    [Fact]
+    public void Get_OntoAFullHostDisk_OneLineErrorBeforeWriting()
+    {
+        // A 1 MiB host tmpfs cannot take a 3 MiB file: the up-front reservation fails, so
+        // the copy stops with one line and exit status 1, before writing anything.
+        byte[] data = new byte[3 << 20];
+        new Random(5).NextBytes(data);
+        _cli.Tmpfs.WriteAllBytes("/big", data);
+        string small = Path.Combine(_host.Path, "small");
+        Directory.CreateDirectory(small);
+        OracleTool.RunExpect(0, "mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", small);
+        try
+        {
+            CliResult r = _cli.Fails(Img, "get", "/big", Path.Combine(small, "big"));
+            Assert.Single(r.Stderr.Trim().Split('\n'));
+            Assert.Contains("full", r.Stderr, StringComparison.OrdinalIgnoreCase);
+            Assert.False(File.Exists(Path.Combine(small, "big")) && new FileInfo(Path.Combine(small, "big")).Length > 0);
+        }
+        finally
+        {
+            if (OracleTool.Run("umount", small).ExitCode != 0)
+            {
+                OracleTool.Run("umount", "-l", small);
+            }
+        }
+    }
 }
