@@ -245,4 +245,44 @@ public sealed class CliCopyTests : IDisposable
             }
         }
     }
+
+    [Fact]
+    public void Get_IntoADeviceNamedAsDest_WritesIntoItAndLeavesItAlone()
+    {
+        // A node like /dev/null, made here: the data goes into it; its mode and times stay.
+        _cli.Tmpfs.WriteAllBytes("/f", new byte[3 << 20]);
+        _cli.Tmpfs.Chmod("/f", 0x180);
+        string node = Path.Combine(_host.Path, "null");
+        OracleTool.RunExpect(0, "mknod", "-m", "666", node, "c", "1", "3");
+        OracleTool.RunExpect(0, "touch", "-d", "2001-02-03 04:05:06Z", node);
+        DateTime before = File.GetLastWriteTimeUtc(node);
+
+        _cli.Ok(Img, "get", "/f", node);
+
+        Assert.Equal("c", OracleTool.Run("stat", "-c", "%F", node).Stdout.Trim()[..1]);
+        Assert.Equal((UnixFileMode)0x1B6, File.GetUnixFileMode(node));
+        Assert.Equal(before, File.GetLastWriteTimeUtc(node));
+    }
+
+    [Fact]
+    public async Task Get_FifoInTheWayInsideACopy_IsReplacedNotOpened()
+    {
+        // Opening a fifo for writing waits for a reader: get replaces it instead.
+        _cli.Tmpfs.WriteAllBytes("/f", "data"u8);
+        string dest = Path.Combine(_host.Path, "out");
+        Directory.CreateDirectory(dest);
+        string fifo = Path.Combine(dest, "f");
+        OracleTool.RunExpect(0, "mkfifo", fifo);
+        Task<CliResult> get = Task.Run(() => _cli.Run(Img, "get", "/", dest));
+        bool done = await Task.WhenAny(get, Task.Delay(TimeSpan.FromSeconds(30))) == get;
+        if (!done)
+        {
+            // Let the stuck open go, so the test run can end.
+            await using var reader = new FileStream(fifo, FileMode.Open, FileAccess.Read);
+        }
+        Assert.True(done, "get blocked on the fifo in its way");
+        Assert.Equal(0, (await get).Exit);
+        Assert.Equal("data", File.ReadAllText(fifo));
+        Assert.False(RumpFs.Tools.Ukfs.HostNodes.IsSpecial(fifo));
+    }
 }

@@ -9,6 +9,7 @@ internal static unsafe class HostNodes
     private const uint S_IFIFO = 0x1000;
     private const uint S_IFCHR = 0x2000;
     private const uint S_IFBLK = 0x6000;
+    private const uint S_IFSOCK = 0xC000;
 
     /// <summary>link(2); an error message, or null on success.</summary>
     public static string? Link(string existing, string newPath)
@@ -32,6 +33,10 @@ internal static unsafe class HostNodes
     }
 
     public static bool IsRoot => LibC.geteuid() == 0;
+
+    /// <summary>Whether <paramref name="path"/> (not followed) is a fifo, a device node or a socket.</summary>
+    public static bool IsSpecial(string path) =>
+        Lstat(path)?.Type is S_IFIFO or S_IFCHR or S_IFBLK or S_IFSOCK;
 
     /// <summary>lstat(2): the S_IFMT type bits, inode, device, link count, owner; null when it fails.</summary>
     public static (uint Type, ulong Ino, ulong Dev, ulong Nlink, uint Uid, uint Gid)? Lstat(string path)

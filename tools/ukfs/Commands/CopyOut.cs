@@ -20,6 +20,7 @@ internal sealed class CopyOut
     private readonly PipelinedCopy _pipe = new();
     private readonly Dictionary<ulong, string> _linked = [];
     private readonly List<(string Host, VAttr Va)> _directories = [];
+    private string? _namedFile;
 
     private CopyOut(CommandContext ctx)
     {
@@ -41,6 +42,10 @@ internal sealed class CopyOut
         if (name.Length == 0 && va.Type == VType.Directory)
         {
             Directory.CreateDirectory(target);
+        }
+        if (target == dest)
+        {
+            copy._namedFile = dest;
         }
         copy.Copy(source, target, va, isRootOfCopy: name.Length == 0);
         // Directory modes and times last, deepest first: writing into them changed their
@@ -134,22 +139,37 @@ internal sealed class CopyOut
         // A new file is created without the ftruncate(0) that FileMode.Create adds: on ext4 that
         // truncation marks the file as "replaced", and close() then writes the whole file back
         // synchronously (auto_da_alloc), which cost a quarter of a 512 MiB get.
-        FileMode mode = File.Exists(host) ? FileMode.Create : FileMode.CreateNew;
+        // A fifo, device or socket in the way is replaced like any other node, except when
+        // the user named it as DEST (`get /f /dev/null`): then the data goes into it, as cp
+        // does, and its size, mode and times are left alone.
+        bool intoSpecial = HostNodes.IsSpecial(host);
+        if (intoSpecial && host != _namedFile)
+        {
+            Replace(host);
+            intoSpecial = false;
+        }
+        FileMode mode = intoSpecial ? FileMode.Open : File.Exists(host) ? FileMode.Create : FileMode.CreateNew;
         var options = new FileStreamOptions
         {
             Mode = mode,
             Access = FileAccess.Write,
             Share = FileShare.None,
             BufferSize = 1,
-            PreallocationSize = PreallocationFor(va),
+            PreallocationSize = intoSpecial ? 0 : PreallocationFor(va),
         };
         using (UkfsFileStream input = _ctx.Mount.Open(src))
         using (var output = new FileStream(host, options))
         {
-            CopyData(input, output, va);
-            output.SetLength(output.Position);
+            CopyData(input, output, va, keepHoles: !intoSpecial);
+            if (!intoSpecial)
+            {
+                output.SetLength(output.Position);
+            }
         }
-        SetModeAndTimes(host, va);
+        if (!intoSpecial)
+        {
+            SetModeAndTimes(host, va);
+        }
     }
 
     /// <summary>
@@ -168,12 +188,12 @@ internal sealed class CopyOut
     /// The image is read on another thread, several chunks ahead of the host writes, so the
     /// disk keeps reading while the host file takes the data.
     /// </summary>
-    private void CopyData(UkfsFileStream input, FileStream output, VAttr va)
+    private void CopyData(UkfsFileStream input, FileStream output, VAttr va, bool keepHoles)
     {
         long remaining = va.Size;
         // Only a file with less storage than size can have holes; scanning every chunk of
         // a fully allocated file for zeros would cost a tenth of a large get for nothing.
-        bool mayHaveHoles = va.BytesUsed < va.Size;
+        bool mayHaveHoles = keepHoles && va.BytesUsed < va.Size;
         _pipe.Run(va.Size, buffer => input.Read(buffer.Span), chunk =>
         {
             int n = chunk.Length;
