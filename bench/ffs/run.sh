@@ -44,11 +44,14 @@ files() {
 }
 
 # Each round runs every workload once on every target, the targets one after another, so
-# that all three see the same moment of the disk; the table shows each cell's median over
-# the rounds (a single cold read on this virtual disk can swing by 2x), then every sample.
+# that all three see the same moment of the disk; each round starts at a different target,
+# so none always runs right after the same neighbour. The table shows each cell's median
+# over the rounds (a single cold read on this virtual disk can swing by 2x), then every sample.
 source "$repo/bench/lib/samples.sh"
-for _ in $(seq 1 "$rounds"); do
-    for target in ffs ext2 kernel; do
+targets=(ffs ext2 kernel)
+for round in $(seq 1 "$rounds"); do
+    for i in 0 1 2; do
+        target=${targets[(i + round) % 3]}
         m="$work/mnt-$target"
         rm -f "$m/big"
         add "$target-w" "$(t seqw "$m")"; drop
