@@ -119,6 +119,63 @@ public class BufferCacheTests
         Assert.Equal(0, dev.WriteCount);
     }
 
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Discard_RemovesExactlyTheBuffersThatOverlapTheRange(bool oneUnalignedBuffer)
+    {
+        // Many buffers of mixed sizes: Discard looks up the starts a range can touch (or,
+        // with a buffer off the sector grid, scans). Either way it must drop exactly the
+        // buffers that overlap, no more and no fewer.
+        var dev = new MemoryBlockDevice(8L << 20);
+        var cache = new BufferCache(dev, 64L << 20);
+        var rng = new Random(17);
+        int[] sizes = [512, 1024, 2048, 4096, 8192, 32768];
+        var present = new Dictionary<long, int>();
+        while (present.Count < 600)
+        {
+            long offset = rng.Next(0, (8 << 20) / 512 - 64) * 512L;
+            if (present.ContainsKey(offset))
+            {
+                continue;
+            }
+            int size = sizes[rng.Next(sizes.Length)];
+            Assert.Equal(Errno.OK, cache.Read(offset, size, out Buffer? bp));
+            bp!.Release();
+            present[offset] = size;
+        }
+        if (oneUnalignedBuffer)
+        {
+            Assert.Equal(Errno.OK, cache.Read(1000, 24, out Buffer? odd));
+            odd!.Release();
+            present[1000] = 24;
+        }
+        void Discard(long offset, long length)
+        {
+            cache.Discard(offset, length);
+            foreach (long gone in present.Where(p => p.Key < offset + length && offset < p.Key + p.Value).Select(p => p.Key).ToList())
+            {
+                present.Remove(gone);
+            }
+        }
+        var all = new Dictionary<long, int>(present);
+        for (int i = 0; i < 200; i++)
+        {
+            Discard(rng.Next(0, (8 << 20) / 512) * 512L, sizes[rng.Next(sizes.Length)] * (long)rng.Next(1, 4));
+        }
+        Discard(0, 1024);
+
+        // What is still cached is a hit, what was discarded a miss.
+        Assert.True(present.Count is > 100 and < 600, $"{present.Count} buffers left: the discards should hit some and miss some");
+        foreach ((long offset, int size) in all)
+        {
+            long misses = cache.Stats.Misses;
+            Assert.Equal(Errno.OK, cache.Read(offset, size, out Buffer? bp));
+            bp!.Release();
+            Assert.True(present.ContainsKey(offset) == (cache.Stats.Misses == misses), $"buffer {offset}+{size}: cached {cache.Stats.Misses == misses}, expected {present.ContainsKey(offset)}");
+        }
+    }
+
     [Fact]
     public void Read_OutsideTheDevice_ReturnsEio_AndDeviceErrorsPropagate()
     {

@@ -19,12 +19,17 @@ namespace RumpFs.Vfs.Buffers;
 /// </summary>
 public sealed class BufferCache
 {
+    private const int SectorSize = 512;
+
     private readonly IBlockDevice _device;
     private readonly object _lock = new();
     private readonly Dictionary<long, Buffer> _map = [];
     private readonly LinkedList<Buffer> _lru = new();
     private long _cachedBytes;
     private long _dirtyBytes;
+    // What lets Discard look up the few keys a range can touch instead of scanning the map.
+    private int _largestBuffer;
+    private bool _allSectorAligned = true;
     private long _hits;
     private long _misses;
     private long _reads;
@@ -177,12 +182,29 @@ public sealed class BufferCache
                 return;
             }
             List<Buffer>? victims = null;
-            // Small ranges: probe by the common block sizes; large ones: scan.
-            foreach (Buffer bp in _map.Values)
+            // A buffer that overlaps the range starts less than the largest buffer's size
+            // before it. When every buffer starts on a sector, looking those starts up is
+            // cheaper than a scan of the whole cache, which freeing many blocks made costly.
+            long firstStart = Math.Max(0, offset - _largestBuffer + 1);
+            long probes = (offset + length - firstStart + SectorSize - 1) / SectorSize;
+            if (_allSectorAligned && probes < _map.Count)
             {
-                if (bp.Offset < offset + length && offset < bp.Offset + bp.Size)
+                for (long key = (firstStart + SectorSize - 1) / SectorSize * SectorSize; key < offset + length; key += SectorSize)
                 {
-                    (victims ??= []).Add(bp);
+                    if (_map.TryGetValue(key, out Buffer? bp) && Overlaps(bp, offset, length))
+                    {
+                        (victims ??= []).Add(bp);
+                    }
+                }
+            }
+            else
+            {
+                foreach (Buffer bp in _map.Values)
+                {
+                    if (Overlaps(bp, offset, length))
+                    {
+                        (victims ??= []).Add(bp);
+                    }
                 }
             }
             if (victims is null)
@@ -335,7 +357,15 @@ public sealed class BufferCache
         bp.Detached = false;
         _map[bp.Offset] = bp;
         _cachedBytes += bp.Size;
+        _largestBuffer = Math.Max(_largestBuffer, bp.Size);
+        if (bp.Offset % SectorSize != 0)
+        {
+            _allSectorAligned = false;
+        }
     }
+
+    private static bool Overlaps(Buffer bp, long offset, long length) =>
+        bp.Offset < offset + length && offset < bp.Offset + bp.Size;
 
     private void RemoveLocked(Buffer bp)
     {
