@@ -64,22 +64,26 @@ internal sealed class RumpDaemon : IDisposable
         string scratch = NewScratch();
         string mnt = System.IO.Path.Combine(scratch, "mnt");
         Directory.CreateDirectory(mnt);
-        var psi = new ProcessStartInfo(runAs is null ? "dotnet" : runAs[0])
+        // Through env --default-signal=INT: a test run started in the background of a
+        // non-interactive shell inherits SIGINT ignored, the daemon would inherit that too,
+        // and the tests that send it SIGINT would wait for nothing.
+        var psi = new ProcessStartInfo("env")
         {
             UseShellExecute = false,
             RedirectStandardError = true,
             RedirectStandardOutput = true,
         };
+        psi.ArgumentList.Add("--default-signal=INT");
         if (runAs is not null)
         {
-            foreach (string a in runAs.Skip(1))
+            foreach (string a in runAs)
             {
                 psi.ArgumentList.Add(a);
             }
-            psi.ArgumentList.Add("dotnet");
             File.SetUnixFileMode(scratch, (UnixFileMode)0x1FF);
             File.SetUnixFileMode(mnt, (UnixFileMode)0x1FF);
         }
+        psi.ArgumentList.Add("dotnet");
         foreach (string a in (string[])[ToolDll(tool), "-f", .. args, mnt])
         {
             psi.ArgumentList.Add(a);
