@@ -34,9 +34,8 @@ internal static unsafe class HostNodes
 
     public static bool IsRoot => LibC.geteuid() == 0;
 
-    /// <summary>Whether <paramref name="path"/> (not followed) is a fifo, a device node or a socket.</summary>
-    public static bool IsSpecial(string path) =>
-        Lstat(path)?.Type is S_IFIFO or S_IFCHR or S_IFBLK or S_IFSOCK;
+    /// <summary>Whether S_IFMT bits <paramref name="type"/> (from <see cref="Lstat"/>) are a fifo, a device node or a socket.</summary>
+    public static bool IsSpecial(uint type) => type is S_IFIFO or S_IFCHR or S_IFBLK or S_IFSOCK;
 
     /// <summary>lstat(2): the S_IFMT type bits, inode, device, link count, owner; null when it fails.</summary>
     public static (uint Type, ulong Ino, ulong Dev, ulong Nlink, uint Uid, uint Gid)? Lstat(string path)

@@ -142,13 +142,15 @@ internal sealed class CopyOut
         // A fifo, device or socket in the way is replaced like any other node, except when
         // the user named it as DEST (`get /f /dev/null`): then the data goes into it, as cp
         // does, and its size, mode and times are left alone.
-        bool intoSpecial = HostNodes.IsSpecial(host);
+        uint? existing = HostNodes.Lstat(host)?.Type;
+        bool intoSpecial = existing is uint type && HostNodes.IsSpecial(type);
         if (intoSpecial && host != _namedFile)
         {
             Replace(host);
             intoSpecial = false;
+            existing = null;
         }
-        FileMode mode = intoSpecial ? FileMode.Open : File.Exists(host) ? FileMode.Create : FileMode.CreateNew;
+        FileMode mode = intoSpecial ? FileMode.Open : existing is not null ? FileMode.Create : FileMode.CreateNew;
         var options = new FileStreamOptions
         {
             Mode = mode,
