@@ -203,6 +203,29 @@ public sealed partial class UkfsMount
         }
     }
 
+    /// <summary>
+    /// Create a fifo, socket or device node (mknod(2)). Device nodes need root credentials
+    /// (EPERM otherwise); a format that cannot store the node, FAT for one, gives EPERM.
+    /// </summary>
+    /// <param name="path">The new node.</param>
+    /// <param name="type"><see cref="VType.Fifo"/>, <see cref="VType.Socket"/>, <see cref="VType.CharDevice"/> or <see cref="VType.BlockDevice"/>.</param>
+    /// <param name="mode">Permission bits.</param>
+    /// <param name="rdev">The device number of a device node (Linux encoding, as stat's st_rdev); ignored otherwise.</param>
+    public void Mknod(string path, VType type, uint mode, ulong rdev = 0)
+    {
+        Vnode dvp = ResolveParent(path, out string name, out _);
+        try
+        {
+            Check(type is VType.Regular or VType.Directory or VType.Symlink ? Errno.EINVAL : Errno.OK, path);
+            Check(Vop.Mknod(dvp, name, type, mode & 0xFFF, rdev, Credentials, out Vnode? vp), path);
+            vp!.Release();
+        }
+        finally
+        {
+            dvp.Release();
+        }
+    }
+
     /// <summary>The target of the symbolic link <paramref name="path"/>; EINVAL when it is not one.</summary>
     public string ReadLink(string path)
     {

@@ -283,6 +283,128 @@ public sealed class CliCopyTests : IDisposable
         Assert.True(done, "get blocked on the fifo in its way");
         Assert.Equal(0, (await get).Exit);
         Assert.Equal("data", File.ReadAllText(fifo));
-        Assert.Equal(0x8000u, RumpFs.Tools.Ukfs.HostNodes.Lstat(fifo)?.Type); // a regular file now
+        Assert.Equal(VType.Regular, RumpFs.Tools.Ukfs.HostNodes.Lstat(fifo)?.Type); // a regular file now
+    }
+
+    /// <summary>A host tree with three names of one file, a fifo, a socket, two device nodes, and times to the nanosecond.</summary>
+    private string MakeSpecialTree()
+    {
+        string src = Path.Combine(_host.Path, "special");
+        Directory.CreateDirectory(Path.Combine(src, "sub"));
+        File.WriteAllText(Path.Combine(src, "one"), "shared\n");
+        OracleTool.RunExpect(0, "ln", Path.Combine(src, "one"), Path.Combine(src, "two"));
+        OracleTool.RunExpect(0, "ln", Path.Combine(src, "one"), Path.Combine(src, "sub", "three"));
+        OracleTool.RunExpect(0, "mkfifo", "-m", "640", Path.Combine(src, "fifo"));
+        OracleTool.RunExpect(0, "mknod", "-m", "620", Path.Combine(src, "tty9"), "c", "4", "9");
+        OracleTool.RunExpect(0, "mknod", "-m", "600", Path.Combine(src, "disk"), "b", "259", "300000");
+        Assert.Null(RumpFs.Tools.Ukfs.HostNodes.Mknod(Path.Combine(src, "sock"), VType.Socket, 0x1ED, 0));
+        File.CreateSymbolicLink(Path.Combine(src, "link"), "one");
+        foreach (string name in new[] { "one", "fifo", "tty9", "link" })
+        {
+            OracleTool.RunExpect(0, "touch", "-h", "-d", "2001-02-03 04:05:06.123456789Z", Path.Combine(src, name));
+        }
+        return src;
+    }
+
+    private static readonly Timespec s_nanoTime = new(981173106, 123456789);
+
+    [Fact]
+    public void Put_HardLinksSpecialFilesAndNanosecondTimes_KeptAsSuch()
+    {
+        string src = MakeSpecialTree();
+        CliResult r = _cli.Ok(Img, "put", src, "/");
+        Assert.Equal("", r.Stderr);
+        UkfsMount fs = _cli.Tmpfs;
+        VAttr one = fs.Lstat("/special/one");
+        Assert.Equal(3u, one.Nlink);
+        Assert.Equal(one.Ino, fs.Lstat("/special/two").Ino);
+        Assert.Equal(one.Ino, fs.Lstat("/special/sub/three").Ino);
+        Assert.Equal("shared\n"u8.ToArray(), fs.ReadAllBytes("/special/sub/three"));
+        Assert.Equal((VType.Fifo, 0x1A0u), (fs.Lstat("/special/fifo").Type, fs.Lstat("/special/fifo").Mode));
+        Assert.Equal(VType.Socket, fs.Lstat("/special/sock").Type);
+        VAttr tty = fs.Lstat("/special/tty9");
+        Assert.Equal((VType.CharDevice, 0x190u, (4UL << 8) | 9), (tty.Type, tty.Mode, tty.Rdev));
+        VAttr disk = fs.Lstat("/special/disk");
+        Assert.Equal(VType.BlockDevice, disk.Type);
+        Assert.Equal(OracleTool.RunExpect(0, "stat", "-c", "%t:%T", Path.Combine(src, "disk")).Stdout.Trim(),
+            $"{((disk.Rdev >> 8) & 0xFFF) | ((disk.Rdev >> 32) & ~0xFFFUL):x}:{(disk.Rdev & 0xFF) | ((disk.Rdev >> 12) & ~0xFFUL):x}");
+        Assert.Equal(s_nanoTime, one.Mtime);
+        Assert.Equal(s_nanoTime, fs.Lstat("/special/fifo").Mtime);
+        Assert.Equal(s_nanoTime, fs.Lstat("/special/link").Mtime);
+    }
+
+    [Fact]
+    public void PutThenGet_SpecialTree_SameNodesLinksAndTimes()
+    {
+        string src = MakeSpecialTree();
+        _cli.Ok(Img, "put", src, "/");
+        string back = Path.Combine(_host.Path, "back");
+        Directory.CreateDirectory(back);
+        CliResult r = _cli.Ok(Img, "get", "/special", back);
+        Assert.Equal("", r.Stderr);
+        foreach (string rel in new[] { "one", "two", "sub/three", "fifo", "sock", "tty9", "disk", "link" })
+        {
+            string a = Path.Combine(src, rel), b = Path.Combine(back, "special", rel);
+            // type, mode, device number, link count, mtime to the nanosecond (of the node itself)
+            Assert.Equal(
+                OracleTool.RunExpect(0, "stat", "-c", "%F %a %t:%T %h %.9Y", a).Stdout,
+                OracleTool.RunExpect(0, "stat", "-c", "%F %a %t:%T %h %.9Y", b).Stdout);
+        }
+        Assert.Equal(
+            OracleTool.RunExpect(0, "stat", "-c", "%i", Path.Combine(back, "special", "one")).Stdout,
+            OracleTool.RunExpect(0, "stat", "-c", "%i", Path.Combine(back, "special", "sub", "three")).Stdout);
+    }
+
+    [Fact]
+    public void PutAndGet_AsRoot_KeepOwnersOfFilesAndLinks()
+    {
+        Assert.True(RumpFs.Tools.Ukfs.HostNodes.IsRoot, "these tests run as root");
+        string src = Path.Combine(_host.Path, "owned");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "f"), "x");
+        File.CreateSymbolicLink(Path.Combine(src, "l"), "f");
+        OracleTool.RunExpect(0, "chown", "1234:567", Path.Combine(src, "f"), src);
+        OracleTool.RunExpect(0, "chown", "-h", "4321:765", Path.Combine(src, "l"));
+        OracleTool.RunExpect(0, "chmod", "4755", Path.Combine(src, "f"));
+
+        _cli.Ok(Img, "put", src, "/");
+        UkfsMount fs = _cli.Tmpfs;
+        Assert.Equal((1234u, 567u, 0x9EDu), (fs.Stat("/owned/f").Uid, fs.Stat("/owned/f").Gid, fs.Stat("/owned/f").Mode));
+        Assert.Equal((4321u, 765u), (fs.Lstat("/owned/l").Uid, fs.Lstat("/owned/l").Gid));
+        Assert.Equal(1234u, fs.Stat("/owned").Uid);
+
+        fs.Chown("/owned/f", 2000, 3000);
+        fs.Chmod("/owned/f", 0xDED); // 6755: set-id bits survive the change of owner
+        string back = Path.Combine(_host.Path, "back");
+        Directory.CreateDirectory(back);
+        _cli.Ok(Img, "get", "/owned", back);
+        Assert.Equal("2000:3000:6755", OracleTool.RunExpect(0, "stat", "-c", "%u:%g:%a", Path.Combine(back, "owned", "f")).Stdout.Trim());
+        Assert.Equal("4321:765", OracleTool.RunExpect(0, "stat", "-c", "%u:%g", Path.Combine(back, "owned", "l")).Stdout.Trim());
+        Assert.Equal("1234:567", OracleTool.RunExpect(0, "stat", "-c", "%u:%g", Path.Combine(back, "owned")).Stdout.Trim());
+    }
+
+    [Fact]
+    public void Put_SpecialTreeOntoFat_LinksBecomeCopiesTheRestIsNamedAndSkipped()
+    {
+        string src = MakeSpecialTree();
+        string img = Path.Combine(_host.Path, "fat.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", img, "8192");
+        using var images = CliHarness.OnImages();
+        CliResult r = images.Run(img, "put", src, "/");
+        Assert.True(r.Exit == 0, r.ToString());
+        string[] warnings = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Single(warnings, w => w.Contains("hard links copied as separate files", StringComparison.Ordinal));
+        foreach (string what in new[] { "fifo", "socket", "char-device", "block-device", "symbolic link" })
+        {
+            Assert.Single(warnings, w => w.Contains($"{what} not copied: the file system cannot store it", StringComparison.Ordinal));
+        }
+        Assert.Equal(6, warnings.Length);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+        ToolResult dir = OracleTool.RunExpect(0, "mdir", "-i", img, "-/", "::/special");
+        foreach (string name in new[] { "one", "two", "sub/three" })
+        {
+            Assert.Equal("shared\n", OracleTool.RunExpect(0, "mtype", "-i", img, "::/special/" + name).Stdout);
+        }
+        Assert.DoesNotContain("fifo", dir.Stdout, StringComparison.Ordinal);
     }
 }

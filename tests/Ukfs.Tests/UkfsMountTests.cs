@@ -80,6 +80,23 @@ public sealed class UkfsMountTests : IDisposable
     }
 
     [Fact]
+    public void Mknod_FifoSocketDevice_TypeModeAndDeviceNumberKept()
+    {
+        _fs.Mknod("/fifo", VType.Fifo, 0x1A0);
+        _fs.Mknod("/sock", VType.Socket, 0x1ED);
+        ulong rdev = (259UL << 8) | 7; // major 259, minor 7
+        _fs.Mknod("/blk", VType.BlockDevice, 0x180, rdev);
+        Assert.Equal((VType.Fifo, 0x1A0u), (_fs.Lstat("/fifo").Type, _fs.Lstat("/fifo").Mode));
+        Assert.Equal(VType.Socket, _fs.Lstat("/sock").Type);
+        Assert.Equal((VType.BlockDevice, rdev), (_fs.Lstat("/blk").Type, _fs.Lstat("/blk").Rdev));
+        Assert.Equal(Errno.EEXIST, ErrnoOf(() => _fs.Mknod("/fifo", VType.Fifo, 0x1A4)));
+        Assert.Equal(Errno.EINVAL, ErrnoOf(() => _fs.Mknod("/reg", VType.Regular, 0x1A4)));
+        Assert.Equal(Errno.ENOENT, ErrnoOf(() => _fs.Mknod("/no/such/fifo", VType.Fifo, 0x1A4)));
+        _fs.Credentials = new Credentials(1000, 1000);
+        Assert.Equal(Errno.EPERM, ErrnoOf(() => _fs.Mknod("/tmp-dev", VType.CharDevice, 0x1A4, 1)));
+    }
+
+    [Fact]
     public void ReadDirectory_ListsEntriesWithAttributes_NotDots()
     {
         _fs.Mkdir("/d");

@@ -5,53 +5,78 @@ using RumpFs.Vfs;
 namespace RumpFs.Tools.Ukfs.Commands;
 
 /// <summary>
-/// put SOURCE [DEST]: copy from the host into the image, recursively, keeping modes and
-/// times; symbolic links are copied as links (never followed). Hard links on the host
-/// become separate files; device nodes, fifos and sockets are skipped with a warning.
+/// put SOURCE [DEST], and newfs --from DIR: copy a host tree into the image as cp -a, makefs
+/// and mke2fs -d do. Folders, regular files, symbolic links (never followed), hard links
+/// (files with one host inode become links of one file), fifos, sockets and device nodes;
+/// modes and times to the nanosecond; owners when run as root. What the format cannot
+/// store is named in a warning and left out: on FAT hard links become separate copies, and
+/// symbolic links and special files are skipped.
 /// </summary>
 internal sealed class CopyIn
 {
     private readonly CommandContext _ctx;
+    private readonly UkfsMount _fs;
+    private readonly string _label;
+    private readonly bool _intoExisting;
+    private readonly bool _keepOwners = HostNodes.IsRoot;
     private readonly Progress _progress;
     private readonly PipelinedCopy _pipe = new();
-    private readonly List<(string Path, FileSystemInfo Info)> _directories = [];
+    private readonly Dictionary<(ulong Dev, ulong Ino), string> _linked = [];
+    private readonly List<(string Path, HostStat Stat)> _directories = [];
+    private readonly HashSet<string> _warned = [];
+    private bool _linksUnsupported;
 
-    private CopyIn(CommandContext ctx)
+    // label: put before every message ("newfs: "), or empty. intoExisting: the image may
+    // already hold the names (put), and a non-folder in the way is replaced.
+    private CopyIn(CommandContext ctx, UkfsMount fs, string verb, string label, bool intoExisting)
     {
         _ctx = ctx;
-        _progress = new Progress(ctx.Err, "put", ctx.Progress);
+        _fs = fs;
+        _label = label;
+        _intoExisting = intoExisting;
+        _progress = new Progress(ctx.Err, verb, ctx.Progress);
     }
 
+    /// <summary>ukfs put: SOURCE becomes DEST, or goes inside DEST when that is a folder.</summary>
     public static int Run(CommandContext ctx, PutOptions o)
     {
         string source = o.Source;
-        FileSystemInfo info = Directory.Exists(source) && !CopyOut.IsSymlink(source)
-            ? new DirectoryInfo(source)
-            : new FileInfo(source);
-        if (!info.Exists && info.LinkTarget is null)
+        if (HostNodes.Lstat(source) is null)
         {
             throw new UsageException($"{source}: no such file or directory on the host");
         }
         string dest = o.Dest ?? "/";
         string name = Path.GetFileName(Path.TrimEndingDirectorySeparator(source));
-        if (name is "" or "." or "..")
-        {
-            name = "";
-        }
         string target = dest;
-        if (IsImageDirectory(ctx.Mount, dest) && name.Length > 0)
+        if (name is not ("" or "." or "..") && IsImageDirectory(ctx.Mount, dest))
         {
             target = UkfsMount.Combine(dest, name);
         }
-        var copy = new CopyIn(ctx);
-        copy.Copy(info, target);
-        foreach ((string path, FileSystemInfo dir) in copy._directories.AsEnumerable().Reverse())
-        {
-            copy.SetModeAndTimes(path, dir);
-        }
-        copy._progress.Finish();
-        ctx.Mount.Sync();
+        var copy = new CopyIn(ctx, ctx.Mount, "put", "", intoExisting: true);
+        copy.Copy(source, target);
+        copy.Finish();
         return 0;
+    }
+
+    /// <summary>newfs --from DIR: the folder's contents become the new file system's root.</summary>
+    public static void Populate(CommandContext ctx, UkfsMount fs, string hostRoot)
+    {
+        var copy = new CopyIn(ctx, fs, "newfs", "newfs: ", intoExisting: false);
+        // The trailing slash makes lstat follow a folder given as a link to one.
+        copy.Copy(Path.TrimEndingDirectorySeparator(hostRoot) + "/", "/");
+        copy.Finish();
+    }
+
+    private void Finish()
+    {
+        // Folders last and deepest first: adding their entries moved their times, and a
+        // read-only mode would have blocked the copy.
+        foreach ((string path, HostStat st) in _directories.AsEnumerable().Reverse())
+        {
+            Attributes(path, st, follow: true);
+        }
+        _progress.Finish();
+        _fs.Sync();
     }
 
     private static bool IsImageDirectory(UkfsMount fs, string path)
@@ -66,74 +91,188 @@ internal sealed class CopyIn
         }
     }
 
-    private void Copy(FileSystemInfo info, string dest)
+    /// <summary>Copy one host node; a failure is reported for it and the copy goes on.</summary>
+    private void Copy(string host, string dest)
     {
         try
         {
-            if (info.LinkTarget is string target)
+            HostStat st = HostNodes.Lstat(host) ?? throw new FileNotFoundException("no such file or directory", host);
+            switch (st.Type)
             {
-                ReplaceNonDirectory(dest);
-                _ctx.Mount.Symlink(target, dest);
-            }
-            else if (info is DirectoryInfo dir)
-            {
-                CopyDirectory(dir, dest);
-            }
-            else if (HostNodes.Lstat(info.FullName) is not { Type: 0x8000 })
-            {
-                _ctx.Warn($"{info.FullName}: not a regular file, directory or link; not copied");
-            }
-            else
-            {
-                CopyFile((FileInfo)info, dest);
+                case VType.Directory:
+                    CopyDirectory(host, dest, st);
+                    break;
+                case VType.Regular:
+                    CopyRegular(host, dest, st);
+                    break;
+                case VType.Symlink:
+                    CopySymlink(host, dest, st);
+                    break;
+                case VType.Fifo or VType.Socket or VType.CharDevice or VType.BlockDevice:
+                    CopySpecial(host, dest, st);
+                    break;
+                default:
+                    _ctx.Warn($"{_label}{host}: unknown file type; not copied");
+                    break;
             }
         }
         catch (UkfsException e)
         {
-            _ctx.Error(e.Message);
+            _ctx.Error(_label + e.Message);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            _ctx.Error($"{_label}{host}: {e.Message}");
         }
     }
 
-    private void CopyDirectory(DirectoryInfo dir, string dest)
+    private void CopyDirectory(string host, string dest, HostStat st)
     {
-        if (!IsImageDirectory(_ctx.Mount, dest))
+        if (!IsImageDirectory(_fs, dest))
         {
-            _ctx.Mount.Mkdir(dest, 0x1C0); // owner-only until its real mode is set at the end
+            if (_intoExisting)
+            {
+                ReplaceNonDirectory(dest);
+            }
+            _fs.Mkdir(dest, 0x1C0); // owner-only until its real mode is set at the end
         }
-        _directories.Add((dest, dir));
-        foreach (FileSystemInfo child in dir.EnumerateFileSystemInfos().OrderBy(c => c.Name, StringComparer.Ordinal))
+        _directories.Add((dest, st));
+        foreach (string child in Directory.EnumerateFileSystemEntries(host).Order(StringComparer.Ordinal))
         {
-            Copy(child, UkfsMount.Combine(dest, child.Name));
+            Copy(child, UkfsMount.Combine(dest, Path.GetFileName(child)));
         }
     }
 
-    private void CopyFile(FileInfo file, string dest)
+    private void CopyRegular(string host, string dest, HostStat st)
     {
-        using (var input = new FileStream(file.FullName, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan))
-        using (UkfsFileStream output = _ctx.Mount.Open(dest, FileMode.Create, FileAccess.Write, 0x180))
+        if (st.Nlink > 1 && !_linksUnsupported && _linked.TryGetValue((st.Dev, st.Ino), out string? first))
         {
-            _pipe.Run(file.Length, buffer => input.Read(buffer.Span), chunk =>
+            if (TryLink(host, first, dest))
+            {
+                return;
+            }
+        }
+        using (var input = new FileStream(host, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan))
+        using (UkfsFileStream output = _fs.Open(dest, _intoExisting ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, 0x180))
+        {
+            _pipe.Run(input.Length, buffer => input.Read(buffer.Span), chunk =>
             {
                 output.Write(chunk.Span);
                 _progress.Add(chunk.Length);
             });
         }
-        SetModeAndTimes(dest, file);
+        if (st.Nlink > 1 && !_linksUnsupported)
+        {
+            _linked[(st.Dev, st.Ino)] = dest;
+        }
+        Attributes(dest, st, follow: true);
+    }
+
+    /// <summary>A further name of a file already copied; false when the format has no hard links (FAT).</summary>
+    private bool TryLink(string host, string first, string dest)
+    {
+        try
+        {
+            if (_intoExisting)
+            {
+                ReplaceNonDirectory(dest);
+            }
+            _fs.Link(first, dest);
+            return true;
+        }
+        catch (UkfsException e) when (e.Errno is Errno.EPERM or Errno.EOPNOTSUPP or Errno.EMLINK)
+        {
+            if (e.Errno != Errno.EMLINK)
+            {
+                _linksUnsupported = true;
+            }
+            WarnOnce("links", $"{_label}{host}: hard links copied as separate files ({e.Errno.Describe()})");
+            return false;
+        }
+    }
+
+    private void CopySymlink(string host, string dest, HostStat st)
+    {
+        string target = new FileInfo(host).LinkTarget ?? throw new FileNotFoundException("the link is gone", host);
+        if (_intoExisting)
+        {
+            ReplaceNonDirectory(dest);
+        }
+        if (Stored(() => _fs.Symlink(target, dest), host, "symbolic link"))
+        {
+            Attributes(dest, st, follow: false);
+        }
+    }
+
+    private void CopySpecial(string host, string dest, HostStat st)
+    {
+        if (_intoExisting)
+        {
+            ReplaceNonDirectory(dest);
+        }
+        if (Stored(() => _fs.Mknod(dest, st.Type, 0x180, st.Rdev), host, Format.TypeName(st.Type)))
+        {
+            Attributes(dest, st, follow: false);
+        }
+    }
+
+    /// <summary>Run <paramref name="make"/>; false, with a warning, when the format cannot store the node.</summary>
+    private bool Stored(Action make, string host, string what)
+    {
+        try
+        {
+            make();
+            return true;
+        }
+        catch (UkfsException e) when (e.Errno is Errno.EPERM or Errno.EOPNOTSUPP)
+        {
+            _ctx.Warn($"{_label}{host}: {what} not copied: the file system cannot store it ({e.Errno.Describe()})");
+            return false;
+        }
     }
 
     private void ReplaceNonDirectory(string dest)
     {
-        if (_ctx.Mount.Exists(dest) && _ctx.Mount.Lstat(dest).Type != VType.Directory)
+        if (_fs.Exists(dest) && _fs.Lstat(dest).Type != VType.Directory)
         {
-            _ctx.Mount.Remove(dest);
+            _fs.Remove(dest);
         }
     }
 
-    private void SetModeAndTimes(string dest, FileSystemInfo info)
+    /// <summary>
+    /// Owner first (a change of owner clears set-id bits), then mode, then times. A format
+    /// that cannot store one of them (FAT: owners) is named once, not for every file.
+    /// </summary>
+    private void Attributes(string dest, HostStat st, bool follow)
     {
-        _ctx.Mount.Chmod(dest, (uint)info.UnixFileMode & 0xFFF);
-        _ctx.Mount.SetTimes(dest,
-            Timespec.FromDateTimeOffset(new DateTimeOffset(info.LastAccessTimeUtc)),
-            Timespec.FromDateTimeOffset(new DateTimeOffset(info.LastWriteTimeUtc)));
+        if (_keepOwners)
+        {
+            Try("owners", () => _fs.Chown(dest, st.Uid, st.Gid, follow));
+        }
+        if (st.Type != VType.Symlink)
+        {
+            Try("modes", () => _fs.Chmod(dest, st.Mode));
+        }
+        Try("times", () => _fs.SetTimes(dest, st.Atime, st.Mtime, follow));
+
+        void Try(string what, Action set)
+        {
+            try
+            {
+                set();
+            }
+            catch (UkfsException e) when (e.Errno is Errno.EPERM or Errno.EOPNOTSUPP or Errno.EINVAL)
+            {
+                WarnOnce(what, $"{_label}{dest}: {what} not kept: {e.Message} (further ones not shown)");
+            }
+        }
+    }
+
+    private void WarnOnce(string key, string message)
+    {
+        if (_warned.Add(key))
+        {
+            _ctx.Warn(message);
+        }
     }
 }

@@ -5,8 +5,9 @@ using RumpFs.Vfs;
 namespace RumpFs.Tools.Ukfs.Commands;
 
 /// <summary>
-/// get SOURCE [DEST]: copy from the image to the host, recursively, keeping modes and times,
-/// symbolic links as links, hard links as hard links, fifos (and, as root, device nodes).
+/// get SOURCE [DEST]: copy from the image to the host, recursively, keeping modes and times
+/// (to the nanosecond, links' own included), symbolic links as links, hard links as hard
+/// links, fifos and sockets, and as root device nodes and owners (as cp -a and tar do for root).
 /// Nothing is written outside DEST: every name from the image is checked (no "/", ".",
 /// "..", NUL), and nothing is written through a symbolic link that exists on the host,
 /// including one this copy has just created from the image.
@@ -52,7 +53,7 @@ internal sealed class CopyOut
         // times, and a read-only mode would have blocked the copy.
         foreach ((string host, VAttr dva) in copy._directories.AsEnumerable().Reverse())
         {
-            SetModeAndTimes(host, dva);
+            copy.SetModeAndTimes(host, dva);
         }
         copy._progress.Finish();
         return 0;
@@ -85,19 +86,18 @@ internal sealed class CopyOut
             case VType.Symlink:
                 Replace(host);
                 File.CreateSymbolicLink(host, _ctx.Mount.ReadLink(src));
-                return;
-            case VType.Fifo:
-                Replace(host);
-                ReportHost(HostNodes.Mknod(host, 'p', va.Mode, 0), host);
                 SetModeAndTimes(host, va);
                 return;
+            case VType.Fifo or VType.Socket:
             case VType.CharDevice or VType.BlockDevice when HostNodes.IsRoot:
                 Replace(host);
-                ReportHost(HostNodes.Mknod(host, va.Type == VType.CharDevice ? 'c' : 'b', va.Mode, va.Rdev), host);
-                SetModeAndTimes(host, va);
+                if (ReportHost(HostNodes.Mknod(host, va.Type, va.Mode, va.Rdev), host))
+                {
+                    SetModeAndTimes(host, va);
+                }
                 return;
             default:
-                _ctx.Warn($"{src}: {Format.TypeName(va.Type)} not copied (device nodes need root, sockets are never copied)");
+                _ctx.Warn($"{src}: {Format.TypeName(va.Type)} not copied (device nodes need root)");
                 return;
         }
     }
@@ -142,8 +142,8 @@ internal sealed class CopyOut
         // A fifo, device or socket in the way is replaced like any other node, except when
         // the user named it as DEST (`get /f /dev/null`): then the data goes into it, as cp
         // does, and its size, mode and times are left alone.
-        uint? existing = HostNodes.Lstat(host)?.Type;
-        bool intoSpecial = existing is uint type && HostNodes.IsSpecial(type);
+        VType? existing = HostNodes.Lstat(host)?.Type;
+        bool intoSpecial = existing is VType type && HostNodes.IsSpecial(type);
         if (intoSpecial && host != _namedFile)
         {
             Replace(host);
@@ -262,18 +262,30 @@ internal sealed class CopyOut
         }
     }
 
-    private void ReportHost(string? error, string host)
+    /// <summary>Report a failed host call (<paramref name="error"/> not null); true when it succeeded.</summary>
+    private bool ReportHost(string? error, string host)
     {
         if (error is not null)
         {
             _ctx.Error($"{host}: {error}");
         }
+        return error is null;
     }
 
-    private static void SetModeAndTimes(string host, VAttr va)
+    /// <summary>
+    /// Owner (root only), then mode (a change of owner clears set-id bits; a symbolic link
+    /// has no mode of its own), then times, all on the node itself.
+    /// </summary>
+    private void SetModeAndTimes(string host, VAttr va)
     {
-        File.SetUnixFileMode(host, (UnixFileMode)(va.Mode & 0xFFF));
-        File.SetLastAccessTimeUtc(host, va.Atime.ToDateTimeOffset().UtcDateTime);
-        File.SetLastWriteTimeUtc(host, va.Mtime.ToDateTimeOffset().UtcDateTime);
+        if (HostNodes.IsRoot)
+        {
+            ReportHost(HostNodes.Lchown(host, va.Uid, va.Gid), host);
+        }
+        if (va.Type != VType.Symlink)
+        {
+            File.SetUnixFileMode(host, (UnixFileMode)(va.Mode & 0xFFF));
+        }
+        ReportHost(HostNodes.SetTimes(host, va.Atime, va.Mtime), host);
     }
 }

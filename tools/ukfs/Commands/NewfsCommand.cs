@@ -37,7 +37,7 @@ internal static class NewfsCommand
         if (o.From is not null)
         {
             using UkfsMount mount = UkfsMount.Open(type, device, new UkfsOptions());
-            NewfsPopulate.Run(ctx, mount, o.From);
+            CopyIn.Populate(ctx, mount, o.From);
             mount.Unmount();
         }
         return 0;
