@@ -407,4 +407,101 @@ public sealed class CliCopyTests : IDisposable
         }
         Assert.DoesNotContain("fifo", dir.Stdout, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void PutThenGet_ExtendedAttributes_GoBothWays()
+    {
+        string src = Path.Combine(_host.Path, "xa");
+        Directory.CreateDirectory(src);
+        string file = Path.Combine(src, "f");
+        File.WriteAllText(file, "x");
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(file, "user.comment", "from the host"u8.ToArray()));
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(src, "user.dir", [0, 1, 2]));
+        File.SetUnixFileMode(file, (UnixFileMode)0x124); // read-only: get must set the attribute before the mode
+
+        _cli.Ok(Img, "put", src, "/");
+        UkfsMount fs = _cli.Tmpfs;
+        Assert.Equal("from the host"u8.ToArray(), fs.GetXattr("/xa/f", "user.comment"));
+        Assert.Equal(new byte[] { 0, 1, 2 }, fs.GetXattr("/xa", "user.dir"));
+
+        fs.SetXattr("/xa/f", "user.added", "in the image"u8.ToArray());
+        string back = Path.Combine(_host.Path, "back");
+        Directory.CreateDirectory(back);
+        _cli.Ok(Img, "get", "/xa", back);
+        string got = Path.Combine(back, "xa", "f");
+        Assert.Equal(["user.added", "user.comment"], RumpFs.Tools.Ukfs.HostXattrs.List(got).Order(StringComparer.Ordinal));
+        Assert.Equal("in the image"u8.ToArray(), RumpFs.Tools.Ukfs.HostXattrs.Get(got, "user.added"));
+        Assert.Equal(new byte[] { 0, 1, 2 }, RumpFs.Tools.Ukfs.HostXattrs.Get(Path.Combine(back, "xa"), "user.dir"));
+    }
+
+    [Fact]
+    public void Put_ExtendedAttributesIntoExt2_DebugfsReadsThem_OthersNamedOnce()
+    {
+        string src = Path.Combine(_host.Path, "xa");
+        Directory.CreateDirectory(src);
+        for (int i = 0; i < 3; i++)
+        {
+            string f = Path.Combine(src, $"f{i}");
+            File.WriteAllText(f, "x");
+            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "user.n", [(byte)('0' + i)]));
+            // trusted.* (root only on the host) is a name space the ext2 driver does not write.
+            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "trusted.t", [1]));
+        }
+        string img = Path.Combine(_host.Path, "e.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", img, "8M");
+        using var images = CliHarness.OnImages();
+        CliResult r = images.Run(img, "put", src, "/");
+        Assert.True(r.Exit == 0, r.ToString());
+        string warning = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("extended attribute trusted.t not kept", warning, StringComparison.Ordinal);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+        for (int i = 0; i < 3; i++)
+        {
+            string list = OracleTool.RunExpect(0, "debugfs", "-R", $"ea_list /xa/f{i}", img).Stdout;
+            Assert.Contains($"user.n ({1}) = \"{i}\"", list, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public void Put_ExtendedAttributesOntoFat_NamedOnceAndTheFilesCopied()
+    {
+        string src = Path.Combine(_host.Path, "xa");
+        Directory.CreateDirectory(src);
+        foreach (string name in new[] { "a", "b" })
+        {
+            File.WriteAllText(Path.Combine(src, name), name);
+            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(Path.Combine(src, name), "user.x", [1]));
+        }
+        string img = Path.Combine(_host.Path, "fat.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", img, "8192");
+        using var images = CliHarness.OnImages();
+        CliResult r = images.Run(img, "put", src, "/");
+        Assert.True(r.Exit == 0, r.ToString());
+        string warning = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("extended attribute user.x not kept", warning, StringComparison.Ordinal);
+        Assert.Equal("b", OracleTool.RunExpect(0, "mtype", "-i", img, "::/xa/b").Stdout);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+    }
+
+    [Fact]
+    public void Get_FromAnImageMke2fsWrote_ExtendedAttributesReachTheHost()
+    {
+        string src = Path.Combine(_host.Path, "tree");
+        Directory.CreateDirectory(src);
+        string file = Path.Combine(src, "f");
+        File.WriteAllText(file, "x");
+        byte[] big = [.. Enumerable.Range(0, 700).Select(i => (byte)i)]; // too big for the inode: in an attribute block
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(file, "user.small", "s"u8.ToArray()));
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(file, "user.big", big));
+        string img = Path.Combine(_host.Path, "e.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", src, img, "8M");
+
+        string back = Path.Combine(_host.Path, "back");
+        Directory.CreateDirectory(back);
+        using var images = CliHarness.OnImages();
+        images.Ok(img, "get", "/f", back);
+        string got = Path.Combine(back, "f");
+        Assert.Equal("s"u8.ToArray(), RumpFs.Tools.Ukfs.HostXattrs.Get(got, "user.small"));
+        Assert.Equal(big, RumpFs.Tools.Ukfs.HostXattrs.Get(got, "user.big"));
+    }
 }

@@ -97,6 +97,27 @@ public sealed class UkfsMountTests : IDisposable
     }
 
     [Fact]
+    public void Xattrs_SetGetListRemove_WithTheirErrnos()
+    {
+        _fs.WriteAllBytes("/f", "x"u8);
+        _fs.SetXattr("/f", "user.comment", "hello"u8.ToArray());
+        _fs.SetXattr("/f", "user.empty", []);
+        _fs.SetXattr("/f", "user.comment", "replaced"u8.ToArray());
+        Assert.Equal(["user.comment", "user.empty"], _fs.ListXattrs("/f").Order(StringComparer.Ordinal));
+        Assert.Equal("replaced"u8.ToArray(), _fs.GetXattr("/f", "user.comment"));
+        Assert.Empty(_fs.GetXattr("/f", "user.empty"));
+        _fs.RemoveXattr("/f", "user.empty");
+        Assert.Equal(["user.comment"], _fs.ListXattrs("/f"));
+        Assert.Equal(Errno.ENODATA, ErrnoOf(() => _fs.GetXattr("/f", "user.empty")));
+        Assert.Equal(Errno.ENODATA, ErrnoOf(() => _fs.RemoveXattr("/f", "user.empty")));
+        Assert.Equal(Errno.E2BIG, ErrnoOf(() => _fs.SetXattr("/f", "user.big", new byte[(64 << 10) + 1])));
+        _fs.Symlink("f", "/link");
+        Assert.Equal(["user.comment"], _fs.ListXattrs("/link"));
+        Assert.Empty(_fs.ListXattrs("/link", follow: false));
+        Assert.Equal(Errno.EPERM, ErrnoOf(() => _fs.SetXattr("/link", "user.x", [1], follow: false)));
+    }
+
+    [Fact]
     public void ReadDirectory_ListsEntriesWithAttributes_NotDots()
     {
         _fs.Mkdir("/d");

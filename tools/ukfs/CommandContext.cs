@@ -52,6 +52,17 @@ internal sealed class CommandContext
     /// <summary>Report something skipped; the exit status stays 0.</summary>
     public void Warn(string message) => Err.WriteLine("ukfs: warning: " + message);
 
+    /// <summary>Warn about <paramref name="key"/> the first time only (a format that cannot store owners says so once, not per file).</summary>
+    public void WarnOnce(string key, string message)
+    {
+        if (_warned.Add(key))
+        {
+            Warn(message);
+        }
+    }
+
+    private readonly HashSet<string> _warned = [];
+
     /// <summary>Run <paramref name="action"/> for one argument; a UkfsException is reported and the next one runs.</summary>
     public void ForEach(IEnumerable<string> items, Action<string> action)
     {

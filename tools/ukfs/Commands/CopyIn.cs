@@ -22,8 +22,7 @@ internal sealed class CopyIn
     private readonly Progress _progress;
     private readonly PipelinedCopy _pipe = new();
     private readonly Dictionary<(ulong Dev, ulong Ino), string> _linked = [];
-    private readonly List<(string Path, HostStat Stat)> _directories = [];
-    private readonly HashSet<string> _warned = [];
+    private readonly List<(string Host, string Path, HostStat Stat)> _directories = [];
     private bool _linksUnsupported;
 
     // label: put before every message ("newfs: "), or empty. intoExisting: the image may
@@ -71,9 +70,20 @@ internal sealed class CopyIn
     {
         // Folders last and deepest first: adding their entries moved their times, and a
         // read-only mode would have blocked the copy.
-        foreach ((string path, HostStat st) in _directories.AsEnumerable().Reverse())
+        foreach ((string host, string path, HostStat st) in _directories.AsEnumerable().Reverse())
         {
-            Attributes(path, st, follow: true);
+            try
+            {
+                Attributes(host, path, st, follow: true);
+            }
+            catch (UkfsException e)
+            {
+                _ctx.Error(_label + e.Message);
+            }
+            catch (IOException e)
+            {
+                _ctx.Error(_label + e.Message);
+            }
         }
         _progress.Finish();
         _fs.Sync();
@@ -136,7 +146,7 @@ internal sealed class CopyIn
             }
             _fs.Mkdir(dest, 0x1C0); // owner-only until its real mode is set at the end
         }
-        _directories.Add((dest, st));
+        _directories.Add((host, dest, st));
         foreach (string child in Directory.EnumerateFileSystemEntries(host).Order(StringComparer.Ordinal))
         {
             Copy(child, UkfsMount.Combine(dest, Path.GetFileName(child)));
@@ -165,7 +175,7 @@ internal sealed class CopyIn
         {
             _linked[(st.Dev, st.Ino)] = dest;
         }
-        Attributes(dest, st, follow: true);
+        Attributes(host, dest, st, follow: true);
     }
 
     /// <summary>A further name of a file already copied; false when the format has no hard links (FAT).</summary>
@@ -200,7 +210,7 @@ internal sealed class CopyIn
         }
         if (Stored(() => _fs.Symlink(target, dest), host, "symbolic link"))
         {
-            Attributes(dest, st, follow: false);
+            Attributes(host, dest, st, follow: false);
         }
     }
 
@@ -212,7 +222,7 @@ internal sealed class CopyIn
         }
         if (Stored(() => _fs.Mknod(dest, st.Type, 0x180, st.Rdev), host, Format.TypeName(st.Type)))
         {
-            Attributes(dest, st, follow: false);
+            Attributes(host, dest, st, follow: false);
         }
     }
 
@@ -240,15 +250,17 @@ internal sealed class CopyIn
     }
 
     /// <summary>
-    /// Owner first (a change of owner clears set-id bits), then mode, then times. A format
-    /// that cannot store one of them (FAT: owners) is named once, not for every file.
+    /// Owner first (a change of owner clears set-id bits and file capabilities), then
+    /// extended attributes, mode and times. A format that cannot store one of them (FAT:
+    /// owners) is named once, not for every file.
     /// </summary>
-    private void Attributes(string dest, HostStat st, bool follow)
+    private void Attributes(string host, string dest, HostStat st, bool follow)
     {
         if (_keepOwners)
         {
             Try("owners", () => _fs.Chown(dest, st.Uid, st.Gid, follow));
         }
+        CopyXattrs(host, dest, follow);
         if (st.Type != VType.Symlink)
         {
             Try("modes", () => _fs.Chmod(dest, st.Mode));
@@ -268,11 +280,25 @@ internal sealed class CopyIn
         }
     }
 
-    private void WarnOnce(string key, string message)
+    private void CopyXattrs(string host, string dest, bool follow)
     {
-        if (_warned.Add(key))
+        foreach (string name in HostXattrs.List(host))
         {
-            _ctx.Warn(message);
+            if (HostXattrs.Get(host, name) is not byte[] value)
+            {
+                continue;
+            }
+            try
+            {
+                _fs.SetXattr(dest, name, value, follow);
+            }
+            catch (UkfsException e) when (e.Errno is Errno.EOPNOTSUPP or Errno.EPERM or Errno.ENOSPC or Errno.E2BIG or Errno.ERANGE)
+            {
+                string space = HostXattrs.NameSpace(name);
+                WarnOnce("xattr " + space, $"{_label}{host}: extended attribute {name} not kept: {e.Errno.Describe()} (further {space}.* ones not shown)");
+            }
         }
     }
+
+    private void WarnOnce(string key, string message) => _ctx.WarnOnce(key, message);
 }

@@ -20,7 +20,7 @@ internal sealed class CopyOut
 
     private readonly PipelinedCopy _pipe = new();
     private readonly Dictionary<ulong, string> _linked = [];
-    private readonly List<(string Host, VAttr Va)> _directories = [];
+    private readonly List<(string Src, string Host, VAttr Va)> _directories = [];
     private string? _namedFile;
 
     private CopyOut(CommandContext ctx)
@@ -51,9 +51,9 @@ internal sealed class CopyOut
         copy.Copy(source, target, va, isRootOfCopy: name.Length == 0);
         // Directory modes and times last, deepest first: writing into them changed their
         // times, and a read-only mode would have blocked the copy.
-        foreach ((string host, VAttr dva) in copy._directories.AsEnumerable().Reverse())
+        foreach ((string src, string host, VAttr dva) in copy._directories.AsEnumerable().Reverse())
         {
-            copy.SetModeAndTimes(host, dva);
+            copy.SetModeAndTimes(src, host, dva);
         }
         copy._progress.Finish();
         return 0;
@@ -86,14 +86,14 @@ internal sealed class CopyOut
             case VType.Symlink:
                 Replace(host);
                 File.CreateSymbolicLink(host, _ctx.Mount.ReadLink(src));
-                SetModeAndTimes(host, va);
+                SetModeAndTimes(src, host, va);
                 return;
             case VType.Fifo or VType.Socket:
             case VType.CharDevice or VType.BlockDevice when HostNodes.IsRoot:
                 Replace(host);
                 if (ReportHost(HostNodes.Mknod(host, va.Type, va.Mode, va.Rdev), host))
                 {
-                    SetModeAndTimes(host, va);
+                    SetModeAndTimes(src, host, va);
                 }
                 return;
             default:
@@ -114,7 +114,7 @@ internal sealed class CopyOut
         }
         if (!isRootOfCopy)
         {
-            _directories.Add((host, va));
+            _directories.Add((src, host, va));
         }
         foreach (UkfsDirEntry e in _ctx.Mount.ReadDirectory(src))
         {
@@ -170,7 +170,7 @@ internal sealed class CopyOut
         }
         if (!intoSpecial)
         {
-            SetModeAndTimes(host, va);
+            SetModeAndTimes(src, host, va);
         }
     }
 
@@ -262,6 +262,31 @@ internal sealed class CopyOut
         }
     }
 
+    /// <summary>
+    /// The image node's extended attributes onto the host node. One the host refuses (a
+    /// name space it lacks, trusted.* or security.* without root) is named once per name space.
+    /// </summary>
+    private void CopyXattrs(string src, string host)
+    {
+        foreach (string name in _ctx.Mount.ListXattrs(src, follow: false))
+        {
+            byte[] value;
+            try
+            {
+                value = _ctx.Mount.GetXattr(src, name, follow: false);
+            }
+            catch (UkfsException e) when (e.Errno == Errno.ENODATA)
+            {
+                continue;
+            }
+            if (HostXattrs.Set(host, name, value) is string error)
+            {
+                string space = HostXattrs.NameSpace(name);
+                _ctx.WarnOnce("xattr " + space, $"{host}: extended attribute {name} not kept: {error} (further {space}.* ones not shown)");
+            }
+        }
+    }
+
     /// <summary>Report a failed host call (<paramref name="error"/> not null); true when it succeeded.</summary>
     private bool ReportHost(string? error, string host)
     {
@@ -273,15 +298,17 @@ internal sealed class CopyOut
     }
 
     /// <summary>
-    /// Owner (root only), then mode (a change of owner clears set-id bits; a symbolic link
-    /// has no mode of its own), then times, all on the node itself.
+    /// Owner (root only; a change of owner clears set-id bits and file capabilities), then
+    /// extended attributes (before a read-only mode would refuse them), mode (a symbolic
+    /// link has none of its own), times: all on the node itself.
     /// </summary>
-    private void SetModeAndTimes(string host, VAttr va)
+    private void SetModeAndTimes(string src, string host, VAttr va)
     {
         if (HostNodes.IsRoot)
         {
             ReportHost(HostNodes.Lchown(host, va.Uid, va.Gid), host);
         }
+        CopyXattrs(src, host);
         if (va.Type != VType.Symlink)
         {
             File.SetUnixFileMode(host, (UnixFileMode)(va.Mode & 0xFFF));
