@@ -4,7 +4,7 @@ ensure_packages() {
     local -A need=(
         [fusermount3]=fuse3 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [mkfs.fat]=dosfstools
         [fsck.fat]=dosfstools [mcopy]=mtools [makefs]=makefs [fls]=sleuthkit [sfdisk]=fdisk
-        [fuse2fs]=fuse2fs [fusefat]=fusefat [flock]=util-linux [clang]=clang
+        [fuse2fs]=fuse2fs [fusefat]=fusefat [flock]=util-linux [clang]=clang [getfattr]=attr
     )
     local missing=() tool
     for tool in "${!need[@]}"; do

@@ -53,6 +53,7 @@ public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposa
         string tree = _dir.File("tree");
         Directory.CreateDirectory(Path.Combine(tree, "sub"));
         File.WriteAllText(Path.Combine(tree, "hello.txt"), "hello\n");
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(Path.Combine(tree, "hello.txt"), "user.note", "café\n"u8.ToArray()));
         File.WriteAllBytes(Path.Combine(tree, "sub", "data.bin"), Enumerable.Range(0, 300_000).Select(i => (byte)(i * 7)).ToArray());
         File.CreateSymbolicLink(Path.Combine(tree, "link"), "hello.txt");
         string image = _dir.File("ext4.img");
@@ -72,6 +73,8 @@ public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposa
     [InlineData("tree", "/")]
     [InlineData("cat", "/hello.txt")]
     [InlineData("fsck", "-n")]
+    [InlineData("getfattr", "/hello.txt")]
+    [InlineData("getfattr", "--json", "-h", "/hello.txt", "/link")]
     public void ReadCommand_SaysExactlyWhatTheInProcessCommandSays(params string[] command)
     {
         string image = Ext4Image();
@@ -94,6 +97,7 @@ public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposa
         Assert.Equal("hello\n", File.ReadAllText(Path.Combine(got, "hello.txt")));
         Assert.Equal(File.ReadAllBytes(_dir.File("tree/sub/data.bin")), File.ReadAllBytes(Path.Combine(got, "sub", "data.bin")));
         Assert.Equal("hello.txt", new FileInfo(Path.Combine(got, "link")).LinkTarget);
+        Assert.Equal("café\n"u8.ToArray(), RumpFs.Tools.Ukfs.HostXattrs.Get(Path.Combine(got, "hello.txt"), "user.note"));
 
         ToolResult put = Native(image, "put", _dir.File("tree/sub/data.bin"), "/copy.bin");
         Assert.True(put.ExitCode == 0, put.Transcript);

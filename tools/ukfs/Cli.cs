@@ -98,6 +98,7 @@ public static class Cli
         {
             return 0; // help was asked for and shown
         }
+        (options as IValidatedOptions)?.Validate();
         ImageSpec image = ImageSpec.Parse(imageText);
         Stream raw = binaryOut ?? Console.OpenStandardOutput();
         if (spec.Access == Access.DeviceReadOnly)
@@ -185,11 +186,11 @@ public static class Cli
         foreach (CommandSpec c in CommandTable.All)
         {
             var verb = (VerbAttribute)Attribute.GetCustomAttribute(c.OptionsType, typeof(VerbAttribute))!;
-            w.WriteLine($"  {c.Verb,-7} {verb.HelpText}");
+            w.WriteLine($"  {c.Verb,-8} {verb.HelpText}");
         }
         w.WriteLine();
         w.WriteLine("  -t TYPE     file-system type (ffs, ext2fs, msdos); detected when omitted");
         w.WriteLine("  -o OPTIONS  mount options (noatime, cache=SIZE, driver options)");
-        w.WriteLine("ls, stat, df, probe and info take --json. 'ukfs IMAGE COMMAND --help' shows a command's options.");
+        w.WriteLine("ls, stat, df, probe, info, getfattr and fsck take --json. 'ukfs IMAGE COMMAND --help' shows a command's options.");
     }
 }

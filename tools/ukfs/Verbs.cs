@@ -4,6 +4,16 @@ namespace RumpFs.Tools.Ukfs;
 
 // One options class per verb; CommandTable says what each needs and which code runs it.
 
+/// <summary>
+/// Options a verb checks before the image is opened, so that a mistake in them leaves the
+/// image as it was (a read-write mount records its mount time).
+/// </summary>
+internal interface IValidatedOptions
+{
+    /// <summary>Throw a <see cref="UsageException"/> naming the mistake.</summary>
+    void Validate();
+}
+
 [Verb("ls", HelpText = "List directories (or show files).")]
 internal sealed class LsOptions
 {
@@ -35,11 +45,19 @@ internal sealed class PutOptions
 }
 
 [Verb("mkdir", HelpText = "Create directories.")]
-internal sealed class MkdirOptions
+internal sealed class MkdirOptions : IValidatedOptions
 {
     [Option('p', HelpText = "Create parents; no error if it exists.")] public bool Parents { get; set; }
     [Option('m', HelpText = "Mode (octal).")] public string? Mode { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate()
+    {
+        if (Mode is not null)
+        {
+            Format.ParseMode(Mode);
+        }
+    }
 }
 
 [Verb("rm", HelpText = "Remove files (and trees with -r).")]
@@ -66,24 +84,72 @@ internal sealed class LnOptions
 }
 
 [Verb("chmod", HelpText = "Change permission bits (octal).")]
-internal sealed class ChmodOptions
+internal sealed class ChmodOptions : IValidatedOptions
 {
     [Value(0, MetaName = "MODE", Required = true)] public string Mode { get; set; } = "";
     [Value(1, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate() => Format.ParseMode(Mode);
 }
 
 [Verb("chown", HelpText = "Change owner and group (numeric UID[:GID] or :GID).")]
-internal sealed class ChownOptions
+internal sealed class ChownOptions : IValidatedOptions
 {
     [Option('h', HelpText = "Change a symbolic link itself.")] public bool NoFollow { get; set; }
     [Value(0, MetaName = "OWNER", Required = true)] public string Owner { get; set; } = "";
     [Value(1, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate() => Commands.FileCommands.ParseOwner(Owner);
 }
 
 [Verb("touch", HelpText = "Create empty files or set their times to now.")]
 internal sealed class TouchOptions
 {
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("getfattr", HelpText = "Show extended attributes (all of them, or the one named with -n), as getfattr -d -m - does.")]
+internal sealed class GetfattrOptions : IValidatedOptions
+{
+    [Option('n', HelpText = "Only this attribute (with its name space: user.comment).")] public string? Name { get; set; }
+    [Option('e', HelpText = "Value encoding: text, hex or base64 (default: text when printable, else base64).")] public string? Encoding { get; set; }
+    [Option('h', HelpText = "Do not follow a final symbolic link.")] public bool NoFollow { get; set; }
+    [Option("json", HelpText = "JSON output (values in base64).")] public bool Json { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate()
+    {
+        if (Encoding is not (null or "text" or "hex" or "base64"))
+        {
+            throw new UsageException($"getfattr: -e {Encoding}: the encodings are text, hex and base64");
+        }
+    }
+}
+
+[Verb("setfattr", HelpText = "Set (-n NAME -v VALUE) or remove (-x NAME) an extended attribute, as setfattr does.")]
+internal sealed class SetfattrOptions : IValidatedOptions
+{
+    [Option('n', HelpText = "The attribute to set (with its name space: user.comment).")] public string? Name { get; set; }
+    [Option('v', HelpText = "Its value: text, \"quoted text\" (with \\ooo escapes), 0x... hex or 0s... base64 (default: empty).")] public string? Value { get; set; }
+    [Option('x', HelpText = "The attribute to remove.")] public string? Remove { get; set; }
+    [Option('h', HelpText = "Do not follow a final symbolic link.")] public bool NoFollow { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The value -v gives, decoded (empty without -v); set by <see cref="Validate"/>.</summary>
+    public byte[] DecodedValue { get; private set; } = [];
+
+    public void Validate()
+    {
+        if ((Name is null) == (Remove is null))
+        {
+            throw new UsageException("setfattr: give either -n NAME [-v VALUE] or -x NAME");
+        }
+        if (Remove is not null && Value is not null)
+        {
+            throw new UsageException("setfattr: -v goes with -n, not with -x");
+        }
+        DecodedValue = Value is null ? [] : XattrValues.Decode(Value);
+    }
 }
 
 [Verb("stat", HelpText = "Show attributes.")]

@@ -52,10 +52,15 @@ internal sealed record ProbeJson(string Image, long Size, FsTypeJson? FileSystem
 
 internal sealed record InfoJson(string Image, string FsType, bool ReadOnly, Dictionary<string, string> Superblock, DfJson Statvfs);
 
+internal sealed record XattrJson(string Name, string Base64, string? Text);
+
+internal sealed record XattrFileJson(string Path, List<XattrJson> Attributes);
+
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
     DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(List<FileJson>))]
 [JsonSerializable(typeof(DfJson))]
 [JsonSerializable(typeof(ProbeJson))]
 [JsonSerializable(typeof(InfoJson))]
+[JsonSerializable(typeof(List<XattrFileJson>))]
 internal sealed partial class UkfsJsonContext : JsonSerializerContext;
