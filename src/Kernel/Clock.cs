@@ -25,6 +25,12 @@ public sealed class HostClock : IClock
     }
 }
 
+/// <summary>A clock that always reads the same time: images built reproducibly (SOURCE_DATE_EPOCH).</summary>
+public sealed class FixedClock(Timespec time) : IClock
+{
+    public Timespec Now => time;
+}
+
 /// <summary>A clock tests set by hand.</summary>
 public sealed class ManualClock(Timespec start) : IClock
 {

@@ -86,6 +86,10 @@ public sealed partial class UkfsMount : IDisposable
             {
                 mo.Clock = options.Clock;
             }
+            if (options.Random is not null)
+            {
+                mo.Random = options.Random;
+            }
             e = driver.Mount(driver.NeedsDevice ? device : null, mo, out Mount? mount, out string? message);
             if (e != Errno.OK || mount is null)
             {

@@ -16,4 +16,10 @@ public sealed class UkfsOptions
 
     /// <summary>The clock for timestamps, or null for the host's.</summary>
     public IClock? Clock { get; set; }
+
+    /// <summary>
+    /// Random choices (inode generation numbers), or null for the host's generator; a
+    /// <see cref="SeededRandom"/> and a fixed clock make the same changes give the same image.
+    /// </summary>
+    public IRandomSource? Random { get; set; }
 }

@@ -65,6 +65,13 @@ public interface IFileSystemFormatter
     /// an unknown or impossible option is EINVAL with a message, and nothing is written.
     /// </summary>
     Errno Format(IBlockDevice device, IReadOnlyDictionary<string, string?> options, out string? message);
+
+    /// <summary>
+    /// The same formatter taking its times from <paramref name="clock"/> and its UUIDs, serial
+    /// numbers and generation numbers from <paramref name="random"/>: with a fixed clock and a
+    /// seeded source, the same options give the same bytes.
+    /// </summary>
+    IFileSystemFormatter With(IClock clock, IRandomSource random);
 }
 
 /// <summary>Checkers and formatters by file-system type, registered next to the drivers.</summary>

@@ -30,6 +30,8 @@ public abstract class Mount
 
     public IClock Clock => Options.Clock;
 
+    public IRandomSource Random => Options.Random;
+
     /// <summary>
     /// True when mounted read-only; a driver may set it later (errors=remount-ro). Every
     /// modifying Vop fails with EROFS then.

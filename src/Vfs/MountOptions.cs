@@ -23,6 +23,9 @@ public sealed class MountOptions
 
     public IClock Clock { get; set; } = HostClock.Instance;
 
+    /// <summary>Where generation numbers and other random choices come from (seeded: reproducible).</summary>
+    public IRandomSource Random { get; set; } = HostRandom.Instance;
+
     /// <summary>Driver-specific options: name to value (null for a flag).</summary>
     public Dictionary<string, string?> Extra { get; } = new(StringComparer.Ordinal);
 

@@ -55,7 +55,7 @@ internal sealed partial class Ext2Node
         din.Mtime = va.Mtime;
         din.Ctime = va.Ctime;
         din.Crtime = va.Birthtime;
-        din.Generation = (uint)Random.Shared.Next();
+        din.Generation = fs.Random.NextUInt32();
         bool mapped = va.Type is VType.Regular or VType.Directory || (va.Type == VType.Symlink && !fastSymlink);
         if (mapped && fs.Extents)
         {

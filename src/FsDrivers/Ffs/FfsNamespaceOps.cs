@@ -57,7 +57,7 @@ internal sealed partial class FfsNode
             FfsMount.FreeInode(ino, dir);
             return e;
         }
-        int gen = din.Gen == 0 ? Random.Shared.Next(1, int.MaxValue) : din.Gen;
+        int gen = din.Gen == 0 ? Mount.Random.NextPositiveInt32() : din.Gen;
         din.Clear();
         din.Gen = gen;
         din.Mode = (ushort)(va.Type.ToModeBits() | (va.Mode & 0xFFF));

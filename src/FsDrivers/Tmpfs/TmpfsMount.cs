@@ -34,7 +34,7 @@ internal sealed class TmpfsMount : Mount
         };
         root.SetAllTimes(now);
         _nodes[RootIno] = root;
-        FsId = (ulong)Random.Shared.NextInt64();
+        FsId = ((ulong)Random.NextUInt32() << 32) | Random.NextUInt32();
     }
 
     public TmpfsLimits Limits { get; }

@@ -24,6 +24,7 @@ internal sealed class CopyIn
     private readonly Dictionary<(ulong Dev, ulong Ino), string> _linked = [];
     private readonly List<(string Host, string Path, HostStat Stat)> _directories = [];
     private bool _linksUnsupported;
+    private Timespec? _clampTo;
 
     // label: put before every message ("newfs: "), or empty. intoExisting: the image may
     // already hold the names (put), and a non-folder in the way is replaced.
@@ -57,10 +58,14 @@ internal sealed class CopyIn
         return 0;
     }
 
-    /// <summary>newfs --from DIR: the folder's contents become the new file system's root.</summary>
-    public static void Populate(CommandContext ctx, UkfsMount fs, string hostRoot)
+    /// <summary>
+    /// newfs --from DIR: the folder's contents become the new file system's root. With
+    /// <paramref name="clampTo"/> (a reproducible build) no time copied is later than it, and
+    /// access times are the modification times (reading the host tree moves its access times).
+    /// </summary>
+    public static void Populate(CommandContext ctx, UkfsMount fs, string hostRoot, Timespec? clampTo = null)
     {
-        var copy = new CopyIn(ctx, fs, "newfs", "newfs: ", intoExisting: false);
+        var copy = new CopyIn(ctx, fs, "newfs", "newfs: ", intoExisting: false) { _clampTo = clampTo };
         // The trailing slash makes lstat follow a folder given as a link to one.
         copy.Copy(Path.TrimEndingDirectorySeparator(hostRoot) + "/", "/");
         copy.Finish();
@@ -265,7 +270,13 @@ internal sealed class CopyIn
         {
             Try("modes", () => _fs.Chmod(dest, st.Mode));
         }
-        Try("times", () => _fs.SetTimes(dest, st.Atime, st.Mtime, follow));
+        (Timespec atime, Timespec mtime) = (st.Atime, st.Mtime);
+        if (_clampTo is Timespec limit)
+        {
+            mtime = mtime > limit ? limit : mtime;
+            atime = mtime;
+        }
+        Try("times", () => _fs.SetTimes(dest, atime, mtime, follow));
 
         void Try(string what, Action set)
         {

@@ -12,7 +12,7 @@ internal sealed class FsckOptions
 }
 
 [Verb("newfs", HelpText = "Write a new, empty file system on IMAGE (created with SIZE when missing), optionally filled from a host folder.")]
-internal sealed class NewfsOptions
+internal sealed class NewfsOptions : IValidatedOptions
 {
     [Option('t', HelpText = "File-system type: msdos, ext2fs, ffs (or the global -t).")] public string? Type { get; set; }
     [Option('o', HelpText = "Format options, comma separated: fat=32,cluster=4096,label=NAME,sector=512 (msdos).")]
@@ -20,6 +20,13 @@ internal sealed class NewfsOptions
     [Option('L', HelpText = "Volume label (same as -o label=NAME).")] public string? Label { get; set; }
     [Option("from", HelpText = "Copy this host folder's tree into the new file system (files, folders, links, modes, times).")]
     public string? From { get; set; }
+    [Option('T', "timestamp", HelpText = "Build reproducibly: every time the file system records is this one (seconds since 1970, or 2024-01-02T03:04:05Z), copied files' times are clamped to it, and UUIDs and generation numbers follow from the arguments. Default: $SOURCE_DATE_EPOCH when set.")]
+    public string? Timestamp { get; set; }
+
+    /// <summary>The time of a reproducible build (-T or SOURCE_DATE_EPOCH), set by <see cref="Validate"/>; null otherwise.</summary>
+    public RumpFs.Kernel.Timespec? FixedTime { get; private set; }
     [Value(0, MetaName = "SIZE", HelpText = "Image size (bytes, or with K, M, G suffix); required when IMAGE does not exist.")]
     public string? Size { get; set; }
+
+    public void Validate() => FixedTime = Reproducible.TimeFrom(Timestamp);
 }

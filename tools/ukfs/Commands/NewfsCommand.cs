@@ -27,6 +27,11 @@ internal static class NewfsCommand
         }
         PrepareImage(ctx.Image, o.Size);
         using IBlockDevice device = DiskImage.Open(ctx.Image, readOnly: false);
+        Reproducible? fixedTime = Reproducible.For(o.FixedTime, type, options, device.Length);
+        if (fixedTime is not null)
+        {
+            formatter = formatter.With(fixedTime.Clock, fixedTime.Random);
+        }
         Errno rc = formatter.Format(device, options, out string? message);
         if (rc != 0)
         {
@@ -36,8 +41,8 @@ internal static class NewfsCommand
         ctx.Out.WriteLine($"{ctx.Image}: {message}");
         if (o.From is not null)
         {
-            using UkfsMount mount = UkfsMount.Open(type, device, new UkfsOptions());
-            CopyIn.Populate(ctx, mount, o.From);
+            using UkfsMount mount = UkfsMount.Open(type, device, new UkfsOptions { Clock = fixedTime?.Clock, Random = fixedTime?.Random });
+            CopyIn.Populate(ctx, mount, o.From, fixedTime?.Time);
             mount.Unmount();
         }
         return 0;

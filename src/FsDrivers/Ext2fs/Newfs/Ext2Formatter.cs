@@ -13,12 +13,19 @@ namespace RumpFs.FsDrivers.Ext2fs.Newfs;
 public sealed class Ext2Formatter : IFileSystemFormatter
 {
     private readonly IClock _clock;
+    private readonly IRandomSource _random;
 
     public Ext2Formatter() : this(HostClock.Instance)
     {
     }
 
-    public Ext2Formatter(IClock clock) => _clock = clock;
+    public Ext2Formatter(IClock clock, IRandomSource? random = null)
+    {
+        _clock = clock;
+        _random = random ?? HostRandom.Instance;
+    }
+
+    public IFileSystemFormatter With(IClock clock, IRandomSource random) => new Ext2Formatter(clock, random);
 
     public string FsType => "ext2fs";
 
@@ -36,7 +43,7 @@ public sealed class Ext2Formatter : IFileSystemFormatter
             message = "label: revision 0 superblocks have no volume name";
             return Errno.EINVAL;
         }
-        Ext2NewfsPlan? plan = Ext2NewfsPlan.Make(g, (uint)_clock.Now.Seconds, out message);
+        Ext2NewfsPlan? plan = Ext2NewfsPlan.Make(g, (uint)_clock.Now.Seconds, _random, out message);
         if (plan is null)
         {
             return Errno.EINVAL;

@@ -19,15 +19,15 @@ internal sealed class Ext2NewfsPlan
     private const ushort LostFoundMode = 0x41C0; // drwx------
     private const ushort JournalMode = 0x8180;   // -rw-------
 
-    private Ext2NewfsPlan(Ext2Geometry g, Ext2Layout l, uint now)
+    private Ext2NewfsPlan(Ext2Geometry g, Ext2Layout l, uint now, IRandomSource random)
     {
         Geometry = g;
         Layout = l;
         Now = now;
         FreeBlocks = new uint[g.Groups];
         FreeInodes = new uint[g.Groups];
-        Uuid = RandomNumberGenerator.GetBytes(16);
-        HashSeed = RandomNumberGenerator.GetBytes(16);
+        Uuid = random.NextBytes(16);
+        HashSeed = random.NextBytes(16);
         CsumSeed = Ext2Crc.Crc32c(~0u, Uuid);
     }
 
@@ -52,14 +52,14 @@ internal sealed class Ext2NewfsPlan
     /// <summary>The two directory blocks: the root's, then lost+found's.</summary>
     public byte[][] DirBlocks { get; } = new byte[2][];
 
-    public static Ext2NewfsPlan? Make(Ext2Geometry g, uint now, out string? error)
+    public static Ext2NewfsPlan? Make(Ext2Geometry g, uint now, IRandomSource random, out string? error)
     {
         Ext2Layout? l = Ext2Layout.Place(g, out error);
         if (l is null)
         {
             return null;
         }
-        var p = new Ext2NewfsPlan(g, l, now);
+        var p = new Ext2NewfsPlan(g, l, now, random);
         Ext2FeatureSet f = g.Features;
         bool csum = f.MetadataCsum;
         uint goal = l.DataGoal;

@@ -20,12 +20,19 @@ public sealed class FfsFormatter : IFileSystemFormatter
     private const int InodeChunk = 1 << 20;
 
     private readonly IClock _clock;
+    private readonly IRandomSource _random;
 
     public FfsFormatter() : this(HostClock.Instance)
     {
     }
 
-    public FfsFormatter(IClock clock) => _clock = clock;
+    public FfsFormatter(IClock clock, IRandomSource? random = null)
+    {
+        _clock = clock;
+        _random = random ?? HostRandom.Instance;
+    }
+
+    public IFileSystemFormatter With(IClock clock, IRandomSource random) => new FfsFormatter(clock, random);
 
     public string FsType => "ffs";
 
@@ -60,7 +67,7 @@ public sealed class FfsFormatter : IFileSystemFormatter
         return 0;
     }
 
-    private static Errno Write(IBlockDevice device, FfsGeometry g, long now, out string? bad)
+    private Errno Write(IBlockDevice device, FfsGeometry g, long now, out string? bad)
     {
         bad = null;
         // The summary area holds every group's counters; the totals go in the superblock.
@@ -72,7 +79,7 @@ public sealed class FfsFormatter : IFileSystemFormatter
             WriteCsum(g.Order, csArea, cg, cs);
             total += cs;
         }
-        byte[] sb = FfsNewfsSuperblock.Encode(g, total, now, (int)now, Random.Shared.Next());
+        byte[] sb = FfsNewfsSuperblock.Encode(g, total, now, (int)now, _random.NextPositiveInt32());
 
         // A last check with the mount's own rules: never write what we would refuse to mount.
         string? invalid = FfsSuperblockCheck.Validate(new FfsSuperblock((byte[])sb.Clone(), g.Order, g.SblockLoc), device.Length);
@@ -85,9 +92,9 @@ public sealed class FfsFormatter : IFileSystemFormatter
         Errno rc = EraseOldSuperblocks(device, g);
         for (int cg = 0; cg < g.Ncg && rc == 0; cg++)
         {
-            rc = WriteGroup(device, g, cg, now, sb);
+            rc = WriteGroup(device, g, cg, now, sb, _random);
         }
-        rc = rc != 0 ? rc : WriteRoot(device, g, now);
+        rc = rc != 0 ? rc : WriteRoot(device, g, now, _random);
         rc = rc != 0 ? rc : device.Write(g.CsAddr * g.Fsize, csArea);
         // The primary superblock last: until it is there, the device is no file system.
         rc = rc != 0 ? rc : device.Write(g.SblockLoc, sb);
@@ -121,7 +128,7 @@ public sealed class FfsFormatter : IFileSystemFormatter
     }
 
     /// <summary>A group's superblock copy, group block and initialised inode blocks, in one write where they fit.</summary>
-    private static Errno WriteGroup(IBlockDevice device, FfsGeometry g, int cg, long now, byte[] sb)
+    private static Errno WriteGroup(IBlockDevice device, FfsGeometry g, int cg, long now, byte[] sb, IRandomSource random)
     {
         byte[] cgBlock = FfsNewfsCylinderGroup.Build(g, cg, now, out _);
         long start = (g.CgBase(cg) + g.Sblkno) * g.Fsize;
@@ -131,31 +138,31 @@ public sealed class FfsFormatter : IFileSystemFormatter
         byte[] buf = new byte[head + first];
         sb.CopyTo(buf, 0);
         cgBlock.CopyTo(buf, (g.Cblkno - g.Sblkno) * g.Fsize);
-        FillInodes(g, buf.AsSpan(head));
+        FillInodes(g, buf.AsSpan(head), random);
         Errno rc = device.Write(start, buf);
         byte[] chunk = new byte[Math.Min(inodeBytes, InodeChunk)];
         for (long done = first; done < inodeBytes && rc == 0; done += chunk.Length)
         {
             int n = (int)Math.Min(chunk.Length, inodeBytes - done);
-            FillInodes(g, chunk.AsSpan(0, n));
+            FillInodes(g, chunk.AsSpan(0, n), random);
             rc = device.Write(start + head + done, chunk.AsSpan(0, n));
         }
         return rc;
     }
 
     /// <summary>Empty inodes, each with a random generation number (di_gen), as newfs leaves them.</summary>
-    private static void FillInodes(FfsGeometry g, Span<byte> inodes)
+    private static void FillInodes(FfsGeometry g, Span<byte> inodes, IRandomSource random)
     {
         inodes.Clear();
         int genOff = g.IsUfs2 ? Ufs2Dinode.Gen : Ufs1Dinode.Gen;
         for (int at = 0; at + g.DinodeSize <= inodes.Length; at += g.DinodeSize)
         {
-            g.Order.W32(inodes, at + genOff, Random.Shared.Next());
+            g.Order.W32(inodes, at + genOff, random.NextPositiveInt32());
         }
     }
 
     /// <summary>The root directory: one fragment holding a DIRBLKSIZ block with "." and "..", and inode 2.</summary>
-    private static Errno WriteRoot(IBlockDevice device, FfsGeometry g, long now)
+    private static Errno WriteRoot(IBlockDevice device, FfsGeometry g, long now, IRandomSource random)
     {
         long frag = FfsNewfsCylinderGroup.RootFragment(g);
         byte[] dir = new byte[g.Fsize];
@@ -178,7 +185,7 @@ public sealed class FfsFormatter : IFileSystemFormatter
             Mtime = t,
             Ctime = t,
             Birthtime = g.IsUfs2 ? t : default,
-            Gen = Random.Shared.Next(),
+            Gen = random.NextPositiveInt32(),
         };
         d.Db[0] = frag;
         byte[] raw = new byte[g.DinodeSize];

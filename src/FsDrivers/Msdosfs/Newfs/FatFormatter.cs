@@ -20,7 +20,10 @@ public sealed class FatFormatter : IFileSystemFormatter
     {
     }
 
+    // The volume serial comes from the clock, as newfs_msdos derives it; no other random choice.
     public FatFormatter(IClock clock) => _clock = clock;
+
+    public IFileSystemFormatter With(IClock clock, IRandomSource random) => new FatFormatter(clock);
 
     public string FsType => "msdos";
 
