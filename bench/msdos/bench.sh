@@ -4,13 +4,16 @@
 # create/stat/unlink of N files in one directory (timed per tenth, to show growth), untar;
 # the kernel's ext4 on a loop mount runs the same workloads as the ceiling (no FAT in this kernel).
 # Then the driver alone, in process (MsdosBench). Needs root (mounts, drop_caches).
+# With ROUNDS above 1 the FUSE targets run that many times, each round starting at a
+# different target, so that no target always follows the same neighbour.
 #
-#   bench/msdos/bench.sh [FILES] [MEGABYTES]       results in bench/results/msdos-*.txt
+#   bench/msdos/bench.sh [FILES] [MEGABYTES] [ROUNDS]   results in bench/results/msdos-*.txt
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 repo=$(cd "$here/../.." && pwd)
 files=${1:-10000}
 mb=${2:-256}
+rounds=${3:-1}
 work=$(mktemp -d /tmp/rumpfs-bench-msdos.XXXXXX)
 out="$repo/bench/results/msdos-$(date -u +%Y%m%dT%H%M%SZ).txt"
 mkdir -p "$repo/bench/results"
@@ -53,36 +56,54 @@ workloads() {
 run_fat() {
     local name=$1; shift
     local img="$work/$name.img" mnt="$work/mnt-$name"
+    rm -f "$img"
     mkfs.fat -C -F 32 "$img" $(( (mb + 200) * 1024 )) >/dev/null
     mkdir -p "$mnt"
     "$@" "$img" "$mnt" >/dev/null 2>&1 &
-    pids+=($!)
+    local daemon=$!
+    pids+=("$daemon")
     for _ in $(seq 1 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
     if ! mountpoint -q "$mnt"; then echo "== $name: did not mount, skipped"; return; fi
     workloads "$name" "$mnt"
+    # fusermount3 -u returns before the daemon has written everything back: wait for it.
     fusermount3 -u "$mnt" 2>/dev/null || umount "$mnt"
+    wait "$daemon" || true
 }
+
+target_fusefat() {
+    if command -v fusefat >/dev/null; then run_fat fusefat fusefat -f -o rw+; else echo "== fusefat: not installed"; fi
+}
+
+target_rump_msdos() {
+    local rump_msdos="$repo/tools/rump_msdos/bin/Release/net10.0/rump_msdos"
+    if [ -x "$rump_msdos" ]; then run_fat rump_msdos "$rump_msdos" -f; else echo "== rump_msdos: not built (dotnet build -c Release tools/rump_msdos)"; fi
+}
+
+target_rump_ext2fs() {
+    local rump_ext2fs="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs" img="$work/ext2.img" mnt="$work/mnt-ext2"
+    if [ ! -x "$rump_ext2fs" ]; then echo "== rump_ext2fs: not built"; return; fi
+    mke2fs -q -F -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
+    "$rump_ext2fs" -f "$img" "$mnt" & pids+=($!)
+    local daemon=$!
+    for _ in $(seq 1 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
+    if mountpoint -q "$mnt"; then workloads rump_ext2fs "$mnt"; fusermount3 -u "$mnt" || true; wait "$daemon" || true; else echo "== rump_ext2fs: did not mount"; fi
+}
+
+# No FAT in this kernel to compare with; its ext4 on a loop mount shows what a kernel
+# driver does with the same workloads (the ceiling any FUSE daemon works under).
+target_kernel_ext4() {
+    local img="$work/kernel-ext4.img" mnt="$work/mnt-kernel-ext4"
+    mke2fs -q -F -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
+    if mount -o loop -t ext4 "$img" "$mnt" 2>/dev/null; then workloads kernel_ext4 "$mnt"; umount "$mnt"; else echo "== kernel_ext4: loop mount failed"; fi
+}
+targets=(target_fusefat target_rump_msdos target_rump_ext2fs target_kernel_ext4)
 
 {
     echo "msdosfs bench, $(date -u), files=$files, MB=$mb, $(nproc) cpus"
-    if command -v fusefat >/dev/null; then run_fat fusefat fusefat -f -o rw+; fi
-    rump_msdos="$repo/tools/rump_msdos/bin/Release/net10.0/rump_msdos"
-    if [ -x "$rump_msdos" ]; then run_fat rump_msdos "$rump_msdos" -f; else echo "== rump_msdos: not built (dotnet build -c Release tools/rump_msdos)"; fi
-    rump_ext2fs="$repo/tools/rump_ext2fs/bin/Release/net10.0/rump_ext2fs"
-    if [ -x "$rump_ext2fs" ]; then
-        img="$work/ext2.img"; mnt="$work/mnt-ext2"
-        mke2fs -q -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
-        "$rump_ext2fs" -f "$img" "$mnt" & pids+=($!)
-        for _ in $(seq 1 50); do mountpoint -q "$mnt" && break; sleep 0.1; done
-        if mountpoint -q "$mnt"; then workloads rump_ext2fs "$mnt"; fusermount3 -u "$mnt" || true; else echo "== rump_ext2fs: did not mount"; fi
-    else
-        echo "== rump_ext2fs: not built"
-    fi
-    # No FAT in this kernel to compare with; its ext4 on a loop mount shows what a kernel
-    # driver does with the same workloads (the ceiling any FUSE daemon works under).
-    img="$work/kernel-ext4.img"; mnt="$work/mnt-kernel-ext4"
-    mke2fs -q -t ext4 "$img" $(( (mb + 200) * 1024 ))k && mkdir -p "$mnt"
-    if mount -o loop -t ext4 "$img" "$mnt" 2>/dev/null; then workloads kernel_ext4 "$mnt"; umount "$mnt"; else echo "== kernel_ext4: loop mount failed"; fi
+    for round in $(seq 1 "$rounds"); do
+        if [ "$rounds" -gt 1 ]; then echo "=== round $round"; fi
+        for ((i = 0; i < ${#targets[@]}; i++)); do "${targets[(i + round - 1) % ${#targets[@]}]}"; done
+    done
     echo "== driver in process (no FUSE)"
     mkfs.fat -C -F 32 "$work/inproc.img" $(( (mb + 200) * 1024 )) >/dev/null
     dotnet run -c Release --project "$here/MsdosBench" -- "$work/inproc.img" "$files" "$mb"

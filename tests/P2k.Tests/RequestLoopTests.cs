@@ -44,11 +44,14 @@ public sealed unsafe class RequestLoopTests : IDisposable
         return fs!;
     }
 
-    private ulong Send(FuseOpcode op, ulong nodeId, ReadOnlySpan<byte> body)
+    private ulong Send(FuseOpcode op, ulong nodeId, ReadOnlySpan<byte> body, uint uid = 0)
     {
         ulong unique = ++_unique;
         var msg = new byte[FuseInHeader.Size + body.Length];
-        new FuseInHeader { Length = (uint)msg.Length, Opcode = op, Unique = unique, NodeId = nodeId, Pid = (uint)Environment.ProcessId }.Write(msg);
+        new FuseInHeader
+        {
+            Length = (uint)msg.Length, Opcode = op, Unique = unique, NodeId = nodeId, Uid = uid, Gid = uid, Pid = (uint)Environment.ProcessId,
+        }.Write(msg);
         body.CopyTo(msg.AsSpan(FuseInHeader.Size));
         fixed (byte* p = msg)
         {
@@ -151,6 +154,39 @@ public sealed unsafe class RequestLoopTests : IDisposable
         Send(FuseOpcode.GetAttr, node, new byte[FuseGetAttrIn.Size]);
         Assert.Equal(-(int)Errno.ESTALE, Receive().Error);
         Assert.Equal(1, fs.NodeCount);
+    }
+
+    [Fact]
+    public void SetAttrTimes_ByANonOwnerWhoMayWrite_OnlyBothNowNeedsNoOwnership()
+    {
+        Init();
+        Receive();
+        // A file root owns and everyone may write (0666), in the root folder (tmpfs: 0777 root).
+        var create = new byte[FuseOpenIn.CreateSize + 2];
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(0), 0x42); // O_RDWR | O_CREAT
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), 0x1B6);
+        Name("f").CopyTo(create, FuseOpenIn.CreateSize);
+        Send(FuseOpcode.Create, 1, create);
+        (int error, _, byte[] entry) = Receive();
+        Assert.Equal(0, error);
+        ulong node = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+
+        int SetTimes(uint valid)
+        {
+            var a = new byte[FuseSetAttrIn.Size];
+            BinaryPrimitives.WriteUInt32LittleEndian(a, valid);
+            BinaryPrimitives.WriteInt64LittleEndian(a.AsSpan(FuseSetAttrIn.AtimeOffset), 1_000_000);
+            BinaryPrimitives.WriteInt64LittleEndian(a.AsSpan(FuseSetAttrIn.MtimeOffset), 1_000_000);
+            Send(FuseOpcode.SetAttr, node, a, uid: 1000);
+            return Receive().Error;
+        }
+
+        const uint A = FuseSetAttrIn.Atime, M = FuseSetAttrIn.Mtime, ANow = FuseSetAttrIn.AtimeNow, MNow = FuseSetAttrIn.MtimeNow;
+        Assert.Equal(0, SetTimes(A | M | ANow | MNow));                 // utimensat(NULL): write access is enough
+        Assert.Equal(-(int)Errno.EPERM, SetTimes(A | ANow));            // UTIME_NOW with UTIME_OMIT: owner only
+        Assert.Equal(-(int)Errno.EPERM, SetTimes(M | MNow));
+        Assert.Equal(-(int)Errno.EPERM, SetTimes(A | M | ANow));        // one now, one given
+        Assert.Equal(-(int)Errno.EPERM, SetTimes(A | M));
     }
 
     [Fact]

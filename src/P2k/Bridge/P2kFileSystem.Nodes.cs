@@ -115,8 +115,9 @@ internal sealed partial class P2kFileSystem
     }
 
     /// <summary>
-    /// atime/mtime. Both UTIME_NOW is the case where write access suffices (TimesAreNow);
-    /// when only one is "now", the time is taken here and the owner rule applies.
+    /// atime/mtime. Both UTIME_NOW is the case where write access suffices (TimesAreNow),
+    /// as utimensat(2) has it; when only one is "now" (the other omitted or given), the time
+    /// is taken here and the owner rule applies.
     /// </summary>
     private void SetTimes(in FuseSetAttrIn a, ref VAttr va)
     {
@@ -135,7 +136,7 @@ internal sealed partial class P2kFileSystem
             va.Mask |= VAttrMask.Mtime;
             va.Mtime = mtimeNow ? now : new Timespec(a.MtimeSec, (int)a.MtimeNsec);
         }
-        if ((!atime || atimeNow) && (!mtime || mtimeNow) && (atimeNow || mtimeNow))
+        if (atimeNow && mtimeNow)
         {
             va.Mask |= VAttrMask.TimesAreNow;
         }
