@@ -107,4 +107,53 @@ public sealed class MalformedImageTests : IDisposable
         Assert.True(got.Length >= 4 << 20, $"only {got.Length} bytes copied");
         Assert.Equal(big.AsSpan(0, 4 << 20).ToArray(), got.AsSpan(0, 4 << 20).ToArray());
     }
+
+    /// <summary>
+    /// An ext4 image whose one file has attributes in its inode and in an attribute block;
+    /// both areas then take random damage. getfattr and get answer with one line (EIO for a
+    /// broken block) or succeed, never crash; the image is not written.
+    /// </summary>
+    [Fact]
+    public void DamagedExtendedAttributes_GetfattrAndGet_FailCleanly()
+    {
+        string tree = _dir.File("xtree");
+        Directory.CreateDirectory(tree);
+        string file = Path.Combine(tree, "f");
+        File.WriteAllText(file, "data");
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(file, "user.small", "s"u8.ToArray()));
+        Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(file, "user.big", new byte[700]));
+        string clean = _dir.File("x.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-I", "256", "-d", tree, clean, "8M");
+        // Where the two areas are: the inode (after its 128 + extra bytes) and the block i_file_acl names.
+        string stat = OracleTool.RunExpect(0, "debugfs", "-R", "stat /f", clean).Stdout;
+        long aclBlock = long.Parse(System.Text.RegularExpressions.Regex.Match(stat, @"File ACL: (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(aclBlock > 0, stat);
+        string imap = OracleTool.RunExpect(0, "debugfs", "-R", "imap /f", clean).Stdout;
+        var m = System.Text.RegularExpressions.Regex.Match(imap, @"located at block (\d+), offset 0x([0-9a-f]+)");
+        long inodeAt = (long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024) + Convert.ToInt64(m.Groups[2].Value, 16);
+        (long Start, int Length)[] areas = [(inodeAt + 128, 128), (aclBlock * 1024, 1024)];
+
+        byte[] original = File.ReadAllBytes(clean);
+        var random = new Random(8);
+        for (int round = 0; round < 60; round++)
+        {
+            byte[] damaged = (byte[])original.Clone();
+            (long start, int length) = areas[round % 2];
+            for (int k = 0, n = 1 + random.Next(8); k < n; k++)
+            {
+                damaged[start + random.Next(length)] = (byte)random.Next(256);
+            }
+            string img = _dir.File($"x-{round}.img");
+            File.WriteAllBytes(img, damaged);
+            CliResult show = _cli.Run(img, "getfattr", "-e", "hex", "/f");
+            Assert.True(show.Exit is 0 or 1, show.ToString());
+            Assert.True(show.Exit == 0 || show.Stderr.StartsWith("ukfs: ", StringComparison.Ordinal), show.ToString());
+            string dest = Path.Combine(_dir.Path, $"xout-{round}");
+            Directory.CreateDirectory(dest);
+            CliResult get = _cli.Run(img, "get", "/f", dest);
+            Assert.True(get.Exit is 0 or 1, get.ToString());
+            Assert.DoesNotContain("   at ", get.Stderr + show.Stderr, StringComparison.Ordinal);
+            Assert.Equal(damaged, File.ReadAllBytes(img));
+        }
+    }
 }
