@@ -61,6 +61,25 @@ public class PosixKernelTests
     }
 
     [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void Fallocate_Mode0_GrowsWithZerosAndKeepsData_OtherModesEopnotsupp(string target)
+    {
+        const int EOPNOTSUPP = 95, FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+        using var scratch = new ScratchDir("rumpfs-posix");
+        using FuseMount m = MountedTargets.Get(target).Mount(scratch, out _);
+        string f = m.Path("pre");
+        File.WriteAllText(f, "abc");
+        Assert.Equal(0, Fallocate(f, 0, 1000, 1 << 20));
+        byte[] back = File.ReadAllBytes(f);
+        Assert.Equal(1000 + (1 << 20), back.Length);
+        Assert.Equal("abc"u8.ToArray(), back[..3]);
+        Assert.All(back[3..], b => Assert.Equal(0, b));
+        Assert.Equal(0, Stat(f, out var st));
+        Assert.True((long)st.st_blocks * 512 >= back.Length, $"{st.st_blocks} blocks of 512 bytes for {back.Length} bytes");
+        Assert.Equal(EOPNOTSUPP, Fallocate(f, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4096));
+        Assert.Equal(EOPNOTSUPP, Fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 8 << 20));
+    }
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
     public void LinksAndSpecialFiles_WorkOrFailAsTheFormatDocuments(string target)
     {
         using var scratch = new ScratchDir("rumpfs-posix");

@@ -88,6 +88,22 @@ public static unsafe partial class Sys
         }
     }
 
+    /// <summary>fallocate(2) on the file opened for writing: 0 or the errno.</summary>
+    public static int Fallocate(string path, int mode, long offset, long length)
+    {
+        fixed (byte* p = Z(path))
+        {
+            int fd = open(p, O_WRONLY);
+            if (fd < 0)
+            {
+                return errno;
+            }
+            int rc = Result(fallocate(fd, mode, offset, length));
+            close(fd);
+            return rc;
+        }
+    }
+
     public static int Truncate(string path, long size)
     {
         fixed (byte* p = Z(path))

@@ -1,0 +1,74 @@
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// fallocate(2) mode 0 (posix_fallocate): every block of the range exists afterwards and
+/// the size covers it. Holes get new blocks, zeroed on the device; blocks already there
+/// (written, or unwritten extents, which read as zeros) are left alone. New blocks are not
+/// made unwritten extents: block-mapped files have none, and one kind of block keeps the
+/// write path simple.
+/// </summary>
+internal sealed partial class Ext2Node
+{
+    public override Errno Allocate(long offset, long length)
+    {
+        if (Type != VType.Regular)
+        {
+            return Type == VType.Directory ? Errno.EISDIR : Errno.ENODEV;
+        }
+        if (HasInlineData)
+        {
+            return Errno.ENOTSUP;
+        }
+        long end = offset + length;
+        if (end > MaxFileSize || end < 0)
+        {
+            return Errno.EFBIG;
+        }
+        ulong last = (ulong)(end - 1) >> Fs.BlockShift;
+        for (ulong lblk = (ulong)offset >> Fs.BlockShift; lblk <= last;)
+        {
+            int want = (int)Math.Min(65536UL, last - lblk + 1);
+            Errno e = Bmap(lblk, want, out ulong pblk, out int run, out _);
+            if (e == Errno.OK && pblk == 0)
+            {
+                e = AllocateRun(lblk, run, out pblk, out run);
+                if (e == Errno.OK)
+                {
+                    e = Fs.Io.WriteZeros((long)pblk << Fs.BlockShift, (long)run << Fs.BlockShift);
+                }
+            }
+            if (e != Errno.OK)
+            {
+                // Like a short write: blocks past the size are given back (e2fsck would
+                // find them beyond the end of the file); holes filled below it stay filled.
+                GiveBackPastSize();
+                MarkDirty();
+                return e;
+            }
+            lblk += (ulong)run;
+        }
+        if (end > Din.Size)
+        {
+            Din.Size = end;
+            if (end > int.MaxValue)
+            {
+                Fs.NoteLargeFile();
+            }
+            Timespec now = Fs.Clock.Now;
+            Din.Mtime = now;
+            Din.Ctime = now;
+        }
+        MarkDirty();
+        return Errno.OK;
+    }
+
+    private void GiveBackPastSize()
+    {
+        ulong first = (ulong)((Din.Size + Fs.BlockSize - 1) >> Fs.BlockShift);
+        _ = UsesExtents ? TruncateExtents(first) : TruncateIndirect(first);
+    }
+}

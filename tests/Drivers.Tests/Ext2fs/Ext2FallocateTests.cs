@@ -1,0 +1,114 @@
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ext2fs;
+
+/// <summary>
+/// fallocate mode 0 on ext2 and ext4, on images whose free space holds garbage (0xAA): the
+/// range reads as zeros where it was a hole, data already there stays, the size grows to
+/// cover it, e2fsck and debugfs agree; a range the volume cannot hold fails with ENOSPC and
+/// leaves the file and the free counts as they were.
+/// </summary>
+public class Ext2FallocateTests
+{
+    private static readonly Credentials Root = Credentials.Root;
+
+    private static string GarbageImage(ScratchDir scratch, string type, int mib)
+    {
+        string path = scratch.File(type + ".img");
+        byte[] garbage = new byte[1 << 20];
+        Array.Fill(garbage, (byte)0xAA);
+        using (FileStream f = File.Create(path))
+        {
+            for (int i = 0; i < mib; i++)
+            {
+                f.Write(garbage);
+            }
+        }
+        // nodiscard: mke2fs would otherwise punch the file's free space back to zeros.
+        OracleTool.RunExpect(0, "mke2fs", ["-q", "-F", "-t", type, "-b", "1024", "-E", "nodiscard", path]);
+        return path;
+    }
+
+    private static Vnode Create(Mount m, string name)
+    {
+        Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Create(root!, name, 0x1A4, Root, out Vnode? vp));
+        root!.Release();
+        return vp!;
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Allocate_FillsHolesWithZeros_KeepsData_GrowsTheSize(string type)
+    {
+        using var scratch = new ScratchDir();
+        string image = GarbageImage(scratch, type, 32);
+        byte[] head = [.. Enumerable.Range(0, 5000).Select(i => (byte)(i * 7 + 1))];
+        byte[] tail = [9, 8, 7];
+        const int TailAt = 700_000;
+        byte[] expected = new byte[1_000_000];
+        head.CopyTo(expected, 0);
+        tail.CopyTo(expected, TailAt);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode f = Create(m, "f");
+            Assert.Equal(Errno.OK, Vop.Write(f, 0, head, out _));
+            Assert.Equal(Errno.OK, Vop.Write(f, TailAt, tail, out _)); // a hole between the two
+            Assert.Equal(Errno.OK, Vop.Allocate(f, 3000, 1_000_000 - 3000));
+            Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+            Assert.Equal(1_000_000, va.Size);
+            Assert.True(va.BytesUsed >= 1_000_000, $"only {va.BytesUsed} bytes allocated");
+            Assert.Equal(expected, Ext2Fixture.ReadAll(f));
+            Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out long hole));
+            Assert.Equal(1_000_000, hole);
+
+            // Inside what exists: nothing changes, the size included.
+            Assert.Equal(Errno.OK, Vop.Allocate(f, 10, 20_000));
+            Assert.Equal(Errno.OK, Vop.GetAttr(f, out va));
+            Assert.Equal(1_000_000, va.Size);
+            Assert.Equal(expected, Ext2Fixture.ReadAll(f));
+            f.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(image);
+        string dump = scratch.File("f.out");
+        OracleTool.RunExpect(0, "debugfs", ["-R", $"dump /f {dump}", image]);
+        Assert.Equal(expected, File.ReadAllBytes(dump));
+    }
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Allocate_MoreThanTheVolumeHolds_Enospc_FileAndFreeSpaceUnchanged(string type)
+    {
+        using var scratch = new ScratchDir();
+        string image = GarbageImage(scratch, type, 8);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode f = Create(m, "f");
+            Assert.Equal(Errno.OK, Vop.Write(f, 0, "keep"u8, out _));
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs before));
+            Assert.Equal(Errno.ENOSPC, Vop.Allocate(f, 0, 64L << 20));
+            Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+            Assert.Equal(4, va.Size);
+            Assert.Equal("keep"u8.ToArray(), Ext2Fixture.ReadAll(f));
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs after));
+            Assert.Equal(before.BlocksFree, after.BlocksFree);
+            Assert.Equal(Errno.EFBIG, Vop.Allocate(f, long.MaxValue - 10, 100));
+            f.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(image);
+    }
+}
