@@ -51,19 +51,29 @@ internal sealed partial class Ext2Node
             }
             lblk += (ulong)run;
         }
-        if (end > Din.Size)
+        if (GrowSizeTo(end))
         {
-            Din.Size = end;
-            if (end > int.MaxValue)
-            {
-                Fs.NoteLargeFile();
-            }
             Timespec now = Fs.Clock.Now;
             Din.Mtime = now;
             Din.Ctime = now;
         }
         MarkDirty();
         return Errno.OK;
+    }
+
+    /// <summary>Raise the size to <paramref name="end"/> if it is below (a file past 2 GiB sets large_file); true when it grew.</summary>
+    private bool GrowSizeTo(long end)
+    {
+        if (end <= Din.Size)
+        {
+            return false;
+        }
+        Din.Size = end;
+        if (end > int.MaxValue)
+        {
+            Fs.NoteLargeFile();
+        }
+        return true;
     }
 
     private void GiveBackPastSize()

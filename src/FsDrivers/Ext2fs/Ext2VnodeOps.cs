@@ -481,14 +481,7 @@ internal sealed partial class Ext2Node
         written = done;
         if (done > 0)
         {
-            if (offset + done > Din.Size)
-            {
-                Din.Size = offset + done;
-                if (Din.Size > int.MaxValue)
-                {
-                    Fs.NoteLargeFile();
-                }
-            }
+            GrowSizeTo(offset + done);
             Timespec now = Fs.Clock.Now;
             Din.Mtime = now;
             Din.Ctime = now;

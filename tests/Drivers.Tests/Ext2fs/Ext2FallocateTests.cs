@@ -14,22 +14,8 @@ public class Ext2FallocateTests
 {
     private static readonly Credentials Root = Credentials.Root;
 
-    private static string GarbageImage(ScratchDir scratch, string type, int mib)
-    {
-        string path = scratch.File(type + ".img");
-        byte[] garbage = new byte[1 << 20];
-        Array.Fill(garbage, (byte)0xAA);
-        using (FileStream f = File.Create(path))
-        {
-            for (int i = 0; i < mib; i++)
-            {
-                f.Write(garbage);
-            }
-        }
-        // nodiscard: mke2fs would otherwise punch the file's free space back to zeros.
-        OracleTool.RunExpect(0, "mke2fs", ["-q", "-F", "-t", type, "-b", "1024", "-E", "nodiscard", path]);
-        return path;
-    }
+    private static string GarbageImage(ScratchDir scratch, string type, int mib) =>
+        Ext2FreshBlockTests.GarbageImage(scratch, type, mib, blockSize: 1024);
 
     private static Vnode Create(Mount m, string name)
     {

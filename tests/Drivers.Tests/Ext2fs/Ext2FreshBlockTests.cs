@@ -14,20 +14,21 @@ public class Ext2FreshBlockTests
 {
     private static readonly Credentials Root = Credentials.Root;
 
-    private static string GarbageImage(ScratchDir scratch, string type)
+    /// <summary>A new <paramref name="type"/> file system of <paramref name="mib"/> MiB whose free space holds 0xAA.</summary>
+    internal static string GarbageImage(ScratchDir scratch, string type, int mib = 32, int blockSize = 4096)
     {
         string path = scratch.File(type + ".img");
         byte[] garbage = new byte[1 << 20];
         Array.Fill(garbage, (byte)0xAA);
         using (FileStream f = File.Create(path))
         {
-            for (int i = 0; i < 32; i++)
+            for (int i = 0; i < mib; i++)
             {
                 f.Write(garbage);
             }
         }
         // nodiscard: mke2fs would otherwise punch the file's free space back to zeros.
-        OracleTool.RunExpect(0, "mke2fs", ["-q", "-F", "-t", type, "-b", "4096", "-E", "nodiscard", path]);
+        OracleTool.RunExpect(0, "mke2fs", ["-q", "-F", "-t", type, "-b", blockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "-E", "nodiscard", path]);
         return path;
     }
 
