@@ -504,4 +504,26 @@ public sealed class CliCopyTests : IDisposable
         Assert.Equal("s"u8.ToArray(), RumpFs.Tools.Ukfs.HostXattrs.Get(got, "user.small"));
         Assert.Equal(big, RumpFs.Tools.Ukfs.HostXattrs.Get(got, "user.big"));
     }
+
+    [Fact]
+    public void PutFromStdin_WritesTheFile_KeepsAnExistingMode_RefusesAFolder()
+    {
+        byte[] data = new byte[3 << 20];
+        new Random(5).NextBytes(data);
+        CliResult r = _cli.RunWithInput(data, Img, "put", "-", "/in.bin");
+        Assert.True(r.Exit == 0 && r.Stderr.Length == 0, r.ToString());
+        UkfsMount fs = _cli.Tmpfs;
+        Assert.Equal(data, fs.ReadAllBytes("/in.bin"));
+        Assert.Equal(UkfsMount.DefaultFileMode, fs.Stat("/in.bin").Mode);
+
+        fs.Chmod("/in.bin", 0x180);
+        Assert.Equal(0, _cli.RunWithInput("short\n"u8.ToArray(), Img, "put", "-", "/in.bin").Exit);
+        Assert.Equal("short\n"u8.ToArray(), fs.ReadAllBytes("/in.bin"));
+        Assert.Equal(0x180u, fs.Stat("/in.bin").Mode);
+
+        fs.Mkdir("/dir");
+        Assert.Contains("give the file to write as DEST", _cli.Fails(Img, "put", "-", "/dir").Stderr, StringComparison.Ordinal);
+        Assert.Contains("give the file to write as DEST", _cli.Fails(Img, "put", "-").Stderr, StringComparison.Ordinal);
+        Assert.Empty(fs.ReadDirectory("/dir"));
+    }
 }

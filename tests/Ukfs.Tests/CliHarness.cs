@@ -25,14 +25,18 @@ internal sealed class CliHarness : IDisposable
 
     public UkfsMount Tmpfs => _tmpfs ?? throw new InvalidOperationException("not a tmpfs harness");
 
-    public CliResult Run(params string[] args)
+    public CliResult Run(params string[] args) => RunWithInput(null, args);
+
+    /// <summary>Run with <paramref name="stdin"/> as standard input (put -).</summary>
+    public CliResult RunWithInput(byte[]? stdin, params string[] args)
     {
         var stdout = new StringWriter();
         var stderr = new StringWriter();
         var binary = new MemoryStream();
+        Stream? input = stdin is null ? null : new MemoryStream(stdin);
         int exit = _tmpfs is null
-            ? Cli.Run(args, stdout, stderr, progress: false, binary, null)
-            : Cli.Run(args, stdout, stderr, progress: false, binary, (_, _, _) => (_tmpfs, false));
+            ? Cli.Run(args, stdout, stderr, progress: false, binary, null, input)
+            : Cli.Run(args, stdout, stderr, progress: false, binary, (_, _, _) => (_tmpfs, false), input);
         return new CliResult(exit, stdout.ToString(), stderr.ToString(), binary.ToArray());
     }
 

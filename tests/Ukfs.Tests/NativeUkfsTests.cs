@@ -104,6 +104,10 @@ public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposa
         OracleTool.RunExpect(0, "e2fsck", "-fn", image);
         ToolResult debugfs = OracleTool.RunExpect(0, "debugfs", "-R", "stat /copy.bin", image);
         Assert.Contains("Size: 300000", debugfs.Stdout, StringComparison.Ordinal);
+        ToolResult fromStdin = OracleTool.Run(_native.Binary, [image, "put", "-", "/from-stdin.txt"], stdin: "piped in\n");
+        Assert.True(fromStdin.ExitCode == 0, fromStdin.Transcript);
+        Assert.Equal("piped in\n", OracleTool.RunExpect(0, "debugfs", "-R", "cat /from-stdin.txt", image).Stdout);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
 
         string fat = _dir.File("new-fat.img");
         ToolResult newfs = Native(fat, "newfs", "-t", "msdos", "--from", _dir.File("tree/sub"), "8M");

@@ -22,13 +22,14 @@ public static class Cli
         Run(args, stdout, stderr, progress, binaryOut, null);
 
     /// <summary>Run with another way to mount (tests serve the commands from one tmpfs mount).</summary>
-    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter)
+    internal static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter,
+        Stream? binaryIn = null)
     {
         ArgumentNullException.ThrowIfNull(args);
         KernelLog.MinimumLevel = LogLevel.Warning;
         try
         {
-            return RunCore(args, stdout, stderr, progress, binaryOut, mounter);
+            return RunCore(args, stdout, stderr, progress, binaryOut, mounter, binaryIn);
         }
         catch (UsageException e)
         {
@@ -57,7 +58,8 @@ public static class Cli
         }
     }
 
-    private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter)
+    private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter,
+        Stream? binaryIn)
     {
         string? fsType = null;
         string? mountOptions = null;
@@ -103,7 +105,7 @@ public static class Cli
         Stream raw = binaryOut ?? Console.OpenStandardOutput();
         if (spec.Access == Access.DeviceReadOnly)
         {
-            var ctx = new CommandContext(image, fsType, null, stdout, stderr, raw, progress);
+            var ctx = new CommandContext(image, fsType, null, stdout, stderr, raw, progress) { BinaryIn = binaryIn };
             int rc = spec.Run(ctx, options);
             return rc != 0 ? rc : ctx.ExitCode;
         }
@@ -111,7 +113,7 @@ public static class Cli
         (UkfsMount mount, bool owned) = mounter is null ? (UkfsMount.Open(fsType, imageText, uo), true) : mounter(fsType, imageText, uo);
         try
         {
-            var ctx = new CommandContext(image, fsType, mount, stdout, stderr, raw, progress);
+            var ctx = new CommandContext(image, fsType, mount, stdout, stderr, raw, progress) { BinaryIn = binaryIn };
             int rc = spec.Run(ctx, options);
             if (owned)
             {

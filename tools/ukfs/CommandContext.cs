@@ -36,6 +36,11 @@ internal sealed class CommandContext
     /// <summary>stdout as bytes (cat).</summary>
     public Stream BinaryOut { get; }
 
+    /// <summary>stdin as bytes (put -): the process's own unless a test hands one in.</summary>
+    public Stream? BinaryIn { get; init; }
+
+    public Stream OpenInput() => BinaryIn ?? Console.OpenStandardInput();
+
     /// <summary>Show progress of long copies on stderr (it is a terminal).</summary>
     public bool Progress { get; }
 

@@ -37,10 +37,10 @@ internal sealed class GetOptions
     [Value(1, MetaName = "DEST", HelpText = "Host path (default: current folder).")] public string? Dest { get; set; }
 }
 
-[Verb("put", HelpText = "Copy a file or tree from the host into the image, keeping modes and times.")]
+[Verb("put", HelpText = "Copy a file or tree from the host into the image, keeping modes and times ('-' reads standard input into the file DEST).")]
 internal sealed class PutOptions
 {
-    [Value(0, MetaName = "SOURCE", Required = true)] public string Source { get; set; } = "";
+    [Value(0, MetaName = "SOURCE", Required = true, HelpText = "Host path, or - for standard input.")] public string Source { get; set; } = "";
     [Value(1, MetaName = "DEST", HelpText = "Image path (default: /).")] public string? Dest { get; set; }
 }
 

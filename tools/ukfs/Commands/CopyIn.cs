@@ -37,10 +37,14 @@ internal sealed class CopyIn
         _progress = new Progress(ctx.Err, verb, ctx.Progress);
     }
 
-    /// <summary>ukfs put: SOURCE becomes DEST, or goes inside DEST when that is a folder.</summary>
+    /// <summary>ukfs put: SOURCE becomes DEST, or goes inside DEST when that is a folder; "-" is stdin.</summary>
     public static int Run(CommandContext ctx, PutOptions o)
     {
         string source = o.Source;
+        if (source == "-")
+        {
+            return FromStdin(ctx, o.Dest);
+        }
         if (HostNodes.Lstat(source) is null)
         {
             throw new UsageException($"{source}: no such file or directory on the host");
@@ -55,6 +59,33 @@ internal sealed class CopyIn
         var copy = new CopyIn(ctx, ctx.Mount, "put", "", intoExisting: true);
         copy.Copy(source, target);
         copy.Finish();
+        return 0;
+    }
+
+    /// <summary>
+    /// put - DEST: standard input into the file DEST, as `cat > DEST` does: a new file gets
+    /// mode 0644, an existing one keeps its mode and is replaced.
+    /// </summary>
+    private static int FromStdin(CommandContext ctx, string? dest)
+    {
+        if (dest is null || dest.EndsWith('/') || IsImageDirectory(ctx.Mount, dest))
+        {
+            throw new UsageException("put -: give the file to write as DEST (standard input has no name)");
+        }
+        var progress = new Progress(ctx.Err, "put", ctx.Progress);
+        using (Stream input = ctx.OpenInput())
+        using (UkfsFileStream output = ctx.Mount.Open(dest, FileMode.Create, FileAccess.Write))
+        {
+            byte[] buffer = new byte[PipelinedCopy.ChunkSize];
+            int n;
+            while ((n = input.Read(buffer)) > 0)
+            {
+                output.Write(buffer.AsSpan(0, n));
+                progress.Add(n);
+            }
+        }
+        progress.Finish();
+        ctx.Mount.Sync();
         return 0;
     }
 
