@@ -39,6 +39,9 @@ public sealed partial class UkfsMount : IDisposable
     /// <summary>Who performs the operations; root unless set otherwise.</summary>
     public Credentials Credentials { get; set; }
 
+    /// <summary>The clock the file system stamps its times with (the host's unless one was given).</summary>
+    public IClock Clock => _mount.Clock;
+
     /// <summary>The VFS mount, for callers that work with vnodes directly.</summary>
     public Mount VfsMount => _mount;
 

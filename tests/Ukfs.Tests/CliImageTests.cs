@@ -111,6 +111,49 @@ public sealed class CliImageTests : IDisposable
         CliResult r = _cli.Fails("-t", "zfs", disk + "%MBR:1%", "ls");
         Assert.Contains("unknown file-system type 'zfs'", r.Stderr, StringComparison.Ordinal);
     }
+
+    /// <summary>debugfs's view of one time field ("atime", "mtime") of a file: seconds and nanoseconds.</summary>
+    private static (long Seconds, long Nanoseconds) DebugfsTime(string img, string path, string field)
+    {
+        string stat = OracleTool.RunExpect(0, "debugfs", "-R", $"stat {path}", img).Stdout;
+        var m = System.Text.RegularExpressions.Regex.Match(stat, $@"(?m)^\s*{field}: 0x([0-9a-f]+):([0-9a-f]+)");
+        Assert.True(m.Success, stat);
+        long extra = Convert.ToInt64(m.Groups[2].Value, 16);
+        return (Convert.ToInt64(m.Groups[1].Value, 16) + ((extra & 3) << 32), extra >> 2);
+    }
+
+    [Fact]
+    public void Touch_DateReferenceOneTimeNoCreateAndLinks_AsCoreutilsTouch()
+    {
+        string img = _dir.File("t.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", img, "8M");
+        _cli.Ok(img, "touch", "-d", "2001-02-03T04:05:06.5Z", "/f");
+        Assert.Equal((981173106L, 500_000_000L), DebugfsTime(img, "/f", "mtime"));
+        Assert.Equal((981173106L, 500_000_000L), DebugfsTime(img, "/f", "atime"));
+
+        _cli.Ok(img, "touch", "-m", "-d", "@1000000000", "/f");
+        Assert.Equal((1000000000L, 0L), DebugfsTime(img, "/f", "mtime"));
+        Assert.Equal((981173106L, 500_000_000L), DebugfsTime(img, "/f", "atime"));
+
+        _cli.Ok(img, "touch", "-d", "@1500000000", "/ref");
+        _cli.Ok(img, "touch", "-a", "-r", "/ref", "/f");
+        Assert.Equal((1500000000L, 0L), DebugfsTime(img, "/f", "atime"));
+        Assert.Equal((1000000000L, 0L), DebugfsTime(img, "/f", "mtime"));
+
+        _cli.Ok(img, "touch", "-c", "/missing");
+        Assert.Contains("File not found", OracleTool.Run("debugfs", "-R", "stat /missing", img).Stderr, StringComparison.Ordinal);
+
+        _cli.Ok(img, "ln", "-s", "f", "/link");
+        _cli.Ok(img, "touch", "-h", "-d", "@5", "/link");
+        Assert.Equal((5L, 0L), DebugfsTime(img, "/link", "mtime"));
+        Assert.Equal((1000000000L, 0L), DebugfsTime(img, "/f", "mtime"));
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+
+        byte[] before = File.ReadAllBytes(img);
+        Assert.Contains("touch: -d 'next week'", _cli.Fails(img, "touch", "-d", "next week", "/f").Stderr, StringComparison.Ordinal);
+        Assert.Contains("-d or -r, not both", _cli.Fails(img, "touch", "-d", "@1", "-r", "/ref", "/f").Stderr, StringComparison.Ordinal);
+        Assert.Equal(before, File.ReadAllBytes(img));
+    }
 }
 
 /// <summary>`ukfs` writing inside one partition of a disk, with a driver that can write.</summary>

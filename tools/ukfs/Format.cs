@@ -66,6 +66,24 @@ internal static class Format
     public static string ShortTime(Timespec t) =>
         t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// A time as touch -d and SOURCE_DATE_EPOCH give it: seconds since 1970 (also
+    /// "@SECONDS"), or ISO 8601 ("2024-01-02T03:04:05.5Z"), taken as UTC when it names no zone.
+    /// </summary>
+    public static Timespec ParseTime(string text, string what)
+    {
+        string t = text.Trim().TrimStart('@');
+        if (long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long seconds))
+        {
+            return new Timespec(seconds, 0);
+        }
+        if (DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset when))
+        {
+            return Timespec.FromDateTimeOffset(when);
+        }
+        throw new UsageException($"{what} '{text}': give seconds since 1970 or a time such as 2024-01-02T03:04:05Z");
+    }
+
     /// <summary>Parse an octal mode ("755", "0644", "4755").</summary>
     public static uint ParseMode(string text)
     {

@@ -102,10 +102,28 @@ internal sealed class ChownOptions : IValidatedOptions
     public void Validate() => Commands.FileCommands.ParseOwner(Owner);
 }
 
-[Verb("touch", HelpText = "Create empty files or set their times to now.")]
-internal sealed class TouchOptions
+[Verb("touch", HelpText = "Create empty files or set their times (to now, or as -d or -r say).")]
+internal sealed class TouchOptions : IValidatedOptions
 {
+    [Option('a', HelpText = "Change only the access time.")] public bool AccessOnly { get; set; }
+    [Option('m', HelpText = "Change only the modification time.")] public bool ModificationOnly { get; set; }
+    [Option('c', "no-create", HelpText = "Do not create missing files.")] public bool NoCreate { get; set; }
+    [Option('d', "date", HelpText = "This time instead of now: seconds since 1970 (@SECONDS) or 2024-01-02T03:04:05Z.")] public string? Date { get; set; }
+    [Option('r', "reference", HelpText = "The times of this file in the image instead of now.")] public string? Reference { get; set; }
+    [Option('h', "no-dereference", HelpText = "Change a symbolic link itself.")] public bool NoFollow { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The time -d gives; set by <see cref="Validate"/>.</summary>
+    public RumpFs.Kernel.Timespec? DateTime { get; private set; }
+
+    public void Validate()
+    {
+        if (Date is not null && Reference is not null)
+        {
+            throw new UsageException("touch: give -d or -r, not both");
+        }
+        DateTime = Date is null ? null : Format.ParseTime(Date, "touch: -d");
+    }
 }
 
 [Verb("getfattr", HelpText = "Show extended attributes (all of them, or the one named with -n), as getfattr -d -m - does.")]

@@ -126,18 +126,38 @@ internal static class FileCommands
             ? v
             : throw new UsageException($"chown: bad owner '{whole}' (numeric ids only: the image's users are not the host's)");
 
+    /// <summary>
+    /// touch as coreutils has it: create what is missing (not with -c), then set both times,
+    /// or only one (-a, -m), to now, to -d's time or to -r's file's times.
+    /// </summary>
     public static int Touch(CommandContext ctx, TouchOptions o)
     {
+        bool setAccess = o.AccessOnly || !o.ModificationOnly;
+        bool setModification = o.ModificationOnly || !o.AccessOnly;
+        VAttr? reference = o.Reference is null ? null : ctx.Mount.Stat(o.Reference);
         ctx.ForEach(o.Paths, path =>
         {
-            if (ctx.Mount.Exists(path))
+            bool exists = ctx.Mount.Exists(path);
+            if (!exists)
             {
-                ctx.Mount.Touch(path);
-            }
-            else
-            {
+                if (o.NoCreate)
+                {
+                    return;
+                }
                 ctx.Mount.Create(path);
             }
+            if (reference is null && o.DateTime is null && setAccess && setModification && !o.NoFollow)
+            {
+                if (exists)
+                {
+                    ctx.Mount.Touch(path); // both "now": write access is enough, as for utimensat(NULL)
+                }
+                return;
+            }
+            Timespec now = ctx.Mount.Clock.Now;
+            Timespec access = reference?.Atime ?? o.DateTime ?? now;
+            Timespec modification = reference?.Mtime ?? o.DateTime ?? now;
+            ctx.Mount.SetTimes(path, setAccess ? access : null, setModification ? modification : null, follow: !o.NoFollow);
         });
         return 0;
     }

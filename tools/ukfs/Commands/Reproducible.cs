@@ -33,9 +33,11 @@ internal sealed class Reproducible
     {
         if (timestamp is not null)
         {
-            return Parse(timestamp, "-T");
+            return Format.ParseTime(timestamp, "newfs: -T");
         }
-        return Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") is { Length: > 0 } env ? Parse(env, "SOURCE_DATE_EPOCH") : null;
+        return Environment.GetEnvironmentVariable("SOURCE_DATE_EPOCH") is { Length: > 0 } env
+            ? Format.ParseTime(env, "newfs: SOURCE_DATE_EPOCH")
+            : null;
     }
 
     /// <summary>A reproducible build at <paramref name="time"/>, seeded with the command's arguments; null for an ordinary build.</summary>
@@ -52,20 +54,5 @@ internal sealed class Reproducible
         }
         seed.Append(deviceLength.ToString(CultureInfo.InvariantCulture)).Append('\n').Append(t.Seconds.ToString(CultureInfo.InvariantCulture));
         return new Reproducible(t, SHA256.HashData(Encoding.UTF8.GetBytes(seed.ToString())));
-    }
-
-    /// <summary>Seconds since 1970 (also "@SECONDS"), or an ISO 8601 time taken as UTC without a zone.</summary>
-    private static Timespec Parse(string text, string source)
-    {
-        string t = text.Trim().TrimStart('@');
-        if (long.TryParse(t, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out long seconds))
-        {
-            return new Timespec(seconds, 0);
-        }
-        if (DateTimeOffset.TryParse(t, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal, out DateTimeOffset when))
-        {
-            return Timespec.FromDateTimeOffset(when);
-        }
-        throw new UsageException($"newfs: {source} '{text}': give seconds since 1970 or a time such as 2024-01-02T03:04:05Z");
     }
 }
