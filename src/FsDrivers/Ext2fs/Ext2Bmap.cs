@@ -212,20 +212,22 @@ internal sealed partial class Ext2Node
     /// <summary>
     /// Give the hole at <paramref name="lblk"/> up to <paramref name="count"/> new contiguous
     /// blocks. Returns the first physical block and how many were mapped (at least one).
-    /// The blocks' contents are left to the caller.
+    /// The blocks' contents are left to the caller, except with <paramref name="unwritten"/>
+    /// on an extent-mapped file: the run is then an unwritten extent, which reads as zeros
+    /// whatever the blocks hold (fallocate).
     /// </summary>
-    public Errno AllocateRun(ulong lblk, int count, out ulong pblk, out int got)
+    public Errno AllocateRun(ulong lblk, int count, out ulong pblk, out int got, bool unwritten = false)
     {
         pblk = 0;
         got = 0;
         if (UsesExtents)
         {
-            return AllocateExtentRun(lblk, count, out pblk, out got);
+            return AllocateExtentRun(lblk, count, unwritten, out pblk, out got);
         }
         return AllocateIndirectRun(lblk, count, out pblk, out got);
     }
 
-    private Errno AllocateExtentRun(ulong lblk, int count, out ulong pblk, out int got)
+    private Errno AllocateExtentRun(ulong lblk, int count, bool unwritten, out ulong pblk, out int got)
     {
         pblk = 0;
         got = 0;
@@ -244,15 +246,16 @@ internal sealed partial class Ext2Node
         {
             count = (int)Math.Min((ulong)count, list[i + 1].Logical - lblk);
         }
-        count = Math.Min(count, Ext4Extent.MaxInitLen);
+        int maxLength = unwritten ? Ext4Extent.MaxUninitLen : Ext4Extent.MaxInitLen;
+        count = Math.Min(count, maxLength);
         e = Fs.AllocBlocks(goal, count, out pblk, out got);
         if (e != Errno.OK)
         {
             return e;
         }
-        var x = new ExtentRun((uint)lblk, pblk, got, false);
-        if (i >= 0 && !list[i].Uninit && list[i].End == lblk && list[i].Physical + (ulong)list[i].Length == pblk
-            && list[i].Length + got <= Ext4Extent.MaxInitLen)
+        var x = new ExtentRun((uint)lblk, pblk, got, unwritten);
+        if (i >= 0 && list[i].Uninit == unwritten && list[i].End == lblk && list[i].Physical + (ulong)list[i].Length == pblk
+            && list[i].Length + got <= maxLength)
         {
             list[i] = list[i] with { Length = list[i].Length + got };
         }

@@ -6,10 +6,9 @@ namespace RumpFs.FsDrivers.Ext2fs;
 
 /// <summary>
 /// fallocate(2) mode 0 (posix_fallocate): every block of the range exists afterwards and
-/// the size covers it. Holes get new blocks, zeroed on the device; blocks already there
-/// (written, or unwritten extents, which read as zeros) are left alone. New blocks are not
-/// made unwritten extents: block-mapped files have none, and one kind of block keeps the
-/// write path simple.
+/// the size covers it. Holes get new blocks: unwritten extents in an extent-mapped file (they
+/// read as zeros, and the first write into them marks them written), zeroed blocks in a
+/// block-mapped one, which has no such thing. Blocks already there are left alone.
 /// </summary>
 internal sealed partial class Ext2Node
 {
@@ -35,8 +34,8 @@ internal sealed partial class Ext2Node
             Errno e = Bmap(lblk, want, out ulong pblk, out int run, out _);
             if (e == Errno.OK && pblk == 0)
             {
-                e = AllocateRun(lblk, run, out pblk, out run);
-                if (e == Errno.OK)
+                e = AllocateRun(lblk, run, out pblk, out run, unwritten: true);
+                if (e == Errno.OK && !UsesExtents)
                 {
                     e = Fs.Io.WriteZeros((long)pblk << Fs.BlockShift, (long)run << Fs.BlockShift);
                 }

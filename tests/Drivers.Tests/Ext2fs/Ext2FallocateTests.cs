@@ -57,6 +57,13 @@ public class Ext2FallocateTests
             Assert.Equal(Errno.OK, Vop.GetAttr(f, out va));
             Assert.Equal(1_000_000, va.Size);
             Assert.Equal(expected, Ext2Fixture.ReadAll(f));
+
+            // A write into the preallocated range (ext4: into an unwritten extent) lands, and
+            // the rest of the range still reads as zeros.
+            byte[] middle = [.. Enumerable.Range(0, 10_000).Select(i => (byte)(i % 253 + 1))];
+            Assert.Equal(Errno.OK, Vop.Write(f, 300_123, middle, out _));
+            middle.CopyTo(expected, 300_123);
+            Assert.Equal(expected, Ext2Fixture.ReadAll(f));
             f.Release();
         }
         finally
@@ -64,9 +71,20 @@ public class Ext2FallocateTests
             Assert.Equal(Errno.OK, m.Unmount());
         }
         Ext2Oracle.AssertFsckClean(image);
+        if (type == "ext4")
+        {
+            // Preallocated, never written: unwritten extents, as the kernel's fallocate leaves them.
+            Assert.Contains("Uninit", OracleTool.RunExpect(0, "debugfs", ["-R", "ex /f", image]).Stdout, StringComparison.Ordinal);
+        }
         string dump = scratch.File("f.out");
         OracleTool.RunExpect(0, "debugfs", ["-R", $"dump /f {dump}", image]);
         Assert.Equal(expected, File.ReadAllBytes(dump));
+        // The kernel's ext4 reads the same bytes (unwritten extents as zeros, not the 0xAA under them).
+        SortedDictionary<string, string>? kernel = Ext2Oracle.KernelTree(image);
+        if (kernel is not null)
+        {
+            Assert.Equal("f:" + Ext2Fixture.Sha256(expected), kernel["f"]);
+        }
     }
 
     [Theory]
