@@ -223,6 +223,13 @@ public abstract class Vnode
     public virtual Errno Allocate(long offset, long length) => Errno.EOPNOTSUPP;
 
     /// <summary>
+    /// Reserve storage for [offset, offset+length) without changing the size
+    /// (fallocate FALLOC_FL_KEEP_SIZE); a format that cannot hold blocks past the end of a
+    /// file gives EOPNOTSUPP.
+    /// </summary>
+    public virtual Errno Preallocate(long offset, long length) => Errno.EOPNOTSUPP;
+
+    /// <summary>
     /// SEEK_DATA / SEEK_HOLE from <paramref name="offset"/>. The default treats the whole
     /// file as data, which POSIX allows.
     /// </summary>

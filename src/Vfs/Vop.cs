@@ -309,7 +309,14 @@ public static partial class Vop
     public static Errno Allocate(Vnode vp, long offset, long length) => Allocate(vp, offset, length, Credentials.Root);
 
     /// <summary>fallocate(2) mode 0 for <paramref name="cred"/>, who is subject to the root-only reserve.</summary>
-    public static Errno Allocate(Vnode vp, long offset, long length, Credentials cred)
+    public static Errno Allocate(Vnode vp, long offset, long length, Credentials cred) =>
+        Allocate(vp, offset, length, cred, keepSize: false);
+
+    /// <summary>fallocate(2) with FALLOC_FL_KEEP_SIZE: storage reserved, the size left alone.</summary>
+    public static Errno Preallocate(Vnode vp, long offset, long length, Credentials cred) =>
+        Allocate(vp, offset, length, cred, keepSize: true);
+
+    private static Errno Allocate(Vnode vp, long offset, long length, Credentials cred, bool keepSize)
     {
         if (offset < 0 || length <= 0)
         {
@@ -330,7 +337,7 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         using (CallerCredentials.Enter(cred))
         {
-            return vp.Allocate(offset, length);
+            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
         }
     }
 

@@ -14,6 +14,40 @@ internal sealed partial class Ext2Node
 {
     public override Errno Allocate(long offset, long length)
     {
+        Errno e = FillHoles(offset, length, keepSize: false);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (GrowSizeTo(offset + length))
+        {
+            Timespec now = Fs.Clock.Now;
+            Din.Mtime = now;
+            Din.Ctime = now;
+        }
+        MarkDirty();
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// FALLOC_FL_KEEP_SIZE: unwritten extents, past the end of the file too (e2fsck accepts
+    /// those; the kernel leaves the same). A block-mapped file cannot hold blocks past its
+    /// end, so it answers EOPNOTSUPP. What was reserved before an ENOSPC stays, as in Linux.
+    /// </summary>
+    public override Errno Preallocate(long offset, long length)
+    {
+        if (Type == VType.Regular && !HasInlineData && !UsesExtents)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+        Errno e = FillHoles(offset, length, keepSize: true);
+        MarkDirty();
+        return e;
+    }
+
+    /// <summary>Give every hole of the range blocks; on failure without keepSize, blocks past the size go back.</summary>
+    private Errno FillHoles(long offset, long length, bool keepSize)
+    {
         if (Type != VType.Regular)
         {
             return Type == VType.Directory ? Errno.EISDIR : Errno.ENODEV;
@@ -42,21 +76,17 @@ internal sealed partial class Ext2Node
             }
             if (e != Errno.OK)
             {
-                // Like a short write: blocks past the size are given back (e2fsck would
-                // find them beyond the end of the file); holes filled below it stay filled.
-                GiveBackPastSize();
+                if (!keepSize)
+                {
+                    // Like a short write: blocks past the size are given back (e2fsck would
+                    // find them beyond the end of the file); holes filled below it stay filled.
+                    GiveBackPastSize();
+                }
                 MarkDirty();
                 return e;
             }
             lblk += (ulong)run;
         }
-        if (GrowSizeTo(end))
-        {
-            Timespec now = Fs.Clock.Now;
-            Din.Mtime = now;
-            Din.Ctime = now;
-        }
-        MarkDirty();
         return Errno.OK;
     }
 

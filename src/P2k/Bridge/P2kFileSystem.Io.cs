@@ -143,9 +143,10 @@ internal sealed partial class P2kFileSystem
             return;
         }
         FuseFallocateIn a = FuseFallocateIn.Read(request.Body);
-        if (a.Mode != 0)
+        const uint KeepSize = 1; // FALLOC_FL_KEEP_SIZE
+        if (a.Mode is not (0 or KeepSize))
         {
-            // KEEP_SIZE, PUNCH_HOLE, ZERO_RANGE...: not offered by the VFS.
+            // PUNCH_HOLE, ZERO_RANGE, COLLAPSE_RANGE...: not offered by the VFS.
             reply.Error(Errno.EOPNOTSUPP);
             return;
         }
@@ -160,7 +161,9 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EFBIG);
             return;
         }
-        reply.Error(Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request)));
+        reply.Error(a.Mode == KeepSize
+            ? Vop.Preallocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request))
+            : Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request)));
     }
 
     private void Lseek(in FuseRequest request, FuseReply reply)

@@ -115,4 +115,48 @@ public class Ext2FallocateTests
         }
         Ext2Oracle.AssertFsckClean(image);
     }
+
+    [Fact]
+    public void Preallocate_KeepSize_Ext4ReservesPastTheEnd_Ext2RefusesIt()
+    {
+        using var scratch = new ScratchDir();
+        string image = GarbageImage(scratch, "ext4", 32);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode f = Create(m, "f");
+            Assert.Equal(Errno.OK, Vop.Write(f, 0, "hi"u8, out _));
+            Assert.Equal(Errno.OK, Vop.Preallocate(f, 0, 1 << 20, Root));
+            Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+            Assert.Equal(2, va.Size);
+            Assert.True(va.BytesUsed >= 1 << 20, $"only {va.BytesUsed} bytes reserved");
+            Assert.Equal("hi"u8.ToArray(), Ext2Fixture.ReadAll(f));
+            // Writing past the end into the reservation: zeros between, the data after.
+            Assert.Equal(Errno.OK, Vop.Write(f, 500_000, "end"u8, out _));
+            byte[] all = Ext2Fixture.ReadAll(f);
+            Assert.Equal(500_003, all.Length);
+            Assert.All(all[2..500_000], b => Assert.Equal(0, b));
+            f.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(image);
+        Assert.Contains("Uninit", OracleTool.RunExpect(0, "debugfs", ["-R", "ex /f", image]).Stdout, StringComparison.Ordinal);
+
+        string ext2 = GarbageImage(scratch, "ext2", 8);
+        Mount m2 = Ext2Fixture.MountImage(ext2, readOnly: false);
+        try
+        {
+            Vnode g = Create(m2, "g");
+            Assert.Equal(Errno.EOPNOTSUPP, Vop.Preallocate(g, 0, 4096, Root));
+            g.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m2.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(ext2);
+    }
 }
