@@ -19,7 +19,7 @@ internal static unsafe partial class HostXattrs
     /// <summary>The attribute names of <paramref name="path"/>; empty when the host file system has none.</summary>
     public static IReadOnlyList<string> List(string path)
     {
-        byte[]? raw = Read(size => llistxattr(path, null, 0), (buffer, size) => llistxattr(path, (byte*)buffer, size), out int errno);
+        byte[]? raw = Read(() => llistxattr(path, null, 0), (buffer, size) => llistxattr(path, (byte*)buffer, size), out int errno);
         if (raw is null)
         {
             if (errno == ENOTSUP)
@@ -34,7 +34,7 @@ internal static unsafe partial class HostXattrs
     /// <summary>The value of <paramref name="name"/>; null when it went away since it was listed.</summary>
     public static byte[]? Get(string path, string name)
     {
-        byte[]? value = Read(size => lgetxattr(path, name, null, 0), (buffer, size) => lgetxattr(path, name, (byte*)buffer, size), out int errno);
+        byte[]? value = Read(() => lgetxattr(path, name, null, 0), (buffer, size) => lgetxattr(path, name, (byte*)buffer, size), out int errno);
         if (value is null && errno != ENODATA)
         {
             throw Failure(path, errno);
@@ -54,11 +54,11 @@ internal static unsafe partial class HostXattrs
     }
 
     /// <summary>The size-then-fill protocol of the *xattr calls; retried when the value grew in between.</summary>
-    private static byte[]? Read(Func<nuint, nint> measure, Func<nint, nuint, nint> fill, out int errno)
+    private static byte[]? Read(Func<nint> measure, Func<nint, nuint, nint> fill, out int errno)
     {
         for (int attempt = 0; ; attempt++)
         {
-            nint size = measure(0);
+            nint size = measure();
             if (size < 0)
             {
                 errno = Marshal.GetLastPInvokeError();

@@ -114,7 +114,7 @@ internal sealed class TouchOptions : IValidatedOptions
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
 
     /// <summary>The time -d gives; set by <see cref="Validate"/>.</summary>
-    public RumpFs.Kernel.Timespec? DateTime { get; private set; }
+    public RumpFs.Kernel.Timespec? Time { get; private set; }
 
     public void Validate()
     {
@@ -122,7 +122,7 @@ internal sealed class TouchOptions : IValidatedOptions
         {
             throw new UsageException("touch: give -d or -r, not both");
         }
-        DateTime = Date is null ? null : Format.ParseTime(Date, "touch: -d");
+        Time = Date is null ? null : Format.ParseTime(Date, "touch: -d");
     }
 }
 

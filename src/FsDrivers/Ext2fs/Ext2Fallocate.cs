@@ -15,18 +15,14 @@ internal sealed partial class Ext2Node
     public override Errno Allocate(long offset, long length)
     {
         Errno e = FillHoles(offset, length, keepSize: false);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        if (GrowSizeTo(offset + length))
+        if (e == Errno.OK && GrowSizeTo(offset + length))
         {
             Timespec now = Fs.Clock.Now;
             Din.Mtime = now;
             Din.Ctime = now;
         }
         MarkDirty();
-        return Errno.OK;
+        return e;
     }
 
     /// <summary>
@@ -45,7 +41,7 @@ internal sealed partial class Ext2Node
         return e;
     }
 
-    /// <summary>Give every hole of the range blocks; on failure without keepSize, blocks past the size go back.</summary>
+    /// <summary>Give every hole of the range blocks; on failure without keepSize, blocks past the size go back. The caller marks the inode dirty.</summary>
     private Errno FillHoles(long offset, long length, bool keepSize)
     {
         if (Type != VType.Regular)
@@ -78,11 +74,11 @@ internal sealed partial class Ext2Node
             {
                 if (!keepSize)
                 {
-                    // Like a short write: blocks past the size are given back (e2fsck would
-                    // find them beyond the end of the file); holes filled below it stay filled.
+                    // Like a short write: blocks past the size are given back (initialized
+                    // extents past the end would be an e2fsck finding; an earlier KEEP_SIZE
+                    // reservation there goes too); holes filled below it stay filled.
                     GiveBackPastSize();
                 }
-                MarkDirty();
                 return e;
             }
             lblk += (ulong)run;

@@ -232,7 +232,7 @@ internal sealed class CopyIn
             {
                 _linksUnsupported = true;
             }
-            WarnOnce("links", $"{_label}{host}: hard links copied as separate files ({e.Errno.Describe()})");
+            _ctx.WarnOnce("links", $"{_label}{host}: hard links copied as separate files ({e.Errno.Describe()})");
             return false;
         }
     }
@@ -317,7 +317,7 @@ internal sealed class CopyIn
             }
             catch (UkfsException e) when (e.Errno is Errno.EPERM or Errno.EOPNOTSUPP or Errno.EINVAL)
             {
-                WarnOnce(what, $"{_label}{dest}: {what} not kept: {e.Message} (further ones not shown)");
+                _ctx.WarnOnce(what, $"{_label}{dest}: {what} not kept: {e.Message} (further ones not shown)");
             }
         }
     }
@@ -337,10 +337,8 @@ internal sealed class CopyIn
             catch (UkfsException e) when (e.Errno is Errno.EOPNOTSUPP or Errno.EPERM or Errno.ENOSPC or Errno.E2BIG or Errno.ERANGE)
             {
                 string space = HostXattrs.NameSpace(name);
-                WarnOnce("xattr " + space, $"{_label}{host}: extended attribute {name} not kept: {e.Errno.Describe()} (further {space}.* ones not shown)");
+                _ctx.WarnOnce("xattr " + space, $"{_label}{host}: extended attribute {name} not kept: {e.Errno.Describe()} (further {space}.* ones not shown)");
             }
         }
     }
-
-    private void WarnOnce(string key, string message) => _ctx.WarnOnce(key, message);
 }

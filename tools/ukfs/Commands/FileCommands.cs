@@ -146,7 +146,7 @@ internal static class FileCommands
                 }
                 ctx.Mount.Create(path);
             }
-            if (reference is null && o.DateTime is null && setAccess && setModification && !o.NoFollow)
+            if (reference is null && o.Time is null && setAccess && setModification && !o.NoFollow)
             {
                 if (exists)
                 {
@@ -155,8 +155,8 @@ internal static class FileCommands
                 return;
             }
             Timespec now = ctx.Mount.Clock.Now;
-            Timespec access = reference?.Atime ?? o.DateTime ?? now;
-            Timespec modification = reference?.Mtime ?? o.DateTime ?? now;
+            Timespec access = reference?.Atime ?? o.Time ?? now;
+            Timespec modification = reference?.Mtime ?? o.Time ?? now;
             ctx.Mount.SetTimes(path, setAccess ? access : null, setModification ? modification : null, follow: !o.NoFollow);
         });
         return 0;
