@@ -1,5 +1,6 @@
 using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
+using RumpFs.Vfs.Buffers;
 
 namespace RumpFs.Vfs;
 
@@ -63,6 +64,13 @@ public abstract class Mount
     /// Key facts of the superblock for `ukfs info` (name, value), in display order.
     /// </summary>
     public virtual IReadOnlyList<KeyValuePair<string, string>> Describe() => [];
+
+    /// <summary>
+    /// Counters of the mount's buffer cache (null for a file system without one, such as
+    /// tmpfs). Lookups (hits plus misses) measure the metadata work an operation did,
+    /// independent of the cache's size and of how fast the machine is.
+    /// </summary>
+    public virtual BufferCacheStats? CacheStats => null;
 
     /// <summary>
     /// Unmount: fails with EBUSY while any vnode, the root included, is still referenced

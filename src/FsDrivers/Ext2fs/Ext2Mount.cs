@@ -44,6 +44,8 @@ internal sealed partial class Ext2Mount : Mount
     public IBlockDevice Io { get; }
     public Ext2Superblock Sb { get; }
     public BufferCache Cache { get; }
+
+    public override BufferCacheStats? CacheStats => Cache.Stats;
     public int BlockSize { get; }
     public int BlockShift { get; }
     public uint GroupCount { get; }

@@ -31,6 +31,8 @@ internal sealed partial class FfsMount : Mount
 
     public BufferCache Bufs { get; }
 
+    public override BufferCacheStats? CacheStats => Bufs.Stats;
+
     /// <summary>Guards cylinder groups, the summary area and the superblock counters.</summary>
     public Lock AllocLock { get; } = new();
 

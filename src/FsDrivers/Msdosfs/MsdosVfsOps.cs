@@ -30,6 +30,8 @@ internal sealed class MsdosMount : Mount
 
     public BufferCache Bufs { get; }
 
+    public override BufferCacheStats? CacheStats => Bufs.Stats;
+
     public MsdosFat Fat { get; private set; } = null!;
 
     public MsdosIds Ids { get; } = new();

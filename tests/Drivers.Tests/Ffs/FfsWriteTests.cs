@@ -192,30 +192,40 @@ public sealed class FfsWriteTests : IDisposable
     }
 
     [Fact]
-    public void HugeDirectory_CreatesAndLookupsStayFast()
+    public void HugeDirectory_CreatesAndLookupsDoNotScan()
     {
         string path = Fresh("ffs2-empty-64m");
         Mount mp = FfsTestMount.Open(path, readOnly: false);
         Assert.Equal(Errno.OK, mp.Root(out Vnode? root));
         Assert.Equal(Errno.OK, Vop.Mkdir(root!, "huge", 0x1ED, Credentials.Root, out Vnode? dir));
         root!.Release();
-        var sw = System.Diagnostics.Stopwatch.StartNew();
         const int n = 10_000;
+        long firstCreates = 0, lastCreates = 0;
         for (int i = 0; i < n; i++)
         {
-            Assert.Equal(Errno.OK, Vop.Create(dir!, $"file-with-a-longish-name-{i:D6}", 0x1A4, Credentials.Root, out Vnode? vp));
-            vp!.Release();
+            long work = CacheWork.Of(mp, () =>
+            {
+                Assert.Equal(Errno.OK, Vop.Create(dir!, $"file-with-a-longish-name-{i:D6}", 0x1A4, Credentials.Root, out Vnode? vp));
+                vp!.Release();
+            });
+            firstCreates += i < 1000 ? work : 0;
+            lastCreates += i >= n - 1000 ? work : 0;
         }
-        for (int i = 0; i < n; i += 7)
+        long lookups = CacheWork.Of(mp, () =>
         {
-            Assert.Equal(Errno.OK, Vop.Lookup(dir!, $"file-with-a-longish-name-{i:D6}", Credentials.Root, out Vnode? vp));
-            vp!.Release();
-        }
-        sw.Stop();
+            for (int i = 0; i < n; i += 7)
+            {
+                Assert.Equal(Errno.OK, Vop.Lookup(dir!, $"file-with-a-longish-name-{i:D6}", Credentials.Root, out Vnode? vp));
+                vp!.Release();
+            }
+        });
         Assert.Equal(Errno.ENOENT, Vop.Lookup(dir!, "absent", Credentials.Root, out _));
         dir!.Release();
-        // A scan per create would be ~10^8 entry visits; the hash keeps this well under this bound.
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(20), $"took {sw.Elapsed}");
+        // A scan per create or lookup would read every directory block each time: the last
+        // thousand creates would do several times the work of the first, and a lookup would
+        // cost as many cache lookups as the directory has blocks.
+        Assert.True(lastCreates < firstCreates * 2, $"cache lookups: first 1000 creates {firstCreates}, last 1000 {lastCreates}");
+        Assert.True(lookups < 4L * (n / 7 + 1), $"cache lookups for {n / 7 + 1} name lookups: {lookups}");
         Assert.Equal(Errno.OK, mp.Unmount());
         AssertClean(path, "after 10,000 creates");
     }
