@@ -36,6 +36,18 @@ public static class RandomSourceExtensions
         random.Fill(b);
         return b;
     }
+
+    /// <summary>
+    /// A random (version 4, RFC 4122 variant) UUID in its on-disk byte order, as libuuid's
+    /// uuid_generate makes them for mke2fs; blkid and tune2fs show the version digit.
+    /// </summary>
+    public static byte[] NextUuidV4(this IRandomSource random)
+    {
+        byte[] b = random.NextBytes(16);
+        b[6] = (byte)((b[6] & 0x0F) | 0x40);
+        b[8] = (byte)((b[8] & 0x3F) | 0x80);
+        return b;
+    }
 }
 
 /// <summary>The host's cryptographic generator.</summary>

@@ -82,6 +82,10 @@ public sealed class Ext4NewfsTests
         Assert.Equal(isize.ToString(CultureInfo.InvariantCulture), Field(dump, "Inode size"));
         Assert.Equal("newvol", Field(dump, "Filesystem volume name"));
         Assert.Equal("clean", Field(dump, "Filesystem state"));
+        // Random UUIDs carry version 4 and the RFC 4122 variant, as mke2fs's do.
+        const string UuidV4 = "^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$";
+        Assert.Matches(UuidV4, Field(dump, "Filesystem UUID"));
+        Assert.Matches(UuidV4, Field(dump, "Directory Hash Seed"));
         if (journalBlocks > 0)
         {
             Assert.Equal("8", Field(dump, "Journal inode"));

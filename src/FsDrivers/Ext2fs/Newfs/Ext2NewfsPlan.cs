@@ -26,8 +26,8 @@ internal sealed class Ext2NewfsPlan
         Now = now;
         FreeBlocks = new uint[g.Groups];
         FreeInodes = new uint[g.Groups];
-        Uuid = random.NextBytes(16);
-        HashSeed = random.NextBytes(16);
+        Uuid = random.NextUuidV4();
+        HashSeed = random.NextUuidV4();
         CsumSeed = Ext2Crc.Crc32c(~0u, Uuid);
     }
 
