@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 
 namespace RumpFs.Vfs;
@@ -98,7 +97,7 @@ public static class Namei
         {
             return Errno.EINVAL;
         }
-        if (path.Length >= Vop.PathMax / 4 && Encoding.UTF8.GetByteCount(path) >= Vop.PathMax)
+        if (path.Length >= Vop.PathMax / 4 && NameEncoding.GetByteCount(path) >= Vop.PathMax)
         {
             return Errno.ENAMETOOLONG;
         }

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 
 namespace RumpFs.Vfs;
@@ -33,7 +32,7 @@ public static partial class Vop
         {
             return Errno.EINVAL;
         }
-        if (name.Length > NameMax / 3 && Encoding.UTF8.GetByteCount(name) > NameMax)
+        if (name.Length > NameMax / 3 && NameEncoding.GetByteCount(name) > NameMax)
         {
             return Errno.ENAMETOOLONG;
         }

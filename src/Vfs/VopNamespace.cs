@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 
 namespace RumpFs.Vfs;
@@ -44,7 +43,7 @@ public static partial class Vop
         {
             return Errno.ENOENT;
         }
-        if (Encoding.UTF8.GetByteCount(target) >= PathMax)
+        if (NameEncoding.GetByteCount(target) >= PathMax)
         {
             return Errno.ENAMETOOLONG;
         }

@@ -33,6 +33,37 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpExt2fs_NamesThatAreNotUtf8_PassThroughByteForByte()
+    {
+        string tree = _images.File("latin1");
+        OracleTool.RunExpect(0, "bash", "-c", "mkdir -p \"$1\" && printf 'latin one' > \"$1/$(printf 'caf\\351')\"", "bash", tree);
+        string image = _images.File("latin1.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, image, "8M");
+        const string Script = """
+            set -e
+            cd "$1"
+            ls | LC_ALL=C grep -cx "$(printf 'caf\351')"
+            cat "$(printf 'caf\351')"; echo
+            printf 'made here' > "$(printf 'new\376\377')"
+            mv "$(printf 'caf\351')" "$(printf 're\351named')"
+            ls | LC_ALL=C grep -cx "$(printf 'new\376\377')"
+            """;
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            Assert.Equal("1\nlatin one\n1\n", OracleTool.RunExpect(0, "bash", "-c", Script, "bash", d.MountPoint).Stdout);
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        const string Check = """
+            debugfs -R "cat /$(printf 'new\376\377')" "$1"
+            debugfs -R "cat /$(printf 're\351named')" "$1"
+            """;
+        Assert.Equal("made herelatin one", OracleTool.RunExpect(0, "bash", "-c", Check, "bash", image).Stdout);
+    }
+
+    [Fact]
     public void RumpMsdos_ServesAMkfsFatImage_AndLeavesItCleanForFsckFat()
     {
         string image = _images.File("fat.img");

@@ -1,5 +1,4 @@
 using System.Buffers.Binary;
-using System.Text;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
@@ -119,7 +118,7 @@ internal sealed partial class Ext2Node
         {
             var x = entries[(int)i];
             VType t = x.Type != 0 ? TypeOfEntry(MakeFakeRecord(x.Type), 0, x.Ino) : TypeOfEntry([0, 0, 0, 0, 12, 0, 0, 0], 0, x.Ino);
-            if (!sink.Add(new DirEntry(Encoding.UTF8.GetString(x.Name), x.Ino, t, i + 1)))
+            if (!sink.Add(new DirEntry(NameEncoding.GetString(x.Name), x.Ino, t, i + 1)))
             {
                 break;
             }

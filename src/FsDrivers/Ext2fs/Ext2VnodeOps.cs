@@ -1,5 +1,4 @@
 using System.Buffers;
-using System.Text;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
@@ -14,7 +13,7 @@ internal sealed partial class Ext2Node
     /// <summary>Longest hard-link count (EXT4_LINK_MAX).</summary>
     public const int LinkMax = 65000;
 
-    private static byte[] NameBytes(string name) => Encoding.UTF8.GetBytes(name);
+    private static byte[] NameBytes(string name) => NameEncoding.GetBytes(name);
 
     public override Errno Lookup(string name, out Vnode? vp)
     {
@@ -46,7 +45,7 @@ internal sealed partial class Ext2Node
         {
             return Errno.ENAMETOOLONG;
         }
-        byte[]? tb = target is null ? null : Encoding.UTF8.GetBytes(target);
+        byte[]? tb = target is null ? null : NameEncoding.GetBytes(target);
         if (tb is not null && tb.Length >= Fs.BlockSize)
         {
             return Errno.ENAMETOOLONG;
@@ -272,7 +271,7 @@ internal sealed partial class Ext2Node
                         if (ino != 0)
                         {
                             int nl = Ext2DirEntry.NameLen(copy, off, Fs.Filetype);
-                            string name = Encoding.UTF8.GetString(Ext2DirEntry.Name(copy, off, nl));
+                            string name = NameEncoding.GetString(Ext2DirEntry.Name(copy, off, nl));
                             VType t = TypeOfEntry(copy, off, ino);
                             if (!sink.Add(new DirEntry(name, ino, t, here + rec)))
                             {
@@ -331,12 +330,12 @@ internal sealed partial class Ext2Node
         {
             byte[] t = new byte[size];
             Errno r = ReadInline(0, t, out int n);
-            target = Encoding.UTF8.GetString(t, 0, n);
+            target = NameEncoding.GetString(t.AsSpan(0, n));
             return r;
         }
         if (IsFastSymlink)
         {
-            target = Encoding.UTF8.GetString(Din.BlockBytes[..(int)size]);
+            target = NameEncoding.GetString(Din.BlockBytes[..(int)size]);
             return Errno.OK;
         }
         Errno e = Bmap(0, 1, out ulong pblk, out _, out _);
@@ -355,7 +354,7 @@ internal sealed partial class Ext2Node
         }
         using (bp)
         {
-            target = Encoding.UTF8.GetString(bp!.Data[..(int)size]);
+            target = NameEncoding.GetString(bp!.Data[..(int)size]);
         }
         return Errno.OK;
     }

@@ -1,4 +1,4 @@
-using System.Text;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs;
 
@@ -54,5 +54,5 @@ internal static class DirectEntry
         b.Slice(off + Name + name.Length, pad).Clear();
     }
 
-    public static string DecodeName(ReadOnlySpan<byte> name) => Encoding.UTF8.GetString(name);
+    public static string DecodeName(ReadOnlySpan<byte> name) => NameEncoding.GetString(name);
 }

@@ -1,5 +1,5 @@
-using System.Text;
 using RumpFs.Kernel;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs;
 
@@ -124,7 +124,7 @@ public static partial class FfsCheck
                             }
                             else
                             {
-                                string name = Encoding.UTF8.GetString(b, off + DirectEntry.Name, namlen);
+                                string name = NameEncoding.GetString(b.AsSpan(off + DirectEntry.Name, namlen));
                                 list.Add((name, ino));
                                 byte dt = DirectEntry.ReadType(b, off, types);
                                 if (types && _inodes[ino] is { } t && dt != DirentTypeOf(t.Type))

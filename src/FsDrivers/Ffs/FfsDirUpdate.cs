@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
@@ -24,7 +23,7 @@ internal sealed partial class FfsNode
     /// <summary>Add the entry <paramref name="name"/> → <paramref name="ino"/> (known not to exist).</summary>
     internal Errno DirEnter(string name, ulong ino, VType type)
     {
-        byte[] nb = Encoding.UTF8.GetBytes(name);
+        byte[] nb = NameEncoding.GetBytes(name);
         if (nb.Length > DirectEntry.MaxNameLen)
         {
             return Errno.ENAMETOOLONG;
@@ -200,7 +199,7 @@ internal sealed partial class FfsNode
                 DirectEntry.WriteRecLen(chunk, dst, o, used);
                 if (dst != off)
                 {
-                    HashAdd(Encoding.UTF8.GetString(copy.AsSpan(off + DirectEntry.Name, s.NamLen)), chunkOff + dst);
+                    HashAdd(NameEncoding.GetString(copy.AsSpan(off + DirectEntry.Name, s.NamLen)), chunkOff + dst);
                 }
                 lastDst = dst;
                 dst += used;
@@ -220,7 +219,7 @@ internal sealed partial class FfsNode
     /// <summary>Remove the entry <paramref name="name"/>.</summary>
     internal Errno DirRemove(string name)
     {
-        Errno e = FindEntry(Encoding.UTF8.GetBytes(name), out DirSlot slot);
+        Errno e = FindEntry(NameEncoding.GetBytes(name), out DirSlot slot);
         if (e != Errno.OK)
         {
             return e;
@@ -262,7 +261,7 @@ internal sealed partial class FfsNode
     /// <summary>Point the existing entry <paramref name="name"/> at <paramref name="ino"/>.</summary>
     internal Errno DirRewrite(string name, ulong ino, VType type, bool touch = true)
     {
-        Errno e = FindEntry(Encoding.UTF8.GetBytes(name), out DirSlot slot);
+        Errno e = FindEntry(NameEncoding.GetBytes(name), out DirSlot slot);
         if (e != Errno.OK)
         {
             return e;

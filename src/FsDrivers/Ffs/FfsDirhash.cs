@@ -1,6 +1,6 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs.Buffers;
+using RumpFs.Vfs;
 using Buffer = RumpFs.Vfs.Buffers.Buffer;
 
 namespace RumpFs.FsDrivers.Ffs;
@@ -61,7 +61,7 @@ internal sealed partial class FfsNode
                     DirSlot s = SlotAt(bp.Data, off, start + off);
                     if (s.Ino != 0)
                     {
-                        hash[Encoding.UTF8.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen))] = start + off;
+                        hash[NameEncoding.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen))] = start + off;
                         slack += s.RecLen - DirectEntry.SizeFor(s.NamLen);
                     }
                     else

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
@@ -132,7 +131,7 @@ internal sealed partial class FfsNode
             {
                 return he;
             }
-            if (!_dirhash!.TryGetValue(Encoding.UTF8.GetString(name), out long at))
+            if (!_dirhash!.TryGetValue(NameEncoding.GetString(name), out long at))
             {
                 return Errno.ENOENT;
             }
@@ -188,7 +187,7 @@ internal sealed partial class FfsNode
         {
             return Errno.ENOTDIR;
         }
-        byte[] bytes = Encoding.UTF8.GetBytes(name);
+        byte[] bytes = NameEncoding.GetBytes(name);
         if (bytes.Length > DirectEntry.MaxNameLen)
         {
             return Errno.ENAMETOOLONG;
@@ -237,7 +236,7 @@ internal sealed partial class FfsNode
                     DirSlot s = SlotAt(bp.Data, off, start + off);
                     if (s.Ino != 0 && start + off >= cookie)
                     {
-                        string name = Encoding.UTF8.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen));
+                        string name = NameEncoding.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen));
                         VType t = TypeOfEntry(s);
                         if (!sink.Add(new DirEntry(name, s.Ino, t, start + off + s.RecLen)))
                         {

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
 using RumpFs.Vfs.Buffers;
@@ -40,7 +39,7 @@ internal sealed partial class FfsNode
         {
             return Errno.ENOTDIR;
         }
-        if (Encoding.UTF8.GetByteCount(name) > DirectEntry.MaxNameLen)
+        if (NameEncoding.GetByteCount(name) > DirectEntry.MaxNameLen)
         {
             return Errno.ENAMETOOLONG;
         }
@@ -107,7 +106,7 @@ internal sealed partial class FfsNode
         }
         if (node.Type == VType.Symlink && target is not null)
         {
-            byte[] t = Encoding.UTF8.GetBytes(target);
+            byte[] t = NameEncoding.GetBytes(target);
             if (t.Length < FfsMount.Sb.MaxSymlinkLen)
             {
                 node.Din.FastLink = t;

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
 
@@ -124,7 +123,7 @@ internal sealed partial class FfsNode : Vnode
         }
         if (Din.FastLink is not null)
         {
-            target = Encoding.UTF8.GetString(Din.FastLink);
+            target = NameEncoding.GetString(Din.FastLink);
             return Errno.OK;
         }
         if (Din.Size > Vop.PathMax || Din.Size <= 0)
@@ -137,7 +136,7 @@ internal sealed partial class FfsNode : Vnode
         {
             return e;
         }
-        target = Encoding.UTF8.GetString(buf, 0, n);
+        target = NameEncoding.GetString(buf.AsSpan(0, n));
         return Errno.OK;
     }
 

@@ -65,9 +65,17 @@ internal static class MsdosConv
         {
             return false;
         }
-        foreach (char c in name)
+        for (int i = 0; i < name.Length; i++)
         {
-            if (c < 0x20 || BadLongChars.Contains(c, StringComparison.Ordinal))
+            char c = name[i];
+            if (char.IsHighSurrogate(c) && i + 1 < name.Length && char.IsLowSurrogate(name[i + 1]))
+            {
+                i++;
+                continue;
+            }
+            // A lone surrogate is a byte of a name that was not UTF-8 (see NameEncoding):
+            // long names are UTF-16 text, so, as Linux's vfat does, such a name is refused.
+            if (c < 0x20 || char.IsSurrogate(c) || BadLongChars.Contains(c, StringComparison.Ordinal))
             {
                 return false;
             }

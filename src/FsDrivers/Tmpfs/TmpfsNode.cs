@@ -73,7 +73,7 @@ internal sealed partial class TmpfsNode : Vnode
         {
             VType.Regular => Data!.Size,
             VType.Directory => (Entries!.Count + 2) * 32L,
-            VType.Symlink => System.Text.Encoding.UTF8.GetByteCount(SymlinkTarget ?? ""),
+            VType.Symlink => NameEncoding.GetByteCount(SymlinkTarget ?? ""),
             _ => 0,
         };
         va = new VAttr

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.P2k.Protocol;
 using RumpFs.Vfs;
@@ -91,7 +90,7 @@ internal sealed partial class P2kFileSystem
 
         public bool Add(in DirEntry entry)
         {
-            byte[] name = Encoding.UTF8.GetBytes(entry.Name);
+            byte[] name = NameEncoding.GetBytes(entry.Name);
             int size = plus ? FuseDirent.PlusRecordSize(name.Length) : FuseDirent.RecordSize(name.Length);
             if (_used + size > budget)
             {

@@ -150,7 +150,7 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        int n = System.Text.Encoding.UTF8.GetBytes(target, reply.Payload);
+        int n = NameEncoding.GetBytes(target, reply.Payload);
         reply.Send(n);
     }
 

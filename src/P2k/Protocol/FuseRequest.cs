@@ -1,4 +1,4 @@
-using System.Text;
+using RumpFs.Vfs;
 
 namespace RumpFs.P2k.Protocol;
 
@@ -46,7 +46,7 @@ internal readonly ref struct FuseRequest
         {
             return false;
         }
-        name = Encoding.UTF8.GetString(rest[..nul]);
+        name = NameEncoding.GetString(rest[..nul]);
         next = offset + nul + 1;
         return true;
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ext2fs.Check;
 
@@ -269,7 +270,7 @@ internal sealed partial class Ext2CheckRun
     {
         uint ino = Ext2DirEntry.Inode(b, off);
         ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
-        string shown = System.Text.Encoding.UTF8.GetString(name);
+        string shown = NameEncoding.GetString(name);
         if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno))
         {
             Error(Pass2, where, $"entry '{shown}' has bad inode number {ino}; removed");

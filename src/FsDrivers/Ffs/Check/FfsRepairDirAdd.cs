@@ -1,4 +1,4 @@
-using System.Text;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs.Check;
 
@@ -7,7 +7,7 @@ internal sealed partial class FfsRepair
 {
     private bool AddEntry(ulong dir, string name, ulong ino, byte dtype)
     {
-        byte[] nameBytes = Encoding.UTF8.GetBytes(name);
+        byte[] nameBytes = NameEncoding.GetBytes(name);
         if (TryInsert(dir, nameBytes, ino, dtype))
         {
             return true;

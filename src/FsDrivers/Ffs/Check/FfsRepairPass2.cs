@@ -1,4 +1,4 @@
-using System.Text;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs.Check;
 
@@ -166,7 +166,7 @@ internal sealed partial class FfsRepair
             }
             if (ino != 0)
             {
-                string name = Encoding.UTF8.GetString(b, off + DirectEntry.Name, namlen);
+                string name = NameEncoding.GetString(b.AsSpan(off + DirectEntry.Name, namlen));
                 if (!CheckEntry(dir, b, off, start, name, ref ino, subdirs, ref dirty))
                 {
                     // Remove: the previous record absorbs it, or the chunk's first becomes empty.
