@@ -81,10 +81,14 @@ public static class NameEncoding
         return Encode(name, destination);
     }
 
-    // True when the name holds an escaped byte: a lone surrogate in U+DC80..U+DCFF (the low
-    // half of a valid pair can fall in that range too, so pairs are skipped).
-    private static bool HasEscapes(string name)
+    /// <summary>
+    /// True when <paramref name="name"/> holds an escaped byte, that is, its bytes are not
+    /// UTF-8 (a lone surrogate in U+DC80..U+DCFF; the low half of a valid pair can fall in
+    /// that range too, so pairs are skipped).
+    /// </summary>
+    public static bool HasEscapes(string name)
     {
+        ArgumentNullException.ThrowIfNull(name);
         ReadOnlySpan<char> s = name;
         int first = s.IndexOfAnyInRange('\uD800', '\uDFFF');
         for (int i = Math.Max(first, 0); first >= 0 && i < s.Length; i++)

@@ -1,4 +1,7 @@
 using RumpFs.Tools.Ukfs;
 
 using Stream stdout = Console.OpenStandardOutput();
-return Cli.Run(args, Console.Out, Console.Error, progress: !Console.IsErrorRedirected, stdout);
+using Stream stderr = Console.OpenStandardError();
+using var textOut = new NameBytesWriter(stdout, flushEachWrite: false);
+using var textErr = new NameBytesWriter(stderr, flushEachWrite: true);
+return Cli.Run(RawArguments.Recover(args), textOut, textErr, progress: !Console.IsErrorRedirected, stdout);

@@ -142,7 +142,11 @@ internal sealed class CopyIn
     {
         try
         {
-            HostStat st = HostNodes.Lstat(host) ?? throw new FileNotFoundException("no such file or directory", host);
+            HostStat st = HostNodes.Lstat(host) ?? throw new FileNotFoundException(
+                // .NET lists a host name that is not UTF-8 with U+FFFD, which then names nothing.
+                host.Contains('\uFFFD', StringComparison.Ordinal)
+                    ? "name is not UTF-8, not copied (put keeps UTF-8 names only)"
+                    : "no such file or directory", host);
             switch (st.Type)
             {
                 case VType.Directory:

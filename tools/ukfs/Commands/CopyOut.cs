@@ -40,6 +40,10 @@ internal sealed class CopyOut
         string target = Directory.Exists(dest) || dest.EndsWith('/')
             ? (name.Length == 0 ? dest : Path.Combine(dest, name))
             : dest;
+        if (NameEncoding.HasEscapes(target))
+        {
+            throw new UkfsException(Errno.EINVAL, source, $"{target}: name is not UTF-8 (get keeps UTF-8 names only)");
+        }
         if (name.Length == 0 && va.Type == VType.Directory)
         {
             Directory.CreateDirectory(target);
@@ -84,8 +88,14 @@ internal sealed class CopyOut
                 }
                 return;
             case VType.Symlink:
+                string linkTarget = _ctx.Mount.ReadLink(src);
+                if (NameEncoding.HasEscapes(linkTarget))
+                {
+                    _ctx.Error($"{src}: link target is not UTF-8, not copied (get keeps UTF-8 names only)");
+                    return;
+                }
                 Replace(host);
-                File.CreateSymbolicLink(host, _ctx.Mount.ReadLink(src));
+                File.CreateSymbolicLink(host, linkTarget);
                 SetModeAndTimes(src, host, va);
                 return;
             case VType.Fifo or VType.Socket:
@@ -121,6 +131,13 @@ internal sealed class CopyOut
             if (!SafeName(e.Name))
             {
                 _ctx.Error($"{UkfsMount.Combine(src, e.Name)}: unsafe name in the image, not copied");
+                continue;
+            }
+            if (NameEncoding.HasEscapes(e.Name))
+            {
+                // .NET writes host names as UTF-8 only: the bytes would become U+FFFD, and two
+                // such names could land on one host file.
+                _ctx.Error($"{UkfsMount.Combine(src, e.Name)}: name is not UTF-8, not copied (get keeps UTF-8 names only)");
                 continue;
             }
             try

@@ -57,7 +57,7 @@ internal sealed record XattrJson(string Name, string Base64, string? Text);
 internal sealed record XattrFileJson(string Path, List<XattrJson> Attributes);
 
 [JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase,
-    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+    DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, Converters = [typeof(EscapedNameConverter)])]
 [JsonSerializable(typeof(List<FileJson>))]
 [JsonSerializable(typeof(DfJson))]
 [JsonSerializable(typeof(ProbeJson))]
