@@ -42,6 +42,13 @@ internal sealed class EscapedNameConverter : JsonConverter<string>
         writer.WriteRawValue(literal.Append('"').ToString(), skipInputValidation: true);
     }
 
+    // Dictionary keys (the superblock's field names) are never names from the image.
+    public override string ReadAsPropertyName(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
+        reader.GetString()!;
+
+    public override void WriteAsPropertyName(Utf8JsonWriter writer, string value, JsonSerializerOptions options) =>
+        writer.WritePropertyName(value);
+
     private static bool HasLoneSurrogate(string s)
     {
         for (int i = 0; i < s.Length; i++)
