@@ -73,6 +73,12 @@ public abstract class Mount
     public virtual BufferCacheStats? CacheStats => null;
 
     /// <summary>
+    /// True when names that differ only in case name the same entry (FAT): a rename from one
+    /// spelling to another then changes the stored spelling instead of doing nothing.
+    /// </summary>
+    public virtual bool NamesIgnoreCase => false;
+
+    /// <summary>
     /// Unmount: fails with EBUSY while any vnode, the root included, is still referenced
     /// (unless <paramref name="force"/>), so front ends release every vnode first (P2k drops
     /// its node table); then reclaims the vnode cache, lets the driver write everything back

@@ -75,7 +75,12 @@ public static partial class Vop
                 return e;
             }
             e = CheckRenameShape(fdvp, fvp!, tdvp, tvp, flags);
-            if (e != Errno.OK || ReferenceEquals(fvp, tvp))
+            // Renaming a node onto itself does nothing (two hard links to one file), except a
+            // new spelling of a name where names ignore case (FAT: readme.txt to README.TXT),
+            // which the driver gets as a rename to a name that is free.
+            bool respelling = ReferenceEquals(fvp, tvp) && ReferenceEquals(fdvp, tdvp)
+                && fdvp.Mount.NamesIgnoreCase && !string.Equals(fromName, toName, StringComparison.Ordinal);
+            if (e != Errno.OK || (ReferenceEquals(fvp, tvp) && !respelling))
             {
                 return e;
             }
@@ -101,7 +106,7 @@ public static partial class Vop
                 }
                 using (CallerCredentials.Enter(cred))
                 {
-                    return fdvp.Rename(fromName, fvp!, tdvp, toName, tvp, flags);
+                    return fdvp.Rename(fromName, fvp!, tdvp, toName, respelling ? null : tvp, flags);
                 }
             }
         }

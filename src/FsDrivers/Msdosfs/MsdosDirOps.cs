@@ -261,25 +261,40 @@ internal sealed partial class MsdosNode
             }
         }
 
-        // The new entry first: if the target directory cannot take it, nothing has changed.
-        e = td.AddEntry(newName, f.Entry, out _, out long newOffset);
-        if (e != Errno.OK)
+        long newOffset;
+        if (t is null && ReferenceEquals(this, td)
+            && string.Equals(MsdosConv.Fold(fromSlot!.Name), MsdosConv.Fold(newName), StringComparison.Ordinal))
         {
-            return e;
-        }
-        if (t is not null)
-        {
-            e = td.DeleteEntry(toSlot!);
+            // A new spelling of the same name (readme.txt to README.TXT): the old slots go
+            // first, or the new name would clash with them.
+            e = RespellEntry(fromSlot, newName, f.Entry, out newOffset);
             if (e != Errno.OK)
             {
                 return e;
             }
-            t.MarkRemoved();
         }
-        e = DeleteEntry(fromSlot!);
-        if (e != Errno.OK)
+        else
         {
-            return e;
+            // The new entry first: if the target directory cannot take it, nothing has changed.
+            e = td.AddEntry(newName, f.Entry, out _, out newOffset);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (t is not null)
+            {
+                e = td.DeleteEntry(toSlot!);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                t.MarkRemoved();
+            }
+            e = DeleteEntry(fromSlot!);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
         }
         long oldOffset = f.EntryOffset;
         f.EntryOffset = newOffset;
@@ -309,6 +324,33 @@ internal sealed partial class MsdosNode
             td.DirChanged();
         }
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// Store <paramref name="slot"/>'s entry under <paramref name="newName"/>, which differs
+    /// from its name only in case. Room for the new spelling is made before the old one
+    /// goes: a mixed-case name can need a long-name slot more than an all-capitals one, and
+    /// a full FAT12/16 root then answers ENOSPC with nothing changed.
+    /// </summary>
+    private Errno RespellEntry(DirSlot slot, string newName, FatDirEntry de, out long newOffset)
+    {
+        newOffset = 0;
+        Errno e = DirIndex(out DirIndex? index);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        int need = MsdosConv.TryExact83(newName, out _, out _) || Mp.FatOptions.ShortNamesOnly ? 1 : ((newName.Length + 12) / 13) + 1;
+        while (need > slot.Short - slot.First + 1 && index!.FindFree(need, SlotCapacity) < 0)
+        {
+            e = GrowDirectory();
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        e = DeleteEntry(slot);
+        return e != Errno.OK ? e : AddEntry(newName, de, out _, out newOffset);
     }
 
     private Errno SetDotDot(uint parentCluster)

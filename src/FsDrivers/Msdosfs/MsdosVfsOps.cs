@@ -32,6 +32,8 @@ internal sealed class MsdosMount : Mount
 
     public override BufferCacheStats? CacheStats => Bufs.Stats;
 
+    public override bool NamesIgnoreCase => true;
+
     public MsdosFat Fat { get; private set; } = null!;
 
     public MsdosIds Ids { get; } = new();

@@ -431,6 +431,65 @@ public sealed class MsdosWriteTests
     }
 
     [Fact]
+    public void Rename_ChangingOnlyCase_StoresTheNewSpelling_AsLinuxVfatDoes()
+    {
+        using var s = new ScratchDir("fatw");
+        string img = NewImage(s, "fat16");
+        Mount m = FatTestUtil.MountImage(img);
+        try
+        {
+            var h = new VfsHarness(m);
+            h.WriteFileOk("/readme.txt", "text"u8.ToArray());
+            Assert.Equal(Errno.OK, h.Mkdir("/dir"));
+            h.WriteFileOk("/dir/inner", "in"u8.ToArray());
+            Assert.Equal(Errno.OK, h.Rename("/readme.txt", "/README.TXT"));
+            Assert.Equal(["README.TXT", "dir"], h.ListOk("/").Order(StringComparer.Ordinal));
+            Assert.Equal(Errno.OK, h.Rename("/README.TXT", "/ReadMe.Txt"));
+            Assert.Equal(Errno.OK, h.Rename("/dir", "/Dir"));
+            Assert.Equal(["Dir", "ReadMe.Txt"], h.ListOk("/").Order(StringComparer.Ordinal));
+            Assert.Equal("text"u8.ToArray(), h.ReadAllOk("/readme.txt"));
+            Assert.Equal("in"u8.ToArray(), h.ReadAllOk("/DIR/inner"));
+            // A rename with another name for one file elsewhere still does nothing.
+            Assert.Equal(Errno.OK, h.Rename("/ReadMe.Txt", "/ReadMe.Txt"));
+            Assert.Equal(["Dir", "ReadMe.Txt"], h.ListOk("/").Order(StringComparer.Ordinal));
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        FatTestUtil.FsckClean(img);
+        Assert.Equal(["::/Dir/", "::/Dir/inner", "::/ReadMe.Txt"], Mdir(img));
+        Assert.Equal("text"u8.ToArray(), FatTestUtil.Mcopy(img, "/ReadMe.Txt"));
+    }
+
+    [Fact]
+    public void Rename_ChangingOnlyCase_InAFullFixedRoot_IsEnospcAndChangesNothing()
+    {
+        using var s = new ScratchDir("fatw");
+        string img = FatTestUtil.NewImage(s, "fullroot", 4000, "-F", "12", "-r", "16");
+        Mount m = FatTestUtil.MountImage(img);
+        try
+        {
+            var h = new VfsHarness(m);
+            for (int i = 0; i < 16; i++)
+            {
+                Assert.Equal(Errno.OK, h.Create($"/F{i}.TXT"));
+            }
+            // "f0.Txt" needs a long-name slot more than "F0.TXT", and the root has none left.
+            Assert.Equal(Errno.ENOSPC, h.Rename("/F0.TXT", "/f0.Txt"));
+            Assert.Contains("F0.TXT", h.ListOk("/"));
+            // All lower case fits the short entry (its case flags): no extra slot.
+            Assert.Equal(Errno.OK, h.Rename("/F1.TXT", "/f1.txt"));
+            Assert.Contains("f1.txt", h.ListOk("/"));
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        FatTestUtil.FsckClean(img);
+    }
+
+    [Fact]
     public void UnknownOption_IsRejectedWithEinval()
     {
         using var s = new ScratchDir("fatw");
