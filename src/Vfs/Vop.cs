@@ -361,7 +361,25 @@ public static partial class Vop
         }
         using (VnodeLocks.Take(dvp))
         {
-            return dvp.ReadDir(cookie, sink);
+            return dvp.ReadDir(cookie, new UsableNamesSink(dvp, sink));
+        }
+    }
+
+    /// <summary>
+    /// Passes on the entries a caller can use. A damaged directory can hold a name with a '/'
+    /// or a NUL, or an empty one: no lookup can reach it, and one such name in a FUSE reply
+    /// makes the host kernel fail the whole listing with EIO. It is skipped with a log line.
+    /// </summary>
+    private sealed class UsableNamesSink(Vnode dvp, IDirEntrySink inner) : IDirEntrySink
+    {
+        public bool Add(in DirEntry entry)
+        {
+            if (entry.Name.Length > 0 && entry.Name.AsSpan().IndexOfAny('/', '\0') < 0)
+            {
+                return inner.Add(entry);
+            }
+            KernelLog.Warning("vfs", $"{dvp.Mount}: directory {dvp}: entry {entry.Ino} skipped: its name is empty or holds '/' or NUL (damaged directory?)");
+            return true;
         }
     }
 

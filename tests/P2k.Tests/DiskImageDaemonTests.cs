@@ -64,6 +64,30 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpExt2fs_DirectoryEntryWithASlash_IsSkippedWithALogLine_AndTheRestLists()
+    {
+        string tree = _images.File("slash");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "good"), "fine");
+        File.WriteAllText(Path.Combine(tree, "slashXname"), "unreachable");
+        string image = _images.File("slash.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-d", tree, image, "8M");
+        // Damage the name on disk: "slashXname" becomes "slash/name", which no lookup can reach.
+        byte[] bytes = File.ReadAllBytes(image);
+        int at = bytes.AsSpan().IndexOf("slashXname"u8);
+        Assert.True(at > 0);
+        bytes[at + 5] = (byte)'/';
+        File.WriteAllBytes(image, bytes);
+        using RumpDaemon d = RumpDaemon.Start("rump_ext2fs", ["-o", "ro", image]);
+        // One such name in a READDIR reply would make the kernel fail the whole listing (EIO).
+        Assert.Equal(["good", "lost+found"], Directory.EnumerateFileSystemEntries(d.MountPoint).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+        Assert.Equal("fine", File.ReadAllText(d.Path("good")));
+        Assert.Equal(0, d.UnmountFromOutside());
+        Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+        Assert.Contains("skipped: its name is empty or holds '/' or NUL (damaged directory?)", d.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RumpMsdos_ServesAMkfsFatImage_AndLeavesItCleanForFsckFat()
     {
         string image = _images.File("fat.img");
