@@ -230,6 +230,14 @@ public abstract class Vnode
     public virtual Errno Preallocate(long offset, long length) => Errno.EOPNOTSUPP;
 
     /// <summary>
+    /// Make [offset, offset+length) read as zeros and give back the storage of the whole
+    /// blocks inside it, leaving a hole; the size stays (fallocate FALLOC_FL_PUNCH_HOLE, which
+    /// Linux only takes with KEEP_SIZE). Storage reserved past the end goes too. A format
+    /// without holes gives EOPNOTSUPP.
+    /// </summary>
+    public virtual Errno PunchHole(long offset, long length) => Errno.EOPNOTSUPP;
+
+    /// <summary>
     /// SEEK_DATA / SEEK_HOLE from <paramref name="offset"/>. The default treats the whole
     /// file as data, which POSIX allows.
     /// </summary>

@@ -317,9 +317,67 @@ public static partial class Vop
 
     private static Errno Allocate(Vnode vp, long offset, long length, Credentials cred, bool keepSize)
     {
+        Errno e = CheckFallocate(vp, offset, length);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        using (VnodeLocks.Take(vp))
+        using (CallerCredentials.Enter(cred))
+        {
+            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
+        }
+    }
+
+    /// <summary>fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: see <see cref="Vnode.PunchHole"/>.</summary>
+    public static Errno PunchHole(Vnode vp, long offset, long length, Credentials cred)
+    {
+        Errno e = CheckFallocate(vp, offset, length);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        using (VnodeLocks.Take(vp))
+        using (CallerCredentials.Enter(cred))
+        {
+            return vp.PunchHole(offset, length);
+        }
+    }
+
+    /// <summary>
+    /// fallocate(2) with FALLOC_FL_ZERO_RANGE: the range reads as zeros and has storage, and
+    /// the size covers it unless <paramref name="keepSize"/>. Built from a punched hole (no
+    /// old data is rewritten) and an allocation (on ext4, unwritten extents); a format without
+    /// holes gives EOPNOTSUPP, as Linux's vfat does.
+    /// </summary>
+    public static Errno ZeroRange(Vnode vp, long offset, long length, bool keepSize, Credentials cred)
+    {
+        Errno e = CheckFallocate(vp, offset, length);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        using (VnodeLocks.Take(vp))
+        using (CallerCredentials.Enter(cred))
+        {
+            e = vp.PunchHole(offset, length);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
+        }
+    }
+
+    private static Errno CheckFallocate(Vnode vp, long offset, long length)
+    {
         if (offset < 0 || length <= 0)
         {
             return Errno.EINVAL;
+        }
+        if (offset > long.MaxValue - length)
+        {
+            return Errno.EFBIG;
         }
         if (vp.Type == VType.Directory)
         {
@@ -329,15 +387,7 @@ public static partial class Vop
         {
             return Errno.ENODEV;
         }
-        if (vp.Mount.IsReadOnly)
-        {
-            return Errno.EROFS;
-        }
-        using (VnodeLocks.Take(vp))
-        using (CallerCredentials.Enter(cred))
-        {
-            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
-        }
+        return vp.Mount.IsReadOnly ? Errno.EROFS : Errno.OK;
     }
 
     public static Errno Seek(Vnode vp, long offset, SeekWhence whence, out long result)

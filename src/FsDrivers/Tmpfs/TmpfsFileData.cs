@@ -101,8 +101,11 @@ internal sealed class TmpfsFileData
         Size = newSize;
     }
 
-    /// <summary>Allocate pages for [offset, offset+length) without changing their contents.</summary>
-    public void Preallocate(long offset, long length)
+    /// <summary>
+    /// Allocate pages for [offset, offset+length) without changing their contents; the size
+    /// grows to cover them unless <paramref name="keepSize"/>.
+    /// </summary>
+    public void Preallocate(long offset, long length, bool keepSize = false)
     {
         for (long i = offset / PageSize; i <= (offset + length - 1) / PageSize; i++)
         {
@@ -111,7 +114,37 @@ internal sealed class TmpfsFileData
                 _pages[i] = new byte[PageSize];
             }
         }
-        Size = Math.Max(Size, offset + length);
+        if (!keepSize)
+        {
+            Size = Math.Max(Size, offset + length);
+        }
+    }
+
+    /// <summary>
+    /// Zero [offset, offset+length): pages wholly inside go (a hole), the parts of the pages
+    /// at its edges are cleared. The size stays. Returns how many pages went.
+    /// </summary>
+    public long PunchHole(long offset, long length)
+    {
+        long end = offset + length;
+        long firstWhole = (offset + PageSize - 1) / PageSize;
+        long endWhole = end / PageSize;
+        List<long> inside = [.. _pages.Keys.Where(k => k >= firstWhole && k < endWhole)];
+        foreach (long index in inside)
+        {
+            _pages.Remove(index);
+        }
+        ClearInPage(offset, Math.Min(end, firstWhole * PageSize));
+        ClearInPage(Math.Max(offset, endWhole * PageSize), end);
+        return inside.Count;
+    }
+
+    private void ClearInPage(long from, long to)
+    {
+        if (from < to && _pages.TryGetValue(from / PageSize, out byte[]? page))
+        {
+            page.AsSpan((int)(from % PageSize), (int)(to - from)).Clear();
+        }
     }
 
     /// <summary>SEEK_DATA: the first offset at or after <paramref name="offset"/> inside an allocated page; -1 if none.</summary>

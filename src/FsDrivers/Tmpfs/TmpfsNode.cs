@@ -223,6 +223,29 @@ internal sealed partial class TmpfsNode : Vnode
         return Errno.OK;
     }
 
+    /// <summary>FALLOC_FL_KEEP_SIZE: pages past the end are kept until a truncation or the file's removal.</summary>
+    public override Errno Preallocate(long offset, long length)
+    {
+        if (offset + length > MaxFileSize || offset + length < 0)
+        {
+            return Errno.EFBIG;
+        }
+        if (!_mount.ReservePages(Data!.PagesNeeded(offset, length)))
+        {
+            return Errno.ENOSPC;
+        }
+        Data.Preallocate(offset, length, keepSize: true);
+        TouchChanged();
+        return Errno.OK;
+    }
+
+    public override Errno PunchHole(long offset, long length)
+    {
+        _mount.ReleasePages(Data!.PunchHole(offset, length));
+        TouchModified();
+        return Errno.OK;
+    }
+
     public override Errno Seek(long offset, SeekWhence whence, out long result)
     {
         result = 0;

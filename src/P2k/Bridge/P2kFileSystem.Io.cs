@@ -143,10 +143,13 @@ internal sealed partial class P2kFileSystem
             return;
         }
         FuseFallocateIn a = FuseFallocateIn.Read(request.Body);
-        const uint KeepSize = 1; // FALLOC_FL_KEEP_SIZE
-        if (a.Mode is not (0 or KeepSize))
+        // FALLOC_FL_* in linux/falloc.h; COLLAPSE_RANGE, INSERT_RANGE and UNSHARE_RANGE are
+        // not offered by the VFS, and Linux takes PUNCH_HOLE only with KEEP_SIZE.
+        const uint KeepSize = 0x01, PunchHole = 0x02, ZeroRange = 0x10;
+        bool keepSize = (a.Mode & KeepSize) != 0;
+        uint kind = a.Mode & ~KeepSize;
+        if (kind is not (0 or PunchHole or ZeroRange) || (kind == PunchHole && !keepSize))
         {
-            // PUNCH_HOLE, ZERO_RANGE, COLLAPSE_RANGE...: not offered by the VFS.
             reply.Error(Errno.EOPNOTSUPP);
             return;
         }
@@ -161,9 +164,15 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EFBIG);
             return;
         }
-        reply.Error(a.Mode == KeepSize
-            ? Vop.Preallocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request))
-            : Vop.Allocate(f!.Vnode, (long)a.Offset, (long)a.Length, Caller(request)));
+        Vnode vp = f!.Vnode;
+        (long offset, long length) = ((long)a.Offset, (long)a.Length);
+        reply.Error(kind switch
+        {
+            PunchHole => Vop.PunchHole(vp, offset, length, Caller(request)),
+            ZeroRange => Vop.ZeroRange(vp, offset, length, keepSize, Caller(request)),
+            _ when keepSize => Vop.Preallocate(vp, offset, length, Caller(request)),
+            _ => Vop.Allocate(vp, offset, length, Caller(request)),
+        });
     }
 
     private void Lseek(in FuseRequest request, FuseReply reply)
