@@ -360,12 +360,35 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         using (CallerCredentials.Enter(cred))
         {
-            e = vp.PunchHole(offset, length);
+            if (!keepSize)
+            {
+                e = vp.PunchHole(offset, length);
+                return e != Errno.OK ? e : vp.Allocate(offset, length);
+            }
+            e = vp.GetAttr(out VAttr va);
             if (e != Errno.OK)
             {
                 return e;
             }
-            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
+            // Storage past the end first: a format that cannot hold it refuses before
+            // anything changed. Inside the size, mode 0 allocation leaves the size alone.
+            long end = offset + length;
+            if (end > va.Size)
+            {
+                long from = Math.Max(offset, va.Size);
+                e = vp.Preallocate(from, end - from);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+            }
+            long inside = Math.Min(end, va.Size) - offset;
+            if (inside <= 0)
+            {
+                return Errno.OK;
+            }
+            e = vp.PunchHole(offset, inside);
+            return e != Errno.OK ? e : vp.Allocate(offset, inside);
         }
     }
 

@@ -61,9 +61,9 @@ public class PosixKernelTests
     }
 
     [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
-    public void Fallocate_Mode0GrowsWithZeros_KeepSizeOnExt4Only_OtherModesEopnotsupp(string target)
+    public void Fallocate_Mode0GrowsWithZeros_KeepSizeOnExt4AndTmpfs_OtherModesEopnotsupp(string target)
     {
-        const int EOPNOTSUPP = 95, FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2;
+        const int EOPNOTSUPP = 95, FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_COLLAPSE_RANGE = 8;
         using var scratch = new ScratchDir("rumpfs-posix");
         using FuseMount m = MountedTargets.Get(target).Mount(scratch, out _);
         string f = m.Path("pre");
@@ -75,10 +75,10 @@ public class PosixKernelTests
         Assert.All(back[3..], b => Assert.Equal(0, b));
         Assert.Equal(0, Stat(f, out var st));
         Assert.True((long)st.st_blocks * 512 >= back.Length, $"{st.st_blocks} blocks of 512 bytes for {back.Length} bytes");
-        Assert.Equal(EOPNOTSUPP, Fallocate(f, FALLOC_FL_KEEP_SIZE | FALLOC_FL_PUNCH_HOLE, 0, 4096));
-        // Storage past the end without a new size: only extent-mapped ext4 can hold it.
+        Assert.Equal(EOPNOTSUPP, Fallocate(f, FALLOC_FL_COLLAPSE_RANGE, 0, 1 << 16));
+        // Storage past the end without a new size: FFS, FAT and block-mapped ext2 cannot hold it.
         int keepSize = Fallocate(f, FALLOC_FL_KEEP_SIZE, 0, 8 << 20);
-        if (target == "ext4")
+        if (target is "ext4" or "tmpfs")
         {
             Assert.Equal(0, keepSize);
             Assert.Equal(back.Length, new FileInfo(f).Length);
@@ -89,6 +89,40 @@ public class PosixKernelTests
         {
             Assert.Equal(EOPNOTSUPP, keepSize);
         }
+    }
+
+    [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]
+    public void Fallocate_PunchHoleAndZeroRange_ZeroAndFreeWhereTheFormatHasHoles(string target)
+    {
+        const int EOPNOTSUPP = 95, FALLOC_FL_KEEP_SIZE = 1, FALLOC_FL_PUNCH_HOLE = 2, FALLOC_FL_ZERO_RANGE = 0x10;
+        using var scratch = new ScratchDir("rumpfs-posix");
+        using FuseMount m = MountedTargets.Get(target).Mount(scratch, out _);
+        string f = m.Path("holes");
+        byte[] expected = new byte[4 << 20];
+        new Random(3).NextBytes(expected);
+        File.WriteAllBytes(f, expected);
+        Assert.Equal(0, Stat(f, out var before));
+        // Linux takes PUNCH_HOLE only with KEEP_SIZE.
+        Assert.Equal(EOPNOTSUPP, Fallocate(f, FALLOC_FL_PUNCH_HOLE, 0, 4096));
+        int punch = Fallocate(f, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 100_000, 3_000_000);
+        int zero = Fallocate(f, FALLOC_FL_ZERO_RANGE, 3_500_000, 1_000_000);
+        if (target == "fat32")
+        {
+            // FAT has no holes, as with Linux's vfat.
+            Assert.Equal(EOPNOTSUPP, punch);
+            Assert.Equal(EOPNOTSUPP, zero);
+            Assert.Equal(expected, File.ReadAllBytes(f));
+            return;
+        }
+        Assert.Equal(0, punch);
+        Assert.Equal(0, zero);
+        expected.AsSpan(100_000, 3_000_000).Clear();
+        expected.AsSpan(3_500_000).Clear();
+        Array.Resize(ref expected, 4_500_000);
+        Assert.Equal(expected, File.ReadAllBytes(f));
+        Assert.Equal(0, Stat(f, out var after));
+        Assert.True((long)(before.st_blocks - after.st_blocks) * 512 >= 2_500_000,
+            $"{before.st_blocks} -> {after.st_blocks} blocks of 512 bytes");
     }
 
     [Theory, MemberData(nameof(MountedTargets.Names), MemberType = typeof(MountedTargets))]

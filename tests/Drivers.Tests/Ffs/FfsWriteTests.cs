@@ -354,4 +354,58 @@ public sealed class FfsWriteTests : IDisposable
         Assert.Equal(Errno.OK, mp.Unmount());
         AssertClean(path, "after fallocate");
     }
+
+    [Theory]
+    [MemberData(nameof(Empties))]
+    public void PunchHole_FreesWholeBlocks_ZeroesTheRest_KeepsTheSizeAndTheLastBlock(string image)
+    {
+        string path = Fresh(image);
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/punched");
+        byte[] expected = new byte[3_000_123];
+        new Random(8).NextBytes(expected);
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, expected, out _));
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr before));
+        Assert.Equal(Errno.OK, Vop.PunchHole(f, 1000, 2_000_000, Credentials.Root));
+        expected.AsSpan(1000, 2_000_000).Clear();
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr after));
+        Assert.Equal(expected.Length, after.Size);
+        Assert.True(before.BytesUsed - after.BytesUsed >= 2_000_000 - (2L * 65536), $"{before.BytesUsed} -> {after.BytesUsed} bytes used");
+        Assert.True(expected.AsSpan().SequenceEqual(FfsTestMount.ReadAll(f)), "punched file reads back differently");
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out long hole));
+        Assert.InRange(hole, 1000, 65536);
+
+        // Everything, and past the end: the block with the last byte keeps its storage.
+        Assert.Equal(Errno.OK, Vop.PunchHole(f, 0, 8 << 20, Credentials.Root));
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out after));
+        Assert.Equal(expected.Length, after.Size);
+        Assert.InRange(after.BytesUsed, 1, 3 * 65536); // that block and the indirect blocks above it
+        Assert.All(FfsTestMount.ReadAll(f), b => Assert.Equal(0, b));
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after punching");
+    }
+
+    [Fact]
+    public void PunchHole_Ufs1_SleuthkitReadsTheSameBytes()
+    {
+        string path = Fresh("ffs1-empty-64m");
+        Mount mp = FfsTestMount.Open(path, readOnly: false);
+        Vnode f = Create(mp, "/punched");
+        byte[] expected = new byte[5_000_000];
+        new Random(9).NextBytes(expected);
+        Assert.Equal(Errno.OK, Vop.Write(f, 0, expected, out _));
+        Assert.Equal(Errno.OK, Vop.PunchHole(f, 123_457, 4_000_000, Credentials.Root));
+        expected.AsSpan(123_457, 4_000_000).Clear();
+        f.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+        AssertClean(path, "after punching");
+        ToolResult fls = OracleTool.RunExpect(0, "fls", path);
+        string line = fls.Stdout.Split('\n').Single(l => l.EndsWith("\tpunched", StringComparison.Ordinal));
+        string ino = line.Split('\t')[0].Split(' ')[^1].TrimEnd(':');
+        string dump = _scratch.File("punched.icat");
+        ToolResult r = OracleTool.Run("bash", "-c", $"icat '{path}' {ino} > '{dump}'");
+        Assert.True(r.ExitCode == 0, r.Transcript);
+        Assert.True(expected.AsSpan().SequenceEqual(File.ReadAllBytes(dump)), "icat reads the punched file differently");
+    }
 }
