@@ -10,7 +10,8 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// fallocate(2) FALLOC_FL_PUNCH_HOLE (ext4_punch_hole): the blocks wholly inside the range go
 /// back to the bitmaps and leave a hole; the parts of the blocks at its edges are zeroed in
 /// place. Extents are cut (an extent across the hole becomes two), block maps lose their
-/// pointers, and an indirect block left without any goes too. The size stays.
+/// pointers, and an indirect block left without any goes too. The size stays. Truncation
+/// frees through the same walks, with a range that has no end.
 /// </summary>
 internal sealed partial class Ext2Node
 {

@@ -1,13 +1,11 @@
 using RumpFs.Kernel;
-using RumpFs.Vfs.Buffers;
-using Buffer = RumpFs.Vfs.Buffers.Buffer;
 
 namespace RumpFs.FsDrivers.Ffs;
 
 /// <summary>
-/// Truncation (ffs_inode.c: ffs_truncate, ffs_indirtrunc): frees direct blocks, whole
-/// indirect subtrees and the tail fragments of the new last block, and zeroes the bytes
-/// past the new end so a later extension reads zeros.
+/// Truncation (ffs_inode.c: ffs_truncate): frees direct blocks, what the indirect trees map
+/// past the end (the walk punched holes share, ffs_indirtrunc) and the tail fragments of
+/// the new last block, and zeroes the bytes past the new end so a later extension reads zeros.
 /// </summary>
 internal sealed partial class FfsNode
 {
@@ -58,7 +56,7 @@ internal sealed partial class FfsNode
             if (Din.Ib[level - 1] != 0 && lastKeep < baseLbn + span - 1)
             {
                 long ptr = Din.Ib[level - 1];
-                Errno e = TruncIndirect(ref ptr, level, baseLbn, lastKeep);
+                Errno e = PunchIndirect(ref ptr, level, baseLbn, lastKeep + 1, long.MaxValue);
                 first = first == Errno.OK ? e : first;
                 Din.Ib[level - 1] = ptr;
             }
@@ -131,98 +129,7 @@ internal sealed partial class FfsNode
         return FfsMount.FreeBlocks(frag, n);
     }
 
-    /// <summary>
-    /// Free what an indirect block at <paramref name="level"/> (1 = its entries are data
-    /// blocks) covering logical blocks from <paramref name="baseLbn"/> holds past
-    /// <paramref name="lastKeep"/>; frees the indirect block itself (setting ptr to 0) when
-    /// nothing in it is kept.
-    /// </summary>
-    private Errno TruncIndirect(ref long ptr, int level, long baseLbn, long lastKeep)
-    {
-        FfsSuperblock sb = FfsMount.Sb;
-        if (!FfsMount.PointerValid(ptr, sb.Frag))
-        {
-            return KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} indirect block points outside the data area");
-        }
-        long childSpan = 1;
-        for (int i = 1; i < level; i++)
-        {
-            childSpan *= sb.Nindir;
-        }
-        Errno e = FfsMount.Bufs.Read(sb.FragToBytes(ptr), sb.Bsize, out Buffer? bp);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        Errno first = Errno.OK;
-        bool changed = false;
-        // Data blocks that follow each other on the device in one group are freed as a run.
-        long runStart = 0;
-        int runLen = 0;
-        try
-        {
-            for (int i = 0; i < sb.Nindir; i++)
-            {
-                long childBase = baseLbn + (i * childSpan);
-                if (childBase + childSpan - 1 <= lastKeep)
-                {
-                    continue;
-                }
-                long child = ReadPointer(bp!, i);
-                if (child == 0)
-                {
-                    continue;
-                }
-                if (level == 1)
-                {
-                    if (!FfsMount.PointerValid(child, sb.Frag))
-                    {
-                        first = FlushFreeRun(first, runStart, ref runLen);
-                        first = first == Errno.OK ? KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} has a bad block pointer") : first;
-                        continue;
-                    }
-                    if (runLen > 0 && child == runStart + ((long)runLen * sb.Frag) && sb.DtoG(child) == sb.DtoG(runStart))
-                    {
-                        runLen++;
-                    }
-                    else
-                    {
-                        first = FlushFreeRun(first, runStart, ref runLen);
-                        runStart = child;
-                        runLen = 1;
-                    }
-                    child = 0;
-                }
-                else
-                {
-                    e = TruncIndirect(ref child, level - 1, childBase, lastKeep);
-                    first = first == Errno.OK ? e : first;
-                }
-                WritePointer(bp!, i, child);
-                changed = true;
-            }
-            first = FlushFreeRun(first, runStart, ref runLen);
-            if (changed)
-            {
-                bp!.MarkDirty();
-            }
-        }
-        finally
-        {
-            bp!.Release();
-        }
-        if (lastKeep < baseLbn)
-        {
-            FfsMount.Bufs.Discard(sb.FragToBytes(ptr), sb.Bsize);
-            Din.Blocks = Math.Max(0, Din.Blocks - FragsToSectors(sb.Frag));
-            e = FfsMount.Free(ptr, sb.Frag);
-            first = first == Errno.OK ? e : first;
-            ptr = 0;
-        }
-        return first;
-    }
-
-    /// <summary>Free the pending run of a truncation unless an earlier step failed (then its blocks stay allocated, as single blocks did).</summary>
+    /// <summary>Free the pending run of a truncation or punched hole unless an earlier step failed (then its blocks stay allocated, as single blocks did).</summary>
     private Errno FlushFreeRun(Errno first, long runStart, ref int runLen)
     {
         int n = runLen;

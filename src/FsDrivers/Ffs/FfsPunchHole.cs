@@ -109,9 +109,10 @@ internal sealed partial class FfsNode
     }
 
     /// <summary>
-    /// Free what the indirect block <paramref name="ptr"/> (at <paramref name="level"/>,
-    /// mapping from <paramref name="baseLbn"/>) maps inside [first, end); frees the block
-    /// itself, setting ptr to 0, when no pointer is left in it.
+    /// Free what the indirect block <paramref name="ptr"/> (at <paramref name="level"/>, 1 =
+    /// its entries are data blocks, mapping from <paramref name="baseLbn"/>) maps inside
+    /// [first, end); frees the block itself, setting ptr to 0, when no pointer is left in it.
+    /// Truncation is the case end = long.MaxValue (ffs_indirtrunc).
     /// </summary>
     private Errno PunchIndirect(ref long ptr, int level, long baseLbn, long first, long end)
     {
@@ -133,6 +134,9 @@ internal sealed partial class FfsNode
         Errno result = Errno.OK;
         bool changed = false;
         bool anyLeft = false;
+        // Data blocks that follow each other on the device in one group are freed as a run.
+        long runStart = 0;
+        int runLen = 0;
         try
         {
             for (int i = 0; i < sb.Nindir; i++)
@@ -152,27 +156,33 @@ internal sealed partial class FfsNode
                 {
                     if (!FfsMount.PointerValid(child, sb.Frag))
                     {
+                        result = FlushFreeRun(result, runStart, ref runLen);
                         result = result == Errno.OK ? KernelLog.CorruptionOnce("ffs", ptr, $"inode {Ino} has a bad block pointer") : result;
                         anyLeft = true;
                         continue;
                     }
-                    e = FreeData(child, sb.Frag);
+                    if (runLen > 0 && child == runStart + ((long)runLen * sb.Frag) && sb.DtoG(child) == sb.DtoG(runStart))
+                    {
+                        runLen++;
+                    }
+                    else
+                    {
+                        result = FlushFreeRun(result, runStart, ref runLen);
+                        runStart = child;
+                        runLen = 1;
+                    }
                     child = 0;
-                }
-                else if (childBase >= first && childBase + childSpan <= end)
-                {
-                    // The whole subtree: truncation's walk frees all of it (nothing kept before it).
-                    e = TruncIndirect(ref child, level - 1, childBase, childBase - 1);
                 }
                 else
                 {
                     e = PunchIndirect(ref child, level - 1, childBase, first, end);
+                    result = result == Errno.OK ? e : result;
+                    anyLeft |= child != 0;
                 }
-                result = result == Errno.OK ? e : result;
-                anyLeft |= child != 0;
                 WritePointer(bp!, i, child);
                 changed = true;
             }
+            result = FlushFreeRun(result, runStart, ref runLen);
             if (changed)
             {
                 bp!.MarkDirty();
