@@ -143,6 +143,39 @@ public sealed partial class UkfsMount
         SetAttr(path, va, follow: true);
     }
 
+    /// <summary>
+    /// fallocate(2) mode 0 on the regular file <paramref name="path"/>: storage for
+    /// [offset, offset+length), reading as zeros where there was none, and a size that covers
+    /// it; with <paramref name="keepSize"/> (FALLOC_FL_KEEP_SIZE) the size stays, which only
+    /// ext4 with extents and tmpfs can do past the end (EOPNOTSUPP elsewhere).
+    /// </summary>
+    public void Allocate(string path, long offset, long length, bool keepSize = false) =>
+        OnFile(path, vp => keepSize ? Vop.Preallocate(vp, offset, length, Credentials) : Vop.Allocate(vp, offset, length, Credentials));
+
+    /// <summary>
+    /// FALLOC_FL_PUNCH_HOLE: [offset, offset+length) reads as zeros and its whole blocks are
+    /// freed; the size stays. EOPNOTSUPP on FAT, which has no holes.
+    /// </summary>
+    public void PunchHole(string path, long offset, long length) =>
+        OnFile(path, vp => Vop.PunchHole(vp, offset, length, Credentials));
+
+    /// <summary>FALLOC_FL_ZERO_RANGE: the range reads as zeros and has storage; the size covers it unless <paramref name="keepSize"/>.</summary>
+    public void ZeroRange(string path, long offset, long length, bool keepSize = false) =>
+        OnFile(path, vp => Vop.ZeroRange(vp, offset, length, keepSize, Credentials));
+
+    private void OnFile(string path, Func<Vnode, Errno> op)
+    {
+        Vnode vp = Resolve(path, follow: true);
+        try
+        {
+            Check(op(vp), path);
+        }
+        finally
+        {
+            vp.Release();
+        }
+    }
+
     private void SetAttr(string path, VAttr request, bool follow)
     {
         Vnode vp = Resolve(path, follow);

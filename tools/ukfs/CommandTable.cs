@@ -38,6 +38,8 @@ internal static class CommandTable
         new("chmod", typeof(ChmodOptions), Access.MountReadWrite, (c, o) => FileCommands.Chmod(c, (ChmodOptions)o)),
         new("chown", typeof(ChownOptions), Access.MountReadWrite, (c, o) => FileCommands.Chown(c, (ChownOptions)o)),
         new("touch", typeof(TouchOptions), Access.MountReadWrite, (c, o) => FileCommands.Touch(c, (TouchOptions)o)),
+        new("truncate", typeof(TruncateOptions), Access.MountReadWrite, (c, o) => FileCommands.Truncate(c, (TruncateOptions)o)),
+        new("fallocate", typeof(FallocateOptions), Access.MountReadWrite, (c, o) => FileCommands.Fallocate(c, (FallocateOptions)o)),
         new("getfattr", typeof(GetfattrOptions), Access.MountReadOnly, (c, o) => XattrCommands.Getfattr(c, (GetfattrOptions)o)),
         new("setfattr", typeof(SetfattrOptions), Access.MountReadWrite, (c, o) => XattrCommands.Setfattr(c, (SetfattrOptions)o)),
         new("stat", typeof(StatOptions), Access.MountReadOnly, (c, o) => ListCommands.Stat(c, (StatOptions)o)),

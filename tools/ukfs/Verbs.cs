@@ -1,4 +1,5 @@
 using CommandLine;
+using RumpFs.Vfs;
 
 namespace RumpFs.Tools.Ukfs;
 
@@ -123,6 +124,63 @@ internal sealed class TouchOptions : IValidatedOptions
             throw new UsageException("touch: give -d or -r, not both");
         }
         Time = Date is null ? null : Format.ParseTime(Date, "touch: -d");
+    }
+}
+
+[Verb("truncate", HelpText = "Set the size of files, creating them unless -c (as coreutils truncate -s does).")]
+internal sealed class TruncateOptions : IValidatedOptions
+{
+    [Option('s', "size", Required = true, HelpText = "[+|-]N[K|M|G|T]: the size, or how much to add (+) or take off (-).")] public string SizeText { get; set; } = "";
+    [Option('c', "no-create", HelpText = "Do not create missing files.")] public bool NoCreate { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The bytes -s names; set by <see cref="Validate"/>.</summary>
+    public long Size { get; private set; }
+
+    /// <summary>+1 to add, -1 to take off, 0 for an absolute size.</summary>
+    public int Relative { get; private set; }
+
+    public void Validate()
+    {
+        string t = SizeText;
+        Relative = t.StartsWith('+') ? 1 : t.StartsWith('-') ? -1 : 0;
+        if (!MountOptions.TryParseSize(Relative == 0 ? t : t[1..], out long size))
+        {
+            throw new UsageException($"truncate: bad size '{SizeText}' ([+|-]N with K, M, G or T)");
+        }
+        Size = size;
+    }
+}
+
+[Verb("fallocate", HelpText = "Allocate storage, punch a hole or zero a range in a file (as util-linux fallocate does).")]
+internal sealed class FallocateOptions : IValidatedOptions
+{
+    [Option('o', "offset", HelpText = "Where the range starts (N[K|M|G|T]; default 0).")] public string OffsetText { get; set; } = "0";
+    [Option('l', "length", Required = true, HelpText = "How long the range is (N[K|M|G|T]).")] public string LengthText { get; set; } = "";
+    [Option('k', "keep-size", HelpText = "Leave the size alone (storage past the end: ext4 and tmpfs only).")] public bool KeepSize { get; set; }
+    [Option('p', "punch-hole", HelpText = "Free the range's blocks, leaving a hole that reads as zeros (implies -k).")] public bool PunchHole { get; set; }
+    [Option('z', "zero-range", HelpText = "Make the range read as zeros, with storage.")] public bool ZeroRange { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public string Path { get; set; } = "";
+
+    public long Offset { get; private set; }
+
+    public long Length { get; private set; }
+
+    public void Validate()
+    {
+        if (PunchHole && ZeroRange)
+        {
+            throw new UsageException("fallocate: give -p or -z, not both");
+        }
+        if (!MountOptions.TryParseSize(OffsetText, out long offset))
+        {
+            throw new UsageException($"fallocate: bad offset '{OffsetText}'");
+        }
+        if (!MountOptions.TryParseSize(LengthText, out long length) || length == 0)
+        {
+            throw new UsageException($"fallocate: bad length '{LengthText}' (more than 0 bytes)");
+        }
+        (Offset, Length) = (offset, length);
     }
 }
 

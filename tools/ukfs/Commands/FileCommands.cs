@@ -161,4 +161,44 @@ internal static class FileCommands
         });
         return 0;
     }
+
+    public static int Truncate(CommandContext ctx, TruncateOptions o)
+    {
+        ctx.ForEach(o.Paths, path =>
+        {
+            if (!ctx.Mount.Exists(path))
+            {
+                if (o.NoCreate)
+                {
+                    return;
+                }
+                ctx.Mount.Create(path);
+            }
+            long size = o.Relative switch
+            {
+                0 => o.Size,
+                > 0 => ctx.Mount.Stat(path).Size + o.Size,
+                _ => Math.Max(0, ctx.Mount.Stat(path).Size - o.Size),
+            };
+            ctx.Mount.Truncate(path, size);
+        });
+        return 0;
+    }
+
+    public static int Fallocate(CommandContext ctx, FallocateOptions o)
+    {
+        if (o.PunchHole)
+        {
+            ctx.Mount.PunchHole(o.Path, o.Offset, o.Length);
+        }
+        else if (o.ZeroRange)
+        {
+            ctx.Mount.ZeroRange(o.Path, o.Offset, o.Length, o.KeepSize);
+        }
+        else
+        {
+            ctx.Mount.Allocate(o.Path, o.Offset, o.Length, o.KeepSize);
+        }
+        return 0;
+    }
 }
