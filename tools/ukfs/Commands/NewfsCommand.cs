@@ -1,4 +1,3 @@
-using System.Globalization;
 using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
 using RumpFs.Ukfs;
@@ -96,25 +95,10 @@ internal static class NewfsCommand
 
     internal static long ParseSize(string text)
     {
-        string t = text.Trim();
-        long unit = 1;
-        if (t.Length > 0 && char.IsLetter(t[^1]))
-        {
-            unit = char.ToUpperInvariant(t[^1]) switch
-            {
-                'K' => 1L << 10,
-                'M' => 1L << 20,
-                'G' => 1L << 30,
-                'T' => 1L << 40,
-                _ => 0,
-            };
-            t = t[..^1];
-        }
-        if (unit == 0 || !long.TryParse(t, NumberStyles.None, CultureInfo.InvariantCulture, out long n) || n <= 0
-            || n > long.MaxValue / unit)
+        if (!MountOptions.TryParseSize(text.Trim(), out long n) || n <= 0)
         {
             throw new UsageException($"newfs: bad SIZE '{text}' (bytes, or a number with K, M, G or T)");
         }
-        return n * unit;
+        return n;
     }
 }
