@@ -163,18 +163,12 @@ public sealed partial class UkfsMount
     public void ZeroRange(string path, long offset, long length, bool keepSize = false) =>
         OnFile(path, vp => Vop.ZeroRange(vp, offset, length, keepSize, Credentials));
 
-    private void OnFile(string path, Func<Vnode, Errno> op)
-    {
-        Vnode vp = Resolve(path, follow: true);
-        try
+    private void OnFile(string path, Func<Vnode, Errno> op) =>
+        WithVnode(path, follow: true, vp =>
         {
             Check(op(vp), path);
-        }
-        finally
-        {
-            vp.Release();
-        }
-    }
+            return 0;
+        });
 
     private void SetAttr(string path, VAttr request, bool follow)
     {

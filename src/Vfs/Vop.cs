@@ -315,34 +315,12 @@ public static partial class Vop
     public static Errno Preallocate(Vnode vp, long offset, long length, Credentials cred) =>
         Allocate(vp, offset, length, cred, keepSize: true);
 
-    private static Errno Allocate(Vnode vp, long offset, long length, Credentials cred, bool keepSize)
-    {
-        Errno e = CheckFallocate(vp, offset, length);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        using (VnodeLocks.Take(vp))
-        using (CallerCredentials.Enter(cred))
-        {
-            return keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length);
-        }
-    }
+    private static Errno Allocate(Vnode vp, long offset, long length, Credentials cred, bool keepSize) =>
+        Fallocate(vp, offset, length, cred, () => keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length));
 
     /// <summary>fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: see <see cref="Vnode.PunchHole"/>.</summary>
-    public static Errno PunchHole(Vnode vp, long offset, long length, Credentials cred)
-    {
-        Errno e = CheckFallocate(vp, offset, length);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        using (VnodeLocks.Take(vp))
-        using (CallerCredentials.Enter(cred))
-        {
-            return vp.PunchHole(offset, length);
-        }
-    }
+    public static Errno PunchHole(Vnode vp, long offset, long length, Credentials cred) =>
+        Fallocate(vp, offset, length, cred, () => vp.PunchHole(offset, length));
 
     /// <summary>
     /// fallocate(2) with FALLOC_FL_ZERO_RANGE: the range reads as zeros and has storage, and
@@ -350,7 +328,45 @@ public static partial class Vop
     /// old data is rewritten) and an allocation (on ext4, unwritten extents); a format without
     /// holes gives EOPNOTSUPP, as Linux's vfat does.
     /// </summary>
-    public static Errno ZeroRange(Vnode vp, long offset, long length, bool keepSize, Credentials cred)
+    public static Errno ZeroRange(Vnode vp, long offset, long length, bool keepSize, Credentials cred) =>
+        Fallocate(vp, offset, length, cred, () => keepSize ? ZeroRangeKeepingSize(vp, offset, length) : ZeroRangeGrowing(vp, offset, length));
+
+    private static Errno ZeroRangeGrowing(Vnode vp, long offset, long length)
+    {
+        Errno e = vp.PunchHole(offset, length);
+        return e != Errno.OK ? e : vp.Allocate(offset, length);
+    }
+
+    // Storage past the end first: a format that cannot hold it refuses before anything
+    // changed. Inside the size, mode 0 allocation leaves the size alone.
+    private static Errno ZeroRangeKeepingSize(Vnode vp, long offset, long length)
+    {
+        Errno e = vp.GetAttr(out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        long end = offset + length;
+        if (end > va.Size)
+        {
+            long from = Math.Max(offset, va.Size);
+            e = vp.Preallocate(from, end - from);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        long inside = Math.Min(end, va.Size) - offset;
+        if (inside <= 0)
+        {
+            return Errno.OK;
+        }
+        e = vp.PunchHole(offset, inside);
+        return e != Errno.OK ? e : vp.Allocate(offset, inside);
+    }
+
+    /// <summary>The fallocate family: arguments and file checked, then <paramref name="op"/> under the vnode lock as <paramref name="cred"/>.</summary>
+    private static Errno Fallocate(Vnode vp, long offset, long length, Credentials cred, Func<Errno> op)
     {
         Errno e = CheckFallocate(vp, offset, length);
         if (e != Errno.OK)
@@ -360,35 +376,7 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         using (CallerCredentials.Enter(cred))
         {
-            if (!keepSize)
-            {
-                e = vp.PunchHole(offset, length);
-                return e != Errno.OK ? e : vp.Allocate(offset, length);
-            }
-            e = vp.GetAttr(out VAttr va);
-            if (e != Errno.OK)
-            {
-                return e;
-            }
-            // Storage past the end first: a format that cannot hold it refuses before
-            // anything changed. Inside the size, mode 0 allocation leaves the size alone.
-            long end = offset + length;
-            if (end > va.Size)
-            {
-                long from = Math.Max(offset, va.Size);
-                e = vp.Preallocate(from, end - from);
-                if (e != Errno.OK)
-                {
-                    return e;
-                }
-            }
-            long inside = Math.Min(end, va.Size) - offset;
-            if (inside <= 0)
-            {
-                return Errno.OK;
-            }
-            e = vp.PunchHole(offset, inside);
-            return e != Errno.OK ? e : vp.Allocate(offset, inside);
+            return op();
         }
     }
 

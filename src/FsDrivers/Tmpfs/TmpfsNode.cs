@@ -208,23 +208,12 @@ internal sealed partial class TmpfsNode : Vnode
         return Errno.OK;
     }
 
-    public override Errno Allocate(long offset, long length)
-    {
-        if (offset + length > MaxFileSize || offset + length < 0)
-        {
-            return Errno.EFBIG;
-        }
-        if (!_mount.ReservePages(Data!.PagesNeeded(offset, length)))
-        {
-            return Errno.ENOSPC;
-        }
-        Data.Preallocate(offset, length);
-        TouchChanged();
-        return Errno.OK;
-    }
+    public override Errno Allocate(long offset, long length) => Reserve(offset, length, keepSize: false);
 
     /// <summary>FALLOC_FL_KEEP_SIZE: pages past the end are kept until a truncation or the file's removal.</summary>
-    public override Errno Preallocate(long offset, long length)
+    public override Errno Preallocate(long offset, long length) => Reserve(offset, length, keepSize: true);
+
+    private Errno Reserve(long offset, long length, bool keepSize)
     {
         if (offset + length > MaxFileSize || offset + length < 0)
         {
@@ -234,7 +223,7 @@ internal sealed partial class TmpfsNode : Vnode
         {
             return Errno.ENOSPC;
         }
-        Data.Preallocate(offset, length, keepSize: true);
+        Data.Preallocate(offset, length, keepSize);
         TouchChanged();
         return Errno.OK;
     }
