@@ -25,5 +25,13 @@ public sealed class ScratchDir : IDisposable
         catch (UnauthorizedAccessException)
         {
         }
+
+        // .NET reads host names as UTF-8, so a tree holding names that are not UTF-8
+        // (the tests of such names make them) cannot be walked by Directory.Delete.
+        // rm works on the bytes.
+        if (System.IO.Directory.Exists(Path))
+        {
+            OracleTool.Run("rm", "-rf", "--one-file-system", "--", Path);
+        }
     }
 }
