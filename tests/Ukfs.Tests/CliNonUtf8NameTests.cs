@@ -5,8 +5,7 @@ namespace RumpFs.Ukfs.Tests;
 /// <summary>
 /// Names that are not UTF-8 (here Latin-1 "café" and a 0xFF byte), as a shell hands them to
 /// the real `ukfs` process: taken from the command line and printed byte for byte, escaped
-/// in JSON as Python's json module does, and refused by name where the host side cannot
-/// keep them.
+/// in JSON as Python's json module does, and copied by get and put with their bytes.
 /// </summary>
 public sealed class CliNonUtf8NameTests : IDisposable
 {
@@ -79,29 +78,77 @@ public sealed class CliNonUtf8NameTests : IDisposable
     }
 
     [Fact]
-    public void Get_CopiesUtf8NamesAndRefusesTheOthersByName_Exit1()
+    public void Get_WritesTheNamesAndLinkTargetsBytes()
     {
         string img = Image();
         string outDir = _dir.File("out");
         ToolResult r = OracleTool.Run("dotnet", [UkfsDll, img, "get", "/", outDir]);
-        Assert.Equal(1, r.ExitCode);
-        Assert.Equal("plain", File.ReadAllText(Path.Combine(outDir, "ok.txt")));
-        Assert.Equal(["lost+found", "ok.txt"], Directory.EnumerateFileSystemEntries(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
-        string[] lines = r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal(2, lines.Length);
-        Assert.All(lines, l => Assert.EndsWith(": name is not UTF-8, not copied (get keeps UTF-8 names only)", l, StringComparison.Ordinal));
+        Assert.True(r.ExitCode == 0 && r.Stderr.Length == 0, r.Transcript);
+        const string Check = """
+            set -e
+            cd "$1"
+            LC_ALL=C ls -b
+            cat "$(printf 'caf\351')"; echo
+            readlink "$(printf 'link\377')" | od -An -tx1 | tr -d ' \n'; echo
+            cat "$(printf 'link\377')"; echo
+            """;
+        ToolResult check = OracleTool.Run("bash", "-c", Check, "bash", outDir);
+        Assert.True(check.ExitCode == 0, check.Transcript);
+        Assert.Equal("caf\\351\nlink\\377\nlost+found\nok.txt\nlatin one\n636166e90a\nlatin one\n", check.Stdout);
     }
 
     [Fact]
-    public void Put_RefusesAHostNameThatIsNotUtf8ByName_Exit1()
+    public void Put_TakesHostNamesAndLinkTargetsAsBytes_AndGetGivesTheSameTreeBack()
     {
         string img = Image();
         string host = _dir.File("host");
-        OracleTool.RunExpect(0, "bash", "-c", "mkdir -p \"$1\" && printf x > \"$1/$(printf 'h\\351')\" && printf y > \"$1/fine\"", "bash", host);
-        ToolResult r = OracleTool.Run("dotnet", [UkfsDll, img, "put", host, "/in"]);
-        Assert.Equal(1, r.ExitCode);
-        Assert.EndsWith(": name is not UTF-8, not copied (put keeps UTF-8 names only)\n", r.Stderr, StringComparison.Ordinal);
-        Assert.Equal("y", OracleTool.RunExpect(0, "debugfs", "-R", "cat /in/fine", img).Stdout);
+        const string MakeHostTree = """
+            set -e
+            mkdir -p "$1/$(printf 'd\351')"
+            printf x > "$1/$(printf 'h\351')"
+            printf y > "$1/$(printf 'd\351')/$(printf '\377f')"
+            ln -s "$(printf 'd\351/\377f')" "$1/$(printf 'l\351')"
+            printf z > "$1/fine"
+            """;
+        OracleTool.RunExpect(0, "bash", "-c", MakeHostTree, "bash", host);
+        ToolResult put = OracleTool.Run("dotnet", [UkfsDll, img, "put", host, "/in"]);
+        Assert.True(put.ExitCode == 0 && put.Stderr.Length == 0, put.Transcript);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+        // debugfs reads the names back from the image by their bytes.
+        const string Debugfs = """
+            set -e
+            debugfs -R "cat /in/$(printf 'h\351')" "$1" 2>/dev/null; echo
+            debugfs -R "cat /in/$(printf 'd\351')/$(printf '\377f')" "$1" 2>/dev/null; echo
+            debugfs -R "stat /in/$(printf 'l\351')" "$1" 2>/dev/null | LC_ALL=C sed -n 's/^Fast link dest: "\(.*\)"$/\1/p' | od -An -tx1 | tr -d ' \n'; echo
+            """;
+        ToolResult seen = OracleTool.Run("bash", "-c", Debugfs, "bash", img);
+        Assert.Equal("x\ny\n64e92fff660a\n", seen.Stdout);
+
+        string back = _dir.File("back");
+        ToolResult get = OracleTool.Run("dotnet", [UkfsDll, img, "get", "/in", back]);
+        Assert.True(get.ExitCode == 0, get.Transcript);
+        ToolResult diff = OracleTool.Run("diff", "-r", "--no-dereference", host, back);
+        Assert.True(diff.ExitCode == 0, diff.Transcript);
+    }
+
+    [Fact]
+    public void NewfsFrom_KeepsTheHostNamesBytes_AndSleuthkitReadsThem()
+    {
+        string tree = _dir.File("tree");
+        OracleTool.RunExpect(0, "bash", "-c", """mkdir -p "$1" && printf q > "$1/$(printf 'n\351')" """, "bash", tree);
+        string img = _dir.File("new.img");
+        ToolResult r = OracleTool.Run("dotnet", [UkfsDll, img, "newfs", "-t", "ffs", "--from", tree, "16M"]);
+        Assert.True(r.ExitCode == 0, r.Transcript);
+        // fls prints the name's bytes; icat of the inode it names gives the data back.
+        const string Check = """
+            set -e
+            entry=$(fls "$1" | LC_ALL=C grep -a "$(printf '\tn\351')\$")
+            printf '%s' "$entry" | od -An -c | tr -s ' '
+            icat "$1" "$(printf '%s' "$entry" | LC_ALL=C sed 's/^[^0-9]*\([0-9]*\).*/\1/')"
+            """;
+        ToolResult check = OracleTool.Run("bash", "-c", Check, "bash", img);
+        Assert.True(check.ExitCode == 0, check.Transcript);
+        Assert.Equal(" r / r 3 : \\t n 351\nq", check.Stdout);
     }
 }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
 using Tmds.Linux;
@@ -85,10 +84,5 @@ internal static unsafe class HostNodes
 
     private static string Describe() => new System.ComponentModel.Win32Exception(LibC.errno).Message;
 
-    private static byte[] Z(string s)
-    {
-        byte[] b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
-        Encoding.UTF8.GetBytes(s, b);
-        return b;
-    }
+    private static byte[] Z(string path) => HostFiles.Z(path);
 }

@@ -19,7 +19,7 @@ internal static unsafe partial class HostXattrs
     /// <summary>The attribute names of <paramref name="path"/>; empty when the host file system has none.</summary>
     public static IReadOnlyList<string> List(string path)
     {
-        byte[]? raw = Read(() => llistxattr(path, null, 0), (buffer, size) => llistxattr(path, (byte*)buffer, size), out int errno);
+        byte[]? raw = Read(() => llistxattr(Z(path), null, 0), (buffer, size) => llistxattr(Z(path), (byte*)buffer, size), out int errno);
         if (raw is null)
         {
             if (errno == ENOTSUP)
@@ -34,7 +34,7 @@ internal static unsafe partial class HostXattrs
     /// <summary>The value of <paramref name="name"/>; null when it went away since it was listed.</summary>
     public static byte[]? Get(string path, string name)
     {
-        byte[]? value = Read(() => lgetxattr(path, name, null, 0), (buffer, size) => lgetxattr(path, name, (byte*)buffer, size), out int errno);
+        byte[]? value = Read(() => lgetxattr(Z(path), name, null, 0), (buffer, size) => lgetxattr(Z(path), name, (byte*)buffer, size), out int errno);
         if (value is null && errno != ENODATA)
         {
             throw Failure(path, errno);
@@ -47,7 +47,7 @@ internal static unsafe partial class HostXattrs
     {
         fixed (byte* v = value)
         {
-            return lsetxattr(path, name, v, (nuint)value.Length, 0) == 0
+            return lsetxattr(Z(path), name, v, (nuint)value.Length, 0) == 0
                 ? null
                 : new System.ComponentModel.Win32Exception(Marshal.GetLastPInvokeError()).Message;
         }
@@ -87,15 +87,18 @@ internal static unsafe partial class HostXattrs
         }
     }
 
+    // The path's bytes as they are (see HostFiles): a name that is not UTF-8 is kept.
+    private static byte[] Z(string path) => HostFiles.Z(path);
+
     private static IOException Failure(string path, int errno) =>
         new($"{path}: extended attributes: {new System.ComponentModel.Win32Exception(errno).Message}");
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint llistxattr(string path, byte* list, nuint size);
+    private static partial nint llistxattr(byte[] path, byte* list, nuint size);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial nint lgetxattr(string path, string name, byte* value, nuint size);
+    private static partial nint lgetxattr(byte[] path, string name, byte* value, nuint size);
 
     [LibraryImport("libc", SetLastError = true, StringMarshalling = StringMarshalling.Utf8)]
-    private static partial int lsetxattr(string path, string name, byte* value, nuint size, int flags);
+    private static partial int lsetxattr(byte[] path, string name, byte* value, nuint size, int flags);
 }

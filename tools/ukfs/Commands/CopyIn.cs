@@ -142,11 +142,7 @@ internal sealed class CopyIn
     {
         try
         {
-            HostStat st = HostNodes.Lstat(host) ?? throw new FileNotFoundException(
-                // .NET lists a host name that is not UTF-8 with U+FFFD, which then names nothing.
-                host.Contains('\uFFFD', StringComparison.Ordinal)
-                    ? "name is not UTF-8, not copied (put keeps UTF-8 names only)"
-                    : "no such file or directory", host);
+            HostStat st = HostNodes.Lstat(host) ?? throw new HostIOException(host, "no such file or directory");
             switch (st.Type)
             {
                 case VType.Directory:
@@ -170,6 +166,10 @@ internal sealed class CopyIn
         {
             _ctx.Error(_label + e.Message);
         }
+        catch (HostIOException e)
+        {
+            _ctx.Error(_label + e.Message);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             _ctx.Error($"{_label}{host}: {e.Message}");
@@ -187,9 +187,9 @@ internal sealed class CopyIn
             _fs.Mkdir(dest, 0x1C0); // owner-only until its real mode is set at the end
         }
         _directories.Add((host, dest, st));
-        foreach (string child in Directory.EnumerateFileSystemEntries(host).Order(StringComparer.Ordinal))
+        foreach (string name in HostFiles.ListNames(host).Order(StringComparer.Ordinal))
         {
-            Copy(child, UkfsMount.Combine(dest, Path.GetFileName(child)));
+            Copy(Path.Combine(host, name), UkfsMount.Combine(dest, name));
         }
     }
 
@@ -202,7 +202,7 @@ internal sealed class CopyIn
                 return;
             }
         }
-        using (var input = new FileStream(host, FileMode.Open, FileAccess.Read, FileShare.ReadWrite, 1, FileOptions.SequentialScan))
+        using (FileStream input = HostFiles.OpenRead(host))
         using (UkfsFileStream output = _fs.Open(dest, _intoExisting ? FileMode.Create : FileMode.CreateNew, FileAccess.Write, 0x180))
         {
             _pipe.Run(input.Length, buffer => input.Read(buffer.Span), chunk =>
@@ -243,7 +243,7 @@ internal sealed class CopyIn
 
     private void CopySymlink(string host, string dest, HostStat st)
     {
-        string target = new FileInfo(host).LinkTarget ?? throw new FileNotFoundException("the link is gone", host);
+        string target = HostFiles.ReadLink(host);
         if (_intoExisting)
         {
             ReplaceNonDirectory(dest);

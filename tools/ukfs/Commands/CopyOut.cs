@@ -37,16 +37,12 @@ internal sealed class CopyOut
         string dest = o.Dest ?? ".";
         string name = Path.GetFileName(source.TrimEnd('/'));
         // DEST itself is the user's choice and may be a link to a folder; below it, nothing is followed.
-        string target = Directory.Exists(dest) || dest.EndsWith('/')
+        string target = HostFiles.IsDirectory(dest) || dest.EndsWith('/')
             ? (name.Length == 0 ? dest : Path.Combine(dest, name))
             : dest;
-        if (NameEncoding.HasEscapes(target))
-        {
-            throw new UkfsException(Errno.EINVAL, source, $"{target}: name is not UTF-8 (get keeps UTF-8 names only)");
-        }
         if (name.Length == 0 && va.Type == VType.Directory)
         {
-            Directory.CreateDirectory(target);
+            HostFiles.CreateDirectories(target);
         }
         if (target == dest)
         {
@@ -89,13 +85,8 @@ internal sealed class CopyOut
                 return;
             case VType.Symlink:
                 string linkTarget = _ctx.Mount.ReadLink(src);
-                if (NameEncoding.HasEscapes(linkTarget))
-                {
-                    _ctx.Error($"{src}: link target is not UTF-8, not copied (get keeps UTF-8 names only)");
-                    return;
-                }
                 Replace(host);
-                File.CreateSymbolicLink(host, linkTarget);
+                HostFiles.Symlink(linkTarget, host);
                 SetModeAndTimes(src, host, va);
                 return;
             case VType.Fifo or VType.Socket:
@@ -114,9 +105,9 @@ internal sealed class CopyOut
 
     private void CopyDirectory(string src, string host, VAttr va, bool isRootOfCopy)
     {
-        if (!Directory.Exists(host))
+        if (!HostFiles.IsDirectory(host))
         {
-            Directory.CreateDirectory(host);
+            HostFiles.CreateDirectories(host);
         }
         else if (!isRootOfCopy && IsSymlink(host))
         {
@@ -133,18 +124,15 @@ internal sealed class CopyOut
                 _ctx.Error($"{UkfsMount.Combine(src, e.Name)}: unsafe name in the image, not copied");
                 continue;
             }
-            if (NameEncoding.HasEscapes(e.Name))
-            {
-                // .NET writes host names as UTF-8 only: the bytes would become U+FFFD, and two
-                // such names could land on one host file.
-                _ctx.Error($"{UkfsMount.Combine(src, e.Name)}: name is not UTF-8, not copied (get keeps UTF-8 names only)");
-                continue;
-            }
             try
             {
                 Copy(UkfsMount.Combine(src, e.Name), Path.Combine(host, e.Name), e.Attributes);
             }
             catch (UkfsException ex)
+            {
+                _ctx.Error(ex.Message);
+            }
+            catch (HostIOException ex)
             {
                 _ctx.Error(ex.Message);
             }
@@ -168,16 +156,8 @@ internal sealed class CopyOut
             existing = null;
         }
         FileMode mode = intoSpecial ? FileMode.Open : existing is not null ? FileMode.Create : FileMode.CreateNew;
-        var options = new FileStreamOptions
-        {
-            Mode = mode,
-            Access = FileAccess.Write,
-            Share = FileShare.None,
-            BufferSize = 1,
-            PreallocationSize = intoSpecial ? 0 : PreallocationFor(va),
-        };
         using (UkfsFileStream input = _ctx.Mount.Open(src))
-        using (var output = new FileStream(host, options))
+        using (FileStream output = HostFiles.OpenWrite(host, mode, intoSpecial ? 0 : PreallocationFor(va)))
         {
             CopyData(input, output, va, keepHoles: !intoSpecial);
             if (!intoSpecial)
@@ -254,28 +234,14 @@ internal sealed class CopyOut
         name.Length > 0 && name is not ("." or "..") && !name.Contains('/', StringComparison.Ordinal)
         && !name.Contains('\0', StringComparison.Ordinal);
 
-    internal static bool IsSymlink(string path)
-    {
-        try
-        {
-            return (File.GetAttributes(path) & FileAttributes.ReparsePoint) != 0;
-        }
-        catch (FileNotFoundException)
-        {
-            return false;
-        }
-        catch (DirectoryNotFoundException)
-        {
-            return false;
-        }
-    }
+    private static bool IsSymlink(string path) => HostNodes.Lstat(path)?.Type == VType.Symlink;
 
     /// <summary>Remove a non-directory in the way (never a directory, never through a link).</summary>
     private static void Replace(string host)
     {
-        if (IsSymlink(host) || File.Exists(host))
+        if (HostNodes.Lstat(host) is HostStat st && st.Type != VType.Directory)
         {
-            File.Delete(host);
+            HostFiles.Delete(host);
         }
     }
 
@@ -328,7 +294,7 @@ internal sealed class CopyOut
         CopyXattrs(src, host);
         if (va.Type != VType.Symlink)
         {
-            File.SetUnixFileMode(host, (UnixFileMode)(va.Mode & 0xFFF));
+            HostFiles.Chmod(host, va.Mode);
         }
         ReportHost(HostNodes.SetTimes(host, va.Atime, va.Mtime), host);
     }

@@ -20,7 +20,7 @@ internal static class NewfsCommand
         IFileSystemFormatter formatter = FileSystemTools.FindFormatter(type) ?? throw new UsageException(
             $"newfs: cannot create {type} file systems yet (available: {string.Join(", ", Available())})");
         Dictionary<string, string?> options = ParseOptions(o);
-        if (o.From is not null && !Directory.Exists(o.From))
+        if (o.From is not null && !HostFiles.IsDirectory(o.From))
         {
             throw new UsageException($"newfs: --from {o.From}: no such folder on the host");
         }
