@@ -20,10 +20,16 @@ public static class Access
 {
     /// <summary>
     /// May <paramref name="cred"/> access a file with these attributes in <paramref name="mode"/>?
-    /// Root may do anything, except execute a non-directory with no execute bit at all.
+    /// Root may do anything, except execute a non-directory with no execute bit at all, and
+    /// nobody writes to an immutable file or into an immutable directory (EPERM, as Linux's
+    /// inode_permission and NetBSD's ufs_access answer).
     /// </summary>
     public static Errno Check(in VAttr va, AccessMode mode, Credentials cred)
     {
+        if ((mode & AccessMode.Write) != 0 && (va.Protection & NodeProtection.Immutable) != 0)
+        {
+            return Errno.EPERM;
+        }
         if (cred.IsRoot)
         {
             if ((mode & AccessMode.Execute) != 0 && va.Type != VType.Directory && (va.Mode & 0x49) == 0)
@@ -49,6 +55,37 @@ public static class Access
     }
 
     /// <summary>
+    /// An immutable or append-only file keeps its mode, owners, size and times, even for
+    /// root (Linux's notify_change and do_truncate). Only its flags may change, and on an
+    /// append-only file the times may be set to "now" (touch), as writing would.
+    /// </summary>
+    private static Errno CheckProtectedSetAttr(NodeProtection protection, VAttrMask m)
+    {
+        if (protection == NodeProtection.None)
+        {
+            return Errno.OK;
+        }
+        const VAttrMask Kept = VAttrMask.Mode | VAttrMask.Uid | VAttrMask.Gid | VAttrMask.Size | VAttrMask.Birthtime;
+        if ((m & Kept) != 0)
+        {
+            return Errno.EPERM;
+        }
+        bool times = (m & (VAttrMask.Atime | VAttrMask.Mtime)) != 0;
+        bool touch = (m & VAttrMask.TimesAreNow) != 0 && (protection & NodeProtection.Immutable) == 0;
+        return times && !touch ? Errno.EPERM : Errno.OK;
+    }
+
+    /// <summary>
+    /// Whether the entry <paramref name="entry"/> may leave directory <paramref name="dir"/>
+    /// (unlink, rmdir, rename from or over it): not from an append-only directory, and not an
+    /// immutable or append-only node (Linux's may_delete, NetBSD's ufs_remove).
+    /// </summary>
+    public static Errno CheckRemovableProtection(in VAttr dir, in VAttr entry) =>
+        (dir.Protection & NodeProtection.AppendOnly) != 0 || entry.Protection != NodeProtection.None
+            ? Errno.EPERM
+            : Errno.OK;
+
+    /// <summary>
     /// In a sticky directory only the owner of the entry, the owner of the directory or root
     /// may remove or rename it.
     /// </summary>
@@ -69,6 +106,11 @@ public static class Access
     {
         bool owner = cred.IsRoot || cred.Uid == current.Uid;
         VAttrMask m = request.Mask;
+        Errno p = CheckProtectedSetAttr(current.Protection, m);
+        if (p != Errno.OK)
+        {
+            return p;
+        }
         if ((m & (VAttrMask.Uid | VAttrMask.Gid)) != 0 && !cred.IsRoot)
         {
             bool uidChange = (m & VAttrMask.Uid) != 0 && request.Uid != current.Uid;

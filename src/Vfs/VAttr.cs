@@ -22,6 +22,24 @@ public enum VAttrMask
 }
 
 /// <summary>
+/// What a file's immutable and append-only flags forbid, in the VFS's terms: each format
+/// keeps them in flags of its own (SF/UF_IMMUTABLE and SF/UF_APPEND on FFS, EXT2_IMMUTABLE_FL
+/// and EXT2_APPEND_FL on ext2), and the driver's GetAttr reports them here so that the
+/// rules are applied in one place for every driver and front end.
+/// </summary>
+[Flags]
+public enum NodeProtection
+{
+    None = 0,
+
+    /// <summary>No change at all: data, attributes, names (link, unlink, rename), entries of a directory.</summary>
+    Immutable = 1 << 0,
+
+    /// <summary>Data may only be added at the end; no other change; a directory's entries may be added, not removed.</summary>
+    AppendOnly = 1 << 1,
+}
+
+/// <summary>
 /// File attributes, as the kernel's struct vattr. GetAttr fills every field; SetAttr reads
 /// only those named in <see cref="Mask"/>. <see cref="Mode"/> holds the permission bits
 /// (07777) only; the type is <see cref="Type"/>.
@@ -57,6 +75,9 @@ public struct VAttr
     /// <summary>Format-specific file flags (UF_*/SF_* on FFS, EXT2_*_FL on ext2); 0 where none.</summary>
     public uint Flags;
     public uint Generation;
+
+    /// <summary>The immutable and append-only flags among <see cref="Flags"/>; reported by GetAttr, never set through SetAttr.</summary>
+    public NodeProtection Protection;
 
     /// <summary>st_mode: type bits | permission bits.</summary>
     public readonly uint StMode => Type.ToModeBits() | (Mode & 0xFFF);

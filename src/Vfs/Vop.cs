@@ -102,12 +102,13 @@ public static partial class Vop
     private static bool IsStoredType(VType t) => t is VType.Regular or VType.Directory or VType.Symlink;
 
     /// <summary>
-    /// open(2) checks for flags <paramref name="openFlags"/> (O_ACCMODE, O_TRUNC), then the
-    /// driver's Open; O_TRUNC truncates to zero.
+    /// open(2) checks for flags <paramref name="openFlags"/> (O_ACCMODE, O_TRUNC, O_APPEND),
+    /// then the driver's Open; O_TRUNC truncates to zero. An append-only file opens for
+    /// writing only with O_APPEND and never with O_TRUNC (EPERM, as Linux's may_open).
     /// </summary>
     public static Errno Open(Vnode vp, int openFlags, Credentials cred)
     {
-        const int O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0x200;
+        const int O_ACCMODE = 3, O_WRONLY = 1, O_RDWR = 2, O_TRUNC = 0x200, O_APPEND = 0x400;
         int acc = openFlags & O_ACCMODE;
         bool write = acc is O_WRONLY or O_RDWR || (openFlags & O_TRUNC) != 0;
         AccessMode mode = acc switch
@@ -139,6 +140,11 @@ public static partial class Vop
             if (e != Errno.OK)
             {
                 return e;
+            }
+            if (write && (va.Protection & NodeProtection.AppendOnly) != 0
+                && ((openFlags & O_APPEND) == 0 || (openFlags & O_TRUNC) != 0))
+            {
+                return Errno.EPERM;
             }
             e = vp.Open(openFlags);
             if (e != Errno.OK)
@@ -283,13 +289,35 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         using (CallerCredentials.Enter(cred))
         {
-            Errno e = vp.Write(offset, data, out written);
+            Errno e = CheckWritable(vp, offset);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = vp.Write(offset, data, out written);
             if (e == Errno.OK && vp.Mount.Options.Synchronous)
             {
                 e = vp.Fsync(false);
             }
             return e;
         }
+    }
+
+    /// <summary>
+    /// An immutable file takes no data, an append-only one only at its end. The check at
+    /// open is not enough: a writer may hold the file open from before the flag was set, and
+    /// a FUSE write names its offset itself.
+    /// </summary>
+    private static Errno CheckWritable(Vnode vp, long offset)
+    {
+        Errno e = vp.GetAttr(out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        bool refused = (va.Protection & NodeProtection.Immutable) != 0
+            || ((va.Protection & NodeProtection.AppendOnly) != 0 && offset < va.Size);
+        return refused ? Errno.EPERM : Errno.OK;
     }
 
     public static Errno Fsync(Vnode vp, bool dataOnly)
@@ -316,11 +344,11 @@ public static partial class Vop
         Allocate(vp, offset, length, cred, keepSize: true);
 
     private static Errno Allocate(Vnode vp, long offset, long length, Credentials cred, bool keepSize) =>
-        Fallocate(vp, offset, length, cred, () => keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length));
+        Fallocate(vp, offset, length, cred, removesData: false, () => keepSize ? vp.Preallocate(offset, length) : vp.Allocate(offset, length));
 
     /// <summary>fallocate(2) with FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE: see <see cref="Vnode.PunchHole"/>.</summary>
     public static Errno PunchHole(Vnode vp, long offset, long length, Credentials cred) =>
-        Fallocate(vp, offset, length, cred, () => vp.PunchHole(offset, length));
+        Fallocate(vp, offset, length, cred, removesData: true, () => vp.PunchHole(offset, length));
 
     /// <summary>
     /// fallocate(2) with FALLOC_FL_ZERO_RANGE: the range reads as zeros and has storage, and
@@ -329,7 +357,8 @@ public static partial class Vop
     /// holes gives EOPNOTSUPP, as Linux's vfat does.
     /// </summary>
     public static Errno ZeroRange(Vnode vp, long offset, long length, bool keepSize, Credentials cred) =>
-        Fallocate(vp, offset, length, cred, () => keepSize ? ZeroRangeKeepingSize(vp, offset, length) : ZeroRangeGrowing(vp, offset, length));
+        Fallocate(vp, offset, length, cred, removesData: true,
+            () => keepSize ? ZeroRangeKeepingSize(vp, offset, length) : ZeroRangeGrowing(vp, offset, length));
 
     private static Errno ZeroRangeGrowing(Vnode vp, long offset, long length)
     {
@@ -365,8 +394,12 @@ public static partial class Vop
         return e != Errno.OK ? e : vp.Allocate(offset, inside);
     }
 
-    /// <summary>The fallocate family: arguments and file checked, then <paramref name="op"/> under the vnode lock as <paramref name="cred"/>.</summary>
-    private static Errno Fallocate(Vnode vp, long offset, long length, Credentials cred, Func<Errno> op)
+    /// <summary>
+    /// The fallocate family: arguments and file checked, then <paramref name="op"/> under the
+    /// vnode lock as <paramref name="cred"/>. An immutable file refuses all of it, an
+    /// append-only one whatever <paramref name="removesData"/> (vfs_fallocate).
+    /// </summary>
+    private static Errno Fallocate(Vnode vp, long offset, long length, Credentials cred, bool removesData, Func<Errno> op)
     {
         Errno e = CheckFallocate(vp, offset, length);
         if (e != Errno.OK)
@@ -376,6 +409,16 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         using (CallerCredentials.Enter(cred))
         {
+            e = vp.GetAttr(out VAttr va);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if ((va.Protection & NodeProtection.Immutable) != 0
+                || ((va.Protection & NodeProtection.AppendOnly) != 0 && removesData))
+            {
+                return Errno.EPERM;
+            }
             return op();
         }
     }

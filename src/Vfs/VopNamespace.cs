@@ -196,6 +196,11 @@ public static partial class Vop
             {
                 return Errno.ENOENT;
             }
+            // A new name changes the file's link count: not for an immutable or append-only file (vfs_link).
+            if (va.Protection != NodeProtection.None)
+            {
+                return Errno.EPERM;
+            }
             using (CallerCredentials.Enter(cred))
             {
                 return dvp.Link(name, vp);
@@ -275,7 +280,7 @@ public static partial class Vop
         return Errno.EAGAIN;
     }
 
-    /// <summary>Write+search on the directory, and the sticky rule for the entry.</summary>
+    /// <summary>Write+search on the directory, the immutable and append-only flags, and the sticky rule for the entry.</summary>
     private static Errno CheckRemovable(Vnode dvp, Vnode vp, Credentials cred)
     {
         Errno e = dvp.GetAttr(out VAttr dva);
@@ -289,6 +294,11 @@ public static partial class Vop
             return e;
         }
         e = vp.GetAttr(out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = Access.CheckRemovableProtection(dva, va);
         return e != Errno.OK ? e : Access.CheckSticky(dva, va, cred);
     }
 

@@ -18,13 +18,20 @@ public static partial class Vop
         return Encoding.UTF8.GetByteCount(name) > NameMax ? Errno.ERANGE : Errno.OK;
     }
 
-    /// <summary>user.* needs read/write permission on the file; trusted.* needs root.</summary>
+    /// <summary>
+    /// user.* needs read/write permission on the file; trusted.* needs root; nobody changes
+    /// the attributes of an immutable or append-only file (Linux's xattr_permission).
+    /// </summary>
     private static Errno CheckXattrAccess(Vnode vp, string name, AccessMode mode, Credentials cred)
     {
         Errno e = vp.GetAttr(out VAttr va);
         if (e != Errno.OK)
         {
             return e;
+        }
+        if (mode == AccessMode.Write && va.Protection != NodeProtection.None)
+        {
+            return Errno.EPERM;
         }
         if (name.StartsWith("trusted.", StringComparison.Ordinal) && !cred.IsRoot)
         {

@@ -64,6 +64,91 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpExt2fs_ImmutableAndAppendOnlyFlags_RefuseWhatTheKernelsExt4Refuses()
+    {
+        string tree = _images.File("flags");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "frozen"), "frozen\n");
+        File.WriteAllText(Path.Combine(tree, "log"), "one\n");
+        string image = _images.File("flags.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, image, "8M");
+        // As chattr +i /frozen and chattr +a /log leave them (EXTENTS_FL kept).
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "set_inode_field /frozen flags 0x80010", image);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "set_inode_field /log flags 0x80020", image);
+        // Each line: what was tried, and whether the shell's command failed with EPERM.
+        const string Script = """
+            cd "$1"
+            try() { if out=$( { eval "$2"; } 2>&1 ); then echo "$1 ok"; else case "$out" in *"Operation not permitted"*) echo "$1 EPERM";; *) echo "$1 other: $out";; esac; fi; }
+            try overwrite 'printf x > frozen'
+            try append-frozen 'printf x >> frozen'
+            try rm-frozen 'rm -f frozen'
+            try chmod-frozen 'chmod 600 frozen'
+            try touch-frozen 'touch frozen'
+            try mv-frozen 'mv frozen moved'
+            try overwrite-log 'printf x > log'
+            try append-log 'printf "two\n" >> log'
+            try touch-log 'touch log'
+            try rm-log 'rm -f log'
+            cat frozen log
+            """;
+        string kernelCopy = _images.File("flags-kernel.img");
+        File.Copy(image, kernelCopy);
+        if (KernelExt4Answers(Script, kernelCopy) is string kernel)
+        {
+            Assert.Equal(ExpectedFlagAnswers, kernel);
+        }
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            ToolResult r = OracleTool.Run("bash", "-c", Script, "bash", d.MountPoint);
+            Assert.Equal(ExpectedFlagAnswers, r.Stdout);
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        Assert.Equal("one\ntwo\n", OracleTool.RunExpect(0, "debugfs", "-R", "cat /log", image).Stdout);
+    }
+
+    private const string ExpectedFlagAnswers = """
+                overwrite EPERM
+                append-frozen EPERM
+                rm-frozen EPERM
+                chmod-frozen EPERM
+                touch-frozen EPERM
+                mv-frozen EPERM
+                overwrite-log EPERM
+                append-log ok
+                touch-log ok
+                rm-log EPERM
+                frozen
+                one
+                two
+
+                """;
+
+    /// <summary>The script's output on the host kernel's ext4 (loop mount); null where loop mounts are not available.</summary>
+    private string? KernelExt4Answers(string script, string image)
+    {
+        string mnt = _images.File("kernel-mnt");
+        Directory.CreateDirectory(mnt);
+        if (OracleTool.Run("mount", "-o", "loop", "-t", "ext4", image, mnt).ExitCode != 0)
+        {
+            return null;
+        }
+        try
+        {
+            return OracleTool.Run("bash", "-c", script, "bash", mnt).Stdout;
+        }
+        finally
+        {
+            if (OracleTool.Run("umount", mnt).ExitCode != 0)
+            {
+                OracleTool.Run("umount", "-l", mnt);
+            }
+        }
+    }
+
+    [Fact]
     public void RumpExt2fs_DirectoryEntryWithASlash_IsSkippedWithALogLine_AndTheRestLists()
     {
         string tree = _images.File("slash");

@@ -53,7 +53,8 @@ public sealed class VfsHarness(Mount mount)
         }
     }
 
-    private Errno WithVnode(string path, bool follow, Func<Vnode, Errno> op)
+    /// <summary>Run <paramref name="op"/> on the vnode of <paramref name="path"/>, released after.</summary>
+    public Errno WithVnode(string path, bool follow, Func<Vnode, Errno> op)
     {
         Errno e = Resolve(path, out Vnode? vp, follow);
         if (e != Errno.OK)

@@ -196,9 +196,15 @@ internal sealed partial class Ext2Node : Vnode
             Birthtime = d.Crtime,
             Flags = d.Flags,
             Generation = d.Generation,
+            Protection = ProtectionOf(d.Flags),
         };
         return Errno.OK;
     }
+
+    /// <summary>What EXT2_IMMUTABLE_FL and EXT2_APPEND_FL forbid, for the VFS, which applies the rules.</summary>
+    private static NodeProtection ProtectionOf(uint flags) =>
+        ((flags & Ext2Dinode.FlagImmutable) != 0 ? NodeProtection.Immutable : NodeProtection.None)
+        | ((flags & Ext2Dinode.FlagAppend) != 0 ? NodeProtection.AppendOnly : NodeProtection.None);
 
     /// <summary>Old encoding (major:8, minor:8) in i_block[0], else the new one in i_block[1].</summary>
     private ulong DecodeRdev()
@@ -272,8 +278,10 @@ internal sealed partial class Ext2Node : Vnode
         }
         if ((va.Mask & VAttrMask.Flags) != 0)
         {
-            // Only the user-settable flags (EXT2_FL_USER_MODIFIABLE); the format flags stay.
-            const uint userModifiable = 0x604BC0FF;
+            // Only the user-settable flags (EXT4_FL_USER_MODIFIABLE); the format flags stay. Of
+            // those, EXTENTS_FL stays too: Linux would migrate the block map on setting it and
+            // refuses clearing it, and a flag without the map it names is a damaged file.
+            const uint userModifiable = 0x604BC0FF & ~Ext2Dinode.FlagExtents;
             Din.Flags = (Din.Flags & ~userModifiable) | (va.Flags & userModifiable);
         }
         Din.Ctime = (va.Mask & VAttrMask.Ctime) != 0 ? va.Ctime : now;

@@ -169,10 +169,6 @@ internal sealed partial class FfsNode
     public override Errno Remove(string name, Vnode vp)
     {
         var n = (FfsNode)vp;
-        if ((n.Din.Flags & (FfsFlags.Immutable | FfsFlags.Append)) != 0 || (Din.Flags & FfsFlags.Append) != 0)
-        {
-            return Errno.EPERM;
-        }
         Errno e = DirRemove(name);
         if (e != Errno.OK)
         {
@@ -188,10 +184,6 @@ internal sealed partial class FfsNode
     public override Errno Rmdir(string name, Vnode vp)
     {
         var n = (FfsNode)vp;
-        if ((n.Din.Flags & (FfsFlags.Immutable | FfsFlags.Append)) != 0)
-        {
-            return Errno.EPERM;
-        }
         Errno e = n.DirEmpty(out bool empty);
         if (e != Errno.OK)
         {

@@ -15,10 +15,6 @@ internal sealed partial class FfsNode
 {
     public override Errno PunchHole(long offset, long length)
     {
-        if ((Din.Flags & (FfsFlags.Immutable | FfsFlags.Append)) != 0)
-        {
-            return Errno.EPERM;
-        }
         long size = Din.Size;
         long end = Math.Min(offset + length, size);
         if (offset >= end)

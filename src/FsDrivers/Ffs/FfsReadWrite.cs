@@ -20,10 +20,6 @@ internal sealed partial class FfsNode
         {
             return Errno.EINVAL;
         }
-        if ((Din.Flags & FfsFlags.Immutable) != 0 || ((Din.Flags & FfsFlags.Append) != 0 && offset < Din.Size))
-        {
-            return Errno.EPERM;
-        }
         Errno e = WriteData(offset, data, out written);
         if (written > 0)
         {

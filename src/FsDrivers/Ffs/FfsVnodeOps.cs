@@ -49,16 +49,13 @@ internal sealed partial class FfsNode : Vnode
             Birthtime = Ufs2 ? Din.Birthtime : default,
             Flags = Din.Flags,
             Generation = (uint)Din.Gen,
+            Protection = FfsFlags.Protection(Din.Flags),
         };
         return Errno.OK;
     }
 
     public override Errno SetAttr(in VAttr va, Credentials cred)
     {
-        if ((Din.Flags & (FfsFlags.Immutable | FfsFlags.Append)) != 0 && (va.Mask & ~VAttrMask.Flags) != 0)
-        {
-            return Errno.EPERM;
-        }
         Timespec now = Mount.Clock.Now;
         if ((va.Mask & VAttrMask.Size) != 0)
         {
@@ -269,4 +266,9 @@ internal static class FfsFlags
 {
     public const uint Immutable = 0x00000002 | 0x00020000; // UF_IMMUTABLE | SF_IMMUTABLE
     public const uint Append = 0x00000004 | 0x00040000;    // UF_APPEND | SF_APPEND
+
+    /// <summary>What the flags forbid, for the VFS, which applies the rules.</summary>
+    public static NodeProtection Protection(uint flags) =>
+        ((flags & Immutable) != 0 ? NodeProtection.Immutable : NodeProtection.None)
+        | ((flags & Append) != 0 ? NodeProtection.AppendOnly : NodeProtection.None);
 }

@@ -34,6 +34,9 @@ public sealed record FsDeviations
 
     /// <summary>The errno for an operation the format cannot store (link, symlink, mknod on FAT).</summary>
     public Errno UnsupportedErrno { get; init; } = Errno.EPERM;
+
+    /// <summary>The format's own immutable and append-only flag values (VAttr.Flags); null where it has none.</summary>
+    public (uint Immutable, uint AppendOnly)? ProtectionFlags { get; init; }
 }
 
 /// <summary>A fresh, empty, writable file system for one test.</summary>

@@ -13,6 +13,8 @@ internal sealed class Ext2Dinode
 {
     public const int BaseSize = 128;
 
+    public const uint FlagImmutable = 0x10;
+    public const uint FlagAppend = 0x20;
     public const uint FlagIndex = 0x1000;
     public const uint FlagHugeFile = 0x40000;
     public const uint FlagExtents = 0x80000;
