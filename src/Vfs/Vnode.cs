@@ -279,6 +279,23 @@ public abstract class Vnode
 
     public virtual Errno RemoveXattr(string name) => Errno.EOPNOTSUPP;
 
+    /// <summary>
+    /// FS_IOC_GETFLAGS: the file's flags in Linux's generic form (<see cref="FileFlags"/>).
+    /// ENOTTY (the default) where the format keeps none, as Linux answers for vfat.
+    /// </summary>
+    public virtual Errno GetFileFlags(out FileFlags flags)
+    {
+        flags = FileFlags.None;
+        return Errno.ENOTTY;
+    }
+
+    /// <summary>
+    /// FS_IOC_SETFLAGS: store <paramref name="flags"/> and update ctime. Vop has checked who
+    /// may change them. EOPNOTSUPP when a flag the format cannot store is changed; flags
+    /// that describe the format's own layout (ext4's extents) are kept as they are.
+    /// </summary>
+    public virtual Errno SetFileFlags(FileFlags flags) => Errno.ENOTTY;
+
     // ---- Life cycle, called by the VnodeCache. ----------------------------------------
 
     /// <summary>

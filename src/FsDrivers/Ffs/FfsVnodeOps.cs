@@ -260,15 +260,3 @@ internal sealed partial class FfsNode : Vnode
         DropDirhash();
     }
 }
-
-/// <summary>The file flags (chflags) FFS stores in di_flags.</summary>
-internal static class FfsFlags
-{
-    public const uint Immutable = 0x00000002 | 0x00020000; // UF_IMMUTABLE | SF_IMMUTABLE
-    public const uint Append = 0x00000004 | 0x00040000;    // UF_APPEND | SF_APPEND
-
-    /// <summary>What the flags forbid, for the VFS, which applies the rules.</summary>
-    public static NodeProtection Protection(uint flags) =>
-        ((flags & Immutable) != 0 ? NodeProtection.Immutable : NodeProtection.None)
-        | ((flags & Append) != 0 ? NodeProtection.AppendOnly : NodeProtection.None);
-}

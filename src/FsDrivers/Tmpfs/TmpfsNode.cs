@@ -38,6 +38,8 @@ internal sealed partial class TmpfsNode : Vnode
     public uint Gid;
     public uint Nlink;
     public ulong Rdev;
+
+    /// <summary>Linux's generic flags (<see cref="FileFlags"/>), as the host's tmpfs keeps them.</summary>
     public uint Flags;
     public uint Generation;
     public Timespec Atime;
@@ -94,6 +96,8 @@ internal sealed partial class TmpfsNode : Vnode
             Birthtime = Birthtime,
             Flags = Flags,
             Generation = Generation,
+            Protection = (((FileFlags)Flags & FileFlags.Immutable) != 0 ? NodeProtection.Immutable : NodeProtection.None)
+                | (((FileFlags)Flags & FileFlags.AppendOnly) != 0 ? NodeProtection.AppendOnly : NodeProtection.None),
         };
         return Errno.OK;
     }

@@ -35,8 +35,8 @@ public sealed record FsDeviations
     /// <summary>The errno for an operation the format cannot store (link, symlink, mknod on FAT).</summary>
     public Errno UnsupportedErrno { get; init; } = Errno.EPERM;
 
-    /// <summary>The format's own immutable and append-only flag values (VAttr.Flags); null where it has none.</summary>
-    public (uint Immutable, uint AppendOnly)? ProtectionFlags { get; init; }
+    /// <summary>lsattr/chattr flags, the immutable and append-only ones among them (FAT has none: ENOTTY).</summary>
+    public bool FileFlags { get; init; } = true;
 }
 
 /// <summary>A fresh, empty, writable file system for one test.</summary>

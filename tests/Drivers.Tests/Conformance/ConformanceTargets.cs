@@ -13,17 +13,13 @@ public static class ConformanceTargets
 {
     static ConformanceTargets() => AllDrivers.Register();
 
-    // EXT2_IMMUTABLE_FL, EXT2_APPEND_FL; SF_IMMUTABLE, SF_APPEND (chflags schg, sappnd).
-    private static readonly FsDeviations Ext2Flags = new() { ProtectionFlags = (0x10, 0x20) };
-    private static readonly FsDeviations FfsFlags = new() { ProtectionFlags = (0x20000, 0x40000) };
-
     public static IReadOnlyList<ConformanceTarget> All { get; } =
     [
         new("tmpfs", (_, clock) => new TmpfsConformanceFs(clock), new FsDeviations()),
-        new("ext2", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext2", "-b", "1024"), Ext2Flags),
-        new("ext4", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext4"), Ext2Flags),
-        new("ffs-ufs1-le", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs1-empty-64m"), FfsFlags),
-        new("ffs-ufs2-be", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs2-empty-64m"), FfsFlags),
+        new("ext2", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext2", "-b", "1024"), new FsDeviations()),
+        new("ext4", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext4"), new FsDeviations()),
+        new("ffs-ufs1-le", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs1-empty-64m"), new FsDeviations()),
+        new("ffs-ufs2-be", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs2-empty-64m"), new FsDeviations()),
         new("msdos-fat12", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 12), Msdosfs.MsdosConformanceFs.Deviations),
         new("msdos-fat16", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 16), Msdosfs.MsdosConformanceFs.Deviations),
         new("msdos-fat32", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 32), Msdosfs.MsdosConformanceFs.Deviations),

@@ -19,13 +19,14 @@ public class ProtectionConformanceTests
     public void ImmutableFile_RefusesEveryChange_EvenToRoot_AndStaysReadable(string target)
     {
         using var c = new ConformanceContext(target);
-        if (c.Dev.ProtectionFlags is not (uint immutable, _))
+        if (!c.Dev.FileFlags)
         {
+            Is(Errno.ENOTTY, c.Fs.WithVnode("/", true, vp => Vop.SetFileFlags(vp, FileFlags.Immutable, Credentials.Root)), "chattr");
             return;
         }
         c.Fs.WriteFileOk("/f", Data);
         Ok(c.Fs.Mkdir("/d"), "mkdir");
-        SetFlags(c, "/f", immutable);
+        SetFlags(c, "/f", FileFlags.Immutable);
         Assert.Equal(NodeProtection.Immutable, c.Fs.StatOk("/f").Protection);
         VAttr before = c.Fs.StatOk("/f");
         c.Tick();
@@ -57,7 +58,7 @@ public class ProtectionConformanceTests
         {
             AssertUnchanged(c, "/f", before);
         }
-        SetFlags(c, "/f", 0);
+        SetFlags(c, "/f", FileFlags.None);
         Ok(c.Fs.Remove("/f"), "unlink once the flag is cleared");
     }
 
@@ -65,12 +66,12 @@ public class ProtectionConformanceTests
     public void AppendOnlyFile_TakesDataAtItsEndOnly(string target)
     {
         using var c = new ConformanceContext(target);
-        if (c.Dev.ProtectionFlags is not (_, uint append))
+        if (!c.Dev.FileFlags)
         {
             return;
         }
         c.Fs.WriteFileOk("/log", Data);
-        SetFlags(c, "/log", append);
+        SetFlags(c, "/log", FileFlags.AppendOnly);
         Assert.Equal(NodeProtection.AppendOnly, c.Fs.StatOk("/log").Protection);
 
         Is(Errno.EPERM, Open(c, "/log", O_WRONLY), "open for writing without O_APPEND");
@@ -95,13 +96,13 @@ public class ProtectionConformanceTests
     public void ImmutableDirectory_KeepsItsEntries_AppendOnlyDirectoryOnlyGainsThem(string target)
     {
         using var c = new ConformanceContext(target);
-        if (c.Dev.ProtectionFlags is not (uint immutable, uint append))
+        if (!c.Dev.FileFlags)
         {
             return;
         }
         Ok(c.Fs.Mkdir("/frozen"), "mkdir");
         c.Fs.WriteFileOk("/frozen/in", Data);
-        SetFlags(c, "/frozen", immutable);
+        SetFlags(c, "/frozen", FileFlags.Immutable);
         Is(Errno.EPERM, c.Fs.Create("/frozen/new"), "create in it");
         Is(Errno.EPERM, c.Fs.Mkdir("/frozen/sub"), "mkdir in it");
         Is(Errno.EPERM, c.Fs.Remove("/frozen/in"), "unlink in it");
@@ -112,20 +113,66 @@ public class ProtectionConformanceTests
 
         Ok(c.Fs.Mkdir("/spool"), "mkdir");
         c.Fs.WriteFileOk("/spool/first", Data);
-        SetFlags(c, "/spool", append);
+        SetFlags(c, "/spool", FileFlags.AppendOnly);
         Ok(c.Fs.Create("/spool/second"), "create in an append-only folder");
         Is(Errno.EPERM, c.Fs.Remove("/spool/first"), "unlink in it");
         Is(Errno.EPERM, c.Fs.Rename("/spool/first", "/spool/renamed"), "rename in it");
         Assert.Equal(["first", "second"], c.Fs.ListOk("/spool").Order(StringComparer.Ordinal));
     }
 
-    /// <summary>As chattr and chflags do: the other flags (ext4's EXTENTS_FL, say) are kept.</summary>
-    private static void SetFlags(ConformanceContext c, string path, uint flags)
+    [Theory, MemberData(nameof(ConformanceTargets.Names), MemberType = typeof(ConformanceTargets))]
+    public void Chattr_OwnerSetsOrdinaryFlags_OnlyRootTheProtectingOnes_AndTheyStay(string target)
     {
-        (uint immutable, uint append) = c.Dev.ProtectionFlags!.Value;
-        VAttr va = VAttr.ForSet(VAttrMask.Flags);
-        va.Flags = (c.Fs.StatOk(path).Flags & ~(immutable | append)) | flags;
-        Ok(c.Fs.SetAttr(path, va), $"set flags {flags:x} on {path}");
+        using var c = new ConformanceContext(target);
+        if (!c.Dev.FileFlags || !c.Dev.Ownership)
+        {
+            return;
+        }
+        c.Fs.WriteFileOk("/f", Data);
+        Ok(c.Fs.Chown("/f", 1000, 1000), "chown");
+        Errno Chattr(Credentials cred, Func<FileFlags, FileFlags> change) => c.Fs.WithVnode("/f", true, vp =>
+        {
+            Errno g = Vop.GetFileFlags(vp, out FileFlags old);
+            return g != Errno.OK ? g : Vop.SetFileFlags(vp, change(old), cred);
+        });
+        FileFlags Lsattr()
+        {
+            FileFlags flags = FileFlags.None;
+            Ok(c.Fs.WithVnode("/f", true, vp => Vop.GetFileFlags(vp, out flags)), "lsattr");
+            return flags;
+        }
+        FileFlags layout = Lsattr(); // ext4: extents
+        Assert.Equal(FileFlags.None, layout & ~FileFlags.Extents);
+        VAttr before = c.Fs.StatOk("/f");
+        c.Tick();
+
+        Is(Errno.EPERM, Chattr(VfsHarness.OtherUser, f => f | FileFlags.NoDump), "chattr +d by another user");
+        Ok(Chattr(VfsHarness.User, f => f | FileFlags.NoDump), "chattr +d by the owner");
+        Assert.True(c.Fs.StatOk("/f").Ctime > before.Ctime, "ctime moves");
+        Is(Errno.EPERM, Chattr(VfsHarness.User, f => f | FileFlags.Immutable), "chattr +i by the owner");
+        Is(Errno.EOPNOTSUPP, Chattr(Credentials.Root, f => f | FileFlags.NoCow), "chattr +C (no format here stores it)");
+        Ok(Chattr(Credentials.Root, f => f | FileFlags.Immutable), "chattr +i by root");
+        Is(Errno.EPERM, Chattr(Credentials.Root, f => f & ~FileFlags.NoDump), "chattr -d while immutable");
+        Assert.Equal(layout | FileFlags.NoDump | FileFlags.Immutable, Lsattr());
+        if (c.TryRemount())
+        {
+            Assert.Equal(layout | FileFlags.NoDump | FileFlags.Immutable, Lsattr());
+            Assert.Equal(NodeProtection.Immutable, c.Fs.StatOk("/f").Protection);
+        }
+        Ok(Chattr(Credentials.Root, f => f & ~(FileFlags.Immutable | FileFlags.NoDump)), "chattr -id");
+        Assert.Equal(layout, Lsattr());
+    }
+
+    /// <summary>As chattr +x/-x does: the flag changes, the others stay (ext4's extents flag, say).</summary>
+    private static void SetFlags(ConformanceContext c, string path, FileFlags flag)
+    {
+        Errno e = c.Fs.WithVnode(path, false, vp =>
+        {
+            Errno g = Vop.GetFileFlags(vp, out FileFlags old);
+            FileFlags wanted = flag == FileFlags.None ? old & ~(FileFlags.Immutable | FileFlags.AppendOnly) : old | flag;
+            return g != Errno.OK ? g : Vop.SetFileFlags(vp, wanted, Credentials.Root);
+        });
+        Ok(e, $"chattr {flag} {path}");
     }
 
     private static Errno Open(ConformanceContext c, string path, int flags) =>

@@ -74,5 +74,6 @@ internal sealed class MsdosConformanceFs : IConformanceFs
         CaseSensitive = false,
         MtimeGranularityNs = 2_000_000_000,
         UnsupportedErrno = Errno.EPERM,
+        FileFlags = false,
     };
 }

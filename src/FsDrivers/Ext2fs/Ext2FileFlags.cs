@@ -1,0 +1,58 @@
+using RumpFs.Kernel;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// lsattr/chattr on ext2/ext3/ext4: i_flags are Linux's generic flags bit for bit. What is
+/// shown is EXT4_FL_USER_VISIBLE; what may change is the subset whose meaning needs nothing
+/// more on disk (no compression, encryption, verity, casefold or project ids, and no
+/// conversion between block maps and extents, which Linux does on +e and refuses on -e).
+/// As ext4 does, flags that make no sense for the file's type are dropped silently.
+/// </summary>
+internal sealed partial class Ext2Node
+{
+    private const uint UserVisible = 0x705BDFFF;
+
+    private const FileFlags Settable = FileFlags.SecureDelete | FileFlags.Undelete | FileFlags.Sync
+        | FileFlags.Immutable | FileFlags.AppendOnly | FileFlags.NoDump | FileFlags.NoAtime
+        | FileFlags.JournalData | FileFlags.NoTailMerge | FileFlags.DirSync | FileFlags.TopDir;
+
+    // ext4's EXT4_REG_FLMASK and EXT4_OTHER_FLMASK: directory-only flags off regular files,
+    // and only these two on anything that is neither a file nor a directory.
+    private const FileFlags DirectoryOnly = FileFlags.DirSync | FileFlags.TopDir | FileFlags.Casefold | FileFlags.ProjectInherit;
+    private const FileFlags AnyType = FileFlags.NoDump | FileFlags.NoAtime;
+
+    public override Errno GetFileFlags(out FileFlags flags)
+    {
+        flags = (FileFlags)(Din.Flags & UserVisible);
+        return Errno.OK;
+    }
+
+    public override Errno SetFileFlags(FileFlags flags)
+    {
+        var old = (FileFlags)Din.Flags;
+        flags = Type switch
+        {
+            VType.Directory => flags,
+            VType.Regular => flags & ~DirectoryOnly,
+            _ => flags & AnyType,
+        };
+        if (((uint)flags & ~UserVisible) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+        // Visible flags that are not settable are the file's layout (extents, index,
+        // inline data...) or need support this driver lacks: asking to change one fails.
+        var fixedVisible = (FileFlags)UserVisible & ~Settable;
+        if (((flags ^ old) & fixedVisible) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+        Din.Flags = (uint)((old & ~Settable) | (flags & Settable));
+        Din.Ctime = Fs.Clock.Now;
+        MarkDirty();
+        return Fs.Options.Synchronous ? Update() : Errno.OK;
+    }
+}

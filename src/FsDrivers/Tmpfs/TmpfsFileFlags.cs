@@ -1,0 +1,27 @@
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Tmpfs;
+
+/// <summary>lsattr/chattr on tmpfs: the four flags Linux's tmpfs stores (append-only, immutable, no-dump, no-atime).</summary>
+internal sealed partial class TmpfsNode
+{
+    private const FileFlags Stored = FileFlags.AppendOnly | FileFlags.Immutable | FileFlags.NoDump | FileFlags.NoAtime;
+
+    public override Errno GetFileFlags(out FileFlags flags)
+    {
+        flags = (FileFlags)Flags & Stored;
+        return Errno.OK;
+    }
+
+    public override Errno SetFileFlags(FileFlags flags)
+    {
+        if ((flags & ~Stored) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
+        Flags = (uint)flags;
+        TouchChanged();
+        return Errno.OK;
+    }
+}
