@@ -109,6 +109,50 @@ public sealed class DiskImageDaemonTests : IDisposable
         Assert.Equal("one\ntwo\n", OracleTool.RunExpect(0, "debugfs", "-R", "cat /log", image).Stdout);
     }
 
+    [Fact]
+    public void RumpExt2fs_LsattrAndChattr_AnswerAsTheKernelsExt4()
+    {
+        string tree = _images.File("attrs");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "frozen"), "frozen\n");
+        File.WriteAllText(Path.Combine(tree, "log"), "one\n");
+        string image = _images.File("attrs.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, image, "8M");
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "set_inode_field /frozen flags 0x80010", image);
+        const string Script = """
+            cd "$1"
+            lsattr frozen log
+            chattr -i frozen && echo cleared
+            echo new > frozen && cat frozen
+            chattr +d log; lsattr log
+            chattr +C log 2>&1
+            mkdir dd && chattr +a dd && lsattr -d dd
+            touch dd/x && echo created
+            rm dd/x 2>&1
+            chattr -a dd && rm dd/x && echo removed
+            chattr +iA frozen; lsattr frozen
+            chattr -d frozen 2>&1
+            """;
+        string kernelCopy = _images.File("attrs-kernel.img");
+        File.Copy(image, kernelCopy);
+        string? kernel = KernelExt4Answers(Script, kernelCopy);
+        string ours;
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            ours = OracleTool.Run("bash", "-c", Script, "bash", d.MountPoint).Stdout;
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        Assert.Contains("-----a--------e------- dd\n", ours, StringComparison.Ordinal);
+        if (kernel is not null)
+        {
+            Assert.Equal(kernel, ours);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        Assert.Contains("Flags: 0x80090\n", OracleTool.RunExpect(0, "debugfs", "-R", "stat /frozen", image).Stdout, StringComparison.Ordinal);
+    }
+
     private const string ExpectedFlagAnswers = """
                 overwrite EPERM
                 append-frozen EPERM

@@ -146,6 +146,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
             case FuseOpcode.RemoveXattr: RemoveXattr(request, vp, reply); break;
             case FuseOpcode.Fallocate: Fallocate(request, reply); break;
             case FuseOpcode.Lseek: Lseek(request, reply); break;
+            case FuseOpcode.Ioctl: Ioctl(request, vp, reply); break;
             default: reply.Error(Errno.ENOSYS); break;
         }
     }

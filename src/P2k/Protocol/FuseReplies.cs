@@ -69,6 +69,19 @@ internal static class FuseSizeOut
 }
 
 /// <summary>struct fuse_lseek_out.</summary>
+/// <summary>struct fuse_ioctl_out (result, flags, in_iovs, out_iovs); the ioctl's output follows it.</summary>
+internal static class FuseIoctlOut
+{
+    public const int Size = 16;
+
+    /// <summary>A finished ioctl returning <paramref name="result"/>: no retry, no iovecs.</summary>
+    public static void Write(Span<byte> b, int result)
+    {
+        BinaryPrimitives.WriteInt32LittleEndian(b, result);
+        b[4..Size].Clear();
+    }
+}
+
 internal static class FuseLseekOut
 {
     public const int Size = 8;

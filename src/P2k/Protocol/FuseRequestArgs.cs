@@ -251,3 +251,17 @@ internal readonly record struct FuseLseekIn(ulong Fh, ulong Offset, uint Whence)
         BinaryPrimitives.ReadUInt64LittleEndian(b[OffsetOffset..]),
         BinaryPrimitives.ReadUInt32LittleEndian(b[WhenceOffset..]));
 }
+
+/// <summary>struct fuse_ioctl_in; the ioctl's input (in_size bytes) follows it.</summary>
+internal readonly record struct FuseIoctlIn(ulong Fh, uint Flags, uint Cmd, ulong Arg, uint InSize, uint OutSize)
+{
+    public const int Size = 32;
+    internal const int FhOffset = 0, FlagsOffset = 8, CmdOffset = 12, ArgOffset = 16, InSizeOffset = 24, OutSizeOffset = 28;
+    public static FuseIoctlIn Read(ReadOnlySpan<byte> b) => new(
+        BinaryPrimitives.ReadUInt64LittleEndian(b[FhOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(b[FlagsOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(b[CmdOffset..]),
+        BinaryPrimitives.ReadUInt64LittleEndian(b[ArgOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(b[InSizeOffset..]),
+        BinaryPrimitives.ReadUInt32LittleEndian(b[OutSizeOffset..]));
+}
