@@ -77,6 +77,7 @@ public static class ErrnoExtensions
         Errno.ENOTDIR => "Not a directory",
         Errno.EISDIR => "Is a directory",
         Errno.EINVAL => "Invalid argument",
+        Errno.ENOTTY => "Inappropriate ioctl for device",
         Errno.EFBIG => "File too large",
         Errno.ENOSPC => "No space left on device",
         Errno.EROFS => "Read-only file system",

@@ -95,10 +95,20 @@ public static class Cli
         string verb = args[i];
         CommandSpec spec = CommandTable.Find(verb) ?? throw new UsageException(
             $"unknown command '{verb}' (commands: {string.Join(' ', CommandTable.All.Select(c => c.Verb))})");
-        object? options = ParseVerb(spec, args[i..], stdout);
+        string[] verbArgs = args[i..];
+        List<string> chattrModes = [];
+        if (spec.OptionsType == typeof(ChattrOptions))
+        {
+            verbArgs = ChattrOptions.TakeModes(verbArgs, out chattrModes);
+        }
+        object? options = ParseVerb(spec, verbArgs, stdout);
         if (options is null)
         {
             return 0; // help was asked for and shown
+        }
+        if (options is ChattrOptions chattr)
+        {
+            chattr.Modes = chattrModes;
         }
         (options as IValidatedOptions)?.Validate();
         ImageSpec image = ImageSpec.Parse(imageText);

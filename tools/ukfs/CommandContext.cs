@@ -54,6 +54,9 @@ internal sealed class CommandContext
         HadErrors = true;
     }
 
+    /// <summary>Count a failure without a message (chattr -f); the exit status becomes 1.</summary>
+    public void FailSilently() => HadErrors = true;
+
     /// <summary>Report something skipped; the exit status stays 0.</summary>
     public void Warn(string message) => Err.WriteLine("ukfs: warning: " + message);
 

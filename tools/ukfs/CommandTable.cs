@@ -42,6 +42,8 @@ internal static class CommandTable
         new("fallocate", typeof(FallocateOptions), Access.MountReadWrite, (c, o) => FileCommands.Fallocate(c, (FallocateOptions)o)),
         new("getfattr", typeof(GetfattrOptions), Access.MountReadOnly, (c, o) => XattrCommands.Getfattr(c, (GetfattrOptions)o)),
         new("setfattr", typeof(SetfattrOptions), Access.MountReadWrite, (c, o) => XattrCommands.Setfattr(c, (SetfattrOptions)o)),
+        new("lsattr", typeof(LsattrOptions), Access.MountReadOnly, (c, o) => FileFlagCommands.Lsattr(c, (LsattrOptions)o)),
+        new("chattr", typeof(ChattrOptions), Access.MountReadWrite, (c, o) => FileFlagCommands.Chattr(c, (ChattrOptions)o)),
         new("stat", typeof(StatOptions), Access.MountReadOnly, (c, o) => ListCommands.Stat(c, (StatOptions)o)),
         new("df", typeof(DfOptions), Access.MountReadOnly, (c, o) => InfoCommands.Df(c, (DfOptions)o)),
         new("tree", typeof(TreeOptions), Access.MountReadOnly, (c, o) => ListCommands.Tree(c, (TreeOptions)o)),

@@ -228,6 +228,79 @@ internal sealed class SetfattrOptions : IValidatedOptions
     }
 }
 
+[Verb("lsattr", HelpText = "Show file flags (immutable, append-only, no-dump...), as e2fsprogs lsattr does.")]
+internal sealed class LsattrOptions
+{
+    [Option('d', HelpText = "Show directories themselves, not their contents.")] public bool Directories { get; set; }
+    [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
+    [Option('a', HelpText = "Include names that start with a dot.")] public bool All { get; set; }
+    [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("chattr", HelpText = "Change file flags, as e2fsprogs chattr does: +i, -a, =dA (letters of lsattr but E, I, N, V).")]
+internal sealed class ChattrOptions : IValidatedOptions
+{
+    [Option('R', HelpText = "Recurse into directories (symbolic links are not followed).")] public bool Recursive { get; set; }
+    [Option('f', HelpText = "Say nothing about files that fail (the exit status is still 1).")] public bool Quiet { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The +FLAGS, -FLAGS and =FLAGS arguments, taken out before parsing (see <see cref="TakeModes"/>).</summary>
+    public IReadOnlyList<string> Modes { get; set; } = [];
+
+    /// <summary>Flags to add, to remove, or the whole set (=); set by <see cref="Validate"/>.</summary>
+    public (FileFlags Add, FileFlags Remove, FileFlags? Exactly) Change { get; private set; }
+
+    /// <summary>
+    /// "-i" is a mode to chattr, not an option, which no option parser reads that way; the
+    /// modes are taken out of the arguments first (as chattr itself does by hand). -R and -f
+    /// stay options; after "--" everything is a path.
+    /// </summary>
+    public static string[] TakeModes(string[] verbArgs, out List<string> modes)
+    {
+        modes = [];
+        var rest = new List<string>();
+        bool pathsOnly = false;
+        foreach (string arg in verbArgs)
+        {
+            // "=" alone clears every flag chattr can set.
+            bool mode = !pathsOnly && (arg == "=" || (arg.Length > 1 && arg[0] is '+' or '-' or '='
+                && arg[1..].All(char.IsAsciiLetter) && arg is not ("-R" or "-f")));
+            pathsOnly |= arg == "--";
+            (mode ? modes : rest).Add(arg);
+        }
+        return [.. rest];
+    }
+
+    public void Validate()
+    {
+        if (Modes.Count == 0)
+        {
+            throw new UsageException("chattr: give a mode (+FLAGS, -FLAGS or =FLAGS) before the paths");
+        }
+        FileFlags add = FileFlags.None, remove = FileFlags.None;
+        FileFlags? exactly = null;
+        foreach (string mode in Modes)
+        {
+            FileFlags flags = FileFlags.None;
+            foreach (char letter in mode[1..])
+            {
+                flags |= FileFlagLetters.Settable(letter) ?? throw new UsageException($"chattr: bad flag '{letter}' in {mode}");
+            }
+            switch (mode[0])
+            {
+                case '+': add |= flags; break;
+                case '-': remove |= flags; break;
+                default: exactly = (exactly ?? FileFlags.None) | flags; break;
+            }
+        }
+        if (exactly is not null && (add | remove) != FileFlags.None)
+        {
+            throw new UsageException("chattr: = cannot go with + or -");
+        }
+        Change = (add, remove, exactly);
+    }
+}
+
 [Verb("stat", HelpText = "Show attributes.")]
 internal sealed class StatOptions
 {

@@ -1,0 +1,35 @@
+using RumpFs.Vfs;
+
+namespace RumpFs.Ukfs;
+
+/// <summary>
+/// File flags as lsattr and chattr see them (Linux's FS_*_FL values): immutable and
+/// append-only are enforced for every front end, the others are stored. ENOTTY where the
+/// format keeps none (FAT), EOPNOTSUPP for a flag the format cannot store.
+/// </summary>
+public sealed partial class UkfsMount
+{
+    /// <summary>The flags of <paramref name="path"/> (FS_IOC_GETFLAGS).</summary>
+    /// <param name="path">The file or directory.</param>
+    /// <param name="follow">Follow a final symbolic link.</param>
+    public FileFlags GetFileFlags(string path, bool follow = false) =>
+        WithVnode(path, follow, vp =>
+        {
+            Check(Vop.GetFileFlags(vp, out FileFlags flags), path);
+            return flags;
+        });
+
+    /// <summary>
+    /// Replace the flags of <paramref name="path"/> (FS_IOC_SETFLAGS): the owner or root may,
+    /// and only root may change the immutable and append-only flags.
+    /// </summary>
+    /// <param name="path">The file or directory.</param>
+    /// <param name="flags">The whole new set, as <see cref="GetFileFlags"/> gives it.</param>
+    /// <param name="follow">Follow a final symbolic link.</param>
+    public void SetFileFlags(string path, FileFlags flags, bool follow = false) =>
+        WithVnode(path, follow, vp =>
+        {
+            Check(Vop.SetFileFlags(vp, flags, Credentials), path);
+            return 0;
+        });
+}
