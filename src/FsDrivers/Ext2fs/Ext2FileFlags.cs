@@ -24,6 +24,10 @@ internal sealed partial class Ext2Node
     private const FileFlags DirectoryOnly = FileFlags.DirSync | FileFlags.TopDir | FileFlags.Casefold | FileFlags.ProjectInherit;
     private const FileFlags AnyType = FileFlags.NoDump | FileFlags.NoAtime;
 
+    /// <summary>Whether reading moves atime: not on a noatime or read-only mount, nor for a file with chattr +A.</summary>
+    private bool UpdatesAtime =>
+        !Fs.Options.NoAtime && !Fs.IsReadOnly && ((FileFlags)Din.Flags & FileFlags.NoAtime) == 0;
+
     public override Errno GetFileFlags(out FileFlags flags)
     {
         flags = (FileFlags)(Din.Flags & UserVisible);

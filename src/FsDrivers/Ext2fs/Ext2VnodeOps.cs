@@ -285,7 +285,7 @@ internal sealed partial class Ext2Node
                 pos = Math.Max(pos, blockStart + Fs.BlockSize);
             }
         }
-        if (!Fs.Options.NoAtime && !Fs.IsReadOnly)
+        if (UpdatesAtime)
         {
             Din.Atime = Fs.Clock.Now;
             MarkDirty();
@@ -408,7 +408,7 @@ internal sealed partial class Ext2Node
             done += n;
         }
         bytesRead = done;
-        if (!Fs.Options.NoAtime && !Fs.IsReadOnly)
+        if (UpdatesAtime)
         {
             Din.Atime = Fs.Clock.Now;
             MarkDirty();

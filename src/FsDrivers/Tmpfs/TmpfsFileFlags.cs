@@ -8,6 +8,9 @@ internal sealed partial class TmpfsNode
 {
     private const FileFlags Stored = FileFlags.AppendOnly | FileFlags.Immutable | FileFlags.NoDump | FileFlags.NoAtime;
 
+    /// <summary>Whether reading moves atime: not on a noatime mount, nor for a file with chattr +A.</summary>
+    private bool UpdatesAtime => !_mount.Options.NoAtime && ((FileFlags)Flags & FileFlags.NoAtime) == 0;
+
     public override Errno GetFileFlags(out FileFlags flags)
     {
         flags = (FileFlags)Flags & Stored;

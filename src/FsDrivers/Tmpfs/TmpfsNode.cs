@@ -165,7 +165,7 @@ internal sealed partial class TmpfsNode : Vnode
     public override Errno Read(long offset, Span<byte> buffer, out int bytesRead)
     {
         bytesRead = Data!.Read(offset, buffer);
-        if (!_mount.Options.NoAtime)
+        if (UpdatesAtime)
         {
             Atime = Now;
         }
@@ -257,7 +257,7 @@ internal sealed partial class TmpfsNode : Vnode
     public override Errno Readlink(out string target)
     {
         target = SymlinkTarget ?? "";
-        if (!_mount.Options.NoAtime)
+        if (UpdatesAtime)
         {
             Atime = Now;
         }

@@ -228,7 +228,7 @@ internal sealed partial class TmpfsNode
                 break;
             }
         }
-        if (!_mount.Options.NoAtime)
+        if (UpdatesAtime)
         {
             Atime = Now;
         }

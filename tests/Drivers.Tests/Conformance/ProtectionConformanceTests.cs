@@ -163,6 +163,42 @@ public class ProtectionConformanceTests
         Assert.Equal(layout, Lsattr());
     }
 
+    [Theory, MemberData(nameof(ConformanceTargets.Names), MemberType = typeof(ConformanceTargets))]
+    public void NoAtimeFlag_KeepsAtimeOnRead_WhereTheFormatStoresIt(string target)
+    {
+        using var c = new ConformanceContext(target);
+        if (!c.Dev.FileFlags)
+        {
+            return;
+        }
+        c.Fs.WriteFileOk("/f", Data);
+        VAttr old = VAttr.ForSet(VAttrMask.Atime);
+        old.Atime = new Timespec(1_000_000_000, 0);
+        Ok(c.Fs.SetAttr("/f", old), "set atime");
+        Errno e = c.Fs.WithVnode("/f", true, vp =>
+        {
+            Errno g = Vop.GetFileFlags(vp, out FileFlags flags);
+            return g != Errno.OK ? g : Vop.SetFileFlags(vp, flags | FileFlags.NoAtime, Credentials.Root);
+        });
+        if (e == Errno.EOPNOTSUPP)
+        {
+            return; // FFS has no such flag
+        }
+        Ok(e, "chattr +A");
+        c.Tick();
+        Assert.Equal(Data, c.Fs.ReadAllOk("/f"));
+        Assert.Equal(old.Atime, c.Fs.StatOk("/f").Atime);
+
+        Ok(c.Fs.WithVnode("/f", true, vp =>
+        {
+            Errno g = Vop.GetFileFlags(vp, out FileFlags flags);
+            return g != Errno.OK ? g : Vop.SetFileFlags(vp, flags & ~FileFlags.NoAtime, Credentials.Root);
+        }), "chattr -A");
+        c.Tick();
+        Assert.Equal(Data, c.Fs.ReadAllOk("/f"));
+        Assert.True(c.Fs.StatOk("/f").Atime > old.Atime, "atime moves once the flag is cleared");
+    }
+
     /// <summary>As chattr +x/-x does: the flag changes, the others stay (ext4's extents flag, say).</summary>
     private static void SetFlags(ConformanceContext c, string path, FileFlags flag)
     {
