@@ -110,6 +110,31 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpExt2fs_RenameExchange_SwapsAFileAndAFolderAcrossParents_E2fsckClean()
+    {
+        string tree = _images.File("swap");
+        Directory.CreateDirectory(Path.Combine(tree, "p1"));
+        Directory.CreateDirectory(Path.Combine(tree, "p2", "dir"));
+        File.WriteAllText(Path.Combine(tree, "p1", "file"), "data");
+        File.WriteAllText(Path.Combine(tree, "p2", "dir", "inner"), "inner");
+        string image = _images.File("swap.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, image, "8M");
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            Assert.Equal(0, Sys.Rename(d.Path("p1/file"), d.Path("p2/dir"), Sys.RENAME_EXCHANGE));
+            Assert.Equal("inner", File.ReadAllText(d.Path("p1/file/inner")));
+            Assert.Equal("data", File.ReadAllText(d.Path("p2/dir")));
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        Assert.Equal("inner", OracleTool.RunExpect(0, "debugfs", "-R", "cat /p1/file/inner", image).Stdout);
+        Assert.Equal("data", OracleTool.RunExpect(0, "debugfs", "-R", "cat /p2/dir", image).Stdout);
+        Assert.Contains("Links: 3", OracleTool.RunExpect(0, "debugfs", "-R", "stat /p1", image).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void RumpExt2fs_LsattrAndChattr_AnswerAsTheKernelsExt4()
     {
         string tree = _images.File("attrs");

@@ -11,7 +11,7 @@ internal sealed partial class Ext2Node
     {
         if ((flags & RenameFlags.Exchange) != 0)
         {
-            return Errno.EINVAL;
+            return Exchange(fromName, (Ext2Node)fvp, (Ext2Node)tdvp, toName, (Ext2Node)tvp!);
         }
         var tdir = (Ext2Node)tdvp;
         var f = (Ext2Node)fvp;
@@ -107,6 +107,85 @@ internal sealed partial class Ext2Node
         }
         f.Din.Ctime = now;
         f.MarkDirty();
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// renameat2 RENAME_EXCHANGE: the two entries trade inodes in place (names, and so an
+    /// htree's hashes, stay). A directory that changes parent takes its ".." and its link
+    /// in the parent with it.
+    /// </summary>
+    private Errno Exchange(string fromName, Ext2Node f, Ext2Node tdir, string toName, Ext2Node t)
+    {
+        Errno e = FindEntry(NameBytes(fromName), out uint fino, out long fpos);
+        if (e == Errno.OK && fino != f.Number)
+        {
+            e = Fs.Corrupt(0, $"directory {Number}: rename source changed");
+        }
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = tdir.FindEntry(NameBytes(toName), out uint tino, out long tpos);
+        if (e == Errno.OK && tino != t.Number)
+        {
+            e = Fs.Corrupt(0, $"directory {tdir.Number}: rename target changed");
+        }
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        bool newParents = !ReferenceEquals(this, tdir);
+        bool fIsDir = f.Type == VType.Directory, tIsDir = t.Type == VType.Directory;
+        if (newParents && !Fs.DirNlink
+            && ((fIsDir && !tIsDir && tdir.Din.LinksCount >= LinkMax) || (tIsDir && !fIsDir && Din.LinksCount >= LinkMax)))
+        {
+            return Errno.EMLINK;
+        }
+        e = RewriteEntry(fpos, t.Number, Ext2DirEntry.FileTypeOf(t.Din.Mode));
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = tdir.RewriteEntry(tpos, f.Number, Ext2DirEntry.FileTypeOf(f.Din.Mode));
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (newParents)
+        {
+            e = MoveDotDot(f, from: this, to: tdir);
+            if (e == Errno.OK)
+            {
+                e = MoveDotDot(t, from: tdir, to: this);
+            }
+        }
+        Timespec now = Fs.Clock.Now;
+        f.Din.Ctime = now;
+        f.MarkDirty();
+        t.Din.Ctime = now;
+        t.MarkDirty();
+        return e;
+    }
+
+    /// <summary>A directory <paramref name="node"/> now under <paramref name="to"/>: its ".." and the parents' link counts follow.</summary>
+    private static Errno MoveDotDot(Ext2Node node, Ext2Node from, Ext2Node to)
+    {
+        if (node.Type != VType.Directory)
+        {
+            return Errno.OK;
+        }
+        Errno e = node.FindEntry(".."u8, out _, out long dpos);
+        if (e == Errno.OK)
+        {
+            e = node.RewriteEntry(dpos, to.Number, 2);
+        }
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        to.IncLink();
+        from.DecLink();
         return Errno.OK;
     }
 }

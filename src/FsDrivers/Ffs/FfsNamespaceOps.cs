@@ -212,8 +212,7 @@ internal sealed partial class FfsNode
     {
         if ((flags & RenameFlags.Exchange) != 0)
         {
-            KernelLog.Debug("ffs", "rename exchange is not supported");
-            return Errno.EINVAL;
+            return Exchange(fromName, (FfsNode)fvp, (FfsNode)tdvp, toName, (FfsNode)tvp!);
         }
         var f = (FfsNode)fvp;
         var td = (FfsNode)tdvp;

@@ -37,6 +37,9 @@ public sealed record FsDeviations
 
     /// <summary>lsattr/chattr flags, the immutable and append-only ones among them (FAT has none: ENOTTY).</summary>
     public bool FileFlags { get; init; } = true;
+
+    /// <summary>renameat2 RENAME_EXCHANGE (FAT: EINVAL).</summary>
+    public bool RenameExchange { get; init; } = true;
 }
 
 /// <summary>A fresh, empty, writable file system for one test.</summary>

@@ -75,5 +75,6 @@ internal sealed class MsdosConformanceFs : IConformanceFs
         MtimeGranularityNs = 2_000_000_000,
         UnsupportedErrno = Errno.EPERM,
         FileFlags = false,
+        RenameExchange = false,
     };
 }
