@@ -9,10 +9,10 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// <summary>
 /// Directory search and update (NetBSD's ext2fs_lookup.c): records checked as they are
 /// read, lookups through the hash tree of indexed directories and through the in-core
-/// <see cref="Ext2DirHash"/> otherwise, entries added into the first slot that fits,
-/// removed by merging into the previous record. A change to an indexed directory first
-/// turns it back into a plain one (clearing the index flag keeps e2fsck content), so the
-/// index never goes stale.
+/// <see cref="Ext2DirHash"/> otherwise, entries added into the first slot that fits (in an
+/// indexed directory: into the leaf the tree names, see Ext2HtreeIndex.cs), removed by
+/// merging into the previous record. An index that cannot take a new entry is dropped first
+/// (clearing the index flag keeps e2fsck content), so the index never goes stale.
 /// </summary>
 internal sealed partial class Ext2Node
 {
@@ -209,126 +209,6 @@ internal sealed partial class Ext2Node
         return best;
     }
 
-    /// <summary>
-    /// Hash-tree lookup. <paramref name="usable"/> is false when the index cannot be used
-    /// (unknown hash, damaged node): the caller then searches linearly.
-    /// </summary>
-    private Errno HtreeFind(ReadOnlySpan<byte> name, out uint ino, out long pos, out bool usable)
-    {
-        ino = 0;
-        pos = -1;
-        usable = false;
-        Errno e = ReadDirBlock(0, out Buffer? root);
-        if (e != Errno.OK || root is null)
-        {
-            return e;
-        }
-        uint leaf;
-        uint nextHash = 0;
-        bool haveNext = false;
-        long hash;
-        using (root)
-        {
-            ReadOnlySpan<byte> b = root.Data;
-            int version = b[Ext2DxNode.RootOff.HashVersion];
-            int infoLen = b[Ext2DxNode.RootOff.InfoLength];
-            int levels = b[Ext2DxNode.RootOff.IndirectLevels];
-            int maxLevels = (Fs.Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) != 0 ? 3 : 2;
-            if (infoLen != 8 || levels >= maxLevels)
-            {
-                Fs.Corrupt(0, $"directory {Number}: bad htree root");
-                return Errno.OK;
-            }
-            if (version <= Ext2Htree.HashTea && (Fs.Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
-            {
-                version += 3;
-            }
-            Span<uint> seed = stackalloc uint[4];
-            for (int i = 0; i < 4; i++)
-            {
-                seed[i] = Fs.Sb.HashSeed(i);
-            }
-            hash = Ext2Htree.Hash(name, version, seed);
-            if (hash < 0)
-            {
-                return Errno.OK;
-            }
-            int entriesOff = Ext2DxNode.RootOff.ReservedZero + infoLen;
-            if (!DxPick(b, entriesOff, (uint)hash, out leaf, ref nextHash, ref haveNext))
-            {
-                return Errno.OK;
-            }
-            for (int level = 0; level < levels; level++)
-            {
-                e = ReadDirBlock(leaf, out Buffer? nb);
-                if (e != Errno.OK || nb is null)
-                {
-                    return Errno.OK;
-                }
-                using (nb)
-                {
-                    if (!DxPick(nb.Data, Ext2DxNode.NodeEntries, (uint)hash, out leaf, ref nextHash, ref haveNext))
-                    {
-                        return Errno.OK;
-                    }
-                }
-            }
-        }
-        usable = true;
-        while (true)
-        {
-            e = SearchBlock(leaf, name, out ino, out pos);
-            if (e != Errno.ENOENT)
-            {
-                return e;
-            }
-            // A run of equal hashes may continue in the next leaf (its hash has the low bit set).
-            if (!haveNext || (nextHash & 1) == 0 || (nextHash & ~1u) != (uint)hash)
-            {
-                return Errno.ENOENT;
-            }
-            usable = false;
-            return Errno.OK;
-        }
-    }
-
-    /// <summary>Binary search of one index node: the child covering <paramref name="hash"/>.</summary>
-    private bool DxPick(ReadOnlySpan<byte> b, int entriesOff, uint hash, out uint child, ref uint nextHash, ref bool haveNext)
-    {
-        child = 0;
-        (int limit, int count) = Ext2DxNode.CountLimit(b, entriesOff);
-        if (count == 0 || count > limit || entriesOff + (limit * Ext2DxNode.EntrySize) > b.Length)
-        {
-            Fs.Corrupt(0, $"directory {Number}: bad htree node counts");
-            return false;
-        }
-        int lo = 1, hi = count - 1, found = 0;
-        while (lo <= hi)
-        {
-            int mid = (lo + hi) >>> 1;
-            if (Ext2DxNode.Hash(b, entriesOff, mid) <= hash)
-            {
-                found = mid;
-                lo = mid + 1;
-            }
-            else
-            {
-                hi = mid - 1;
-            }
-        }
-        child = Ext2DxNode.Block(b, entriesOff, found) & 0x0FFFFFFF;
-        if (found + 1 < count)
-        {
-            nextHash = Ext2DxNode.Hash(b, entriesOff, found + 1);
-            haveNext = true;
-        }
-        else
-        {
-            haveNext = false;
-        }
-        return child < DirBlocks;
-    }
-
     /// <summary>Turn an indexed directory into a plain one: index blocks become empty record blocks.</summary>
     private Errno DropIndex()
     {
@@ -433,10 +313,19 @@ internal sealed partial class Ext2Node
         Fs.Dirty(bp);
     }
 
-    /// <summary>Add the entry <paramref name="name"/> → <paramref name="ino"/> (the name is known to be absent).</summary>
+    /// <summary>
+    /// Add the entry <paramref name="name"/> → <paramref name="ino"/> (the name is known to be
+    /// absent): through the hash tree of an indexed directory, else into the first slot that
+    /// fits. An index that cannot take the entry (its node is full) is dropped first.
+    /// </summary>
     internal Errno AddEntry(ReadOnlySpan<byte> name, uint ino, byte ftype)
     {
-        Errno e = DropIndex();
+        Errno e = HtreeAdd(name, ino, ftype, out bool added);
+        if (e != Errno.OK || added)
+        {
+            return e;
+        }
+        e = DropIndex();
         if (e != Errno.OK)
         {
             return e;
@@ -466,36 +355,13 @@ internal sealed partial class Ext2Node
             }
             using (bp)
             {
-                int at = -1;
+                int at;
                 lock (bp.SyncRoot)
                 {
-                    Span<byte> b = bp.Data;
-                    int limit = b.Length - (Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0);
-                    for (int off = 0; off < limit; off += Ext2DirEntry.RecLen(b, off))
-                    {
-                        int rec = Ext2DirEntry.RecLen(b, off);
-                        uint cur = Ext2DirEntry.Inode(b, off);
-                        int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, Fs.Filetype));
-                        if (rec - used < needed)
-                        {
-                            continue;
-                        }
-                        if (cur == 0)
-                        {
-                            Ext2DirEntry.Write(b, off, ino, rec, name, ftype, Fs.Filetype);
-                            at = off;
-                        }
-                        else
-                        {
-                            Ext2DirEntry.SetRecLen(b, off, used);
-                            Ext2DirEntry.Write(b, off + used, ino, rec - used, name, ftype, Fs.Filetype);
-                            at = off + used;
-                        }
-                        break;
-                    }
+                    at = PlaceEntry(bp.Data, name, ino, ftype);
                     if (at >= 0)
                     {
-                        _dirhash?.SetFree((long)lblk, LargestFree(b));
+                        _dirhash?.SetFree((long)lblk, LargestFree(bp.Data));
                     }
                 }
                 if (at >= 0)
@@ -508,6 +374,32 @@ internal sealed partial class Ext2Node
             }
         }
         return AppendDirBlock(name, ino, ftype);
+    }
+
+    /// <summary>Write the entry into the first record of block <paramref name="b"/> with room for it; its offset, or -1.</summary>
+    private int PlaceEntry(Span<byte> b, ReadOnlySpan<byte> name, uint ino, byte ftype)
+    {
+        int needed = Ext2DirEntry.Needed(name.Length);
+        int limit = b.Length - (Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0);
+        for (int off = 0; off < limit; off += Ext2DirEntry.RecLen(b, off))
+        {
+            int rec = Ext2DirEntry.RecLen(b, off);
+            uint cur = Ext2DirEntry.Inode(b, off);
+            int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, Fs.Filetype));
+            if (rec - used < needed)
+            {
+                continue;
+            }
+            if (cur == 0)
+            {
+                Ext2DirEntry.Write(b, off, ino, rec, name, ftype, Fs.Filetype);
+                return off;
+            }
+            Ext2DirEntry.SetRecLen(b, off, used);
+            Ext2DirEntry.Write(b, off + used, ino, rec - used, name, ftype, Fs.Filetype);
+            return off + used;
+        }
+        return -1;
     }
 
     private Errno AppendDirBlock(ReadOnlySpan<byte> name, uint ino, byte ftype)
@@ -550,14 +442,11 @@ internal sealed partial class Ext2Node
     /// <summary>Remove the record at <paramref name="pos"/> (merged into the previous record of its block).</summary>
     internal Errno RemoveEntry(ReadOnlySpan<byte> name, long pos)
     {
-        Errno e = DropIndex();
-        if (e != Errno.OK)
-        {
-            return e;
-        }
+        // A record leaves a leaf block without touching the hash tree above it: the index
+        // of an indexed directory stays valid.
         ulong lblk = (ulong)pos >> Fs.BlockShift;
         int target = (int)(pos & (Fs.BlockSize - 1));
-        e = ReadDirBlock(lblk, out Buffer? bp);
+        Errno e = ReadDirBlock(lblk, out Buffer? bp);
         if (e != Errno.OK || bp is null)
         {
             return e == Errno.OK ? Errno.ENOENT : e;

@@ -1,0 +1,371 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using Buffer = RumpFs.Vfs.Buffers.Buffer;
+
+namespace RumpFs.FsDrivers.Ext2fs;
+
+/// <summary>
+/// The hash tree of an indexed directory (dir_index): lookups walk it to one leaf block, and
+/// new entries go into the leaf it names, as the kernel's ext4 puts them. A full leaf is
+/// split in two by hash, with a new index entry for the upper half, as ext4's do_split does;
+/// when the index node above it is full too, the caller drops the index instead of growing
+/// the tree (the directory stays correct, only unindexed).
+/// </summary>
+internal sealed partial class Ext2Node
+{
+    private const uint FlagCasefold = 0x40000000;
+    private const uint FlagEncrypt = 0x800;
+
+    /// <summary>One index node on the way down: its block, where its entries start, the entry taken.</summary>
+    private readonly record struct DxStep(ulong Lblk, int EntriesOff, int At);
+
+    /// <summary>A walk from the root to one leaf for one hash.</summary>
+    private sealed class DxPath
+    {
+        public uint Hash;
+        public int Version;
+        public uint Leaf;
+        public bool HaveNext;
+        public uint NextHash;
+        public readonly List<DxStep> Steps = [];
+    }
+
+    /// <summary>
+    /// Walk the index for <paramref name="name"/>. A null path (with OK) means the index
+    /// cannot be used: unknown hash, damaged node (logged).
+    /// </summary>
+    private Errno HtreeDescend(ReadOnlySpan<byte> name, out DxPath? path)
+    {
+        path = null;
+        Errno e = ReadDirBlock(0, out Buffer? root);
+        if (e != Errno.OK || root is null)
+        {
+            return e;
+        }
+        var p = new DxPath();
+        int levels;
+        using (root)
+        {
+            ReadOnlySpan<byte> b = root.Data;
+            p.Version = b[Ext2DxNode.RootOff.HashVersion];
+            int infoLen = b[Ext2DxNode.RootOff.InfoLength];
+            levels = b[Ext2DxNode.RootOff.IndirectLevels];
+            int maxLevels = (Fs.Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) != 0 ? 3 : 2;
+            if (infoLen != 8 || levels >= maxLevels)
+            {
+                Fs.Corrupt(0, $"directory {Number}: bad htree root");
+                return Errno.OK;
+            }
+            if (p.Version <= Ext2Htree.HashTea && (Fs.Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
+            {
+                p.Version += 3;
+            }
+            long hash = NameHash(name, p.Version);
+            if (hash < 0)
+            {
+                return Errno.OK;
+            }
+            p.Hash = (uint)hash;
+            int entriesOff = Ext2DxNode.RootOff.ReservedZero + infoLen;
+            if (!DxPick(b, entriesOff, p, out int at, out p.Leaf))
+            {
+                return Errno.OK;
+            }
+            p.Steps.Add(new DxStep(0, entriesOff, at));
+        }
+        for (int level = 0; level < levels; level++)
+        {
+            ulong nodeLblk = p.Leaf;
+            e = ReadDirBlock(nodeLblk, out Buffer? nb);
+            if (e != Errno.OK || nb is null)
+            {
+                return Errno.OK;
+            }
+            using (nb)
+            {
+                if (!DxPick(nb.Data, Ext2DxNode.NodeEntries, p, out int at, out p.Leaf))
+                {
+                    return Errno.OK;
+                }
+                p.Steps.Add(new DxStep(nodeLblk, Ext2DxNode.NodeEntries, at));
+            }
+        }
+        path = p;
+        return Errno.OK;
+    }
+
+    private long NameHash(ReadOnlySpan<byte> name, int version)
+    {
+        Span<uint> seed = stackalloc uint[4];
+        for (int i = 0; i < 4; i++)
+        {
+            seed[i] = Fs.Sb.HashSeed(i);
+        }
+        return Ext2Htree.Hash(name, version, seed);
+    }
+
+    /// <summary>
+    /// Hash-tree lookup. <paramref name="usable"/> is false when the index cannot be used
+    /// (unknown hash, damaged node, a run of equal hashes across leaves): the caller then
+    /// searches linearly.
+    /// </summary>
+    private Errno HtreeFind(ReadOnlySpan<byte> name, out uint ino, out long pos, out bool usable)
+    {
+        ino = 0;
+        pos = -1;
+        usable = false;
+        Errno e = HtreeDescend(name, out DxPath? p);
+        if (e != Errno.OK || p is null)
+        {
+            return e;
+        }
+        usable = true;
+        e = SearchBlock(p.Leaf, name, out ino, out pos);
+        if (e != Errno.ENOENT)
+        {
+            return e;
+        }
+        // A run of equal hashes may continue in the next leaf (its hash has the low bit set).
+        if (!p.HaveNext || (p.NextHash & 1) == 0 || (p.NextHash & ~1u) != p.Hash)
+        {
+            return Errno.ENOENT;
+        }
+        usable = false;
+        return Errno.OK;
+    }
+
+    /// <summary>Binary search of one index node: the entry and child covering the path's hash.</summary>
+    private bool DxPick(ReadOnlySpan<byte> b, int entriesOff, DxPath p, out int found, out uint child)
+    {
+        found = 0;
+        child = 0;
+        (int limit, int count) = Ext2DxNode.CountLimit(b, entriesOff);
+        if (count == 0 || count > limit || entriesOff + (limit * Ext2DxNode.EntrySize) > b.Length)
+        {
+            Fs.Corrupt(0, $"directory {Number}: bad htree node counts");
+            return false;
+        }
+        int lo = 1, hi = count - 1;
+        while (lo <= hi)
+        {
+            int mid = (lo + hi) >>> 1;
+            if (Ext2DxNode.Hash(b, entriesOff, mid) <= p.Hash)
+            {
+                found = mid;
+                lo = mid + 1;
+            }
+            else
+            {
+                hi = mid - 1;
+            }
+        }
+        child = Ext2DxNode.Block(b, entriesOff, found) & 0x0FFFFFFF;
+        p.HaveNext = found + 1 < count;
+        p.NextHash = p.HaveNext ? Ext2DxNode.Hash(b, entriesOff, found + 1) : 0;
+        return child < DirBlocks;
+    }
+
+    /// <summary>
+    /// Add an entry through the index. <paramref name="added"/> stays false (with OK) when the
+    /// directory has no usable index, or the index cannot take the entry: the caller then
+    /// drops the index and adds linearly.
+    /// </summary>
+    private Errno HtreeAdd(ReadOnlySpan<byte> name, uint ino, byte ftype, out bool added)
+    {
+        added = false;
+        if (!IsIndexedDir || (Din.Flags & (FlagCasefold | FlagEncrypt)) != 0
+            || (Fs.Sb.FeatureCompat & Ext2Features.CompatDirIndex) == 0)
+        {
+            return Errno.OK;
+        }
+        Errno e = HtreeDescend(name, out DxPath? p);
+        if (e != Errno.OK || p is null)
+        {
+            return e;
+        }
+        e = PlaceInLeaf(p.Leaf, name, ino, ftype, out added);
+        if (e != Errno.OK || added)
+        {
+            return e;
+        }
+        e = SplitLeaf(p, out uint newLeaf, out uint splitHash);
+        if (e != Errno.OK || newLeaf == 0)
+        {
+            return e;
+        }
+        _dirhash = null; // records moved between blocks
+        return PlaceInLeaf(p.Hash >= splitHash ? newLeaf : p.Leaf, name, ino, ftype, out added);
+    }
+
+    private Errno PlaceInLeaf(uint leaf, ReadOnlySpan<byte> name, uint ino, byte ftype, out bool added)
+    {
+        added = false;
+        Errno e = ReadDirBlock(leaf, out Buffer? bp);
+        if (e != Errno.OK || bp is null)
+        {
+            return e;
+        }
+        using (bp)
+        {
+            int at;
+            lock (bp.SyncRoot)
+            {
+                at = PlaceEntry(bp.Data, name, ino, ftype);
+                if (at >= 0)
+                {
+                    _dirhash?.SetFree(leaf, LargestFree(bp.Data));
+                }
+            }
+            if (at < 0)
+            {
+                return Errno.OK;
+            }
+            FinishDirBlock(bp);
+            _dirhash?.Add(Ext2DirHash.Key(name), ((long)leaf << Fs.BlockShift) + at);
+        }
+        added = true;
+        return TouchDir();
+    }
+
+    /// <summary>
+    /// Split the path's full leaf: its records sorted by hash, the upper half (by bytes) moved
+    /// to a new block at the directory's end, and an index entry for it put into the node
+    /// above. <paramref name="newLeaf"/> is 0 (with OK) when that node has no room.
+    /// <paramref name="splitHash"/> is the lowest hash that went to the new block.
+    /// </summary>
+    private Errno SplitLeaf(DxPath p, out uint newLeaf, out uint splitHash)
+    {
+        newLeaf = 0;
+        splitHash = 0;
+        DxStep parent = p.Steps[^1];
+        Errno e = ReadDirBlock(parent.Lblk, out Buffer? pb);
+        if (e != Errno.OK || pb is null)
+        {
+            return e;
+        }
+        using (pb)
+        {
+            (int limit, int count) = Ext2DxNode.CountLimit(pb.Data, parent.EntriesOff);
+            if (count >= limit)
+            {
+                return Errno.OK;
+            }
+            e = ReadDirBlock(p.Leaf, out Buffer? lb);
+            if (e != Errno.OK || lb is null)
+            {
+                return e;
+            }
+            using (lb)
+            {
+                byte[] old = lb.Data.ToArray();
+                List<(uint Hash, int Off, int Size)> records = LeafRecords(old, p.Version);
+                if (records.Count < 2)
+                {
+                    return Errno.OK;
+                }
+                int split = SplitPoint(records);
+                splitHash = records[split].Hash;
+                bool continued = records[split - 1].Hash == splitHash;
+                ulong lblk = DirBlocks;
+                e = AllocateRun(lblk, 1, out ulong pblk, out _);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                Din.Size += Fs.BlockSize;
+                MarkDirty();
+                using (Buffer nb = Fs.GetBlock(pblk))
+                {
+                    lock (nb.SyncRoot)
+                    {
+                        PackRecords(nb.Data, old, records.Skip(split));
+                    }
+                    FinishDirBlock(nb);
+                }
+                lock (lb.SyncRoot)
+                {
+                    PackRecords(lb.Data, old, records.Take(split));
+                }
+                FinishDirBlock(lb);
+                newLeaf = (uint)lblk;
+                lock (pb.SyncRoot)
+                {
+                    InsertIndexEntry(pb.Data, parent.EntriesOff, parent.At + 1, splitHash | (continued ? 1u : 0u), newLeaf);
+                }
+                Fs.Dirty(pb);
+            }
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>The live records of a leaf with their name hashes, in hash order (ties keep their order).</summary>
+    private List<(uint Hash, int Off, int Size)> LeafRecords(ReadOnlySpan<byte> b, int version)
+    {
+        var records = new List<(uint Hash, int Off, int Size)>();
+        int limit = b.Length - (Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0);
+        for (int off = 0; off < limit; off += Ext2DirEntry.RecLen(b, off))
+        {
+            if (Ext2DirEntry.Inode(b, off) == 0)
+            {
+                continue;
+            }
+            int nl = Ext2DirEntry.NameLen(b, off, Fs.Filetype);
+            records.Add(((uint)NameHash(Ext2DirEntry.Name(b, off, nl), version), off, Ext2DirEntry.Needed(nl)));
+        }
+        return [.. records.OrderBy(r => r.Hash)];
+    }
+
+    /// <summary>Where the upper half by bytes begins (at least one record on each side).</summary>
+    private static int SplitPoint(List<(uint Hash, int Off, int Size)> records)
+    {
+        int total = records.Sum(r => r.Size);
+        int kept = 0;
+        for (int i = 0; i < records.Count - 1; i++)
+        {
+            kept += records[i].Size;
+            if (kept * 2 >= total)
+            {
+                return i + 1;
+            }
+        }
+        return records.Count - 1;
+    }
+
+    /// <summary>Lay <paramref name="records"/> (copied from <paramref name="source"/>) end to end; the last one spans the rest.</summary>
+    private void PackRecords(Span<byte> b, ReadOnlySpan<byte> source, IEnumerable<(uint Hash, int Off, int Size)> records)
+    {
+        b.Clear();
+        int end = b.Length - DirTail;
+        int off = 0;
+        int last = -1;
+        foreach ((_, int from, int size) in records)
+        {
+            source.Slice(from, size).CopyTo(b[off..]);
+            Ext2DirEntry.SetRecLen(b, off, size);
+            last = off;
+            off += size;
+        }
+        Ext2DirEntry.SetRecLen(b, last, end - last);
+        if (DirTail != 0)
+        {
+            Ext2DirEntry.WriteTail(b, InodeSeed);
+        }
+    }
+
+    /// <summary>Insert (hash, block) at position <paramref name="at"/> of an index node, and refresh its checksum.</summary>
+    private void InsertIndexEntry(Span<byte> b, int entriesOff, int at, uint hash, uint block)
+    {
+        (int limit, int count) = Ext2DxNode.CountLimit(b, entriesOff);
+        int from = entriesOff + (at * Ext2DxNode.EntrySize);
+        b[from..(entriesOff + (count * Ext2DxNode.EntrySize))].CopyTo(b[(from + Ext2DxNode.EntrySize)..]);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[from..], hash);
+        BinaryPrimitives.WriteUInt32LittleEndian(b[(from + 4)..], block);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[(entriesOff + 2)..], (ushort)(count + 1));
+        if (Fs.MetadataCsum)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(b[(entriesOff + (limit * Ext2DxNode.EntrySize) + 4)..],
+                Ext2DxNode.Checksum(b, entriesOff, count + 1, limit, InodeSeed));
+        }
+    }
+}

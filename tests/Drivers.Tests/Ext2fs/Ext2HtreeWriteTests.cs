@@ -1,0 +1,157 @@
+using RumpFs.Kernel;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Ext2fs;
+
+/// <summary>
+/// Changes to an indexed directory (made by e2fsck -D) keep its hash tree: new names go into
+/// the leaf the tree names and full leaves split, removals leave the tree alone. e2fsck -fn
+/// checks every hash range, debugfs finds each name through the index, the kernel lists them.
+/// When the node above a full leaf is full too, the index is dropped and the directory stays
+/// correct.
+/// </summary>
+public class Ext2HtreeWriteTests
+{
+    private static readonly Credentials Root = Credentials.Root;
+
+    /// <summary>An ext4 image whose /big holds file-1..file-N, indexed by e2fsck -D.</summary>
+    private static string IndexedImage(ScratchDir scratch, int files, int blockSize, params string[] features)
+    {
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(Path.Combine(tree, "big"));
+        for (int i = 1; i <= files; i++)
+        {
+            File.WriteAllBytes(Path.Combine(tree, "big", $"file-{i}"), []);
+        }
+        string image = scratch.File("htree.img");
+        OracleTool.RunExpect(0, "mke2fs", ["-q", "-F", "-t", "ext4", "-b", blockSize.ToString(), .. features, "-d", tree, image, "64M"]);
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fyD", image);
+        Assert.True(fsck.ExitCode is 0 or 1, fsck.Transcript);
+        Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+        return image;
+    }
+
+    /// <summary>The number of leaves below the root, as debugfs's htree_dump reads it.</summary>
+    private static int RootCount(string image)
+    {
+        string dump = OracleTool.RunExpect(0, "debugfs", "-R", "htree_dump /big", image).Stdout;
+        return int.Parse(dump.Split("Number of entries (count): ")[1].Split('\n')[0], System.Globalization.CultureInfo.InvariantCulture);
+    }
+
+    private static void Change(string image, Action<Vnode> work)
+    {
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode dir = Ext2Fixture.Resolve(m, "/big");
+            work(dir);
+            dir.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+    }
+
+    private static void Add(Vnode dir, string name)
+    {
+        Assert.Equal(Errno.OK, Vop.Create(dir, name, 0x1A4, Root, out Vnode? vp));
+        vp!.Release();
+    }
+
+    [Theory]
+    [InlineData(4096)]
+    [InlineData(1024)]
+    public void AddingAndRemoving_KeepsTheIndex_E2fsckAndDebugfsAgree(int blockSize)
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 2000, blockSize);
+        int leavesBefore = RootCount(image);
+        Change(image, dir =>
+        {
+            for (int i = 1; i <= 1500; i++)
+            {
+                Add(dir, $"added-name-{i:D5}");
+            }
+            for (int i = 1; i <= 2000; i += 3)
+            {
+                Assert.Equal(Errno.OK, Vop.Remove(dir, $"file-{i}", Root));
+            }
+        });
+        Ext2Oracle.AssertFsckClean(image);
+        Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+        Assert.True(RootCount(image) > leavesBefore, $"no leaf was split ({leavesBefore} leaves before)");
+        // debugfs looks names up through the index.
+        foreach (string name in new[] { "added-name-00001", "added-name-01500", "file-2", "file-2000" })
+        {
+            Assert.Contains("Inode:", OracleTool.RunExpect(0, "debugfs", "-R", $"stat /big/{name}", image).Stdout, StringComparison.Ordinal);
+        }
+        Assert.Contains("not found", OracleTool.Run("debugfs", "-R", "stat /big/file-1", image).Stderr, StringComparison.Ordinal);
+
+        // Our own lookups after a remount go through the index too.
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Vnode dir = Ext2Fixture.Resolve(m, "/big");
+            for (int i = 1; i <= 1500; i += 7)
+            {
+                Assert.Equal(Errno.OK, Vop.Lookup(dir, $"added-name-{i:D5}", Root, out Vnode? vp));
+                vp!.Release();
+            }
+            Assert.Equal(Errno.ENOENT, Vop.Lookup(dir, "file-4", Root, out _));
+            dir.Release();
+            Assert.Equal(2000 - 667 + 1500, Ext2Fixture.ListTree(m).Count(kv => kv.Key.StartsWith("big/", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            m.Unmount(force: true);
+        }
+        if (Ext2Oracle.KernelTree(image) is { } kernel)
+        {
+            Assert.Equal(2000 - 667 + 1500, kernel.Keys.Count(k => k.StartsWith("big/", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
+    public void WithMetadataChecksums_SplitLeavesAndIndexNodesCarryValidChecksums()
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 1500, 1024, "-O", "metadata_csum");
+        Change(image, dir =>
+        {
+            for (int i = 1; i <= 2000; i++)
+            {
+                Add(dir, $"csum-{i}");
+            }
+        });
+        Ext2Oracle.AssertFsckClean(image);
+        Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void WhenTheRootIsFull_TheIndexIsDropped_AndEveryNameStays()
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 3000, 1024);
+        Change(image, dir =>
+        {
+            for (int i = 1; i <= 12000; i++)
+            {
+                Add(dir, $"many-more-names-{i:D6}");
+            }
+        });
+        Ext2Oracle.AssertFsckClean(image);
+        // The root of a 1 KiB-block tree holds 123 leaves; 15,000 names need more.
+        Assert.Contains("Flags: 0x80000\n", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        try
+        {
+            Assert.Equal(15000, Ext2Fixture.ListTree(m).Count(kv => kv.Key.StartsWith("big/", StringComparison.Ordinal)));
+        }
+        finally
+        {
+            m.Unmount(force: true);
+        }
+    }
+}
