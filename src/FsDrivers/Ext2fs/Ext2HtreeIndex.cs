@@ -9,8 +9,10 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// The hash tree of an indexed directory (dir_index): lookups walk it to one leaf block, and
 /// new entries go into the leaf it names, as the kernel's ext4 puts them. A full leaf is
 /// split in two by hash, with a new index entry for the upper half, as ext4's do_split does;
-/// when the index node above it is full too, the caller drops the index instead of growing
-/// the tree (the directory stays correct, only unindexed).
+/// a full index node is split the same way, and a full root moves its entries one level
+/// down (ext4_dx_add_entry). Only a tree at its deepest (two levels, three with largedir)
+/// whose nodes are all full cannot grow: the caller then drops the index, and the directory
+/// stays correct, only unindexed.
 /// </summary>
 internal sealed partial class Ext2Node
 {
@@ -25,6 +27,8 @@ internal sealed partial class Ext2Node
     {
         public uint Hash;
         public int Version;
+        public int Levels;
+        public int MaxLevels;
         public uint Leaf;
         public bool HaveNext;
         public uint NextHash;
@@ -52,6 +56,7 @@ internal sealed partial class Ext2Node
             int infoLen = b[Ext2DxNode.RootOff.InfoLength];
             levels = b[Ext2DxNode.RootOff.IndirectLevels];
             int maxLevels = (Fs.Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) != 0 ? 3 : 2;
+            (p.Levels, p.MaxLevels) = (levels, maxLevels);
             if (infoLen != 8 || levels >= maxLevels)
             {
                 Fs.Corrupt(0, $"directory {Number}: bad htree root");
@@ -238,19 +243,19 @@ internal sealed partial class Ext2Node
     {
         newLeaf = 0;
         splitHash = 0;
+        Errno e = MakeRoom(p, p.Steps.Count - 1, out int room);
+        if (e != Errno.OK || room < 0)
+        {
+            return e;
+        }
         DxStep parent = p.Steps[^1];
-        Errno e = ReadDirBlock(parent.Lblk, out Buffer? pb);
+        e = ReadDirBlock(parent.Lblk, out Buffer? pb);
         if (e != Errno.OK || pb is null)
         {
             return e;
         }
         using (pb)
         {
-            (int limit, int count) = Ext2DxNode.CountLimit(pb.Data, parent.EntriesOff);
-            if (count >= limit)
-            {
-                return Errno.OK;
-            }
             e = ReadDirBlock(p.Leaf, out Buffer? lb);
             if (e != Errno.OK || lb is null)
             {
@@ -267,14 +272,11 @@ internal sealed partial class Ext2Node
                 int split = SplitPoint(records);
                 splitHash = records[split].Hash;
                 bool continued = records[split - 1].Hash == splitHash;
-                ulong lblk = DirBlocks;
-                e = AllocateRun(lblk, 1, out ulong pblk, out _);
+                e = AppendEmptyBlock(out ulong lblk, out ulong pblk);
                 if (e != Errno.OK)
                 {
                     return e;
                 }
-                Din.Size += Fs.BlockSize;
-                MarkDirty();
                 using (Buffer nb = Fs.GetBlock(pblk))
                 {
                     lock (nb.SyncRoot)
@@ -362,10 +364,186 @@ internal sealed partial class Ext2Node
         BinaryPrimitives.WriteUInt32LittleEndian(b[from..], hash);
         BinaryPrimitives.WriteUInt32LittleEndian(b[(from + 4)..], block);
         BinaryPrimitives.WriteUInt16LittleEndian(b[(entriesOff + 2)..], (ushort)(count + 1));
+        RefreshIndexChecksum(b, entriesOff, limit, count + 1);
+    }
+
+    /// <summary>A new block at the directory's end, for a leaf or an index node.</summary>
+    private Errno AppendEmptyBlock(out ulong lblk, out ulong pblk)
+    {
+        lblk = DirBlocks;
+        Errno e = AllocateRun(lblk, 1, out pblk, out _);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        Din.Size += Fs.BlockSize;
+        MarkDirty();
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// Make the index node at <paramref name="k"/> on the path able to take one more entry:
+    /// split it (making room in its parent first), or move a full root's entries down a
+    /// level. <paramref name="at"/> is where that node now sits on the path (a new level
+    /// shifts it down by one), or -1 when the tree is as deep as it may be and full.
+    /// </summary>
+    private Errno MakeRoom(DxPath p, int k, out int at)
+    {
+        at = -1;
+        Errno e = ReadDirBlock(p.Steps[k].Lblk, out Buffer? bp);
+        if (e != Errno.OK || bp is null)
+        {
+            return e;
+        }
+        int limit, count;
+        using (bp)
+        {
+            (limit, count) = Ext2DxNode.CountLimit(bp.Data, p.Steps[k].EntriesOff);
+        }
+        if (count < limit)
+        {
+            at = k;
+            return Errno.OK;
+        }
+        if (k == 0)
+        {
+            if (p.Levels + 1 >= p.MaxLevels)
+            {
+                return Errno.OK;
+            }
+            e = GrowRoot(p);
+            return e != Errno.OK ? e : MakeRoom(p, 1, out at);
+        }
+        e = MakeRoom(p, k - 1, out int parentAt);
+        if (e != Errno.OK || parentAt < 0)
+        {
+            return e;
+        }
+        at = parentAt + 1;
+        return SplitNode(p, at);
+    }
+
+    /// <summary>The root's entries move into a new index node, which becomes the root's only child.</summary>
+    private Errno GrowRoot(DxPath p)
+    {
+        DxStep root = p.Steps[0];
+        Errno e = ReadDirBlock(0, out Buffer? rb);
+        if (e != Errno.OK || rb is null)
+        {
+            return e == Errno.OK ? Errno.EIO : e;
+        }
+        using (rb)
+        {
+            e = AppendEmptyBlock(out ulong lblk, out ulong pblk);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            lock (rb.SyncRoot)
+            {
+                Span<byte> r = rb.Data;
+                (int limit, int count) = Ext2DxNode.CountLimit(r, root.EntriesOff);
+                using (Buffer nb = Fs.GetBlock(pblk))
+                {
+                    lock (nb.SyncRoot)
+                    {
+                        WriteIndexNode(nb.Data, r.Slice(root.EntriesOff, count * Ext2DxNode.EntrySize), count);
+                    }
+                    Fs.Dirty(nb);
+                }
+                BinaryPrimitives.WriteUInt32LittleEndian(r[(root.EntriesOff + 4)..], (uint)lblk);
+                BinaryPrimitives.WriteUInt16LittleEndian(r[(root.EntriesOff + 2)..], 1);
+                r[Ext2DxNode.RootOff.IndirectLevels]++;
+                RefreshIndexChecksum(r, root.EntriesOff, limit, 1);
+                p.Steps.Insert(1, new DxStep(lblk, Ext2DxNode.NodeEntries, root.At));
+                p.Steps[0] = root with { At = 0 };
+                p.Levels++;
+            }
+            Fs.Dirty(rb);
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>Split the full index node at <paramref name="k"/>: its upper half goes to a new node, entered in the parent (which has room).</summary>
+    private Errno SplitNode(DxPath p, int k)
+    {
+        DxStep node = p.Steps[k], parent = p.Steps[k - 1];
+        Errno e = ReadDirBlock(node.Lblk, out Buffer? bp);
+        if (e != Errno.OK || bp is null)
+        {
+            return e == Errno.OK ? Errno.EIO : e;
+        }
+        using (bp)
+        {
+            e = ReadDirBlock(parent.Lblk, out Buffer? pb);
+            if (e != Errno.OK || pb is null)
+            {
+                return e == Errno.OK ? Errno.EIO : e;
+            }
+            using (pb)
+            {
+                e = AppendEmptyBlock(out ulong lblk, out ulong pblk);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                uint movedHash;
+                int split;
+                lock (bp.SyncRoot)
+                {
+                    Span<byte> b = bp.Data;
+                    (int limit, int count) = Ext2DxNode.CountLimit(b, node.EntriesOff);
+                    split = count / 2;
+                    movedHash = Ext2DxNode.Hash(b, node.EntriesOff, split);
+                    using (Buffer nb = Fs.GetBlock(pblk))
+                    {
+                        lock (nb.SyncRoot)
+                        {
+                            int from = node.EntriesOff + (split * Ext2DxNode.EntrySize);
+                            WriteIndexNode(nb.Data, b.Slice(from, (count - split) * Ext2DxNode.EntrySize), count - split);
+                        }
+                        Fs.Dirty(nb);
+                    }
+                    BinaryPrimitives.WriteUInt16LittleEndian(b[(node.EntriesOff + 2)..], (ushort)split);
+                    RefreshIndexChecksum(b, node.EntriesOff, limit, split);
+                }
+                Fs.Dirty(bp);
+                lock (pb.SyncRoot)
+                {
+                    InsertIndexEntry(pb.Data, parent.EntriesOff, parent.At + 1, movedHash, (uint)lblk);
+                }
+                Fs.Dirty(pb);
+                if (node.At >= split)
+                {
+                    p.Steps[k] = new DxStep(lblk, Ext2DxNode.NodeEntries, node.At - split);
+                    p.Steps[k - 1] = parent with { At = parent.At + 1 };
+                }
+            }
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// An interior index node: the fake empty record over the whole block, count and limit,
+    /// then <paramref name="entries"/> (whose first hash slot is overwritten by count and limit).
+    /// </summary>
+    private void WriteIndexNode(Span<byte> b, ReadOnlySpan<byte> entries, int count)
+    {
+        b.Clear();
+        Ext2DirEntry.SetRecLen(b, 0, b.Length);
+        int limit = (b.Length - Ext2DxNode.NodeEntries - (Fs.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+        entries.CopyTo(b[Ext2DxNode.NodeEntries..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[Ext2DxNode.NodeEntries..], (ushort)limit);
+        BinaryPrimitives.WriteUInt16LittleEndian(b[(Ext2DxNode.NodeEntries + 2)..], (ushort)count);
+        RefreshIndexChecksum(b, Ext2DxNode.NodeEntries, limit, count);
+    }
+
+    private void RefreshIndexChecksum(Span<byte> b, int entriesOff, int limit, int count)
+    {
         if (Fs.MetadataCsum)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(b[(entriesOff + (limit * Ext2DxNode.EntrySize) + 4)..],
-                Ext2DxNode.Checksum(b, entriesOff, count + 1, limit, InodeSeed));
+                Ext2DxNode.Checksum(b, entriesOff, count, limit, InodeSeed));
         }
     }
 }

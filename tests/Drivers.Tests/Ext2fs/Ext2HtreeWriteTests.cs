@@ -6,10 +6,9 @@ namespace RumpFs.Drivers.Tests.Ext2fs;
 
 /// <summary>
 /// Changes to an indexed directory (made by e2fsck -D) keep its hash tree: new names go into
-/// the leaf the tree names and full leaves split, removals leave the tree alone. e2fsck -fn
-/// checks every hash range, debugfs finds each name through the index, the kernel lists them.
-/// When the node above a full leaf is full too, the index is dropped and the directory stays
-/// correct.
+/// the leaf the tree names, full leaves and index nodes split, a full root moves down a
+/// level, removals leave the tree alone. e2fsck -fn checks every hash range, debugfs finds
+/// names through the index, our lookups and the kernel's listing agree.
 /// </summary>
 public class Ext2HtreeWriteTests
 {
@@ -45,8 +44,14 @@ public class Ext2HtreeWriteTests
         try
         {
             Vnode dir = Ext2Fixture.Resolve(m, "/big");
-            work(dir);
-            dir.Release();
+            try
+            {
+                work(dir);
+            }
+            finally
+            {
+                dir.Release();
+            }
         }
         finally
         {
@@ -79,7 +84,7 @@ public class Ext2HtreeWriteTests
                 Assert.Equal(Errno.OK, Vop.Remove(dir, $"file-{i}", Root));
             }
         });
-        Ext2Oracle.AssertFsckClean(image);
+        Fsck.Ext2CheckImages.AssertBothClean(image);
         Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
         Assert.True(RootCount(image) > leavesBefore, $"no leaf was split ({leavesBefore} leaves before)");
         // debugfs looks names up through the index.
@@ -114,44 +119,60 @@ public class Ext2HtreeWriteTests
     }
 
     [Fact]
-    public void WithMetadataChecksums_SplitLeavesAndIndexNodesCarryValidChecksums()
+    public void WithMetadataChecksums_SplitLeavesNewNodesAndTheRootCarryValidChecksums()
     {
         using var scratch = new ScratchDir();
-        string image = IndexedImage(scratch, 1500, 1024, "-O", "metadata_csum");
-        Change(image, dir =>
-        {
-            for (int i = 1; i <= 2000; i++)
-            {
-                Add(dir, $"csum-{i}");
-            }
-        });
-        Ext2Oracle.AssertFsckClean(image);
-        Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
-    }
-
-    [Fact]
-    public void WhenTheRootIsFull_TheIndexIsDropped_AndEveryNameStays()
-    {
-        using var scratch = new ScratchDir();
-        string image = IndexedImage(scratch, 3000, 1024);
+        string image = IndexedImage(scratch, 1500, 1024, "-O", "metadata_csum", "-N", "40000");
         Change(image, dir =>
         {
             for (int i = 1; i <= 12000; i++)
             {
+                Add(dir, $"with-checksums-{i:D6}");
+            }
+        });
+        Fsck.Ext2CheckImages.AssertBothClean(image);
+        Assert.Contains("Flags: 0x81000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+        Assert.Contains("Indirect levels: 1", OracleTool.RunExpect(0, "debugfs", "-R", "htree_dump /big", image).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AFullRootMovesDownALevel_AndFullNodesSplit_E2fsckAndTheKernelAgree()
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 3000, 1024, "-N", "40000");
+        Change(image, dir =>
+        {
+            for (int i = 1; i <= 15000; i++)
+            {
                 Add(dir, $"many-more-names-{i:D6}");
             }
         });
-        Ext2Oracle.AssertFsckClean(image);
-        // The root of a 1 KiB-block tree holds 123 leaves; 15,000 names need more.
-        Assert.Contains("Flags: 0x80000\n", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout, StringComparison.Ordinal);
+        Fsck.Ext2CheckImages.AssertBothClean(image);
+        string dump = OracleTool.RunExpect(0, "debugfs", "-R", "htree_dump /big", image).Stdout;
+        // The root of a 1 KiB-block tree holds 123 leaves; 18,000 names need more. Its
+        // entries moved into one node, which filled and split: the root now has several.
+        Assert.Contains("Indirect levels: 1", dump, StringComparison.Ordinal);
+        Assert.True(RootCount(image) >= 2, dump[..Math.Min(dump.Length, 400)]);
+        Assert.Contains("Inode:", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big/many-more-names-014999", image).Stdout, StringComparison.Ordinal);
         Mount m = Ext2Fixture.MountImage(image, readOnly: true);
         try
         {
-            Assert.Equal(15000, Ext2Fixture.ListTree(m).Count(kv => kv.Key.StartsWith("big/", StringComparison.Ordinal)));
+            Vnode dir = Ext2Fixture.Resolve(m, "/big");
+            for (int i = 1; i <= 15000; i += 97)
+            {
+                Assert.Equal(Errno.OK, Vop.Lookup(dir, $"many-more-names-{i:D6}", Root, out Vnode? vp));
+                vp!.Release();
+            }
+            dir.Release();
+            Assert.Equal(18000, Ext2Fixture.ListTree(m).Count(kv => kv.Key.StartsWith("big/", StringComparison.Ordinal)));
         }
         finally
         {
             m.Unmount(force: true);
+        }
+        if (Ext2Oracle.KernelTree(image) is { } kernel)
+        {
+            Assert.Equal(18000, kernel.Keys.Count(k => k.StartsWith("big/", StringComparison.Ordinal)));
         }
     }
 }
