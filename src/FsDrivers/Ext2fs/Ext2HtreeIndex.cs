@@ -179,8 +179,7 @@ internal sealed partial class Ext2Node
     private Errno HtreeAdd(ReadOnlySpan<byte> name, uint ino, byte ftype, out bool added)
     {
         added = false;
-        if (!IsIndexedDir || (Din.Flags & (FlagCasefold | FlagEncrypt)) != 0
-            || (Fs.Sb.FeatureCompat & Ext2Features.CompatDirIndex) == 0)
+        if (!IsIndexedDir || !CanIndex)
         {
             return Errno.OK;
         }
@@ -365,6 +364,75 @@ internal sealed partial class Ext2Node
         BinaryPrimitives.WriteUInt32LittleEndian(b[(from + 4)..], block);
         BinaryPrimitives.WriteUInt16LittleEndian(b[(entriesOff + 2)..], (ushort)(count + 1));
         RefreshIndexChecksum(b, entriesOff, limit, count + 1);
+    }
+
+    /// <summary>Whether this directory's hash tree can be kept here: dir_index on, names hashed as stored (no casefolding, no encryption).</summary>
+    private bool CanIndex =>
+        (Din.Flags & (FlagCasefold | FlagEncrypt)) == 0 && !HasInlineData
+        && (Fs.Sb.FeatureCompat & Ext2Features.CompatDirIndex) != 0;
+
+    /// <summary>
+    /// Turn a full one-block directory into an indexed one: its records (all but "." and
+    /// "..") move to a new leaf, and block 0 becomes the root, with the file system's default
+    /// hash and one entry. <paramref name="indexed"/> is false when there was nothing to move.
+    /// </summary>
+    private Errno MakeIndexed(out bool indexed)
+    {
+        indexed = false;
+        Errno e = ReadDirBlock(0, out Buffer? rb);
+        if (e != Errno.OK || rb is null)
+        {
+            return e;
+        }
+        using (rb)
+        {
+            byte[] old = rb.Data.ToArray();
+            int dotLen = Ext2DirEntry.RecLen(old, 0);
+            if (dotLen != 12 || Ext2DirEntry.RecLen(old, 12) < 12)
+            {
+                return Errno.OK; // "." and ".." not where the root needs them
+            }
+            uint parentIno = Ext2DirEntry.Inode(old, 12);
+            var records = LeafRecords(old, 0).Where(r => r.Off >= 24).OrderBy(r => r.Off).ToList();
+            if (records.Count == 0)
+            {
+                return Errno.OK;
+            }
+            e = AppendEmptyBlock(out ulong lblk, out ulong pblk);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            using (Buffer nb = Fs.GetBlock(pblk))
+            {
+                lock (nb.SyncRoot)
+                {
+                    PackRecords(nb.Data, old, records);
+                }
+                FinishDirBlock(nb);
+            }
+            lock (rb.SyncRoot)
+            {
+                Span<byte> b = rb.Data;
+                b.Clear();
+                Ext2DirEntry.Write(b, 0, Number, 12, "."u8, 2, Fs.Filetype);
+                Ext2DirEntry.Write(b, 12, parentIno, b.Length - 12, ".."u8, 2, Fs.Filetype);
+                b[Ext2DxNode.RootOff.HashVersion] = Fs.Sb.DefHashVersion;
+                b[Ext2DxNode.RootOff.InfoLength] = 8;
+                int entriesOff = Ext2DxNode.RootOff.Entries;
+                int limit = (b.Length - entriesOff - (Fs.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+                BinaryPrimitives.WriteUInt16LittleEndian(b[entriesOff..], (ushort)limit);
+                BinaryPrimitives.WriteUInt16LittleEndian(b[(entriesOff + 2)..], 1);
+                BinaryPrimitives.WriteUInt32LittleEndian(b[(entriesOff + 4)..], (uint)lblk);
+                RefreshIndexChecksum(b, entriesOff, limit, 1);
+            }
+            Fs.Dirty(rb);
+        }
+        Din.Flags |= Ext2Dinode.FlagIndex;
+        MarkDirty();
+        _dirhash = null;
+        indexed = true;
+        return Errno.OK;
     }
 
     /// <summary>A new block at the directory's end, for a leaf or an index node.</summary>

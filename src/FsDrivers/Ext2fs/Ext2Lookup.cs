@@ -89,6 +89,11 @@ internal sealed partial class Ext2Node
         {
             return FindInline(name, out ino);
         }
+        // "." and ".." are the first two records of block 0, and never in an htree leaf.
+        if (name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
+        {
+            return SearchBlock(0, name, out ino, out pos);
+        }
         if (IsIndexedDir && _dirhash is null && Fs.Sb.FeatureCompat is var c && (c & Ext2Features.CompatDirIndex) != 0)
         {
             Errno h = HtreeFind(name, out ino, out pos, out bool usable);
@@ -371,6 +376,28 @@ internal sealed partial class Ext2Node
                     return TouchDir();
                 }
                 _dirhash?.SetFree((long)lblk, LargestFree(bp.Data));
+            }
+        }
+        // A full one-block directory becomes indexed as it grows, as ext4's make_indexed_dir does.
+        if (DirBlocks == 1 && CanIndex)
+        {
+            e = MakeIndexed(out bool indexed);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (indexed)
+            {
+                e = HtreeAdd(name, ino, ftype, out bool intoTree);
+                if (e != Errno.OK || intoTree)
+                {
+                    return e;
+                }
+                e = DropIndex();
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
             }
         }
         return AppendDirBlock(name, ino, ftype);

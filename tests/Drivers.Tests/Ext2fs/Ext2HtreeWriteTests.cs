@@ -136,6 +136,69 @@ public class Ext2HtreeWriteTests
     }
 
     [Fact]
+    public void DotDotOfAnIndexedDirectory_IsFound_SoAFolderMovesIntoIt()
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 500, 1024);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Vnode big = Ext2Fixture.Resolve(m, "/big");
+            // ".." is the second record of block 0, which the hash tree does not cover.
+            Assert.Equal(Errno.OK, Vop.Lookup(big, "..", Root, out Vnode? up));
+            Assert.Same(root, up);
+            up!.Release();
+            Assert.Equal(Errno.OK, Vop.Mkdir(root!, "mover", 0x1ED, Root, out Vnode? mover));
+            mover!.Release();
+            Assert.Equal(Errno.OK, Vop.Rename(root!, "mover", big, "moved-in", Root));
+            big.Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Fsck.Ext2CheckImages.AssertBothClean(image);
+        Assert.Contains("Type: directory", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big/moved-in", image).Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ext4", "1024")]
+    [InlineData("ext4", "4096")]
+    [InlineData("ext2", "1024")]
+    public void AOneBlockDirectoryThatFills_BecomesIndexed_AsTheKernelMakesIt(string type, string blockSize)
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("grow.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", type, "-b", blockSize, image, "32M");
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Mkdir(root!, "big", 0x1ED, Root, out Vnode? dir));
+            root!.Release();
+            for (int i = 1; i <= 800; i++)
+            {
+                Add(dir!, $"grown-{i}");
+            }
+            dir!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Fsck.Ext2CheckImages.AssertBothClean(image);
+        Assert.Matches(@"Flags: 0x[0-9a-f]*1000\n", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big", image).Stdout);
+        Assert.True(RootCount(image) >= 2, "the first leaf split as it filled");
+        Assert.Contains("Inode:", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big/grown-777", image).Stdout, StringComparison.Ordinal);
+        if (type == "ext4" && Ext2Oracle.KernelTree(image) is { } kernel)
+        {
+            Assert.Equal(800, kernel.Keys.Count(k => k.StartsWith("big/", StringComparison.Ordinal)));
+        }
+    }
+
+    [Fact]
     public void AFullRootMovesDownALevel_AndFullNodesSplit_E2fsckAndTheKernelAgree()
     {
         using var scratch = new ScratchDir();
