@@ -36,8 +36,8 @@ internal sealed partial class Ext2Node
     }
 
     /// <summary>
-    /// Walk the index for <paramref name="name"/>. A null path (with OK) means the index
-    /// cannot be used: unknown hash, damaged node (logged).
+    /// Walk the index for <paramref name="name"/>. A null path with OK means the index cannot
+    /// be used for this name (an unknown hash); EIO means it is damaged (logged once).
     /// </summary>
     private Errno HtreeDescend(ReadOnlySpan<byte> name, out DxPath? path)
     {
@@ -59,8 +59,7 @@ internal sealed partial class Ext2Node
             (p.Levels, p.MaxLevels) = (levels, maxLevels);
             if (infoLen != 8 || levels >= maxLevels)
             {
-                Fs.Corrupt(0, $"directory {Number}: bad htree root");
-                return Errno.OK;
+                return Fs.Corrupt(0, $"directory {Number}: bad htree root");
             }
             if (p.Version <= Ext2Htree.HashTea && (Fs.Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
             {
@@ -75,7 +74,7 @@ internal sealed partial class Ext2Node
             int entriesOff = Ext2DxNode.RootOff.ReservedZero + infoLen;
             if (!DxPick(b, entriesOff, p, out int at, out p.Leaf))
             {
-                return Errno.OK;
+                return Errno.EIO;
             }
             p.Steps.Add(new DxStep(0, entriesOff, at));
         }
@@ -85,13 +84,13 @@ internal sealed partial class Ext2Node
             e = ReadDirBlock(nodeLblk, out Buffer? nb);
             if (e != Errno.OK || nb is null)
             {
-                return Errno.OK;
+                return e != Errno.OK ? e : Fs.Corrupt((long)nodeLblk, $"directory {Number}: htree node in a hole");
             }
             using (nb)
             {
                 if (!DxPick(nb.Data, Ext2DxNode.NodeEntries, p, out int at, out p.Leaf))
                 {
-                    return Errno.OK;
+                    return Errno.EIO;
                 }
                 p.Steps.Add(new DxStep(nodeLblk, Ext2DxNode.NodeEntries, at));
             }
@@ -120,13 +119,14 @@ internal sealed partial class Ext2Node
         ino = 0;
         pos = -1;
         usable = false;
-        Errno e = HtreeDescend(name, out DxPath? p);
-        if (e != Errno.OK || p is null)
+        // A damaged index still leaves every record readable: the caller searches linearly,
+        // as the kernel falls back to.
+        if (HtreeDescend(name, out DxPath? p) != Errno.OK || p is null)
         {
-            return e;
+            return Errno.OK;
         }
         usable = true;
-        e = SearchBlock(p.Leaf, name, out ino, out pos);
+        Errno e = SearchBlock(p.Leaf, name, out ino, out pos);
         if (e != Errno.ENOENT)
         {
             return e;
@@ -146,7 +146,9 @@ internal sealed partial class Ext2Node
         found = 0;
         child = 0;
         (int limit, int count) = Ext2DxNode.CountLimit(b, entriesOff);
-        if (count == 0 || count > limit || entriesOff + (limit * Ext2DxNode.EntrySize) > b.Length)
+        // The limit is fixed by the block size and the checksum tail (the kernel's dx_probe
+        // insists on it too), so nothing written into a node can pass its end.
+        if (count == 0 || count > limit || limit != IndexLimit(b.Length, entriesOff))
         {
             Fs.Corrupt(0, $"directory {Number}: bad htree node counts");
             return false;
@@ -168,13 +170,19 @@ internal sealed partial class Ext2Node
         child = Ext2DxNode.Block(b, entriesOff, found) & 0x0FFFFFFF;
         p.HaveNext = found + 1 < count;
         p.NextHash = p.HaveNext ? Ext2DxNode.Hash(b, entriesOff, found + 1) : 0;
-        return child < DirBlocks;
+        if (child == 0 || child >= DirBlocks)
+        {
+            Fs.Corrupt(0, $"directory {Number}: htree entry names block {child} of {DirBlocks}");
+            return false;
+        }
+        return true;
     }
 
     /// <summary>
     /// Add an entry through the index. <paramref name="added"/> stays false (with OK) when the
     /// directory has no usable index, or the index cannot take the entry: the caller then
-    /// drops the index and adds linearly.
+    /// drops the index and adds linearly. A damaged index is EIO: nothing is written into
+    /// a directory whose tree cannot be trusted.
     /// </summary>
     private Errno HtreeAdd(ReadOnlySpan<byte> name, uint ino, byte ftype, out bool added)
     {
@@ -420,7 +428,7 @@ internal sealed partial class Ext2Node
                 b[Ext2DxNode.RootOff.HashVersion] = Fs.Sb.DefHashVersion;
                 b[Ext2DxNode.RootOff.InfoLength] = 8;
                 int entriesOff = Ext2DxNode.RootOff.Entries;
-                int limit = (b.Length - entriesOff - (Fs.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+                int limit = IndexLimit(b.Length, entriesOff);
                 BinaryPrimitives.WriteUInt16LittleEndian(b[entriesOff..], (ushort)limit);
                 BinaryPrimitives.WriteUInt16LittleEndian(b[(entriesOff + 2)..], 1);
                 BinaryPrimitives.WriteUInt32LittleEndian(b[(entriesOff + 4)..], (uint)lblk);
@@ -591,6 +599,10 @@ internal sealed partial class Ext2Node
         return Errno.OK;
     }
 
+    /// <summary>How many entries an index node with entries at <paramref name="entriesOff"/> holds.</summary>
+    private int IndexLimit(int blockSize, int entriesOff) =>
+        (blockSize - entriesOff - (Fs.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+
     /// <summary>
     /// An interior index node: the fake empty record over the whole block, count and limit,
     /// then <paramref name="entries"/> (whose first hash slot is overwritten by count and limit).
@@ -599,7 +611,7 @@ internal sealed partial class Ext2Node
     {
         b.Clear();
         Ext2DirEntry.SetRecLen(b, 0, b.Length);
-        int limit = (b.Length - Ext2DxNode.NodeEntries - (Fs.MetadataCsum ? Ext2DxNode.TailSize : 0)) / Ext2DxNode.EntrySize;
+        int limit = IndexLimit(b.Length, Ext2DxNode.NodeEntries);
         entries.CopyTo(b[Ext2DxNode.NodeEntries..]);
         BinaryPrimitives.WriteUInt16LittleEndian(b[Ext2DxNode.NodeEntries..], (ushort)limit);
         BinaryPrimitives.WriteUInt16LittleEndian(b[(Ext2DxNode.NodeEntries + 2)..], (ushort)count);

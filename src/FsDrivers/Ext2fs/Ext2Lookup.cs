@@ -278,6 +278,12 @@ internal sealed partial class Ext2Node
                 lock (bp!.SyncRoot)
                 {
                     Span<byte> b = bp.Data;
+                    // Only what is an index node becomes an empty block: one empty record over
+                    // the whole block. A leaf a damaged entry names keeps its records.
+                    if (lblk != 0 && (Ext2DirEntry.Inode(b, 0) != 0 || Ext2DirEntry.RecLen(b, 0) != b.Length))
+                    {
+                        continue;
+                    }
                     if (lblk == 0)
                     {
                         // Keep "." and "..", let ".." span the old index area.

@@ -163,6 +163,42 @@ public class Ext2HtreeWriteTests
         Assert.Contains("Type: directory", OracleTool.RunExpect(0, "debugfs", "-R", "stat /big/moved-in", image).Stdout, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ADamagedIndex_StillFindsEveryName_ButTakesNoNewOne()
+    {
+        using var scratch = new ScratchDir();
+        string image = IndexedImage(scratch, 500, 1024);
+        // Block 0 of /big is the root; its limit (u16 at 0x20) becomes impossible.
+        long[] blocks = [.. OracleTool.RunExpect(0, "debugfs", "-R", "blocks /big", image).Stdout
+            .Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Select(b => long.Parse(b, System.Globalization.CultureInfo.InvariantCulture))];
+        long rootBlock = blocks[0];
+        using (FileStream f = File.OpenWrite(image))
+        {
+            f.Position = (rootBlock * 1024) + 0x20;
+            f.Write([0xFF, 0x7F]);
+        }
+        byte[] before = File.ReadAllBytes(image);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode dir = Ext2Fixture.Resolve(m, "/big");
+            Assert.Equal(Errno.OK, Vop.Lookup(dir, "file-321", Root, out Vnode? vp));
+            vp!.Release();
+            Assert.Equal(Errno.EIO, Vop.Create(dir, "new-name", 0x1A4, Root, out _));
+            dir.Release();
+        }
+        finally
+        {
+            m.Unmount(force: true);
+        }
+        // The directory's blocks are as they were: nothing was rewritten from the damaged tree.
+        byte[] after = File.ReadAllBytes(image);
+        foreach (long blk in blocks)
+        {
+            Assert.True(before.AsSpan((int)(blk * 1024), 1024).SequenceEqual(after.AsSpan((int)(blk * 1024), 1024)), $"block {blk} changed");
+        }
+    }
+
     [Theory]
     [InlineData("ext4", "1024")]
     [InlineData("ext4", "4096")]
