@@ -281,6 +281,40 @@ public sealed class DiskImageDaemonTests : IDisposable
     }
 
     [Fact]
+    public void RumpFfs_ChattrAndLsattr_StoreImmutableAsSchg_AndTheDaemonEnforcesIt()
+    {
+        string tree = _images.File("ffsflags");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "f"), "kept\n");
+        string image = _images.File("ffsflags.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=1", "-s", "8m", image, tree);
+        const string Script = """
+            cd "$1"
+            chattr +C f 2>&1
+            chattr +id f && lsattr f
+            rm -f f 2>&1
+            { printf x >> f; } 2>&1
+            chattr -i f && rm f && echo removed
+            """;
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            ToolResult r = OracleTool.Run("bash", "-c", Script, "bash", d.MountPoint);
+            Assert.Equal("""
+                chattr: Operation not supported while setting flags on f
+                ----i-d--------------- f
+                rm: cannot remove 'f': Operation not permitted
+                bash: line 5: f: Operation not permitted
+                removed
+
+                """, r.Stdout);
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        Assert.DoesNotContain("\tf\n", OracleTool.RunExpect(0, "fls", "-u", "-f", "ufs1", image).Stdout, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
     {
         string image = _images.File("busy.img");
