@@ -52,20 +52,26 @@ internal sealed partial class P2kFileSystem
         }
     }
 
-    private static void GetFileFlags(in FuseIoctlIn a, Vnode vp, FuseReply reply)
+    /// <summary>The flags for a GET ioctl whose answer takes <paramref name="size"/> bytes; false when the error is already answered.</summary>
+    private static bool FlagsToAnswer(in FuseIoctlIn a, int size, Vnode vp, FuseReply reply, out FileFlags flags)
     {
-        if (a.OutSize < sizeof(uint))
-        {
-            reply.Error(Errno.EINVAL);
-            return;
-        }
-        Errno e = Vop.GetFileFlags(vp, out FileFlags flags);
+        flags = FileFlags.None;
+        Errno e = a.OutSize < size ? Errno.EINVAL : Vop.GetFileFlags(vp, out flags);
         if (e != Errno.OK)
         {
             reply.Error(e);
-            return;
+            return false;
         }
         FuseIoctlOut.Write(reply.Payload, 0);
+        return true;
+    }
+
+    private static void GetFileFlags(in FuseIoctlIn a, Vnode vp, FuseReply reply)
+    {
+        if (!FlagsToAnswer(a, sizeof(uint), vp, reply, out FileFlags flags))
+        {
+            return;
+        }
         BinaryPrimitives.WriteUInt32LittleEndian(reply.Payload[FuseIoctlOut.Size..], (uint)flags);
         reply.Send(FuseIoctlOut.Size + sizeof(uint));
     }
@@ -90,18 +96,10 @@ internal sealed partial class P2kFileSystem
 
     private static void GetXflags(in FuseIoctlIn a, Vnode vp, FuseReply reply)
     {
-        if (a.OutSize < FsxattrSize)
+        if (!FlagsToAnswer(a, FsxattrSize, vp, reply, out FileFlags flags))
         {
-            reply.Error(Errno.EINVAL);
             return;
         }
-        Errno e = Vop.GetFileFlags(vp, out FileFlags flags);
-        if (e != Errno.OK)
-        {
-            reply.Error(e);
-            return;
-        }
-        FuseIoctlOut.Write(reply.Payload, 0);
         Span<byte> fsxattr = reply.Payload.Slice(FuseIoctlOut.Size, FsxattrSize);
         fsxattr.Clear(); // no extent size hint, extent count, project id or CoW hint
         BinaryPrimitives.WriteUInt32LittleEndian(fsxattr, XflagConvert.FromFileFlags(flags));
