@@ -154,6 +154,10 @@ public static partial class FfsCheck
 
         private void CheckLinkCounts()
         {
+            if (sb.LogInode is var log and not 0 && _inodes[log] is { } ld && (ld.Flags & FfsWapblLayout.LogInodeFlag) != 0)
+            {
+                _refs[log]++;
+            }
             for (long ino = FfsSuperblock.RootIno; ino < _inodes.Length; ino++)
             {
                 if (_inodes[ino] is not { } d)

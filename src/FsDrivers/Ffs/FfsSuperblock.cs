@@ -48,6 +48,11 @@ internal static class SuperblockFields
     public const int VolNameLength = 32;
     public const int CgRotor = 724;
     public const int MaxBsize = 860;
+    /// <summary>fs_journal_version, fs_journal_location (one byte each), fs_journal_flags, fs_journallocs[4] (int64).</summary>
+    public const int JournalVersion = 864;
+    public const int JournalLocation = 865;
+    public const int JournalFlags = 868;
+    public const int JournalLocs = 872;
     public const int SblockLoc = 1000;
     /// <summary>struct csum_total (ndir, nbfree, nifree, nffree, numclusters, spare[3] as int64).</summary>
     public const int CsTotal = 1008;
@@ -203,7 +208,7 @@ internal sealed class FfsSuperblock
     public int CgSize { get; }
     public int Ipg { get; }
     public int Fpg { get; }
-    public int Flags { get; }
+    public int Flags { get; private set; }
     public byte OldFlags { get; }
     public int ContigSumSize { get; }
     public int MaxSymlinkLen { get; }
@@ -314,4 +319,39 @@ internal sealed class FfsSuperblock
     }
 
     public byte[] Raw => _raw;
+
+    /// <summary>fs_journal_version: 1 when a WAPBL log location is recorded.</summary>
+    public byte JournalVersion => _raw[SuperblockFields.JournalVersion];
+
+    /// <summary>fs_journal_location: where the WAPBL log is (end of partition, in the file system).</summary>
+    public byte JournalLocation => _raw[SuperblockFields.JournalLocation];
+
+    /// <summary>fs_journallocs[<paramref name="i"/>]: the log's address, size, block size and inode.</summary>
+    public long JournalLoc(int i) => Order.I64(_raw, SuperblockFields.JournalLocs + (8 * i));
+
+    /// <summary>
+    /// The inode holding an in-file-system WAPBL log, or 0. No directory names it: the
+    /// superblock does, so checkers count that as its one link.
+    /// </summary>
+    public ulong LogInode =>
+        JournalVersion == FfsWapblLayout.Version && JournalLocation == FfsWapblLayout.LocationInFileSystem
+        && JournalLoc(FfsWapblLayout.LocInode) is > RootIno and var ino && ino < TotalInodes
+            ? (ulong)ino : 0;
+
+    /// <summary>
+    /// Clear <paramref name="flags"/> in fs_flags, in memory and in the bytes <see cref="Encode"/>
+    /// writes (fs_old_flags on a UFS1 superblock that keeps them there).
+    /// </summary>
+    public void ClearFlags(int flags)
+    {
+        Flags &= ~flags;
+        if (IsUfs2 || (OldFlags & OldFlagsUpdated) != 0)
+        {
+            Order.W32(_raw, SuperblockFields.Flags, Order.I32(_raw, SuperblockFields.Flags) & ~flags);
+        }
+        else
+        {
+            _raw[SuperblockFields.OldFlags] = (byte)(_raw[SuperblockFields.OldFlags] & ~flags);
+        }
+    }
 }

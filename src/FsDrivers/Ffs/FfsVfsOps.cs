@@ -16,9 +16,12 @@ internal sealed partial class FfsMount : Mount
     private readonly int[] _csum; // per cg: ndir, nbfree, nifree, nffree
     private bool _summaryDirty;
 
-    private FfsMount(IBlockDevice device, MountOptions options, FfsSuperblock sb, BufferCache bufs, int[] csum)
+    private readonly IBlockDevice _io;
+
+    private FfsMount(IBlockDevice device, IBlockDevice io, MountOptions options, FfsSuperblock sb, BufferCache bufs, int[] csum)
         : base("ffs", device, options)
     {
+        _io = io;
         Sb = sb;
         Order = sb.Order;
         Bufs = bufs;
@@ -36,7 +39,8 @@ internal sealed partial class FfsMount : Mount
     /// <summary>Guards cylinder groups, the summary area and the superblock counters.</summary>
     public Lock AllocLock { get; } = new();
 
-    public IBlockDevice Dev => Device!;
+    /// <summary>Where the file system is read and written: the device, or a log replay over it (read-only mounts).</summary>
+    public IBlockDevice Dev => _io;
 
     internal static Errno MountDevice(IBlockDevice device, MountOptions options, out Mount? mount, out string? message)
     {
@@ -54,32 +58,44 @@ internal sealed partial class FfsMount : Mount
             return Errno.EINVAL;
         }
         bool readOnly = options.ReadOnly || device.IsReadOnly;
-        if (!readOnly)
+        bool logged = (sb.Flags & FfsSuperblock.FlagWapbl) != 0;
+        if (!readOnly && RefuseReadWrite(sb, options, logged) is { } refuse)
         {
-            string? refuse = RefuseReadWrite(sb, options);
-            if (refuse is not null)
+            message = "ffs: " + refuse;
+            return Errno.EROFS;
+        }
+        IBlockDevice io = device;
+        FfsWapblReplay? replay = null;
+        if (logged)
+        {
+            Errno r = ReplayLog(device, readOnly, options, ref sb, out io, out replay, out message);
+            if (r != Errno.OK)
             {
-                message = "ffs: " + refuse;
+                return r;
+            }
+            if (!readOnly && RefuseReadWrite(sb, options, logged: false) is { } after)
+            {
+                message = "ffs: after the WAPBL replay: " + after;
                 return Errno.EROFS;
             }
         }
 
-        else if ((sb.Flags & FfsSuperblock.FlagWapbl) != 0)
-        {
-            KernelLog.Warning("ffs", $"{device.Name}: WAPBL log is not replayed; recent changes in it are not visible");
-        }
-
-        var bufs = new BufferCache(device, options.CacheBytes);
+        var bufs = new BufferCache(io, options.CacheBytes);
         Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
         if (e != Errno.OK)
         {
             return e;
         }
-        var mp = new FfsMount(device, options, sb, bufs, csum!);
+        var mp = new FfsMount(device, io, options, sb, bufs, csum!);
         e = mp.CheckCylinderGroups(out message);
         if (e == Errno.OK)
         {
             e = mp.CheckRoot(out message);
+        }
+        if (e == Errno.OK && !mp.IsReadOnly && replay is { Inodes.Count: > 0 })
+        {
+            e = mp.ReleaseLoggedInodes(replay.Inodes);
+            message = e == Errno.OK ? null : $"ffs: freeing the inodes the WAPBL log lists failed: {e.Describe()}";
         }
         if (e != Errno.OK)
         {
@@ -109,13 +125,12 @@ internal sealed partial class FfsMount : Mount
         return Errno.OK;
     }
 
-    /// <summary>Why a read-write mount is refused, or null.</summary>
-    private static string? RefuseReadWrite(FfsSuperblock sb, MountOptions options)
+    /// <summary>
+    /// Why a read-write mount is refused, or null. A <paramref name="logged"/> file system is
+    /// not judged by its clean flag: its log replay makes it consistent.
+    /// </summary>
+    private static string? RefuseReadWrite(FfsSuperblock sb, MountOptions options, bool logged)
     {
-        if ((sb.Flags & FfsSuperblock.FlagWapbl) != 0)
-        {
-            return "unsupported feature: WAPBL log (mount read-only)";
-        }
         if ((sb.Flags & FfsSuperblock.FlagSoftDep) != 0)
         {
             return "unsupported feature: soft dependencies (mount read-only)";
@@ -134,7 +149,7 @@ internal sealed partial class FfsMount : Mount
         {
             return "file system needs fsck (mount read-only, or use -o force)";
         }
-        if ((sb.Clean & FfsSuperblock.IsClean) == 0 && !options.Force)
+        if ((sb.Clean & FfsSuperblock.IsClean) == 0 && !options.Force && !logged)
         {
             return "file system not clean (run fsck, mount read-only, or use -o force)";
         }
@@ -417,5 +432,24 @@ internal sealed partial class FfsMount : Mount
         new("free inodes", Sb.NiFree.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("clean", (Sb.Clean & FfsSuperblock.IsClean) != 0 ? "yes" : "no"),
         new("volume name", Sb.VolumeName),
+        new("wapbl log", DescribeLog()),
     ];
+
+    /// <summary>Where the WAPBL log is, its size, and whether the file system was being logged.</summary>
+    private string DescribeLog()
+    {
+        if (Sb.JournalVersion != FfsWapblLayout.Version)
+        {
+            return "none";
+        }
+        string where = Sb.JournalLocation switch
+        {
+            FfsWapblLayout.LocationEndOfPartition => "end of partition",
+            FfsWapblLayout.LocationInFileSystem => $"in the file system (inode {Sb.LogInode})",
+            _ => $"location type {Sb.JournalLocation}",
+        };
+        long kib = Sb.JournalLoc(FfsWapblLayout.LocCount) * Sb.JournalLoc(FfsWapblLayout.LocBlockSize) / 1024;
+        string state = (Sb.Flags & FfsSuperblock.FlagWapbl) != 0 ? "logging" : "not logging";
+        return string.Create(System.Globalization.CultureInfo.InvariantCulture, $"{where}, {kib} KiB, {state}");
+    }
 }

@@ -199,14 +199,17 @@ public class FfsMalformedTests
     }
 
     [Fact]
-    public void Mount_WapblFlag_ReadWriteRefusedByName()
+    public void Mount_WapblFlagWithoutALogLocation_RefusedWithoutWriting_ForceReadsWithoutIt()
     {
         byte[] img = Load("ffs2-le-8k-f2");
         FfsByteOrder.Little.W32(img.AsSpan(8192), SuperblockFields.Flags, FfsSuperblock.FlagWapbl);
-        Errno e = MountMem(img, false, out _, out string? msg, out _);
-        Assert.Equal(Errno.EROFS, e);
-        Assert.Contains("WAPBL", msg);
-        Assert.Equal(Errno.OK, MountMem(img, true, out Mount? ro, out _, out _));
+        Errno e = MountMem(img, false, out _, out string? msg, out MemoryBlockDevice dev);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Contains("WAPBL log: unknown log version 0", msg);
+        Assert.Equal(0, dev.WriteCount);
+        Assert.Equal(Errno.EINVAL, MountMem(img, true, out _, out _, out _));
+        var force = new MountOptions { Force = true };
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice(img, readOnly: true), true, out Mount? ro, out _, force));
         ro!.Unmount();
     }
 

@@ -20,6 +20,11 @@ public sealed class FfsChecker : IFileSystemChecker
     {
         ArgumentNullException.ThrowIfNull(device);
         var report = new CheckReport();
+        device = FfsCheckLog.Replay(device, repair, report);
+        if (report.OperationalError is not null)
+        {
+            return report;
+        }
         FfsCheckReport first = FfsCheck.Run(device);
         if (first.Findings.Count == 1 && first.Findings[0].Kind == FfsFindingKind.Superblock)
         {

@@ -5,6 +5,10 @@ internal sealed partial class FfsRepair
 {
     private void Pass4()
     {
+        if (_sb.LogInode is var log and not 0 && _inodes[log] is { } ld && (ld.Flags & FfsWapblLayout.LogInodeFlag) != 0)
+        {
+            _refs[log]++; // named by the superblock, not by a directory
+        }
         for (ulong ino = FfsSuperblock.RootIno; ino < (ulong)_inodes.Length; ino++)
         {
             if (_inodes[ino] is { } d && _refs[ino] == 0 && d.Type != 0x4000)
