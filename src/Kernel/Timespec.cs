@@ -17,8 +17,18 @@ public readonly record struct Timespec(long Seconds, int Nanoseconds) : ICompara
         return new Timespec(sec, (int)(rem * 100));
     }
 
+    /// <summary>Seconds of 0001-01-01 and of 9999-12-31T23:59:59, the range DateTimeOffset holds.</summary>
+    private const long MinSeconds = -62135596800;
+    private const long MaxSeconds = 253402300799;
+
+    /// <summary>True when the time falls in the years 1 to 9999 (an image can hold any 64-bit second).</summary>
+    public bool IsRepresentable => Seconds is >= MinSeconds and <= MaxSeconds && Nanoseconds is >= 0 and < 1_000_000_000;
+
+    /// <summary>The time as a DateTimeOffset, clamped to the years 1 to 9999.</summary>
     public DateTimeOffset ToDateTimeOffset() =>
-        DateTimeOffset.UnixEpoch.AddTicks((Seconds * TimeSpan.TicksPerSecond) + (Nanoseconds / 100));
+        Seconds < MinSeconds ? DateTimeOffset.MinValue
+        : Seconds > MaxSeconds ? DateTimeOffset.MaxValue
+        : DateTimeOffset.UnixEpoch.AddTicks((Seconds * TimeSpan.TicksPerSecond) + (Math.Clamp(Nanoseconds, 0, 999_999_999) / 100));
 
     public int CompareTo(Timespec other)
     {

@@ -130,6 +130,30 @@ public sealed class UkfsFileStream : Stream
         return target;
     }
 
+    /// <summary>
+    /// lseek(SEEK_DATA): the first offset at or after <paramref name="offset"/> that holds
+    /// data, or -1 when only holes follow (ENXIO). The position does not move.
+    /// </summary>
+    public long NextData(long offset) => SeekDataOrHole(offset, SeekWhence.Data);
+
+    /// <summary>
+    /// lseek(SEEK_HOLE): the first hole at or after <paramref name="offset"/> (the end of
+    /// the file counts as one), or -1 when <paramref name="offset"/> is at or past the end.
+    /// </summary>
+    public long NextHole(long offset) => SeekDataOrHole(offset, SeekWhence.Hole);
+
+    private long SeekDataOrHole(long offset, SeekWhence whence)
+    {
+        ThrowIfClosed();
+        Errno e = Vop.Seek(_vp, offset, whence, out long result);
+        if (e == Errno.ENXIO)
+        {
+            return -1;
+        }
+        UkfsMount.Check(e, _path);
+        return result;
+    }
+
     /// <summary>Truncate or extend the file (ftruncate: needs only this writable stream, not write permission).</summary>
     public override void SetLength(long value)
     {

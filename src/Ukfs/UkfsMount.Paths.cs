@@ -128,8 +128,14 @@ public sealed partial class UkfsMount
         }
     }
 
-    /// <summary>Remove <paramref name="path"/> and, when it is a directory, everything below it (rm -r).</summary>
-    public void RemoveTree(string path)
+    /// <summary>
+    /// Remove <paramref name="path"/> and, when it is a directory, everything below it (rm -r).
+    /// A directory that is one of its own ancestors (a damaged image) stops the removal with
+    /// EIO before anything below it is removed.
+    /// </summary>
+    public void RemoveTree(string path) => RemoveTree(path, []);
+
+    private void RemoveTree(string path, HashSet<ulong> ancestors)
     {
         VAttr va = Lstat(path);
         if (va.Type != VType.Directory)
@@ -137,10 +143,15 @@ public sealed partial class UkfsMount
             Remove(path);
             return;
         }
+        if (!ancestors.Add(va.Ino))
+        {
+            throw new UkfsException(Errno.EIO, path, $"{path}: directory cycle (it is one of its own parent folders): the image is damaged (run fsck)");
+        }
         foreach (UkfsDirEntry entry in ReadDirectory(path))
         {
-            RemoveTree(Combine(path, entry.Name));
+            RemoveTree(Combine(path, entry.Name), ancestors);
         }
+        ancestors.Remove(va.Ino);
         Rmdir(path);
     }
 

@@ -83,6 +83,133 @@ public sealed class MalformedImageTests : IDisposable
     }
 
     [Fact]
+    public void TimeBeyondTheYear9999_LsAndStatPrintItsSeconds()
+    {
+        // UFS2 keeps 64-bit seconds; a damaged or far-future inode can hold any of them.
+        string tree = _dir.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "f"), "x");
+        string img = _dir.File("future.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2", "-s", "8m", img, tree);
+        using (UkfsMount m = UkfsMount.Open("ffs", img))
+        {
+            m.SetTimes("/f", new Kernel.Timespec(1L << 50, 0), new Kernel.Timespec(1L << 50, 5));
+        }
+        CliResult ls = _cli.Run(img, "ls", "-l", "/");
+        Assert.True(ls.Exit == 0, ls.ToString());
+        Assert.Contains("1125899906842624 f", ls.Stdout, StringComparison.Ordinal);
+        CliResult stat = _cli.Run(img, "stat", "/f");
+        Assert.True(stat.Exit == 0, stat.ToString());
+        Assert.Contains("1125899906842624.000000005", stat.Stdout, StringComparison.Ordinal);
+        CliResult json = _cli.Run(img, "stat", "--json", "/f");
+        Assert.True(json.Exit == 0, json.ToString());
+    }
+
+    /// <summary>
+    /// A file of terabytes that is almost all hole (or whose size field took damage) copies
+    /// in the time its data takes: get reads only the data ranges. One larger than the host
+    /// file system can hold is one line, and the rest of the tree is still copied.
+    /// </summary>
+    [Fact]
+    public void Get_SparseFilesOfTerabytes_CopyOnlyTheirData_TooLargeForTheHostIsOneLine()
+    {
+        string tree = _dir.File("sparse-tree");
+        Directory.CreateDirectory(tree);
+        string img = _dir.File("sparse.img");
+        // 32 KiB blocks: the block map reaches petabytes (8 KiB blocks stop at 8 TiB).
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2,bsize=32768,fsize=4096", "-s", "8m", img, tree);
+        const long Tib = 1L << 40;
+        using (UkfsMount m = UkfsMount.Open("ffs", img))
+        {
+            using (UkfsFileStream f = m.Open("/tera", FileMode.CreateNew, FileAccess.Write))
+            {
+                f.Position = Tib;
+                f.Write("end"u8);
+            }
+            using (UkfsFileStream f = m.Open("/tera"))
+            {
+                // The hole spans whole missing indirect blocks; each is skipped at once.
+                Assert.Equal(0, f.NextHole(0));
+                Assert.Equal(Tib - (Tib % 32768), f.NextData(0));
+                Assert.Equal(Tib + 3, f.NextHole(Tib));
+                Assert.Equal(-1, f.NextData(Tib + 3));
+            }
+            m.WriteAllBytes("/huge", "start"u8.ToArray());
+            m.Truncate("/huge", 32 * Tib);
+            m.WriteAllBytes("/z-after", "after"u8.ToArray());
+        }
+        string dest = _dir.File("sparse.out");
+        CliResult get = _cli.Run(img, "get", "/", dest);
+        using (var tera = new FileStream(Path.Combine(dest, "tera"), FileMode.Open, FileAccess.Read))
+        {
+            Assert.Equal(Tib + 3, tera.Length);
+            tera.Position = Tib;
+            byte[] end = new byte[3];
+            tera.ReadExactly(end);
+            Assert.Equal("end"u8.ToArray(), end);
+        }
+        Assert.Equal("after", File.ReadAllText(Path.Combine(dest, "z-after")));
+        if (get.Exit == 0)
+        {
+            // A host file system that holds 32 TiB files (tmpfs, XFS) takes it as a hole.
+            Assert.Equal(32 * Tib, new FileInfo(Path.Combine(dest, "huge")).Length);
+        }
+        else
+        {
+            Assert.True(get.Exit == 1, get.ToString());
+            Assert.Single(get.Stderr.TrimEnd('\n').Split('\n'));
+            Assert.Contains("/huge: the host file system cannot hold a file of 35184372088832 bytes", get.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    /// <summary>
+    /// A FAT folder /a/b whose start cluster is /a's own: every walk would go /a/b/b/b...
+    /// until the path is too long. Each stops at the first repeat with one line instead, and
+    /// rm -r removes nothing.
+    /// </summary>
+    [Fact]
+    public void DirectoryCycle_WalksStopAtTheRepeat_RmRemovesNothing()
+    {
+        string img = _dir.File("cycle.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", "-F", "16", img, "16384");
+        OracleTool.RunExpect(0, "mmd", "-i", img, "::/a", "::/a/b");
+        byte[] b = File.ReadAllBytes(img);
+        int bps = BitConverter.ToUInt16(b, 11), spc = b[13], reserved = BitConverter.ToUInt16(b, 14);
+        int fats = b[16], rootEntries = BitConverter.ToUInt16(b, 17), fatSectors = BitConverter.ToUInt16(b, 22);
+        int root = (reserved + (fats * fatSectors)) * bps;
+        int data = root + (rootEntries * 32);
+        int EntryAt(int dir, string name83)
+        {
+            for (int e = dir; ; e += 32)
+            {
+                if (System.Text.Encoding.ASCII.GetString(b, e, 11) == name83)
+                {
+                    return e;
+                }
+            }
+        }
+        int aCluster = BitConverter.ToUInt16(b, EntryAt(root, "A          ") + 26);
+        int bEntry = EntryAt(data + ((aCluster - 2) * spc * bps), "B          ");
+        BitConverter.GetBytes((ushort)aCluster).CopyTo(b, bEntry + 26);
+        File.WriteAllBytes(img, b);
+
+        foreach (string[] command in new[] { new[] { "ls", "-R", "/" }, ["tree", "/"], ["find", "/"], ["rm", "-r", "/a"] })
+        {
+            CliResult r = _cli.Run([img, .. command]);
+            Assert.True(r.Exit == 1, string.Join(' ', command) + ": " + r);
+            Assert.Single(r.Stderr.TrimEnd('\n').Split('\n'));
+            Assert.Contains("/a/b: directory cycle", r.Stderr, StringComparison.Ordinal);
+        }
+        Assert.Equal(b, File.ReadAllBytes(img));
+        string dest = _dir.File("cycle.out");
+        CliResult get = _cli.Run(img, "get", "/", dest);
+        Assert.True(get.Exit == 1, get.ToString());
+        Assert.Contains("/a/b: directory cycle", get.Stderr, StringComparison.Ordinal);
+        Assert.True(Directory.Exists(Path.Combine(dest, "a", "b")));
+        Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dest, "a", "b")));
+    }
+
+    [Fact]
     public void Get_BlockMapDamagedPartWayThroughABigFile_OneLineErrorNoHang()
     {
         // The copy reads the next chunk while it writes the current one: a read that fails

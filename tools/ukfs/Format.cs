@@ -57,14 +57,19 @@ internal static class Format
 
     public static string Octal(uint mode) => "0" + Convert.ToString(mode & 0xFFF, 8).PadLeft(3, '0');
 
-    /// <summary>ISO 8601 in UTC with nanoseconds: 2001-02-03T04:05:06.123456789Z.</summary>
-    public static string Time(Timespec t) =>
-        t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)
-        + "." + t.Nanoseconds.ToString("D9", CultureInfo.InvariantCulture) + "Z";
+    /// <summary>
+    /// ISO 8601 in UTC with nanoseconds: 2001-02-03T04:05:06.123456789Z. A time outside the
+    /// years 1 to 9999 (a damaged or far-future inode) is its seconds since 1970, as GNU ls
+    /// prints a time it cannot convert.
+    /// </summary>
+    public static string Time(Timespec t) => !t.IsRepresentable ? t.ToString()
+        : t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-ddTHH:mm:ss", CultureInfo.InvariantCulture)
+          + "." + t.Nanoseconds.ToString("D9", CultureInfo.InvariantCulture) + "Z";
 
-    /// <summary>"2001-02-03 04:05" for ls -l.</summary>
-    public static string ShortTime(Timespec t) =>
-        t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
+    /// <summary>"2001-02-03 04:05" for ls -l (seconds since 1970 outside the years 1 to 9999).</summary>
+    public static string ShortTime(Timespec t) => !t.IsRepresentable
+        ? t.Seconds.ToString(CultureInfo.InvariantCulture)
+        : t.ToDateTimeOffset().UtcDateTime.ToString("yyyy-MM-dd HH:mm", CultureInfo.InvariantCulture);
 
     /// <summary>
     /// A time as touch -d and SOURCE_DATE_EPOCH give it: seconds since 1970 (also

@@ -80,9 +80,10 @@ internal sealed partial class FfsNode
         {
             if (ptr == 0)
             {
-                // A hole in the indirect chain: everything below it is a hole.
+                // A hole in the indirect chain: everything below it is a hole, to the end of
+                // the subtree that pointer would cover.
                 phys = 0;
-                run = 1;
+                run = (int)Math.Min(maxBlocks, HoleBelow(index[l..level], sb.Nindir));
                 return Errno.OK;
             }
             if (!FfsMount.PointerValid(ptr, sb.Frag))
@@ -112,6 +113,22 @@ internal sealed partial class FfsNode
             return KernelLog.CorruptionOnce("ffs", phys, $"inode {Ino} block {lbn} points outside the data area");
         }
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// Blocks from the one <paramref name="path"/> leads to until the end of the subtree of
+    /// the missing pointer at its first step (its indexes from there down).
+    /// </summary>
+    private static long HoleBelow(ReadOnlySpan<int> path, int nindir)
+    {
+        long span = 1;
+        long position = 0;
+        for (int k = path.Length - 1; k >= 0; k--)
+        {
+            position += path[k] * span;
+            span = span > long.MaxValue / nindir ? long.MaxValue : span * nindir;
+        }
+        return Math.Max(1, span - position);
     }
 
     private bool Continues(long first, long next, int k) =>

@@ -185,7 +185,7 @@ internal sealed partial class FfsNode
         long lastLbn = sb.LblkNo(Din.Size - 1);
         while (lbn <= lastLbn)
         {
-            Errno e = Bmap(lbn, MaxRunBlocks, out long phys, out int run);
+            Errno e = Bmap(lbn, int.MaxValue, out long phys, out int run);
             if (e != Errno.OK)
             {
                 return e;

@@ -51,6 +51,31 @@ public sealed partial class Ext2CheckTests
         AssertBothClean(Make(dir, flavour));
     }
 
+    /// <summary>
+    /// An indirect pointer into the inode table: read as block numbers the table is garbage,
+    /// and a repair that cleared those "illegal blocks" in place would wipe the inodes stored
+    /// there. It is not followed (e2fsck: "conflicts with critical metadata"), only cleared.
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext3")]
+    public void Check_IndirectBlockInTheInodeTable_NotFollowed_RepairNeverWritesTheTable(string flavour)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, flavour);
+        long tableBlock = InodeOffset(img, InodeOf(img, "/many/file5")) / 1024;
+        Debugfs(img, $"sif /big.bin block[IND] {tableBlock}");
+        byte[] table = ReadAt(img, tableBlock * 1024, 1024);
+
+        CheckReport first = AssertBothDamaged(img);
+        Assert.Contains(first.Findings, f => f.Message.Contains($"indirect block {tableBlock} is file-system metadata", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Equal(table, ReadAt(img, tableBlock * 1024, 1024));
+        AssertBothClean(img);
+        Assert.Equal("5", DebugfsRead(img, "cat /many/file5"));
+    }
+
     [Theory]
     [MemberData(nameof(Flavours))]
     public void Check_LinkCountTooHigh_FoundAndSetToReferences(string flavour)

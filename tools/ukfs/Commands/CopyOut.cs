@@ -20,6 +20,7 @@ internal sealed class CopyOut
 
     private readonly PipelinedCopy _pipe = new();
     private readonly Dictionary<ulong, string> _linked = [];
+    private readonly DirectoryCycles _cycles = new();
     private readonly List<(string Src, string Host, VAttr Va)> _directories = [];
     private string? _namedFile;
 
@@ -117,6 +118,22 @@ internal sealed class CopyOut
         {
             _directories.Add((src, host, va));
         }
+        if (!_cycles.TryEnter(_ctx, src, va.Ino))
+        {
+            return;
+        }
+        try
+        {
+            CopyEntries(src, host);
+        }
+        finally
+        {
+            _cycles.Leave(va.Ino);
+        }
+    }
+
+    private void CopyEntries(string src, string host)
+    {
         foreach (UkfsDirEntry e in _ctx.Mount.ReadDirectory(src))
         {
             if (!SafeName(e.Name))
@@ -156,14 +173,24 @@ internal sealed class CopyOut
             existing = null;
         }
         FileMode mode = intoSpecial ? FileMode.Open : existing is not null ? FileMode.Create : FileMode.CreateNew;
-        using (UkfsFileStream input = _ctx.Mount.Open(src))
-        using (FileStream output = HostFiles.OpenWrite(host, mode, intoSpecial ? 0 : PreallocationFor(va)))
+        try
         {
+            using UkfsFileStream input = _ctx.Mount.Open(src);
+            using FileStream output = HostFiles.OpenWrite(host, mode, intoSpecial ? 0 : PreallocationFor(va));
             CopyData(input, output, va, keepHoles: !intoSpecial);
             if (!intoSpecial)
             {
                 output.SetLength(output.Position);
             }
+        }
+        catch (ArgumentException)
+        {
+            // FileStream.SetLength and Seek refuse a length the host file system cannot hold.
+            throw new HostIOException(host, $"the host file system cannot hold a file of {va.Size} bytes");
+        }
+        catch (IOException e) when (e is not (UkfsException or HostIOException))
+        {
+            throw new HostIOException(host, e.Message);
         }
         if (!intoSpecial)
         {
@@ -185,20 +212,57 @@ internal sealed class CopyOut
 
     /// <summary>
     /// The image is read on another thread, several chunks ahead of the host writes, so the
-    /// disk keeps reading while the host file takes the data.
+    /// disk keeps reading while the host file takes the data. A file with less storage than
+    /// size may have holes: only its data ranges are read (SEEK_DATA / SEEK_HOLE, as cp
+    /// does), so a sparse file of any size copies in the time its data takes, and the holes
+    /// stay holes on the host (the caller's SetLength gives the file its size).
     /// </summary>
     private void CopyData(UkfsFileStream input, FileStream output, VAttr va, bool keepHoles)
     {
-        long remaining = va.Size;
-        // Only a file with less storage than size can have holes; scanning every chunk of
-        // a fully allocated file for zeros would cost a tenth of a large get for nothing.
-        bool mayHaveHoles = keepHoles && va.BytesUsed < va.Size;
-        _pipe.Run(va.Size, buffer => input.Read(buffer.Span), chunk =>
+        if (!keepHoles || va.BytesUsed >= va.Size)
+        {
+            CopyRange(input, output, 0, va.Size, skipZeroChunks: false);
+            return;
+        }
+        long pos = 0;
+        while (pos < va.Size)
+        {
+            long data = input.NextData(pos);
+            if (data < 0 || data >= va.Size)
+            {
+                break;
+            }
+            long hole = Math.Min(input.NextHole(data) is var h and >= 0 ? h : va.Size, va.Size);
+            if (hole <= data)
+            {
+                break;
+            }
+            _progress.Add(data - pos);
+            output.Seek(data, SeekOrigin.Begin);
+            // Zeros the driver keeps as data (unwritten extents, zeroed blocks) become holes too.
+            CopyRange(input, output, data, hole - data, skipZeroChunks: true);
+            pos = hole;
+        }
+        _progress.Add(va.Size - pos);
+        output.Seek(va.Size, SeekOrigin.Begin);
+    }
+
+    /// <summary>Copy <paramref name="length"/> bytes from <paramref name="start"/> through the pipeline; the output is already there.</summary>
+    private void CopyRange(UkfsFileStream input, FileStream output, long start, long length, bool skipZeroChunks)
+    {
+        input.Position = start;
+        long toRead = length;
+        long remaining = length;
+        _pipe.Run(length, buffer =>
+        {
+            int n = input.Read(buffer.Span[..(int)Math.Min(buffer.Length, toRead)]);
+            toRead -= n;
+            return n;
+        }, chunk =>
         {
             int n = chunk.Length;
-            if (mayHaveHoles && n == PipelinedCopy.ChunkSize && remaining > n && IsZero(chunk.Span))
+            if (skipZeroChunks && n == PipelinedCopy.ChunkSize && remaining > n && IsZero(chunk.Span))
             {
-                // Keep holes holes: seek over an all-zero chunk (SetLength at the end fills the size).
                 output.Seek(n, SeekOrigin.Current);
             }
             else

@@ -20,7 +20,11 @@ internal static class FileFlagCommands
             VAttr va = ctx.Mount.Lstat(path);
             if (va.Type == VType.Directory && !o.Directories)
             {
-                ListDirectory(ctx, o, path);
+                var cycles = new DirectoryCycles();
+                if (cycles.TryEnter(ctx, path, va.Ino))
+                {
+                    ListDirectory(ctx, o, path, cycles);
+                }
                 return;
             }
             RequireFlagsKind(path, va.Type);
@@ -29,7 +33,7 @@ internal static class FileFlagCommands
         return 0;
     }
 
-    private static void ListDirectory(CommandContext ctx, LsattrOptions o, string dir)
+    private static void ListDirectory(CommandContext ctx, LsattrOptions o, string dir, DirectoryCycles cycles)
     {
         foreach (UkfsDirEntry e in ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal))
         {
@@ -41,11 +45,18 @@ internal static class FileFlagCommands
             try
             {
                 ShowLine(ctx, path);
-                if (o.Recursive && e.Attributes.Type == VType.Directory)
+                if (o.Recursive && e.Attributes.Type == VType.Directory && cycles.TryEnter(ctx, path, e.Attributes.Ino))
                 {
                     ctx.Out.WriteLine();
                     ctx.Out.WriteLine(path + ":");
-                    ListDirectory(ctx, o, path);
+                    try
+                    {
+                        ListDirectory(ctx, o, path, cycles);
+                    }
+                    finally
+                    {
+                        cycles.Leave(e.Attributes.Ino);
+                    }
                     ctx.Out.WriteLine();
                 }
             }
@@ -67,7 +78,7 @@ internal static class FileFlagCommands
             {
                 VAttr va = ctx.Mount.Lstat(path);
                 RequireFlagsKind(path, va.Type);
-                Change(ctx, o, path, va.Type);
+                Change(ctx, o, path, va, new DirectoryCycles());
             }
             catch (UkfsException e)
             {
@@ -77,8 +88,9 @@ internal static class FileFlagCommands
         return 0;
     }
 
-    private static void Change(CommandContext ctx, ChattrOptions o, string path, VType type)
+    private static void Change(CommandContext ctx, ChattrOptions o, string path, VAttr va, DirectoryCycles cycles)
     {
+        VType type = va.Type;
         FileFlags old = ctx.Mount.GetFileFlags(path);
         (FileFlags add, FileFlags remove, FileFlags? exactly) = o.Change;
         // "=" replaces what chattr can set; what it cannot (a file's layout: extents, inline
@@ -87,24 +99,31 @@ internal static class FileFlagCommands
             ? set | (old & (FileFlags.Extents | FileFlags.Encrypted | FileFlags.Indexed | FileFlags.InlineData | FileFlags.Verity))
             : (old | add) & ~remove;
         ctx.Mount.SetFileFlags(path, wanted);
-        if (!o.Recursive || type != VType.Directory)
+        if (!o.Recursive || type != VType.Directory || !cycles.TryEnter(ctx, path, va.Ino))
         {
             return;
         }
-        foreach (UkfsDirEntry e in ctx.Mount.ReadDirectory(path).OrderBy(e => e.Name, StringComparer.Ordinal))
+        try
         {
-            if (e.Name is "." or ".." || !HasFlags(e.Attributes.Type))
+            foreach (UkfsDirEntry e in ctx.Mount.ReadDirectory(path).OrderBy(e => e.Name, StringComparer.Ordinal))
             {
-                continue;
+                if (e.Name is "." or ".." || !HasFlags(e.Attributes.Type))
+                {
+                    continue;
+                }
+                try
+                {
+                    Change(ctx, o, UkfsMount.Combine(path, e.Name), e.Attributes, cycles);
+                }
+                catch (UkfsException ex)
+                {
+                    Report(ctx, o, ex);
+                }
             }
-            try
-            {
-                Change(ctx, o, UkfsMount.Combine(path, e.Name), e.Attributes.Type);
-            }
-            catch (UkfsException ex)
-            {
-                Report(ctx, o, ex);
-            }
+        }
+        finally
+        {
+            cycles.Leave(va.Ino);
         }
     }
 

@@ -15,11 +15,12 @@ internal static class FindCommand
         Func<long, bool>? size = o.Size is null ? null : ParseSize(o.Size);
         string root = o.Path ?? "/";
         VAttr va = ctx.Mount.Lstat(root);
-        Visit(ctx, root, Path.GetFileName(root.TrimEnd('/')), va, name, type, size);
+        Visit(ctx, root, Path.GetFileName(root.TrimEnd('/')), va, name, type, size, new DirectoryCycles());
         return 0;
     }
 
-    private static void Visit(CommandContext ctx, string path, string entryName, VAttr va, Regex? name, VType? type, Func<long, bool>? size)
+    private static void Visit(CommandContext ctx, string path, string entryName, VAttr va, Regex? name, VType? type,
+        Func<long, bool>? size, DirectoryCycles cycles)
     {
         bool match = (name is null || name.IsMatch(entryName))
             && (type is null || va.Type == type)
@@ -28,10 +29,22 @@ internal static class FindCommand
         {
             ctx.Out.WriteLine(path);
         }
-        if (va.Type != VType.Directory)
+        if (va.Type != VType.Directory || !cycles.TryEnter(ctx, path, va.Ino))
         {
             return;
         }
+        try
+        {
+            VisitEntries(ctx, path, name, type, size, cycles);
+        }
+        finally
+        {
+            cycles.Leave(va.Ino);
+        }
+    }
+
+    private static void VisitEntries(CommandContext ctx, string path, Regex? name, VType? type, Func<long, bool>? size, DirectoryCycles cycles)
+    {
         IReadOnlyList<UkfsDirEntry> entries;
         try
         {
@@ -44,7 +57,7 @@ internal static class FindCommand
         }
         foreach (UkfsDirEntry e in entries)
         {
-            Visit(ctx, UkfsMount.Combine(path, e.Name), e.Name, e.Attributes, name, type, size);
+            Visit(ctx, UkfsMount.Combine(path, e.Name), e.Name, e.Attributes, name, type, size, cycles);
         }
     }
 

@@ -23,7 +23,7 @@ internal static class ListCommands
                 Emit(ctx, o, json, path, path, own);
                 return;
             }
-            ListDirectory(ctx, o, json, path, headers, ref first);
+            ListDirectory(ctx, o, json, path, va.Ino, headers, ref first, new DirectoryCycles());
         });
         if (o.Json)
         {
@@ -32,7 +32,25 @@ internal static class ListCommands
         return 0;
     }
 
-    private static void ListDirectory(CommandContext ctx, LsOptions o, List<FileJson> json, string dir, bool headers, ref bool first)
+    private static void ListDirectory(CommandContext ctx, LsOptions o, List<FileJson> json, string dir, ulong ino, bool headers,
+        ref bool first, DirectoryCycles cycles)
+    {
+        if (!cycles.TryEnter(ctx, dir, ino))
+        {
+            return;
+        }
+        try
+        {
+            ListEntries(ctx, o, json, dir, headers, ref first, cycles);
+        }
+        finally
+        {
+            cycles.Leave(ino);
+        }
+    }
+
+    private static void ListEntries(CommandContext ctx, LsOptions o, List<FileJson> json, string dir, bool headers,
+        ref bool first, DirectoryCycles cycles)
     {
         IReadOnlyList<UkfsDirEntry> entries = [.. ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal)];
         if (headers && !o.Json)
@@ -56,7 +74,7 @@ internal static class ListCommands
         {
             try
             {
-                ListDirectory(ctx, o, json, UkfsMount.Combine(dir, e.Name), headers, ref first);
+                ListDirectory(ctx, o, json, UkfsMount.Combine(dir, e.Name), e.Attributes.Ino, headers, ref first, cycles);
             }
             catch (UkfsException ex)
             {
@@ -139,16 +157,17 @@ internal static class ListCommands
         VAttr va = ctx.Mount.Stat(root);
         ctx.Out.WriteLine(root);
         int dirs = 0, files = 0;
-        if (va.Type == VType.Directory)
+        var cycles = new DirectoryCycles();
+        if (va.Type == VType.Directory && cycles.TryEnter(ctx, root, va.Ino))
         {
-            TreeLevel(ctx, root, "", ref dirs, ref files);
+            TreeLevel(ctx, root, "", ref dirs, ref files, cycles);
         }
         ctx.Out.WriteLine();
         ctx.Out.WriteLine($"{dirs} directories, {files} files");
         return 0;
     }
 
-    private static void TreeLevel(CommandContext ctx, string dir, string indent, ref int dirs, ref int files)
+    private static void TreeLevel(CommandContext ctx, string dir, string indent, ref int dirs, ref int files, DirectoryCycles cycles)
     {
         IReadOnlyList<UkfsDirEntry> entries;
         try
@@ -170,7 +189,11 @@ internal static class ListCommands
             if (e.Type == VType.Directory)
             {
                 dirs++;
-                TreeLevel(ctx, path, indent + (last ? "    " : "|   "), ref dirs, ref files);
+                if (cycles.TryEnter(ctx, path, e.Attributes.Ino))
+                {
+                    TreeLevel(ctx, path, indent + (last ? "    " : "|   "), ref dirs, ref files, cycles);
+                    cycles.Leave(e.Attributes.Ino);
+                }
             }
             else
             {

@@ -214,6 +214,17 @@ internal sealed partial class Ext2CheckRun
             Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} (logical {c.Logical}); cleared");
             return _repair ? Drop : Keep;
         }
+        if (c.Node && _meta[(int)c.Physical])
+        {
+            // What it points at is an inode table, a bitmap or a descriptor block: read as
+            // a list of block numbers it is garbage, and a repair written into it would
+            // destroy that metadata (e2fsck: "conflicts with critical metadata").
+            w.Illegal++;
+            string kind = (w.Din.Flags & Ext2Dinode.FlagExtents) != 0 ? "extent" : "indirect";
+            string fix = _repair ? ", pointer cleared" : "";
+            Error(Pass1, Ino(w.Ino), $"{kind} block {c.Physical} is file-system metadata; not followed{fix}");
+            return _repair ? Drop : Skip;
+        }
         MarkUsed(c.Physical, c.Count, w);
         w.Blocks += (ulong)c.Count;
         if (c.Logical >= 0)

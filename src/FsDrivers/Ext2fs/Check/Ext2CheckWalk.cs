@@ -32,6 +32,9 @@ internal sealed partial class Ext2CheckRun
     private const ulong Keep = 0;
     private const ulong Drop = ulong.MaxValue;
 
+    /// <summary>Keep the pointer but do not follow it (a node that is not this file's to read as one).</summary>
+    private const ulong Skip = ulong.MaxValue - 1;
+
     private void WalkBlocks(InodeWalk w, Func<InodeWalk, BlockClaim, ulong> visit)
     {
         if ((w.Din.Flags & Ext2Dinode.FlagExtents) != 0)
@@ -61,6 +64,10 @@ internal sealed partial class Ext2CheckRun
             {
                 w.Din.SetBlockPointer(i, 0);
                 w.Changed = true;
+                continue;
+            }
+            if (answer == Skip)
+            {
                 continue;
             }
             if (answer != Keep)
@@ -99,6 +106,10 @@ internal sealed partial class Ext2CheckRun
             {
                 BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(j * 4), 0);
                 changed = true;
+                continue;
+            }
+            if (answer == Skip)
+            {
                 continue;
             }
             if (answer != Keep)
@@ -178,6 +189,11 @@ internal sealed partial class Ext2CheckRun
                 {
                     ulong answer = visit(w, new BlockClaim(child, 1, -1, true, false));
                     drop = answer == Drop;
+                    if (answer == Skip)
+                    {
+                        nextStart = lblk;
+                        continue;
+                    }
                     if (answer != Keep && answer != Drop)
                     {
                         Ext4Extent.WriteIndex(e, lblk, answer);
