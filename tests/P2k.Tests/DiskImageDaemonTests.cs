@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using RumpFs.P2k.Tests.Support;
 using RumpFs.TestSupport;
 
@@ -312,6 +313,69 @@ public sealed class DiskImageDaemonTests : IDisposable
             Assert.Equal(0, d.Process.ExitCode);
         }
         Assert.DoesNotContain("\tf\n", OracleTool.RunExpect(0, "fls", "-u", "-f", "ufs1", image).Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// An image NetBSD was logging (WAPBL): a read-only mount shows what the log holds and
+    /// leaves the image alone, a read-write one replays it and stops logging, a damaged log
+    /// is one line and exit 1. The log's transaction is the difference of two makefs images.
+    /// </summary>
+    [Fact]
+    public void RumpFfs_WapblLog_ReplayedReadOnlyInMemory_ReadWriteToTheImage_DamagedRefused()
+    {
+        const int LogBytes = 128 * 1024;
+        byte[] Makefs(string name, bool logged)
+        {
+            string tree = _images.File(name + "-tree");
+            Directory.CreateDirectory(tree);
+            File.WriteAllText(Path.Combine(tree, "old"), "old\n");
+            if (logged)
+            {
+                File.WriteAllText(Path.Combine(tree, "logged"), "in the log\n");
+            }
+            string img = _images.File(name + ".img");
+            OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-B", "be", "-o", "version=2", "-s", "8m", img, tree);
+            return WapblLogWriter.MarkLogged(File.ReadAllBytes(img), LogBytes);
+        }
+        byte[] before = Makefs("wapbl-before", logged: false);
+        byte[] after = Makefs("wapbl-after", logged: true);
+        var log = new WapblLogWriter(bigEndian: true, LogBytes);
+        log.Blocks(WapblLogWriter.Transaction(before, after));
+        string image = _images.File("wapbl.img");
+        byte[] logged = [.. before, .. log.Build(log.CircOff + log.CircSize - 1024, generation: 9)];
+        File.WriteAllBytes(image, logged);
+
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", ["-o", "ro", image]))
+        {
+            Assert.Equal("in the log\n", File.ReadAllText(d.Path("logged")));
+        }
+        Assert.Equal(logged, File.ReadAllBytes(image));
+
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            File.WriteAllText(d.Path("new"), "after the replay");
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        Assert.Equal(0, BinaryPrimitives.ReadInt32BigEndian(File.ReadAllBytes(image).AsSpan(8192 + 1312)) & 0x100);
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", ["-o", "ro", image]))
+        {
+            Assert.Equal("in the log\n", File.ReadAllText(d.Path("logged")));
+            Assert.Equal("after the replay", File.ReadAllText(d.Path("new")));
+        }
+
+        byte[] damaged = (byte[])logged.Clone();
+        BinaryPrimitives.WriteInt64BigEndian(damaged.AsSpan(before.Length + 512 + 64), 1L << 40); // circ_off of the current header
+        File.WriteAllBytes(image, damaged);
+        string mnt = _images.File("wapbl-mnt");
+        Directory.CreateDirectory(mnt);
+        (int rc, string output) = RumpDaemon.Run("dotnet", RumpDaemon.ToolDll("rump_ffs"), image, mnt);
+        Assert.Equal(1, rc);
+        Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains("WAPBL log", output, StringComparison.Ordinal);
+        Assert.False(Protocol.MountTable.IsMountPoint(mnt));
+        Assert.Equal(damaged, File.ReadAllBytes(image));
     }
 
     [Fact]

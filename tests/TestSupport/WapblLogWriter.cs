@@ -42,6 +42,32 @@ public sealed class WapblLogWriter(bool bigEndian, int logBytes)
         return runs;
     }
 
+    /// <summary>
+    /// A copy of a makefs image (superblock at 8 KiB, either byte order) whose superblock
+    /// records an end-of-partition log of <paramref name="logBytes"/> just past the file
+    /// system, with FS_DOWAPBL set: fs_journal_version and _location at 864 and 865,
+    /// fs_journallocs[] (address and count in 512-byte units, block size) at 872, fs_flags at 1312.
+    /// </summary>
+    public static byte[] MarkLogged(byte[] image, int logBytes)
+    {
+        byte[] copy = (byte[])image.Clone();
+        Span<byte> sb = copy.AsSpan(8192);
+        bool big = BinaryPrimitives.ReadInt32BigEndian(sb[1372..]) is 0x011954 or 0x19540119;
+        if (!big && BinaryPrimitives.ReadInt32LittleEndian(sb[1372..]) is not (0x011954 or 0x19540119))
+        {
+            throw new ArgumentException("no FFS superblock at 8 KiB", nameof(image));
+        }
+        var w = new WapblLogWriter(big, logBytes);
+        sb[864] = 1;
+        sb[865] = 1;
+        w.W64(copy, 8192 + 872, image.Length / 512);
+        w.W64(copy, 8192 + 880, logBytes / 512);
+        w.W64(copy, 8192 + 888, 512);
+        int flags = big ? BinaryPrimitives.ReadInt32BigEndian(sb[1312..]) : BinaryPrimitives.ReadInt32LittleEndian(sb[1312..]);
+        w.W32(copy, 8192 + 1312, flags | 0x100);
+        return copy;
+    }
+
     /// <summary>A block record per 31 runs: each run is a 512-byte sector address and whole sectors of data.</summary>
     public void Blocks(IReadOnlyList<(long Sector, byte[] Data)> runs)
     {

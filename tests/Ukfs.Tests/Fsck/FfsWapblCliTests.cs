@@ -26,25 +26,10 @@ public sealed class FfsWapblCliTests
         return img;
     }
 
-    /// <summary>Record an end-of-partition log past the file system, with FS_DOWAPBL set (struct fs, makefs's superblock at 8 KiB).</summary>
-    private static byte[] MarkLogged(byte[] image)
-    {
-        byte[] copy = (byte[])image.Clone();
-        Span<byte> sb = copy.AsSpan(8192);
-        Assert.Equal(0x011954, BinaryPrimitives.ReadInt32LittleEndian(sb[1372..]));
-        sb[864] = 1; // fs_journal_version
-        sb[865] = 1; // fs_journal_location: end of partition
-        BinaryPrimitives.WriteInt64LittleEndian(sb[872..], image.Length / 512);
-        BinaryPrimitives.WriteInt64LittleEndian(sb[880..], LogBytes / 512);
-        BinaryPrimitives.WriteInt64LittleEndian(sb[888..], 512);
-        BinaryPrimitives.WriteInt32LittleEndian(sb[1312..], BinaryPrimitives.ReadInt32LittleEndian(sb[1312..]) | 0x100);
-        return copy;
-    }
-
     private static string LoggedImage(ScratchDir dir, Action<WapblLogWriter>? damage = null)
     {
-        byte[] before = MarkLogged(File.ReadAllBytes(Makefs(dir, "before", withLog: false)));
-        byte[] after = MarkLogged(File.ReadAllBytes(Makefs(dir, "after", withLog: true)));
+        byte[] before = WapblLogWriter.MarkLogged(File.ReadAllBytes(Makefs(dir, "before", withLog: false)), LogBytes);
+        byte[] after = WapblLogWriter.MarkLogged(File.ReadAllBytes(Makefs(dir, "after", withLog: true)), LogBytes);
         var log = new WapblLogWriter(bigEndian: false, LogBytes);
         log.Blocks(WapblLogWriter.Transaction(before, after));
         damage?.Invoke(log);
