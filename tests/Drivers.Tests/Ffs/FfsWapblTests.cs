@@ -56,16 +56,20 @@ public sealed class FfsWapblTests
     }
 
     /// <summary>A copy of <paramref name="image"/> whose superblock records an end-of-partition log just past the file system.</summary>
-    private static byte[] MarkLogged(byte[] image, bool logging = true)
+    private static byte[] MarkLogged(byte[] image, bool logging = true) => MarkLogged(image, 1, image.Length / 512, 0, LogBytes, logging);
+
+    /// <summary>A copy whose superblock records a log at <paramref name="sector"/> (location 1: past the file system; 2: in the file <paramref name="ino"/>).</summary>
+    private static byte[] MarkLogged(byte[] image, byte location, long sector, ulong ino, int logBytes, bool logging = true)
     {
         byte[] copy = (byte[])image.Clone();
         FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(copy, readOnly: true), out _)!;
         Assert.True(sb.IsUfs2 || (sb.OldFlags & FfsSuperblock.OldFlagsUpdated) != 0, "makefs wrote an old-format superblock");
         Span<byte> s = copy.AsSpan((int)sb.Location);
         s[SuperblockFields.JournalVersion] = 1;
-        s[SuperblockFields.JournalLocation] = 1;
-        sb.Order.W64(s, SuperblockFields.JournalLocs, image.Length / 512);
-        sb.Order.W64(s, SuperblockFields.JournalLocs + 8, LogBytes / 512);
+        s[SuperblockFields.JournalLocation] = location;
+        sb.Order.W64(s, SuperblockFields.JournalLocs + 24, (long)ino);
+        sb.Order.W64(s, SuperblockFields.JournalLocs, sector);
+        sb.Order.W64(s, SuperblockFields.JournalLocs + 8, logBytes / 512);
         sb.Order.W64(s, SuperblockFields.JournalLocs + 16, 512);
         if (logging)
         {
@@ -201,6 +205,85 @@ public sealed class FfsWapblTests
         string extracted = dir.File("new.bin");
         OracleTool.RunExpect(0, "sh", "-c", $"icat {replayed} {ino} > {extracted}");
         Assert.Equal(s_newBin, File.ReadAllBytes(extracted));
+    }
+
+    /// <summary>
+    /// A log inside the file system, in a file's blocks (NetBSD's in-file-system log, for
+    /// partitions with no room after the file system): the same replay from there.
+    /// </summary>
+    [Theory]
+    [InlineData("1", "be")]
+    [InlineData("2", "le")]
+    public void InFileSystemLog_ReplayedFromTheLogFilesBlocks(string version, string order)
+    {
+        using var dir = new ScratchDir("wapbl");
+        // 16 KiB blocks: a 160 KiB file fits in the direct blocks, so makefs lays it out in one run.
+        const int InFsLogBytes = 160 * 1024;
+        byte[] filler = new byte[InFsLogBytes];
+        Array.Fill(filler, (byte)0xEE);
+        string beforePath = Makefs(dir, "before", version + ",bsize=16384,fsize=2048", order, src =>
+        {
+            File.WriteAllBytes(Path.Combine(src, "wapbl-log"), filler);
+            FillBefore(src);
+        });
+        byte[] before = File.ReadAllBytes(beforePath);
+        // The "after" state comes from the driver here, so the log file stays where it is.
+        byte[] after = (byte[])before.Clone();
+        var dev = new MemoryBlockDevice(after);
+        Assert.True(FfsTestMount.TryMount(dev, false, out Mount? w, out string? wmsg) == Errno.OK, wmsg);
+        Vnode root = FfsTestMount.Resolve(w!, "/");
+        Vnode d = FfsTestMount.Resolve(w!, "/d");
+        Assert.Equal(Errno.OK, Vop.Remove(d, "old.txt", Credentials.Root));
+        Assert.Equal(Errno.OK, Vop.Remove(d, "change.txt", Credentials.Root));
+        WriteNew(d, "change.txt", System.Text.Encoding.ASCII.GetBytes(string.Concat(Enumerable.Repeat("after! ", 1200))));
+        WriteNew(root, "new.bin", s_newBin);
+        Assert.Equal(Errno.OK, Vop.Mkdir(root, "newdir", 0x1ED, Credentials.Root, out Vnode? nd));
+        WriteNew(nd!, "n.txt", "n\n"u8.ToArray());
+        nd!.Release();
+        d.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, w!.Unmount());
+        long sector = FirstDataSector(before, "/wapbl-log");
+        ulong ino = InoOf(before, "/wapbl-log");
+        Assert.True(before.AsSpan((int)sector * 512, InFsLogBytes).SequenceEqual(filler), "the log file's blocks are not contiguous");
+        Assert.True(after.AsSpan((int)sector * 512, InFsLogBytes).SequenceEqual(filler), "the driver moved the log file");
+        string afterPath = "";
+
+        var s = new Scenario(MarkLogged(before, 2, sector, ino, InFsLogBytes), MarkLogged(after, 2, sector, ino, InFsLogBytes), before, after, afterPath, order == "be");
+        var log = new WapblLogWriter(s.BigEndian, InFsLogBytes);
+        log.Blocks(WapblLogWriter.Transaction(s.Before, s.After));
+        byte[] image = (byte[])s.Before.Clone();
+        log.Build(tail: log.CircOff + (9 * WapblLogWriter.Block), generation: 4).CopyTo(image, sector * 512);
+
+        var ro = new MemoryBlockDevice((byte[])image.Clone(), readOnly: true);
+        Assert.True(FfsTestMount.TryMount(ro, true, out Mount? mp, out string? msg) == Errno.OK, msg);
+        AssertShowsAfter(mp!, s);
+        Assert.Contains($"in the file system (inode {ino})", mp!.Describe().Single(kv => kv.Key == "wapbl log").Value, StringComparison.Ordinal);
+        mp.Unmount();
+
+        var rw = new MemoryBlockDevice(image);
+        Assert.True(FfsTestMount.TryMount(rw, false, out mp, out msg) == Errno.OK, msg);
+        AssertShowsAfter(mp!, s);
+        Assert.Equal(Errno.OK, mp!.Unmount());
+        Assert.Equal(0, SuperblockOf(rw).Flags & FlagWapbl);
+    }
+
+    private static void WriteNew(Vnode dir, string name, byte[] data)
+    {
+        Assert.Equal(Errno.OK, Vop.Create(dir, name, 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.Write(f!, 0, data, out int n));
+        Assert.Equal(data.Length, n);
+        f!.Release();
+    }
+
+    private static ulong InoOf(byte[] image, string path)
+    {
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice((byte[])image.Clone(), readOnly: true), true, out Mount? mp, out _));
+        Vnode vp = FfsTestMount.Resolve(mp!, path);
+        ulong ino = vp.Ino;
+        vp.Release();
+        mp!.Unmount();
+        return ino;
     }
 
     [Fact]
