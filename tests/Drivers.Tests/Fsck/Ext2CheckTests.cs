@@ -76,6 +76,42 @@ public sealed partial class Ext2CheckTests
         Assert.Equal("5", DebugfsRead(img, "cat /many/file5"));
     }
 
+    /// <summary>The same for an extent tree: an index entry naming the inode table's block.</summary>
+    [Fact]
+    public void Check_ExtentIndexInTheInodeTable_NotFollowed_RepairLeavesTheOtherInodesAlone()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string src = dir.File("frag-src");
+        Directory.CreateDirectory(src);
+        using (var f = new FileStream(Path.Combine(src, "frag"), FileMode.CreateNew))
+        {
+            // Eight pieces with holes between: more extents than the inode holds, so a tree of depth 1.
+            for (int i = 0; i < 8; i++)
+            {
+                f.Position = i * 8192;
+                f.Write(new byte[1024].Select(_ => (byte)'D').ToArray());
+            }
+        }
+        File.WriteAllText(Path.Combine(src, "other"), "other\n");
+        string img = dir.File("frag.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^metadata_csum,^64bit", "-b", "1024", "-d", src, img, "16M");
+        Assert.Contains(" 0/ 1 ", DebugfsRead(img, "ex /frag"), StringComparison.Ordinal);
+        long at = InodeOffset(img, InodeOf(img, "/frag"));
+        long tableBlock = at / 1024;
+        Patch(img, at + 40 + 12 + 4, BitConverter.GetBytes((uint)tableBlock)); // i_block: header, then ei_block, ei_leaf_lo
+        int inodeSize = 256;
+        byte[] othersBefore = [.. ReadAt(img, tableBlock * 1024, (int)(at % 1024)), .. ReadAt(img, at + inodeSize, (int)(1024 - (at % 1024) - inodeSize))];
+
+        CheckReport first = AssertBothDamaged(img);
+        Assert.Contains(first.Findings, f => f.Message.Contains($"extent block {tableBlock} is file-system metadata", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        byte[] othersAfter = [.. ReadAt(img, tableBlock * 1024, (int)(at % 1024)), .. ReadAt(img, at + inodeSize, (int)(1024 - (at % 1024) - inodeSize))];
+        Assert.Equal(othersBefore, othersAfter);
+        AssertBothClean(img);
+        Assert.Equal("other\n", DebugfsRead(img, "cat /other"));
+    }
+
     [Theory]
     [MemberData(nameof(Flavours))]
     public void Check_LinkCountTooHigh_FoundAndSetToReferences(string flavour)
