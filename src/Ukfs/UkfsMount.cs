@@ -97,7 +97,10 @@ public sealed partial class UkfsMount : IDisposable
             if (e != Errno.OK || mount is null)
             {
                 e = e == Errno.OK ? Errno.EIO : e;
-                throw new UkfsException(e, source, $"{source}: {driver.Name}: {message ?? e.Describe()}");
+                string why = message ?? e.Describe();
+                // Some drivers name themselves in their messages already ("ffs: ...").
+                string text = why.StartsWith(driver.Name + ": ", StringComparison.Ordinal) ? why : $"{driver.Name}: {why}";
+                throw new UkfsException(e, source, $"{source}: {text}");
             }
             if (!driver.NeedsDevice)
             {

@@ -115,6 +115,20 @@ public sealed class VnodeCache
         return Errno.OK;
     }
 
+    /// <summary>
+    /// The active cached vnode of <paramref name="ino"/> without taking a reference, or null:
+    /// only for a look at its state on the spot (it may be reclaimed right after). A driver
+    /// asks before giving out a number its allocation map says is free, so that a damaged
+    /// map cannot hand out a live inode.
+    /// </summary>
+    public Vnode? Peek(ulong ino)
+    {
+        lock (_lock)
+        {
+            return _byIno.TryGetValue(ino, out Vnode? v) && v.State == VnodeState.Active ? v : null;
+        }
+    }
+
     /// <summary>Return the cached vnode of <paramref name="ino"/>, referenced, or null.</summary>
     public Vnode? TryGetCached(ulong ino)
     {

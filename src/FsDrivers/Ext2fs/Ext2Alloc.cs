@@ -360,6 +360,27 @@ internal sealed partial class Ext2Mount
     }
 
     /// <summary>
+    /// After <see cref="AllocInode"/> handed out a number that turned out to be live (a
+    /// damaged bitmap): its bit stays set, but the counts go back to what they were, since
+    /// they already counted that inode as used.
+    /// </summary>
+    public void KeepLiveInode(uint ino, bool directory)
+    {
+        lock (AllocLock)
+        {
+            uint g = (ino - 1) / Sb.InodesPerGroup;
+            Ext2GroupDescriptor gd = Groups[g];
+            gd.FreeInodes++;
+            if (directory)
+            {
+                gd.UsedDirs--;
+            }
+            MarkGroupDirty(g);
+            Sb.FreeInodesCount++;
+        }
+    }
+
+    /// <summary>
     /// Allocate an inode number: directories go to a group with more free inodes than
     /// average (spreading the tree), everything else near its parent.
     /// </summary>

@@ -36,7 +36,7 @@ internal sealed partial class Ext2Node
     {
         node = null;
         Ext2Mount fs = dir.Fs;
-        Errno e = fs.AllocInode(dir.Number, va.Type == VType.Directory, out uint ino);
+        Errno e = AllocFreeNumber(fs, dir.Number, va.Type == VType.Directory, out uint ino);
         if (e != Errno.OK)
         {
             return e;
@@ -76,6 +76,30 @@ internal sealed partial class Ext2Node
         node.MarkDirty();
         fs.Vnodes.Insert(node);
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// An inode number the bitmap gives as free. A damaged bitmap can give one that is live
+    /// in the vnode cache (ext4: "doubly allocated?"): that one stays marked in use, a log
+    /// line names it, and the next free one is taken. The inode table itself is not asked:
+    /// with lazy initialisation its unused part may hold anything.
+    /// </summary>
+    private static Errno AllocFreeNumber(Ext2Mount fs, uint parent, bool directory, out uint ino)
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            Errno e = fs.AllocInode(parent, directory, out ino);
+            if (e != Errno.OK || fs.Vnodes.Peek(ino) is not Ext2Node { Din.LinksCount: > 0 })
+            {
+                return e;
+            }
+            fs.KeepLiveInode(ino, directory);
+            Errno corrupt = fs.Corrupt(ino, $"inode {ino} is free in the inode bitmap but in use; left in use");
+            if (attempt == 7)
+            {
+                return corrupt;
+            }
+        }
     }
 
     /// <summary>Change the size: free blocks past a smaller size, zero the tail of the new last block.</summary>

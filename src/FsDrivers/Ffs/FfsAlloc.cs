@@ -211,6 +211,32 @@ internal sealed partial class FfsMount
         }
     }
 
+    /// <summary>
+    /// After <see cref="AllocInode"/> handed out a number that turned out to be live (a
+    /// damaged map): its bit stays set, but the counts go back to what they were, since they
+    /// already counted that inode as used.
+    /// </summary>
+    public Errno KeepLiveInode(ulong ino, bool directory)
+    {
+        lock (AllocLock)
+        {
+            int cg = Sb.InoToCg(ino);
+            Errno e = ReadCg(cg, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            lock (bp!.SyncRoot)
+            {
+                var g = new CylinderGroup(bp.Data, Order);
+                AdjustCounts(cg, ref g, directory ? -1 : 0, 0, 1, 0);
+            }
+            bp.MarkDirty();
+            bp.Release();
+            return Errno.OK;
+        }
+    }
+
     /// <summary>Return inode <paramref name="ino"/> to its group's map (ffs_freefile).</summary>
     public Errno FreeInode(ulong ino, bool directory)
     {

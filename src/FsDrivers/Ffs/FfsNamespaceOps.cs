@@ -31,6 +31,46 @@ internal sealed partial class FfsNode
         return MakeEntry(name, va, null, out vp);
     }
 
+    /// <summary>
+    /// An inode number the group's map gives as free, with its on-disk record. A damaged map
+    /// can give one that is in use (NetBSD panics with "dup alloc" there): that one stays
+    /// marked in use, a log line names it, and the next free one is taken.
+    /// </summary>
+    private Errno AllocFreeInode(bool dir, out ulong ino, out FfsDinode din)
+    {
+        din = new FfsDinode();
+        for (int attempt = 0; ; attempt++)
+        {
+            Errno e = FfsMount.AllocInode(Ino, dir, out ino);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = FfsMount.ReadDinode(ino, din);
+            if (e != Errno.OK)
+            {
+                FfsMount.FreeInode(ino, dir);
+                return e;
+            }
+            // A cached node of a freed inode has a cleared record; a live one does not.
+            if (din.Mode == 0 && Mount.Vnodes.Peek(ino) is not FfsNode { Din.Mode: not 0 })
+            {
+                return Errno.OK;
+            }
+            e = FfsMount.KeepLiveInode(ino, dir);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            Errno corrupt = KernelLog.CorruptionOnce("ffs", (long)ino,
+                $"inode {ino} is free in its cylinder group's map but in use (mode {Convert.ToString(din.Mode, 8)}); left in use");
+            if (attempt == 7)
+            {
+                return corrupt;
+            }
+        }
+    }
+
     /// <summary>Allocate and initialise an inode (ufs_makeinode), then enter it in this directory.</summary>
     private Errno MakeEntry(string name, in VAttr va, string? target, out Vnode? vp)
     {
@@ -44,16 +84,9 @@ internal sealed partial class FfsNode
             return Errno.ENAMETOOLONG;
         }
         bool dir = va.Type == VType.Directory;
-        Errno e = FfsMount.AllocInode(Ino, dir, out ulong ino);
+        Errno e = AllocFreeInode(dir, out ulong ino, out FfsDinode din);
         if (e != Errno.OK)
         {
-            return e;
-        }
-        var din = new FfsDinode();
-        e = FfsMount.ReadDinode(ino, din);
-        if (e != Errno.OK)
-        {
-            FfsMount.FreeInode(ino, dir);
             return e;
         }
         int gen = din.Gen == 0 ? Mount.Random.NextPositiveInt32() : din.Gen;

@@ -78,21 +78,28 @@ internal sealed partial class FfsMount : Mount
                 message = "ffs: after the WAPBL replay: " + after;
                 return Errno.EROFS;
             }
+            if (!readOnly && io is OverlayDevice replayed)
+            {
+                // The replayed state must pass every check of a mount before it is written:
+                // a read-only look through the overlay first, then the commit.
+                Errno probe = Open(replayed, replayed, options, sb, out _, out message);
+                if (probe != Errno.OK)
+                {
+                    message = "ffs: after the WAPBL replay: " + message?.Replace("ffs: ", "", StringComparison.Ordinal);
+                    return probe;
+                }
+                probe = replayed.CommitTo(device);
+                if (probe != Errno.OK)
+                {
+                    message = $"ffs: writing the WAPBL log replay failed: {probe.Describe()}";
+                    return probe;
+                }
+                io = device;
+            }
         }
 
-        var bufs = new BufferCache(io, options.CacheBytes);
-        Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
-        var mp = new FfsMount(device, io, options, sb, bufs, csum!);
-        e = mp.CheckCylinderGroups(out message);
-        if (e == Errno.OK)
-        {
-            e = mp.CheckRoot(out message);
-        }
-        if (e == Errno.OK && !mp.IsReadOnly && replay is { Inodes.Count: > 0 })
+        Errno e = Open(device, io, options, sb, out FfsMount? mp, out message);
+        if (e == Errno.OK && !mp!.IsReadOnly && replay is { Inodes.Count: > 0 })
         {
             e = mp.ReleaseLoggedInodes(replay.Inodes);
             message = e == Errno.OK ? null : $"ffs: freeing the inodes the WAPBL log lists failed: {e.Describe()}";
@@ -101,7 +108,7 @@ internal sealed partial class FfsMount : Mount
         {
             return e;
         }
-        if (!mp.IsReadOnly)
+        if (!mp!.IsReadOnly)
         {
             // Dirty while mounted read-write: a crash leaves it for fsck (ffs_mountfs
             // shifts FS_ISCLEAN to FS_WASCLEAN and writes the superblock at once).
@@ -123,6 +130,26 @@ internal sealed partial class FfsMount : Mount
         message = null;
         mount = mp;
         return Errno.OK;
+    }
+
+    /// <summary>The mount over <paramref name="io"/>, once the summary, every cylinder group and the root check out.</summary>
+    private static Errno Open(IBlockDevice device, IBlockDevice io, MountOptions options, FfsSuperblock sb, out FfsMount? mount, out string? message)
+    {
+        mount = null;
+        var bufs = new BufferCache(io, options.CacheBytes);
+        Errno e = ReadSummary(sb, bufs, out int[]? csum, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        var mp = new FfsMount(device, io, options, sb, bufs, csum!);
+        e = mp.CheckCylinderGroups(out message);
+        if (e == Errno.OK)
+        {
+            e = mp.CheckRoot(out message);
+        }
+        mount = e == Errno.OK ? mp : null;
+        return e;
     }
 
     /// <summary>

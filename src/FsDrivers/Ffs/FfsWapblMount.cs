@@ -7,11 +7,12 @@ namespace RumpFs.FsDrivers.Ffs;
 
 /// <summary>
 /// Mounting a file system that NetBSD was logging (FS_DOWAPBL), as ffs_mountfs does without
-/// the log option: the log is replayed first (into memory for a read-only mount, to the
-/// device for a read-write one), and a read-write mount then stops logging (the flag is
-/// cleared; the log's space stays recorded for the next mount with logging) and frees the
-/// inodes the log lists as unlinked but still allocated (ffs_wapbl_replay_finish). A log
-/// that cannot be trusted refuses the mount before anything is written.
+/// the log option: the log is replayed first (into memory for a read-only mount; to the
+/// device for a read-write one, once the replayed state passes the mount's checks), and a
+/// read-write mount then stops logging (the flag is cleared; the log's space stays recorded
+/// for the next mount with logging) and frees the inodes the log lists as unlinked but
+/// still allocated (ffs_wapbl_replay_finish). A log that cannot be trusted refuses the
+/// mount before anything is written.
 /// </summary>
 internal sealed partial class FfsMount
 {
@@ -41,27 +42,29 @@ internal sealed partial class FfsMount
         int pieces = replay!.PieceCount;
         if (pieces > 0)
         {
-            if (readOnly)
-            {
-                e = replay.ToOverlay(out OverlayDevice overlay);
-                io = overlay;
-            }
-            else
-            {
-                e = replay.WriteBack();
-            }
+            // Read-write mounts too see the replay through an overlay first: it is written
+            // only once the replayed state passes the mount's checks (MountDevice).
+            e = replay.ToOverlay(out OverlayDevice overlay);
             if (e != Errno.OK)
             {
-                message = $"ffs: {(readOnly ? "reading" : "writing")} the WAPBL log replay failed: {e.Describe()}";
+                message = $"ffs: reading the WAPBL log replay failed: {e.Describe()}";
                 return e;
             }
-            KernelLog.Info("ffs", $"{device.Name}: replayed {pieces} logged blocks of {replay.PieceBytes} bytes {(readOnly ? "in memory" : "to the device")}");
+            io = overlay;
+            KernelLog.Info("ffs", $"{device.Name}: replaying {pieces} logged blocks of {replay.PieceBytes} bytes {(readOnly ? "in memory" : "to the device")}");
             // The log may hold the superblock itself.
             FfsSuperblock? after = FfsSuperblockCheck.Find(io, out string? lost);
             string? bad = after is null ? lost : FfsSuperblockCheck.Validate(after, io.Length);
+            if (bad is not null && readOnly && options.Force)
+            {
+                KernelLog.Warning("ffs", $"{device.Name}: WAPBL log not replayed (the superblock it holds is unusable: {bad}); recent changes are not visible");
+                io = device;
+                replay = null;
+                return Errno.OK;
+            }
             if (bad is not null)
             {
-                message = $"ffs: superblock after the WAPBL replay: {bad}";
+                message = $"ffs: superblock after the WAPBL replay: {bad} (mount read-only with -o force to read without the log)";
                 return Errno.EINVAL;
             }
             sb = after!;

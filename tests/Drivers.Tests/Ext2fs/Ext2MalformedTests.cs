@@ -264,4 +264,37 @@ public class Ext2MalformedTests
             }
         }
     }
+    /// <summary>
+    /// A live file's bit cleared in the inode bitmap: the allocator offers its number for the
+    /// next new name. It is refused with a log line and left in use (ext4: "doubly
+    /// allocated?"), and the next free number is taken, instead of a crash.
+    /// </summary>
+    [Fact]
+    public void Create_WhenTheBitmapSaysALiveInodeIsFree_TakesAnotherAndKeepsIt()
+    {
+        using var scratch = new ScratchDir("ext2-bad");
+        string src = scratch.File("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "a"), "a\n");
+        string image = scratch.File("dup.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", src, image, "8M");
+        uint ino = uint.Parse(System.Text.RegularExpressions.Regex.Match(
+            OracleTool.RunExpect(0, "debugfs", "-R", "stat /a", image).Stdout, @"Inode: (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", $"freei <{ino}>", image);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode a = Ext2Fixture.Resolve(m, "/a");
+        Vnode root = Ext2Fixture.Resolve(m, "/");
+        Assert.Equal(Errno.OK, Vop.Create(root, "new", 0x1A4, Credentials.Root, out Vnode? created));
+        Assert.NotEqual(ino, created!.Ino);
+        created.Release();
+        root.Release();
+        Assert.Equal("a\n", System.Text.Encoding.ASCII.GetString(Ext2Fixture.ReadAll(a)));
+        a.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+        // The bit is set again: the inode is in use, as e2fsck agrees.
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
+        Assert.True(fsck.ExitCode == 0, fsck.Transcript);
+    }
 }
+

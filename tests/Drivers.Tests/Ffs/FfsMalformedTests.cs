@@ -213,6 +213,46 @@ public class FfsMalformedTests
         ro!.Unmount();
     }
 
+    /// <summary>
+    /// The root inode's bit cleared in its group's map: the allocator offers inode 2 for the
+    /// next new name. It is refused with a log line and left in use, and the next free
+    /// number is taken, instead of a crash or a root overwritten by the new directory.
+    /// </summary>
+    [Theory]
+    [InlineData("ffs1-le-8k-f2")]
+    [InlineData("ffs2-be-8k-f2")]
+    public void Create_WhenTheMapSaysALiveInodeIsFree_TakesAnotherAndKeepsIt(string name)
+    {
+        byte[] img = Load(name);
+        FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(img, readOnly: true), out _)!;
+        int cgAt = (int)sb.FragToBytes(sb.CgTod(0));
+        var cg = new CylinderGroup(img.AsSpan(cgAt, sb.CgSize), sb.Order);
+        Assert.True(cg.InodeUsed(FfsSuperblock.RootIno));
+        cg.SetInodeUsed(FfsSuperblock.RootIno, false);
+        cg.SetInodeUsed(3, false);
+        // The allocator starts from the group's rotor: point it at the cleared bits.
+        cg.Irotor = 0;
+        Assert.Equal(Errno.OK, MountMem(img, false, out Mount? mp, out string? msg, out MemoryBlockDevice dev));
+        Vnode root = FfsTestMount.Resolve(mp!, "/");
+        var before = FfsTestMount.Walk(mp!);
+        Assert.Equal(Errno.OK, Vop.Mkdir(root, "x", 0x1ED, Credentials.Root, out Vnode? x));
+        Assert.NotEqual((ulong)FfsSuperblock.RootIno, x!.Ino);
+        Assert.NotEqual(3UL, x.Ino);
+        x.Release();
+        Assert.Equal(Errno.OK, Vop.Create(root, "f", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.True(f!.Ino > 3, $"new file got inode {f.Ino}");
+        f.Release();
+        root.Release();
+        before.Add("x");
+        before.Add("f");
+        Assert.Equal(before, FfsTestMount.Walk(mp!));
+        Assert.Equal(Errno.OK, mp!.Unmount());
+        Assert.Contains(FfsTestMount.LastLog, l => l.Contains("inode 2 is free in its cylinder group's map but in use", StringComparison.Ordinal));
+        // The counts already counted the live inodes: with their bits set again, all agrees.
+        FfsCheckReport check = FfsCheck.Run(dev);
+        Assert.True(check.IsClean, check.ToString());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {

@@ -411,6 +411,70 @@ public sealed class FfsWapblTests
         Assert.Contains(report.Findings, f => f.Location == "WAPBL log");
     }
 
+    /// <summary>
+    /// A log that is well formed but whose replay would leave a file system the mount refuses
+    /// (here cylinder group 0's header zeroed): the read-write mount is refused before any
+    /// of the replay is written, as the read-only one is.
+    /// </summary>
+    [Theory]
+    [InlineData("1", "le")]
+    [InlineData("2", "be")]
+    public void ReplayThatWouldDamageTheFileSystem_RefusedBeforeAnythingIsWritten(string version, string order)
+    {
+        using var dir = new ScratchDir("wapbl");
+        Scenario s = Make(dir, version, order);
+        FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(s.BeforePlain, readOnly: true), out _)!;
+        var log = new WapblLogWriter(s.BigEndian, LogBytes);
+        log.Blocks([(sb.FragToBytes(sb.CgTod(0)) / 512, new byte[512])]);
+        byte[] image = Logged(s, log, tail: log.CircOff);
+        byte[] copy = (byte[])image.Clone();
+        var dev = new MemoryBlockDevice(image);
+
+        Errno e = FfsTestMount.TryMount(dev, false, out Mount? mp, out string? msg);
+        Assert.Equal(Errno.EINVAL, e);
+        Assert.Null(mp);
+        Assert.Contains("after the WAPBL replay", msg, StringComparison.Ordinal);
+        Assert.Contains("cylinder group 0", msg, StringComparison.Ordinal);
+        Assert.Equal(0, dev.WriteCount);
+        Assert.Equal(copy, image);
+        Assert.Equal(Errno.EINVAL, FfsTestMount.TryMount(new MemoryBlockDevice(image, readOnly: true), true, out _, out _));
+    }
+
+    /// <summary>
+    /// A log whose replay would leave a superblock with no block size: the mount is refused
+    /// without writing, `-o ro,force` reads the file system without the log, and fsck -y
+    /// drops the log instead of writing it, keeping the superblock it has.
+    /// </summary>
+    [Fact]
+    public void ReplayThatWouldBreakTheSuperblock_ForceReadsWithoutIt_RepairDropsTheLog()
+    {
+        using var dir = new ScratchDir("wapbl");
+        Scenario s = Make(dir, "2", "le");
+        FfsSuperblock sb = FfsSuperblockCheck.Find(new MemoryBlockDevice(s.BeforePlain, readOnly: true), out _)!;
+        long sector = (sb.Location + SuperblockFields.Bsize) / 512;
+        byte[] piece = s.Before.AsSpan((int)sector * 512, 512).ToArray();
+        sb.Order.W32(piece, (int)(sb.Location + SuperblockFields.Bsize - (sector * 512)), 0);
+        var log = new WapblLogWriter(false, LogBytes);
+        log.Blocks([(sector, piece)]);
+        byte[] image = Logged(s, log, tail: log.CircOff);
+        byte[] copy = (byte[])image.Clone();
+
+        var dev = new MemoryBlockDevice(image);
+        Assert.Equal(Errno.EINVAL, FfsTestMount.TryMount(dev, false, out _, out string? msg));
+        Assert.Contains("superblock after the WAPBL replay: bad block size 0", msg, StringComparison.Ordinal);
+        Assert.Equal(copy, image);
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice(image, readOnly: true), true, out Mount? mp, out _, new MountOptions { Force = true }));
+        Assert.Equal(TreeOf(s.BeforePlain), FfsTestMount.Walk(mp!));
+        mp!.Unmount();
+
+        CheckReport repair = new FfsChecker().Check(dev, repair: true);
+        Assert.Contains(repair.Findings, f => f.Location == "WAPBL log" && f.Repaired && f.Message.Contains("dropped", StringComparison.Ordinal));
+        Assert.True(repair.OperationalError is null, repair.OperationalError);
+        Assert.Equal(0, SuperblockOf(dev).Flags & FlagWapbl);
+        Assert.Equal(sb.Bsize, SuperblockOf(dev).Bsize);
+        Assert.Equal(TreeOf(s.BeforePlain), TreeOf(dev.Contents));
+    }
+
     [Fact]
     public void Checker_ChecksWithTheLogInMemory_RepairReplaysAndStopsLogging()
     {

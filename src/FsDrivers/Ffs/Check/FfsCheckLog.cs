@@ -25,6 +25,12 @@ internal static class FfsCheckLog
             return device;
         }
         Errno e = FfsWapblReplay.Read(device, sb, out FfsWapblReplay? replay, out string? why);
+        if (e == Errno.OK && replay!.PieceCount > 0 && ReplayedSuperblockProblem(replay) is { } broken)
+        {
+            // Replaying would leave no usable superblock: the log is as good as unreadable.
+            e = Errno.EINVAL;
+            why = broken;
+        }
         if (e == Errno.EIO)
         {
             report.OperationalError = $"cannot read the WAPBL log: {why}";
@@ -73,6 +79,18 @@ internal static class FfsCheckLog
         }
         report.Note(Phase, Where, $"replayed {pieces} logged blocks to the device; logging stopped");
         return device;
+    }
+
+    /// <summary>Why the superblock the replay would leave is unusable, or null.</summary>
+    private static string? ReplayedSuperblockProblem(FfsWapblReplay replay)
+    {
+        if (replay.ToOverlay(out OverlayDevice overlay) != Errno.OK)
+        {
+            return "its blocks cannot be read";
+        }
+        FfsSuperblock? after = FfsSuperblockCheck.Find(overlay, out string? lost);
+        string? bad = after is null ? lost : FfsSuperblockCheck.Validate(after, overlay.Length);
+        return bad is null ? null : $"the superblock it holds is unusable ({bad})";
     }
 
     /// <summary>Clear FS_DOWAPBL in the superblock on the device (after any replay).</summary>
