@@ -66,6 +66,7 @@ internal sealed partial class FfsMount : Mount
         }
         IBlockDevice io = device;
         FfsWapblReplay? replay = null;
+        FfsSuperblock unreplayed = sb;
         if (logged)
         {
             Errno r = ReplayLog(device, readOnly, options, ref sb, out io, out replay, out message);
@@ -99,6 +100,12 @@ internal sealed partial class FfsMount : Mount
         }
 
         Errno e = Open(device, io, options, sb, out FfsMount? mp, out message);
+        if (e != Errno.OK && readOnly && options.Force && io is OverlayDevice)
+        {
+            KernelLog.Warning("ffs", $"{device.Name}: the WAPBL log's replay fails the mount's checks ({message}); mounted without it, recent changes are not visible");
+            replay = null;
+            e = Open(device, device, options, unreplayed, out mp, out message);
+        }
         if (e == Errno.OK && !mp!.IsReadOnly && replay is { Inodes.Count: > 0 })
         {
             e = mp.ReleaseLoggedInodes(replay.Inodes);

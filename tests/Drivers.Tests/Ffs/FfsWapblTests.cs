@@ -438,6 +438,9 @@ public sealed class FfsWapblTests
         Assert.Equal(0, dev.WriteCount);
         Assert.Equal(copy, image);
         Assert.Equal(Errno.EINVAL, FfsTestMount.TryMount(new MemoryBlockDevice(image, readOnly: true), true, out _, out _));
+        Assert.Equal(Errno.OK, FfsTestMount.TryMount(new MemoryBlockDevice(image, readOnly: true), true, out mp, out _, new MountOptions { Force = true }));
+        Assert.Equal(TreeOf(s.BeforePlain), FfsTestMount.Walk(mp!));
+        mp!.Unmount();
     }
 
     /// <summary>
