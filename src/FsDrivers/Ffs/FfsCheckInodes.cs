@@ -126,7 +126,10 @@ public static partial class FfsCheck
                 }
                 if (lbn << sb.Bshift >= d.Size)
                 {
-                    Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} past the end of file");
+                    // Name a pointer that is garbage too, not only misplaced.
+                    Add(FfsFindingKind.BlockMap, (long)ino, InRange(p, 1)
+                        ? $"block {lbn} past the end of file"
+                        : $"block {lbn} past the end of file, at {p}, outside the data area");
                     continue;
                 }
                 int n = (int)sb.NumFrags(lbn >= FfsSuperblock.NDAddr || d.Size >= (lbn + 1) << sb.Bshift

@@ -253,6 +253,17 @@ public class FfsMalformedTests
         Assert.True(check.IsClean, check.ToString());
     }
 
+    /// <summary>A pointer past the end of file that is also garbage: the checker names both.</summary>
+    [Fact]
+    public void Check_GarbagePointerPastTheEndOfFile_NamedAsOutsideTheDataArea()
+    {
+        byte[] img = Load("ffs2-be-8k-f2");
+        (long at, FfsSuperblock sb) = Locate(img, "/hello.txt");
+        sb.Order.W64(img.AsSpan((int)at), Ufs2Dinode.Db + 8, unchecked((long)0xff00000000000000));
+        FfsCheckReport check = FfsCheck.Run(new MemoryBlockDevice(img, readOnly: true));
+        Assert.Contains(check.Findings, f => f.Message == $"block 1 past the end of file, at {unchecked((long)0xff00000000000000)}, outside the data area");
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {
