@@ -44,7 +44,7 @@ internal sealed partial class FfsMount
         {
             // Read-write mounts too see the replay through an overlay first: it is written
             // only once the replayed state passes the mount's checks (MountDevice).
-            e = replay.ToOverlay(out OverlayDevice overlay);
+            e = replay.ToOverlay(out OverlayDevice overlay, out FfsSuperblock? after, out string? bad);
             if (e != Errno.OK)
             {
                 message = $"ffs: reading the WAPBL log replay failed: {e.Describe()}";
@@ -52,9 +52,6 @@ internal sealed partial class FfsMount
             }
             io = overlay;
             KernelLog.Info("ffs", $"{device.Name}: replaying {pieces} logged blocks of {replay.PieceBytes} bytes {(readOnly ? "in memory" : "to the device")}");
-            // The log may hold the superblock itself.
-            FfsSuperblock? after = FfsSuperblockCheck.Find(io, out string? lost);
-            string? bad = after is null ? lost : FfsSuperblockCheck.Validate(after, io.Length);
             if (bad is not null && readOnly && options.Force)
             {
                 KernelLog.Warning("ffs", $"{device.Name}: WAPBL log not replayed (the superblock it holds is unusable: {bad}); recent changes are not visible");

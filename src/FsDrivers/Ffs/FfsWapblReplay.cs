@@ -111,23 +111,30 @@ internal sealed class FfsWapblReplay
         return e;
     }
 
-    /// <summary>A read-only view of the device with the logged pieces in place.</summary>
-    public Errno ToOverlay(out OverlayDevice overlay)
+    /// <summary>
+    /// A read-only view of the device with the logged pieces in place, and the superblock
+    /// found through it (the log may hold the superblock itself): <paramref name="problem"/>
+    /// says why that superblock is unusable, or is null. Committing the view
+    /// (<see cref="OverlayDevice.CommitTo"/>) writes the replay.
+    /// </summary>
+    public Errno ToOverlay(out OverlayDevice overlay, out FfsSuperblock? sb, out string? problem)
     {
         var view = new OverlayDevice(_dev);
         overlay = view;
-        return ForEachPiece((at, data) =>
+        sb = null;
+        problem = null;
+        Errno e = ForEachPiece((at, data) =>
         {
             view.Put(at, data);
             return Errno.OK;
         });
-    }
-
-    /// <summary>Write the logged pieces to the device and flush it.</summary>
-    public Errno WriteBack()
-    {
-        Errno e = ForEachPiece((at, data) => _dev.Write(at, data));
-        return e == Errno.OK ? _dev.Flush() : e;
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        sb = FfsSuperblockCheck.Find(view, out string? lost);
+        problem = sb is null ? lost : FfsSuperblockCheck.Validate(sb, view.Length);
+        return Errno.OK;
     }
 
     /// <summary>The logged pieces, in device order, read from the log.</summary>

@@ -25,11 +25,16 @@ internal static class FfsCheckLog
             return device;
         }
         Errno e = FfsWapblReplay.Read(device, sb, out FfsWapblReplay? replay, out string? why);
-        if (e == Errno.OK && replay!.PieceCount > 0 && ReplayedSuperblockProblem(replay) is { } broken)
+        OverlayDevice? overlay = null;
+        if (e == Errno.OK && replay!.PieceCount > 0)
         {
-            // Replaying would leave no usable superblock: the log is as good as unreadable.
-            e = Errno.EINVAL;
-            why = broken;
+            e = replay.ToOverlay(out overlay, out _, out string? broken);
+            if (e == Errno.OK && broken is not null)
+            {
+                // Replaying would leave no usable superblock: the log is as good as unreadable.
+                e = Errno.EINVAL;
+                why = $"the superblock it holds is unusable ({broken})";
+            }
         }
         if (e == Errno.EIO)
         {
@@ -54,20 +59,14 @@ internal static class FfsCheckLog
         int pieces = replay!.PieceCount;
         if (!repair || device.IsReadOnly)
         {
-            if (pieces == 0)
+            if (overlay is null)
             {
-                return device;
-            }
-            e = replay.ToOverlay(out OverlayDevice overlay);
-            if (e != Errno.OK)
-            {
-                report.OperationalError = $"cannot read the WAPBL log: {e.Describe()}";
                 return device;
             }
             report.Note(Phase, Where, $"replayed {pieces} logged blocks in memory");
             return overlay;
         }
-        e = replay.WriteBack();
+        e = overlay?.CommitTo(device) ?? Errno.OK;
         if (e == Errno.OK)
         {
             e = StopLogging(device);
@@ -79,18 +78,6 @@ internal static class FfsCheckLog
         }
         report.Note(Phase, Where, $"replayed {pieces} logged blocks to the device; logging stopped");
         return device;
-    }
-
-    /// <summary>Why the superblock the replay would leave is unusable, or null.</summary>
-    private static string? ReplayedSuperblockProblem(FfsWapblReplay replay)
-    {
-        if (replay.ToOverlay(out OverlayDevice overlay) != Errno.OK)
-        {
-            return "its blocks cannot be read";
-        }
-        FfsSuperblock? after = FfsSuperblockCheck.Find(overlay, out string? lost);
-        string? bad = after is null ? lost : FfsSuperblockCheck.Validate(after, overlay.Length);
-        return bad is null ? null : $"the superblock it holds is unusable ({bad})";
     }
 
     /// <summary>Clear FS_DOWAPBL in the superblock on the device (after any replay).</summary>
