@@ -42,6 +42,15 @@ public sealed partial class UkfsMount : IDisposable
     /// <summary>The clock the file system stamps its times with (the host's unless one was given).</summary>
     public IClock Clock => _mount.Clock;
 
+    /// <summary>
+    /// Errors the file system met after an operation had already returned success, each
+    /// logged: chiefly a removed file whose inode and blocks could not be freed because the
+    /// image is damaged (the name is gone, the storage leaks until fsck). A caller that must
+    /// know the image stayed consistent compares this before and after its operations;
+    /// readable after unmount too.
+    /// </summary>
+    public int DeferredErrors => _mount.Vnodes.InactiveFailures;
+
     /// <summary>The VFS mount, for callers that work with vnodes directly.</summary>
     public Mount VfsMount => _mount;
 

@@ -18,11 +18,19 @@ public sealed class VnodeCache
     private readonly Dictionary<ulong, Vnode> _byIno = [];
     private readonly LinkedList<Vnode> _free = new();
     private readonly HashSet<ulong> _loading = [];
+    private int _inactiveFailures;
 
     public VnodeCache(int maxUnreferenced = 16384) => MaxUnreferenced = maxUnreferenced;
 
     /// <summary>How many unreferenced vnodes stay cached before the oldest are reclaimed.</summary>
     public int MaxUnreferenced { get; set; }
+
+    /// <summary>
+    /// How many times Inactive failed (each logged). The operation that dropped the last
+    /// reference had already succeeded, so this is the only trace a caller gets of, say, a
+    /// removed file whose inode and blocks could not be freed on a damaged image.
+    /// </summary>
+    public int InactiveFailures => Volatile.Read(ref _inactiveFailures);
 
     /// <summary>Vnodes in the cache, referenced or not.</summary>
     public int Count
@@ -207,6 +215,7 @@ public sealed class VnodeCache
             Errno e = vp.Inactive(out recycle);
             if (e != Errno.OK)
             {
+                Interlocked.Increment(ref _inactiveFailures);
                 KernelLog.Warning("vfs", $"inactive of {vp} failed: {e.Describe()}");
             }
         }

@@ -163,6 +163,43 @@ public sealed class MalformedImageTests : IDisposable
     }
 
     /// <summary>
+    /// rm on an ext4 image whose block bitmap fails its checksum: the name goes, but the
+    /// file's blocks cannot be freed when its inode is released afterwards. The exit status
+    /// says so, with one line pointing at fsck, and fsck sees the leak.
+    /// </summary>
+    [Fact]
+    public void Rm_ReleasingTheInodeFailsOnADamagedBitmap_ExitsOneAndPointsAtFsck()
+    {
+        string tree = _dir.File("leak-tree");
+        Directory.CreateDirectory(tree);
+        byte[] data = new byte[20000];
+        new Random(5).NextBytes(data); // not zeros: mke2fs -d would leave a hole, with no blocks to free
+        File.WriteAllBytes(Path.Combine(tree, "victim"), data);
+        File.WriteAllText(Path.Combine(tree, "keep"), "keep");
+        string img = _dir.File("leak.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "metadata_csum", "-d", tree, img, "32M");
+        byte[] b = File.ReadAllBytes(img);
+        // Group 0's descriptor is in block 1; its first field is the block bitmap's block.
+        long bitmap = BitConverter.ToUInt32(b, 4096) * 4096L;
+        b[bitmap + 900] ^= 0x01; // a free block near the group's end: only the checksum notices
+        File.WriteAllBytes(img, b);
+
+        CliResult rm = _cli.Run(img, "rm", "/victim");
+        Assert.True(rm.Exit == 1, rm.ToString());
+        Assert.Contains($"ukfs: rm: done, but releasing 1 file(s) failed afterwards (see the log above); check the image with 'ukfs {img} fsck'",
+            rm.Stderr, StringComparison.Ordinal);
+        CliResult ls = _cli.Run(img, "ls", "/");
+        Assert.True(ls.Exit == 0, ls.ToString());
+        Assert.DoesNotContain("victim", ls.Stdout, StringComparison.Ordinal);
+        Assert.Contains("keep", ls.Stdout, StringComparison.Ordinal);
+        // A command that releases nothing exits 0 on the same image.
+        Assert.Equal(0, _cli.Run(img, "cat", "/keep").Exit);
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", img);
+        Assert.True(fsck.ExitCode == 4, fsck.Transcript);
+        Assert.Contains("Inode bitmap differences:  -", fsck.Stdout, StringComparison.Ordinal); // the leaked inode
+    }
+
+    /// <summary>
     /// A FAT folder /a/b whose start cluster is /a's own: every walk would go /a/b/b/b...
     /// until the path is too long. Each stops at the first repeat with one line instead, and
     /// rm -r removes nothing.

@@ -124,10 +124,20 @@ public static class Cli
         try
         {
             var ctx = new CommandContext(image, fsType, mount, stdout, stderr, raw, progress) { BinaryIn = binaryIn };
+            int deferredBefore = mount.DeferredErrors;
             int rc = spec.Run(ctx, options);
             if (owned)
             {
                 mount.Unmount();
+            }
+            int deferred = mount.DeferredErrors - deferredBefore;
+            if (deferred > 0)
+            {
+                // The command's own steps succeeded, but releasing what they freed did not: the
+                // image now leaks storage, and a script must not take exit 0 for a clean image.
+                stderr.WriteLine($"ukfs: {verb}: done, but releasing {deferred} file(s) failed afterwards (see the log above);"
+                    + $" check the image with 'ukfs {imageText} fsck'");
+                return 1;
             }
             return rc != 0 ? rc : ctx.ExitCode;
         }
