@@ -17,7 +17,10 @@ public static class Cli
     /// <summary>Opens the mount for a command: the image, a -t type, the options; and whether the command owns (unmounts) it.</summary>
     internal delegate (UkfsMount Mount, bool Owned) Mounter(string? fsType, string image, UkfsOptions options);
 
-    /// <summary>Run the command line; returns the exit status (0 fine, 1 any error).</summary>
+    /// <summary>
+    /// Run the command line; returns the exit status (0 fine, 1 any error; fsck's own
+    /// statuses; <see cref="InternalErrorExit"/> for a fault of ukfs itself).
+    /// </summary>
     public static int Run(string[] args, TextWriter stdout, TextWriter stderr, bool progress = false, Stream? binaryOut = null) =>
         Run(args, stdout, stderr, progress, binaryOut, null);
 
@@ -41,8 +44,9 @@ public static class Cli
             stderr.WriteLine("ukfs: " + e.Message);
             return 1;
         }
-        catch (ArgumentException e)
+        catch (ArgumentException e) when (e is not ArgumentOutOfRangeException and not ArgumentNullException)
         {
+            // A malformed partition selection or host path; the two subtypes are internal guards.
             stderr.WriteLine("ukfs: " + e.Message);
             return 1;
         }
@@ -56,7 +60,18 @@ public static class Cli
             stderr.WriteLine("ukfs: " + e.Message);
             return 1;
         }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            // A fault of ukfs itself, not of the image or the user: say so, with the stack, and
+            // use a status of its own (sysexits' EX_SOFTWARE) so no script takes it for a user
+            // mistake. Catching it here still unmounts the image on the way out.
+            stderr.WriteLine($"ukfs: internal error (please report it): {e}");
+            return InternalErrorExit;
+        }
     }
+
+    /// <summary>The exit status of a fault in ukfs itself (sysexits.h EX_SOFTWARE).</summary>
+    public const int InternalErrorExit = 70;
 
     private static int RunCore(string[] args, TextWriter stdout, TextWriter stderr, bool progress, Stream? binaryOut, Mounter? mounter,
         Stream? binaryIn)
