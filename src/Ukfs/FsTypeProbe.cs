@@ -22,6 +22,9 @@ public static class FsTypeProbe
     /// <summary>UFS2 magic (FS_UFS2_MAGIC).</summary>
     public const uint Ufs2Magic = 0x19540119;
 
+    /// <summary>NetBSD 10's UFS2 with extended attributes (FS_UFS2EA_MAGIC).</summary>
+    public const uint Ufs2EaMagic = 0x19012038;
+
     /// <summary>ext2/3/4 magic (EXT2_SUPER_MAGIC).</summary>
     public const ushort Ext2Magic = 0xEF53;
 
@@ -86,6 +89,10 @@ public static class FsTypeProbe
             if (le == Ufs2Magic || be == Ufs2Magic)
             {
                 return new FsTypeGuess("ffs", le == Ufs2Magic ? "UFS2 little-endian" : "UFS2 big-endian");
+            }
+            if (le == Ufs2EaMagic || be == Ufs2EaMagic)
+            {
+                return new FsTypeGuess("ffs", le == Ufs2EaMagic ? "UFS2ea little-endian" : "UFS2ea big-endian");
             }
             if (le == Ufs1Magic || be == Ufs1Magic)
             {

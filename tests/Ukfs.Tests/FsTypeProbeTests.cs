@@ -52,6 +52,42 @@ public sealed class FsTypeProbeTests : IDisposable
         Assert.Equal(new FsTypeGuess("ffs", variant), Identify(img));
     }
 
+    /// <summary>
+    /// NetBSD 10's FFSv2ea is UFS2 under a magic of its own: a makefs UFS2 image with that
+    /// magic is found, named, mounted (info says UFS2ea) and read; a file without attributes
+    /// lists none, and setting one is refused with one line (the area is only read).
+    /// </summary>
+    [Theory]
+    [InlineData("le", "UFS2ea little-endian")]
+    [InlineData("be", "UFS2ea big-endian")]
+    public void Identify_Ufs2EaMagic_NamedMountedAndRead(string order, string variant)
+    {
+        string tree = Path.Combine(_dir.Path, "tree-ea");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "f"), "x");
+        string img = _dir.File($"ffs2ea{order}.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2", "-B", order, "-s", "4m", img, tree);
+        byte[] b = File.ReadAllBytes(img);
+        const int MagicAt = 8192 + 1372; // makefs puts a small UFS2 superblock at 8192
+        byte[] ea = BitConverter.GetBytes(0x19012038);
+        if (order == "be")
+        {
+            Array.Reverse(ea);
+        }
+        Assert.Equal(0x19540119, order == "be" ? System.Buffers.Binary.BinaryPrimitives.ReadInt32BigEndian(b.AsSpan(MagicAt))
+            : BitConverter.ToInt32(b, MagicAt));
+        ea.CopyTo(b, MagicAt);
+        File.WriteAllBytes(img, b);
+        Assert.Equal(new FsTypeGuess("ffs", variant), Identify(img));
+
+        using var cli = CliHarness.OnImages();
+        Assert.Contains("UFS2ea", cli.Ok(img, "info").Stdout, StringComparison.Ordinal);
+        Assert.Equal("x", CliHarness.Text(cli.Ok(img, "cat", "/f")));
+        Assert.Equal("", cli.Ok(img, "getfattr", "/f").Stdout);
+        CliResult set = cli.Fails(img, "setfattr", "-n", "user.a", "-v", "1", "/f");
+        Assert.Contains("not supported", set.Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Identify_PartitionedDisk_OnlyInsideTheSelectedPartition()
     {

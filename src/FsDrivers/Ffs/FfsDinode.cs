@@ -27,8 +27,11 @@ internal sealed class FfsDinode
     public readonly long[] Db = new long[FfsSuperblock.NDAddr];
     public readonly long[] Ib = new long[FfsSuperblock.NIAddr];
 
-    /// <summary>UFS2 extended-attribute area size (we never allocate one).</summary>
+    /// <summary>UFS2 extended-attribute area: its size in bytes (di_extsize).</summary>
     public int ExtSize;
+
+    /// <summary>UFS2 extended-attribute area: its blocks (di_extb; the last may be fragments).</summary>
+    public readonly long[] ExtB = new long[FfsSuperblock.NXAddr];
 
     /// <summary>The target of a fast symlink, stored where the block pointers are; null otherwise.</summary>
     public byte[]? FastLink;
@@ -51,6 +54,7 @@ internal sealed class FfsDinode
         Atime = Mtime = Ctime = Birthtime = default;
         Flags = 0;
         ExtSize = 0;
+        Array.Clear(ExtB);
         FastLink = null;
         Array.Clear(Db);
         Array.Clear(Ib);

@@ -83,9 +83,19 @@ internal sealed class FfsSuperblock
 {
     public const int Ufs1Magic = 0x011954;
     public const int Ufs2Magic = 0x19540119;
+
+    /// <summary>
+    /// NetBSD 10's FFSv2ea (newfs -O 3): UFS2 whose inodes may carry an extended-attribute
+    /// area (di_extsize, di_extb), under a magic of its own so that older kernels, which
+    /// would leak those blocks, refuse it. The layout is UFS2's.
+    /// </summary>
+    public const int Ufs2EaMagic = 0x19012038;
     public const int MaxFrag = 8;
     public const int NDAddr = 12;
     public const int NIAddr = 3;
+
+    /// <summary>UFS2 extended-attribute area blocks per inode (UFS_NXADDR).</summary>
+    public const int NXAddr = 2;
     public const int RootIno = 2;
     public const int DirBlkSiz = 512;
 
@@ -115,7 +125,7 @@ internal sealed class FfsSuperblock
         Location = location;
         ReadOnlySpan<byte> b = raw;
         Magic = order.I32(b, SuperblockFields.Magic);
-        IsUfs2 = Magic == Ufs2Magic;
+        IsUfs2 = Magic is Ufs2Magic or Ufs2EaMagic;
         Sblkno = order.I32(b, SuperblockFields.Sblkno);
         Cblkno = order.I32(b, SuperblockFields.Cblkno);
         Iblkno = order.I32(b, SuperblockFields.Iblkno);

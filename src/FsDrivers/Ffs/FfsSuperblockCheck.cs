@@ -53,7 +53,7 @@ internal static class FfsSuperblockCheck
         foreach (FfsByteOrder o in new[] { FfsByteOrder.Little, FfsByteOrder.Big })
         {
             int m = o.I32(b, SuperblockFields.Magic);
-            if (m is FfsSuperblock.Ufs1Magic or FfsSuperblock.Ufs2Magic)
+            if (m is FfsSuperblock.Ufs1Magic or FfsSuperblock.Ufs2Magic or FfsSuperblock.Ufs2EaMagic)
             {
                 return o;
             }

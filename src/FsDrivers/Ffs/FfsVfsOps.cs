@@ -455,7 +455,7 @@ internal sealed partial class FfsMount : Mount
 
     public override IReadOnlyList<KeyValuePair<string, string>> Describe() =>
     [
-        new("format", Sb.IsUfs2 ? "UFS2" : "UFS1"),
+        new("format", Sb.Magic == FfsSuperblock.Ufs2EaMagic ? "UFS2ea" : Sb.IsUfs2 ? "UFS2" : "UFS1"),
         new("byte order", Order.ToString()),
         new("superblock", Sb.Location.ToString(System.Globalization.CultureInfo.InvariantCulture)),
         new("block size", Sb.Bsize.ToString(System.Globalization.CultureInfo.InvariantCulture)),

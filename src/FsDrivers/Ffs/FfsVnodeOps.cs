@@ -240,6 +240,8 @@ internal sealed partial class FfsNode : Vnode
         {
             e = Truncate(0);
         }
+        Errno x = FreeExtArea();
+        e = e != Errno.OK ? e : x;
         uint mode = Din.Mode;
         Din.Clear();
         Din.Gen++;

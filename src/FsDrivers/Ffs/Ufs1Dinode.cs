@@ -43,6 +43,7 @@ internal static class Ufs1Dinode
         d.Uid = o.U32(b, Uid);
         d.Gid = o.U32(b, Gid);
         d.ExtSize = 0;
+        Array.Clear(d.ExtB);
         for (int i = 0; i < FfsSuperblock.NDAddr; i++)
         {
             d.Db[i] = o.I32(b, Db + (4 * i));

@@ -48,6 +48,10 @@ internal static class Ufs2Dinode
         d.Gen = o.I32(b, Gen);
         d.Flags = o.U32(b, Flags);
         d.ExtSize = o.I32(b, ExtSize);
+        for (int i = 0; i < FfsSuperblock.NXAddr; i++)
+        {
+            d.ExtB[i] = o.I64(b, ExtB + (8 * i));
+        }
         for (int i = 0; i < FfsSuperblock.NDAddr; i++)
         {
             d.Db[i] = o.I64(b, Db + (8 * i));
@@ -78,6 +82,10 @@ internal static class Ufs2Dinode
         o.W32(b, Gen, d.Gen);
         o.WU32(b, Flags, d.Flags);
         o.W32(b, ExtSize, d.ExtSize);
+        for (int i = 0; i < FfsSuperblock.NXAddr; i++)
+        {
+            o.W64(b, ExtB + (8 * i), d.ExtB[i]);
+        }
         if (d.FastLink is not null)
         {
             b.Slice(Db, PointerArea).Clear();

@@ -1,0 +1,72 @@
+using System.Text;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>One attribute of an extended-attribute area: its name space, name and value.</summary>
+internal sealed record FfsExtAttr(byte Namespace, byte[] Name, byte[] Value)
+{
+    /// <summary>EXTATTR_NAMESPACE_USER.</summary>
+    public const byte UserNamespace = 1;
+
+    /// <summary>EXTATTR_NAMESPACE_SYSTEM.</summary>
+    public const byte SystemNamespace = 2;
+
+    /// <summary>The Linux name ("user.NAME", "system.NAME"), or null for another name space.</summary>
+    public string? LinuxName => Namespace switch
+    {
+        UserNamespace => "user." + Encoding.UTF8.GetString(Name),
+        SystemNamespace => "system." + Encoding.UTF8.GetString(Name),
+        _ => null,
+    };
+}
+
+/// <summary>
+/// struct extattr, the records of an extended-attribute area (sys/ufs/ufs/extattr.h), in
+/// the file system's byte order: ea_length (u32, the whole record with its padding),
+/// ea_namespace, ea_contentpadlen, ea_namelength (u8 each), the name; the value starts at
+/// the next 8-byte boundary and ends ea_contentpadlen bytes before the record does.
+/// </summary>
+internal static class FfsExtAttrRecord
+{
+    public const int Length = 0;
+    public const int NameSpace = 4;
+    public const int ContentPadLen = 5;
+    public const int NameLength = 6;
+    public const int Name = 7;
+
+    /// <summary>Bytes from a record's start to its value: the header and name, rounded to 8.</summary>
+    public static int BaseLength(int nameLength) => (Name + nameLength + 7) & ~7;
+
+    /// <summary>
+    /// Decode every record of <paramref name="area"/>; null with <paramref name="problem"/>
+    /// set when a record does not fit (a kernel would stop there, or loop on a zero length).
+    /// </summary>
+    public static List<FfsExtAttr>? Decode(ReadOnlySpan<byte> area, FfsByteOrder o, out string? problem)
+    {
+        problem = null;
+        var list = new List<FfsExtAttr>();
+        int at = 0;
+        while (at < area.Length)
+        {
+            if (area.Length - at < Name)
+            {
+                problem = $"record at {at} truncated";
+                return null;
+            }
+            uint length = o.U32(area, at + Length);
+            int nameLength = area[at + NameLength];
+            int baseLength = BaseLength(nameLength);
+            int pad = area[at + ContentPadLen];
+            if (length % 8 != 0 || length < baseLength + pad || length > area.Length - at)
+            {
+                problem = $"record at {at} has length {length}";
+                return null;
+            }
+            ReadOnlySpan<byte> rec = area.Slice(at, (int)length);
+            list.Add(new FfsExtAttr(rec[NameSpace], rec.Slice(Name, nameLength).ToArray(),
+                rec[baseLength..((int)length - pad)].ToArray()));
+            at += (int)length;
+        }
+        return list;
+    }
+}

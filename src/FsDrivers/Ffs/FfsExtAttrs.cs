@@ -1,0 +1,130 @@
+using RumpFs.Kernel;
+using RumpFs.Vfs;
+
+namespace RumpFs.FsDrivers.Ffs;
+
+/// <summary>
+/// Extended attributes of UFS2 (FreeBSD's, NetBSD 10's FFSv2ea), read from the inode's
+/// extended-attribute area: the user name space as "user.NAME", the system one as
+/// "system.NAME". They are not written (EOPNOTSUPP). UFS1 has no such area: NetBSD keeps
+/// UFS1 attributes in backing files this driver does not read.
+/// </summary>
+internal sealed partial class FfsNode
+{
+    public override Errno GetXattr(string name, out byte[]? value)
+    {
+        value = null;
+        if (!Ufs2 || !KnownNamespace(name))
+        {
+            return Errno.EOPNOTSUPP;
+        }
+        Errno e = ReadExtAttrs(out List<FfsExtAttr> attrs);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        value = attrs.Find(a => a.LinuxName == name)?.Value;
+        return value is null ? Errno.ENODATA : Errno.OK;
+    }
+
+    public override Errno ListXattr(out IReadOnlyList<string> names)
+    {
+        names = [];
+        if (!Ufs2)
+        {
+            return Errno.OK;
+        }
+        Errno e = ReadExtAttrs(out List<FfsExtAttr> attrs);
+        if (e == Errno.OK)
+        {
+            names = [.. attrs.Select(a => a.LinuxName).OfType<string>().Distinct(StringComparer.Ordinal)];
+        }
+        return e;
+    }
+
+    public override Errno SetXattr(string name, ReadOnlySpan<byte> value, XattrSetMode mode) => Errno.EOPNOTSUPP;
+
+    public override Errno RemoveXattr(string name) => Errno.EOPNOTSUPP;
+
+    private static bool KnownNamespace(string name) =>
+        name.StartsWith("user.", StringComparison.Ordinal) || name.StartsWith("system.", StringComparison.Ordinal);
+
+    /// <summary>The records of the inode's area (none when it has none); EIO, logged, when the area is damaged.</summary>
+    private Errno ReadExtAttrs(out List<FfsExtAttr> attrs)
+    {
+        attrs = [];
+        FfsSuperblock sb = FfsMount.Sb;
+        if (Din.ExtSize == 0)
+        {
+            return Errno.OK;
+        }
+        if (FfsExtArea.SizeProblem(sb, Din) is { } bad)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: {bad}");
+        }
+        byte[] area = new byte[Din.ExtSize];
+        for (int i = 0; i < FfsSuperblock.NXAddr; i++)
+        {
+            int n = FfsExtArea.FragsOf(sb, Din.ExtSize, i);
+            if (n == 0)
+            {
+                break;
+            }
+            long p = Din.ExtB[i];
+            if (p == 0 || !FfsMount.PointerValid(p, n))
+            {
+                return KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: extended-attribute block {i} at {p} is not in the data area");
+            }
+            int start = i << sb.Bshift;
+            int count = Math.Min(sb.Bsize, Din.ExtSize - start);
+            Errno e = FfsMount.Dev.Read(sb.FragToBytes(p), area.AsSpan(start, count));
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
+        List<FfsExtAttr>? list = FfsExtAttrRecord.Decode(area, FfsMount.Order, out string? problem);
+        if (list is null)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: extended-attribute area: {problem}");
+        }
+        attrs = list;
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// Free the inode's extended-attribute area (the release of an unlinked inode, as
+    /// ffs_truncate with IO_EXT). A pointer that does not fit the area is left, and logged:
+    /// freeing garbage would mark another file's blocks free.
+    /// </summary>
+    private Errno FreeExtArea()
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (!Ufs2 || !FfsExtArea.Present(Din))
+        {
+            return Errno.OK;
+        }
+        if (FfsExtArea.SizeProblem(sb, Din) is { } bad)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: {bad}; its blocks are not freed");
+        }
+        Errno first = Errno.OK;
+        for (int i = 0; i < FfsSuperblock.NXAddr; i++)
+        {
+            long p = Din.ExtB[i];
+            int n = FfsExtArea.FragsOf(sb, Din.ExtSize, i);
+            Din.ExtB[i] = 0;
+            if (p == 0)
+            {
+                continue;
+            }
+            Errno e = n == 0
+                ? KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: extended-attribute block {i} past the end of the area; not freed")
+                : FreeData(p, n);
+            first = first == Errno.OK ? e : first;
+        }
+        Din.ExtSize = 0;
+        MarkDirty();
+        return first;
+    }
+}
