@@ -378,6 +378,44 @@ public sealed class DiskImageDaemonTests : IDisposable
         Assert.Equal(damaged, File.ReadAllBytes(image));
     }
 
+    /// <summary>
+    /// A NetBSD 10 FFSv2ea image (a makefs UFS2 under the FFSv2ea magic) through rump_ffs:
+    /// the host's setfattr and getfattr reach the driver's attribute area, which survives
+    /// the daemon and is removed again.
+    /// </summary>
+    [Fact]
+    public void RumpFfs_Ufs2Ea_HostXattrToolsSetReadAndRemove()
+    {
+        string tree = _images.File("ea-tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "f"), "data\n");
+        string image = _images.File("ea.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-B", "le", "-o", "version=2", "-s", "8m", image, tree);
+        byte[] b = File.ReadAllBytes(image);
+        BinaryPrimitives.WriteInt32LittleEndian(b.AsSpan(8192 + 1372), 0x19012038);
+        File.WriteAllBytes(image, b);
+
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            OracleTool.RunExpect(0, "setfattr", "-n", "user.colour", "-v", "blue", d.Path("f"));
+            ToolResult get = OracleTool.RunExpect(0, "getfattr", "-d", d.Path("f"));
+            Assert.Contains("user.colour=\"blue\"", get.Stdout, StringComparison.Ordinal);
+            ToolResult sys = OracleTool.Run("setfattr", "-n", "user.x", "-v", new string('v', 40000), d.Path("f"));
+            Assert.True(sys.ExitCode != 0 && sys.Stderr.Contains("No space left", StringComparison.Ordinal), sys.Transcript);
+        }
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", [image]))
+        {
+            ToolResult get = OracleTool.RunExpect(0, "getfattr", "-n", "user.colour", "--only-values", d.Path("f"));
+            Assert.Equal("blue", get.Stdout);
+            OracleTool.RunExpect(0, "setfattr", "-x", "user.colour", d.Path("f"));
+            Assert.Equal("data\n", File.ReadAllText(d.Path("f")));
+        }
+        using (RumpDaemon d = RumpDaemon.Start("rump_ffs", ["-o", "ro", image]))
+        {
+            Assert.Equal("", OracleTool.RunExpect(0, "getfattr", "-d", d.Path("f")).Stdout);
+        }
+    }
+
     [Fact]
     public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
     {

@@ -55,7 +55,7 @@ public sealed class FsTypeProbeTests : IDisposable
     /// <summary>
     /// NetBSD 10's FFSv2ea is UFS2 under a magic of its own: a makefs UFS2 image with that
     /// magic is found, named, mounted (info says UFS2ea) and read; a file without attributes
-    /// lists none, and setting one is refused with one line (the area is only read).
+    /// lists none, and user attributes are set and removed.
     /// </summary>
     [Theory]
     [InlineData("le", "UFS2ea little-endian")]
@@ -84,7 +84,16 @@ public sealed class FsTypeProbeTests : IDisposable
         Assert.Contains("UFS2ea", cli.Ok(img, "info").Stdout, StringComparison.Ordinal);
         Assert.Equal("x", CliHarness.Text(cli.Ok(img, "cat", "/f")));
         Assert.Equal("", cli.Ok(img, "getfattr", "/f").Stdout);
-        CliResult set = cli.Fails(img, "setfattr", "-n", "user.a", "-v", "1", "/f");
+        cli.Ok(img, "setfattr", "-n", "user.a", "-v", "1", "/f");
+        Assert.Contains("user.a=\"1\"", cli.Ok(img, "getfattr", "/f").Stdout, StringComparison.Ordinal);
+        cli.Ok(img, "setfattr", "-x", "user.a", "/f");
+        Assert.Equal("", cli.Ok(img, "getfattr", "/f").Stdout);
+        Assert.Equal(0, cli.Run(img, "fsck", "-n").Exit);
+
+        // A plain UFS2 image gets no area written: an older NetBSD kernel would leak it.
+        string plain = _dir.File($"ffs2{order}.img");
+        OracleTool.RunExpect(0, "makefs", "-t", "ffs", "-o", "version=2", "-B", order, "-s", "4m", plain, tree);
+        CliResult set = cli.Fails(plain, "setfattr", "-n", "user.a", "-v", "1", "/f");
         Assert.Contains("not supported", set.Stderr, StringComparison.Ordinal);
     }
 

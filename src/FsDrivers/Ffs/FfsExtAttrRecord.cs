@@ -37,6 +37,30 @@ internal static class FfsExtAttrRecord
     /// <summary>Bytes from a record's start to its value: the header and name, rounded to 8.</summary>
     public static int BaseLength(int nameLength) => (Name + nameLength + 7) & ~7;
 
+    /// <summary>A record's whole length: header, name, value, each end rounded to 8 bytes.</summary>
+    public static int RecordLength(FfsExtAttr a) => (BaseLength(a.Name.Length) + a.Value.Length + 7) & ~7;
+
+    /// <summary>The area holding <paramref name="attrs"/>, records one after another.</summary>
+    public static byte[] Encode(IReadOnlyList<FfsExtAttr> attrs, FfsByteOrder o)
+    {
+        byte[] area = new byte[attrs.Sum(RecordLength)];
+        int at = 0;
+        foreach (FfsExtAttr a in attrs)
+        {
+            int length = RecordLength(a);
+            int baseLength = BaseLength(a.Name.Length);
+            Span<byte> rec = area.AsSpan(at, length);
+            o.WU32(rec, Length, (uint)length);
+            rec[NameSpace] = a.Namespace;
+            rec[ContentPadLen] = (byte)(length - baseLength - a.Value.Length);
+            rec[NameLength] = (byte)a.Name.Length;
+            a.Name.CopyTo(rec[Name..]);
+            a.Value.CopyTo(rec[baseLength..]);
+            at += length;
+        }
+        return area;
+    }
+
     /// <summary>
     /// Decode every record of <paramref name="area"/>; null with <paramref name="problem"/>
     /// set when a record does not fit (a kernel would stop there, or loop on a zero length).

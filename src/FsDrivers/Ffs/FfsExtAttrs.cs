@@ -6,7 +6,7 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>
 /// Extended attributes of UFS2 (FreeBSD's, NetBSD 10's FFSv2ea), read from the inode's
 /// extended-attribute area: the user name space as "user.NAME", the system one as
-/// "system.NAME". They are not written (EOPNOTSUPP). UFS1 has no such area: NetBSD keeps
+/// "system.NAME". Writing is in FfsExtAttrWrite.cs. UFS1 has no such area: NetBSD keeps
 /// UFS1 attributes in backing files this driver does not read.
 /// </summary>
 internal sealed partial class FfsNode
@@ -41,10 +41,6 @@ internal sealed partial class FfsNode
         }
         return e;
     }
-
-    public override Errno SetXattr(string name, ReadOnlySpan<byte> value, XattrSetMode mode) => Errno.EOPNOTSUPP;
-
-    public override Errno RemoveXattr(string name) => Errno.EOPNOTSUPP;
 
     private static bool KnownNamespace(string name) =>
         name.StartsWith("user.", StringComparison.Ordinal) || name.StartsWith("system.", StringComparison.Ordinal);

@@ -223,6 +223,97 @@ public sealed class FfsExtAttrTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// On FFSv2ea user attributes are written: a new area, a second one that grows past a
+    /// block (two blocks, the last in fragments), replaced, removed down to nothing. Each
+    /// state survives a remount, the checker finds every block accounted, and at the end the
+    /// free space is what it was.
+    /// </summary>
+    [Fact]
+    public void SetAndRemove_OnUfs2Ea_AreasGrowShrinkAndFreeTheirBlocks()
+    {
+        FfsDamage img = Image(false, true, Area(false), out _);
+        int bsize = img.Sb.Bsize;
+        byte[] big = new byte[bsize + 100];
+        new Random(3).NextBytes(big);
+        long freeAtStart = FreeFrags(img.Bytes);
+
+        void OnG(Action<Vnode> act)
+        {
+            Mount mp = MountOf(img.Bytes, readOnly: false);
+            Vnode g = FfsTestMount.Resolve(mp, "/d/g");
+            act(g);
+            g.Release();
+            Assert.Equal(Errno.OK, mp.Unmount());
+            FfsCheckReport report = FfsCheck.Run(new MemoryBlockDevice(img.Bytes, readOnly: true));
+            Assert.True(report.IsClean, report.ToString());
+        }
+
+        OnG(g =>
+        {
+            Assert.Equal(Errno.OK, Vop.SetXattr(g, "user.a", "1"u8, XattrSetMode.Create, Credentials.Root));
+            Assert.Equal(Errno.EEXIST, Vop.SetXattr(g, "user.a", "2"u8, XattrSetMode.Create, Credentials.Root));
+            Assert.Equal(Errno.ENODATA, Vop.SetXattr(g, "user.b", "2"u8, XattrSetMode.Replace, Credentials.Root));
+            Assert.Equal(Errno.ENODATA, Vop.RemoveXattr(g, "user.b", Credentials.Root));
+            Assert.Equal(Errno.EPERM, Vop.SetXattr(g, "system.x", "2"u8, XattrSetMode.Any, Credentials.Root));
+            Assert.Equal(Errno.ENOSPC, Vop.SetXattr(g, "user.huge", new byte[(2 * bsize) + 1], XattrSetMode.Any, Credentials.Root));
+        });
+        Assert.Equal(freeAtStart - 1, FreeFrags(img.Bytes));
+        OnG(g =>
+        {
+            Assert.Equal(Errno.OK, Vop.GetXattr(g, "user.a", Credentials.Root, out byte[]? v));
+            Assert.Equal("1"u8.ToArray(), v);
+            Assert.Equal(Errno.OK, Vop.SetXattr(g, "user.big", big, XattrSetMode.Any, Credentials.Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(g, "user.a", "replaced"u8, XattrSetMode.Replace, Credentials.Root));
+        });
+        OnG(g =>
+        {
+            Assert.Equal(Errno.OK, Vop.ListXattr(g, out IReadOnlyList<string> names));
+            Assert.Equal(["user.a", "user.big"], names);
+            Assert.Equal(Errno.OK, Vop.GetXattr(g, "user.big", Credentials.Root, out byte[]? v));
+            Assert.Equal(big, v);
+            Assert.Equal(Errno.OK, Vop.GetXattr(g, "user.a", Credentials.Root, out v));
+            Assert.Equal("replaced"u8.ToArray(), v);
+            Assert.Equal(Errno.OK, Vop.RemoveXattr(g, "user.big", Credentials.Root));
+        });
+        Assert.Equal(freeAtStart - 1, FreeFrags(img.Bytes));
+        OnG(g =>
+        {
+            Assert.Equal(Errno.OK, Vop.ListXattr(g, out IReadOnlyList<string> names));
+            Assert.Equal(["user.a"], names);
+            Assert.Equal(Errno.OK, Vop.RemoveXattr(g, "user.a", Credentials.Root));
+            Assert.Equal(Errno.OK, Vop.GetAttr(g, out VAttr va));
+            Assert.Equal(img.Sb.Fsize, va.BytesUsed); // only the file's own fragment is left
+        });
+        Assert.Equal(freeAtStart, FreeFrags(img.Bytes));
+    }
+
+    [Fact]
+    public void Set_OnPlainUfs2_IsNotSupported()
+    {
+        FfsDamage img = Image(false, false, Area(false), out _);
+        Mount mp = MountOf(img.Bytes, readOnly: false);
+        try
+        {
+            Vnode f = FfsTestMount.Resolve(mp, "/f");
+            Assert.Equal(Errno.EOPNOTSUPP, Vop.SetXattr(f, "user.comment", "x"u8, XattrSetMode.Any, Credentials.Root));
+            Assert.Equal(Errno.EOPNOTSUPP, Vop.RemoveXattr(f, "user.comment", Credentials.Root));
+            f.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, mp.Unmount());
+        }
+    }
+
+    private static long FreeFrags(byte[] bytes)
+    {
+        Mount mp = MountOf((byte[])bytes.Clone(), readOnly: true);
+        Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs st));
+        Assert.Equal(Errno.OK, mp.Unmount());
+        return st.BlocksFree;
+    }
+
     [Fact]
     public void UnclaimedAreaBlock_CheckerNamesTheInodesBlockCount()
     {
