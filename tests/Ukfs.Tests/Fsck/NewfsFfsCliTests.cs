@@ -74,6 +74,31 @@ public sealed class NewfsFfsCliTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// version=3 makes NetBSD 10's FFSv2ea: UFS2 under its own magic, where user attributes
+    /// are written. Under the plain UFS2 magic, sleuthkit reads the same layout.
+    /// </summary>
+    [Fact]
+    public void Newfs_FfsVersion3_IsUfs2EaWithWritableAttributes()
+    {
+        string img = _dir.File("ea.img");
+        CliResult r = _cli.Run(img, "newfs", "-t", "ffs", "-o", "version=3", "--from", Fixture, "96M");
+        Assert.True(r.Exit == 0, r.ToString());
+        Assert.Contains("UFS2ea", _cli.Ok(img, "info").Stdout, StringComparison.Ordinal);
+        _cli.Ok(img, "setfattr", "-n", "user.origin", "-v", "newfs", "/hello.txt");
+        Assert.Contains("user.origin=\"newfs\"", _cli.Ok(img, "getfattr", "/hello.txt").Stdout, StringComparison.Ordinal);
+        _cli.Ok(img, "fsck", "-n");
+
+        byte[] b = File.ReadAllBytes(img);
+        int magicAt = 65536 + 1372;
+        Assert.Equal(0x19012038, BitConverter.ToInt32(b, magicAt));
+        BitConverter.GetBytes(0x19540119).CopyTo(b, magicAt);
+        string plain = _dir.File("as-ufs2.img");
+        File.WriteAllBytes(plain, b);
+        ToolResult fls = OracleTool.RunExpect(0, "fls", "-r", "-p", plain);
+        Assert.Contains("hello.txt", fls.Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Newfs_FfsImpossibleOption_FailsWithOneLineAndLeavesTheImageAlone()
     {

@@ -5,7 +5,7 @@ namespace RumpFs.FsDrivers.Ffs.Newfs;
 
 /// <summary>
 /// newfs options for FFS, from the formatter's option dictionary. The names follow makefs's
-/// <c>-o</c> options rather than newfs's letters: <c>version=1|2</c> (newfs -O, default 2),
+/// <c>-o</c> options rather than newfs's letters: <c>version=1|2|3</c> (newfs -O: UFS1, UFS2, FFSv2ea; default 2),
 /// <c>endian=little|big</c> (or le|be, newfs -B; default little), <c>bsize=</c> and
 /// <c>fsize=</c> (bytes), <c>density=</c> (bytes of data per inode), <c>minfree=</c>
 /// (percent), <c>optimization=time|space</c>, <c>label=</c> (UFS2 volume name).
@@ -52,11 +52,11 @@ internal sealed class FfsFormatOptions
         switch (key)
         {
             case "version":
-                if (value is not ("1" or "2"))
+                if (value is not ("1" or "2" or "3"))
                 {
-                    return $"version={value}: must be 1 (UFS1) or 2 (UFS2)";
+                    return $"version={value}: must be 1 (UFS1), 2 (UFS2) or 3 (UFS2 with extended attributes, FFSv2ea)";
                 }
-                Version = value == "1" ? 1 : 2;
+                Version = value[0] - '0';
                 return null;
             case "endian":
                 bool? big = value switch

@@ -42,7 +42,8 @@ internal sealed class FfsGeometry
 
     private FfsGeometry(FfsFormatOptions o, int bsize, int fsize)
     {
-        IsUfs2 = o.Version == 2;
+        IsUfs2 = o.Version >= 2;
+        HasExtAttrMagic = o.Version == 3;
         Order = o.BigEndian ? FfsByteOrder.Big : FfsByteOrder.Little;
         Bsize = bsize;
         Fsize = fsize;
@@ -70,6 +71,9 @@ internal sealed class FfsGeometry
     }
 
     public bool IsUfs2 { get; }
+
+    /// <summary>FFSv2ea (version=3, newfs -O 3): UFS2 under the magic that allows attribute areas.</summary>
+    public bool HasExtAttrMagic { get; }
     public FfsByteOrder Order { get; }
     public int Bsize { get; }
     public int Fsize { get; }

@@ -95,7 +95,7 @@ internal static class FfsNewfsSuperblock
         o.W64(s, SB.MaxFileSize, g.MaxFileSize);
         o.W64(s, NewfsSuperblockFields.Qbmask, g.Bsize - 1);
         o.W64(s, NewfsSuperblockFields.Qfmask, g.Fsize - 1);
-        o.W32(s, SB.Magic, g.IsUfs2 ? FfsSuperblock.Ufs2Magic : FfsSuperblock.Ufs1Magic);
+        o.W32(s, SB.Magic, g.HasExtAttrMagic ? FfsSuperblock.Ufs2EaMagic : g.IsUfs2 ? FfsSuperblock.Ufs2Magic : FfsSuperblock.Ufs1Magic);
         if (!g.IsUfs2)
         {
             WriteOldFields(g, s, total, now);
