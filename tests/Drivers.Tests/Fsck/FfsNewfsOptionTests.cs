@@ -35,7 +35,7 @@ public sealed class FfsNewfsOptionTests : IDisposable
     }
 
     [Theory]
-    [InlineData("version=3", "version=3")]
+    [InlineData("version=4", "version=4")]
     [InlineData("endian=middle", "endian=middle")]
     [InlineData("bsize=3000", "bsize=3000")]
     [InlineData("bsize=2048", "bsize=2048")]
