@@ -292,14 +292,20 @@ internal sealed partial class FfsNode
 
     /// <summary>
     /// Before the file grows to <paramref name="newSize"/>: a last block that is a fragment
-    /// and will no longer be last becomes a whole block (ffs_balloc's first step).
+    /// and will no longer be last becomes a whole block (ffs_balloc's first step). A block
+    /// already mapped past the end refuses the growth (see <see cref="NothingMappedPastEnd"/>).
     /// </summary>
     internal Errno ExpandTail(long newSize)
     {
         FfsSuperblock sb = FfsMount.Sb;
-        if (Din.Size == 0 || newSize <= Din.Size)
+        if (newSize <= Din.Size)
         {
             return Errno.OK;
+        }
+        Errno bad = NothingMappedPastEnd();
+        if (bad != Errno.OK || Din.Size == 0)
+        {
+            return bad;
         }
         long lastLbn = sb.LblkNo(Din.Size - 1);
         if (lastLbn >= FfsSuperblock.NDAddr || Din.Db[lastLbn] == 0 || sb.LblkNo(newSize - 1) == lastLbn)
@@ -321,6 +327,42 @@ internal sealed partial class FfsNode
         // The bytes between the old end and here are zeros.
         Din.Size = (lastLbn + 1) << sb.Bshift;
         MarkDirty();
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// EIO (logged) when a direct block, or a whole indirect tree, is mapped past the end of
+    /// file. The driver never leaves one; on a damaged image it is garbage or another file's
+    /// block (fsck frees it), and growing the file over it would hand that block's bytes to
+    /// this file and then write into it, as NetBSD would. Indirect blocks that straddle the
+    /// end are not read here.
+    /// </summary>
+    private Errno NothingMappedPastEnd()
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        if (Din.FastLink is not null)
+        {
+            return Errno.OK;
+        }
+        long firstPast = Din.Size == 0 ? 0 : sb.LblkNo(Din.Size - 1) + 1;
+        for (long lbn = firstPast; lbn < FfsSuperblock.NDAddr; lbn++)
+        {
+            if (Din.Db[lbn] != 0)
+            {
+                return KernelLog.CorruptionOnce("ffs", Din.Db[lbn], $"inode {Ino}: block {lbn} mapped past the end of file");
+            }
+        }
+        long baseLbn = FfsSuperblock.NDAddr;
+        long span = sb.Nindir;
+        for (int level = 1; level <= FfsSuperblock.NIAddr; level++)
+        {
+            if (Din.Ib[level - 1] != 0 && baseLbn >= firstPast)
+            {
+                return KernelLog.CorruptionOnce("ffs", Din.Ib[level - 1], $"inode {Ino}: indirect block for block {baseLbn} mapped past the end of file");
+            }
+            baseLbn += span;
+            span *= sb.Nindir;
+        }
         return Errno.OK;
     }
 }

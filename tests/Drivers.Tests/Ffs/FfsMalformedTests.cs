@@ -264,6 +264,39 @@ public class FfsMalformedTests
         Assert.Contains(check.Findings, f => f.Message == $"block 1 past the end of file, at {unchecked((long)0xff00000000000000)}, outside the data area");
     }
 
+    /// <summary>
+    /// hello.txt's block map names nested/a/file1's block as its block 3, past its end. Growing
+    /// hello.txt over it (truncate, a write there, fallocate) is EIO: it would hand file1's
+    /// bytes to hello.txt and then write into file1. Reads up to the end still work.
+    /// </summary>
+    [Fact]
+    public void Grow_OverABlockMappedPastTheEnd_EioAndTheOtherFileIsUntouched()
+    {
+        byte[] img = Load("ffs2-le-8k-f2");
+        (long victimAt, FfsSuperblock sb) = Locate(img, "/nested/a/file1");
+        long victimBlock = sb.Order.I64(img, (int)victimAt + Ufs2Dinode.Db);
+        (long helloAt, _) = Locate(img, "/hello.txt");
+        sb.Order.W64(img.AsSpan((int)helloAt), Ufs2Dinode.Db + (3 * 8), victimBlock);
+
+        Assert.Equal(Errno.OK, MountMem(img, false, out Mount? mp, out _, out _));
+        Vnode hello = FfsTestMount.Resolve(mp!, "/hello.txt");
+        VAttr grow = VAttr.ForSet(VAttrMask.Size);
+        grow.Size = 4L * sb.Bsize;
+        Assert.Equal(Errno.EIO, Vop.SetAttr(hello, grow, Credentials.Root));
+        Assert.Equal(Errno.EIO, Vop.Write(hello, 3L * sb.Bsize, "over file1"u8, out _));
+        Assert.Equal(Errno.EIO, Vop.Write(hello, 12, "appended"u8, out _));
+        Assert.Equal("hello, rump\n"u8.ToArray(), FfsTestMount.ReadAll(hello));
+        hello.Release();
+        Assert.Equal(Errno.OK, mp!.Unmount());
+        Assert.Contains(FfsTestMount.LastLog, l => l.Contains("block 3 mapped past the end of file", StringComparison.Ordinal));
+
+        Assert.Equal(Errno.OK, MountMem(img, true, out mp, out _, out _));
+        Vnode file1 = FfsTestMount.Resolve(mp!, "/nested/a/file1");
+        Assert.Equal("level 1\n"u8.ToArray(), FfsTestMount.ReadAll(file1));
+        file1.Release();
+        Assert.Equal(Errno.OK, mp!.Unmount());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {
