@@ -90,8 +90,10 @@ public static partial class FfsCheck
                     }
                     if (!used)
                     {
+                        // The inode's contents decide, as in fsck_ffs (and this checker's
+                        // repair): only the map bit is wrong. Passing over the inode would
+                        // report every file below it as unreferenced as well.
                         Add(FfsFindingKind.Inode, (long)ino, $"mode {d.Mode:x} but free in the map");
-                        continue;
                     }
                     _inodes[ino] = d;
                     report.InodesInUse++;

@@ -48,6 +48,27 @@ public class FfsCheckTests
         Assert.Contains(r.Findings, x => x.Kind == FfsFindingKind.Summary);
     }
 
+    /// <summary>
+    /// Only the root's bit in the inode map is cleared: that bit and the free-inode counts
+    /// are reported, not every file below the root as unreferenced (fsck_ffs trusts the
+    /// inode's contents too).
+    /// </summary>
+    [Fact]
+    public void Check_RootFreeInTheInodeMap_OnlyTheBitAndTheCountsReported()
+    {
+        byte[] img = File.ReadAllBytes(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        var dev = new MemoryBlockDevice(img);
+        FfsSuperblock sb = FfsSuperblockCheck.Find(dev, out _)!;
+        var g = new CylinderGroup(img.AsSpan((int)sb.FragToBytes(sb.CgTod(0)), sb.CgSize), sb.Order);
+        g.SetInodeUsed(FfsSuperblock.RootIno, false);
+        FfsCheckReport r = FfsCheck.Run(dev);
+        Assert.Equal([$"mode 41ed but free in the map"], r.Findings.Where(f => f.Kind == FfsFindingKind.Inode).Select(f => f.Message));
+        Assert.Equal(FfsSuperblock.RootIno, r.Findings.Single(f => f.Kind == FfsFindingKind.Inode).Location);
+        Assert.All(r.Findings, f => Assert.True(f.Kind is FfsFindingKind.Inode or FfsFindingKind.Summary, r.ToString()));
+        string counts = $"nifree {g.Nifree}, counted {g.Nifree + 1}";
+        Assert.Contains(r.Findings, f => f.Message == counts);
+    }
+
     [Fact]
     public void Check_WrongLinkCount_Reported()
     {
