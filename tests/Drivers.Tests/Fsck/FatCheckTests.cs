@@ -70,6 +70,31 @@ public sealed class FatCheckTests
         Assert.Equal(0u, FatTestImages.FatEntry(img, free));
     }
 
+    /// <summary>
+    /// A lost cluster, with the FSInfo free count that a driver writing this FAT keeps (the
+    /// lost cluster counted as in use): one finding, the lost cluster, and the repair brings
+    /// the count up to date along with it.
+    /// </summary>
+    [Fact]
+    public void Check_LostClusterWithFsInfoCountingItInUse_OneFindingAndTheCountFollowsTheRepair()
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, "32");
+        long fsInfo = (long)FatTestImages.Boot(img).FsInfoSector * FatTestImages.Boot(img).BytesPerSector;
+        uint countBefore = BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4));
+        uint free = FatTestImages.FreeCluster(img);
+        FatTestImages.SetFatEntry(img, free, 0x0FFFFFFF);
+        FatTestImages.Patch(img, fsInfo + 488, BitConverter.GetBytes(countBefore - 1));
+
+        CheckReport n = FatTestImages.Check(img, repair: false);
+        Assert.True(n.ExitCode == 4, FatTestImages.Describe(n));
+        Assert.Equal(["clusters"], n.Findings.Select(f => f.Phase));
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        Assert.Equal(countBefore, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4)));
+        FatTestImages.AssertBothClean(img);
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void Check_CrossLinkedFiles_FoundAndSecondTruncated(string bits)

@@ -42,10 +42,10 @@ public sealed class FatChecker : IFileSystemChecker
         {
             return report;
         }
-        long free = FreeLostClusters(v, tree.Owners, report, repair);
+        long free = FreeLostClusters(v, tree.Owners, report, repair, out long lost);
         if (v.Kind == FatKind.Fat32)
         {
-            CheckFsInfo(v, free, report, repair);
+            CheckFsInfo(v, free, lost, report, repair);
         }
         if (repair)
         {
@@ -147,10 +147,10 @@ public sealed class FatChecker : IFileSystemChecker
     }
 
     /// <summary>Allocated clusters no file claimed are freed; returns the number of free clusters after that.</summary>
-    private static long FreeLostClusters(FatVolume v, int[] owners, CheckReport report, bool repair)
+    private static long FreeLostClusters(FatVolume v, int[] owners, CheckReport report, bool repair, out long lost)
     {
         long free = 0;
-        long lost = 0;
+        lost = 0;
         uint firstLost = 0;
         for (uint c = 2; c <= v.Boot.MaxCluster; c++)
         {
@@ -176,7 +176,13 @@ public sealed class FatChecker : IFileSystemChecker
         return free;
     }
 
-    private static void CheckFsInfo(FatVolume v, long free, CheckReport report, bool repair)
+    /// <summary>
+    /// The FSInfo free count and next-free hint. A count that matches the FAT as it stands,
+    /// before its <paramref name="lost"/> clusters are freed, is what a driver writing that
+    /// FAT keeps: not a finding of its own (the lost clusters are one), only brought up to
+    /// date by a repair.
+    /// </summary>
+    private static void CheckFsInfo(FatVolume v, long free, long lost, CheckReport report, bool repair)
     {
         if (v.Boot.FsInfoSector == 0 || v.Boot.FsInfoSector >= v.Boot.ReservedSectors)
         {
@@ -199,7 +205,7 @@ public sealed class FatChecker : IFileSystemChecker
             haveFree = UnknownCount;
             haveNext = UnknownCount;
         }
-        else if (haveFree != UnknownCount && haveFree != free)
+        else if (haveFree != UnknownCount && haveFree != free && (lost == 0 || haveFree != free - lost))
         {
             problem = $"free cluster count is {haveFree}, really {free}";
         }
@@ -207,11 +213,15 @@ public sealed class FatChecker : IFileSystemChecker
         {
             problem = $"next free cluster hint {haveNext} is outside the volume";
         }
-        if (problem is null)
+        bool followsLost = haveFree != UnknownCount && haveFree != free && problem is null;
+        if (problem is null && !(followsLost && repair))
         {
             return;
         }
-        report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
+        if (problem is not null)
+        {
+            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
+        }
         if (repair)
         {
             uint next = haveNext >= 2 && haveNext <= v.Boot.MaxCluster ? haveNext : UnknownCount;
