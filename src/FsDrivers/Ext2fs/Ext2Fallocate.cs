@@ -14,7 +14,12 @@ internal sealed partial class Ext2Node
 {
     public override Errno Allocate(long offset, long length)
     {
-        Errno e = FillHoles(offset, length, keepSize: false);
+        Errno e = CheckGrowth(offset + length);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = FillHoles(offset, length, keepSize: false);
         if (e == Errno.OK && GrowSizeTo(offset + length))
         {
             Timespec now = Fs.Clock.Now;

@@ -114,6 +114,11 @@ internal sealed partial class Ext2Node
             return Errno.ENOTSUP;
         }
         long old = Din.Size;
+        Errno grow = CheckGrowth(newSize);
+        if (grow != Errno.OK)
+        {
+            return grow;
+        }
         if (newSize < old)
         {
             int partial = (int)(newSize & (Fs.BlockSize - 1));

@@ -431,6 +431,11 @@ internal sealed partial class Ext2Node
         {
             return Errno.EFBIG;
         }
+        Errno grow = CheckGrowth(offset + data.Length);
+        if (grow != Errno.OK)
+        {
+            return grow;
+        }
         int bs = Fs.BlockSize;
         int done = 0;
         Errno result = Errno.OK;
@@ -478,6 +483,13 @@ internal sealed partial class Ext2Node
             done += n;
         }
         written = done;
+        if (result != Errno.OK && !UsesExtents)
+        {
+            // Blocks allocated for the part that failed lie past the new end: give them
+            // back, so that the block map holds nothing there (see CheckGrowth).
+            long end = done > 0 ? Math.Max(Din.Size, offset + done) : Din.Size;
+            TruncateIndirect((ulong)((end + bs - 1) >> Fs.BlockShift));
+        }
         if (done > 0)
         {
             GrowSizeTo(offset + done);

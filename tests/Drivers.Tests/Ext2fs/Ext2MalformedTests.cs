@@ -296,5 +296,84 @@ public class Ext2MalformedTests
         ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
         Assert.True(fsck.ExitCode == 0, fsck.Transcript);
     }
+
+    /// <summary>The byte offset of a file's inode, from debugfs's imap.</summary>
+    private static long InodeOffset(string image, string path, int blockSize)
+    {
+        ToolResult imap = OracleTool.RunExpect(0, "debugfs", "-R", "imap " + path, image);
+        System.Text.RegularExpressions.Match m = System.Text.RegularExpressions.Regex.Match(imap.Stdout, @"located at block (\d+), offset 0x([0-9a-f]+)");
+        Assert.True(m.Success, imap.Transcript);
+        return (long.Parse(m.Groups[1].Value) * blockSize) + Convert.ToInt64(m.Groups[2].Value, 16);
+    }
+
+    /// <summary>
+    /// /hello's block map names /victim's block as its block 3, past its end (ext2, block
+    /// mapped). Growing /hello over it (truncate, a write there, fallocate) is EIO: it would
+    /// show victim's bytes in hello and then write into victim. e2fsck sees the damage too.
+    /// </summary>
+    [Fact]
+    public void Grow_OverABlockMappedPastTheEnd_EioAndTheOtherFileIsUntouched()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "hello"), "hello\n");
+        File.WriteAllText(Path.Combine(tree, "victim"), "victim's data\n");
+        string image = scratch.File("past-end.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-d", tree, image, "4M");
+        uint victimBlock = uint.Parse(OracleTool.RunExpect(0, "debugfs", "-R", "blocks /victim", image).Stdout.Trim());
+        long hello = InodeOffset(image, "/hello", 1024);
+        byte[] pointer = new byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(pointer, victimBlock);
+        Patch(image, hello + 0x28 + (3 * 4), pointer);
+        Assert.Equal(4, OracleTool.Run("e2fsck", "-fn", image).ExitCode);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode vp = Ext2Fixture.Resolve(m, "hello");
+        VAttr grow = VAttr.ForSet(VAttrMask.Size);
+        grow.Size = 4096;
+        Assert.Equal(Errno.EIO, Vop.SetAttr(vp, grow, Credentials.Root));
+        Assert.Equal(Errno.EIO, Vop.Write(vp, 3072, "over the victim"u8, out _));
+        Assert.Equal(Errno.EIO, Vop.Allocate(vp, 0, 8192, Credentials.Root));
+        Assert.Equal("hello\n"u8.ToArray(), Ext2Fixture.ReadAll(vp));
+        vp.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        m = Ext2Fixture.MountImage(image, readOnly: true);
+        Vnode victim = Ext2Fixture.Resolve(m, "victim");
+        Assert.Equal("victim's data\n"u8.ToArray(), Ext2Fixture.ReadAll(victim));
+        victim.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
+
+    /// <summary>
+    /// A write whose data cannot reach the disk leaves no block mapped past the end: the
+    /// blocks it allocated are given back, so the next write that extends the file works.
+    /// </summary>
+    [Fact]
+    public void WriteFailingAtTheDevice_GivesBackTheBlocksItAllocated()
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("fail.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", image, "4M");
+        var faulty = new FaultInjectingBlockDevice(new MemoryBlockDevice(File.ReadAllBytes(image)));
+        Assert.Equal(Errno.OK, Ext2Fixture.MountDevice(faulty, readOnly: false, out Mount? m, out _));
+        Assert.Equal(Errno.OK, m!.Root(out Vnode? root));
+        Assert.Equal(Errno.OK, Vop.Create(root!, "f", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.Write(f!, 0, new byte[100], out _)); // bitmaps and descriptors now cached
+        Assert.Equal(Errno.OK, Vop.GetAttr(f!, out VAttr before));
+
+        faulty.Reset();
+        faulty.FailWriteNumber = 1; // the data write: the allocation itself stays in the cache
+        Assert.Equal(Errno.EIO, Vop.Write(f!, 5000, new byte[3000], out int written));
+        Assert.Equal(0, written);
+        Assert.Equal(Errno.OK, Vop.GetAttr(f!, out VAttr after));
+        Assert.Equal(before.BytesUsed, after.BytesUsed);
+        Assert.Equal(Errno.OK, Vop.Write(f!, 5000, new byte[3000], out written));
+        Assert.Equal(3000, written);
+        f!.Release();
+        root!.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
 }
 
