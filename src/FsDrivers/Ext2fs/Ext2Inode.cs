@@ -13,6 +13,20 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// </summary>
 internal sealed partial class Ext2Node
 {
+    /// <summary>The last logical block this inode's mapping can address: past it, a file is all hole.</summary>
+    internal ulong LastAddressableBlock
+    {
+        get
+        {
+            if (UsesExtents)
+            {
+                return uint.MaxValue;
+            }
+            ulong n = (ulong)PtrsPerBlock;
+            return NDirect + n + (n * n) + (n * n * n) - 1;
+        }
+    }
+
     /// <summary>Largest file size this inode's mapping can address.</summary>
     public long MaxFileSize
     {

@@ -109,6 +109,15 @@ internal sealed partial class Ext2Node : Vnode
         {
             return fs.Corrupt(0, "root inode is not a directory");
         }
+        if (type == VType.Directory && din.Size > uint.MaxValue
+            && (fs.Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) == 0)
+        {
+            // Without large_dir a directory's i_size_high is not part of its size (ext2's
+            // i_dir_acl; Linux reads only i_size_lo there). Taken in, one flipped bit would
+            // make every scan of the directory walk terabytes of holes.
+            KernelLog.Warning(Ext2Mount.Subsystem, $"inode {ino}: directory i_size_high {din.Size >> 32} ignored (no large_dir)");
+            din.Size &= uint.MaxValue;
+        }
         if (din.Size < 0)
         {
             return fs.Corrupt(0, $"inode {ino} has a negative size");

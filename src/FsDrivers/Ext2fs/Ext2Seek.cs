@@ -23,7 +23,9 @@ internal sealed partial class Ext2Node
             return Errno.ENXIO;
         }
         bool wantData = whence == SeekWhence.Data;
-        ulong last = (ulong)(size - 1) >> Fs.BlockShift;
+        // A damaged size can reach far past what the map addresses (2^56 bytes on 1 KiB
+        // blocks): the walk stops where the map does, since all beyond is hole.
+        ulong last = Math.Min((ulong)(size - 1) >> Fs.BlockShift, LastAddressableBlock);
         for (ulong lblk = (ulong)offset >> Fs.BlockShift; lblk <= last;)
         {
             Errno e = Bmap(lblk, (int)Math.Min(65536UL, last - lblk + 1), out ulong pblk, out int run, out bool uninit);

@@ -44,7 +44,9 @@ internal sealed partial class FfsNode
             return Errno.OK;
         }
         var hash = new Dictionary<string, long>(StringComparer.Ordinal);
-        var free = new List<int>((int)(Din.Size / Chunk));
+        // Sized by what the directory holds, not by di_size: a damaged size must not turn
+        // into a giant (or negative) allocation before the scan meets the damage.
+        var free = new List<int>((int)Math.Clamp(Math.Min(Din.Size, Din.Blocks * 512) / Chunk, 0, 1 << 20));
         for (long blk = 0; blk < Din.Size; blk += FfsMount.Sb.Bsize)
         {
             Errno e = DirBlock(blk, out Buffer? bp, out long start);

@@ -375,5 +375,71 @@ public class Ext2MalformedTests
         root!.Release();
         Assert.Equal(Errno.OK, m.Unmount());
     }
+
+    /// <summary>Run <paramref name="op"/> with a deadline: a damaged size must not turn it into a walk over terabytes of holes.</summary>
+    private static T Within<T>(Func<T> op)
+    {
+        Task<T> t = Task.Run(op);
+        Assert.True(t.Wait(TimeSpan.FromSeconds(20)), "the operation did not finish within 20 s");
+        return t.Result;
+    }
+
+    /// <summary>
+    /// A directory's i_size_high without large_dir (one flipped bit: 8 TiB) is not part of its
+    /// size, as in Linux: listing, a lookup that misses and a create answer at once.
+    /// </summary>
+    [Fact]
+    public void DirectoryWithSizeHighWithoutLargeDir_ScansStayWithinItsBlocks()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(Path.Combine(tree, "emptydir"));
+        string image = scratch.File("dir-size-high.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext3", "-b", "1024", "-d", tree, image, "8M");
+        Patch(image, InodeOffset(image, "/emptydir", 1024) + 0x6C + 1, [0x08]);
+        Assert.Contains("8796093023232", OracleTool.RunExpect(0, "debugfs", "-R", "stat /emptydir", image).Stdout, StringComparison.Ordinal);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode dir = Ext2Fixture.Resolve(m, "emptydir");
+        Assert.Equal(Errno.OK, Vop.GetAttr(dir, out VAttr va));
+        Assert.Equal(1024, va.Size);
+        Assert.Equal(Errno.ENOENT, Within(() => Vop.Lookup(dir, "missing", Credentials.Root, out _)));
+        Assert.Equal(Errno.OK, Within(() =>
+        {
+            Errno e = Vop.Create(dir, "new", 0x1A4, Credentials.Root, out Vnode? f);
+            f?.Release();
+            return e;
+        }));
+        dir.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
+
+    /// <summary>
+    /// SEEK_DATA on a block-mapped file whose size (a flipped top bit: 2^56 bytes) lies far
+    /// past what its map addresses: everything past the map is hole, found at once.
+    /// </summary>
+    [Fact]
+    public void SeekOnAFileSizedPastItsMap_AnswersAtOnce()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "file2"), "level 2\n");
+        string image = scratch.File("seek-size.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-d", tree, image, "8M");
+        Patch(image, InodeOffset(image, "/file2", 1024) + 0x6C + 3, [0x01]);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: true);
+        Vnode f = Ext2Fixture.Resolve(m, "file2");
+        Assert.Equal(Errno.OK, Vop.GetAttr(f, out VAttr va));
+        Assert.Equal((1L << 56) + 8, va.Size);
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Data, out long at));
+        Assert.Equal(0, at);
+        Assert.Equal(Errno.ENXIO, Within(() => Vop.Seek(f, 1024, SeekWhence.Data, out _)));
+        Assert.Equal(Errno.OK, Vop.Seek(f, 0, SeekWhence.Hole, out at));
+        Assert.Equal(1024, at);
+        f.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
 }
 

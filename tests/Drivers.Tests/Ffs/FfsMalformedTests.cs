@@ -297,6 +297,26 @@ public class FfsMalformedTests
         Assert.Equal(Errno.OK, mp!.Unmount());
     }
 
+    /// <summary>
+    /// A directory whose di_size took a flipped bit (2^40 + 512): a lookup that misses, a
+    /// create and a mkdir are EIO with a log line, not an exception out of the name cache
+    /// sized by di_size.
+    /// </summary>
+    [Fact]
+    public void DirectoryWithHugeSize_LookupAndCreateAreEio()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        ulong dir = img.Ino("/emptydir");
+        img.SetInode(dir, d => d.Size = (1L << 40) + 512);
+        Assert.Equal(Errno.OK, MountMem(img.Bytes, false, out Mount? mp, out _, out _));
+        Vnode vp = FfsTestMount.Resolve(mp!, "/emptydir");
+        Assert.Equal(Errno.EIO, Vop.Lookup(vp, "zz", Credentials.Root, out _));
+        Assert.Equal(Errno.EIO, Vop.Create(vp, "new", 0x1A4, Credentials.Root, out _));
+        Assert.Equal(Errno.EIO, Vop.Mkdir(vp, "nd", 0x1ED, Credentials.Root, out _));
+        vp.Release();
+        Assert.Equal(Errno.OK, mp!.Unmount());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {
