@@ -84,6 +84,7 @@ public sealed class NewfsFfsCliTests : IDisposable
         string img = _dir.File("ea.img");
         CliResult r = _cli.Run(img, "newfs", "-t", "ffs", "-o", "version=3", "--from", Fixture, "96M");
         Assert.True(r.Exit == 0, r.ToString());
+        Assert.Contains("UFS2ea little-endian", r.Stdout, StringComparison.Ordinal);
         Assert.Contains("UFS2ea", _cli.Ok(img, "info").Stdout, StringComparison.Ordinal);
         _cli.Ok(img, "setfattr", "-n", "user.origin", "-v", "newfs", "/hello.txt");
         Assert.Contains("user.origin=\"newfs\"", _cli.Ok(img, "getfattr", "/hello.txt").Stdout, StringComparison.Ordinal);

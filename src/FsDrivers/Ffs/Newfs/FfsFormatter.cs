@@ -62,7 +62,7 @@ public sealed class FfsFormatter : IFileSystemFormatter
             message = bad ?? $"writing the file system failed: {rc.Describe()}";
             return rc;
         }
-        message = $"UFS{(g.IsUfs2 ? 2 : 1)} {g.Order}: {g.Size * g.Fsize} bytes, block size {g.Bsize}, fragment size {g.Fsize}, "
+        message = $"{(g.HasExtAttrMagic ? "UFS2ea" : g.IsUfs2 ? "UFS2" : "UFS1")} {g.Order}: {g.Size * g.Fsize} bytes, block size {g.Bsize}, fragment size {g.Fsize}, "
             + $"{g.Ncg} cylinder groups of {g.Fpg / g.Frag} blocks, {g.Ipg} inodes each";
         return 0;
     }
