@@ -106,6 +106,13 @@ public sealed class FuseMount : IDisposable
     public int Unmount()
     {
         ToolResult r = OracleTool.Run("fusermount3", "-u", MountPoint);
+        // A file closed a moment ago can still pin the mount while the kernel finishes the
+        // close (EBUSY); a user would try again, and so does the test, for a few seconds.
+        for (int attempt = 0; attempt < 50 && r.ExitCode != 0 && r.Stderr.Contains("busy", StringComparison.Ordinal); attempt++)
+        {
+            Thread.Sleep(100);
+            r = OracleTool.Run("fusermount3", "-u", MountPoint);
+        }
         if (r.ExitCode != 0)
         {
             throw new InvalidOperationException("unmount failed\n" + r.Transcript + "\n" + Log);
