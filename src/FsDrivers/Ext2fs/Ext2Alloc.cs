@@ -66,14 +66,58 @@ internal sealed partial class Ext2Mount
             SetBit(bits, (int)i);
         }
         Ext2GroupDescriptor gd = Groups[g];
-        ulong itBlocks = ((ulong)Sb.InodesPerGroup * (ulong)InodeSize + (ulong)BlockSize - 1) / (ulong)BlockSize;
         MarkIfInGroup(bits, first, g, gd.BlockBitmap, 1);
         MarkIfInGroup(bits, first, g, gd.InodeBitmap, 1);
-        MarkIfInGroup(bits, first, g, gd.InodeTable, itBlocks);
+        MarkIfInGroup(bits, first, g, gd.InodeTable, InodeTableBlocks);
         for (int i = (int)BlocksInGroup(g); i < bits.Length * 8; i++)
         {
             SetBit(bits, i);
         }
+    }
+
+    /// <summary>Blocks of one group's inode table.</summary>
+    internal ulong InodeTableBlocks => ((ulong)Sb.InodesPerGroup * (ulong)InodeSize + (ulong)BlockSize - 1) / (ulong)BlockSize;
+
+    private Ext2MetadataZone? _metadataZone;
+    private bool[]? _metadataGuarded;
+
+    /// <summary>
+    /// Before the first allocation from group <paramref name="g"/>: a block bitmap that shows
+    /// any of the file system's own blocks free is damaged, and handing one out would write
+    /// a file over descriptors, bitmaps or the inode table. Their bits are set again (logged,
+    /// and the superblock marked as having errors); the counts are left, as such damage
+    /// usually leaves them counting those blocks in use. Returns true when a bit changed.
+    /// Called under AllocLock and the bitmap buffer's lock.
+    /// </summary>
+    private bool GuardMetadata(uint g, Span<byte> bits)
+    {
+        _metadataGuarded ??= new bool[GroupCount];
+        if (_metadataGuarded[g])
+        {
+            return false;
+        }
+        _metadataGuarded[g] = true;
+        _metadataZone ??= Ext2MetadataZone.Build(this);
+        ulong first = GroupFirstBlock(g);
+        int restored = 0;
+        foreach ((ulong s, ulong e) in _metadataZone.Within(first, first + BlocksInGroup(g)))
+        {
+            for (ulong b = s; b < e; b++)
+            {
+                if (!TestBit(bits, (int)(b - first)))
+                {
+                    SetBit(bits, (int)(b - first));
+                    restored++;
+                }
+            }
+        }
+        if (restored == 0)
+        {
+            return false;
+        }
+        Corrupt((long)Groups[g].BlockBitmap, $"block bitmap of group {g} shows {restored} of the file system's own blocks free; kept in use");
+        UpdateBlockBitmapCsum(g, bits);
+        return true;
     }
 
     private void MarkIfInGroup(Span<byte> bits, ulong first, uint g, ulong start, ulong count)
@@ -174,6 +218,14 @@ internal sealed partial class Ext2Mount
                     lock (bp!.SyncRoot)
                     {
                         Span<byte> bits = bp.Data;
+                        if (GuardMetadata(g, bits))
+                        {
+                            Dirty(bp);
+                            if (IsReadOnly)
+                            {
+                                return Errno.EROFS; // errors=remount-ro took effect
+                            }
+                        }
                         bit = FindZero(bits, from, limit);
                         if (bit < 0 && from > 0)
                         {

@@ -441,5 +441,53 @@ public class Ext2MalformedTests
         f.Release();
         Assert.Equal(Errno.OK, m.Unmount());
     }
+
+    /// <summary>
+    /// Group 0's block bitmap shows the superblock, descriptors, bitmaps and inode table
+    /// free. New directories and file data must still go elsewhere: the allocator puts those
+    /// bits back (logged) before it allocates, and e2fsck then finds the image consistent.
+    /// </summary>
+    [Fact]
+    public void BlockBitmapShowingMetadataFree_NewBlocksNeverLandOnIt()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(Path.Combine(tree, "d"));
+        File.WriteAllText(Path.Combine(tree, "a"), "kept\n");
+        string image = scratch.File("zeroed-meta.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "4096", "-d", tree, image, "12M");
+        string dump = OracleTool.RunExpect(0, "dumpe2fs", image).Stdout;
+        long bitmap = long.Parse(System.Text.RegularExpressions.Regex.Match(dump, @"Block bitmap at (\d+)").Groups[1].Value);
+        long tableEnd = long.Parse(System.Text.RegularExpressions.Regex.Match(dump, @"Inode table at \d+-(\d+)").Groups[1].Value);
+        byte[] bits = ReadAt(image, bitmap * 4096, 4096);
+        for (long b = 0; b <= tableEnd; b++)
+        {
+            bits[b / 8] &= (byte)~(1 << (int)(b % 8));
+        }
+        Patch(image, bitmap * 4096, bits);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Mkdir(root, "x", 0x1ED, Credentials.Root, out Vnode? x));
+        Assert.Equal(Errno.OK, Vop.Create(x!, "h", 0x1A4, Credentials.Root, out Vnode? h));
+        Assert.Equal(Errno.OK, Vop.Write(h!, 0, new byte[20000], out _));
+        h!.Release();
+        x!.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        foreach (string path in new[] { "/x", "/x/h" })
+        {
+            string blocks = OracleTool.RunExpect(0, "debugfs", "-R", "blocks " + path, image).Stdout;
+            Assert.All(blocks.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries), b => Assert.True(long.Parse(b) > tableEnd, $"{path} got block {b}"));
+        }
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
+        Assert.True(fsck.ExitCode == 0, fsck.Transcript);
+        m = Ext2Fixture.MountImage(image, readOnly: true, "force");
+        Vnode a = Ext2Fixture.Resolve(m, "a");
+        Assert.Equal("kept\n"u8.ToArray(), Ext2Fixture.ReadAll(a));
+        a.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
 }
 
