@@ -130,4 +130,27 @@ public sealed class NativeUkfsTests : IClassFixture<NativeUkfsFixture>, IDisposa
         Assert.True(badOption.ExitCode == 1, badOption.Transcript);
         Assert.Equal(_inProcess.Run(image, "ls", "--no-such-option").Stderr, badOption.Stderr);
     }
+
+    /// <summary>
+    /// `cat` into a pipe whose reader has gone: the command stops at once with SIGPIPE's
+    /// status and nothing on stderr, as cat does, instead of reading a terabyte into it.
+    /// Output to a file opened for appending still lands after what was there.
+    /// </summary>
+    [Fact]
+    public void CatIntoAClosedPipe_StopsWith141_AppendStillAppends()
+    {
+        string image = Ext4Image();
+        ToolResult sparse = Native(image, "truncate", "-s", "1T", "/sparse");
+        Assert.True(sparse.ExitCode == 0, sparse.Transcript);
+        ToolResult piped = OracleTool.Run("bash", ["-c", $"timeout 60 '{_native.Binary}' '{image}' cat /sparse | head -c 3 | wc -c; echo \"status ${{PIPESTATUS[0]}}\""]);
+        Assert.Equal("3\nstatus 141\n", piped.Stdout);
+        Assert.Equal("", piped.Stderr);
+
+        string log = _dir.File("appended.txt");
+        File.WriteAllText(log, "before\n");
+        ToolResult appended = OracleTool.Run("bash", ["-c", $"'{_native.Binary}' '{image}' cat /hello.txt >> '{log}'; echo after >> '{log}'"]);
+        Assert.True(appended.ExitCode == 0, appended.Transcript);
+        Assert.Equal("before\nhello\nafter\n", File.ReadAllText(log));
+    }
 }
+

@@ -39,6 +39,12 @@ public static class Cli
             stderr.WriteLine("ukfs: " + e.Message);
             return 1;
         }
+        catch (BrokenPipeException)
+        {
+            // The reader of standard output went away (`ukfs IMAGE cat BIG | head`): stop
+            // quietly with a SIGPIPE death's status, as cat does.
+            return BrokenPipeException.ExitStatus;
+        }
         catch (UkfsException e)
         {
             stderr.WriteLine("ukfs: " + e.Message);

@@ -56,6 +56,13 @@ internal sealed partial class FfsNode
         run = 1;
         Span<int> index = stackalloc int[FfsSuperblock.NIAddr];
         Errno e = IndirectPath(lbn, out int level, index);
+        if (e == Errno.EFBIG)
+        {
+            // Past what the block map can address (only a damaged size reaches here): all
+            // hole, as ext2 answers. Allocating there stays EFBIG (Balloc).
+            run = Math.Max(1, maxBlocks);
+            return Errno.OK;
+        }
         if (e != Errno.OK)
         {
             return e;

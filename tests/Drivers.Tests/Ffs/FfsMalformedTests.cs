@@ -317,6 +317,32 @@ public class FfsMalformedTests
         Assert.Equal(Errno.OK, mp!.Unmount());
     }
 
+    /// <summary>
+    /// A file whose di_size (damaged: 2^52 + 8) lies past what an 8 KiB-block UFS1 map
+    /// addresses: reading there gives zeros and SEEK_DATA finds no more data, as holes do,
+    /// rather than EFBIG, which neither call has.
+    /// </summary>
+    [Fact]
+    public void SizePastTheBlockMap_ReadsAsHoleNotEfbig()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs1-le-8k-f2").ImagePath);
+        ulong ino = img.Ino("/hello.txt");
+        img.SetInode(ino, d => d.Size = (1L << 52) + 8);
+        Assert.Equal(Errno.OK, MountMem(img.Bytes, true, out Mount? mp, out _, out _));
+        Vnode vp = FfsTestMount.Resolve(mp!, "/hello.txt");
+        byte[] buf = new byte[16];
+        Assert.Equal(Errno.OK, Vop.Read(vp, 1L << 50, buf, out int n));
+        Assert.Equal(16, n);
+        Assert.All(buf, b => Assert.Equal(0, b));
+        Assert.Equal(Errno.OK, Vop.Read(vp, 0, buf, out n));
+        Assert.Equal("hello, rump\n"u8.ToArray(), buf[..12]);
+        Assert.Equal(Errno.ENXIO, Vop.Seek(vp, 8192, SeekWhence.Data, out _));
+        Assert.Equal(Errno.OK, Vop.Seek(vp, 0, SeekWhence.Hole, out long hole));
+        Assert.Equal(8192, hole);
+        vp.Release();
+        Assert.Equal(Errno.OK, mp!.Unmount());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {
