@@ -50,6 +50,7 @@ public enum Errno
 #pragma warning disable CA1069 // Linux defines ENOTSUP as EOPNOTSUPP.
     ENOTSUP = 95,
 #pragma warning restore CA1069
+    ENOTCONN = 107,
     ESTALE = 116,
     EUCLEAN = 117,
     EDQUOT = 122,
@@ -90,6 +91,7 @@ public static class ErrnoExtensions
         Errno.ENODATA => "No data available",
         Errno.EOVERFLOW => "Value too large for defined data type",
         Errno.EOPNOTSUPP => "Operation not supported",
+        Errno.ENOTCONN => "Transport endpoint is not connected",
         Errno.ESTALE => "Stale file handle",
         Errno.EUCLEAN => "Structure needs cleaning",
         _ => errno.ToString(),

@@ -94,7 +94,13 @@ internal sealed class P2kServer : IDisposable
     /// </summary>
     public Errno Shutdown()
     {
-        _session.Stop();
+        // When the daemon stops while processes still use the (lazily unmounted) mount, the
+        // kernel keeps sending their requests: stop serving them first, so that nothing takes
+        // a new reference while the nodes are released and the VFS unmounted.
+        if (!_session.StopServing(TimeSpan.FromSeconds(30)))
+        {
+            KernelLog.Warning("p2k", "requests still running after 30 s; releasing the file system anyway");
+        }
         _syncer?.Dispose();
         FileSystem.ReleaseAll();
         Errno sync = Vop.Sync(Mount);

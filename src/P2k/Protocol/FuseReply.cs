@@ -96,8 +96,10 @@ internal sealed class FuseReply
     private void Transmit(int length)
     {
         Errno e = _device.Write(_buffer.AsSpan(0, length));
-        // ENOENT: the kernel no longer waits for this request (interrupted or aborted).
-        if (e != Errno.OK && e != Errno.ENOENT && e != Errno.ENODEV)
+        // ENOENT: the kernel no longer waits for this request (interrupted or aborted);
+        // ENODEV, EBADF: the connection is gone, or the daemon closed it to end (a refused
+        // request answered while it shut down).
+        if (e != Errno.OK && e != Errno.ENOENT && e != Errno.ENODEV && e != Errno.EBADF)
         {
             KernelLog.Warning("p2k", $"reply to request {_unique} ({_opcode}) failed: {e.Describe()}");
         }

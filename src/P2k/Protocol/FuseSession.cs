@@ -10,7 +10,7 @@ namespace RumpFs.P2k.Protocol;
 /// (the session's, or a clone), answer INIT and INTERRUPT here, and hand everything else to
 /// the <see cref="IFuseHandler"/>. A handler that throws answers EIO and the loop goes on.
 /// The session ends when every worker has seen the connection go away (ENODEV after an
-/// unmount) or <see cref="Stop"/> was called.
+/// unmount) or <see cref="StopServing"/> was called (each worker then leaves after its next request).
 /// </summary>
 internal sealed class FuseSession : IDisposable
 {
@@ -25,6 +25,8 @@ internal sealed class FuseSession : IDisposable
     private int _running;
     private int _destroyed;
     private volatile bool _stopping;
+    private volatile bool _refusing;
+    private int _serving;
 
     public FuseSession(FuseDevice device, IFuseHandler handler, int workers, bool debug)
     {
@@ -79,8 +81,29 @@ internal sealed class FuseSession : IDisposable
         }
     }
 
-    /// <summary>Ask the workers to stop after their current request (they wake when the connection ends).</summary>
-    public void Stop() => _stopping = true;
+    /// <summary>
+    /// Stop serving the file system: from now on every request is answered ENOTCONN (forgets
+    /// are dropped) without reaching it, and this returns once the requests already being
+    /// served have finished, or false when <paramref name="timeout"/> passed first. After a
+    /// lazy unmount the kernel goes on sending the requests of processes still inside the
+    /// mount; only when none of them can take a new reference can the VFS be released and
+    /// unmounted cleanly (an unlinked file still open is freed then, not leaked).
+    /// </summary>
+    public bool StopServing(TimeSpan timeout)
+    {
+        _stopping = true;
+        _refusing = true;
+        var deadline = Stopwatch.StartNew();
+        while (Volatile.Read(ref _serving) > 0)
+        {
+            if (deadline.Elapsed > timeout)
+            {
+                return false;
+            }
+            Thread.Sleep(5);
+        }
+        return true;
+    }
 
     /// <summary>Wait for every worker to stop.</summary>
     public bool Wait(TimeSpan timeout) => _ended.Wait(timeout);
@@ -168,6 +191,37 @@ internal sealed class FuseSession : IDisposable
     }
 
     private void Serve(in FuseRequest request, FuseReply reply)
+    {
+        // Counted before the check, so that StopServing cannot miss a request between the two.
+        Interlocked.Increment(ref _serving);
+        try
+        {
+            if (_refusing)
+            {
+                Refuse(request, reply);
+                return;
+            }
+            ServeFileSystem(request, reply);
+        }
+        finally
+        {
+            Interlocked.Decrement(ref _serving);
+        }
+    }
+
+    private static void Refuse(in FuseRequest request, FuseReply reply)
+    {
+        if (request.Header.Opcode is FuseOpcode.Forget or FuseOpcode.BatchForget)
+        {
+            reply.NoReply();
+        }
+        else
+        {
+            reply.Error(Errno.ENOTCONN);
+        }
+    }
+
+    private void ServeFileSystem(in FuseRequest request, FuseReply reply)
     {
         ulong unique = request.Header.Unique;
         _inFlight[unique] = reply;
