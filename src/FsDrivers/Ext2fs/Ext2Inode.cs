@@ -36,9 +36,7 @@ internal sealed partial class Ext2Node
             {
                 return Math.Min((long)uint.MaxValue << Fs.BlockShift, long.MaxValue);
             }
-            long n = PtrsPerBlock;
-            long blocks = NDirect + n + (n * n) + (n * n * n);
-            long bytes = blocks << Fs.BlockShift;
+            long bytes = (long)(LastAddressableBlock + 1) << Fs.BlockShift;
             // i_blocks counts 512-byte sectors in 32 bits without huge_file.
             long sectorLimit = (long)uint.MaxValue << 9;
             return Math.Min(bytes, Fs.HugeFile ? bytes : sectorLimit);

@@ -168,13 +168,5 @@ internal sealed partial class FfsNode
     /// <summary>Bytes of storage logical block <paramref name="lbn"/> has at the current size (blksize).</summary>
     internal int BlockSize(long lbn) => BlockSizeAt(lbn, Din.Size);
 
-    internal int BlockSizeAt(long lbn, long size)
-    {
-        FfsSuperblock sb = FfsMount.Sb;
-        if (lbn >= FfsSuperblock.NDAddr || size >= (lbn + 1) << sb.Bshift)
-        {
-            return sb.Bsize;
-        }
-        return (int)sb.FragRoundUp(sb.BlkOff(size));
-    }
+    internal int BlockSizeAt(long lbn, long size) => FfsMount.Sb.SblkSize(size, lbn);
 }

@@ -137,8 +137,7 @@ public static partial class FfsCheck
                         : $"block {lbn} past the end of file, at {p}, outside the data area");
                     continue;
                 }
-                int n = (int)sb.NumFrags(lbn >= FfsSuperblock.NDAddr || d.Size >= (lbn + 1) << sb.Bshift
-                    ? sb.Bsize : sb.FragRoundUp(sb.BlkOff(d.Size)));
+                int n = (int)sb.NumFrags(sb.SblkSize(d.Size, lbn));
                 if (!InRange(p, n))
                 {
                     Add(FfsFindingKind.BlockMap, (long)ino, $"block {lbn} at {p} outside the data area");

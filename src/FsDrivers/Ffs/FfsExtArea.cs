@@ -22,15 +22,8 @@ internal static class FfsExtArea
     /// Fragments that block <paramref name="index"/> of an area of <paramref name="size"/>
     /// bytes holds: a whole block, the tail's fragments, or 0 past the end.
     /// </summary>
-    public static int FragsOf(FfsSuperblock sb, int size, int index)
-    {
-        long start = (long)index << sb.Bshift;
-        if (start >= size)
-        {
-            return 0;
-        }
-        return size - start >= sb.Bsize ? sb.Frag : (int)sb.NumFrags(size - start);
-    }
+    public static int FragsOf(FfsSuperblock sb, int size, int index) =>
+        (long)index << sb.Bshift >= size ? 0 : (int)sb.NumFrags(sb.SblkSize(size, index));
 
     /// <summary>True when the inode has an area or a pointer to one.</summary>
     public static bool Present(FfsDinode d) => d.ExtSize != 0 || Array.Exists(d.ExtB, p => p != 0);

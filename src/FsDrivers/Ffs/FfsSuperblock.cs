@@ -293,6 +293,14 @@ internal sealed class FfsSuperblock
 
     public long NumFrags(long bytes) => FragRoundUp(bytes) >> Fshift;
 
+    /// <summary>
+    /// Bytes of logical block <paramref name="lbn"/> of something <paramref name="size"/>
+    /// bytes long (sblksize): a whole block, except a last direct block, which holds only
+    /// the fragments its bytes need. For data blocks and the extended-attribute area alike.
+    /// </summary>
+    public int SblkSize(long size, long lbn) =>
+        lbn >= NDAddr || size >= (lbn + 1) << Bshift ? Bsize : (int)FragRoundUp(BlkOff(size));
+
     /// <summary>Byte offset within a block (blkoff).</summary>
     public int BlkOff(long bytes) => (int)(bytes & (Bsize - 1));
 

@@ -126,8 +126,7 @@ internal sealed partial class FfsRepair
                 dirty = true;
                 continue;
             }
-            int n = (int)_sb.NumFrags(d.Size >= (long)(lbn + 1) << _sb.Bshift
-                ? _sb.Bsize : _sb.FragRoundUp(_sb.BlkOff(d.Size)));
+            int n = (int)_sb.NumFrags(_sb.SblkSize(d.Size, lbn));
             if (!InDataArea(p, n))
             {
                 return $"block {lbn} at {p} outside the data area";
