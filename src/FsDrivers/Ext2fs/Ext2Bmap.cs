@@ -194,6 +194,54 @@ internal sealed partial class Ext2Node
         return Errno.OK;
     }
 
+    /// <summary>
+    /// Add to <paramref name="into"/> the blocks that hold the map of the first
+    /// <paramref name="logicalBlocks"/> blocks (extent index and leaf blocks, or indirect
+    /// blocks), not the data blocks themselves.
+    /// </summary>
+    internal Errno MapBlocks(ulong logicalBlocks, ISet<ulong> into)
+    {
+        if (UsesExtents)
+        {
+            Errno e = Extents(out _);
+            if (e == Errno.OK)
+            {
+                into.UnionWith(_treeBlocks!);
+            }
+            return e;
+        }
+        Span<int> offs = stackalloc int[4];
+        ulong lblk = NDirect;
+        while (lblk < logicalBlocks)
+        {
+            if (IndirectPath(lblk, offs, out int depth) != Errno.OK)
+            {
+                return Errno.OK;
+            }
+            ulong ptr = Din.BlockPointer(offs[0]);
+            for (int level = 1; level <= depth && ptr != 0; level++)
+            {
+                into.Add(ptr);
+                if (level == depth)
+                {
+                    break;
+                }
+                Errno e = Fs.ReadBlock(ptr, out Buffer? bp);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                using (bp)
+                {
+                    ptr = BinaryPrimitives.ReadUInt32LittleEndian(bp!.Data[(offs[level] * 4)..]);
+                }
+            }
+            // On to the first block that the next leaf pointer block maps.
+            lblk += (ulong)(PtrsPerBlock - offs[depth]);
+        }
+        return Errno.OK;
+    }
+
     /// <summary>Charge or refund <paramref name="blocks"/> file-system blocks in i_blocks.</summary>
     internal void AddBlocks(long blocks)
     {

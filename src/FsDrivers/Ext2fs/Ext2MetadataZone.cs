@@ -1,13 +1,15 @@
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
 
 namespace RumpFs.FsDrivers.Ext2fs;
 
 /// <summary>
 /// The blocks that hold the file system's own structures: each group's superblock copy,
 /// descriptors and reserved descriptor blocks, its two bitmaps and its inode table (with
-/// flex_bg, those of many groups sit in one). Linux keeps the same set (its "system zone")
-/// to refuse block numbers that point into it; the allocator here uses it to never hand one
-/// out when a damaged bitmap shows it free. Ranges are sorted, ends exclusive.
+/// flex_bg, those of many groups sit in one), and the blocks of an internal journal. Linux
+/// keeps the same set (its "system zone") to refuse block numbers that point into it; the
+/// allocator here uses it to never hand one out when a damaged bitmap shows it free. Ranges
+/// are sorted, ends exclusive.
 /// </summary>
 internal sealed class Ext2MetadataZone
 {
@@ -32,6 +34,7 @@ internal sealed class Ext2MetadataZone
             ranges.Add((gd.InodeBitmap, gd.InodeBitmap + 1));
             ranges.Add((gd.InodeTable, gd.InodeTable + tableBlocks));
         }
+        AddJournal(fs, ranges);
         ranges.Sort();
         // Merged, so that they are disjoint and a search needs look back only one range
         // (with flex_bg one group's inode tables run on into the next group).
@@ -48,6 +51,44 @@ internal sealed class Ext2MetadataZone
             }
         }
         return new Ext2MetadataZone(merged);
+    }
+
+    /// <summary>
+    /// The internal journal's blocks (its data, as Linux protects them, and its map): a
+    /// journal block handed to a file would be overwritten by the next kernel that writes
+    /// the journal, and replaying it would write journal contents over the file. The walk
+    /// stops at the first hole or unreadable map (a damaged journal, which the checker
+    /// reports), and a damaged size is bounded by the block count; what was found up to
+    /// there is kept.
+    /// </summary>
+    private static void AddJournal(Ext2Mount fs, List<(ulong Start, ulong End)> ranges)
+    {
+        if ((fs.Sb.FeatureCompat & Ext2Features.CompatHasJournal) == 0 || fs.Sb.JournalInum == 0)
+        {
+            return;
+        }
+        if (Ext2Node.Load(fs, fs.Sb.JournalInum, out Ext2Node? journal) != Errno.OK)
+        {
+            return;
+        }
+        ulong blocks = Math.Min((ulong)Math.Max(0, journal!.Din.Size) / (ulong)fs.BlockSize, fs.Sb.BlocksCount);
+        ulong lblk = 0;
+        while (lblk < blocks)
+        {
+            int max = (int)Math.Min(blocks - lblk, int.MaxValue);
+            if (journal.Bmap(lblk, max, out ulong pblk, out int run, out _) != Errno.OK || pblk == 0 || run <= 0)
+            {
+                return;
+            }
+            ranges.Add((pblk, pblk + (ulong)run));
+            lblk += (ulong)run;
+        }
+        var mapBlocks = new HashSet<ulong>();
+        journal.MapBlocks(blocks, mapBlocks);
+        foreach (ulong b in mapBlocks)
+        {
+            ranges.Add((b, b + 1));
+        }
     }
 
     /// <summary>The parts of the zone that lie in [<paramref name="start"/>, <paramref name="end"/>).</summary>
