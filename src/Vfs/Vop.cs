@@ -231,7 +231,7 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return vp.SetAttr(request, cred);
+                return SyncIfFlagged(vp, FileFlags.Sync, vp.SetAttr(request, cred));
             }
         }
     }
@@ -299,7 +299,7 @@ public static partial class Vop
             {
                 e = vp.Fsync(false);
             }
-            return e;
+            return SyncIfFlagged(vp, FileFlags.Sync, e);
         }
     }
 
@@ -419,7 +419,7 @@ public static partial class Vop
             {
                 return Errno.EPERM;
             }
-            return op();
+            return SyncIfFlagged(vp, FileFlags.Sync, op());
         }
     }
 

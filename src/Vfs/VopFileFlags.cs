@@ -52,7 +52,7 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return vp.SetFileFlags(flags);
+                return SyncIfFlagged(vp, FileFlags.Sync, vp.SetFileFlags(flags));
             }
         }
     }

@@ -122,13 +122,14 @@ public static partial class Vop
             Timespec now = dvp.Mount.Clock.Now;
             va.Atime = va.Mtime = va.Ctime = va.Birthtime = now;
             using CallerCredentials.Scope scope = CallerCredentials.Enter(cred);
-            return type switch
+            Errno made = type switch
             {
                 VType.Regular => dvp.Create(name, va, out vp),
                 VType.Directory => dvp.Mkdir(name, va, out vp),
                 VType.Symlink => dvp.Symlink(name, va, target!, out vp),
                 _ => dvp.Mknod(name, va, out vp),
             };
+            return SyncIfFlagged(dvp, SyncedEntries, made);
         }
     }
 
@@ -203,7 +204,7 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return dvp.Link(name, vp);
+                return SyncIfFlagged(dvp, SyncedEntries, dvp.Link(name, vp));
             }
         }
     }
@@ -269,7 +270,7 @@ public static partial class Vop
                     {
                         return Errno.EBUSY;
                     }
-                    return directory ? dvp.Rmdir(name, vp!) : dvp.Remove(name, vp!);
+                    return SyncIfFlagged(dvp, SyncedEntries, directory ? dvp.Rmdir(name, vp!) : dvp.Remove(name, vp!));
                 }
             }
             finally

@@ -106,7 +106,9 @@ public static partial class Vop
                 }
                 using (CallerCredentials.Enter(cred))
                 {
-                    return fdvp.Rename(fromName, fvp!, tdvp, toName, respelling ? null : tvp, flags);
+                    e = fdvp.Rename(fromName, fvp!, tdvp, toName, respelling ? null : tvp, flags);
+                    e = SyncIfFlagged(fdvp, SyncedEntries, e);
+                    return ReferenceEquals(fdvp, tdvp) ? e : SyncIfFlagged(tdvp, SyncedEntries, e);
                 }
             }
         }

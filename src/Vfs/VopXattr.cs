@@ -87,7 +87,7 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return vp.SetXattr(name, value, mode);
+                return SyncIfFlagged(vp, FileFlags.Sync, vp.SetXattr(name, value, mode));
             }
         }
     }
@@ -114,7 +114,7 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         {
             e = CheckXattrAccess(vp, name, AccessMode.Write, cred);
-            return e != Errno.OK ? e : vp.RemoveXattr(name);
+            return e != Errno.OK ? e : SyncIfFlagged(vp, FileFlags.Sync, vp.RemoveXattr(name));
         }
     }
 }
