@@ -142,7 +142,8 @@ internal sealed partial class Ext2Node
         Errno e = IndirectPath(lblk, offs, out int depth);
         if (e != Errno.OK)
         {
-            // Beyond the largest file: a hole (reads stop at i_size anyway).
+            // Beyond the largest file: a hole to the end (reads stop at i_size anyway).
+            run = max;
             return Errno.OK;
         }
         if (depth == 0)
@@ -161,8 +162,8 @@ internal sealed partial class Ext2Node
         {
             if (ptr == 0)
             {
-                // A hole spanning the rest of this subtree; one leaf block's worth is enough.
-                run = Math.Min(max, PtrsPerBlock - offs[depth]);
+                // A hole spanning the rest of the subtree this pointer would hold.
+                run = (int)Math.Min((ulong)max, HoleInSubtree(offs, level, depth));
                 return Errno.OK;
             }
             e = Fs.ReadBlock(ptr, out Buffer? bp);
@@ -240,6 +241,21 @@ internal sealed partial class Ext2Node
             lblk += (ulong)(PtrsPerBlock - offs[depth]);
         }
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// Blocks from the path <paramref name="offs"/> to the end of the subtree below the
+    /// absent pointer at <paramref name="level"/> (1 = the pointer in i_block).
+    /// </summary>
+    private ulong HoleInSubtree(ReadOnlySpan<int> offs, int level, int depth)
+    {
+        ulong span = 1, within = 0;
+        for (int l = depth; l >= level; l--)
+        {
+            within += (ulong)offs[l] * span;
+            span *= (ulong)PtrsPerBlock;
+        }
+        return span - within;
     }
 
     /// <summary>Charge or refund <paramref name="blocks"/> file-system blocks in i_blocks.</summary>

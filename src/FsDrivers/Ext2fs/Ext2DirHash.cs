@@ -21,9 +21,20 @@ internal sealed class Ext2DirHash
 
     public void Remove(string key) => _names.Remove(key);
 
+    /// <summary>
+    /// Blocks tracked for free room. A directory block beyond it (only a large_dir directory
+    /// reaches that far, 16 GiB at 4 KiB blocks, and in practice only a damaged one) is never
+    /// offered for a new entry; its entries are still indexed.
+    /// </summary>
+    private const long TrackedBlocks = 1L << 22;
+
     /// <summary>Record the largest free slot of block <paramref name="lblk"/>.</summary>
     public void SetFree(long lblk, int bytes)
     {
+        if (lblk >= TrackedBlocks)
+        {
+            return;
+        }
         while (_freeByBlock.Count <= lblk)
         {
             _freeByBlock.Add(0);

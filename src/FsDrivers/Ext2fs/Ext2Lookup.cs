@@ -22,6 +22,28 @@ internal sealed partial class Ext2Node
 
     private ulong DirBlocks => (ulong)Din.Size >> Fs.BlockShift;
 
+    /// <summary>
+    /// The first block at or after <paramref name="lblk"/> that may hold entries, or
+    /// <see cref="DirBlocks"/>. Holes are skipped by the length the block map gives them, as
+    /// Linux's readdir does: with large_dir a damaged size may reach terabytes past the last
+    /// block, which one absent block at a time would take hours to search. A block whose map
+    /// cannot be read is returned, so that reading it reports the error.
+    /// </summary>
+    private ulong NextDirBlock(ulong lblk)
+    {
+        ulong end = DirBlocks;
+        while (lblk < end)
+        {
+            Errno e = Bmap(lblk, (int)Math.Min(end - lblk, int.MaxValue), out ulong pblk, out int run, out bool uninit);
+            if (e != Errno.OK || (pblk != 0 && !uninit))
+            {
+                return lblk;
+            }
+            lblk += (ulong)Math.Max(run, 1);
+        }
+        return end;
+    }
+
     /// <summary>Read directory block <paramref name="lblk"/> (null for a hole) and check its records.</summary>
     internal Errno ReadDirBlock(ulong lblk, out Buffer? bp)
     {
@@ -124,7 +146,7 @@ internal sealed partial class Ext2Node
             }
             return Errno.OK;
         }
-        for (ulong lblk = 0; lblk < DirBlocks; lblk++)
+        for (ulong lblk = NextDirBlock(0); lblk < DirBlocks; lblk = NextDirBlock(lblk + 1))
         {
             Errno e = SearchBlock(lblk, name, out ino, out pos);
             if (e != Errno.ENOENT)
@@ -169,7 +191,7 @@ internal sealed partial class Ext2Node
             return Errno.OK;
         }
         var h = new Ext2DirHash();
-        for (ulong lblk = 0; lblk < DirBlocks; lblk++)
+        for (ulong lblk = NextDirBlock(0); lblk < DirBlocks; lblk = NextDirBlock(lblk + 1))
         {
             Errno e = ReadDirBlock(lblk, out Buffer? bp);
             if (e != Errno.OK)
@@ -353,7 +375,7 @@ internal sealed partial class Ext2Node
             long found = _dirhash!.FindBlockWithRoom(needed);
             start = found < 0 ? DirBlocks : (ulong)found;
         }
-        for (ulong lblk = start; lblk < DirBlocks; lblk++)
+        for (ulong lblk = NextDirBlock(start); lblk < DirBlocks; lblk = NextDirBlock(lblk + 1))
         {
             e = ReadDirBlock(lblk, out Buffer? bp);
             if (e != Errno.OK)
@@ -546,7 +568,7 @@ internal sealed partial class Ext2Node
     internal Errno IsEmptyDir(out bool empty)
     {
         empty = true;
-        for (ulong lblk = 0; lblk < DirBlocks; lblk++)
+        for (ulong lblk = NextDirBlock(0); lblk < DirBlocks; lblk = NextDirBlock(lblk + 1))
         {
             Errno e = ReadDirBlock(lblk, out Buffer? bp);
             if (e != Errno.OK)

@@ -254,7 +254,7 @@ internal sealed partial class Ext2Node
             long blockStart = (long)lblk << Fs.BlockShift;
             if (bp is null)
             {
-                pos = blockStart + Fs.BlockSize;
+                pos = Math.Min(size, (long)NextDirBlock(lblk + 1) << Fs.BlockShift);
                 continue;
             }
             using (bp)

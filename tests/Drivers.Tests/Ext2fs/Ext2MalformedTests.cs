@@ -415,6 +415,52 @@ public class Ext2MalformedTests
     }
 
     /// <summary>
+    /// With large_dir a directory's i_size_high is part of its size, so a damaged one (2^48
+    /// bytes) stands. Its holes are skipped by the length the map gives them, as Linux's
+    /// readdir does: listing, lookups and a create answer at once, for extent maps and for
+    /// block maps (whose unallocated indirect subtrees and range past the triple indirect
+    /// block are one hole each).
+    /// </summary>
+    [Theory]
+    [InlineData("ext3", 1024)]
+    [InlineData("ext4", 4096)]
+    public void LargeDirDirectoryWithDamagedSize_ScansSkipItsHoles(string type, int blockSize)
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(Path.Combine(tree, "d"));
+        File.WriteAllText(Path.Combine(tree, "d", "a"), "a\n");
+        File.WriteAllText(Path.Combine(tree, "d", "b"), "b\n");
+        string image = scratch.File("large-dir-size.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", type, "-O", "large_dir,^metadata_csum", "-b", blockSize.ToString(System.Globalization.CultureInfo.InvariantCulture), "-d", tree, image, "8M");
+        Patch(image, InodeOffset(image, "/d", blockSize) + 0x6C + 2, [0x01]);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode dir = Ext2Fixture.Resolve(m, "d");
+        Assert.Equal(Errno.OK, Vop.GetAttr(dir, out VAttr va));
+        Assert.Equal((1L << 48) + blockSize, va.Size);
+        SortedDictionary<string, VType> listed = Within(() => Ext2Fixture.ListTree(m));
+        Assert.Contains("d/a", listed.Keys);
+        Assert.Contains("d/b", listed.Keys);
+        Assert.Equal(Errno.ENOENT, Within(() => Vop.Lookup(dir, "missing", Credentials.Root, out _)));
+        Assert.Equal(Errno.OK, Within(() =>
+        {
+            Errno e = Vop.Lookup(dir, "b", Credentials.Root, out Vnode? b);
+            b?.Release();
+            return e;
+        }));
+        Assert.Equal(Errno.OK, Within(() =>
+        {
+            Errno e = Vop.Create(dir, "new", 0x1A4, Credentials.Root, out Vnode? f);
+            f?.Release();
+            return e;
+        }));
+        Assert.Equal(Errno.OK, Within(() => Vop.Remove(dir, "a", Credentials.Root)));
+        dir.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+    }
+
+    /// <summary>
     /// SEEK_DATA on a block-mapped file whose size (a flipped top bit: 2^56 bytes) lies far
     /// past what its map addresses: everything past the map is hole, found at once.
     /// </summary>
