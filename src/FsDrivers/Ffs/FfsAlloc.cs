@@ -182,6 +182,11 @@ internal sealed partial class FfsMount
                 }
                 if (Sb.IsUfs2)
                 {
+                    e = CheckUninitialisedInodes(cg, ref g, found);
+                    if (e != Errno.OK)
+                    {
+                        return e;
+                    }
                     // UFS2 initialises inode blocks lazily (cg_initediblk): zero the next
                     // block of inodes before handing one of them out.
                     while (found >= g.InitedIblk && g.InitedIblk < Sb.Ipg)
@@ -209,6 +214,32 @@ internal sealed partial class FfsMount
         {
             bp!.Release();
         }
+    }
+
+    /// <summary>
+    /// Before the blocks of never-used inodes up to <paramref name="found"/> are zeroed: a
+    /// damaged cg_initediblk outside the group, not on an inode block's edge, or below
+    /// inodes the map shows in use,
+    /// would have the allocator zero live inodes (or blocks outside the inode table). EIO,
+    /// logged, and nothing changed.
+    /// </summary>
+    private Errno CheckUninitialisedInodes(int cg, ref CylinderGroup g, int found)
+    {
+        int inited = g.InitedIblk;
+        if (inited < 0 || inited > Sb.Ipg || (inited % Sb.Inopb != 0 && inited != Sb.Ipg))
+        {
+            return KernelLog.CorruptionOnce("ffs", Sb.CgTod(cg), $"cylinder group {cg} records {inited} initialised inodes of {Sb.Ipg}");
+        }
+        int zeroTo = (int)Math.Min((long)Sb.Ipg, ((long)found / Sb.Inopb * Sb.Inopb) + Sb.Inopb);
+        for (int i = inited; i < zeroTo; i++)
+        {
+            if (g.InodeUsed(i))
+            {
+                return KernelLog.CorruptionOnce("ffs", Sb.CgTod(cg),
+                    $"cylinder group {cg}: inode {((long)cg * Sb.Ipg) + i} is in use but lies past the {inited} initialised inodes");
+            }
+        }
+        return Errno.OK;
     }
 
     /// <summary>

@@ -343,6 +343,32 @@ public class FfsMalformedTests
         Assert.Equal(Errno.OK, mp!.Unmount());
     }
 
+    /// <summary>
+    /// UFS2 cylinder group 0's cg_initediblk (damaged: negative, not on an inode block's
+    /// edge, or 0 with inodes in use) would have the allocator zero live inodes, or blocks
+    /// outside the inode table, before it hands out a new one. Creating a file is EIO, and
+    /// the files already there keep their contents.
+    /// </summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(7)]
+    [InlineData(0)]
+    public void DamagedInitialisedInodeCount_CreateIsEioAndLiveInodesStay(int initedIblk)
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-le-8k-f2").ImagePath);
+        img.WithGroup(0, g => g.InitedIblk = initedIblk);
+        Assert.Equal(Errno.OK, MountMem(img.Bytes, false, out Mount? mp, out _, out _));
+        Assert.Equal(Errno.OK, mp!.Root(out Vnode? root));
+        Assert.Equal(Errno.EIO, Vop.Create(root!, "new", 0x1A4, Credentials.Root, out _));
+        root!.Release();
+        Vnode vp = FfsTestMount.Resolve(mp!, "/hello.txt");
+        byte[] buf = new byte[12];
+        Assert.Equal(Errno.OK, Vop.Read(vp, 0, buf, out int n));
+        Assert.Equal("hello, rump\n"u8.ToArray(), buf[..n]);
+        vp.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {
