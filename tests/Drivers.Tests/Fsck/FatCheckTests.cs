@@ -296,6 +296,98 @@ public sealed class FatCheckTests
         Assert.DoesNotContain("long file name", oracle.Stdout, StringComparison.OrdinalIgnoreCase);
     }
 
+    /// <summary>A file's bytes as mtools reads them (mcopy to a host file).</summary>
+    private static byte[] Mtype(string img, string path)
+    {
+        string host = img + ".out";
+        OracleTool.RunExpect(0, "mcopy", "-n", "-i", img, "::" + path, host);
+        byte[] data = File.ReadAllBytes(host);
+        File.Delete(host);
+        return data;
+    }
+
+    private static readonly byte[] File1Bytes = Enumerable.Range(0, 10000).Select(b => (byte)b).ToArray();
+
+    /// <summary>
+    /// A file whose attribute byte gained the directory bit: a directory has no size and
+    /// starts with "." and "..", so the repair makes it a file again and its data stays
+    /// (made a directory, its bytes would be read as entries).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_FileMarkedAsDirectory_BecomesAFileAgainWithItsData(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        byte attr = FatTestImages.ReadAt(img, e1 + FatDirRecord.Attributes, 1)[0];
+        FatTestImages.Patch(img, e1 + FatDirRecord.Attributes, (byte)(attr | FatDirRecord.AttrDirectory));
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("directory attribute cleared", text, StringComparison.Ordinal);
+        Assert.Equal(attr, FatTestImages.ReadAt(img, e1 + FatDirRecord.Attributes, 1)[0]);
+        Assert.Equal(File1Bytes, Mtype(img, "/FILE1.BIN"));
+    }
+
+    /// <summary>
+    /// A file whose attribute byte gained the volume-label bit: skipped as a label, its
+    /// clusters would be freed as lost. A label lives in the root and owns no clusters, so
+    /// the repair clears the bit and the file keeps its data.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_FileMarkedAsVolumeLabel_KeepsItsClusters(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        byte attr = FatTestImages.ReadAt(img, e1 + FatDirRecord.Attributes, 1)[0];
+        FatTestImages.Patch(img, e1 + FatDirRecord.Attributes, (byte)(attr | FatDirRecord.AttrVolume));
+        CheckReport fix = FatTestImages.Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        Assert.Contains(fix.Findings, f => f.Message.Contains("volume-label attribute", StringComparison.Ordinal));
+        Assert.DoesNotContain(fix.Findings, f => f.Message.Contains("lost cluster", StringComparison.Ordinal));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal(attr, FatTestImages.ReadAt(img, e1 + FatDirRecord.Attributes, 1)[0]);
+        Assert.Equal(File1Bytes, Mtype(img, "/FILE1.BIN"));
+    }
+
+    /// <summary>A long-name slot's start-cluster field (always 0) set: found by both and zeroed, the name kept.</summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_LongNameSlotWithStartCluster_Zeroed(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long shortEntry = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT");
+        Assert.True(FatDirRecord.IsLongName(FatTestImages.ReadAt(img, shortEntry - 32, 32)));
+        FatTestImages.Patch(img, shortEntry - 32 + FatDirRecord.LfnCluster, 0xFF, 0x0F);
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("start cluster 4095; set to 0", text, StringComparison.Ordinal);
+        Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
+    }
+
+    /// <summary>
+    /// An entry zeroed amid live ones reads as the end of the directory to NetBSD and this
+    /// driver, but Linux and fsck.fat read on past it. The repair marks it deleted, so the
+    /// files after it stay visible and keep their clusters.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_ZeroedEntryAmidLiveOnes_BecomesDeletedAndTheFilesAfterItStay(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e0 = FatTestImages.RootEntryOffset(img, "FILE0   BIN");
+        FatTestImages.Patch(img, e0, new byte[32]);
+        CheckReport fix = FatTestImages.Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        Assert.Contains(fix.Findings, f => f.Message.Contains("marks the end of the directory but entries follow it", StringComparison.Ordinal));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, e0, 1)[0]);
+        Assert.Equal(File1Bytes, Mtype(img, "/FILE1.BIN"));
+        Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
+    }
+
     [Fact]
     public void Check_NotFat_IsOperationalError()
     {

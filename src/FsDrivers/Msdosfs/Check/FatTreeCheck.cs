@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Text;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
@@ -106,13 +107,24 @@ internal sealed class FatTreeCheck
     {
         var run = new FatLongNameRun();
         var names = new HashSet<string>(StringComparer.Ordinal);
+        int lastNotZero = LastNotZero(dir);
         for (int i = 0; i < dir.EntryCount; i++)
         {
             Span<byte> e = dir.Entry(i);
             if (e[0] == FatDirRecord.EndMarker)
             {
-                DropLongNames(dir, path, run.Abandon(), "long-name entries not followed by a short entry");
-                break;
+                if (i > lastNotZero)
+                {
+                    DropLongNames(dir, path, run.Abandon(), "long-name entries not followed by a short entry");
+                    break;
+                }
+                // A zeroed entry amid live ones (a damaged sector): Linux and fsck.fat read on
+                // past it, NetBSD and this driver stop there. Left as it is, the files after
+                // it would be invisible here and their clusters freed as lost, so it becomes
+                // an ordinary deleted entry and the scan goes on.
+                Fix(path, $"entry {i} marks the end of the directory but entries follow it; marked deleted");
+                e[0] = FatDirRecord.Deleted;
+                dir.Dirty = true;
             }
             if (e[0] == FatDirRecord.Deleted)
             {
@@ -121,6 +133,14 @@ internal sealed class FatTreeCheck
             }
             if (FatDirRecord.IsLongName(e))
             {
+                ushort lfnCluster = BinaryPrimitives.ReadUInt16LittleEndian(e[FatDirRecord.LfnCluster..]);
+                if (lfnCluster != 0)
+                {
+                    // Always zero in a long-name slot (old drivers read it as a start cluster).
+                    Fix(path, $"long-name entry {i} has start cluster {lfnCluster}; set to 0");
+                    BinaryPrimitives.WriteUInt16LittleEndian(e[FatDirRecord.LfnCluster..], 0);
+                    dir.Dirty = true;
+                }
                 DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
                 continue;
             }
@@ -129,11 +149,20 @@ internal sealed class FatTreeCheck
             DropLongNames(dir, path, bad, mismatch
                 ? $"long name of {display} has a checksum that does not match the short name"
                 : $"unfinished long name before {display}");
+            string where = path == "/" ? "/" + display : path + "/" + display;
             if ((e[FatDirRecord.Attributes] & FatDirRecord.AttrVolume) != 0)
             {
-                continue; // the volume label: no clusters, no name rules
+                if (isRoot && FatDirRecord.Cluster(e, _v.Kind) == 0 && FatDirRecord.FileSizeOf(e) == 0)
+                {
+                    continue; // the volume label: no clusters, no name rules
+                }
+                // A label lives in the root and owns no data. This is a file or directory
+                // whose attribute byte took damage: skipped as a label, its clusters would
+                // be freed as lost. fsck.fat reads it as a file too.
+                Fix(where, "entry has the volume-label attribute but is not a label; attribute cleared");
+                e[FatDirRecord.Attributes] &= unchecked((byte)~FatDirRecord.AttrVolume);
+                dir.Dirty = true;
             }
-            string where = path == "/" ? "/" + display : path + "/" + display;
             bool isDot = e[..FatDirRecord.NameLength].SequenceEqual(".          "u8);
             bool isDotDot = e[..FatDirRecord.NameLength].SequenceEqual("..         "u8);
             if (isDot || isDotDot)
@@ -154,6 +183,16 @@ internal sealed class FatTreeCheck
                 where = (path == "/" ? "/" : path + "/") + renamed;
             }
             bool isDir = (e[FatDirRecord.Attributes] & FatDirRecord.AttrDirectory) != 0;
+            if (isDir && FatDirRecord.FileSizeOf(e) != 0 && !StartsWithDots(e))
+            {
+                // A directory never has a size and always starts with "." and "..": this is a
+                // file whose attribute byte took damage. Made a directory (fsck.fat's way),
+                // its data would be read as entries and its contents lost.
+                Fix(where, "entry has the directory attribute, a size and no \".\" entry: a file; directory attribute cleared");
+                e[FatDirRecord.Attributes] &= unchecked((byte)~FatDirRecord.AttrDirectory);
+                dir.Dirty = true;
+                isDir = false;
+            }
             List<uint> chain = CheckChain(dir, e, where, isDir);
             if (isDir)
             {
@@ -173,6 +212,36 @@ internal sealed class FatTreeCheck
                 WriteError = rc;
             }
         }
+    }
+
+    /// <summary>Whether the entry's first cluster opens with the "." and ".." entries of a directory.</summary>
+    private bool StartsWithDots(ReadOnlySpan<byte> e)
+    {
+        uint start = FatDirRecord.Cluster(e, _v.Kind);
+        if (!_v.IsValidCluster(start))
+        {
+            return false;
+        }
+        Span<byte> first = stackalloc byte[2 * FatDirRecord.Size];
+        if (_v.Device.Read(_v.Boot.ClusterOffset(start), first) != Errno.OK)
+        {
+            return false;
+        }
+        return first[..FatDirRecord.NameLength].SequenceEqual(".          "u8)
+            && first.Slice(FatDirRecord.Size, FatDirRecord.NameLength).SequenceEqual("..         "u8);
+    }
+
+    /// <summary>Index of the last entry in use or deleted (first byte not zero), or -1.</summary>
+    private static int LastNotZero(FatDirectoryBuffer dir)
+    {
+        for (int j = dir.EntryCount - 1; j >= 0; j--)
+        {
+            if (dir.Entry(j)[0] != FatDirRecord.EndMarker)
+            {
+                return j;
+            }
+        }
+        return -1;
     }
 
     private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDot, bool isRoot, uint selfStart,
