@@ -15,6 +15,9 @@ internal sealed partial class Ext2CheckRun
 {
     private const string Pass2 = "directories";
 
+    /// <summary>Set when the repair rewrote a name in the directory being scanned.</summary>
+    private bool _nameRewritten;
+
     private void CheckDirectories()
     {
         foreach ((uint dir, List<(uint Logical, ulong Physical)> blocks) in _dirs.ToList())
@@ -45,6 +48,7 @@ internal sealed partial class Ext2CheckRun
                     indexed = false;
                 }
             }
+            _nameRewritten = false;
             for (int i = 0; i < blocks.Count; i++)
             {
                 if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1))
@@ -52,6 +56,14 @@ internal sealed partial class Ext2CheckRun
                     Error(Pass2, Ino(dir), $"directory has a hole before block {blocks[i].Logical}", fixable: false);
                 }
                 CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed);
+            }
+            if (indexed && _nameRewritten && _repair)
+            {
+                // A rewritten name hashes elsewhere: the index no longer says where it is.
+                // Cleared, the directory is read linearly (e2fsck rebuilds it instead).
+                Note(Pass2, Ino(dir), "a name was rewritten; hash-tree index cleared");
+                din.Flags &= ~Ext2Dinode.FlagIndex;
+                _v.WriteInode(dir, din);
             }
         }
     }
@@ -291,6 +303,7 @@ internal sealed partial class Ext2CheckRun
             Error(Pass2, where, $"entry '{shown}' has '/' or NUL in its name; replaced with '.'");
             if (_repair)
             {
+                _nameRewritten = true;
                 for (int i = 0; i < nl; i++)
                 {
                     if (b[off + Ext2DirEntry.Off.Name + i] is (byte)'/' or 0)

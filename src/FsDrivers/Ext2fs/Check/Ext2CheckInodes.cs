@@ -353,6 +353,28 @@ internal sealed partial class Ext2CheckRun
             w.Din.Size = want;
             w.Changed = true;
         }
+        else if ((w.Din.Mode & 0xF000) == 0x8000 && (ulong)size > LargestSize(w.Din))
+        {
+            // Past what the map can address (e2fsck's "too big" sizes): a damaged size.
+            long want = (w.LastLogical + 1) * bs;
+            Error(Pass1, Ino(w.Ino), $"size is {size}, more than its block map can address; should be {want}");
+            w.Din.Size = want;
+            w.Changed = true;
+        }
+    }
+
+    /// <summary>
+    /// The largest size a file's map can address, as e2fsck counts it: 32-bit logical block
+    /// numbers for extents, the direct and three indirect levels for block maps.
+    /// </summary>
+    private ulong LargestSize(Ext2Dinode din)
+    {
+        if ((din.Flags & Ext2Dinode.FlagExtents) != 0 && _v.ExtentsFeature)
+        {
+            return (1UL << (32 + _v.BlockShift)) - 1;
+        }
+        ulong n = (ulong)_v.BlockSize / 4;
+        return ((12 + n + (n * n) + (n * n * n)) << _v.BlockShift) - 1;
     }
 
     /// <summary>Clear an inode (e2fsck's "Clear inode"): its blocks go back, entries naming it go in pass 2.</summary>
