@@ -435,10 +435,14 @@ internal sealed partial class Ext2Mount
     /// <summary>
     /// Allocate an inode number: directories go to a group with more free inodes than
     /// average (spreading the tree), everything else near its parent.
+    /// <paramref name="tableInitialised"/>: the inode's slot in the table was initialised
+    /// (not in the lazily initialised part that group checksums allow), so what it holds
+    /// can be trusted.
     /// </summary>
-    public Errno AllocInode(uint parent, bool directory, out uint ino)
+    public Errno AllocInode(uint parent, bool directory, out uint ino, out bool tableInitialised)
     {
         ino = 0;
+        tableInitialised = false;
         lock (AllocLock)
         {
             if (Sb.FreeInodesCount == 0)
@@ -470,6 +474,8 @@ internal sealed partial class Ext2Mount
                 {
                     continue;
                 }
+                bool lazyTable = MetadataCsum || Sb.HasGdtCsum;
+                bool tableUninit = lazyTable && (Groups[g].Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0;
                 Errno e = ReadInodeBitmap(g, out Buffer? bp);
                 if (e != Errno.OK)
                 {
@@ -492,6 +498,7 @@ internal sealed partial class Ext2Mount
                     }
                     Dirty(bp);
                     Ext2GroupDescriptor gd = Groups[g];
+                    tableInitialised = !tableUninit && (!lazyTable || (uint)bit < Sb.InodesPerGroup - gd.ItableUnused);
                     gd.FreeInodes--;
                     if (directory)
                     {

@@ -92,18 +92,26 @@ internal sealed partial class Ext2Node
 
     /// <summary>
     /// An inode number the bitmap gives as free. A damaged bitmap can give one that is live
-    /// in the vnode cache (ext4: "doubly allocated?"): that one stays marked in use, a log
-    /// line names it, and the next free one is taken. The inode table itself is not asked:
-    /// with lazy initialisation its unused part may hold anything.
+    /// in the vnode cache (ext4: "doubly allocated?") or on disk (a cleared bitmap bit):
+    /// that one stays marked in use, a log line names it, and the next free one is taken.
+    /// The table is asked only where it was initialised: with lazy initialisation its
+    /// unused part may hold anything.
     /// </summary>
     private static Errno AllocFreeNumber(Ext2Mount fs, uint parent, bool directory, out uint ino)
     {
         for (int attempt = 0; ; attempt++)
         {
-            Errno e = fs.AllocInode(parent, directory, out ino);
-            if (e != Errno.OK || fs.Vnodes.Peek(ino) is not Ext2Node { Din.LinksCount: > 0 })
+            Errno e = fs.AllocInode(parent, directory, out ino, out bool tableInitialised);
+            if (e != Errno.OK)
             {
                 return e;
+            }
+            bool live = fs.Vnodes.Peek(ino) is Ext2Node cached
+                ? cached.Din.LinksCount > 0
+                : tableInitialised && IsLiveOnDisk(fs, ino);
+            if (!live)
+            {
+                return Errno.OK;
             }
             fs.KeepLiveInode(ino, directory);
             Errno corrupt = fs.Corrupt(ino, $"inode {ino} is free in the inode bitmap but in use; left in use");
@@ -112,6 +120,29 @@ internal sealed partial class Ext2Node
                 return corrupt;
             }
         }
+    }
+
+    /// <summary>
+    /// Whether the table holds a live inode at <paramref name="ino"/>: a type, links and no
+    /// deletion time. Read without the checksum test: a free slot's checksum is not kept, and
+    /// a slot that cannot be read is not known to be live.
+    /// </summary>
+    private static bool IsLiveOnDisk(Ext2Mount fs, uint ino)
+    {
+        if (Locate(fs, ino, out ulong blk, out int off) != Errno.OK || fs.ReadBlock(blk, out Buffer? bp) != Errno.OK)
+        {
+            return false;
+        }
+        byte[] raw = new byte[Ext2Dinode.BaseSize];
+        using (bp)
+        {
+            lock (bp!.SyncRoot)
+            {
+                bp.Data.Slice(off, raw.Length).CopyTo(raw);
+            }
+        }
+        var din = new Ext2Dinode(raw);
+        return din.Mode != 0 && din.LinksCount > 0 && din.Dtime == 0;
     }
 
     /// <summary>Change the size: free blocks past a smaller size, zero the tail of the new last block.</summary>

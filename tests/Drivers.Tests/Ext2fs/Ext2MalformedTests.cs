@@ -577,4 +577,36 @@ public class Ext2MalformedTests
         ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
         Assert.True(fsck.ExitCode == 0, fsck.Transcript);
     }
+
+    /// <summary>
+    /// The inode bitmap shows the live lost+found (inode 11) free. A new file must not take
+    /// its number: the inode table, initialised there, shows it live, so its bit is set
+    /// again (logged) and the next free number is taken; e2fsck then finds the image clean.
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void InodeBitmapShowingALiveInodeFree_NewFileTakesAnotherNumber(string type)
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("freed-live-inode.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", type, image, "16M");
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "freei <11>", image);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Create(root, "new", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.GetAttr(f!, out VAttr va));
+        Assert.NotEqual(11UL, va.Ino);
+        f!.Release();
+        Vnode lost = Ext2Fixture.Resolve(m, "lost+found");
+        Assert.Equal(VType.Directory, lost.Type);
+        lost.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        Assert.Contains("Type: directory", OracleTool.RunExpect(0, "debugfs", "-R", "stat <11>", image).Stdout, StringComparison.Ordinal);
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
+        Assert.True(fsck.ExitCode == 0, fsck.Transcript);
+    }
 }
