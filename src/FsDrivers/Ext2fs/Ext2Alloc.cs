@@ -318,6 +318,9 @@ internal sealed partial class Ext2Mount
     /// <summary>
     /// Free [start, start+count). Metadata blocks (indirect, extent, directory, xattr) are
     /// also dropped from the buffer cache so a stale dirty copy cannot overwrite later data.
+    /// Blocks of the file system's own structures (<see cref="Ext2MetadataZone"/>) are never
+    /// freed: a file's map that names them is damaged (Linux: "freeing blocks in system
+    /// zone"); they stay in use, logged, and the rest of the range is freed.
     /// </summary>
     public Errno FreeBlocks(ulong start, long count, bool metadata)
     {
@@ -328,6 +331,38 @@ internal sealed partial class Ext2Mount
         if (!ValidBlock(start) || !ValidBlock(start + (ulong)count - 1))
         {
             return Corrupt((long)start, "freeing a block outside the file system");
+        }
+        ulong end = start + (ulong)count;
+        List<(ulong Start, ulong End)> own;
+        lock (AllocLock)
+        {
+            _metadataZone ??= Ext2MetadataZone.Build(this);
+            own = [.. _metadataZone.Within(start, end)];
+        }
+        if (own.Count == 0)
+        {
+            return FreeRange(start, count, metadata);
+        }
+        // Logged and the file system marked with errors, but not an error of this call: the
+        // rest of the range is freed, so a removal or truncation still completes.
+        Corrupt((long)own[0].Start, $"a file's map names block {own[0].Start} of the file system's own structures; not freed");
+        Errno result = Errno.OK;
+        ulong at = start;
+        foreach ((ulong s, ulong e) in own)
+        {
+            Errno r = FreeRange(at, (long)(s - at), metadata);
+            result = result == Errno.OK ? r : result;
+            at = e;
+        }
+        Errno last = FreeRange(at, (long)(end - at), metadata);
+        return result == Errno.OK ? last : result;
+    }
+
+    private Errno FreeRange(ulong start, long count, bool metadata)
+    {
+        if (count <= 0)
+        {
+            return Errno.OK;
         }
         if (metadata)
         {

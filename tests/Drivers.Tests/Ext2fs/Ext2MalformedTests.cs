@@ -609,4 +609,34 @@ public class Ext2MalformedTests
         ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
         Assert.True(fsck.ExitCode == 0, fsck.Transcript);
     }
+
+    /// <summary>
+    /// A file's map names the superblock's block and a group-descriptor block (damage).
+    /// Removing the file frees its own blocks but never those: they stay in use (logged),
+    /// and e2fsck then finds the image consistent.
+    /// </summary>
+    [Fact]
+    public void RemovingAFileWhoseMapNamesMetadata_LeavesTheMetadataInUse()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllBytes(Path.Combine(tree, "f"), new byte[3000]);
+        string image = scratch.File("map-names-metadata.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext3", "-b", "1024", "-d", tree, image, "16M");
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif /f block[1] 1", image);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif /f block[2] 2", image);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Remove(root, "f", Credentials.Root));
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        string dump = OracleTool.RunExpect(0, "debugfs", "-R", "testb 1 2", image).Stdout;
+        Assert.Contains("Block 1 marked in use", dump, StringComparison.Ordinal);
+        Assert.Contains("Block 2 marked in use", dump, StringComparison.Ordinal);
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
+        Assert.True(fsck.ExitCode == 0, fsck.Transcript);
+    }
 }
