@@ -223,15 +223,30 @@ internal sealed partial class Ext2Node
     }
 
     /// <summary>The largest record a block could still take (tail excluded).</summary>
+    /// <summary>
+    /// Bytes of the record at <paramref name="off"/> a new entry may take: all of a free
+    /// record, what a live one leaves past its name, and none of a live record with an empty
+    /// name (damage that lookups and listings skip; split, it would leave a record shorter
+    /// than any valid one and the rest of the block unreadable).
+    /// </summary>
+    private int SpareRoom(ReadOnlySpan<byte> b, int off)
+    {
+        int rec = Ext2DirEntry.RecLen(b, off);
+        if (Ext2DirEntry.Inode(b, off) == 0)
+        {
+            return rec;
+        }
+        int nl = Ext2DirEntry.NameLen(b, off, Fs.Filetype);
+        return nl == 0 ? 0 : rec - Ext2DirEntry.Needed(nl);
+    }
+
     private int LargestFree(ReadOnlySpan<byte> b)
     {
         int limit = b.Length - (Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0);
         int best = 0;
         for (int off = 0; off < limit; off += Ext2DirEntry.RecLen(b, off))
         {
-            int rec = Ext2DirEntry.RecLen(b, off);
-            int used = Ext2DirEntry.Inode(b, off) == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, Fs.Filetype));
-            best = Math.Max(best, rec - used);
+            best = Math.Max(best, SpareRoom(b, off));
         }
         return best;
     }
@@ -440,7 +455,7 @@ internal sealed partial class Ext2Node
         {
             int rec = Ext2DirEntry.RecLen(b, off);
             uint cur = Ext2DirEntry.Inode(b, off);
-            int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, Fs.Filetype));
+            int used = rec - SpareRoom(b, off);
             if (rec - used < needed)
             {
                 continue;

@@ -639,4 +639,34 @@ public class Ext2MalformedTests
         ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
         Assert.True(fsck.ExitCode == 0, fsck.Transcript);
     }
+
+    /// <summary>
+    /// A live root entry (lost+found) whose name length took damage (0): lookups and listings
+    /// skip it. A new directory must not be placed in its spare room, which would cut it to a
+    /// record shorter than any valid one and leave the root unreadable.
+    /// </summary>
+    [Fact]
+    public void EntryWithAnEmptyName_IsNotSplitForANewEntry()
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("empty-name.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", image, "8M");
+        long rootBlock = long.Parse(OracleTool.RunExpect(0, "debugfs", "-R", "blocks /", image).Stdout.Trim(), System.Globalization.CultureInfo.InvariantCulture);
+        Assert.Equal("lost+found"u8.ToArray(), ReadAt(image, (rootBlock * 1024) + 24 + 8, 10));
+        Patch(image, (rootBlock * 1024) + 24 + 6, [0]);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Mkdir(root, "a", 0x1ED, Credentials.Root, out Vnode? a));
+        a!.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        m = Ext2Fixture.MountImage(image, readOnly: true);
+        Assert.Contains("a", Ext2Fixture.ListTree(m).Keys);
+        Assert.Equal(Errno.OK, m.Unmount());
+        string e2fsck = OracleTool.Run("e2fsck", "-fn", image).Stdout;
+        Assert.DoesNotContain("rec_len", e2fsck, StringComparison.Ordinal);
+        Assert.DoesNotContain("'a'", e2fsck, StringComparison.Ordinal);
+    }
 }
