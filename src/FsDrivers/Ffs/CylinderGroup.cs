@@ -69,6 +69,39 @@ internal readonly ref struct CylinderGroup
         set => _o.W32(_b, CgFields.InitedIblk, value);
     }
 
+    /// <summary>
+    /// Whether cg_initediblk can be what UFS2 keeps there: a count of inodes, within the
+    /// group, on an inode block's edge (it grows one block of inodes at a time).
+    /// </summary>
+    public bool InitedIblkValid(int ipg, int inopb)
+    {
+        int v = InitedIblk;
+        return v >= 0 && v <= ipg && (v % inopb == 0 || v == ipg);
+    }
+
+    /// <summary>
+    /// How many of the group's inodes lie in initialised inode blocks (UFS2; a UFS1 group is
+    /// all initialised). A damaged cg_initediblk is replaced by the end of the inode block
+    /// holding the last inode the map shows in use: the blocks past it may hold garbage.
+    /// </summary>
+    public int InitialisedInodes(int ipg, int inopb, bool ufs2)
+    {
+        if (!ufs2)
+        {
+            return ipg;
+        }
+        if (InitedIblkValid(ipg, inopb))
+        {
+            return InitedIblk;
+        }
+        int last = -1;
+        for (int i = ipg - 1; i >= 0 && last < 0; i--)
+        {
+            last = InodeUsed(i) ? i : -1;
+        }
+        return (int)Math.Min(ipg, ((long)(last + 1) + inopb - 1) / inopb * inopb);
+    }
+
     public int Ndir { get => _o.I32(_b, CgFields.CsNdir); set => _o.W32(_b, CgFields.CsNdir, value); }
     public int Nbfree { get => _o.I32(_b, CgFields.CsNbfree); set => _o.W32(_b, CgFields.CsNbfree, value); }
     public int Nifree { get => _o.I32(_b, CgFields.CsNifree); set => _o.W32(_b, CgFields.CsNifree, value); }

@@ -55,7 +55,11 @@ public static partial class FfsCheck
             for (int cg = 0; cg < sb.Ncg; cg++)
             {
                 var g = new CylinderGroup(_cgs[cg], O);
-                int limit = sb.IsUfs2 ? Math.Min(g.InitedIblk, sb.Ipg) : sb.Ipg;
+                if (sb.IsUfs2 && !g.InitedIblkValid(sb.Ipg, sb.Inopb))
+                {
+                    Add(FfsFindingKind.CylinderGroup, cg, $"cg_initediblk {g.InitedIblk} is not a count of initialised inodes");
+                }
+                int limit = g.InitialisedInodes(sb.Ipg, sb.Inopb, sb.IsUfs2);
                 for (int i = 0; i < sb.Ipg; i++)
                 {
                     ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;

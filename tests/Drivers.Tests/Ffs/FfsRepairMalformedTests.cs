@@ -184,6 +184,32 @@ public class FfsRepairMalformedTests
         Assert.True(FfsCheck.Run(img.Device).IsClean);
     }
 
+    /// <summary>
+    /// A damaged cg_initediblk (negative, or off an inode block's edge): the check reads the
+    /// group's inodes as far as its map shows some in use instead of none, reports the field,
+    /// and the repair sets it from the map; every file is still there.
+    /// </summary>
+    [Theory]
+    [InlineData(-1)]
+    [InlineData(7)]
+    public void Repair_DamagedInitialisedInodeCount_SetFromTheMapAndTheTreeKept(int initedIblk)
+    {
+        var img = new FfsDamage(Corpus.Get("ffs2-be-8k-f2").ImagePath);
+        Dictionary<string, string> before = FfsRepairTests.Tree(img.Bytes);
+        img.WithGroup(0, g => g.InitedIblk = initedIblk);
+        FfsCheckReport found = FfsCheck.Run(img.Device);
+        Assert.Contains(found.Findings, f => f.Kind == FfsFindingKind.CylinderGroup && f.Message.Contains("cg_initediblk", StringComparison.Ordinal));
+        Assert.DoesNotContain(found.Findings, f => f.Kind == FfsFindingKind.Inode);
+
+        CheckReport y = new FfsChecker().Check(img.Device, repair: true);
+        Assert.True(y.ExitCode == 1, FfsRepairTests.Describe(y));
+        Assert.True(FfsCheck.Run(img.Device).IsClean);
+        int after = -1;
+        img.WithGroup(0, g => after = g.InitedIblk);
+        Assert.True(after > 0 && after % img.Sb.Inopb == 0, $"cg_initediblk {after}");
+        Assert.Equal(before, FfsRepairTests.Tree(img.Bytes));
+    }
+
     [Theory]
     [InlineData("ffs1-le-8k-f2")]
     [InlineData("ffs2-be-8k-f2")]

@@ -236,7 +236,7 @@ internal sealed partial class FfsRepair
         for (int k = 0; k < _sb.Ncg; k++)
         {
             int g = (cg + k) % _sb.Ncg;
-            int limit = _sb.IsUfs2 ? Math.Min(new CylinderGroup(_cgs[g], O).InitedIblk, _sb.Ipg) : _sb.Ipg;
+            int limit = new CylinderGroup(_cgs[g], O).InitialisedInodes(_sb.Ipg, _sb.Inopb, _sb.IsUfs2);
             for (int i = 0; i < limit; i++)
             {
                 ulong ino = ((ulong)g * (ulong)_sb.Ipg) + (ulong)i;

@@ -10,7 +10,7 @@ internal sealed partial class FfsRepair
         {
             var g = new CylinderGroup(_cgs[cg], O);
             // UFS2 initialises inode blocks lazily: those past cg_initediblk hold garbage.
-            int limit = _sb.IsUfs2 ? Math.Min(g.InitedIblk, _sb.Ipg) : _sb.Ipg;
+            int limit = g.InitialisedInodes(_sb.Ipg, _sb.Inopb, _sb.IsUfs2);
             for (int i = 0; i < limit; i++)
             {
                 ulong ino = ((ulong)cg * (ulong)_sb.Ipg) + (ulong)i;

@@ -58,6 +58,12 @@ internal sealed partial class FfsRepair
     private (int Ndir, int Nbfree, int Nifree, int Nffree) RebuildGroup(int cg)
     {
         var g = new CylinderGroup(_cgs[cg], O);
+        if (_sb.IsUfs2 && !g.InitedIblkValid(_sb.Ipg, _sb.Inopb))
+        {
+            // Before the inode map is rebuilt: the count comes from the map as it was read,
+            // which is the one pass 1 went by.
+            g.InitedIblk = g.InitialisedInodes(_sb.Ipg, _sb.Inopb, ufs2: true);
+        }
         int frags = Math.Min(_sb.CgFrags(cg), _sb.Fpg);
         long cgBase = _sb.CgBase(cg);
         for (int f = 0; f < frags; f++)
