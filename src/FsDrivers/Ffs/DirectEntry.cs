@@ -22,6 +22,13 @@ internal static class DirectEntry
     /// <summary>Bytes an entry with a name of <paramref name="namlen"/> bytes needs (DIRECTSIZ).</summary>
     public static int SizeFor(int namlen) => (HeaderSize + namlen + 1 + 3) & ~3;
 
+    /// <summary>
+    /// A live entry's name as ufs_dirbadentry wants it: no NUL or '/' inside, and a NUL right
+    /// after it. The caller has checked that the record holds <see cref="SizeFor"/> bytes.
+    /// </summary>
+    public static bool NameValid(ReadOnlySpan<byte> b, int off, int namlen) =>
+        !b.Slice(off + Name, namlen).ContainsAny((byte)0, (byte)'/') && b[off + Name + namlen] == 0;
+
     public static uint ReadIno(ReadOnlySpan<byte> b, int off, FfsByteOrder o) => o.U32(b, off + Ino);
 
     public static int ReadRecLen(ReadOnlySpan<byte> b, int off, FfsByteOrder o) => o.U16(b, off + RecLen);

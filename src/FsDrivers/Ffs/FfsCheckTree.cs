@@ -6,13 +6,6 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>FfsCheck, passes 2 and 4: the directory tree and link counts.</summary>
 public static partial class FfsCheck
 {
-    /// <summary>True when a name holds no NUL or '/' and is NUL-terminated, as fsck_ffs's dircheck requires.</summary>
-    internal static bool NameBytesValid(ReadOnlySpan<byte> b, int off, int namlen)
-    {
-        ReadOnlySpan<byte> name = b.Slice(off + DirectEntry.Name, namlen);
-        return !name.ContainsAny((byte)0, (byte)'/') && b[off + DirectEntry.Name + namlen] == 0;
-    }
-
     private sealed partial class Checker
     {
         private void WalkTree()
@@ -111,7 +104,7 @@ public static partial class FfsCheck
                         int reclen = DirectEntry.ReadRecLen(b, off, O);
                         int namlen = DirectEntry.ReadNamLen(b, off, O, types);
                         if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > c + FfsSuperblock.DirBlkSiz
-                            || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !NameBytesValid(b, off, namlen))))
+                            || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !DirectEntry.NameValid(b, off, namlen))))
                         {
                             Add(FfsFindingKind.Directory, (long)dir, $"bad entry at offset {start + off}");
                             break;

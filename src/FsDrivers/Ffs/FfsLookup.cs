@@ -97,8 +97,7 @@ internal sealed partial class FfsNode
                 {
                     return false;
                 }
-                ReadOnlySpan<byte> name = c.Slice(off + DirectEntry.Name, namlen);
-                if (name.IndexOfAny((byte)0, (byte)'/') >= 0)
+                if (!DirectEntry.NameValid(c, off, namlen))
                 {
                     return false;
                 }

@@ -369,6 +369,25 @@ public class FfsMalformedTests
         Assert.Equal(Errno.OK, mp.Unmount());
     }
 
+    /// <summary>
+    /// An entry whose d_namlen shrank (9 to 1), so its name is no longer NUL-terminated:
+    /// ufs_dirbadentry and fsck_ffs call that a bad entry, and so do the driver and the
+    /// checker, so a new entry is never placed in a chunk the checker would then ignore.
+    /// </summary>
+    [Fact]
+    public void EntryWhoseNameIsNotTerminated_IsBadForTheDriverAsForTheChecker()
+    {
+        var img = new FfsDamage(Corpus.Get("ffs1-le-8k-f2").ImagePath);
+        img.WithEntry(FfsSuperblock.RootIno, "hello.txt", (b, off, _) => b[off + DirectEntry.NamLen] = 1);
+        Assert.Contains(FfsCheck.Run(img.Device).Findings, f => f.Kind == FfsFindingKind.Directory && f.Message.Contains("bad entry", StringComparison.Ordinal));
+        Assert.Equal(Errno.OK, MountMem(img.Bytes, false, out Mount? mp, out _, out _));
+        Assert.Equal(Errno.OK, mp!.Root(out Vnode? root));
+        Assert.Equal(Errno.EIO, Vop.Lookup(root!, "zz", Credentials.Root, out _));
+        Assert.Equal(Errno.EIO, Vop.Mkdir(root!, "zz", 0x1ED, Credentials.Root, out _));
+        root!.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+    }
+
     [Fact]
     public void Mount_UnknownOption_Einval()
     {

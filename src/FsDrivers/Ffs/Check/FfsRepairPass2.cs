@@ -150,7 +150,7 @@ internal sealed partial class FfsRepair
             int reclen = DirectEntry.ReadRecLen(b, off, O);
             int namlen = DirectEntry.ReadNamLen(b, off, O, types);
             if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > chunkEnd
-                || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !FfsCheck.NameBytesValid(b, off, namlen))))
+                || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !DirectEntry.NameValid(b, off, namlen))))
             {
                 // fsck_ffs's salvage: what is left of the chunk becomes free space.
                 if (prev >= 0)
