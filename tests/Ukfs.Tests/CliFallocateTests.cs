@@ -50,6 +50,21 @@ public sealed class CliFallocateTests : IDisposable
         Assert.Equal(data, File.ReadAllBytes(dumped));
     }
 
+    /// <summary>As util-linux's, fallocate of a missing file creates it with the range's storage.</summary>
+    [Fact]
+    public void Fallocate_MissingFile_IsCreated()
+    {
+        string img = DiskBuilder.ExtImage(_dir, "n.img", 32768, "ext4", "seed", "x");
+        _cli.Ok(img, "fallocate", "-l", "64K", "/new");
+        using (JsonDocument doc = JsonDocument.Parse(_cli.Ok(img, "stat", "--json", "/new").Stdout))
+        {
+            Assert.Equal(65536, doc.RootElement[0].GetProperty("size").GetInt64());
+        }
+        Assert.True(BlocksOf(img, "/new") >= 128);
+        Assert.Equal(new byte[65536], _cli.Ok(img, "cat", "/new").Binary);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+    }
+
     [Fact]
     public void Truncate_SetsGrowsAndShrinks_CreatesUnlessC()
     {

@@ -185,8 +185,13 @@ internal static class FileCommands
         return 0;
     }
 
+    /// <summary>util-linux fallocate: a missing file is created first (its open has O_CREAT).</summary>
     public static int Fallocate(CommandContext ctx, FallocateOptions o)
     {
+        if (!ctx.Mount.Exists(o.Path))
+        {
+            ctx.Mount.Create(o.Path);
+        }
         if (o.PunchHole)
         {
             ctx.Mount.PunchHole(o.Path, o.Offset, o.Length);
