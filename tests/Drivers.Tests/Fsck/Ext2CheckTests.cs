@@ -663,4 +663,35 @@ public sealed partial class Ext2CheckTests
         Assert.Contains(before.Findings, f => f.Message.Contains("more than its block map can address", StringComparison.Ordinal));
         Assert.Contains("Size: 1024", Stat(img, "/a.txt"), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// Three one-block files; the middle inode's extent grows to cover all three blocks.
+    /// The first inode takes a copy of its block, then the middle one copies its whole run:
+    /// the first file's old block has no claimant left and must be freed (it stayed marked
+    /// in use, and the repair did not converge).
+    /// </summary>
+    [Fact]
+    public void Check_RunOverlappingTwoFiles_EveryBlockLeftBehindIsFreed()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string src = dir.File("three");
+        Directory.CreateDirectory(src);
+        foreach (string name in new[] { "a", "b", "c" })
+        {
+            File.WriteAllText(Path.Combine(src, name), name + "\n");
+        }
+        string img = dir.File("overlap.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "^metadata_csum", "-d", src, img, "8M");
+        var files = new[] { "/a", "/b", "/c" }.Select(p => (Path: p, Ino: InodeOf(img, p), Block: Bmap(img, p, 0)))
+            .OrderBy(f => f.Ino).ToArray();
+        Assert.Equal(files[0].Block + 2, files[2].Block);
+        Assert.Equal(files[0].Block + 1, files[1].Block);
+        // i_block words 4 and 5: the first extent's length (start_hi 0) and start.
+        Debugfs(img, $"set_inode_field <{files[1].Ino}> block[4] 3");
+        Debugfs(img, $"set_inode_field <{files[1].Ino}> block[5] {files[0].Block}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("claimed by another inode", StringComparison.Ordinal));
+        Assert.Equal(files[0].Path[1..] + "\n", DebugfsRead(img, "cat " + files[0].Path));
+        Assert.Equal(files[2].Path[1..] + "\n", DebugfsRead(img, "cat " + files[2].Path));
+    }
 }

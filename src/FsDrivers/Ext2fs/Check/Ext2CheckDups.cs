@@ -117,12 +117,16 @@ internal sealed partial class Ext2CheckRun
             {
                 _v.Write(copy + (ulong)k, data);
             }
-            if (_dupClaims.TryGetValue(old, out int claims))
+            // This inode lets go of the old block: it stays in use while another claimant
+            // keeps it. An earlier claimant may have taken a copy already, so this one can
+            // be the last, and then the block is free.
+            if (_dupClaims.TryGetValue(old, out int claims) && claims > 1)
             {
                 _dupClaims[old] = claims - 1;
             }
             else
             {
+                _dupClaims.Remove(old);
                 _used[(int)old] = false;
             }
         }
