@@ -154,6 +154,10 @@ internal sealed partial class Ext2Node : Vnode
         {
             return e;
         }
+        if (Type == VType.Regular && Din.Size > int.MaxValue)
+        {
+            Fs.NoteLargeFile();
+        }
         e = Locate(Fs, Number, out ulong blk, out int off);
         if (e != Errno.OK)
         {

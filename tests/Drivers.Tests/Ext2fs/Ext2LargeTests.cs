@@ -164,4 +164,39 @@ public class Ext2LargeTests
         }
         Ext2Oracle.AssertFsckClean(image);
     }
+
+    /// <summary>
+    /// A file written past 2 GiB on an image made without large_file: the feature is set, as
+    /// the kernel sets it, or e2fsck would find the image damaged.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void WritingPastTwoGiB_SetsTheLargeFileFeature(bool byTruncate)
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("no-large-file.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-O", "^large_file", image, "16M");
+        Assert.DoesNotContain("large_file", OracleTool.RunExpect(0, "dumpe2fs", "-h", image).Stdout, StringComparison.Ordinal);
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Create(root, "big", 0x1A4, Root, out Vnode? f));
+        if (byTruncate)
+        {
+            VAttr grow = VAttr.ForSet(VAttrMask.Size);
+            grow.Size = 3L << 30;
+            Assert.Equal(Errno.OK, Vop.SetAttr(f!, grow, Root));
+        }
+        else
+        {
+            Assert.Equal(Errno.OK, Vop.Write(f!, (2L << 30) + 5, "tail"u8, out _));
+        }
+        f!.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        Assert.Contains("large_file", OracleTool.RunExpect(0, "dumpe2fs", "-h", image).Stdout, StringComparison.Ordinal);
+        ToolResult fsck = OracleTool.Run("e2fsck", "-fn", image);
+        Assert.True(fsck.ExitCode == 0, fsck.Transcript);
+    }
 }

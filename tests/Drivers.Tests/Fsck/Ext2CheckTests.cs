@@ -694,4 +694,19 @@ public sealed partial class Ext2CheckTests
         Assert.Equal(files[0].Path[1..] + "\n", DebugfsRead(img, "cat " + files[0].Path));
         Assert.Equal(files[2].Path[1..] + "\n", DebugfsRead(img, "cat " + files[2].Path));
     }
+
+    /// <summary>A file of 2 GiB or more on a file system without large_file: found by both, the feature set.</summary>
+    [Fact]
+    public void Check_LargeFileWithoutTheFeature_FeatureSet()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = dir.File("no-large-file.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext2", "-O", "^large_file", img, "8M");
+        File.WriteAllText(dir.File("f"), "x");
+        Debugfs(img, $"write {dir.File("f")} f");
+        Debugfs(img, "set_inode_field /f size 0x90000000");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("large_file", StringComparison.Ordinal));
+        Assert.Contains("large_file", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+    }
 }

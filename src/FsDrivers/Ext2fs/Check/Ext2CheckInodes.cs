@@ -336,6 +336,7 @@ internal sealed partial class Ext2CheckRun
         {
             return;
         }
+        _largeFile |= (w.Din.Mode & 0xF000) == 0x8000 && size > int.MaxValue && (ulong)size <= LargestSize(w.Din);
         if (w.IsDir)
         {
             long want = (w.LastLogical + 1) * bs;

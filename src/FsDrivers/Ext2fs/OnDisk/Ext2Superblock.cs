@@ -229,7 +229,11 @@ internal sealed class Ext2Superblock
         set => SetU32(Off.FeatureIncompat, value);
     }
 
-    public uint FeatureRoCompat => RevLevel == 0 ? 0 : U32(Off.FeatureRoCompat);
+    public uint FeatureRoCompat
+    {
+        get => RevLevel == 0 ? 0 : U32(Off.FeatureRoCompat);
+        set => SetU32(Off.FeatureRoCompat, value);
+    }
 
     public ReadOnlySpan<byte> Uuid => _raw.AsSpan(Off.Uuid, 16);
     public string VolumeName => Encoding.UTF8.GetString(_raw.AsSpan(Off.VolumeName, 16)).TrimEnd('\0');
