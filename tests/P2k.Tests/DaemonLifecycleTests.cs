@@ -74,7 +74,14 @@ public sealed class DaemonLifecycleTests
         })!).ToList();
         try
         {
-            Thread.Sleep(1000);
+            // Every writer inside the mount (its second file there) before the signal: on a
+            // loaded machine python takes more than a second to start.
+            var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(20);
+            while (Enumerable.Range(0, 3).Any(w => !File.Exists(d.Path($"r/w{w}-1"))) && DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(50);
+            }
+            Thread.Sleep(200);
             Assert.Equal(0, LibC.kill(d.Process.Id, LibC.SIGTERM));
             Assert.True(d.WaitForExit(TimeSpan.FromSeconds(60)), "daemon did not exit on SIGTERM; its log so far:\n" + d.Stderr);
         }
