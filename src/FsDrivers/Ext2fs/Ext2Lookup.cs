@@ -454,19 +454,19 @@ internal sealed partial class Ext2Node
         for (int off = 0; off < limit; off += Ext2DirEntry.RecLen(b, off))
         {
             int rec = Ext2DirEntry.RecLen(b, off);
-            uint cur = Ext2DirEntry.Inode(b, off);
-            int used = rec - SpareRoom(b, off);
-            if (rec - used < needed)
+            int spare = SpareRoom(b, off);
+            if (spare < needed)
             {
                 continue;
             }
-            if (cur == 0)
+            if (Ext2DirEntry.Inode(b, off) == 0)
             {
                 Ext2DirEntry.Write(b, off, ino, rec, name, ftype, Fs.Filetype);
                 return off;
             }
+            int used = rec - spare;
             Ext2DirEntry.SetRecLen(b, off, used);
-            Ext2DirEntry.Write(b, off + used, ino, rec - used, name, ftype, Fs.Filetype);
+            Ext2DirEntry.Write(b, off + used, ino, spare, name, ftype, Fs.Filetype);
             return off + used;
         }
         return -1;

@@ -234,8 +234,7 @@ internal sealed partial class Ext2Mount : Mount
             uint ro = Sb.FeatureRoCompat;
             if ((ro & Ext2Features.RoLargeFile) == 0 && Sb.RevLevel > 0)
             {
-                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(
-                    Sb.Raw.AsSpan(Ext2Superblock.Off.FeatureRoCompat), ro | Ext2Features.RoLargeFile);
+                Sb.FeatureRoCompat = ro | Ext2Features.RoLargeFile;
             }
         }
     }

@@ -182,7 +182,7 @@ internal sealed partial class FfsMount
                 }
                 if (Sb.IsUfs2)
                 {
-                    e = CheckUninitialisedInodes(cg, ref g, found);
+                    e = CheckUninitialisedInodes(cg, g, found);
                     if (e != Errno.OK)
                     {
                         return e;
@@ -218,15 +218,14 @@ internal sealed partial class FfsMount
 
     /// <summary>
     /// Before the blocks of never-used inodes up to <paramref name="found"/> are zeroed: a
-    /// damaged cg_initediblk outside the group, not on an inode block's edge, or below
-    /// inodes the map shows in use,
-    /// would have the allocator zero live inodes (or blocks outside the inode table). EIO,
-    /// logged, and nothing changed.
+    /// damaged cg_initediblk (<see cref="CylinderGroup.InitedIblkValid"/>), or one below
+    /// inodes the map shows in use, would have the allocator zero live inodes (or blocks
+    /// outside the inode table). EIO, logged, and nothing changed.
     /// </summary>
-    private Errno CheckUninitialisedInodes(int cg, ref CylinderGroup g, int found)
+    private Errno CheckUninitialisedInodes(int cg, CylinderGroup g, int found)
     {
         int inited = g.InitedIblk;
-        if (inited < 0 || inited > Sb.Ipg || (inited % Sb.Inopb != 0 && inited != Sb.Ipg))
+        if (!g.InitedIblkValid(Sb.Ipg, Sb.Inopb))
         {
             return KernelLog.CorruptionOnce("ffs", Sb.CgTod(cg), $"cylinder group {cg} records {inited} initialised inodes of {Sb.Ipg}");
         }
