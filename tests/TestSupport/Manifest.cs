@@ -9,6 +9,21 @@ public static class Manifest
     public static IReadOnlyList<ManifestEntry> Read(string path) =>
         [.. File.ReadAllLines(path).Where(l => l.Length > 0).Select(Parse)];
 
+    /// <summary>
+    /// The manifest lines of a tree on the host, written by tests/images/manifest.sh (find,
+    /// stat and sha256sum: tools independent of RumpFs), in the script's order.
+    /// </summary>
+    public static string[] OfTree(string root)
+    {
+        string script = System.IO.Path.Combine(Corpus.RepoRoot, "tests", "images", "manifest.sh");
+        ToolResult r = OracleTool.Run("bash", "-c", "source \"$1\" && write_manifest \"$2\"", "manifest", script, root);
+        if (r.ExitCode != 0)
+        {
+            throw new InvalidOperationException("manifest.sh failed: " + r.Transcript);
+        }
+        return r.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+    }
+
     private static ManifestEntry Parse(string line)
     {
         string[] f = line.Split('\t');

@@ -11,7 +11,7 @@ namespace RumpFs.Drivers.Tests.Fsck;
 /// Our FFS newfs over UFS1/UFS2, both byte orders, every block/fragment pair from 4096/512 to
 /// 65536/8192 and three sizes (4 MiB, 64 MiB, an odd 37 MiB + 512): the fresh image is
 /// clean; the driver mounts it read-write, writes a tree, and after a remount reads the
-/// same tree back; it is still clean; sleuthkit (fsstat, fls, icat) agrees, in both byte
+/// same tree back; it is still clean; sleuthkit (fsstat, fls, tsk_recover) agrees, in both byte
 /// orders and for UFS2 too, since its superblock is at 65536 where sleuthkit looks.
 /// </summary>
 public sealed class FfsNewfsTests : IDisposable

@@ -147,12 +147,16 @@ internal sealed class FfsNewfsTree
             seen["/" + parts[1]] = parts[0].Split(' ')[^1].TrimEnd(':');
         }
         Assert.Equal(Files.Keys.Concat(Links.Keys).Concat(Dirs).Order(StringComparer.Ordinal), seen.Keys.Order(StringComparer.Ordinal));
-        string dump = scratch.File("icat.out");
+        // One tsk_recover for every allocated file: an icat per file costs two processes each.
+        string recovered = scratch.File("tsk-recovered");
+        Directory.CreateDirectory(recovered);
+        OracleTool.RunExpect(0, "tsk_recover", "-a", image, recovered);
         foreach ((string p, byte[] content) in Files)
         {
-            ToolResult r = OracleTool.Run("bash", "-c", $"icat '{image}' {seen[p]} > '{dump}'");
-            Assert.True(r.ExitCode == 0, r.Transcript);
-            Assert.True(content.AsSpan().SequenceEqual(File.ReadAllBytes(dump)), $"icat {p} differs");
+            string copy = Path.Combine(recovered, p[1..]);
+            // tsk_recover writes no file for an empty one; fls above has listed it.
+            byte[] got = File.Exists(copy) ? File.ReadAllBytes(copy) : [];
+            Assert.True(content.AsSpan().SequenceEqual(got), $"sleuthkit's {p} differs");
         }
     }
 

@@ -1,5 +1,3 @@
-using System.Security.Cryptography;
-using System.Text;
 using RumpFs.TestSupport;
 
 namespace RumpFs.Ukfs.Tests.Fsck;
@@ -93,7 +91,7 @@ public sealed class NewfsExt4CliTests
         OracleTool.RunExpect(0, "mount", "-o", "ro,loop", "-t", "ext4", img, mnt);
         try
         {
-            return TreeManifest(mnt);
+            return [.. Manifest.OfTree(mnt).Where(l => !l.StartsWith("lost+found", StringComparison.Ordinal))];
         }
         finally
         {
@@ -102,31 +100,6 @@ public sealed class NewfsExt4CliTests
                 OracleTool.Run("umount", "-l", mnt);
             }
         }
-    }
-
-    /// <summary>
-    /// The lines tests/images/manifest.sh writes for a tree, from one find(1) run and hashes
-    /// taken here (the script's stat per entry is slow on a fixture of a thousand files).
-    /// </summary>
-    private static string[] TreeManifest(string root)
-    {
-        ToolResult r = OracleTool.RunExpect(0, "find", root, "-mindepth", "1", "-printf", "%P\\t%y\\t%m\\t%s\\t%n\\t%l\\0");
-        var lines = new List<(byte[] Key, string Line)>();
-        foreach (string entry in r.Stdout.Split('\0', StringSplitOptions.RemoveEmptyEntries))
-        {
-            string[] f = entry.Split('\t');
-            if (f[0].StartsWith("lost+found", StringComparison.Ordinal))
-            {
-                continue;
-            }
-            string mode = Convert.ToString(Convert.ToInt32(f[2], 8), 8).PadLeft(4, '0');
-            string sum = f[1] == "f" ? Convert.ToHexStringLower(SHA256.HashData(File.ReadAllBytes(Path.Combine(root, f[0])))) : "-";
-            string target = f[1] == "l" ? f[5] : "-";
-            lines.Add((Encoding.UTF8.GetBytes(f[0]), string.Join('\t', f[0], f[1], mode, f[3], f[4], sum, target)));
-        }
-        // The script sorts with LC_ALL=C: byte order of the UTF-8 paths.
-        lines.Sort((a, b) => a.Key.AsSpan().SequenceCompareTo(b.Key));
-        return [.. lines.Select(l => l.Line)];
     }
 
     /// <summary>A manifest line without directory sizes, which depend on the format.</summary>
