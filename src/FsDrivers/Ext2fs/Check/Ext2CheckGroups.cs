@@ -48,6 +48,7 @@ internal sealed partial class Ext2CheckRun
         {
             Ext2GroupDescriptor gd = _v.Groups[g];
             string where = $"group {g}";
+            CheckUninitFieldsWithoutGroupChecksums(g, gd);
             if (_v.GroupCsum && _v.DescriptorChecksum(g) != gd.Checksum)
             {
                 Error(Pass0, where, $"descriptor checksum is 0x{gd.Checksum:x4}, should be 0x{_v.DescriptorChecksum(g):x4}");

@@ -157,6 +157,10 @@ internal sealed partial class Ext2CheckRun
     {
         _links[w.Ino] = w.Din.LinksCount;
         _type[w.Ino] = Ext2DirEntry.FileTypeOf(w.Din.Mode);
+        if (ClearUnusedReservedInode(w))
+        {
+            return;
+        }
         if (w.Ino == ResizeIno)
         {
             // The resize inode's double-indirect block lists the reserved descriptor blocks, which are metadata already.

@@ -80,6 +80,7 @@ internal sealed partial class Ext2CheckRun
     public void Run()
     {
         CheckSuperblock();
+        CheckFeatureFields();
         CheckDescriptors();
         MarkMetadata();
         ScanInodes();
@@ -117,21 +118,6 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>Set in pass 1 when a regular file of 2 GiB or more is in use.</summary>
     private bool _largeFile;
-
-    /// <summary>e2fsck's "contains large files, but lacks LARGE_FILE flag": the flag is set.</summary>
-    private void CheckLargeFileFeature()
-    {
-        if (!_largeFile || Sb.RevLevel == 0 || (Sb.FeatureRoCompat & Ext2Features.RoLargeFile) != 0)
-        {
-            return;
-        }
-        Error(Pass1, "superblock", "files of 2 GiB or more are in use but the large_file feature is off; set");
-        if (_repair)
-        {
-            Sb.FeatureRoCompat |= Ext2Features.RoLargeFile;
-            _sbChanged = true;
-        }
-    }
 
     /// <summary>Record an error; <paramref name="fixable"/> says whether this run repairs it.</summary>
     private void Error(string pass, string location, string message, bool fixable = true)

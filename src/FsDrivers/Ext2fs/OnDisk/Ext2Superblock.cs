@@ -237,9 +237,22 @@ internal sealed class Ext2Superblock
 
     public ReadOnlySpan<byte> Uuid => _raw.AsSpan(Off.Uuid, 16);
     public string VolumeName => Encoding.UTF8.GetString(_raw.AsSpan(Off.VolumeName, 16)).TrimEnd('\0');
-    public ushort ReservedGdtBlocks => U16(Off.ReservedGdtBlocks);
+    public ushort ReservedGdtBlocks
+    {
+        get => U16(Off.ReservedGdtBlocks);
+        set => SetU16(Off.ReservedGdtBlocks, value);
+    }
+
     public uint JournalInum => U32(Off.JournalInum);
     public uint JournalDev => U32(Off.JournalDev);
+
+    /// <summary>Forget the journal: its inode, device and UUID (what e2fsck does when has_journal is off).</summary>
+    public void ClearJournalFields()
+    {
+        SetU32(Off.JournalInum, 0);
+        SetU32(Off.JournalDev, 0);
+        _raw.AsSpan(Off.JournalUuid, 16).Clear();
+    }
 
     public uint LastOrphan
     {

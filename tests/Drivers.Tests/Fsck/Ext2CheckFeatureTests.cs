@@ -1,0 +1,121 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Superblock features that contradict the contents, made with debugfs on mke2fs images.
+/// Where e2fsck -fn stays clean (it only asks), ours notes the finding and exits 0; under
+/// -y both remove what the feature no longer covers, and e2fsck then finds the image clean.
+/// </summary>
+public sealed partial class Ext2CheckFeatureTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ext2ck-features");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>An image of <paramref name="type"/> holding /keep, whose bytes every repair must leave alone.</summary>
+    private string Image(string type, string size)
+    {
+        string tree = _dir.File("tree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "keep"), "kept through the repair\n");
+        string img = _dir.File(type + ".img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", type, "-d", tree, img, size);
+        return img;
+    }
+
+    private static long FreeBlocks(string img) =>
+        long.Parse(FreeBlocksLine().Match(OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout).Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Free blocks:\s+(\d+)")]
+    private static partial Regex FreeBlocksLine();
+
+    /// <summary>Under -n: exit 0, a note naming <paramref name="what"/>, e2fsck -fn clean too; the image unchanged.</summary>
+    private static void AssertOnlyNoted(string img, string what)
+    {
+        byte[] before = File.ReadAllBytes(img);
+        CheckReport n = Check(img, repair: false);
+        Assert.True(n.ExitCode == 0, Describe(n));
+        Assert.Contains(n.Findings, f => f.Severity == CheckSeverity.Note && f.Message.Contains(what, StringComparison.Ordinal));
+        Assert.True(E2fsck(img).ExitCode == 0, E2fsck(img).Transcript);
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(img)), "a check without -y wrote to the image");
+    }
+
+    /// <summary>Under -y: exit 1, then ours and e2fsck -fn clean with nothing left to note, /keep intact.</summary>
+    private static CheckReport AssertRepaired(string img)
+    {
+        CheckReport y = Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, Describe(y));
+        AssertBothClean(img);
+        CheckReport after = Check(img, repair: false);
+        Assert.True(after.Findings.Count == 0, Describe(after));
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+        return y;
+    }
+
+    [Fact]
+    public void JournalWithHasJournalClear_NotedUnderN_RemovedUnderY()
+    {
+        string img = Image("ext3", "8M");
+        Debugfs(img, "feature -has_journal");
+        long free = FreeBlocks(img);
+        AssertOnlyNoted(img, "has_journal is clear, but a journal is present (inode 8)");
+
+        CheckReport y = AssertRepaired(img);
+        Assert.Contains(y.Findings, f => f.Message.Contains("journal inode is not in use", StringComparison.Ordinal) && f.Repaired);
+        string sb = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        Assert.DoesNotContain("Journal inode", sb, StringComparison.Ordinal);
+        // mke2fs gives an 8 MiB ext3 a 1024-block journal: its blocks and its map come back.
+        Assert.True(FreeBlocks(img) - free >= 1024, $"{free} free before, {FreeBlocks(img)} after");
+        Assert.Contains("Links: 0   Blockcount: 0", DebugfsRead(img, "stat <8>"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void JournalInodeHoldingDataWithoutAJournal_BothFindIt_Cleared()
+    {
+        string img = Image("ext3", "8M");
+        Debugfs(img, "feature -has_journal");
+        Debugfs(img, "ssv journal_inum 0");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Severity == CheckSeverity.Error && f.Location == "inode 8");
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+    }
+
+    [Fact]
+    public void ResizeInodeWithTheFeatureClear_NotedUnderN_ClearedUnderY()
+    {
+        string img = Image("ext4", "32M");
+        Debugfs(img, "feature -resize_inode");
+        string sb = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        int reserved = int.Parse(Regex.Match(sb, @"Reserved GDT blocks:\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Assert.True(reserved > 0, sb);
+        long free = FreeBlocks(img);
+        AssertOnlyNoted(img, $"{reserved} descriptor blocks are reserved");
+        AssertOnlyNoted(img, "the resize inode is not");
+
+        AssertRepaired(img);
+        Assert.DoesNotContain("Reserved GDT blocks", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        // The reserved blocks of the primary table and of each backup, and the inode's map block.
+        Assert.True(FreeBlocks(img) - free > reserved, $"{free} free before, {FreeBlocks(img)} after");
+    }
+
+    [Fact]
+    public void UninitMarksWithoutGroupChecksums_NotedUnderN_ClearedUnderY()
+    {
+        string img = Image("ext2", "32M");
+        Debugfs(img, "set_bg 1 flags 3");
+        Debugfs(img, "set_bg 2 itable_unused 5");
+        Assert.Contains("[Inode not init, Block not init]", DebugfsRead(img, "stats"), StringComparison.Ordinal);
+        AssertOnlyNoted(img, "without uninit_bg or metadata_csum");
+
+        CheckReport y = AssertRepaired(img);
+        Assert.Equal(2, y.Findings.Count(f => f.Message.Contains("without uninit_bg", StringComparison.Ordinal) && f.Repaired));
+        // debugfs shows the flags whatever the features; dumpe2fs only the unused count.
+        Assert.DoesNotContain("not init", DebugfsRead(img, "stats"), StringComparison.Ordinal);
+        Assert.DoesNotContain("unused inodes", OracleTool.RunExpect(0, "dumpe2fs", img).Stdout, StringComparison.Ordinal);
+    }
+}
