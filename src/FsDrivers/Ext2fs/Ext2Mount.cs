@@ -157,7 +157,7 @@ internal sealed partial class Ext2Mount : Mount
                 FilesFree = Sb.FreeInodesCount,
                 FilesAvailable = Sb.FreeInodesCount,
                 FsId = BitConverter.ToUInt64(Sb.Uuid[..8]) ^ BitConverter.ToUInt64(Sb.Uuid[8..]),
-                NameMax = 255,
+                NameMax = Ext2DirEntry.MaxNameLen,
                 ReadOnly = IsReadOnly,
             };
         }

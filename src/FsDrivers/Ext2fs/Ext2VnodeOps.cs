@@ -41,7 +41,7 @@ internal sealed partial class Ext2Node
     {
         vp = null;
         byte[] nb = NameBytes(name);
-        if (nb.Length > 255)
+        if (nb.Length > Ext2DirEntry.MaxNameLen)
         {
             return Errno.ENAMETOOLONG;
         }

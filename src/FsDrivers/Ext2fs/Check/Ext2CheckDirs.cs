@@ -49,6 +49,7 @@ internal sealed partial class Ext2CheckRun
                 }
             }
             _nameRewritten = false;
+            StartDirectoryNames(dir);
             for (int i = 0; i < blocks.Count; i++)
             {
                 if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1))
@@ -321,6 +322,10 @@ internal sealed partial class Ext2CheckRun
             Ext2DirEntry.SetFileType(b, off, type, true);
             changed = true;
         }
+        if (!CheckDuplicateName(where, b, off, nl, ref changed))
+        {
+            return false;
+        }
         if (type == 2)
         {
             if (ino == RootIno || _parent[ino] != 0)
@@ -346,6 +351,7 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         byte[] area = din.BlockBytes.ToArray();
+        StartDirectoryNames(dir);
         _refs[dir]++;
         uint parent = BinaryPrimitives.ReadUInt32LittleEndian(area);
         _dotdot[dir] = parent <= _v.InodesCount && _inUse[(int)parent] && _type[parent] == 2 ? parent : 0;

@@ -10,6 +10,7 @@ namespace RumpFs.FsDrivers.Ext2fs.OnDisk;
 internal static class Ext2DirEntry
 {
     public const int HeaderSize = 8;
+    public const int MaxNameLen = 255;
     public const int TailSize = 12;
     public const byte TailFileType = 0xDE;
 

@@ -1,0 +1,122 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Text;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Two entries of one directory under the same name, made by rewriting a name's bytes in a
+/// directory block of a mke2fs image (1 KiB blocks, no checksums to refresh). e2fsck -fn
+/// finds them; our repair keeps the first and renames the later one to name~N, or drops
+/// it to lost+found when its record has no room, and then both checkers find the image clean.
+/// </summary>
+public sealed class Ext2CheckDupNameTests : IDisposable
+{
+    private const int BlockSize = 1024;
+
+    private readonly ScratchDir _dir = new("ext2ck-dupnames");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>An ext2 image whose root holds <paramref name="names"/> in that order, each file holding its own name.</summary>
+    private string ImageWith(params string[] names)
+    {
+        string img = _dir.File("dup.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext2", "-O", "^dir_index", img, "8M");
+        foreach (string name in names)
+        {
+            string src = _dir.File("src-" + name);
+            File.WriteAllText(src, name);
+            Debugfs(img, $"write {src} {name}");
+        }
+        return img;
+    }
+
+    /// <summary>Overwrite the name bytes of the entry <paramref name="from"/> in <paramref name="dirPath"/> with <paramref name="to"/> (same length).</summary>
+    private static void RenameInPlace(string img, string dirPath, string from, string to)
+    {
+        Assert.Equal(from.Length, to.Length);
+        byte[] want = Encoding.ASCII.GetBytes(from);
+        string[] blocks = DebugfsRead(img, $"blocks {dirPath}").Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        using var f = new FileStream(img, FileMode.Open, FileAccess.ReadWrite);
+        byte[] b = new byte[BlockSize];
+        foreach (string blk in blocks)
+        {
+            long at = long.Parse(blk, CultureInfo.InvariantCulture) * BlockSize;
+            f.Position = at;
+            f.ReadExactly(b);
+            for (int off = 0; off + 8 <= BlockSize;)
+            {
+                int recLen = BinaryPrimitives.ReadUInt16LittleEndian(b.AsSpan(off + 4));
+                int nameLen = b[off + 6];
+                if (recLen < 8 || off + recLen > BlockSize)
+                {
+                    break;
+                }
+                if (BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(off)) != 0 && b.AsSpan(off + 8, nameLen).SequenceEqual(want))
+                {
+                    f.Position = at + off + 8;
+                    f.Write(Encoding.ASCII.GetBytes(to));
+                    return;
+                }
+                off += recLen;
+            }
+        }
+        Assert.Fail($"no entry {from} in {dirPath}");
+    }
+
+    private static string Cat(string img, string path) => DebugfsRead(img, $"cat {path}");
+
+    [Fact]
+    public void SameBlock_TheLaterEntryIsRenamed_TheFirstKeepsItsName()
+    {
+        string img = ImageWith("file-a", "file-b", "last");
+        RenameInPlace(img, "/", "file-b", "file-a");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("duplicate entry 'file-a'", StringComparison.Ordinal));
+        Assert.Equal("file-a", Cat(img, "/file-a"));
+        Assert.Equal("file-b", Cat(img, "/file-a~0"));
+    }
+
+    [Fact]
+    public void TheFirstFreeSuffix_IsTaken_EvenWhenALaterEntryHoldsTheFirst()
+    {
+        // "name~0" already stands after the duplicate, which becomes "name~1" (a five-byte
+        // name's 16-byte record holds eight bytes of name).
+        string img = ImageWith("aaaaa", "aaaab", "aaaaa~0", "last");
+        RenameInPlace(img, "/", "aaaab", "aaaaa");
+        RepairRoundTrip(img);
+        Assert.Equal("aaaaa", Cat(img, "/aaaaa"));
+        Assert.Equal("aaaaa~0", Cat(img, "/aaaaa~0"));
+        Assert.Equal("aaaab", Cat(img, "/aaaaa~1"));
+    }
+
+    [Fact]
+    public void NoRoomForALongerName_TheEntryGoes_AndItsFileReachesLostFound()
+    {
+        // Four-byte names fill 12-byte records exactly; only the last record of a block has slack.
+        string img = ImageWith("wxyz", "wxyq", "last");
+        uint ino = uint.Parse(DebugfsRead(img, "stat /wxyq").Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        RenameInPlace(img, "/", "wxyq", "wxyz");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("no room for another name", StringComparison.Ordinal));
+        Assert.Equal("wxyz", Cat(img, "/wxyz"));
+        Assert.Equal("wxyq", Cat(img, $"/lost+found/#{ino}"));
+    }
+
+    [Fact]
+    public void HashTreeDirectory_DuplicateAcrossBlocks_RenamedAndTheIndexCleared()
+    {
+        string img = MakeIndexed(_dir, "ext2");
+        RenameInPlace(img, "/big", "name-number-17", "name-number-18");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("duplicate entry 'name-number-18'", StringComparison.Ordinal));
+        // Which of the two comes first in the directory depends on the hashes; both files stay.
+        string[] got = [Cat(img, "/big/name-number-18"), Cat(img, "/big/name-number-18~0")];
+        Assert.Equal(["17", "18"], got.Order(StringComparer.Ordinal));
+        Assert.DoesNotContain("Indirect levels", DebugfsRead(img, "htree /big"), StringComparison.Ordinal);
+    }
+}
