@@ -85,7 +85,9 @@ internal sealed partial class Ext2CheckRun
     private bool ClearUnusedReservedInode(InodeWalk w)
     {
         bool holdsData = w.Din.LinksCount != 0 || w.Din.BlocksRaw != 0 || w.Din.BlockPointer(0) != 0;
-        if (w.Ino == JournalIno && Sb.JournalInum != JournalIno && holdsData)
+        // Only when no journal is named at all: a journal named elsewhere is an invalid one
+        // (pass 0), and inode 8 may be the one that holds it.
+        if (w.Ino == JournalIno && Sb.JournalInum != JournalIno && !JournalNamed && holdsData)
         {
             // Under -n this fails the check, as in e2fsck; the blocks stay claimed meanwhile.
             Error(Pass1, Ino(w.Ino), "the journal inode is not in use, but contains data; cleared");

@@ -179,6 +179,11 @@ internal sealed partial class Ext2CheckRun
             }
             return;
         }
+        if (w.Ino == JournalIno && Sb.JournalInum == JournalIno && HasJournalFeature)
+        {
+            CheckJournalInode(w);
+            return;
+        }
         bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000);
         if (walk || w.Ino == 1)
         {

@@ -1,0 +1,113 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+using JSB = RumpFs.FsDrivers.Ext2fs.OnDisk.JournalSuperblock;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// The internal journal as e2fsck loads it before its passes: the superblock must name inode
+/// 8, and that inode must be a regular file of at least 1024 blocks, mapped without holes or
+/// illegal blocks, whose first block is a journal superblock matching the file system. An
+/// invalid journal is reported and left whole: e2fsck -y deletes and recreates it, which this
+/// checker does not, and clearing single pointers (as for a file) would only punch holes
+/// into the log.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    /// <summary>jbd2's smallest journal (JBD2_MIN_JOURNAL_BLOCKS).</summary>
+    private const uint MinJournalBlocks = 1024;
+
+    private bool JournalNamed => HasJournalFeature && Sb.JournalInum != 0;
+
+    /// <summary>Pass 0: a journal in another inode than 8 is not one this checker (or the kernel's mke2fs) makes.</summary>
+    private void CheckJournalInodeNumber()
+    {
+        if (JournalNamed && Sb.JournalInum != JournalIno)
+        {
+            Error(Pass0, "superblock", $"the journal is named as inode {Sb.JournalInum}, not inode {JournalIno}: an invalid journal"
+                + " (e2fsck -y deletes and recreates it; not repaired here)", fixable: false);
+        }
+    }
+
+    /// <summary>Pass 1, the journal inode: claim its blocks without changing its map, then judge it.</summary>
+    private void CheckJournalInode(InodeWalk w)
+    {
+        var journal = new JournalWalk();
+        WalkBlocks(w, (walk, c) => ClaimInJournal(walk, c, journal));
+        CheckBlockCount(w);
+        string? why = w.BadTree ? "its extent tree is damaged" : JournalProblem(w.Din, journal);
+        if (why is not null)
+        {
+            // Nothing of an invalid journal is rewritten, not even what the walk mended.
+            w.Changed = false;
+            Error(Pass1, Ino(w.Ino), $"the journal is invalid: {why} (e2fsck -y deletes and recreates it; not repaired here)", fixable: false);
+        }
+    }
+
+    private sealed class JournalWalk
+    {
+        public ulong FirstBlock;
+        public long DataBlocks;
+        public string? Illegal;
+    }
+
+    private ulong ClaimInJournal(InodeWalk w, BlockClaim c, JournalWalk journal)
+    {
+        if (!_v.InFs(c.Physical) || c.Physical + (ulong)c.Count > _v.BlocksCount || (c.Node && _meta[(int)c.Physical]))
+        {
+            journal.Illegal ??= $"block {c.Physical} (logical {c.Logical}) is outside the file system or its metadata";
+            // Still counted in i_blocks: the pointer stays, so the count must not be "mended".
+            w.Blocks += (ulong)c.Count;
+            return Skip;
+        }
+        MarkUsed(c.Physical, c.Count, w);
+        w.Blocks += (ulong)c.Count;
+        if (!c.Node)
+        {
+            journal.DataBlocks += c.Count;
+            if (c.Logical == 0)
+            {
+                journal.FirstBlock = c.Physical;
+            }
+        }
+        return Keep;
+    }
+
+    private string? JournalProblem(Ext2Dinode din, JournalWalk journal)
+    {
+        long blocks = (long)(din.Size >> _v.BlockShift);
+        if ((din.Mode & 0xF000) != 0x8000 || din.LinksCount == 0)
+        {
+            return $"inode mode 0{Convert.ToString(din.Mode, 8)} with {din.LinksCount} links is not a regular file in use";
+        }
+        if (journal.Illegal is not null)
+        {
+            return journal.Illegal;
+        }
+        if (blocks < MinJournalBlocks)
+        {
+            return $"{blocks} blocks, fewer than {MinJournalBlocks}";
+        }
+        if (journal.DataBlocks < blocks || journal.FirstBlock == 0)
+        {
+            return $"{journal.DataBlocks} of its {blocks} blocks are mapped";
+        }
+        if (_v.Read(journal.FirstBlock, out byte[] sb) != Errno.OK)
+        {
+            return $"its superblock (block {journal.FirstBlock}) cannot be read";
+        }
+        uint type = JSB.U32(sb, JSB.HeaderOff.BlockType);
+        if (JSB.U32(sb, JSB.HeaderOff.Magic) != JSB.Magic || (type != JSB.BlockSuperV1 && type != JSB.BlockSuperV2))
+        {
+            return "its superblock has no journal magic";
+        }
+        uint bs = JSB.U32(sb, JSB.Off.BlockSize);
+        uint maxLen = JSB.U32(sb, JSB.Off.MaxLen);
+        uint first = JSB.U32(sb, JSB.Off.First);
+        if (bs != _v.BlockSize || maxLen < MinJournalBlocks || maxLen > blocks || first == 0 || first >= maxLen)
+        {
+            return $"its superblock says block size {bs}, {maxLen} blocks, log from block {first}, for a {blocks}-block inode";
+        }
+        return null;
+    }
+}
