@@ -19,6 +19,7 @@ internal sealed class FatTreeCheck
     private readonly FatVolume _v;
     private readonly CheckReport _report;
     private readonly bool _repair;
+    private readonly FatDotEntries _dots;
     private int _nextOwner = 1;
     private int _renames;
 
@@ -31,6 +32,8 @@ internal sealed class FatTreeCheck
         _report = report;
         _repair = repair;
         Owners = new int[volume.Entries.Length];
+        _dots = new FatDotEntries(volume, Owners,
+            (location, message, repairable) => _report.Add(Phase, location, message, repaired: _repair && repairable));
     }
 
     /// <summary>Which file (a number per file, 0 = none) each cluster belongs to.</summary>
@@ -39,7 +42,8 @@ internal sealed class FatTreeCheck
     /// <summary>Set when writing a repaired directory failed.</summary>
     public Errno WriteError { get; private set; }
 
-    private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart, int Owner);
+    /// <summary>A subdirectory still to scan; <paramref name="Entry"/> is a copy of its own entry in its parent.</summary>
+    private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart, int Owner, byte[] Entry);
 
     public void Run()
     {
@@ -72,6 +76,7 @@ internal sealed class FatTreeCheck
                 _report.OperationalError = $"cannot read directory {d.Path}: {rc}";
                 return;
             }
+            _dots.Ensure(dir, d.Path, d.Entry, d.Start, d.ParentStart, d.Owner, d.Clusters);
             ScanDirectory(dir, d.Path, d.Start, d.ParentStart, d.Owner, isRoot: false, queue);
         }
     }
@@ -168,11 +173,11 @@ internal sealed class FatTreeCheck
                 e[FatDirRecord.Attributes] &= unchecked((byte)~FatDirRecord.AttrVolume);
                 dir.Dirty = true;
             }
-            bool isDot = e[..FatDirRecord.NameLength].SequenceEqual(".          "u8);
-            bool isDotDot = e[..FatDirRecord.NameLength].SequenceEqual("..         "u8);
+            bool isDot = FatDotEntries.IsDot(e);
+            bool isDotDot = FatDotEntries.IsDotDot(e);
             if (isDot || isDotDot)
             {
-                CheckDot(dir, e, where, isDot, isRoot, selfStart, parentStart);
+                CheckDot(dir, e, i, where, isDot, isRoot, selfStart, parentStart);
                 continue;
             }
             if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
@@ -214,7 +219,7 @@ internal sealed class FatTreeCheck
                 // DirectoryStartProblem let only an entry through whose first cluster is
                 // allocated and unclaimed, so the chain has at least that one.
                 _directories[owner] = (where, selfOwner);
-                queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart, owner));
+                queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart, owner, e.ToArray()));
             }
         }
         if (dir.Dirty && _repair)
@@ -315,12 +320,21 @@ internal sealed class FatTreeCheck
         return -1;
     }
 
-    private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDot, bool isRoot, uint selfStart,
-        uint parentStart)
+    private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, int index, string where, bool isDot, bool isRoot,
+        uint selfStart, uint parentStart)
     {
         if (isRoot)
         {
             Fix(where, $"root directory contains \"{(isDot ? "." : "..")}\"; dropping it");
+            e[0] = FatDirRecord.Deleted;
+            dir.Dirty = true;
+            return;
+        }
+        if (index != (isDot ? 0 : 1))
+        {
+            // The real ones are in the first two slots (FatDotEntries saw to it): a copy
+            // further down only points at a directory that contains this one.
+            Fix(where, $"\"{(isDot ? "." : "..")}\" entry in slot {index}, past the first two; deleted");
             e[0] = FatDirRecord.Deleted;
             dir.Dirty = true;
             return;
