@@ -18,12 +18,15 @@ internal sealed class MsdosFat
     private readonly Bpb _bpb;
     private readonly BufferCache _bufs;
     private readonly uint[] _fat;
+    private readonly MsdosFatCopies _copies;
+    private bool _copiesDifferLogged;
 
     private MsdosFat(Bpb bpb, BufferCache bufs, uint[] fat)
     {
         _bpb = bpb;
         _bufs = bufs;
         _fat = fat;
+        _copies = new MsdosFatCopies(bpb, bufs);
         Eoc = bpb.Type switch { FatType.Fat12 => 0xFFF, FatType.Fat16 => 0xFFFF, _ => 0x0FFFFFFF };
         NextFree = 2;
     }
@@ -145,12 +148,14 @@ internal sealed class MsdosFat
     /// <paramref name="prev"/> (0: a new chain), and add them to <paramref name="got"/>.
     /// Prefers the clusters right after <paramref name="prev"/>, then the first free run
     /// long enough from the next-free hint, then whatever is free. Returns how many were
-    /// allocated (fewer than wanted only when the volume is full).
+    /// allocated (fewer than wanted only when the volume is full). A cluster free in the
+    /// first FAT but in use in another copy is never handed out (see <see cref="IsAllocatable"/>).
     /// </summary>
     public int Allocate(uint prev, int want, List<uint> got)
     {
         lock (SyncRoot)
         {
+            _copies.Forget();
             int n = (int)Math.Min(want, FreeCount);
             if (n <= 0)
             {
@@ -160,7 +165,7 @@ internal sealed class MsdosFat
             uint max = _bpb.MaxCluster;
             if (prev >= 2)
             {
-                for (uint c = prev + 1; c <= max && got.Count - first < n && Get(c) == 0; c++)
+                for (uint c = prev + 1; c <= max && got.Count - first < n && IsAllocatable(c); c++)
                 {
                     Take(c);
                 }
@@ -181,7 +186,7 @@ internal sealed class MsdosFat
                     uint c = NextFree < 2 || NextFree > max ? 2 : NextFree;
                     for (uint i = 0; i < _bpb.ClusterCount && got.Count - first < n; i++)
                     {
-                        if (Get(c) == 0)
+                        if (IsAllocatable(c))
                         {
                             Take(c);
                         }
@@ -224,7 +229,7 @@ internal sealed class MsdosFat
             int len = 0;
             for (uint c = from; c <= to && c >= 2; c++)
             {
-                if (Get(c) == 0)
+                if (IsAllocatable(c))
                 {
                     if (len++ == 0)
                     {
@@ -242,6 +247,34 @@ internal sealed class MsdosFat
             }
         }
         return 0;
+    }
+
+    /// <summary>
+    /// Free in the first FAT and in every other copy. A copy that still marks the cluster in
+    /// use has lost its agreement with the first (damage fsck reports as "FAT copies
+    /// differ"): the cluster may well be a file's that only the first copy dropped, so it is
+    /// skipped rather than cross-linked into a new file, and the first such cluster of the
+    /// mount is logged. Only candidates are looked up in the other copy, a few bytes each
+    /// from a sector the allocation writes anyway.
+    /// </summary>
+    private bool IsAllocatable(uint c)
+    {
+        if (Get(c) != 0)
+        {
+            return false;
+        }
+        int copy = _copies.CopyMarkingUsed(c, out long sector);
+        if (copy == 0)
+        {
+            return true;
+        }
+        if (!_copiesDifferLogged)
+        {
+            _copiesDifferLogged = true;
+            KernelLog.CorruptionOnce(Subsystem, sector,
+                $"FAT copy {copy} marks cluster {c} in use where the first FAT shows it free (FAT copies differ); such clusters are not allocated (run fsck)");
+        }
+        return false;
     }
 
     /// <summary>
@@ -306,6 +339,7 @@ internal sealed class MsdosFat
     // The bytes of entry c, computed from the in-core table, into every FAT copy.
     private void WriteThrough(uint c)
     {
+        _copies.Forget();
         long at;
         Span<byte> bytes = stackalloc byte[4];
         int len;

@@ -117,6 +117,31 @@ internal static class FatTestImages
         throw new InvalidOperationException($"{name11} not in the root directory");
     }
 
+    /// <summary>Device offset of the short entry <paramref name="name11"/> in the first cluster of the directory starting at <paramref name="dirCluster"/>.</summary>
+    public static long EntryOffset(string path, uint dirCluster, string name11)
+    {
+        FatBootRecord b = Boot(path);
+        long at = b.ClusterOffset(dirCluster);
+        byte[] dir = ReadAt(path, at, b.ClusterBytes);
+        byte[] want = System.Text.Encoding.ASCII.GetBytes(name11);
+        for (int i = 0; i < dir.Length; i += 32)
+        {
+            if (dir.AsSpan(i, 11).SequenceEqual(want) && !FatDirRecord.IsLongName(dir.AsSpan(i, 32)))
+            {
+                return at + i;
+            }
+        }
+        throw new InvalidOperationException($"{name11} not in the directory at cluster {dirCluster}");
+    }
+
+    /// <summary>Point the entry at <paramref name="entryOffset"/> to another start cluster.</summary>
+    public static void SetStartCluster(string path, long entryOffset, uint cluster)
+    {
+        byte[] entry = ReadAt(path, entryOffset, 32);
+        FatDirRecord.SetCluster(entry, cluster, Boot(path).Kind);
+        Patch(path, entryOffset, entry);
+    }
+
     public static uint StartCluster(string path, long entryOffset) =>
         FatDirRecord.Cluster(ReadAt(path, entryOffset, 32), Boot(path).Kind);
 

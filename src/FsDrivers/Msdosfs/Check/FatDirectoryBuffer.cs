@@ -10,18 +10,19 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 internal sealed class FatDirectoryBuffer
 {
     private readonly FatVolume _volume;
-    private readonly long[] _offsets;
+    private readonly List<long> _offsets;
     private readonly int _chunk;
 
     private FatDirectoryBuffer(FatVolume volume, long[] offsets, int chunk)
     {
         _volume = volume;
-        _offsets = offsets;
+        _offsets = [.. offsets];
         _chunk = chunk;
         Data = new byte[offsets.Length * (long)chunk];
     }
 
-    public byte[] Data { get; }
+    /// <summary>The directory's bytes; a new array after <see cref="AppendCluster"/>, so spans of entries do not outlive it.</summary>
+    public byte[] Data { get; private set; }
     public bool Dirty { get; set; }
     public int EntryCount => Data.Length / FatDirRecord.Size;
 
@@ -53,13 +54,23 @@ internal sealed class FatDirectoryBuffer
         return 0;
     }
 
+    /// <summary>Add an empty cluster at <paramref name="offset"/> to the end of a subdirectory (written by <see cref="WriteBack"/>).</summary>
+    public void AppendCluster(long offset)
+    {
+        var grown = new byte[Data.Length + _chunk];
+        Data.CopyTo(grown, 0);
+        Data = grown;
+        _offsets.Add(offset);
+        Dirty = true;
+    }
+
     public Errno WriteBack()
     {
         if (!Dirty)
         {
             return 0;
         }
-        for (int i = 0; i < _offsets.Length; i++)
+        for (int i = 0; i < _offsets.Count; i++)
         {
             Errno rc = _volume.Device.Write(_offsets[i], Data.AsSpan(i * _chunk, _chunk));
             if (rc != 0)

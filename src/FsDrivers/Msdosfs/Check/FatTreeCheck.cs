@@ -19,8 +19,12 @@ internal sealed class FatTreeCheck
     private readonly FatVolume _v;
     private readonly CheckReport _report;
     private readonly bool _repair;
+    private readonly FatDotEntries _dots;
     private int _nextOwner = 1;
     private int _renames;
+
+    /// <summary>The directories met so far, by owner number: path and the owner of the directory holding it.</summary>
+    private readonly Dictionary<int, (string Path, int ParentOwner)> _directories = [];
 
     public FatTreeCheck(FatVolume volume, CheckReport report, bool repair)
     {
@@ -28,6 +32,8 @@ internal sealed class FatTreeCheck
         _report = report;
         _repair = repair;
         Owners = new int[volume.Entries.Length];
+        _dots = new FatDotEntries(volume, Owners,
+            (location, message, repairable) => _report.Add(Phase, location, message, repaired: _repair && repairable));
     }
 
     /// <summary>Which file (a number per file, 0 = none) each cluster belongs to.</summary>
@@ -36,16 +42,19 @@ internal sealed class FatTreeCheck
     /// <summary>Set when writing a repaired directory failed.</summary>
     public Errno WriteError { get; private set; }
 
-    private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart);
+    /// <summary>A subdirectory still to scan; <paramref name="Entry"/> is a copy of its own entry in its parent.</summary>
+    private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart, int Owner, byte[] Entry);
 
     public void Run()
     {
         var queue = new Queue<PendingDir>();
+        int rootOwner = _nextOwner++; // the FAT12/16 root owns no clusters, but it still contains directories
+        _directories[rootOwner] = ("/", 0);
         FatDirectoryBuffer root;
         Errno rc;
         if (_v.Kind == FatKind.Fat32)
         {
-            List<uint> chain = ClaimRootChain();
+            List<uint> chain = ClaimRootChain(rootOwner);
             rc = FatDirectoryBuffer.ReadChain(_v, chain, out root);
         }
         else
@@ -57,7 +66,7 @@ internal sealed class FatTreeCheck
             _report.OperationalError = $"cannot read the root directory: {rc}";
             return;
         }
-        ScanDirectory(root, "/", 0, 0, isRoot: true, queue);
+        ScanDirectory(root, "/", 0, 0, rootOwner, isRoot: true, queue);
         while (queue.Count > 0 && _report.OperationalError is null)
         {
             PendingDir d = queue.Dequeue();
@@ -67,14 +76,14 @@ internal sealed class FatTreeCheck
                 _report.OperationalError = $"cannot read directory {d.Path}: {rc}";
                 return;
             }
-            ScanDirectory(dir, d.Path, d.Start, d.ParentStart, isRoot: false, queue);
+            _dots.Ensure(dir, d.Path, d.Entry, d.Start, d.ParentStart, d.Owner, d.Clusters);
+            ScanDirectory(dir, d.Path, d.Start, d.ParentStart, d.Owner, isRoot: false, queue);
         }
     }
 
-    private List<uint> ClaimRootChain()
+    private List<uint> ClaimRootChain(int owner)
     {
         var chain = new List<uint>();
-        int owner = _nextOwner++;
         uint c = _v.Boot.RootCluster;
         uint prev = 0;
         while (true)
@@ -102,8 +111,8 @@ internal sealed class FatTreeCheck
         }
     }
 
-    private void ScanDirectory(FatDirectoryBuffer dir, string path, uint selfStart, uint parentStart, bool isRoot,
-        Queue<PendingDir> queue)
+    private void ScanDirectory(FatDirectoryBuffer dir, string path, uint selfStart, uint parentStart, int selfOwner,
+        bool isRoot, Queue<PendingDir> queue)
     {
         var run = new FatLongNameRun();
         var names = new HashSet<string>(StringComparer.Ordinal);
@@ -144,6 +153,7 @@ internal sealed class FatTreeCheck
                 DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
                 continue;
             }
+            int[] nameSlots = [.. run.Slots];
             List<int> bad = run.Finish(e, out bool mismatch);
             string display = FatDirRecord.Display(e);
             DropLongNames(dir, path, bad, mismatch
@@ -163,11 +173,11 @@ internal sealed class FatTreeCheck
                 e[FatDirRecord.Attributes] &= unchecked((byte)~FatDirRecord.AttrVolume);
                 dir.Dirty = true;
             }
-            bool isDot = e[..FatDirRecord.NameLength].SequenceEqual(".          "u8);
-            bool isDotDot = e[..FatDirRecord.NameLength].SequenceEqual("..         "u8);
+            bool isDot = FatDotEntries.IsDot(e);
+            bool isDotDot = FatDotEntries.IsDotDot(e);
             if (isDot || isDotDot)
             {
-                CheckDot(dir, e, where, isDot, isRoot, selfStart, parentStart);
+                CheckDot(dir, e, i, where, isDot, isRoot, selfStart, parentStart);
                 continue;
             }
             if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
@@ -193,15 +203,23 @@ internal sealed class FatTreeCheck
                 dir.Dirty = true;
                 isDir = false;
             }
-            List<uint> chain = CheckChain(dir, e, where, isDir);
+            if (isDir && DirectoryStartProblem(e, selfOwner) is { } problem)
+            {
+                // A directory that cannot own its first cluster has no contents of its own
+                // to keep: following it would walk another directory's entries (a cycle
+                // when that one contains it), and truncated it would have no clusters at
+                // all. fsck.fat deletes such entries; its lost clusters are freed later.
+                Fix(where, problem + "; entry deleted");
+                DeleteEntry(dir, e, nameSlots);
+                continue;
+            }
+            List<uint> chain = CheckChain(dir, e, where, isDir, out int owner);
             if (isDir)
             {
-                if (chain.Count == 0)
-                {
-                    _report.Add(Phase, where, "directory has no clusters");
-                    continue;
-                }
-                queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart));
+                // DirectoryStartProblem let only an entry through whose first cluster is
+                // allocated and unclaimed, so the chain has at least that one.
+                _directories[owner] = (where, selfOwner);
+                queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart, owner, e.ToArray()));
             }
         }
         if (dir.Dirty && _repair)
@@ -212,6 +230,64 @@ internal sealed class FatTreeCheck
                 WriteError = rc;
             }
         }
+    }
+
+    /// <summary>
+    /// Why a subdirectory entry cannot own its first cluster (0 standing for the root, outside
+    /// the volume, free or bad in the FAT, or already claimed), or null when it can.
+    /// </summary>
+    private string? DirectoryStartProblem(ReadOnlySpan<byte> e, int containerOwner)
+    {
+        uint start = FatDirRecord.Cluster(e, _v.Kind);
+        if (start == 0)
+        {
+            return "directory's start cluster is 0, which stands for the root directory";
+        }
+        if (!_v.IsValidCluster(start))
+        {
+            return $"directory's start cluster {start} is outside the volume (2..{_v.Boot.MaxCluster})";
+        }
+        uint value = _v.Value(start);
+        if (value == FatTable.Free || _v.IsBad(value))
+        {
+            return $"directory's start cluster {start} is {(value == FatTable.Free ? "free" : "bad")} in the FAT";
+        }
+        int owner = Owners[start];
+        if (owner == 0)
+        {
+            return null;
+        }
+        if (!_directories.TryGetValue(owner, out (string Path, int ParentOwner) other))
+        {
+            return $"directory's start cluster {start} belongs to another file";
+        }
+        return Contains(owner, containerOwner)
+            ? $"directory's start cluster {start} belongs to {other.Path}, which contains it: a directory cycle"
+            : $"directory's start cluster {start} belongs to directory {other.Path}";
+    }
+
+    /// <summary>Whether directory <paramref name="ancestor"/> is <paramref name="owner"/> or one of the directories above it.</summary>
+    private bool Contains(int ancestor, int owner)
+    {
+        for (int o = owner; o != 0; o = _directories[o].ParentOwner)
+        {
+            if (o == ancestor)
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /// <summary>Mark a short entry deleted, with the long-name entries that spell its name.</summary>
+    private static void DeleteEntry(FatDirectoryBuffer dir, Span<byte> e, int[] nameSlots)
+    {
+        e[0] = FatDirRecord.Deleted;
+        foreach (int s in nameSlots)
+        {
+            dir.Entry(s)[0] = FatDirRecord.Deleted;
+        }
+        dir.Dirty = true;
     }
 
     /// <summary>Whether the entry's first cluster opens with the "." and ".." entries of a directory.</summary>
@@ -244,12 +320,21 @@ internal sealed class FatTreeCheck
         return -1;
     }
 
-    private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDot, bool isRoot, uint selfStart,
-        uint parentStart)
+    private void CheckDot(FatDirectoryBuffer dir, Span<byte> e, int index, string where, bool isDot, bool isRoot,
+        uint selfStart, uint parentStart)
     {
         if (isRoot)
         {
             Fix(where, $"root directory contains \"{(isDot ? "." : "..")}\"; dropping it");
+            e[0] = FatDirRecord.Deleted;
+            dir.Dirty = true;
+            return;
+        }
+        if (index != (isDot ? 0 : 1))
+        {
+            // The real ones are in the first two slots (FatDotEntries saw to it): a copy
+            // further down only points at a directory that contains this one.
+            Fix(where, $"\"{(isDot ? "." : "..")}\" entry in slot {index}, past the first two; deleted");
             e[0] = FatDirRecord.Deleted;
             dir.Dirty = true;
             return;
@@ -268,10 +353,10 @@ internal sealed class FatTreeCheck
     /// Follow and claim the chain of one entry; truncate it at the first free, bad,
     /// out-of-range or already claimed cluster, and make the size agree with it.
     /// </summary>
-    private List<uint> CheckChain(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDir)
+    private List<uint> CheckChain(FatDirectoryBuffer dir, Span<byte> e, string where, bool isDir, out int owner)
     {
         var chain = new List<uint>();
-        int owner = _nextOwner++;
+        owner = _nextOwner++;
         uint start = FatDirRecord.Cluster(e, _v.Kind);
         uint size = FatDirRecord.FileSizeOf(e);
         if (isDir && size != 0)
