@@ -205,6 +205,8 @@ internal sealed partial class Ext2CheckRun
             if (logical == 0 && index < 2)
             {
                 keep = CheckDotEntry(dir, b, off, index, ref changed);
+                // Splitting an oversized "." or making ".." room changes the record's length.
+                rl = Ext2DirEntry.RecLen(b, off);
             }
             else if (ino != 0)
             {
@@ -238,8 +240,27 @@ internal sealed partial class Ext2CheckRun
         string want = index == 0 ? "." : "..";
         if (!name.SequenceEqual(index == 0 ? "."u8 : ".."u8) || ino == 0)
         {
+            if (index == 1)
+            {
+                MakeDotDot(dir, b, off, ref changed);
+                return true;
+            }
             Error(Pass2, Ino(dir), $"missing '{want}' entry", fixable: false);
             return true;
+        }
+        if (index == 0 && Ext2DirEntry.RecLen(b, off) > 2 * DotRecLen)
+        {
+            // e2fsck's "Directory entry for '.' is big": the rest becomes "..", which must follow.
+            int rest = Ext2DirEntry.RecLen(b, off) - DotRecLen;
+            Error(Pass2, Ino(dir), $"'.' entry is too big (rec_len {rest + DotRecLen}); split, and '..' made in the rest");
+            if (_repair)
+            {
+                Ext2DirEntry.SetRecLen(b, off, DotRecLen);
+                WriteDotDotPlaceholder(b, off + DotRecLen, rest);
+                _dotdot[dir] = 0;
+                _dotdotAt[dir] = (ulong)(off + DotRecLen);
+                changed = true;
+            }
         }
         if (_v.Filetype && Ext2DirEntry.FileType(b, off, true) != 2)
         {
@@ -266,17 +287,67 @@ internal sealed partial class Ext2CheckRun
 
     private readonly Dictionary<uint, ulong> _dotdotAt = [];
 
+    /// <summary>The record length of "." (and of ".." before the entries that follow it).</summary>
+    private const int DotRecLen = 12;
+
+    /// <summary>
+    /// A ".." whose parent pass 3 fills in. It names the root meanwhile, as in e2fsck: a
+    /// record naming inode 0 would read as free room to a repair that adds an entry
+    /// (lost+found) before pass 3 runs.
+    /// </summary>
+    private void WriteDotDotPlaceholder(byte[] b, int off, int recLen) =>
+        Ext2DirEntry.Write(b, off, RootIno, recLen, ".."u8, 2, _v.Filetype);
+
+    /// <summary>
+    /// The second record of a directory is not "..": it becomes "..". A live entry there moves
+    /// down within its record when the record has room for both; otherwise it is overwritten
+    /// (as e2fsck does) and pass 4 takes its inode to lost+found.
+    /// </summary>
+    private void MakeDotDot(uint dir, byte[] b, int off, ref bool changed)
+    {
+        int rl = Ext2DirEntry.RecLen(b, off);
+        uint ino = Ext2DirEntry.Inode(b, off);
+        int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
+        bool live = ino != 0 && nl > 0;
+        bool movable = live && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
+        string displaced = !live ? "" : movable ? "; the entry there moves down" : $"; the entry there (inode {ino}) is overwritten";
+        Error(Pass2, Ino(dir), "missing '..' entry; made" + displaced);
+        _dotdot[dir] = 0;
+        _dotdotAt[dir] = (ulong)off;
+        if (!_repair)
+        {
+            if (movable)
+            {
+                // Under -y it moves down and is checked there; counted here all the same.
+                CheckEntry(dir, $"{Ino(dir)} block 0", b, off, nl, ref changed);
+            }
+            return;
+        }
+        if (movable)
+        {
+            byte[] entry = b.AsSpan(off, Ext2DirEntry.HeaderSize + nl).ToArray();
+            entry.CopyTo(b, off + DotRecLen);
+            Ext2DirEntry.SetRecLen(b, off + DotRecLen, rl - DotRecLen);
+            WriteDotDotPlaceholder(b, off, DotRecLen);
+        }
+        else
+        {
+            WriteDotDotPlaceholder(b, off, rl);
+        }
+        changed = true;
+    }
+
     /// <summary>"." or ".." itself is corrupt: write both afresh over the block; pass 3 fills in "..".</summary>
     private void RebuildDots(uint dir, byte[] b, int limit, int index)
     {
-        Ext2DirEntry.Write(b, 0, dir, 12, "."u8, 2, _v.Filetype);
-        Ext2DirEntry.Write(b, 12, 0, limit - 12, ".."u8, 2, _v.Filetype);
+        Ext2DirEntry.Write(b, 0, dir, DotRecLen, "."u8, 2, _v.Filetype);
+        WriteDotDotPlaceholder(b, DotRecLen, limit - DotRecLen);
         if (index == 0)
         {
             _refs[dir]++;
         }
         _dotdot[dir] = 0;
-        _dotdotAt[dir] = 12;
+        _dotdotAt[dir] = DotRecLen;
     }
 
     private bool CheckEntry(uint dir, string where, byte[] b, int off, int nl, ref bool changed)
