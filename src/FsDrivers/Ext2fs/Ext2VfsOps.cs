@@ -150,6 +150,11 @@ internal static class Ext2VfsOps
             message = $"bad block size (log {s.LogBlockSize})";
             return Errno.EINVAL;
         }
+        if (s.SizeFieldProblem() is string sizeProblem)
+        {
+            message = sizeProblem;
+            return Errno.EINVAL;
+        }
         int bs = 1024 << (int)s.LogBlockSize;
         if (s.BlocksPerGroup == 0 || s.BlocksPerGroup > (uint)bs * 8 || s.InodesPerGroup == 0
             || s.InodesPerGroup > (uint)bs * 8 || (s.InodesPerGroup % 8) != 0)

@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.Text.RegularExpressions;
+using RumpFs.Kernel;
 using RumpFs.TestSupport;
 using RumpFs.Vfs;
 using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
@@ -101,6 +102,40 @@ public sealed partial class Ext2CheckFeatureTests : IDisposable
         Assert.DoesNotContain("Reserved GDT blocks", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
         // The reserved blocks of the primary table and of each backup, and the inode's map block.
         Assert.True(FreeBlocks(img) - free > reserved, $"{free} free before, {FreeBlocks(img)} after");
+    }
+
+    /// <summary>Fields e2fsck and the kernel refuse: the checker exits 8 untouched, the driver refuses the mount.</summary>
+    [Theory]
+    [InlineData("ext2", "log_groups_per_flex 64", "log_groups_per_flex 64 is out of range")]
+    [InlineData("ext4", "log_cluster_size 5", "differs from the block size")]
+    public void ImpossibleSizeFields_CheckerRefuses_DriverRefuses(string type, string field, string message)
+    {
+        string img = Image(type, "16M");
+        Debugfs(img, "ssv " + field);
+        // e2fsck refuses the primary superblock too (and may go on from a backup copy).
+        string oracle = E2fsck(img).Transcript;
+        Assert.True(oracle.Contains("superblock is corrupt", StringComparison.Ordinal)
+            || oracle.Contains("does not describe a valid", StringComparison.Ordinal), oracle);
+        byte[] before = File.ReadAllBytes(img);
+        CheckReport y = Check(img, repair: true);
+        Assert.True(y.ExitCode == 8 && y.OperationalError!.Contains(message, StringComparison.Ordinal), Describe(y));
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(img)), "a refused check wrote to the image");
+        Assert.Equal(Errno.EINVAL, Ext2fs.Ext2Fixture.TryMount(img, readOnly: true, null, out _, out string? why));
+        Assert.Contains(message, why, StringComparison.Ordinal);
+    }
+
+    /// <summary>e2fsck's "Reserved inode has invalid mode": found by both, the mode cleared.</summary>
+    [Theory]
+    [InlineData(10, "0100400")]
+    [InlineData(6, "0120777")]
+    [InlineData(5, "040755")]
+    public void ReservedInodeWithAMode_BothFindIt_ModeCleared(int ino, string mode)
+    {
+        string img = Image("ext2", "8M");
+        Debugfs(img, $"sif <{ino}> mode {mode}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Location == $"inode {ino}" && f.Message.Contains("invalid mode", StringComparison.Ordinal));
+        Assert.Contains("Mode:  0000", DebugfsRead(img, $"stat <{ino}>"), StringComparison.Ordinal);
     }
 
     [Fact]

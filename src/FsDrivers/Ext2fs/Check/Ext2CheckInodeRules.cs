@@ -11,6 +11,37 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
+    private const uint BootLoaderIno = 5;
+    private const uint FirstQuotaIno = 3;
+    private const uint LastQuotaIno = 4;
+
+    /// <summary>
+    /// e2fsck's "Reserved inode has invalid mode" for the reserved inodes without a role of
+    /// their own here: the boot loader inode may be anything but a directory, the resize
+    /// inode a regular file, the rest (and the quota inodes without the quota feature) no
+    /// type at all. The mode is cleared; the blocks stay claimed as they are.
+    /// </summary>
+    private void CheckReservedMode(InodeWalk w)
+    {
+        uint type = w.Din.Mode & 0xF000u;
+        bool quota = (Sb.FeatureRoCompat & Ext2Features.RoQuota) != 0 && w.Ino is >= FirstQuotaIno and <= LastQuotaIno;
+        bool bad = w.Ino switch
+        {
+            1 or RootIno or JournalIno => false,
+            BootLoaderIno => type == 0x4000,
+            ResizeIno => w.Din.Mode != 0 && type != 0x8000,
+            _ => !quota && w.Din.Mode != 0,
+        };
+        if (!bad)
+        {
+            return;
+        }
+        Error(Pass1, Ino(w.Ino), $"reserved inode has invalid mode 0{Convert.ToString(w.Din.Mode, 8)}; cleared");
+        w.Din.Mode = 0;
+        w.Changed = true;
+        _type[w.Ino] = 0;
+    }
+
     /// <summary>A fast symlink keeps its target in i_block: e2fsck decides by the size alone.</summary>
     private static bool IsFastSymlink(Ext2Dinode din) => din.Size > 0 && din.Size < Ext2Dinode.BlockArea;
 

@@ -161,6 +161,7 @@ internal sealed partial class Ext2CheckRun
         {
             return;
         }
+        CheckReservedMode(w);
         if (w.Ino == ResizeIno)
         {
             // The resize inode's double-indirect block lists the reserved descriptor blocks, which are metadata already.

@@ -105,6 +105,10 @@ internal sealed class Ext2CheckVolume
         {
             return $"block size 1024 << {sb.LogBlockSize} is out of range";
         }
+        if (sb.SizeFieldProblem() is string sizeProblem)
+        {
+            return sizeProblem;
+        }
         int bs = 1024 << (int)sb.LogBlockSize;
         uint unknown = sb.FeatureIncompat & ~IncompatKnown;
         if (unknown != 0)
