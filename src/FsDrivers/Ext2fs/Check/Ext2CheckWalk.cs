@@ -35,6 +35,12 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Keep the pointer but do not follow it (a node that is not this file's to read as one).</summary>
     private const ulong Skip = ulong.MaxValue - 1;
 
+    /// <summary>
+    /// Logical blocks of an extent-mapped file lie below this (EXT_MAX_BLOCKS): a file
+    /// reaching it would need a size past the largest the format holds.
+    /// </summary>
+    private const ulong ExtentBlocksEnd = uint.MaxValue;
+
     private void WalkBlocks(InodeWalk w, Func<InodeWalk, BlockClaim, ulong> visit)
     {
         if ((w.Din.Flags & Ext2Dinode.FlagExtents) != 0)
@@ -141,7 +147,7 @@ internal sealed partial class Ext2CheckRun
             w.BadTree = true;
             return;
         }
-        if (WalkExtentNode(w, root, h, ulong.MaxValue, visit))
+        if (WalkExtentNode(w, root, h, ExtentBlocksEnd, visit))
         {
             w.Changed = true;
         }
@@ -163,7 +169,8 @@ internal sealed partial class Ext2CheckRun
                 drop = x.Length == 0 || x.End > nextStart;
                 if (drop)
                 {
-                    Error("inodes", Ino(w.Ino), $"extent at logical block {x.Logical} is empty or overlaps the next one");
+                    string why = x.End > ExtentBlocksEnd ? "runs past the last block a file can have" : "is empty or overlaps the next one";
+                    Error("inodes", Ino(w.Ino), $"extent at logical block {x.Logical} {why}");
                 }
                 else
                 {
