@@ -235,6 +235,29 @@ public sealed class FatCheckTests
         Assert.True(FatDirRecord.IsValidShortName(FatTestImages.ReadAt(img, e1, 11)));
     }
 
+    /// <summary>
+    /// A bad short name whose long name still matches it (its slots' checksum agrees, as
+    /// when the damage keeps the sum): the rename to FSCKnnnn.REN also rewrites the slots'
+    /// checksum, so the long name stays and the next check is clean.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_BadShortNameWithLongName_RenamedAndLongNameKept(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long shortEntry = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT");
+        FatTestImages.Patch(img, shortEntry + 8, (byte)'?');
+        byte checksum = FatDirRecord.ShortNameChecksum(FatTestImages.ReadAt(img, shortEntry, 32));
+        for (long slot = shortEntry - 32; FatDirRecord.IsLongName(FatTestImages.ReadAt(img, slot, 32)); slot -= 32)
+        {
+            FatTestImages.Patch(img, slot + FatDirRecord.LfnChecksum, checksum);
+        }
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("bad short name; renamed to FSCK", text, StringComparison.Ordinal);
+        Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void Check_DirtyBit_FoundAndCleared(string bits)

@@ -144,7 +144,9 @@ internal sealed class FatTreeCheck
                 DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
                 continue;
             }
+            int[] runSlots = [.. run.Slots];
             List<int> bad = run.Finish(e, out bool mismatch);
+            int[] longName = bad.Count == 0 ? runSlots : [];
             string display = FatDirRecord.Display(e);
             DropLongNames(dir, path, bad, mismatch
                 ? $"long name of {display} has a checksum that does not match the short name"
@@ -172,13 +174,13 @@ internal sealed class FatTreeCheck
             }
             if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
             {
-                string renamed = Rename(dir, e, names);
+                string renamed = Rename(dir, e, names, longName);
                 Fix(where, $"bad short name; renamed to {renamed}");
                 where = (path == "/" ? "/" : path + "/") + renamed;
             }
             else if (!names.Add(Encoding.Latin1.GetString(e[..FatDirRecord.NameLength])))
             {
-                string renamed = Rename(dir, e, names);
+                string renamed = Rename(dir, e, names, longName);
                 Fix(where, $"duplicate directory entry; renamed to {renamed}");
                 where = (path == "/" ? "/" : path + "/") + renamed;
             }
@@ -346,7 +348,12 @@ internal sealed class FatTreeCheck
         dir.Dirty = true;
     }
 
-    private string Rename(FatDirectoryBuffer dir, Span<byte> e, HashSet<string> names)
+    /// <summary>
+    /// Give the entry the next free FSCKnnnn.REN name. Its long-name slots carry the old
+    /// short name's checksum; they get the new one, or the next check would find the
+    /// long name orphaned and delete it.
+    /// </summary>
+    private string Rename(FatDirectoryBuffer dir, Span<byte> e, HashSet<string> names, int[] longNameSlots)
     {
         string name;
         do
@@ -355,6 +362,11 @@ internal sealed class FatTreeCheck
         }
         while (!names.Add(name));
         Encoding.ASCII.GetBytes(name, e[..FatDirRecord.NameLength]);
+        byte checksum = FatDirRecord.ShortNameChecksum(e);
+        foreach (int slot in longNameSlots)
+        {
+            dir.Entry(slot)[FatDirRecord.LfnChecksum] = checksum;
+        }
         dir.Dirty = true;
         return name[..8] + "." + name[8..];
     }
