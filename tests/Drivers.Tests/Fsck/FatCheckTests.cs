@@ -13,7 +13,7 @@ public sealed class FatCheckTests
 {
     public static TheoryData<string> Kinds => new() { "12", "16", "32" };
 
-    private static string Build(ScratchDir dir, string bits)
+    internal static string Build(ScratchDir dir, string bits)
     {
         string img = dir.File($"fat{bits}.img");
         FatTestImages.MkfsWithFiles(img, bits switch { "12" => 3L << 20, "16" => 24L << 20, _ => 40L << 20 }, bits);
@@ -21,7 +21,7 @@ public sealed class FatCheckTests
     }
 
     /// <summary>Damage found by both, repaired by us (exit 1), then clean for both; returns the finding texts.</summary>
-    private static string RepairRoundTrip(string img, string expectPhase)
+    internal static string RepairRoundTrip(string img, string expectPhase)
     {
         CheckReport before = FatTestImages.AssertBothDamaged(img);
         Assert.Contains(before.Findings, f => f.Phase == expectPhase && f.Severity == CheckSeverity.Error && !f.Repaired);
@@ -320,7 +320,7 @@ public sealed class FatCheckTests
     }
 
     /// <summary>A file's bytes as mtools reads them (mcopy to a host file).</summary>
-    private static byte[] Mtype(string img, string path)
+    internal static byte[] Mtype(string img, string path)
     {
         string host = img + ".out";
         OracleTool.RunExpect(0, "mcopy", "-n", "-i", img, "::" + path, host);

@@ -206,6 +206,9 @@ internal sealed class FatTreeCheck
                 queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart));
             }
         }
+        // A directory that fills its last cluster has no end marker: a run still open
+        // here has no short entry (its chain was cut between the run and its entry).
+        DropLongNames(dir, path, run.Abandon(), "long-name entries at the end of the directory with no short entry after them");
         if (dir.Dirty && _repair)
         {
             Errno rc = dir.WriteBack();
