@@ -53,4 +53,24 @@ public sealed class FatLongNameCheckTests
         Assert.Contains("at the end of the directory with no short entry after them", text, StringComparison.Ordinal);
         Assert.Equal("0"u8.ToArray(), FatCheckTests.Mtype(img, "/LONGDIR/file_with_a_longish_name_0.txt"));
     }
+
+    /// <summary>
+    /// A long-name slot's type byte (offset 12, always 0 in a name slot) set: found by both
+    /// (fsck.fat: "Reserved field in VFAT long filename slot is not 0"), set to 0, the name kept.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FatCheckTests.Kinds), MemberType = typeof(FatCheckTests))]
+    public void Check_LongNameSlotWithType_SetToZeroAndNameKept(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = FatCheckTests.Build(dir, bits);
+        long slot = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT") - 32;
+        Assert.True(FatDirRecord.IsLongName(FatTestImages.ReadAt(img, slot, 32)));
+        FatTestImages.Patch(img, slot + FatDirRecord.LfnType, 0x40);
+
+        string text = FatCheckTests.RepairRoundTrip(img, "directories");
+        Assert.Contains("has type 0x40; set to 0", text, StringComparison.Ordinal);
+        Assert.Equal(0, FatTestImages.ReadAt(img, slot + FatDirRecord.LfnType, 1)[0]);
+        Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/a long file name.txt"));
+    }
 }

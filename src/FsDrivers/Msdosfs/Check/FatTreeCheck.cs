@@ -141,6 +141,13 @@ internal sealed class FatTreeCheck
                     BinaryPrimitives.WriteUInt16LittleEndian(e[FatDirRecord.LfnCluster..], 0);
                     dir.Dirty = true;
                 }
+                if (e[FatDirRecord.LfnType] != 0)
+                {
+                    // The specification makes it 0 in a name slot; fsck.fat resets it too.
+                    Fix(path, $"long-name entry {i} has type 0x{e[FatDirRecord.LfnType]:X2}; set to 0");
+                    e[FatDirRecord.LfnType] = 0;
+                    dir.Dirty = true;
+                }
                 DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
                 continue;
             }
