@@ -112,4 +112,35 @@ public sealed class FatLayoutCheckTests
         FatTestImages.AssertBothClean(img);
         Assert.Equal(entry0, FatTestImages.FatEntry(img, 0));
     }
+
+    /// <summary>
+    /// The FSInfo sector number outside the reserved area (the driver then keeps no free
+    /// count): an error, set back from the backup boot sector's number or, when that one is
+    /// damaged too, to sector 1, which holds the FSInfo signatures; both boot sectors agree
+    /// afterwards and fsck.fat finds nothing.
+    /// </summary>
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Check_Fat32FsInfoNumberOutsideReservedArea_SetBack(bool backupDamagedToo)
+    {
+        const int FsInfoField = 48;
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, "32");
+        int bps = FatTestImages.Boot(img).BytesPerSector;
+        byte[] field = FatTestImages.ReadAt(img, FsInfoField, 2);
+        FatTestImages.Patch(img, FsInfoField, 0xCA, 0xFF);
+        if (backupDamagedToo)
+        {
+            FatTestImages.Patch(img, (Fat32BackupBootSector * bps) + FsInfoField, 0xCA, 0xFF);
+        }
+
+        CheckReport before = FatTestImages.AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Phase == "fsinfo" && f.Severity == CheckSeverity.Error);
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal(field, FatTestImages.ReadAt(img, FsInfoField, 2));
+        Assert.Equal(field, FatTestImages.ReadAt(img, (Fat32BackupBootSector * bps) + FsInfoField, 2));
+    }
 }

@@ -210,16 +210,16 @@ public sealed class FatChecker : IFileSystemChecker
     /// </summary>
     private static void CheckFsInfo(FatVolume v, long free, long lost, CheckReport report, bool repair)
     {
-        if (v.Boot.FsInfoSector == 0 || v.Boot.FsInfoSector >= v.Boot.ReservedSectors)
+        int fsInfoSector = FatFsInfoPointer.Resolve(v, report, repair);
+        if (fsInfoSector == 0)
         {
-            report.Note("fsinfo", "boot sector", "no FSInfo sector");
             return;
         }
-        long at = (long)v.Boot.FsInfoSector * v.Boot.BytesPerSector;
+        long at = (long)fsInfoSector * v.Boot.BytesPerSector;
         var sector = new byte[FsInfo.Size];
         if (v.Device.Read(at, sector) != 0)
         {
-            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", "cannot read the FSInfo sector");
+            report.Add("fsinfo", $"sector {fsInfoSector}", "cannot read the FSInfo sector");
             return;
         }
         uint haveFree = FsInfo.ReadFreeCount(sector);
@@ -246,7 +246,7 @@ public sealed class FatChecker : IFileSystemChecker
         }
         if (problem is not null)
         {
-            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
+            report.Add("fsinfo", $"sector {fsInfoSector}", problem + "; fixed", repair);
         }
         if (repair)
         {
