@@ -40,6 +40,9 @@ internal sealed class MsdosFat
 
     public uint NextFree { get; private set; }
 
+    /// <summary>Whether the FAT read at mount starts with the entries a format writes (<see cref="FatSignature"/>).</summary>
+    public bool HasSignature { get; private init; }
+
     /// <summary>Write changed FAT sectors at once (-o sync) instead of as delayed writes.</summary>
     public bool Synchronous { get; set; }
 
@@ -72,7 +75,10 @@ internal sealed class MsdosFat
                 _ => raw.Length >= (i * 4) + 4 ? BitConverter.ToUInt32(raw, i * 4) : 0,
             };
         }
-        fat = new MsdosFat(bpb, bufs, table);
+        fat = new MsdosFat(bpb, bufs, table)
+        {
+            HasSignature = FatSignature.IsPresent(raw, bpb.Type, bpb.Media),
+        };
         uint free = 0;
         for (uint c = 2; c <= bpb.MaxCluster; c++)
         {

@@ -77,6 +77,14 @@ internal sealed class MsdosMount : Mount
         }
         mp.Fat = fat!;
         fat!.Synchronous = options.Synchronous;
+        if (!mp.IsReadOnly && !fat.HasSignature)
+        {
+            // Written through a FAT that is not where the boot sector says, every
+            // allocation would overwrite something else; reading does no harm.
+            message = "the FAT does not start with the media byte and end-of-chain mark: the boot sector's layout is wrong; run fsck";
+            KernelLog.Error(Subsystem, message);
+            return Errno.EIO;
+        }
         if (!mp.IsReadOnly && !fat!.IsClean && !options.Force)
         {
             message = "file system was not cleanly unmounted; run fsck.fat or mount with -o force";

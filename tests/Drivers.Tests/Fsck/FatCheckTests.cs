@@ -13,7 +13,7 @@ public sealed class FatCheckTests
 {
     public static TheoryData<string> Kinds => new() { "12", "16", "32" };
 
-    private static string Build(ScratchDir dir, string bits)
+    internal static string Build(ScratchDir dir, string bits)
     {
         string img = dir.File($"fat{bits}.img");
         FatTestImages.MkfsWithFiles(img, bits switch { "12" => 3L << 20, "16" => 24L << 20, _ => 40L << 20 }, bits);
@@ -21,7 +21,7 @@ public sealed class FatCheckTests
     }
 
     /// <summary>Damage found by both, repaired by us (exit 1), then clean for both; returns the finding texts.</summary>
-    private static string RepairRoundTrip(string img, string expectPhase)
+    internal static string RepairRoundTrip(string img, string expectPhase)
     {
         CheckReport before = FatTestImages.AssertBothDamaged(img);
         Assert.Contains(before.Findings, f => f.Phase == expectPhase && f.Severity == CheckSeverity.Error && !f.Repaired);
@@ -235,6 +235,29 @@ public sealed class FatCheckTests
         Assert.True(FatDirRecord.IsValidShortName(FatTestImages.ReadAt(img, e1, 11)));
     }
 
+    /// <summary>
+    /// A bad short name whose long name still matches it (its slots' checksum agrees, as
+    /// when the damage keeps the sum): the rename to FSCKnnnn.REN also rewrites the slots'
+    /// checksum, so the long name stays and the next check is clean.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_BadShortNameWithLongName_RenamedAndLongNameKept(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long shortEntry = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT");
+        FatTestImages.Patch(img, shortEntry + 8, (byte)'?');
+        byte checksum = FatDirRecord.ShortNameChecksum(FatTestImages.ReadAt(img, shortEntry, 32));
+        for (long slot = shortEntry - 32; FatDirRecord.IsLongName(FatTestImages.ReadAt(img, slot, 32)); slot -= 32)
+        {
+            FatTestImages.Patch(img, slot + FatDirRecord.LfnChecksum, checksum);
+        }
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("bad short name; renamed to FSCK", text, StringComparison.Ordinal);
+        Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
+    }
+
     [Theory]
     [MemberData(nameof(Kinds))]
     public void Check_DirtyBit_FoundAndCleared(string bits)
@@ -297,7 +320,7 @@ public sealed class FatCheckTests
     }
 
     /// <summary>A file's bytes as mtools reads them (mcopy to a host file).</summary>
-    private static byte[] Mtype(string img, string path)
+    internal static byte[] Mtype(string img, string path)
     {
         string host = img + ".out";
         OracleTool.RunExpect(0, "mcopy", "-n", "-i", img, "::" + path, host);

@@ -229,6 +229,38 @@ public sealed class MsdosMalformedTests
         m!.Unmount();
     }
 
+    /// <summary>
+    /// A reserved-sector count one too high puts the FATs a sector late, where entry 0 is
+    /// not the media byte: written through, every allocation would land on the wrong
+    /// table. A read-write mount is refused with EIO; the same image before the damage
+    /// mounts read-write.
+    /// </summary>
+    [Theory]
+    [InlineData("12", 4000)]
+    [InlineData("16", 20000)]
+    [InlineData("32", 40960)]
+    public void ReservedSectorsOffByOne_ReadWriteMountRefusedWithEio(string bits, int kib)
+    {
+        using var s = new ScratchDir("fatbad");
+        byte[] image = File.ReadAllBytes(FatTestUtil.NewImage(s, "rsv", kib, "-F", bits));
+        Assert.Equal(Errno.OK, MountBytes((byte[])image.Clone(), out Mount? good, out string? msg, readOnly: false));
+        Assert.Equal(Errno.OK, good!.Unmount());
+        int reserved = BinaryPrimitives.ReadUInt16LittleEndian(image.AsSpan(14));
+        BinaryPrimitives.WriteUInt16LittleEndian(image.AsSpan(14), (ushort)(reserved + 1));
+        Assert.Equal(Errno.EIO, MountBytes(image, out _, out msg, readOnly: false));
+        Assert.Contains("FAT does not start with the media byte", msg, StringComparison.Ordinal);
+        // Read-only, nothing is refused for the signature (FAT32 may still fail: its root
+        // directory's chain is read from the misplaced FAT).
+        if (MountBytes(image, out Mount? ro, out msg) == Errno.OK)
+        {
+            Assert.Equal(Errno.OK, ro!.Unmount());
+        }
+        else
+        {
+            Assert.DoesNotContain("media byte", msg, StringComparison.Ordinal);
+        }
+    }
+
     [Fact]
     public void Fat32RootChainLoop_IsRefusedAtMount()
     {

@@ -82,6 +82,12 @@ internal sealed class FatBootRecord
     public uint MaxCluster => Bpb.MaxCluster;
 
     public int BackupBootSector { get; private init; }
+
+    /// <summary>
+    /// The FAT32 FSInfo sector number as written, even outside the reserved area (where the
+    /// driver's <see cref="FsInfoSector"/> is 0); 0 on FAT12/16.
+    /// </summary>
+    public int FsInfoSectorField { get; private init; }
     public bool HasExtendedBpb { get; private init; }
     public byte State { get; private init; }
 
@@ -104,6 +110,7 @@ internal sealed class FatBootRecord
         return new FatBootRecord(bpb)
         {
             BackupBootSector = fat32 ? BinaryPrimitives.ReadUInt16LittleEndian(s[Offsets.BackupBootSector..]) : 0,
+            FsInfoSectorField = fat32 ? BinaryPrimitives.ReadUInt16LittleEndian(s[Offsets.FsInfoSector..]) : 0,
             HasExtendedBpb = hasExt,
             State = hasExt ? s[ext + Offsets.ExtState] : (byte)0,
         };

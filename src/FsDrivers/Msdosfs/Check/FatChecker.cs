@@ -68,6 +68,10 @@ public sealed class FatChecker : IFileSystemChecker
 
     private static void CheckBootSector(FatVolume v, CheckReport report, bool repair)
     {
+        if (v.BootFromBackup != 0)
+        {
+            RestoreBootSector(v, report, repair);
+        }
         if (v.Boot.HasExtendedBpb && (v.Boot.State & FatBootRecord.StateDirty) != 0)
         {
             report.Add("boot", "boot sector", "dirty bit is set: the file system was not properly unmounted; clearing it", repair);
@@ -81,7 +85,7 @@ public sealed class FatChecker : IFileSystemChecker
                 }
             }
         }
-        if (v.Kind == FatKind.Fat32 && v.Boot.BackupBootSector != 0 && v.Boot.BackupBootSector < v.Boot.ReservedSectors)
+        if (v.Kind == FatKind.Fat32 && v.BootFromBackup == 0 && v.Boot.BackupBootSector != 0 && v.Boot.BackupBootSector < v.Boot.ReservedSectors)
         {
             var main = new byte[512];
             var backup = new byte[512];
@@ -91,6 +95,26 @@ public sealed class FatChecker : IFileSystemChecker
             {
                 // fsck.fat reports this but does not change it on its own either.
                 report.Note("boot", $"sector {v.Boot.BackupBootSector}", "the backup boot sector differs from the boot sector");
+            }
+        }
+    }
+
+    /// <summary>
+    /// The boot sector's layout finds no FAT signature and the backup's does (see
+    /// <see cref="FatVolume.BootFromBackup"/>): the check has run on the backup's layout,
+    /// and the repair copies the backup over the boot sector, as fsck.fat offers to.
+    /// </summary>
+    private static void RestoreBootSector(FatVolume v, CheckReport report, bool repair)
+    {
+        report.Add("boot", "boot sector",
+            $"no FAT starts with its signature where the boot sector puts it, but where the backup boot sector in sector {v.BootFromBackup} does; "
+            + "checking with the backup's layout and copying the backup over the boot sector", repair);
+        if (repair)
+        {
+            var sector = new byte[512];
+            if (v.Device.Read((long)v.BootFromBackup * v.Boot.BytesPerSector, sector) == 0)
+            {
+                v.Device.Write(0, sector);
             }
         }
     }
@@ -119,12 +143,14 @@ public sealed class FatChecker : IFileSystemChecker
     private static bool CheckFatCopies(FatVolume v, CheckReport report, bool repair)
     {
         bool differ = false;
-        for (int i = 1; i < v.Copies.Length; i++)
+        byte[] trusted = v.Copies[v.Primary];
+        string which = v.Primary == 0 ? "the first FAT" : $"FAT {v.Primary + 1}, the first that starts with the FAT signature";
+        for (int i = 0; i < v.Copies.Length; i++)
         {
-            if (!v.Copies[i].AsSpan().SequenceEqual(v.Copies[0]))
+            if (i != v.Primary && !v.Copies[i].AsSpan().SequenceEqual(trusted))
             {
-                int at = v.Copies[i].AsSpan().CommonPrefixLength(v.Copies[0]);
-                report.Add("fat", $"FAT {i + 1} byte {at}", "FAT copies differ; using the first FAT", repair);
+                int at = v.Copies[i].AsSpan().CommonPrefixLength(trusted);
+                report.Add("fat", $"FAT {i + 1} byte {at}", $"FAT copies differ; using {which}", repair);
                 differ = true;
             }
         }
@@ -184,16 +210,16 @@ public sealed class FatChecker : IFileSystemChecker
     /// </summary>
     private static void CheckFsInfo(FatVolume v, long free, long lost, CheckReport report, bool repair)
     {
-        if (v.Boot.FsInfoSector == 0 || v.Boot.FsInfoSector >= v.Boot.ReservedSectors)
+        int fsInfoSector = FatFsInfoPointer.Resolve(v, report, repair);
+        if (fsInfoSector == 0)
         {
-            report.Note("fsinfo", "boot sector", "no FSInfo sector");
             return;
         }
-        long at = (long)v.Boot.FsInfoSector * v.Boot.BytesPerSector;
+        long at = (long)fsInfoSector * v.Boot.BytesPerSector;
         var sector = new byte[FsInfo.Size];
         if (v.Device.Read(at, sector) != 0)
         {
-            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", "cannot read the FSInfo sector");
+            report.Add("fsinfo", $"sector {fsInfoSector}", "cannot read the FSInfo sector");
             return;
         }
         uint haveFree = FsInfo.ReadFreeCount(sector);
@@ -220,7 +246,7 @@ public sealed class FatChecker : IFileSystemChecker
         }
         if (problem is not null)
         {
-            report.Add("fsinfo", $"sector {v.Boot.FsInfoSector}", problem + "; fixed", repair);
+            report.Add("fsinfo", $"sector {fsInfoSector}", problem + "; fixed", repair);
         }
         if (repair)
         {

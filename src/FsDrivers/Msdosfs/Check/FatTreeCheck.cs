@@ -150,11 +150,19 @@ internal sealed class FatTreeCheck
                     BinaryPrimitives.WriteUInt16LittleEndian(e[FatDirRecord.LfnCluster..], 0);
                     dir.Dirty = true;
                 }
+                if (e[FatDirRecord.LfnType] != 0)
+                {
+                    // The specification makes it 0 in a name slot; fsck.fat resets it too.
+                    Fix(path, $"long-name entry {i} has type 0x{e[FatDirRecord.LfnType]:X2}; set to 0");
+                    e[FatDirRecord.LfnType] = 0;
+                    dir.Dirty = true;
+                }
                 DropLongNames(dir, path, run.Add(i, e), "orphaned long-name entry");
                 continue;
             }
             int[] nameSlots = [.. run.Slots];
             List<int> bad = run.Finish(e, out bool mismatch);
+            int[] longName = bad.Count == 0 ? nameSlots : [];
             string display = FatDirRecord.Display(e);
             DropLongNames(dir, path, bad, mismatch
                 ? $"long name of {display} has a checksum that does not match the short name"
@@ -182,13 +190,13 @@ internal sealed class FatTreeCheck
             }
             if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
             {
-                string renamed = Rename(dir, e, names);
+                string renamed = Rename(dir, e, names, longName);
                 Fix(where, $"bad short name; renamed to {renamed}");
                 where = (path == "/" ? "/" : path + "/") + renamed;
             }
             else if (!names.Add(Encoding.Latin1.GetString(e[..FatDirRecord.NameLength])))
             {
-                string renamed = Rename(dir, e, names);
+                string renamed = Rename(dir, e, names, longName);
                 Fix(where, $"duplicate directory entry; renamed to {renamed}");
                 where = (path == "/" ? "/" : path + "/") + renamed;
             }
@@ -222,6 +230,9 @@ internal sealed class FatTreeCheck
                 queue.Enqueue(new PendingDir(where, chain, chain[0], selfStart, owner, e.ToArray()));
             }
         }
+        // A directory that fills its last cluster has no end marker: a run still open
+        // here has no short entry (its chain was cut between the run and its entry).
+        DropLongNames(dir, path, run.Abandon(), "long-name entries at the end of the directory with no short entry after them");
         if (dir.Dirty && _repair)
         {
             Errno rc = dir.WriteBack();
@@ -431,7 +442,12 @@ internal sealed class FatTreeCheck
         dir.Dirty = true;
     }
 
-    private string Rename(FatDirectoryBuffer dir, Span<byte> e, HashSet<string> names)
+    /// <summary>
+    /// Give the entry the next free FSCKnnnn.REN name. Its long-name slots carry the old
+    /// short name's checksum; they get the new one, or the next check would find the
+    /// long name orphaned and delete it.
+    /// </summary>
+    private string Rename(FatDirectoryBuffer dir, Span<byte> e, HashSet<string> names, int[] longNameSlots)
     {
         string name;
         do
@@ -440,6 +456,11 @@ internal sealed class FatTreeCheck
         }
         while (!names.Add(name));
         Encoding.ASCII.GetBytes(name, e[..FatDirRecord.NameLength]);
+        byte checksum = FatDirRecord.ShortNameChecksum(e);
+        foreach (int slot in longNameSlots)
+        {
+            dir.Entry(slot)[FatDirRecord.LfnChecksum] = checksum;
+        }
         dir.Dirty = true;
         return name[..8] + "." + name[8..];
     }

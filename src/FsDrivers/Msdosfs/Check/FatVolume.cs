@@ -10,12 +10,13 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 /// </summary>
 internal sealed class FatVolume
 {
-    private FatVolume(IBlockDevice device, FatBootRecord boot, byte[][] copies)
+    private FatVolume(IBlockDevice device, FatBootRecord boot, byte[][] copies, int primary)
     {
         Device = device;
         Boot = boot;
         Copies = copies;
-        Entries = FatTable.Decode(copies[0], boot.Kind, boot.ClusterCount + 2);
+        Primary = primary;
+        Entries = FatTable.Decode(copies[primary], boot.Kind, boot.ClusterCount + 2);
     }
 
     public IBlockDevice Device { get; }
@@ -25,7 +26,20 @@ internal sealed class FatVolume
     /// <summary>The raw bytes of each FAT copy, as read.</summary>
     public byte[][] Copies { get; }
 
-    /// <summary>The decoded first FAT (index = cluster number), including entries 0 and 1.</summary>
+    /// <summary>
+    /// The copy the check trusts: the first that carries the FAT signature (fsck.fat, too,
+    /// takes the second FAT when only that one does).
+    /// </summary>
+    public int Primary { get; }
+
+    /// <summary>
+    /// Set when the boot sector's layout finds no FAT signature and the FAT32 backup boot
+    /// sector's does: the check runs on the backup's layout, and this is the sector it came
+    /// from; a repair copies it over the boot sector.
+    /// </summary>
+    public int BootFromBackup { get; private init; }
+
+    /// <summary>The decoded primary FAT (index = cluster number), including entries 0 and 1.</summary>
     public uint[] Entries { get; }
 
     /// <summary>True once a repair changed <see cref="Entries"/>.</summary>
@@ -46,24 +60,96 @@ internal sealed class FatVolume
         {
             return Errno.EINVAL;
         }
+        rc = ReadCopies(device, boot, out byte[][]? copies, out error);
+        if (rc != 0 || copies is null)
+        {
+            return rc;
+        }
+        int primary = FirstWithSignature(boot, copies);
+        if (primary >= 0)
+        {
+            volume = new FatVolume(device, boot, copies, primary);
+            return 0;
+        }
+        volume = FromBackupBoot(device, boot);
+        if (volume is not null)
+        {
+            return 0;
+        }
+        // Checked on this layout, every cluster number would be read from the wrong place
+        // and a repair would truncate every file: better to change nothing.
+        error = $"no FAT copy starts with the media byte 0x{boot.Media:X2} and an end-of-chain mark where the boot sector "
+            + "puts it: the boot sector's layout is wrong or every FAT copy is damaged; nothing was changed";
+        return Errno.EINVAL;
+    }
+
+    private static Errno ReadCopies(IBlockDevice device, FatBootRecord boot, out byte[][]? copies, out string? error)
+    {
+        copies = null;
+        error = null;
         if (boot.FatBytes > int.MaxValue / 2)
         {
             error = $"FAT of {boot.FatBytes} bytes is too large";
             return Errno.EINVAL;
         }
-        var copies = new byte[boot.NumFats][];
+        var read = new byte[boot.NumFats][];
         for (int i = 0; i < boot.NumFats; i++)
         {
-            copies[i] = new byte[boot.FatBytes];
-            rc = device.Read(boot.FatOffset + i * boot.FatBytes, copies[i]);
+            read[i] = new byte[boot.FatBytes];
+            Errno rc = device.Read(boot.FatOffset + i * boot.FatBytes, read[i]);
             if (rc != 0)
             {
                 error = $"cannot read FAT copy {i + 1}: {rc}";
                 return rc;
             }
         }
-        volume = new FatVolume(device, boot, copies);
+        copies = read;
         return 0;
+    }
+
+    private static int FirstWithSignature(FatBootRecord boot, byte[][] copies)
+    {
+        for (int i = 0; i < copies.Length; i++)
+        {
+            if (FatSignature.IsPresent(copies[i], boot.Bpb.Type, boot.Media))
+            {
+                return i;
+            }
+        }
+        return -1;
+    }
+
+    /// <summary>
+    /// FAT32 keeps a copy of the boot sector (normally in sector 6). When the boot sector's
+    /// layout finds no FAT signature, the backup is used if it is a valid FAT32 boot sector
+    /// that names itself as the backup and whose own layout does find one.
+    /// </summary>
+    private static FatVolume? FromBackupBoot(IBlockDevice device, FatBootRecord boot)
+    {
+        const int UsualBackupSector = 6;
+        if (boot.Kind != FatKind.Fat32)
+        {
+            return null;
+        }
+        int at = boot.BackupBootSector is > 0 and < 0xFFFF ? boot.BackupBootSector : UsualBackupSector;
+        var sector = new byte[512];
+        if ((long)at * boot.BytesPerSector + sector.Length > device.Length
+            || device.Read((long)at * boot.BytesPerSector, sector) != 0)
+        {
+            return null;
+        }
+        FatBootRecord? backup = FatBootRecord.Parse(sector, device.Length, out _);
+        if (backup is null || backup.Kind != FatKind.Fat32 || backup.BackupBootSector != at
+            || at >= backup.ReservedSectors || backup.BytesPerSector != boot.BytesPerSector)
+        {
+            return null;
+        }
+        if (ReadCopies(device, backup, out byte[][]? copies, out _) != 0 || copies is null)
+        {
+            return null;
+        }
+        int primary = FirstWithSignature(backup, copies);
+        return primary < 0 ? null : new FatVolume(device, backup, copies, primary) { BootFromBackup = at };
     }
 
     public bool IsValidCluster(uint c) => c >= 2 && c <= Boot.MaxCluster;
@@ -83,7 +169,7 @@ internal sealed class FatVolume
     /// <summary>Encode the table into every copy and write them.</summary>
     public Errno WriteFats()
     {
-        byte[] first = Copies[0];
+        byte[] first = Copies[Primary];
         for (long i = 0; i < Entries.Length; i++)
         {
             FatTable.Set(first, Kind, i, Entries[i]);
