@@ -141,6 +141,9 @@ internal sealed class FfsDamage
         }
     });
 
+    public void SetEntryRecLen(ulong dir, string name, int reclen) =>
+        WithEntry(dir, name, (b, off, _) => DirectEntry.WriteRecLen(b, off, O, reclen));
+
     public void SetEntryIno(ulong dir, string name, ulong ino) =>
         WithEntry(dir, name, (b, off, _) => DirectEntry.WriteIno(b, off, O, (uint)ino));
 

@@ -35,6 +35,7 @@ public class FfsRepairTests
         WrongDirentType,
         MissingDot,
         MissingDotDot,
+        DotRecLenTooLong,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -297,6 +298,20 @@ public class FfsRepairTests
                 e.Kind = FfsFindingKind.Directory;
                 img.RemoveEntry(img.Ino("/nested/a"), "..");
                 break;
+            case Damage.DotRecLenTooLong:
+                {
+                    // "." claims 16 bytes: the next record starts inside "..", and the rest of
+                    // the chunk is lost; its entries reach lost+found, and ".." is made again.
+                    e.Kind = FfsFindingKind.Directory;
+                    ulong a = img.Ino("/nested/a");
+                    foreach ((string name, ulong ino) in img.Entries(a).Where(x => x.Name is not ("." or "..")))
+                    {
+                        e.Moved[$"nested/a/{name}"] = $"lost+found/#{ino}";
+                    }
+                    e.NlinkChanges.Add("nested/a");
+                    img.SetEntryRecLen(a, ".", 16);
+                    break;
+                }
         }
         return e;
     }

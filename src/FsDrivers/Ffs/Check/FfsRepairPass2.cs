@@ -104,12 +104,35 @@ internal sealed partial class FfsRepair
             Did($"directory {dir}: missing \"..\" made after \".\"");
             return true;
         }
-        if (!SaneRecord(b, reclen) || IsName(b, reclen, ".."u8))
+        if (!SaneRecord(b, reclen))
+        {
+            // What follows "." is damaged: the chunk walk would free the rest of the chunk
+            // into ".", and a repair adding lost+found would then take the room ".." needs.
+            // The rest of the chunk becomes ".." now, as it would become free space anyway.
+            DirectEntry.WriteRecLen(b, 0, O, dotSize);
+            DirectEntry.Write(b, dotSize, O, types, (uint)_parent[dir], FfsSuperblock.DirBlkSiz - dotSize, 4, ".."u8);
+            Did($"directory {dir}: damaged entries after \".\" freed, \"..\" made there");
+            return true;
+        }
+        if (IsName(b, reclen, ".."u8))
         {
             return dirty;
         }
         int next = DirectEntry.ReadRecLen(b, reclen, O);
-        if (DirectEntry.ReadIno(b, reclen, O) != 0 || next < dotSize)
+        uint secondIno = DirectEntry.ReadIno(b, reclen, O);
+        int secondNamlen = DirectEntry.ReadNamLen(b, reclen, O, types);
+        if (secondIno != 0 && secondNamlen > 0 && secondNamlen <= DirectEntry.MaxNameLen
+            && next >= dotSize + DirectEntry.SizeFor(secondNamlen))
+        {
+            // A live entry where ".." belongs, with room in its record: it moves down.
+            byte[] entry = b.AsSpan(reclen, DirectEntry.SizeFor(secondNamlen)).ToArray();
+            entry.CopyTo(b, reclen + dotSize);
+            DirectEntry.WriteRecLen(b, reclen + dotSize, O, next - dotSize);
+            DirectEntry.Write(b, reclen, O, types, (uint)_parent[dir], dotSize, 4, ".."u8);
+            Did($"directory {dir}: missing \"..\" made, the entry in its place moved down");
+            return true;
+        }
+        if (secondIno != 0 || next < dotSize)
         {
             Left($"directory {dir}: second entry is not \"..\" and there is no room for one");
             return dirty;
