@@ -28,15 +28,6 @@ public sealed class FatLayoutCheckTests
         FatTestImages.Patch(img, bootSectorAt + ReservedSectorsOffset, BitConverter.GetBytes((ushort)(reserved + delta)));
     }
 
-    private static byte[] FileBytes(string img, string path)
-    {
-        string host = img + ".out";
-        OracleTool.RunExpect(0, "mcopy", "-n", "-i", img, "::" + path, host);
-        byte[] data = File.ReadAllBytes(host);
-        File.Delete(host);
-        return data;
-    }
-
     /// <summary>
     /// The reserved-sector count one too high (on FAT32 in the backup boot sector too, so
     /// that nothing can tell the right layout): fsck.fat gives up, and so do we, with exit 8
@@ -77,7 +68,7 @@ public sealed class FatLayoutCheckTests
         using var dir = new ScratchDir("fatck");
         string img = Build(dir, "32");
         byte[] boot = FatTestImages.ReadAt(img, 0, 512);
-        byte[] file1 = FileBytes(img, "/FILE1.BIN");
+        byte[] file1 = FatCheckTests.Mtype(img, "/FILE1.BIN");
         AddToReservedSectors(img, 0, 1);
 
         CheckReport n = FatTestImages.Check(img, repair: false);
@@ -87,8 +78,8 @@ public sealed class FatLayoutCheckTests
         Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
         Assert.Equal(boot, FatTestImages.ReadAt(img, 0, 512));
         FatTestImages.AssertBothClean(img);
-        Assert.Equal(file1, FileBytes(img, "/FILE1.BIN"));
-        Assert.Equal("hello"u8.ToArray(), FileBytes(img, "/SUBDIR/Deeper Directory/a long file name.txt"));
+        Assert.Equal(file1, FatCheckTests.Mtype(img, "/FILE1.BIN"));
+        Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/SUBDIR/Deeper Directory/a long file name.txt"));
     }
 
     /// <summary>
