@@ -77,6 +77,18 @@ public sealed class Ext2CheckDotEntryTests : IDisposable
         Assert.Equal(dir1, DotDotOf(img, "/dir1/sub"));
     }
 
+    /// <summary>The ".." of a hash-tree directory holds the index root after its name: made again in place, the index intact.</summary>
+    [Fact]
+    public void IndexedDirectoryDotDotNameDamaged_MadeInPlace_IndexKept()
+    {
+        string img = MakeIndexed(_dir, "ext2");
+        Patch(img, (FirstBlock(img, "/big") * 1024) + 12 + 8, "x."u8.ToArray());
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("missing '..' entry; made", StringComparison.Ordinal));
+        Assert.Equal(2u, DotDotOf(img, "/big"));
+        Assert.Contains("Indirect levels", DebugfsRead(img, "htree /big"), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void RootDotRecordLengthDamaged_OneRepairConverges_WithOneLostFound()
     {

@@ -70,6 +70,29 @@ public sealed class Ext2CheckJournalTests : IDisposable
         Assert.DoesNotContain(n.Findings, f => f.Message.Contains("i_blocks", StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData(0x28, new byte[] { 0xff, 0xff, 0xff, 0xff }, "unknown incompatible features")] // s_feature_incompat
+    [InlineData(0x40, new byte[] { 0, 0, 0, 2 }, "names 2 file systems as users")] // s_nr_users
+    public void JournalSuperblockFieldsE2fsckRefuses_Reported(int offset, byte[] value, string finding)
+    {
+        string img = Image("ext4");
+        long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
+        Poke(img, (jsb * 1024) + offset, value);
+        AssertInvalidJournalLeftAlone(img, finding);
+    }
+
+    /// <summary>A log shorter than its inode, or one whose first-block field is 0: e2fsck accepts both, and so does ours.</summary>
+    [Theory]
+    [InlineData(0x10, new byte[] { 0, 0, 0, 16 })] // s_maxlen
+    [InlineData(0x14, new byte[] { 0, 0, 0, 0 })] // s_first
+    public void JournalSuperblockFieldsE2fsckAccepts_Clean(int offset, byte[] value)
+    {
+        string img = Image("ext3");
+        long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
+        Poke(img, (jsb * 1024) + offset, value);
+        AssertBothClean(img);
+    }
+
     [Fact]
     public void JournalNamedInAnotherInode_ReportedAndInode8Kept()
     {

@@ -18,6 +18,9 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Set when the repair rewrote a name in the directory being scanned.</summary>
     private bool _nameRewritten;
 
+    /// <summary>The directory being scanned keeps a hash-tree index (its root follows "..").</summary>
+    private bool _dirIndexed;
+
     private void CheckDirectories()
     {
         foreach ((uint dir, List<(uint Logical, ulong Physical)> blocks) in _dirs.ToList())
@@ -49,6 +52,7 @@ internal sealed partial class Ext2CheckRun
                 }
             }
             _nameRewritten = false;
+            _dirIndexed = indexed;
             StartDirectoryNames(dir);
             for (int i = 0; i < blocks.Count; i++)
             {
@@ -300,8 +304,9 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>
     /// The second record of a directory is not "..": it becomes "..". A live entry there moves
-    /// down within its record when the record has room for both; otherwise it is overwritten
-    /// (as e2fsck does) and pass 4 takes its inode to lost+found.
+    /// down within its record when the record has room for both (not in an indexed directory,
+    /// whose index root the record holds); otherwise it is overwritten in place (as e2fsck
+    /// does), and pass 4 takes its inode to lost+found.
     /// </summary>
     private void MakeDotDot(uint dir, byte[] b, int off, ref bool changed)
     {
@@ -309,7 +314,8 @@ internal sealed partial class Ext2CheckRun
         uint ino = Ext2DirEntry.Inode(b, off);
         int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
         bool live = ino != 0 && nl > 0;
-        bool movable = live && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
+        // In an indexed directory the ".." record holds the index root after its name: nothing moves there.
+        bool movable = live && !_dirIndexed && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
         string displaced = !live ? "" : movable ? "; the entry there moves down" : $"; the entry there (inode {ino}) is overwritten";
         Error(Pass2, Ino(dir), "missing '..' entry; made" + displaced);
         _dotdot[dir] = 0;

@@ -101,13 +101,20 @@ internal sealed partial class Ext2CheckRun
         {
             return "its superblock has no journal magic";
         }
+        // e2fsck's own limits: a log shorter than the inode, or starting at 0, it accepts.
         uint bs = JSB.U32(sb, JSB.Off.BlockSize);
         uint maxLen = JSB.U32(sb, JSB.Off.MaxLen);
         uint first = JSB.U32(sb, JSB.Off.First);
-        if (bs != _v.BlockSize || maxLen < MinJournalBlocks || maxLen > blocks || first == 0 || first >= maxLen)
+        if (bs != _v.BlockSize || maxLen > blocks || (first != 0 && first >= maxLen))
         {
             return $"its superblock says block size {bs}, {maxLen} blocks, log from block {first}, for a {blocks}-block inode";
         }
-        return null;
+        uint incompat = type == JSB.BlockSuperV2 ? JSB.U32(sb, JSB.Off.FeatureIncompat) : 0;
+        if ((incompat & ~JSB.IncompatKnown) != 0)
+        {
+            return $"its superblock has unknown incompatible features 0x{incompat & ~JSB.IncompatKnown:x}";
+        }
+        uint users = type == JSB.BlockSuperV2 ? JSB.U32(sb, JSB.Off.NrUsers) : 1;
+        return users > 1 ? $"its superblock names {users} file systems as users (an internal journal has one)" : null;
     }
 }

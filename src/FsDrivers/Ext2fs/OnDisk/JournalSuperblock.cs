@@ -24,6 +24,9 @@ internal static class JournalSuperblock
     public const uint IncompatFastCommit = 0x20;
     public const uint IncompatSupported = IncompatRevoke | Incompat64Bit | IncompatAsyncCommit | IncompatCsumV2 | IncompatCsumV3;
 
+    /// <summary>Every incompat feature jbd2 defines: a journal with another one is not a journal e2fsck or the kernel reads.</summary>
+    public const uint IncompatKnown = IncompatSupported | IncompatFastCommit;
+
     public const uint TagEscape = 0x1;
     public const uint TagSameUuid = 0x2;
     public const uint TagLast = 0x8;
