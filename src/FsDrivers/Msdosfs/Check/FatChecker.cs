@@ -143,6 +143,11 @@ public sealed class FatChecker : IFileSystemChecker
     private static bool CheckFatCopies(FatVolume v, CheckReport report, bool repair)
     {
         bool differ = false;
+        if (v.MirroringOff)
+        {
+            report.Note("fat", "boot sector", $"FAT mirroring is off: FAT {v.Primary + 1} is the active one, the others are not compared");
+            return false;
+        }
         byte[] trusted = v.Copies[v.Primary];
         string which = v.Primary == 0 ? "the first FAT" : $"FAT {v.Primary + 1}, the first that starts with the FAT signature";
         for (int i = 0; i < v.Copies.Length; i++)

@@ -42,6 +42,9 @@ internal sealed class FatVolume
     /// <summary>The decoded primary FAT (index = cluster number), including entries 0 and 1.</summary>
     public uint[] Entries { get; }
 
+    /// <summary>FAT32 with mirroring off and the active FAT trusted: the other copies are stale by design.</summary>
+    public bool MirroringOff => Boot.Bpb.MirroringOff && Primary == Boot.Bpb.ActiveFat;
+
     /// <summary>True once a repair changed <see cref="Entries"/>.</summary>
     public bool FatChanged { get; set; }
 
@@ -107,8 +110,18 @@ internal sealed class FatVolume
         return 0;
     }
 
+    /// <summary>
+    /// With FAT32 mirroring off (BPB_ExtFlags bit 7) only the active FAT is kept up to date,
+    /// and the driver reads and writes that one alone, as NetBSD's msdosfs does: it is the
+    /// one to trust when it carries the signature. Otherwise the first copy that does.
+    /// </summary>
     private static int FirstWithSignature(FatBootRecord boot, byte[][] copies)
     {
+        if (boot.Bpb.MirroringOff && boot.Bpb.ActiveFat < copies.Length
+            && FatSignature.IsPresent(copies[boot.Bpb.ActiveFat], boot.Bpb.Type, boot.Media))
+        {
+            return boot.Bpb.ActiveFat;
+        }
         for (int i = 0; i < copies.Length; i++)
         {
             if (FatSignature.IsPresent(copies[i], boot.Bpb.Type, boot.Media))
@@ -176,6 +189,10 @@ internal sealed class FatVolume
         }
         for (int copy = 0; copy < Boot.NumFats; copy++)
         {
+            if (MirroringOff && copy != Primary)
+            {
+                continue; // the inactive copies are not kept, as the driver keeps them not
+            }
             Errno rc = Device.Write(Boot.FatOffset + copy * Boot.FatBytes, first);
             if (rc != 0)
             {
