@@ -124,6 +124,23 @@ public sealed partial class Ext2CheckFeatureTests : IDisposable
         Assert.Contains(message, why, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A stale unused-inode count with an inode in use past it: e2fsck -fn, told not to clear
+    /// the count, honours it and fails; so does ours. -y clears the count.
+    /// </summary>
+    [Fact]
+    public void UnusedInodeCountWithoutChecksumsOverALiveInode_BothFail_Cleared()
+    {
+        string img = Image("ext2", "8M");
+        string sb = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        int perGroup = int.Parse(Regex.Match(sb, @"Inodes per group:\s+(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        // Leaves inodes 1..11 below the mark: /keep (inode 12) is past it.
+        Debugfs(img, $"set_bg 0 itable_unused {perGroup - 11}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Severity == CheckSeverity.Error && f.Message.Contains("past the unused-inode count", StringComparison.Ordinal));
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+    }
+
     /// <summary>e2fsck's "Reserved inode has invalid mode": found by both, the mode cleared.</summary>
     [Theory]
     [InlineData(10, "0100400")]

@@ -67,6 +67,10 @@ internal sealed partial class Ext2CheckRun
         string finding = $"marked uninitialised (flags 0x{gd.Flags:x}, {gd.ItableUnused} unused inodes) without uninit_bg or metadata_csum";
         if (!_repair)
         {
+            if (gd.ItableUnused != 0)
+            {
+                _staleUnusedMarks[g] = gd.ItableUnused;
+            }
             Note(Pass0, $"group {g}", finding + "; fsck -y clears the marks, as e2fsck -y does");
             return;
         }
@@ -74,6 +78,31 @@ internal sealed partial class Ext2CheckRun
         gd.Flags &= unchecked((ushort)~uninit);
         gd.ItableUnused = 0;
         _groupDirty[g] = true;
+    }
+
+    /// <summary>Groups whose unused-inode count stands without group checksums (left so under -n).</summary>
+    private readonly Dictionary<uint, uint> _staleUnusedMarks = [];
+
+    /// <summary>
+    /// After pass 1, under -n: e2fsck, told not to clear a stale unused-inode count, honours
+    /// it and fails the check when an inode past the mark is in use. Such a mark is then an
+    /// error here too (-y clears it in pass 0).
+    /// </summary>
+    private void CheckStaleUnusedMarks()
+    {
+        foreach ((uint g, uint unused) in _staleUnusedMarks)
+        {
+            uint first = (g * _v.InodesPerGroup) + 1;
+            uint mark = unused >= _v.InodesPerGroup ? 0 : _v.InodesPerGroup - unused;
+            for (uint i = mark; i < _v.InodesPerGroup; i++)
+            {
+                if (_inUse[(int)(first + i)] && first + i >= Sb.FirstIno)
+                {
+                    Error(Pass1, $"group {g}", $"inode {first + i} is in use past the unused-inode count ({unused}), which e2fsck honours; the count is cleared");
+                    break;
+                }
+            }
+        }
     }
 
     /// <summary>

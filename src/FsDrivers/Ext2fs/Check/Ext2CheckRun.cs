@@ -85,6 +85,7 @@ internal sealed partial class Ext2CheckRun
         CheckDescriptors();
         MarkMetadata();
         ScanInodes();
+        CheckStaleUnusedMarks();
         CheckLargeFileFeature();
         if (_dupInodes.Count > 0)
         {
