@@ -36,6 +36,7 @@ public class FfsRepairTests
         MissingDot,
         MissingDotDot,
         DotRecLenTooLong,
+        DotDotRenamed,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -297,6 +298,12 @@ public class FfsRepairTests
             case Damage.MissingDotDot:
                 e.Kind = FfsFindingKind.Directory;
                 img.RemoveEntry(img.Ino("/nested/a"), "..");
+                break;
+            case Damage.DotDotRenamed:
+                // ".." of a directory with entries after it (no room to move): "ab" names the
+                // parent a second time, and ".." is made over it in one repair.
+                e.Kind = FfsFindingKind.Directory;
+                img.WithEntry(img.Ino("/nested/a"), "..", (b, off, _) => "ab"u8.CopyTo(b[(off + DirectEntry.Name)..]));
                 break;
             case Damage.DotRecLenTooLong:
                 {

@@ -132,13 +132,16 @@ internal sealed partial class FfsRepair
             Did($"directory {dir}: missing \"..\" made, the entry in its place moved down");
             return true;
         }
-        if (secondIno != 0 || next < dotSize)
+        if (next < dotSize)
         {
             Left($"directory {dir}: second entry is not \"..\" and there is no room for one");
             return dirty;
         }
+        // A live entry without room to move is overwritten; its inode, left without that
+        // name, reaches lost+found in pass 3 or 4 if nothing else names it.
+        string displaced = secondIno != 0 ? $", over the entry for inode {secondIno}" : "";
         DirectEntry.Write(b, reclen, O, types, (uint)_parent[dir], next, 4, ".."u8);
-        Did($"directory {dir}: missing \"..\" made");
+        Did($"directory {dir}: missing \"..\" made{displaced}");
         return true;
     }
 
