@@ -77,6 +77,26 @@ public sealed class Ext2CheckDotEntryTests : IDisposable
         Assert.Equal(dir1, DotDotOf(img, "/dir1/sub"));
     }
 
+    [Fact]
+    public void DotNamingNoInode_IsMadeAgain()
+    {
+        string img = Image();
+        Patch(img, FirstBlock(img, "/dir1") * 1024, [0, 0, 0, 0]);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("missing '.' entry; made", StringComparison.Ordinal));
+        Assert.Equal("in dir1\n", DebugfsRead(img, "cat /dir1/a.txt"));
+    }
+
+    [Fact]
+    public void IndexedDirectoryDotNameDamaged_MadeInPlace_IndexKept()
+    {
+        string img = MakeIndexed(_dir, "ext2");
+        Patch(img, (FirstBlock(img, "/big") * 1024) + 8, "z"u8.ToArray());
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("missing '.' entry; made", StringComparison.Ordinal));
+        Assert.Contains("Indirect levels", DebugfsRead(img, "htree /big"), StringComparison.Ordinal);
+    }
+
     /// <summary>The ".." of a hash-tree directory holds the index root after its name: made again in place, the index intact.</summary>
     [Fact]
     public void IndexedDirectoryDotDotNameDamaged_MadeInPlace_IndexKept()

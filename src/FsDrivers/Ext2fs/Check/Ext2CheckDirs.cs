@@ -247,9 +247,11 @@ internal sealed partial class Ext2CheckRun
             if (index == 1)
             {
                 MakeDotDot(dir, b, off, ref changed);
-                return true;
             }
-            Error(Pass2, Ino(dir), $"missing '{want}' entry", fixable: false);
+            else
+            {
+                MakeDot(dir, b, off, ref changed);
+            }
             return true;
         }
         if (index == 0 && Ext2DirEntry.RecLen(b, off) > 2 * DotRecLen)
@@ -340,6 +342,45 @@ internal sealed partial class Ext2CheckRun
         {
             WriteDotDotPlaceholder(b, off, rl);
         }
+        changed = true;
+    }
+
+    /// <summary>
+    /// The first record of a directory is not ".": it becomes ".", as e2fsck makes it. A live
+    /// entry there moves down within its record when there is room (not in an indexed
+    /// directory), or is overwritten and its inode reaches lost+found in pass 4. Room left
+    /// after "." becomes an empty record, where ".." is made next.
+    /// </summary>
+    private void MakeDot(uint dir, byte[] b, int off, ref bool changed)
+    {
+        int rl = Ext2DirEntry.RecLen(b, off);
+        uint ino = Ext2DirEntry.Inode(b, off);
+        int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
+        bool live = ino != 0 && nl > 0;
+        bool movable = live && !_dirIndexed && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
+        string displaced = !live ? "" : movable ? "; the entry there moves down" : $"; the entry there (inode {ino}) is overwritten";
+        Error(Pass2, Ino(dir), "missing '.' entry; made" + displaced);
+        _refs[dir]++;
+        if (!_repair)
+        {
+            if (movable)
+            {
+                CheckEntry(dir, $"{Ino(dir)} block 0", b, off, nl, ref changed);
+            }
+            return;
+        }
+        if (movable)
+        {
+            byte[] entry = b.AsSpan(off, Ext2DirEntry.HeaderSize + nl).ToArray();
+            entry.CopyTo(b, off + DotRecLen);
+            Ext2DirEntry.SetRecLen(b, off + DotRecLen, rl - DotRecLen);
+        }
+        else if (rl >= 2 * DotRecLen)
+        {
+            Ext2DirEntry.Write(b, off + DotRecLen, 0, rl - DotRecLen, ReadOnlySpan<byte>.Empty, 0, _v.Filetype);
+        }
+        int dotLen = movable || rl >= 2 * DotRecLen ? DotRecLen : rl;
+        Ext2DirEntry.Write(b, off, dir, dotLen, "."u8, 2, _v.Filetype);
         changed = true;
     }
 
