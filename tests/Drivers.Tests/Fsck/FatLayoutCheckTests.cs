@@ -111,19 +111,21 @@ public sealed class FatLayoutCheckTests
     /// afterwards and fsck.fat finds nothing.
     /// </summary>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public void Check_Fat32FsInfoNumberOutsideReservedArea_SetBack(bool backupDamagedToo)
+    [InlineData(false, 0xFFCA)]
+    [InlineData(true, 0xFFCA)]
+    [InlineData(false, Fat32BackupBootSector)] // the backup boot sector: a repair there would overwrite it
+    public void Check_Fat32FsInfoNumberOutsideReservedArea_SetBack(bool backupDamagedToo, int bad)
     {
         const int FsInfoField = 48;
         using var dir = new ScratchDir("fatck");
         string img = Build(dir, "32");
         int bps = FatTestImages.Boot(img).BytesPerSector;
         byte[] field = FatTestImages.ReadAt(img, FsInfoField, 2);
-        FatTestImages.Patch(img, FsInfoField, 0xCA, 0xFF);
+        byte[] badBytes = BitConverter.GetBytes((ushort)bad);
+        FatTestImages.Patch(img, FsInfoField, badBytes);
         if (backupDamagedToo)
         {
-            FatTestImages.Patch(img, (Fat32BackupBootSector * bps) + FsInfoField, 0xCA, 0xFF);
+            FatTestImages.Patch(img, (Fat32BackupBootSector * bps) + FsInfoField, badBytes);
         }
 
         CheckReport before = FatTestImages.AssertBothDamaged(img);
@@ -131,7 +133,7 @@ public sealed class FatLayoutCheckTests
         CheckReport y = FatTestImages.Check(img, repair: true);
         Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
         FatTestImages.AssertBothClean(img);
-        Assert.Equal(field, FatTestImages.ReadAt(img, FsInfoField, 2));
+        Assert.True(field.AsSpan().SequenceEqual(FatTestImages.ReadAt(img, FsInfoField, 2)), FatTestImages.Describe(y));
         Assert.Equal(field, FatTestImages.ReadAt(img, (Fat32BackupBootSector * bps) + FsInfoField, 2));
     }
 }

@@ -5,7 +5,8 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 
 /// <summary>
 /// The FAT32 boot sector's FSInfo sector number. One outside the reserved area (where the
-/// driver ignores it, so the free count is never kept) is an error, repaired from the
+/// driver ignores it, so the free count is never kept), or naming the backup boot sector,
+/// is an error, repaired from the
 /// backup boot sector's number when that one is usable, else from sector 1 when it holds
 /// an FSInfo sector (where mkfs.fat and Windows put it). The backup boot sector is
 /// corrected with the boot sector, so that the two do not come to differ.
@@ -23,19 +24,22 @@ internal static class FatFsInfoPointer
             report.Note("fsinfo", "boot sector", "no FSInfo sector");
             return 0;
         }
-        if (field < v.Boot.ReservedSectors)
+        if (IsInReservedArea(v, field))
         {
             return field;
         }
+        // The backup boot sector is no FSInfo sector either: a repair of "its" signatures
+        // would overwrite the backup.
+        string where = field == v.Boot.BackupBootSector ? "is the backup boot sector" : "is outside the reserved area";
         int backupField = BackupField(v);
         int found = IsInReservedArea(v, backupField) ? backupField : HoldsFsInfo(v, UsualFsInfoSector) ? UsualFsInfoSector : 0;
         if (found == 0)
         {
-            report.Note("fsinfo", "boot sector", $"FSInfo sector {field} is outside the reserved area and no FSInfo sector was found; none is used");
+            report.Note("fsinfo", "boot sector", $"FSInfo sector {field} {where} and no FSInfo sector was found; none is used");
             return 0;
         }
         string source = found == backupField ? "the backup boot sector's number" : $"sector {found} holds the FSInfo signatures";
-        report.Add("fsinfo", "boot sector", $"FSInfo sector {field} is outside the reserved area; set to {found} ({source})", repair);
+        report.Add("fsinfo", "boot sector", $"FSInfo sector {field} {where}; set to {found} ({source})", repair);
         if (repair)
         {
             SetField(v, 0, found);
