@@ -244,14 +244,7 @@ internal sealed partial class Ext2CheckRun
         string want = index == 0 ? "." : "..";
         if (!name.SequenceEqual(index == 0 ? "."u8 : ".."u8) || ino == 0)
         {
-            if (index == 1)
-            {
-                MakeDotDot(dir, b, off, ref changed);
-            }
-            else
-            {
-                MakeDot(dir, b, off, ref changed);
-            }
+            MakeDot(dir, b, off, index, ref changed);
             return true;
         }
         if (index == 0 && Ext2DirEntry.RecLen(b, off) > 2 * DotRecLen)
@@ -305,23 +298,32 @@ internal sealed partial class Ext2CheckRun
         Ext2DirEntry.Write(b, off, RootIno, recLen, ".."u8, 2, _v.Filetype);
 
     /// <summary>
-    /// The second record of a directory is not "..": it becomes "..". A live entry there moves
-    /// down within its record when the record has room for both (not in an indexed directory,
-    /// whose index root the record holds); otherwise it is overwritten in place (as e2fsck
-    /// does), and pass 4 takes its inode to lost+found.
+    /// The first record of a directory is not "." (<paramref name="index"/> 0), or the second
+    /// not ".." (1): it becomes one, as e2fsck makes it. A live entry there moves down within
+    /// its record when the record has room for both, never in an indexed directory, whose
+    /// ".." record holds the index root; otherwise it is overwritten in place and pass 4 takes
+    /// its inode to lost+found. Room left after a new "." becomes an empty record, where ".."
+    /// is made next.
     /// </summary>
-    private void MakeDotDot(uint dir, byte[] b, int off, ref bool changed)
+    private void MakeDot(uint dir, byte[] b, int off, int index, ref bool changed)
     {
+        bool dotDot = index == 1;
         int rl = Ext2DirEntry.RecLen(b, off);
         uint ino = Ext2DirEntry.Inode(b, off);
         int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
         bool live = ino != 0 && nl > 0;
-        // In an indexed directory the ".." record holds the index root after its name: nothing moves there.
         bool movable = live && !_dirIndexed && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
         string displaced = !live ? "" : movable ? "; the entry there moves down" : $"; the entry there (inode {ino}) is overwritten";
-        Error(Pass2, Ino(dir), "missing '..' entry; made" + displaced);
-        _dotdot[dir] = 0;
-        _dotdotAt[dir] = (ulong)off;
+        Error(Pass2, Ino(dir), $"missing '{(dotDot ? ".." : ".")}' entry; made" + displaced);
+        if (dotDot)
+        {
+            _dotdot[dir] = 0;
+            _dotdotAt[dir] = (ulong)off;
+        }
+        else
+        {
+            _refs[dir]++;
+        }
         if (!_repair)
         {
             if (movable)
@@ -331,56 +333,27 @@ internal sealed partial class Ext2CheckRun
             }
             return;
         }
+        int recLen = rl;
         if (movable)
         {
             byte[] entry = b.AsSpan(off, Ext2DirEntry.HeaderSize + nl).ToArray();
             entry.CopyTo(b, off + DotRecLen);
             Ext2DirEntry.SetRecLen(b, off + DotRecLen, rl - DotRecLen);
-            WriteDotDotPlaceholder(b, off, DotRecLen);
+            recLen = DotRecLen;
+        }
+        else if (!dotDot && rl >= 2 * DotRecLen)
+        {
+            Ext2DirEntry.Write(b, off + DotRecLen, 0, rl - DotRecLen, ReadOnlySpan<byte>.Empty, 0, _v.Filetype);
+            recLen = DotRecLen;
+        }
+        if (dotDot)
+        {
+            WriteDotDotPlaceholder(b, off, recLen);
         }
         else
         {
-            WriteDotDotPlaceholder(b, off, rl);
+            Ext2DirEntry.Write(b, off, dir, recLen, "."u8, 2, _v.Filetype);
         }
-        changed = true;
-    }
-
-    /// <summary>
-    /// The first record of a directory is not ".": it becomes ".", as e2fsck makes it. A live
-    /// entry there moves down within its record when there is room (not in an indexed
-    /// directory), or is overwritten and its inode reaches lost+found in pass 4. Room left
-    /// after "." becomes an empty record, where ".." is made next.
-    /// </summary>
-    private void MakeDot(uint dir, byte[] b, int off, ref bool changed)
-    {
-        int rl = Ext2DirEntry.RecLen(b, off);
-        uint ino = Ext2DirEntry.Inode(b, off);
-        int nl = Ext2DirEntry.NameLen(b, off, _v.Filetype);
-        bool live = ino != 0 && nl > 0;
-        bool movable = live && !_dirIndexed && rl >= DotRecLen + Ext2DirEntry.Needed(nl);
-        string displaced = !live ? "" : movable ? "; the entry there moves down" : $"; the entry there (inode {ino}) is overwritten";
-        Error(Pass2, Ino(dir), "missing '.' entry; made" + displaced);
-        _refs[dir]++;
-        if (!_repair)
-        {
-            if (movable)
-            {
-                CheckEntry(dir, $"{Ino(dir)} block 0", b, off, nl, ref changed);
-            }
-            return;
-        }
-        if (movable)
-        {
-            byte[] entry = b.AsSpan(off, Ext2DirEntry.HeaderSize + nl).ToArray();
-            entry.CopyTo(b, off + DotRecLen);
-            Ext2DirEntry.SetRecLen(b, off + DotRecLen, rl - DotRecLen);
-        }
-        else if (rl >= 2 * DotRecLen)
-        {
-            Ext2DirEntry.Write(b, off + DotRecLen, 0, rl - DotRecLen, ReadOnlySpan<byte>.Empty, 0, _v.Filetype);
-        }
-        int dotLen = movable || rl >= 2 * DotRecLen ? DotRecLen : rl;
-        Ext2DirEntry.Write(b, off, dir, dotLen, "."u8, 2, _v.Filetype);
         changed = true;
     }
 
