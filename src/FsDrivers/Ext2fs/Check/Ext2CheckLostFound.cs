@@ -36,6 +36,14 @@ internal sealed partial class Ext2CheckRun
         {
             return 0;
         }
+        // The name first: when the root cannot take it, nothing has been written yet.
+        if (!AddEntry(RootIno, "lost+found", ino, 2))
+        {
+            _used[(int)blk] = false;
+            _allocated.Remove(blk);
+            Error(Pass3, Ino(RootIno), "no room in the root directory for a new lost+found", fixable: false);
+            return 0;
+        }
         byte[] b = new byte[_v.BlockSize];
         int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
         Ext2DirEntry.Write(b, 0, ino, 12, "."u8, 2, _v.Filetype);
@@ -79,11 +87,6 @@ internal sealed partial class Ext2CheckRun
         _dotdot[ino] = RootIno;
         _dotdotAt[ino] = 12;
         _refs[ino]++;
-        if (!AddEntry(RootIno, "lost+found", ino, 2))
-        {
-            Error(Pass3, Ino(RootIno), "no room in the root directory for a new lost+found", fixable: false);
-            return 0;
-        }
         if (_connectivityDone)
         {
             _refs[RootIno]++;

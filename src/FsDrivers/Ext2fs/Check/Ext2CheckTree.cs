@@ -131,7 +131,30 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         Ext2DirEntry.SetInode(b, (int)off, parent);
+        if ((d.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex)
+        {
+            // Block 0 of an indexed directory is the hash-tree root, whose checksum covers '..'.
+            UpdateDxRootChecksum(dir, d, b);
+        }
         WriteDirBlock(dir, d, phys, b);
+    }
+
+    private void UpdateDxRootChecksum(uint dir, Ext2Dinode din, byte[] b)
+    {
+        // Pass 2 cleared every index whose root info is not the standard 8 bytes.
+        const int entries = Ext2DxNode.RootOff.Entries;
+        if (!_v.MetadataCsum)
+        {
+            return;
+        }
+        (int limit, int count) = Ext2DxNode.CountLimit(b, entries);
+        int tail = entries + (limit * Ext2DxNode.EntrySize);
+        if (count > limit || tail + Ext2DxNode.TailSize > b.Length)
+        {
+            return;
+        }
+        uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(tail + 4), Ext2DxNode.Checksum(b, entries, count, limit, seed));
     }
 
     /// <summary>Store a changed directory block, with a fresh tail checksum when it has one.</summary>
@@ -142,51 +165,6 @@ internal sealed partial class Ext2CheckRun
             Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation));
         }
         _v.Write(phys, b);
-    }
-
-    /// <summary>Add a record to directory <paramref name="dir"/> (lost+found) in the first block with room.</summary>
-    private bool AddEntry(uint dir, string name, uint ino, byte type)
-    {
-        if (!_dirs.TryGetValue(dir, out List<(uint Logical, ulong Physical)>? blocks) || _v.ReadInode(dir, out Ext2Dinode din) != Errno.OK
-            || ((din.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex))
-        {
-            return false;
-        }
-        byte[] nameBytes = Encoding.ASCII.GetBytes(name);
-        int need = Ext2DirEntry.Needed(nameBytes.Length);
-        foreach ((uint _, ulong phys) in blocks)
-        {
-            if (_v.Read(phys, out byte[] b) != Errno.OK)
-            {
-                continue;
-            }
-            int limit = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? b.Length - Ext2DirEntry.TailSize : b.Length;
-            int off = 0;
-            while (off + Ext2DirEntry.HeaderSize <= limit)
-            {
-                int rl = Ext2DirEntry.RecLen(b, off);
-                if (rl < 12 || off + rl > limit)
-                {
-                    break;
-                }
-                uint cur = Ext2DirEntry.Inode(b, off);
-                int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, _v.Filetype));
-                if (rl - used >= need)
-                {
-                    int at = off + used;
-                    if (used > 0)
-                    {
-                        Ext2DirEntry.SetRecLen(b, off, used);
-                    }
-                    Ext2DirEntry.Write(b, at, ino, rl - used, nameBytes, type, _v.Filetype);
-                    WriteDirBlock(dir, din, phys, b);
-                    _refs[ino]++;
-                    return true;
-                }
-                off += rl;
-            }
-        }
-        return false;
     }
 
     private void CheckReferenceCounts()

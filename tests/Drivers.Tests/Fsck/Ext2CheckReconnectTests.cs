@@ -1,0 +1,162 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Reconnecting into directories that are indexed or full. mke2fs -d builds the trees,
+/// e2fsck -D indexes them, debugfs unlinks the names that make files unattached; our repair
+/// must then leave an image both checkers call clean, with every file's bytes reachable.
+/// </summary>
+public sealed partial class Ext2CheckReconnectTests : IDisposable
+{
+    // Fixed seeds keep every name's hash, and so the trees' shapes, the same from run to run.
+    private const string HashSeed = "4f2a9c1e-7b3d-4e8a-9c6f-1a2b3c4d5e6f";
+    private const string Uuid = "0c8e7f4a-1b2c-4d3e-8f9a-0b1c2d3e4f5a";
+
+    private readonly ScratchDir _dir = new("ext2ck-reconnect");
+
+    public void Dispose() => _dir.Dispose();
+
+    [GeneratedRegex(@"Inode: (\d+)")]
+    private static partial Regex InodeLine();
+
+    private static uint InodeOf(string img, string path) =>
+        uint.Parse(InodeLine().Match(DebugfsRead(img, $"stat {path}")).Groups[1].Value, CultureInfo.InvariantCulture);
+
+    private static bool Indexed(string img, string path) =>
+        DebugfsRead(img, $"htree {path}").Contains("Indirect levels", StringComparison.Ordinal);
+
+    /// <summary>The inode numbers of the "#INODE" entries of /lost+found.</summary>
+    private static HashSet<uint> LostFoundEntries(string img) =>
+        DebugfsRead(img, "ls -p /lost+found").Split('\n')
+            .Select(l => l.Split('/'))
+            .Where(p => p.Length > 5 && p[5].StartsWith('#'))
+            .Select(p => uint.Parse(p[1], CultureInfo.InvariantCulture))
+            .ToHashSet();
+
+    /// <summary>The inode the ".." entry of <paramref name="dir"/> names.</summary>
+    private static uint DotDot(string img, string dir) =>
+        DebugfsRead(img, $"ls -p {dir}").Split('\n')
+            .Select(l => l.Split('/'))
+            .Where(p => p.Length > 5 && p[5] == "..")
+            .Select(p => uint.Parse(p[1], CultureInfo.InvariantCulture))
+            .Single();
+
+    /// <summary>An image of <paramref name="files"/> (relative path, content), made with mke2fs -d.</summary>
+    private string Image(string type, string size, IEnumerable<(string Path, string Content)> files, params string[] extra)
+    {
+        string src = _dir.File("src");
+        foreach ((string path, string content) in files)
+        {
+            string full = Path.Combine(src, path);
+            Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+            File.WriteAllText(full, content);
+        }
+        string img = _dir.File("img");
+        OracleTool.RunExpect(0, "mke2fs", [.. new[] { "-q", "-F", "-b", "1024", "-t", type, "-N", "4096",
+            "-E", "hash_seed=" + HashSeed, "-U", Uuid }, .. extra, "-d", src, img, size]);
+        return img;
+    }
+
+    private static void IndexDirectories(string img)
+    {
+        ToolResult r = OracleTool.Run("e2fsck", "-fyD", img);
+        Assert.True(r.ExitCode <= 1, r.Transcript);
+    }
+
+    /// <summary>Unlink every name in <paramref name="paths"/> with one debugfs run; returns their inodes.</summary>
+    private List<uint> Unlink(string img, IReadOnlyList<string> paths)
+    {
+        List<uint> inodes = [.. paths.Select(p => InodeOf(img, p))];
+        string cmds = _dir.File("unlink.cmds");
+        File.WriteAllLines(cmds, paths.Select(p => "unlink " + p));
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        return inodes;
+    }
+
+    private static IEnumerable<(string, string)> Files(string dir, string stem, int count) =>
+        Enumerable.Range(0, count).Select(i => ($"{dir}/{stem}{i}", $"{stem}{i}\n"));
+
+    [Fact]
+    public void IndexedDirectory_MovedToLostFound_KeepsItsIndexAndRootChecksum()
+    {
+        string img = MakeIndexed(_dir, "ext4");
+        uint big = InodeOf(img, "/big");
+        Debugfs(img, "unlink /big");
+
+        CheckReport before = RepairRoundTrip(img);
+
+        Assert.Contains(before.Findings, f => f.Location == $"inode {big}" && f.Message.Contains("unconnected directory", StringComparison.Ordinal));
+        Assert.Contains(big, LostFoundEntries(img));
+        Assert.True(Indexed(img, $"/lost+found/#{big}"));
+        Assert.Equal("7", DebugfsRead(img, $"cat /lost+found/#{big}/name-number-7"));
+        Assert.Equal(InodeOf(img, "/lost+found"), DotDot(img, $"/lost+found/#{big}"));
+    }
+
+    [Fact]
+    public void IndexedRoot_NewLostFoundGoesIntoTheLeafItsHashSelects()
+    {
+        string img = Image("ext4", "16M", [.. Files(".", "root-entry-with-a-long-name-", 300), ("sub/orphan", "orphan bytes\n")]);
+        IndexDirectories(img);
+        Assert.True(Indexed(img, "/"));
+        Debugfs(img, "rmdir /lost+found");
+        uint orphan = Unlink(img, ["/sub/orphan"])[0];
+
+        CheckReport before = RepairRoundTrip(img);
+
+        Assert.Contains(before.Findings, f => f.Location == $"inode {orphan}" && f.Message.Contains("unattached", StringComparison.Ordinal));
+        Assert.True(Indexed(img, "/"), "the root keeps its index");
+        Assert.Equal("orphan bytes\n", DebugfsRead(img, $"cat /lost+found/#{orphan}"));
+        Assert.Equal("root-entry-with-a-long-name-150\n", DebugfsRead(img, "cat /root-entry-with-a-long-name-150"));
+    }
+
+    [Fact]
+    public void FullIndexedLostFound_LosesItsIndexAndGrows_EveryOrphanIsReconnected()
+    {
+        string img = Image("ext4", "16M", [.. Files("lost+found", "previously-recovered-file-", 400), .. Files("o", "f", 900)]);
+        IndexDirectories(img);
+        Assert.True(Indexed(img, "/lost+found"));
+        long sizeBefore = LostFoundSize(img);
+        List<uint> orphans = Unlink(img, [.. Enumerable.Range(0, 900).Select(i => $"/o/f{i}")]);
+
+        CheckReport before = AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        AssertBothClean(img);
+
+        Assert.Equal(900, before.Findings.Count(f => f.Message.Contains("unattached", StringComparison.Ordinal)));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("hash-tree index cleared", StringComparison.Ordinal));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("directory grown", StringComparison.Ordinal));
+        Assert.False(Indexed(img, "/lost+found"));
+        Assert.True(LostFoundSize(img) > sizeBefore);
+        Assert.Superset(orphans.ToHashSet(), LostFoundEntries(img));
+        Assert.Equal("f0\n", DebugfsRead(img, $"cat /lost+found/#{orphans[0]}"));
+        Assert.Equal("f899\n", DebugfsRead(img, $"cat /lost+found/#{orphans[899]}"));
+        Assert.Equal("previously-recovered-file-399\n", DebugfsRead(img, "cat /lost+found/previously-recovered-file-399"));
+    }
+
+    [Fact]
+    public void FullBlockMappedLostFound_GrowsThroughItsIndirectBlock()
+    {
+        string img = Image("ext2", "16M", Files("o", "f", 1300));
+        Assert.Equal(12 * 1024, LostFoundSize(img));
+        List<uint> orphans = Unlink(img, [.. Enumerable.Range(0, 1300).Select(i => $"/o/f{i}")]);
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        AssertBothClean(img);
+
+        Assert.True(LostFoundSize(img) > 12 * 1024);
+        Assert.Contains("(IND)", DebugfsRead(img, "stat /lost+found"), StringComparison.Ordinal);
+        Assert.Equal(orphans.ToHashSet(), LostFoundEntries(img));
+        Assert.Equal("f1299\n", DebugfsRead(img, $"cat /lost+found/#{orphans[1299]}"));
+    }
+
+    private static long LostFoundSize(string img) =>
+        long.Parse(Regex.Match(DebugfsRead(img, "stat /lost+found"), @"Size: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+}
