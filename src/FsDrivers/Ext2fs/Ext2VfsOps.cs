@@ -135,57 +135,15 @@ internal static class Ext2VfsOps
             return e;
         }
         var s = new Ext2Superblock(raw);
-        if (s.MagicValue != Ext2Superblock.Magic)
+        if (Ext2Geometry.Problem(s) is string problem)
         {
-            message = "bad superblock magic (not an ext2/3/4 file system)";
+            message = problem;
             return Errno.EINVAL;
         }
-        if (s.RevLevel > 1)
+        if ((s.InodesPerGroup % 8) != 0)
         {
-            message = $"unsupported revision level {s.RevLevel}";
-            return Errno.EINVAL;
-        }
-        if (s.LogBlockSize > 6)
-        {
-            message = $"bad block size (log {s.LogBlockSize})";
-            return Errno.EINVAL;
-        }
-        if (s.SizeFieldProblem() is string sizeProblem)
-        {
-            message = sizeProblem;
-            return Errno.EINVAL;
-        }
-        int bs = 1024 << (int)s.LogBlockSize;
-        if (s.BlocksPerGroup == 0 || s.BlocksPerGroup > (uint)bs * 8 || s.InodesPerGroup == 0
-            || s.InodesPerGroup > (uint)bs * 8 || (s.InodesPerGroup % 8) != 0)
-        {
-            message = "bad blocks or inodes per group";
-            return Errno.EINVAL;
-        }
-        if (s.InodeSize < 128 || s.InodeSize > bs || (s.InodeSize & (s.InodeSize - 1)) != 0)
-        {
-            message = $"bad inode size {s.InodeSize}";
-            return Errno.EINVAL;
-        }
-        if (s.FirstDataBlock != (bs == 1024 ? 1u : 0u) && s.FirstDataBlock != 0)
-        {
-            message = $"bad first data block {s.FirstDataBlock}";
-            return Errno.EINVAL;
-        }
-        if (s.BlocksCount <= s.FirstDataBlock || s.FirstIno < 11 || s.FirstIno >= s.InodesCount)
-        {
-            message = "bad block or inode counts";
-            return Errno.EINVAL;
-        }
-        ulong groups = (s.BlocksCount - s.FirstDataBlock + s.BlocksPerGroup - 1) / s.BlocksPerGroup;
-        if (groups * s.InodesPerGroup != s.InodesCount)
-        {
-            message = "inode count does not match the group count";
-            return Errno.EINVAL;
-        }
-        if (s.Is64Bit && (s.DescSize < Ext2GroupDescriptor.Size64 || s.DescSize > 1024 || (s.DescSize & (s.DescSize - 1)) != 0))
-        {
-            message = $"bad group descriptor size {s.DescSize}";
+            // The inode bitmap code works a byte at a time.
+            message = $"inodes per group {s.InodesPerGroup} is not a multiple of 8";
             return Errno.EINVAL;
         }
         if (s.HasMetadataCsum)
@@ -202,6 +160,7 @@ internal static class Ext2VfsOps
                 return Errno.EIO;
             }
         }
+        int bs = 1024 << (int)s.LogBlockSize;
         if ((long)Math.Min(s.BlocksCount, long.MaxValue >> 17) * bs > device.Length)
         {
             message = $"device is smaller than the file system ({s.BlocksCount} blocks of {bs} bytes): truncated image?";

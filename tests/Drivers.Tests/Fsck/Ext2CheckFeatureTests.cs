@@ -104,10 +104,13 @@ public sealed partial class Ext2CheckFeatureTests : IDisposable
         Assert.True(FreeBlocks(img) - free > reserved, $"{free} free before, {FreeBlocks(img)} after");
     }
 
-    /// <summary>Fields e2fsck and the kernel refuse: the checker exits 8 untouched, the driver refuses the mount.</summary>
+    /// <summary>Fields e2fsck refuses (its check_super_value limits): the checker exits 8 untouched, the driver refuses the mount.</summary>
     [Theory]
     [InlineData("ext2", "log_groups_per_flex 64", "log_groups_per_flex 64 is out of range")]
     [InlineData("ext4", "log_cluster_size 5", "differs from the block size")]
+    [InlineData("ext2", "r_blocks_count 9000", "reserved block count 9000 is more than half of the 16384 blocks")]
+    [InlineData("ext4", "first_ino 5", "first inode 5 is impossible")]
+    [InlineData("ext2", "blocks_per_group 4", "blocks per group 4 is outside 8..8192")]
     public void ImpossibleSizeFields_CheckerRefuses_DriverRefuses(string type, string field, string message)
     {
         string img = Image(type, "16M");

@@ -93,58 +93,14 @@ internal sealed class Ext2CheckVolume
 
     private static string? ValidateSuperblock(Ext2Superblock sb, long deviceLength)
     {
-        if (sb.MagicValue != Ext2Superblock.Magic)
+        if (Ext2Geometry.Problem(sb) is string problem)
         {
-            return $"bad magic number 0x{sb.MagicValue:x4} in the superblock";
+            return problem;
         }
-        if (sb.RevLevel > 1)
-        {
-            return $"revision {sb.RevLevel} is newer than this checker";
-        }
-        if (sb.LogBlockSize > 6)
-        {
-            return $"block size 1024 << {sb.LogBlockSize} is out of range";
-        }
-        if (sb.SizeFieldProblem() is string sizeProblem)
-        {
-            return sizeProblem;
-        }
-        int bs = 1024 << (int)sb.LogBlockSize;
         uint unknown = sb.FeatureIncompat & ~IncompatKnown;
         if (unknown != 0)
         {
             return "unsupported incompat features: " + Ext2Features.IncompatNames(unknown);
-        }
-        if ((sb.FeatureRoCompat & Ext2Features.RoBigalloc) != 0)
-        {
-            return "bigalloc is not supported by this checker";
-        }
-        if (sb.BlocksPerGroup == 0 || sb.BlocksPerGroup > 8u * (uint)bs || sb.InodesPerGroup == 0
-            || sb.InodesPerGroup > 8u * (uint)bs)
-        {
-            return $"blocks per group {sb.BlocksPerGroup} or inodes per group {sb.InodesPerGroup} is out of range";
-        }
-        if (sb.FirstDataBlock != (bs == 1024 ? 1u : 0u) || sb.BlocksCount <= sb.FirstDataBlock)
-        {
-            return $"first data block {sb.FirstDataBlock} or block count {sb.BlocksCount} is impossible";
-        }
-        int isz = sb.InodeSize;
-        if (isz < Ext2Dinode.BaseSize || isz > bs || (isz & (isz - 1)) != 0)
-        {
-            return $"inode size {isz} is impossible";
-        }
-        ulong groups = (sb.BlocksCount - sb.FirstDataBlock + sb.BlocksPerGroup - 1) / sb.BlocksPerGroup;
-        if (groups * sb.InodesPerGroup != sb.InodesCount)
-        {
-            return $"inode count {sb.InodesCount} is not {groups} groups of {sb.InodesPerGroup}";
-        }
-        if (sb.Is64Bit && (sb.DescSize < Ext2GroupDescriptor.Size64 || sb.DescSize > bs || (sb.DescSize & (sb.DescSize - 1)) != 0))
-        {
-            return $"group descriptor size {sb.DescSize} is impossible";
-        }
-        if (sb.FirstIno < 11 || sb.FirstIno > sb.InodesCount)
-        {
-            return $"first inode {sb.FirstIno} is impossible";
         }
         if ((long)Math.Min(sb.BlocksCount, long.MaxValue >> 17) << (10 + (int)sb.LogBlockSize) > deviceLength)
         {

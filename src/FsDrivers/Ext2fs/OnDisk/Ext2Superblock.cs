@@ -269,18 +269,6 @@ internal sealed class Ext2Superblock
     public uint Flags => U32(Off.Flags);
     public int LogGroupsPerFlex => _raw[Off.LogGroupsPerFlex];
 
-    /// <summary>
-    /// Fields both the kernel and e2fsck refuse, whatever else is right: a cluster size
-    /// other than the block size without bigalloc, and a flex group of 2^32 groups or more.
-    /// </summary>
-    public string? SizeFieldProblem()
-    {
-        if ((FeatureRoCompat & Ext2Features.RoBigalloc) == 0 && LogClusterSize != LogBlockSize)
-        {
-            return $"cluster size (log {LogClusterSize}) differs from the block size (log {LogBlockSize}) without bigalloc";
-        }
-        return LogGroupsPerFlex > 31 ? $"log_groups_per_flex {LogGroupsPerFlex} is out of range" : null;
-    }
     public byte ChecksumType => _raw[Off.ChecksumType];
     public uint ChecksumSeed => U32(Off.ChecksumSeed);
     public uint BackupBg(int i) => U32(Off.QuotaAndBackupArea + 0xC + (4 * i));
