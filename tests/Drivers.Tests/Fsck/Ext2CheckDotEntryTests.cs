@@ -55,6 +55,31 @@ public sealed class Ext2CheckDotEntryTests : IDisposable
     private static int LostFoundEntries(string img) =>
         DebugfsRead(img, "ls /").Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries).Count(w => w == "lost+found");
 
+    /// <summary>e2fsck checks only the byte right after the name: byte 9 of '.', byte 10 of '..'.</summary>
+    [Theory]
+    [InlineData(9, ".")]
+    [InlineData(12 + 10, "..")]
+    public void ByteAfterTheDotName_MustBeNul_IsCleared(int offset, string name)
+    {
+        string img = Image();
+        long at = (FirstBlock(img, "/dir1") * 1024) + offset;
+        Patch(img, at, "X"u8.ToArray());
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"'{name}' entry is not NUL-terminated", StringComparison.Ordinal));
+        Assert.Equal(0, ReadAt(img, at, 1)[0]);
+        Assert.Equal("in dir1\n", DebugfsRead(img, "cat /dir1/a.txt"));
+    }
+
+    [Theory]
+    [InlineData(10)]
+    [InlineData(12 + 11)]
+    public void LaterPaddingBytes_AreNotChecked_AsInE2fsck(int offset)
+    {
+        string img = Image();
+        Patch(img, (FirstBlock(img, "/dir1") * 1024) + offset, "X"u8.ToArray());
+        AssertBothClean(img);
+    }
+
     [Fact]
     public void DotSpanningTheWholeBlock_IsSplit_AndDotDotMade()
     {

@@ -267,6 +267,14 @@ internal sealed partial class Ext2CheckRun
             Ext2DirEntry.SetFileType(b, off, 2, true);
             changed = true;
         }
+        int after = off + Ext2DirEntry.HeaderSize + want.Length;
+        if (b[after] != 0)
+        {
+            // e2fsck's "directory entry is not NULL terminated": only the byte right after the name.
+            Error(Pass2, Ino(dir), $"'{want}' entry is not NUL-terminated (byte 0x{b[after]:x2} after the name); set to 0");
+            b[after] = 0;
+            changed = true;
+        }
         if (index == 0)
         {
             if (ino != dir)

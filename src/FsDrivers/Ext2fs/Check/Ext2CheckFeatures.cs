@@ -121,6 +121,10 @@ internal sealed partial class Ext2CheckRun
             // Under -n this fails the check, as in e2fsck; the blocks stay claimed meanwhile.
             Error(Pass1, Ino(w.Ino), "the journal inode is not in use, but contains data; cleared");
         }
+        else if (IsQuotaSlot(w.Ino) && !QuotaInUse(w.Ino) && holdsData)
+        {
+            Error(Pass1, Ino(w.Ino), "quota inode is not in use, but contains data; cleared");
+        }
         else if (w.Ino == ResizeIno && !HasResizeFeature && HasAnyBlockPointer(w.Din))
         {
             if (!_repair)

@@ -24,13 +24,25 @@ internal sealed partial class Ext2CheckRun
     private void CheckReservedMode(InodeWalk w)
     {
         uint type = w.Din.Mode & 0xF000u;
-        bool quota = (Sb.FeatureRoCompat & Ext2Features.RoQuota) != 0 && w.Ino is >= FirstQuotaIno and <= LastQuotaIno;
+        if (IsQuotaSlot(w.Ino))
+        {
+            // e2fsck judges a quota slot by what it holds (ClearUnusedReservedInode), and a
+            // quota file in use only by being a regular file.
+            if (QuotaInUse(w.Ino) && type != 0x8000)
+            {
+                Error(Pass1, Ino(w.Ino), $"quota inode has invalid mode 0{Convert.ToString(w.Din.Mode, 8)}; made a regular file");
+                w.Din.Mode = (ushort)(0x8000 | (w.Din.Mode & 0xFFF));
+                w.Changed = true;
+                _type[w.Ino] = Ext2DirEntry.FileTypeOf(w.Din.Mode);
+            }
+            return;
+        }
         bool bad = w.Ino switch
         {
             1 or RootIno or JournalIno => false,
             BootLoaderIno => type == 0x4000,
             ResizeIno => w.Din.Mode != 0 && type != 0x8000,
-            _ => !quota && w.Din.Mode != 0,
+            _ => w.Din.Mode != 0,
         };
         if (!bad)
         {
@@ -41,6 +53,11 @@ internal sealed partial class Ext2CheckRun
         w.Changed = true;
         _type[w.Ino] = 0;
     }
+
+    private static bool IsQuotaSlot(uint ino) => ino is >= FirstQuotaIno and <= LastQuotaIno;
+
+    /// <summary>Inodes 3 and 4 are quota files only with the quota feature and the superblock naming them.</summary>
+    private bool QuotaInUse(uint ino) => (Sb.FeatureRoCompat & Ext2Features.RoQuota) != 0 && Sb.NamesQuotaInode(ino);
 
     /// <summary>A fast symlink keeps its target in i_block: e2fsck decides by the size alone.</summary>
     private static bool IsFastSymlink(Ext2Dinode din) => din.Size > 0 && din.Size < Ext2Dinode.BlockArea;

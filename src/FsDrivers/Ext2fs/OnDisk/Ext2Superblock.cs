@@ -91,6 +91,9 @@ internal sealed class Ext2Superblock
         public const int ErrorArea = 0x194;
         public const int MountOpts = 0x200;
         public const int QuotaAndBackupArea = 0x240;
+        public const int UsrQuotaInum = 0x240;
+        public const int GrpQuotaInum = 0x244;
+        public const int PrjQuotaInum = 0x26C;
         public const int ChecksumSeed = 0x270;
         public const int TimeHiBytes = 0x274;
         public const int Encoding = 0x27C;
@@ -271,6 +274,10 @@ internal sealed class Ext2Superblock
 
     public byte ChecksumType => _raw[Off.ChecksumType];
     public uint ChecksumSeed => U32(Off.ChecksumSeed);
+    /// <summary>Whether the user, group or project quota file field names <paramref name="ino"/>.</summary>
+    public bool NamesQuotaInode(uint ino) =>
+        ino != 0 && (U32(Off.UsrQuotaInum) == ino || U32(Off.GrpQuotaInum) == ino || U32(Off.PrjQuotaInum) == ino);
+
     public uint BackupBg(int i) => U32(Off.QuotaAndBackupArea + 0xC + (4 * i));
     public ushort MinExtraIsize => U16(Off.MinExtraIsize);
     public ushort WantExtraIsize => U16(Off.WantExtraIsize);
