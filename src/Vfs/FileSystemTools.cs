@@ -24,14 +24,36 @@ public sealed class CheckReport
     /// <summary>Set when the check could not run (unreadable device, not this file system).</summary>
     public string? OperationalError { get; set; }
 
-    public bool HasErrors => Findings.Any(f => f.Severity == CheckSeverity.Error);
+    /// <summary>Errors past a checker's listing limit: counted here, not kept in <see cref="Findings"/>.</summary>
+    public int UnlistedErrors { get; private set; }
+
+    /// <summary>How many of <see cref="UnlistedErrors"/> were repaired.</summary>
+    public int UnlistedRepaired { get; private set; }
+
+    /// <summary>Every error found, listed or not.</summary>
+    public int ErrorCount => Findings.Count(f => f.Severity == CheckSeverity.Error) + UnlistedErrors;
+
+    /// <summary>Every error repaired, listed or not.</summary>
+    public int RepairedCount => Findings.Count(f => f.Severity == CheckSeverity.Error && f.Repaired) + UnlistedRepaired;
+
+    public bool HasErrors => ErrorCount > 0;
 
     /// <summary>0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error.</summary>
     public int ExitCode =>
         OperationalError is not null ? 8
-        : Findings.Any(f => f.Severity == CheckSeverity.Error && !f.Repaired) ? 4
-        : Findings.Any(f => f.Severity == CheckSeverity.Error && f.Repaired) ? 1
+        : RepairedCount < ErrorCount ? 4
+        : ErrorCount > 0 ? 1
         : 0;
+
+    /// <summary>Count an error without listing it (a checker's limit per pass was reached).</summary>
+    public void AddUnlisted(bool repaired)
+    {
+        UnlistedErrors++;
+        if (repaired)
+        {
+            UnlistedRepaired++;
+        }
+    }
 
     public void Add(string phase, string location, string message, bool repaired = false) =>
         Findings.Add(new CheckFinding(phase, location, message, CheckSeverity.Error, repaired));

@@ -57,6 +57,8 @@ public sealed class Ext2FsckCliTests
         {
             Assert.Equal(4, doc.RootElement.GetProperty("exitCode").GetInt32());
             Assert.Equal("ext2fs", doc.RootElement.GetProperty("fsType").GetString());
+            Assert.True(doc.RootElement.GetProperty("errors").GetInt32() > 0);
+            Assert.Equal(0, doc.RootElement.GetProperty("repaired").GetInt32());
             JsonElement[] findings = [.. doc.RootElement.GetProperty("findings").EnumerateArray()];
             Assert.Contains(findings, f => f.GetProperty("phase").GetString() == "references"
                 && f.GetProperty("location").GetString()!.StartsWith("inode ", StringComparison.Ordinal)

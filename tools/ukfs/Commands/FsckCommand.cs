@@ -57,6 +57,7 @@ internal static class FsckCommand
         if (o.Json)
         {
             var json = new FsckJson(ctx.Image.ToString(), type, o.Yes, report.ExitCode, report.OperationalError,
+                report.ErrorCount, report.RepairedCount,
                 [.. report.Findings.Select(f => new FindingJson(f.Phase, f.Location, f.Message,
                     f.Severity == CheckSeverity.Error ? "error" : "note", f.Repaired))]);
             ctx.Out.WriteLine(JsonSerializer.Serialize(json, FsckJsonContext.Default.FsckJson));
@@ -71,8 +72,8 @@ internal static class FsckCommand
         {
             ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: {report.OperationalError}");
         }
-        int errors = report.Findings.Count(f => f.Severity == CheckSeverity.Error);
-        int fixedCount = report.Findings.Count(f => f.Severity == CheckSeverity.Error && f.Repaired);
+        int errors = report.ErrorCount;
+        int fixedCount = report.RepairedCount;
         string verdict = report.ExitCode switch
         {
             0 => "clean",

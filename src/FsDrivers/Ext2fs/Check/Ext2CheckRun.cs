@@ -131,10 +131,10 @@ internal sealed partial class Ext2CheckRun
         {
             _report.Add(pass, location, message, repaired);
         }
-        else if (!repaired)
+        else
         {
-            // Beyond the listing limit an unrepaired error must still make the exit status 4.
-            _report.Add(pass, location, message, false);
+            // Still counted: an unrepaired one beyond the limit must make the exit status 4.
+            _report.AddUnlisted(repaired);
         }
     }
 
