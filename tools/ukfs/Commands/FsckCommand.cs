@@ -37,7 +37,7 @@ internal static class FsckCommand
             string? type = ctx.FsType ?? FileSystemRegistry.Detect(device)?.Name ?? FsTypeProbe.Identify(device)?.Driver;
             if (type is null)
             {
-                ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: no known file system");
+                ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: no known file system (give -t TYPE to check one whose primary superblock is damaged)");
                 return OperationalError;
             }
             IFileSystemChecker? checker = FileSystemTools.FindChecker(type);

@@ -82,13 +82,88 @@ internal sealed class Ext2CheckVolume
         }
         var sb = new Ext2Superblock(raw);
         error = ValidateSuperblock(sb, device.Length);
-        if (error is not null)
+        if (error is null)
         {
-            return null;
+            var v = new Ext2CheckVolume(device, sb);
+            error = v.LoadGroups(0);
+            if (error is null)
+            {
+                return v;
+            }
         }
-        var v = new Ext2CheckVolume(device, sb);
-        error = v.LoadGroups();
-        return error is null ? v : null;
+        // e2fsck's "Superblock invalid, trying backup blocks": group 1's copies, found from
+        // the primary's group size when that is readable, else at each block size's default.
+        Ext2CheckVolume? backup = OpenBackup(device, sb);
+        if (backup is not null)
+        {
+            backup.PrimaryProblem = error;
+        }
+        return backup;
+    }
+
+    /// <summary>Block of the superblock copy this view was opened from; 0 for the primary.</summary>
+    public ulong BackupSuperblock { get; private set; }
+
+    /// <summary>Why the primary superblock or descriptor table was refused, when a backup is used.</summary>
+    public string? PrimaryProblem { get; private set; }
+
+    private static Ext2CheckVolume? OpenBackup(IBlockDevice device, Ext2Superblock primary)
+    {
+        var candidates = new List<(ulong Block, int LogBlockSize)>();
+        if (primary.MagicValue == Ext2Superblock.Magic && primary.LogBlockSize <= 6 && primary.BlocksPerGroup >= 8)
+        {
+            candidates.Add((primary.FirstDataBlock + (ulong)primary.BlocksPerGroup, (int)primary.LogBlockSize));
+        }
+        for (int log = 0; log <= 6; log++)
+        {
+            ulong bs = 1024UL << log;
+            candidates.Add(((8 * bs) + (log == 0 ? 1UL : 0UL), log));
+        }
+        foreach ((ulong block, int log) in candidates.Distinct())
+        {
+            long at = (long)block << (10 + log);
+            byte[] raw = new byte[Ext2Superblock.Size];
+            if (at + raw.Length > device.Length || device.Read(at, raw) != Errno.OK)
+            {
+                continue;
+            }
+            var sb = new Ext2Superblock(raw);
+            if (sb.MagicValue != Ext2Superblock.Magic || sb.LogBlockSize != log || ValidateSuperblock(sb, device.Length) is not null
+                || block != sb.FirstDataBlock + sb.BlocksPerGroup || !Ext2GroupLayout.HasSuper(sb, 1)
+                || (sb.HasMetadataCsum && sb.StoredChecksum != sb.ComputeChecksum()))
+            {
+                continue;
+            }
+            var v = new Ext2CheckVolume(device, sb);
+            if (v.LoadGroups(block) is null)
+            {
+                v.BackupSuperblock = block;
+                v.AdoptBackup();
+                return v;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Make the backup the primary to be: it names group 0, and, as libext2fs does when it
+    /// opens a backup, no group keeps an uninit flag or an unused-inode count (the backup's
+    /// descriptors are as old as the last resize). Every descriptor block is stored, so a
+    /// repair writes the whole primary table; a check without repair writes nothing.
+    /// </summary>
+    private void AdoptBackup()
+    {
+        Sb.BlockGroupNr = 0;
+        Sb.UpdateChecksum();
+        for (uint g = 0; g < GroupCount; g++)
+        {
+            if (GroupCsum)
+            {
+                Groups[g].Flags &= unchecked((ushort)~(Ext2GroupDescriptor.FlagBlockUninit | Ext2GroupDescriptor.FlagInodeUninit));
+                Groups[g].ItableUnused = 0;
+            }
+            StoreDescriptor(g);
+        }
     }
 
     private static string? ValidateSuperblock(Ext2Superblock sb, long deviceLength)
@@ -109,14 +184,20 @@ internal sealed class Ext2CheckVolume
         return null;
     }
 
-    private string? LoadGroups()
+    /// <summary>
+    /// Read the descriptor table: the primary, or with <paramref name="backupSb"/> the copy
+    /// that follows that superblock copy (meta_bg blocks past s_first_meta_bg have no copy
+    /// there and are read where they live).
+    /// </summary>
+    private string? LoadGroups(ulong backupSb)
     {
         uint gdtBlocks = (uint)((GroupCount + (uint)DescPerBlock - 1) / (uint)DescPerBlock);
         _gdtRaw = new byte[gdtBlocks][];
         var groups = new Ext2GroupDescriptor[GroupCount];
+        bool metaBg = (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0;
         for (uint i = 0; i < gdtBlocks; i++)
         {
-            ulong blk = GdtBlock(i);
+            ulong blk = backupSb != 0 && (!metaBg || i < Sb.FirstMetaBg) ? backupSb + 1 + i : GdtBlock(i);
             if (blk >= BlocksCount || Read(blk, out byte[] data) != Errno.OK)
             {
                 return $"cannot read group descriptor block {blk}";

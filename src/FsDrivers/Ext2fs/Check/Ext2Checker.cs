@@ -32,6 +32,11 @@ public sealed class Ext2Checker : IFileSystemChecker
                 report.OperationalError = "not a usable ext2/ext3/ext4 file system: " + error;
                 return report;
             }
+            if (v.BackupSuperblock != 0)
+            {
+                report.Add("superblock", "block 0", $"the primary superblock or descriptor table is unusable ({v.PrimaryProblem}); "
+                    + $"checked with the backup in block {v.BackupSuperblock}, which replaces it", repaired: repair);
+            }
             if (Ext2CheckJournal.NeedsRecovery(v.Sb))
             {
                 if (!repair)

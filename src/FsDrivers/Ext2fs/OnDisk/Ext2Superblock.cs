@@ -212,6 +212,13 @@ internal sealed class Ext2Superblock
         set => SetU16(Off.MntCount, value);
     }
 
+    /// <summary>s_block_group_nr: the group this copy sits in (0 for the primary).</summary>
+    public ushort BlockGroupNr
+    {
+        get => U16(Off.BlockGroupNr);
+        set => SetU16(Off.BlockGroupNr, value);
+    }
+
     public ushort State
     {
         get => U16(Off.State);
