@@ -135,7 +135,7 @@ internal static class Ext2VfsOps
             return e;
         }
         var s = new Ext2Superblock(raw);
-        if (Ext2Geometry.Problem(s) is string problem)
+        if (Ext2SuperblockRules.Problem(s) is string problem)
         {
             message = problem;
             return Errno.EINVAL;

@@ -168,7 +168,7 @@ internal sealed class Ext2CheckVolume
 
     private static string? ValidateSuperblock(Ext2Superblock sb, long deviceLength)
     {
-        if (Ext2Geometry.Problem(sb) is string problem)
+        if (Ext2SuperblockRules.Problem(sb) is string problem)
         {
             return problem;
         }

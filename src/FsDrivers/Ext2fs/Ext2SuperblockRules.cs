@@ -8,7 +8,7 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// with e2fsck's limits (check_super_block): a value outside them makes e2fsck give up on
 /// the superblock, so the driver refuses to mount it and the checker to repair it.
 /// </summary>
-internal static class Ext2Geometry
+internal static class Ext2SuperblockRules
 {
     /// <summary>e2fsck's largest group-descriptor size (EXT2_MAX_DESC_SIZE).</summary>
     private const int MaxDescSize = 1024;
