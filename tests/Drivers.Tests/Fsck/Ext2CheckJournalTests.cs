@@ -6,9 +6,10 @@ using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
 namespace RumpFs.Drivers.Tests.Fsck;
 
 /// <summary>
-/// Invalid internal journals, which e2fsck refuses to check past ("Cannot proceed"): ours
-/// reports each one, under -y too, and leaves the journal whole rather than punching holes
-/// into it or clearing another inode.
+/// Invalid internal journals, which e2fsck -n refuses to check past ("Cannot proceed"): ours
+/// reports each one; -y deletes it whole (never punching holes into it) and makes a new one
+/// in inode 8, as e2fsck -y does, after which both checkers find the image clean with its
+/// files intact and a journal of mke2fs's size for the volume.
 /// </summary>
 public sealed class Ext2CheckJournalTests : IDisposable
 {
@@ -16,12 +17,21 @@ public sealed class Ext2CheckJournalTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private string Image(string type)
+    private string Image(string type, string name = "check")
     {
-        string img = _dir.File(type + ".img");
-        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", type, img, "16M");
+        string src = _dir.File("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "keep"), "kept through the repair\n");
+        string img = _dir.File($"{type}-{name}.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", type, "-d", src, img, "16M");
         return img;
     }
+
+    /// <summary>The journal lines of dumpe2fs -h (inode, backup, size), to compare with a fresh mke2fs image's.</summary>
+    private static string JournalSummary(string img) => string.Join('\n',
+        OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout.Split('\n')
+            .Where(l => l.StartsWith("Journal inode:", StringComparison.Ordinal) || l.StartsWith("Journal backup:", StringComparison.Ordinal)
+                || l.StartsWith("Total journal size:", StringComparison.Ordinal) || l.StartsWith("Journal features:", StringComparison.Ordinal)));
 
     private static void Poke(string img, long offset, params byte[] bytes)
     {
@@ -30,34 +40,41 @@ public sealed class Ext2CheckJournalTests : IDisposable
         f.Write(bytes);
     }
 
-    /// <summary>Both checkers fail the image; our -y exits 4 and the journal inode's bytes stay as they were.</summary>
-    private static CheckReport AssertInvalidJournalLeftAlone(string img, string finding)
+    /// <summary>
+    /// Both checkers fail the image and -n writes nothing; our -y exits 1, and then both find
+    /// it clean, with /keep intact and a journal like the one mke2fs makes for the volume.
+    /// </summary>
+    private CheckReport AssertInvalidJournalRecreated(string img, string type, string finding)
     {
         ToolResult oracle = E2fsck(img);
         Assert.True((oracle.ExitCode & 4) != 0, oracle.Transcript);
-        string journalBefore = DebugfsRead(img, "stat <8>");
+        byte[] before = File.ReadAllBytes(img);
         CheckReport n = Check(img, repair: false);
         Assert.True(n.ExitCode == 4, Describe(n));
         Assert.Contains(n.Findings, f => f.Message.Contains(finding, StringComparison.Ordinal) && !f.Repaired);
+        Assert.True(before.AsSpan().SequenceEqual(File.ReadAllBytes(img)), "a check without -y wrote to the image");
+
         CheckReport y = Check(img, repair: true);
-        Assert.True(y.ExitCode == 4, Describe(y));
-        Assert.Equal(journalBefore, DebugfsRead(img, "stat <8>"));
-        CheckReport again = Check(img, repair: false);
-        Assert.True(again.Findings.Count(f => f.Severity == CheckSeverity.Error) == 1, Describe(again));
+        Assert.True(y.ExitCode == 1, Describe(y));
+        Assert.Contains(y.Findings, f => f.Message.Contains(finding, StringComparison.Ordinal) && f.Repaired);
+        Assert.Contains(y.Findings, f => f.Message.StartsWith("journal recreated", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+        Assert.Equal(JournalSummary(Image(type, "fresh")), JournalSummary(img));
         return n;
     }
 
     [Fact]
-    public void DamagedJournalSuperblock_Reported()
+    public void DamagedJournalSuperblock_JournalRecreated()
     {
         string img = Image("ext4");
         long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
         Poke(img, (jsb * 1024) + 12, 0x95, 0xeb, 0x6e, 0xf6); // s_blocksize
-        AssertInvalidJournalLeftAlone(img, "the journal is invalid: its superblock says block size");
+        AssertInvalidJournalRecreated(img, "ext4", "the journal is invalid: its superblock says block size");
     }
 
     [Fact]
-    public void IllegalPointerInTheJournalsMap_ReportedNotCleared()
+    public void IllegalPointerInTheJournalsMap_JournalRecreatedNotPunched()
     {
         string img = Image("ext3");
         // Logical block 300 sits under the first indirect block of the double-indirect tree.
@@ -66,19 +83,19 @@ public sealed class Ext2CheckJournalTests : IDisposable
         int ind = stat.IndexOf("(IND):", dind, StringComparison.Ordinal) + "(IND):".Length;
         long indBlock = long.Parse(new string([.. stat[ind..].TakeWhile(char.IsAsciiDigit)]), CultureInfo.InvariantCulture);
         Poke(img, (indBlock * 1024) + (20 * 4) + 2, 0x0e, 0x9c);
-        CheckReport n = AssertInvalidJournalLeftAlone(img, "is outside the file system or its metadata");
+        CheckReport n = AssertInvalidJournalRecreated(img, "ext3", "is outside the file system or its metadata");
         Assert.DoesNotContain(n.Findings, f => f.Message.Contains("i_blocks", StringComparison.Ordinal));
     }
 
     [Theory]
     [InlineData(0x28, new byte[] { 0xff, 0xff, 0xff, 0xff }, "unknown incompatible features")] // s_feature_incompat
     [InlineData(0x40, new byte[] { 0, 0, 0, 2 }, "names 2 file systems as users")] // s_nr_users
-    public void JournalSuperblockFieldsE2fsckRefuses_Reported(int offset, byte[] value, string finding)
+    public void JournalSuperblockFieldsE2fsckRefuses_JournalRecreated(int offset, byte[] value, string finding)
     {
         string img = Image("ext4");
         long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
         Poke(img, (jsb * 1024) + offset, value);
-        AssertInvalidJournalLeftAlone(img, finding);
+        AssertInvalidJournalRecreated(img, "ext4", finding);
     }
 
     /// <summary>A log shorter than its inode, or one whose first-block field is 0: e2fsck accepts both, and so does ours.</summary>
@@ -94,10 +111,11 @@ public sealed class Ext2CheckJournalTests : IDisposable
     }
 
     [Fact]
-    public void JournalNamedInAnotherInode_ReportedAndInode8Kept()
+    public void JournalNamedInAnotherInode_Inode2KeptAsTheRoot_JournalMadeInInode8()
     {
         string img = Image("ext4");
         Debugfs(img, "ssv journal_inum 2");
-        AssertInvalidJournalLeftAlone(img, "the journal is named as inode 2");
+        AssertInvalidJournalRecreated(img, "ext4", "the journal is named as inode 2");
+        Assert.Contains("Type: directory", DebugfsRead(img, "stat <2>"), StringComparison.Ordinal);
     }
 }

@@ -213,7 +213,7 @@ public sealed class Ext4NewfsTests
         {
             l.Map.MarkUsed(b, 1);
         }
-        Ext2NewFile f = Ext2NewFile.Allocate(l, l.DataGoal, 50, extents: true, csum: true, inodeSeed: 1234)!;
+        Ext2NewFile f = Ext2NewFile.Allocate(l.Map, g.BlockSize, l.DataGoal, 50, extents: true, csum: true, inodeSeed: 1234)!;
         Assert.Equal(50, f.Runs.Count);
         Ext4Extent.Header root = Ext4Extent.ReadHeader(f.BlockArea);
         Assert.Equal((Ext4Extent.Magic, (ushort)1, (ushort)1), (root.Magic, root.Entries, root.Depth));
@@ -240,7 +240,7 @@ public sealed class Ext4NewfsTests
         Ext2Geometry g = Ext2Geometry.Choose(64L << 20, Options("type=ext3"), out _)!;
         Ext2Layout l = Ext2Layout.Place(g, out _)!;
         // 1 KiB blocks: 12 direct, 256 through the single indirect block, the rest through the double.
-        Ext2NewFile f = Ext2NewFile.Allocate(l, l.DataGoal, 1000, extents: false, csum: false, inodeSeed: 0)!;
+        Ext2NewFile f = Ext2NewFile.Allocate(l.Map, g.BlockSize, l.DataGoal, 1000, extents: false, csum: false, inodeSeed: 0)!;
         // Pointer blocks: one single indirect, one double indirect and ceil(732/256) = 3 below it.
         Assert.Equal(5, f.MapBlocks.Count);
         Assert.Equal(1005UL, f.TotalBlocks);
@@ -261,7 +261,7 @@ public sealed class Ext4NewfsTests
         Ext2Geometry g = Ext2Geometry.Choose(100L << 20, Options("type=ext2;bsize=1024"), out _)!;
         Ext2Layout l = Ext2Layout.Place(g, out _)!;
         // 12 direct + 256 single + 65536 double; the last 196 blocks go through the triple indirect block.
-        Ext2NewFile f = Ext2NewFile.Allocate(l, l.DataGoal, 66000, extents: false, csum: false, inodeSeed: 0)!;
+        Ext2NewFile f = Ext2NewFile.Allocate(l.Map, g.BlockSize, l.DataGoal, 66000, extents: false, csum: false, inodeSeed: 0)!;
         Assert.Equal(1 + (1 + 256) + (1 + 1 + 1), f.MapBlocks.Count);
         uint Ptr(byte[] b, int i) => BinaryPrimitives.ReadUInt32LittleEndian(b.AsSpan(4 * i));
         byte[] Block(uint blk) => f.MapBlocks.Single(m => m.Block == blk).Data;

@@ -8,9 +8,9 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// The internal journal as e2fsck loads it before its passes: the superblock must name inode
 /// 8, and that inode must be a regular file of at least 1024 blocks, mapped without holes or
 /// illegal blocks, whose first block is a journal superblock matching the file system. An
-/// invalid journal is reported and left whole: e2fsck -y deletes and recreates it, which this
-/// checker does not, and clearing single pointers (as for a file) would only punch holes
-/// into the log.
+/// invalid journal is deleted and made again under repair, as e2fsck -y does
+/// (Ext2CheckJournalRecreate); single pointers are never cleared, as they would be for a
+/// file, since that would only punch holes into the log.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -24,8 +24,12 @@ internal sealed partial class Ext2CheckRun
     {
         if (JournalNamed && Sb.JournalInum != JournalIno)
         {
-            Error(Pass0, "superblock", $"the journal is named as inode {Sb.JournalInum}, not inode {JournalIno}: an invalid journal"
-                + " (e2fsck -y deletes and recreates it; not repaired here)", fixable: false);
+            Error(Pass0, "superblock", $"the journal is named as inode {Sb.JournalInum}, not inode {JournalIno}: an invalid journal;"
+                + $" deleted (inode {Sb.JournalInum} is then an ordinary file) and made again in inode {JournalIno}");
+            if (_repair)
+            {
+                DeleteJournal();
+            }
         }
     }
 
@@ -38,9 +42,15 @@ internal sealed partial class Ext2CheckRun
         string? why = w.BadTree ? "its extent tree is damaged" : JournalProblem(w.Din, journal);
         if (why is not null)
         {
-            // Nothing of an invalid journal is rewritten, not even what the walk mended.
+            // Nothing of an invalid journal is mended piecemeal: holes punched into a log
+            // would only make it wrong in another way. It goes whole, and a new one is made.
             w.Changed = false;
-            Error(Pass1, Ino(w.Ino), $"the journal is invalid: {why} (e2fsck -y deletes and recreates it; not repaired here)", fixable: false);
+            Error(Pass1, Ino(w.Ino), $"the journal is invalid: {why}; deleted and made again");
+            if (_repair)
+            {
+                DeleteJournal();
+                ClearJournalInode(w);
+            }
         }
     }
 

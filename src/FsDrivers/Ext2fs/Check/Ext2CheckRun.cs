@@ -94,6 +94,7 @@ internal sealed partial class Ext2CheckRun
         CheckDirectories();
         CheckConnectivity();
         CheckReferenceCounts();
+        RecreateJournal();
         CheckBitmapsAndCounts();
         foreach ((string pass, int count) in _perPass)
         {

@@ -14,6 +14,7 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 internal sealed class Ext2CheckVolume
 {
     private readonly Dictionary<ulong, byte[]> _changed = [];
+    private readonly List<(ulong Start, ulong Count)> _zeroed = [];
     private byte[][] _gdtRaw = [];
 
     private Ext2CheckVolume(IBlockDevice device, Ext2Superblock sb)
@@ -57,7 +58,7 @@ internal sealed class Ext2CheckVolume
     public bool DirNlink => (Sb.FeatureRoCompat & Ext2Features.RoDirNlink) != 0;
     public bool DirIndex => (Sb.FeatureCompat & Ext2Features.CompatDirIndex) != 0;
     public bool InlineData => (Sb.FeatureIncompat & Ext2Features.IncompatInlineData) != 0;
-    public bool HasChanges => _changed.Count > 0;
+    public bool HasChanges => _changed.Count > 0 || _zeroed.Count > 0;
 
     /// <summary>Incompat features the checker understands; anything else is an operational error, as for e2fsck.</summary>
     private const uint IncompatKnown = Ext2Features.IncompatFiletype | Ext2Features.IncompatRecover
@@ -263,6 +264,12 @@ internal sealed class Ext2CheckVolume
     /// <summary>Keep a changed block for <see cref="WriteBack"/>.</summary>
     public void Write(ulong blk, byte[] data) => _changed[blk] = data;
 
+    /// <summary>
+    /// Blocks <see cref="WriteBack"/> fills with zeros before it writes the changed blocks (a
+    /// new journal's log): too many to keep in memory, and never read back by the check.
+    /// </summary>
+    public void ZeroOnWriteBack(ulong start, ulong count) => _zeroed.Add((start, count));
+
     /// <summary>Where inode <paramref name="ino"/> lives: its block and byte offset there.</summary>
     public (ulong Block, int Offset) InodeLocation(uint ino)
     {
@@ -319,6 +326,21 @@ internal sealed class Ext2CheckVolume
     /// <summary>Write every changed block and the superblock (with a fresh checksum), then flush.</summary>
     public Errno WriteBack()
     {
+        byte[] zeros = new byte[1 << 20];
+        foreach ((ulong start, ulong count) in _zeroed)
+        {
+            long at = (long)start << BlockShift;
+            long end = (long)(start + count) << BlockShift;
+            for (; at < end; at += zeros.Length)
+            {
+                Errno z = Device.Write(at, zeros.AsSpan(0, (int)Math.Min(zeros.Length, end - at)));
+                if (z != Errno.OK)
+                {
+                    return z;
+                }
+            }
+        }
+        _zeroed.Clear();
         foreach ((ulong blk, byte[] data) in _changed.OrderBy(kv => kv.Key))
         {
             Errno e = Device.Write((long)blk << BlockShift, data);

@@ -6,7 +6,7 @@ namespace RumpFs.FsDrivers.Ext2fs.Newfs;
 /// group's bitmap is known from the geometry (its superblock copy and descriptors), so a
 /// large volume costs memory only for the groups that hold metadata or data.
 /// </summary>
-internal sealed class Ext2BlockMap(Ext2Geometry g)
+internal sealed class Ext2BlockMap(Ext2Geometry g) : IExt2BlockSource
 {
     private readonly Dictionary<uint, byte[]> _touched = [];
 

@@ -32,16 +32,16 @@ internal sealed class Ext2NewFile
     /// their map; null when the volume has no room. <paramref name="inodeSeed"/> checksums
     /// extent leaf blocks when <paramref name="csum"/> is set.
     /// </summary>
-    public static Ext2NewFile? Allocate(Ext2Layout l, uint goal, uint count, bool extents, bool csum, uint inodeSeed)
+    public static Ext2NewFile? Allocate(IExt2BlockSource blocks, int blockSize, uint goal, uint count, bool extents, bool csum, uint inodeSeed)
     {
         var f = new Ext2NewFile();
-        return extents ? f.MapExtents(l, goal, count, csum, inodeSeed) : f.MapIndirect(l, goal, count);
+        return extents ? f.MapExtents(blocks, blockSize, goal, count, csum, inodeSeed) : f.MapIndirect(blocks, blockSize, goal, count);
     }
 
-    private Ext2NewFile? MapExtents(Ext2Layout l, uint goal, uint count, bool csum, uint inodeSeed)
+    private Ext2NewFile? MapExtents(IExt2BlockSource blocks, int bs, uint goal, uint count, bool csum, uint inodeSeed)
     {
         InodeFlags = Ext2Dinode.FlagExtents;
-        List<(uint Start, uint Length)>? runs = l.Map.AllocRuns(goal, count, Ext4Extent.MaxInitLen);
+        List<(uint Start, uint Length)>? runs = blocks.AllocRuns(goal, count, Ext4Extent.MaxInitLen);
         if (runs is null)
         {
             return null;
@@ -52,7 +52,6 @@ internal sealed class Ext2NewFile
             WriteLeaves(BlockArea, runs, 0, runs.Count, InodeExtents, 0);
             return this;
         }
-        int bs = l.Geometry.BlockSize;
         int perLeaf = Ext4Extent.Capacity(bs - (csum ? 4 : 0));
         int leaves = (runs.Count + perLeaf - 1) / perLeaf;
         if (leaves > InodeExtents)
@@ -63,7 +62,7 @@ internal sealed class Ext2NewFile
         uint logical = 0;
         for (int i = 0; i < leaves; i++)
         {
-            uint? leaf = l.Map.AllocRun(goal, 1);
+            uint? leaf = blocks.AllocRun(goal, 1);
             if (leaf is null)
             {
                 return null;
@@ -98,9 +97,8 @@ internal sealed class Ext2NewFile
         }
     }
 
-    private Ext2NewFile? MapIndirect(Ext2Layout l, uint goal, uint count)
+    private Ext2NewFile? MapIndirect(IExt2BlockSource blocks, int bs, uint goal, uint count)
     {
-        int bs = l.Geometry.BlockSize;
         long p = bs / 4;
         long left = Math.Max(0, (long)count - DirectPointers);
         long meta = 0;
@@ -119,7 +117,7 @@ internal sealed class Ext2NewFile
         {
             meta += 1 + ((left + (p * p) - 1) / (p * p)) + ((left + p - 1) / p);
         }
-        List<(uint Start, uint Length)>? all = l.Map.AllocRuns(goal, count + (uint)meta, uint.MaxValue);
+        List<(uint Start, uint Length)>? all = blocks.AllocRuns(goal, count + (uint)meta, uint.MaxValue);
         if (all is null)
         {
             return null;

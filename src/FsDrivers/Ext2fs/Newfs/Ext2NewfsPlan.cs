@@ -63,8 +63,8 @@ internal sealed class Ext2NewfsPlan
         Ext2FeatureSet f = g.Features;
         bool csum = f.MetadataCsum;
         uint goal = l.DataGoal;
-        Ext2NewFile? root = Ext2NewFile.Allocate(l, goal, 1, f.Extents, csum, p.InodeSeed(RootIno));
-        Ext2NewFile? lf = root is null ? null : Ext2NewFile.Allocate(l, goal, 1, f.Extents, csum, p.InodeSeed(LostFoundIno));
+        Ext2NewFile? root = Ext2NewFile.Allocate(l.Map, g.BlockSize, goal, 1, f.Extents, csum, p.InodeSeed(RootIno));
+        Ext2NewFile? lf = root is null ? null : Ext2NewFile.Allocate(l.Map, g.BlockSize, goal, 1, f.Extents, csum, p.InodeSeed(LostFoundIno));
         if (root is null || lf is null)
         {
             error = "the volume has no room for the root directory";
@@ -74,7 +74,7 @@ internal sealed class Ext2NewfsPlan
         p.LostFound = lf;
         if (f.Journal)
         {
-            p.Journal = Ext2NewFile.Allocate(l, JournalGoal(g), g.JournalBlocks, f.Extents, csum, p.InodeSeed(Ext2NewJournal.Inode));
+            p.Journal = Ext2NewFile.Allocate(l.Map, g.BlockSize, JournalGoal(g), g.JournalBlocks, f.Extents, csum, p.InodeSeed(Ext2NewJournal.Inode));
             if (p.Journal is null)
             {
                 error = $"the volume has no room for a journal of {g.JournalBlocks} blocks";

@@ -231,7 +231,11 @@ internal sealed class Ext2Superblock
     public uint FirstIno => RevLevel == 0 ? 11 : U32(Off.FirstIno);
     public int InodeSize => RevLevel == 0 ? 128 : U16(Off.InodeSize);
 
-    public uint FeatureCompat => U32(Off.FeatureCompat);
+    public uint FeatureCompat
+    {
+        get => U32(Off.FeatureCompat);
+        set => SetU32(Off.FeatureCompat, value);
+    }
 
     public uint FeatureIncompat
     {
@@ -253,7 +257,30 @@ internal sealed class Ext2Superblock
         set => SetU16(Off.ReservedGdtBlocks, value);
     }
 
-    public uint JournalInum => U32(Off.JournalInum);
+    public uint JournalInum
+    {
+        get => U32(Off.JournalInum);
+        set => SetU32(Off.JournalInum, value);
+    }
+
+    /// <summary>
+    /// s_jnl_blocks and s_jnl_backup_type: a copy of the journal inode's i_block and size
+    /// (type 1), or nothing (type 0) when <paramref name="blockArea"/> is empty.
+    /// </summary>
+    public void SetJournalBackup(ReadOnlySpan<byte> blockArea, long size)
+    {
+        Span<byte> backup = _raw.AsSpan(Off.JnlBlocks, 68);
+        backup.Clear();
+        _raw[Off.JnlBackupType] = 0;
+        if (blockArea.IsEmpty)
+        {
+            return;
+        }
+        blockArea.CopyTo(backup);
+        SetU32(Off.JnlBlocks + 60, (uint)(size >> 32));
+        SetU32(Off.JnlBlocks + 64, (uint)size);
+        _raw[Off.JnlBackupType] = 1;
+    }
     public uint JournalDev => U32(Off.JournalDev);
 
     /// <summary>Forget the journal: its inode, device and UUID (what e2fsck does when has_journal is off).</summary>
