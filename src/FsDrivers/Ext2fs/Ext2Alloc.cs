@@ -120,6 +120,44 @@ internal sealed partial class Ext2Mount
         return true;
     }
 
+    private bool?[]? _freeCountAgrees;
+
+    /// <summary>
+    /// Before the first allocation from group <paramref name="g"/>: a bitmap whose free bits
+    /// do not add up to the descriptor's free count is damaged, and a block it shows free may
+    /// belong to a file. As the kernel's mballoc does ("block bitmap and bg descriptor
+    /// inconsistent"), the group is logged and no block is handed out from it for the rest
+    /// of the mount (fsck repairs it). Called under AllocLock and the bitmap buffer's lock.
+    /// </summary>
+    private bool FreeCountAgrees(uint g, ReadOnlySpan<byte> bits)
+    {
+        _freeCountAgrees ??= new bool?[GroupCount];
+        if (_freeCountAgrees[g] is bool known)
+        {
+            return known;
+        }
+        int limit = (int)BlocksInGroup(g);
+        int used = 0;
+        int full = limit >> 3;
+        foreach (byte b in bits[..full])
+        {
+            used += System.Numerics.BitOperations.PopCount(b);
+        }
+        for (int i = full << 3; i < limit; i++)
+        {
+            used += TestBit(bits, i) ? 1 : 0;
+        }
+        uint free = (uint)(limit - used);
+        bool agrees = free == Groups[g].FreeBlocks;
+        _freeCountAgrees[g] = agrees;
+        if (!agrees)
+        {
+            Corrupt((long)Groups[g].BlockBitmap,
+                $"block bitmap of group {g} shows {free} free blocks, its descriptor {Groups[g].FreeBlocks}; no block is allocated from it");
+        }
+        return agrees;
+    }
+
     private void MarkIfInGroup(Span<byte> bits, ulong first, uint g, ulong start, ulong count)
     {
         for (ulong b = start; b < start + count; b++)
@@ -225,6 +263,14 @@ internal sealed partial class Ext2Mount
                             {
                                 return Errno.EROFS; // errors=remount-ro took effect
                             }
+                        }
+                        if (!FreeCountAgrees(g, bits))
+                        {
+                            if (IsReadOnly)
+                            {
+                                return Errno.EROFS; // errors=remount-ro took effect
+                            }
+                            continue;
                         }
                         bit = FindZero(bits, from, limit);
                         if (bit < 0 && from > 0)

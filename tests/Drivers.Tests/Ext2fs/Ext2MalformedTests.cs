@@ -579,6 +579,53 @@ public class Ext2MalformedTests
     }
 
     /// <summary>
+    /// The block bitmap shows a file's blocks free while the descriptor still counts them in
+    /// use (a damaged bitmap). As in the kernel's mballoc, the group whose bits disagree with
+    /// its count gives out no block: a new file lands in the other group, and the old file's
+    /// bytes stay as they were.
+    /// </summary>
+    [Fact]
+    public void BlockBitmapDisagreeingWithItsFreeCount_GroupGivesOutNothing()
+    {
+        using var scratch = new ScratchDir();
+        string tree = scratch.File("tree");
+        Directory.CreateDirectory(tree);
+        byte[] victim = new byte[40 * 1024];
+        new Random(3).NextBytes(victim);
+        File.WriteAllBytes(Path.Combine(tree, "victim"), victim);
+        string image = scratch.File("bitmap-free-count.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-d", tree, image, "16M");
+        string dump = OracleTool.RunExpect(0, "dumpe2fs", image).Stdout;
+        long bitmap = long.Parse(System.Text.RegularExpressions.Regex.Match(dump, @"Block bitmap at (\d+)").Groups[1].Value);
+        long[] victimBlocks = OracleTool.RunExpect(0, "debugfs", "-R", "blocks /victim", image).Stdout
+            .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
+        Assert.All(victimBlocks, b => Assert.True(b < 8193, $"block {b} is not in group 0"));
+        byte[] bits = ReadAt(image, bitmap * 1024, 1024);
+        foreach (long b in victimBlocks)
+        {
+            long bit = b - 1; // group 0 starts at block 1 with 1 KiB blocks
+            bits[bit / 8] &= (byte)~(1 << (int)(bit % 8));
+        }
+        Patch(image, bitmap * 1024, bits);
+
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        Vnode root = Ext2Fixture.Resolve(m, "");
+        Assert.Equal(Errno.OK, Vop.Create(root, "new", 0x1A4, Credentials.Root, out Vnode? f));
+        Assert.Equal(Errno.OK, Vop.Write(f!, 0, new byte[64 * 1024], out _));
+        f!.Release();
+        root.Release();
+        Assert.Equal(Errno.OK, m.Unmount());
+
+        long[] got = OracleTool.RunExpect(0, "debugfs", "-R", "blocks /new", image).Stdout
+            .Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries).Select(long.Parse).ToArray();
+        Assert.NotEmpty(got);
+        Assert.All(got, b => Assert.True(b >= 8193, $"block {b} came from the damaged group"));
+        string dumped = scratch.File("victim.out");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /victim {dumped}", image);
+        Assert.Equal(victim, File.ReadAllBytes(dumped));
+    }
+
+    /// <summary>
     /// The inode bitmap shows the live lost+found (inode 11) free. A new file must not take
     /// its number: the inode table, initialised there, shows it live, so its bit is set
     /// again (logged) and the next free number is taken; e2fsck then finds the image clean.
