@@ -59,7 +59,7 @@ public sealed class FatCheckTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void Check_LostCluster_FoundAndFreed(string bits)
+    public void Check_LostCluster_FoundAndSavedAsRecFile(string bits)
     {
         using var dir = new ScratchDir("fatck");
         string img = Build(dir, bits);
@@ -67,13 +67,16 @@ public sealed class FatCheckTests
         FatTestImages.SetFatEntry(img, free, 0x0FFFFFFF);
         string text = RepairRoundTrip(img, "clusters");
         Assert.Contains("lost cluster", text, StringComparison.Ordinal);
-        Assert.Equal(0u, FatTestImages.FatEntry(img, free));
+        Assert.NotEqual(0u, FatTestImages.FatEntry(img, free));
+        long rec = FatTestImages.RootEntryOffset(img, "FSCK0000REC");
+        Assert.Equal(free, FatTestImages.StartCluster(img, rec));
+        Assert.Equal((uint)FatTestImages.Boot(img).ClusterBytes, FatDirRecord.FileSizeOf(FatTestImages.ReadAt(img, rec, 32)));
     }
 
     /// <summary>
     /// A lost cluster, with the FSInfo free count that a driver writing this FAT keeps (the
-    /// lost cluster counted as in use): one finding, the lost cluster, and the repair brings
-    /// the count up to date along with it.
+    /// lost cluster counted as in use): one finding, the lost cluster, and the count stays
+    /// right through the repair, which keeps the cluster in use as FSCK0000.REC.
     /// </summary>
     [Fact]
     public void Check_LostClusterWithFsInfoCountingItInUse_OneFindingAndTheCountFollowsTheRepair()
@@ -91,7 +94,7 @@ public sealed class FatCheckTests
         Assert.Equal(["clusters"], n.Findings.Select(f => f.Phase));
         CheckReport y = FatTestImages.Check(img, repair: true);
         Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
-        Assert.Equal(countBefore, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4)));
+        Assert.Equal(countBefore - 1, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4)));
         FatTestImages.AssertBothClean(img);
     }
 

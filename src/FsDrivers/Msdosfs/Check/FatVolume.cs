@@ -179,6 +179,28 @@ internal sealed class FatVolume
         FatChanged = true;
     }
 
+    /// <summary>
+    /// Add a free cluster to the chain ending at <paramref name="last"/>: the first free one
+    /// after it, wrapping round at the end of the volume (fsck.fat's choice when it grows the
+    /// root). Returns it, or 0 when no cluster is free.
+    /// </summary>
+    public uint GrowChain(uint last)
+    {
+        long count = Boot.MaxCluster - 1;
+        uint c = last;
+        for (long i = 0; i < count; i++)
+        {
+            c = c >= Boot.MaxCluster ? 2 : c + 1;
+            if (Value(c) == FatTable.Free)
+            {
+                Set(last, c);
+                Set(c, FatTable.EndMark(Kind));
+                return c;
+            }
+        }
+        return 0;
+    }
+
     /// <summary>Encode the table into every copy and write them.</summary>
     public Errno WriteFats()
     {
