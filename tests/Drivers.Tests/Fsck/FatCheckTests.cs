@@ -144,7 +144,9 @@ public sealed class FatCheckTests
         Assert.Single(FatTestImages.Chain(img, FatTestImages.StartCluster(img, e0)));
         if (chain.Count > 1)
         {
-            Assert.Equal(0u, FatTestImages.FatEntry(img, chain[1]));
+            // The cut-off tail is lost, and saved as fsck.fat -a saves it.
+            Assert.Equal(chain[1], FatTestImages.StartCluster(img, FatTestImages.RootEntryOffset(img, "FSCK0000REC")));
+            Assert.Equal(chain[1..], FatTestImages.Chain(img, chain[1]));
         }
     }
 
@@ -409,7 +411,10 @@ public sealed class FatCheckTests
         Assert.Equal(1, fix.ExitCode);
         Assert.Contains(fix.Findings, f => f.Message.Contains("marks the end of the directory but entries follow it", StringComparison.Ordinal));
         FatTestImages.AssertBothClean(img);
-        Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, e0, 1)[0]);
+        // FILE0.BIN's entry is gone and its clusters lost: saved in the first free slot, its own.
+        Assert.Equal("FSCK0000REC"u8.ToArray(), FatTestImages.ReadAt(img, e0, 11));
+        byte[] rec = Mtype(img, "/FSCK0000.REC");
+        Assert.Equal(File1Bytes[..5000], rec[..5000]);
         Assert.Equal(File1Bytes, Mtype(img, "/FILE1.BIN"));
         Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
     }

@@ -113,15 +113,16 @@ public sealed class FatChecker : IFileSystemChecker
     }
 
     /// <summary>
-    /// The boot sector's layout finds no FAT signature and the backup's does (see
-    /// <see cref="FatVolume.BootFromBackup"/>): the check has run on the backup's layout,
-    /// and the repair copies the backup over the boot sector, as fsck.fat offers to.
+    /// The FAT32 boot sector is damaged and the backup boot sector is sound (see
+    /// <see cref="FatBootChoice"/>): the check has run on the backup's layout, and the
+    /// repair copies the backup over the boot sector, as fsck.fat offers to when the two
+    /// differ (it never chooses to on its own).
     /// </summary>
     private static void RestoreBootSector(FatVolume v, CheckReport report, bool repair)
     {
         report.Add("boot", "boot sector",
-            $"no FAT starts with its signature where the boot sector puts it, but where the backup boot sector in sector {v.BootFromBackup} does; "
-            + "checking with the backup's layout and copying the backup over the boot sector", repair);
+            $"the boot sector {v.BootDamage}; the backup boot sector in sector {v.BootFromBackup} is sound: "
+            + "checking with it and copying it over the boot sector", repair);
         if (repair)
         {
             var sector = new byte[512];
