@@ -311,4 +311,28 @@ public sealed class FatLostChainSalvageTests
         Assert.Equal(RecEntries(copy).Select(x => (x.Name, x.Start, x.Size)), RecEntries(img).Select(x => (x.Name, x.Start, x.Size)));
         Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/Deeper Directory/a long file name.txt"));
     }
+
+    /// <summary>
+    /// A chain longer than a file can be (4 GiB − 1 bytes; here a limit of 2 clusters stands
+    /// in for it) is cut into pieces that fit, each a chain of its own, in chain order.
+    /// </summary>
+    [Fact]
+    public void FindLostChains_ChainLongerThanAFileCanBe_CutIntoPiecesThatFit()
+    {
+        using var dir = new ScratchDir("fatrec");
+        string img = Build(dir, "16");
+        List<uint> chain = Unlink(img, "FILE1   BIN");
+        Assert.Equal(5, chain.Count); // 10000 bytes in 2048-byte clusters
+        using RumpFs.Kernel.Devices.IBlockDevice dev = FatTestImages.Open(img, readOnly: true);
+        Assert.Equal(Errno.OK, FatVolume.Open(dev, out FatVolume? v, out string? error));
+        Assert.True(v is not null, error);
+        var tree = new FatTreeCheck(v, new CheckReport(), repair: false);
+        tree.Run();
+
+        List<LostChain> found = FatLostChains.Find(v, tree.Owners, 2, out FatLostChains cut);
+        Assert.Equal([new LostChain(chain[0], 2), new LostChain(chain[2], 2), new LostChain(chain[4], 1)], found);
+        Assert.Equal(0, cut.Cuts);
+        Assert.True(v.IsEnd(v.Value(chain[1])));
+        Assert.True(v.IsEnd(v.Value(chain[3])));
+    }
 }

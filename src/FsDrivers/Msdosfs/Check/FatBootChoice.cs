@@ -136,6 +136,16 @@ internal static class FatBootChoice
             int ordinal = e[FatDirRecord.LfnOrdinal] & ~FatDirRecord.LfnLast;
             return ordinal is >= 1 and <= 20;
         }
-        return (e[FatDirRecord.Attributes] & 0xC0) == 0 && FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]);
+        byte attributes = e[FatDirRecord.Attributes];
+        if ((attributes & 0xC0) != 0)
+        {
+            return false; // bits no entry uses
+        }
+        if ((attributes & FatDirRecord.AttrVolume) != 0)
+        {
+            // A volume label keeps looser rules than a file name (a '.' is allowed, say).
+            return !e[..FatDirRecord.NameLength].ContainsAnyInRange((byte)0, (byte)0x1F);
+        }
+        return FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]);
     }
 }

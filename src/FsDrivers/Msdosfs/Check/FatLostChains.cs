@@ -148,7 +148,8 @@ internal sealed class FatLostChains
     {
         uint start = head;
         long count = 0;
-        for (uint c = head; ; )
+        uint c = head;
+        while (true)
         {
             count++;
             uint next = _v.Value(c);
