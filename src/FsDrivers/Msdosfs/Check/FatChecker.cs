@@ -237,10 +237,11 @@ public sealed class FatChecker : IFileSystemChecker
         }
         if (files.Saved.Count > 0)
         {
-            message += $"; saved as {NameList(files.Saved)} in the root directory";
+            // Under -n the same words with "would": nothing was written.
+            message += $"; {(repair ? "saved" : "would be saved")} as {NameList(files.Saved)} in the root directory";
             if (files.RootGrowth > 0)
             {
-                message += $", which grew by {files.RootGrowth} cluster(s)";
+                message += $", which {(repair ? "grew" : "would grow")} by {files.RootGrowth} cluster(s)";
             }
         }
         report.Add("clusters", $"cluster {chains[0].Start}", message, repair);
@@ -248,7 +249,8 @@ public sealed class FatChecker : IFileSystemChecker
         {
             long clusters = files.NotSaved.Sum(c => c.Clusters);
             report.Add("clusters", $"cluster {files.NotSaved[0].Start}",
-                $"{files.NotSaved.Count} lost chain(s) ({clusters} cluster(s)) not saved: {files.WhyNotSaved}; freed", repair);
+                $"{files.NotSaved.Count} lost chain(s) ({clusters} cluster(s)) {(repair ? "not saved" : "cannot be saved")}: {files.WhyNotSaved}; "
+                + (repair ? "freed" : "would be freed"), repair);
         }
         if (repair)
         {
