@@ -105,7 +105,40 @@ public static class FsTypeProbe
     private static FsTypeGuess? IdentifyFat(IBlockDevice device)
     {
         Span<byte> bs = stackalloc byte[512];
-        if (device.Read(0, bs) != Errno.OK || bs[510] != 0x55 || bs[511] != 0xAA || bs[0] is not (0xEB or 0xE9))
+        return device.Read(0, bs) == Errno.OK ? IdentifyFatBootSector(bs) : null;
+    }
+
+    /// <summary>
+    /// A FAT32 volume known only by its backup boot sector (sector 6, which names itself as
+    /// the backup), for fsck, which can restore the boot sector from it. Not used to mount:
+    /// the driver reads the boot sector alone.
+    /// </summary>
+    public static FsTypeGuess? IdentifyFatBackup(IBlockDevice device)
+    {
+        ArgumentNullException.ThrowIfNull(device);
+        const int BackupSector = 6;
+        const int BpbBackupBootSector = 50;
+        Span<byte> bs = stackalloc byte[512];
+        foreach (int bps in (ReadOnlySpan<int>)[512, 1024, 2048, 4096])
+        {
+            long at = (long)BackupSector * bps;
+            if (at + bs.Length > device.Length || device.Read(at, bs) != Errno.OK)
+            {
+                continue;
+            }
+            if (BinaryPrimitives.ReadUInt16LittleEndian(bs[BpbBytesPerSector..]) == bps
+                && BinaryPrimitives.ReadUInt16LittleEndian(bs[BpbBackupBootSector..]) == BackupSector
+                && IdentifyFatBootSector(bs) is { Variant: "FAT32" } guess)
+            {
+                return guess;
+            }
+        }
+        return null;
+    }
+
+    private static FsTypeGuess? IdentifyFatBootSector(ReadOnlySpan<byte> bs)
+    {
+        if (bs[510] != 0x55 || bs[511] != 0xAA || bs[0] is not (0xEB or 0xE9))
         {
             return null;
         }

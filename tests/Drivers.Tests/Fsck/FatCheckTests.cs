@@ -59,7 +59,7 @@ public sealed class FatCheckTests
 
     [Theory]
     [MemberData(nameof(Kinds))]
-    public void Check_LostCluster_FoundAndFreed(string bits)
+    public void Check_LostCluster_FoundAndSavedAsRecFile(string bits)
     {
         using var dir = new ScratchDir("fatck");
         string img = Build(dir, bits);
@@ -67,13 +67,16 @@ public sealed class FatCheckTests
         FatTestImages.SetFatEntry(img, free, 0x0FFFFFFF);
         string text = RepairRoundTrip(img, "clusters");
         Assert.Contains("lost cluster", text, StringComparison.Ordinal);
-        Assert.Equal(0u, FatTestImages.FatEntry(img, free));
+        Assert.NotEqual(0u, FatTestImages.FatEntry(img, free));
+        long rec = FatTestImages.RootEntryOffset(img, "FSCK0000REC");
+        Assert.Equal(free, FatTestImages.StartCluster(img, rec));
+        Assert.Equal((uint)FatTestImages.Boot(img).ClusterBytes, FatDirRecord.FileSizeOf(FatTestImages.ReadAt(img, rec, 32)));
     }
 
     /// <summary>
     /// A lost cluster, with the FSInfo free count that a driver writing this FAT keeps (the
-    /// lost cluster counted as in use): one finding, the lost cluster, and the repair brings
-    /// the count up to date along with it.
+    /// lost cluster counted as in use): one finding, the lost cluster, and the count stays
+    /// right through the repair, which keeps the cluster in use as FSCK0000.REC.
     /// </summary>
     [Fact]
     public void Check_LostClusterWithFsInfoCountingItInUse_OneFindingAndTheCountFollowsTheRepair()
@@ -91,7 +94,7 @@ public sealed class FatCheckTests
         Assert.Equal(["clusters"], n.Findings.Select(f => f.Phase));
         CheckReport y = FatTestImages.Check(img, repair: true);
         Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
-        Assert.Equal(countBefore, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4)));
+        Assert.Equal(countBefore - 1, BinaryPrimitives.ReadUInt32LittleEndian(FatTestImages.ReadAt(img, fsInfo + 488, 4)));
         FatTestImages.AssertBothClean(img);
     }
 
@@ -141,7 +144,9 @@ public sealed class FatCheckTests
         Assert.Single(FatTestImages.Chain(img, FatTestImages.StartCluster(img, e0)));
         if (chain.Count > 1)
         {
-            Assert.Equal(0u, FatTestImages.FatEntry(img, chain[1]));
+            // The cut-off tail is lost, and saved as fsck.fat -a saves it.
+            Assert.Equal(chain[1], FatTestImages.StartCluster(img, FatTestImages.RootEntryOffset(img, "FSCK0000REC")));
+            Assert.Equal(chain[1..], FatTestImages.Chain(img, chain[1]));
         }
     }
 
@@ -406,7 +411,10 @@ public sealed class FatCheckTests
         Assert.Equal(1, fix.ExitCode);
         Assert.Contains(fix.Findings, f => f.Message.Contains("marks the end of the directory but entries follow it", StringComparison.Ordinal));
         FatTestImages.AssertBothClean(img);
-        Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, e0, 1)[0]);
+        // FILE0.BIN's entry is gone and its clusters lost: saved in the first free slot, its own.
+        Assert.Equal("FSCK0000REC"u8.ToArray(), FatTestImages.ReadAt(img, e0, 11));
+        byte[] rec = Mtype(img, "/FSCK0000.REC");
+        Assert.Equal(File1Bytes[..5000], rec[..5000]);
         Assert.Equal(File1Bytes, Mtype(img, "/FILE1.BIN"));
         Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
     }

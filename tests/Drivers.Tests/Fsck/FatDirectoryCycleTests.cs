@@ -107,7 +107,11 @@ public sealed class FatDirectoryCycleTests
         Assert.Contains("/SUBDIR/DEEPER~1/INNER: directory", found, StringComparison.Ordinal);
         Assert.Contains(cluster == 0 ? "stands for the root directory" : "which contains it: a directory cycle", found, StringComparison.Ordinal);
         Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, innerEntry, 1)[0]);
-        Assert.Equal(treeBefore.Where(p => !p.StartsWith(Deeper + "/INNER", StringComparison.Ordinal)), Tree(img));
+        // INNER's own cluster and inner.txt's are lost: two chains, saved in the root.
+        Assert.Equal(
+            treeBefore.Where(p => !p.StartsWith(Deeper + "/INNER", StringComparison.Ordinal)).Append("/FSCK0000.REC").Append("/FSCK0001.REC").Order(StringComparer.Ordinal),
+            Tree(img));
+        Assert.Contains(FatTestImages.RecFiles(img).Values, data => data.AsSpan().StartsWith("inside"u8));
         Assert.Equal(file1, FatTestUtil.Mcopy(img, Deeper + "/file1.bin"));
     }
 
@@ -125,7 +129,12 @@ public sealed class FatDirectoryCycleTests
         Repair(img);
         Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, deeperEntry, 1)[0]);
         Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, deeperEntry - 32, 1)[0]);
-        Assert.Equal(["/SUBDIR", "/a long file name.txt", "/file0.bin", "/file1.bin", "/file2.bin"], Tree(img));
+        Assert.Equal(["/SUBDIR", "/a long file name.txt", "/file0.bin", "/file1.bin", "/file2.bin"],
+            Tree(img).Where(p => !p.StartsWith("/FSCK", StringComparison.Ordinal)));
+        // What the deleted directory held is lost, and saved: its files' data among the .REC files.
+        SortedDictionary<string, byte[]> recs = FatTestImages.RecFiles(img);
+        Assert.Contains(recs.Values, data => data.AsSpan().StartsWith("hello"u8));
+        Assert.Contains(recs.Values, data => data.AsSpan().StartsWith("inside"u8));
     }
 
     /// <summary>A directory whose chain runs on into a directory containing it: cut where it does, it keeps its own entries.</summary>
@@ -161,7 +170,8 @@ public sealed class FatDirectoryCycleTests
 
         string found = Repair(img);
         Assert.Contains("belongs to directory /SUBDIR", found, StringComparison.Ordinal);
-        Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, other, 1)[0]);
+        // OTHER's own (empty) cluster is lost: saved in the first free slot, OTHER's.
+        Assert.Equal("FSCK0000REC"u8.ToArray(), FatTestImages.ReadAt(img, other, 11));
         Assert.Equal("inside"u8.ToArray(), FatTestUtil.Mcopy(img, Deeper + "/INNER/inner.txt"));
     }
 }

@@ -28,10 +28,11 @@ internal static class FatTestImages
     }
 
     /// <summary>Make an image with mkfs.fat and fill it with mtools: the independent way.</summary>
-    public static void MkfsWithFiles(string path, long size, string fatBits, int files = 3)
+    public static void MkfsWithFiles(string path, long size, string fatBits, int files = 3, string? label = "TESTVOL")
     {
         CreateFile(path, size);
-        OracleTool.RunExpect(0, "mkfs.fat", "-F", fatBits, "-n", "TESTVOL", path);
+        string[] mkfs = label is null ? ["-F", fatBits, path] : ["-F", fatBits, "-n", label, path];
+        OracleTool.RunExpect(0, "mkfs.fat", mkfs);
         using var scratch = new ScratchDir("fatsrc");
         for (int i = 0; i < files; i++)
         {
@@ -52,10 +53,13 @@ internal static class FatTestImages
         return dev!;
     }
 
-    public static CheckReport Check(string path, bool repair)
+    public static CheckReport Check(string path, bool repair) => Check(path, repair, HostClock.Instance);
+
+    /// <summary>Our check, stamping the files it makes with <paramref name="clock"/>'s time.</summary>
+    public static CheckReport Check(string path, bool repair, IClock clock)
     {
         using IBlockDevice dev = Open(path, readOnly: !repair);
-        return new FatChecker().Check(dev, repair);
+        return new FatChecker(clock).Check(dev, repair);
     }
 
     public static string Describe(CheckReport r) =>
@@ -81,6 +85,23 @@ internal static class FatTestImages
         Assert.True(oracle.ExitCode != 0, "fsck.fat found nothing\n" + oracle.Transcript + "\n" + Describe(ours));
         Assert.True(ours.ExitCode == 4, Describe(ours) + "\n" + oracle.Transcript);
         return ours;
+    }
+
+    /// <summary>The FSCKnnnn.REC files in the root as mtools lists and reads them, by name ("FSCK0000.REC"), in name order.</summary>
+    public static SortedDictionary<string, byte[]> RecFiles(string path)
+    {
+        ToolResult list = OracleTool.Run("mdir", "-b", "-i", path, "::/");
+        Assert.True(list.ExitCode == 0, list.Transcript);
+        var files = new SortedDictionary<string, byte[]>(StringComparer.Ordinal);
+        foreach (string line in list.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            string name = line.StartsWith("::/", StringComparison.Ordinal) ? line[3..] : line;
+            if (name.StartsWith("FSCK", StringComparison.Ordinal) && name.EndsWith(".REC", StringComparison.Ordinal))
+            {
+                files[name] = FatCheckTests.Mtype(path, "/" + name);
+            }
+        }
+        return files;
     }
 
     public static void Patch(string path, long offset, params byte[] bytes)

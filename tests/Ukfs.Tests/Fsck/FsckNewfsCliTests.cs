@@ -143,6 +143,41 @@ public sealed class FsckNewfsCliTests
         Assert.Contains("operationalError", r.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// A FAT32 boot sector with bytes per sector 0: no type is recognised from it, but fsck
+    /// finds the volume by its backup boot sector, and -y restores the boot sector from it.
+    /// Other commands still do not recognise the image.
+    /// </summary>
+    [Fact]
+    public void Fsck_Fat32BootSectorUnparsable_FoundByItsBackupAndRestored()
+    {
+        using var dir = new ScratchDir("ukfsfsck");
+        string img = dir.File("fat32.img");
+        using (var f = File.Create(img))
+        {
+            f.SetLength(40L << 20);
+        }
+        OracleTool.RunExpect(0, "mkfs.fat", "-F", "32", img);
+        File.WriteAllText(dir.File("keep.txt"), "kept");
+        OracleTool.RunExpect(0, "mcopy", "-i", img, dir.File("keep.txt"), "::/KEEP.TXT");
+        byte[] boot = File.ReadAllBytes(img)[..512];
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = 11;
+            f.Write([0, 0]);
+        }
+        Assert.NotEqual(0, Run(img, "ls", "/").Exit);
+        CliResult n = Run(img, "fsck", "-n");
+        Assert.Equal(4, n.Exit);
+        Assert.Contains("the backup boot sector in sector 6 is sound", n.Stdout, StringComparison.Ordinal);
+
+        CliResult y = Run(img, "fsck", "-y");
+        Assert.Equal(1, y.Exit);
+        Assert.Equal(boot, File.ReadAllBytes(img)[..512]);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+        Assert.Equal("kept"u8.ToArray(), Run(img, "cat", "/KEEP.TXT").Binary);
+    }
+
     [Fact]
     public void Newfs_UnsupportedTypeOrMissingSize_FailsWithOneLine()
     {

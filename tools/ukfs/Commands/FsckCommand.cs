@@ -34,7 +34,10 @@ internal static class FsckCommand
         }
         using (device)
         {
-            string? type = ctx.FsType ?? FileSystemRegistry.Detect(device)?.Name ?? FsTypeProbe.Identify(device)?.Driver;
+            // Last, a FAT32 volume whose boot sector is too damaged to recognise but whose
+            // backup is sound: the checker restores the boot sector from it.
+            string? type = ctx.FsType ?? FileSystemRegistry.Detect(device)?.Name ?? FsTypeProbe.Identify(device)?.Driver
+                ?? FsTypeProbe.IdentifyFatBackup(device)?.Driver;
             if (type is null)
             {
                 ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: no known file system (give -t TYPE to check one whose primary superblock is damaged)");

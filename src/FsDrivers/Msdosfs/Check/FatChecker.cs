@@ -8,12 +8,24 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 /// fsck for FAT12/16/32 in the spirit of fsck_msdos and fsck.fat: boot sector, FAT copies,
 /// the directory tree with every cluster chain, lost clusters, FSInfo. With repair it fixes
 /// what fsck.fat -a fixes (the first FAT wins, bad chains are truncated, sizes follow the
-/// chains, lost clusters are freed, bad names renamed, orphaned long names deleted).
+/// chains, lost clusters are saved as FSCKnnnn.REC files, bad names renamed, orphaned long
+/// names deleted).
 /// </summary>
 public sealed class FatChecker : IFileSystemChecker
 {
     /// <summary>FSInfo's "not known" value for the free count and the next-free hint.</summary>
     private const uint UnknownCount = 0xFFFFFFFF;
+
+    private readonly IClock _clock;
+
+    /// <summary>A checker that stamps the files it makes with the host's time.</summary>
+    public FatChecker()
+        : this(HostClock.Instance)
+    {
+    }
+
+    /// <summary>A checker that stamps the files it makes (FSCKnnnn.REC) with <paramref name="clock"/>'s time.</summary>
+    public FatChecker(IClock clock) => _clock = clock;
 
     public string FsType => "msdos";
 
@@ -42,10 +54,11 @@ public sealed class FatChecker : IFileSystemChecker
         {
             return report;
         }
-        long free = FreeLostClusters(v, tree.Owners, report, repair, out long lost);
+        long freeAsFound = CountFree(v);
+        long lost = SaveLostClusters(v, tree, report, repair);
         if (v.Kind == FatKind.Fat32)
         {
-            CheckFsInfo(v, free, lost, report, repair);
+            CheckFsInfo(v, CountFree(v), freeAsFound, lost, report, repair);
         }
         if (repair)
         {
@@ -60,7 +73,7 @@ public sealed class FatChecker : IFileSystemChecker
             }
             if (rc != 0)
             {
-                report.OperationalError = $"writing repairs failed: {rc}";
+                report.OperationalError ??= $"writing repairs failed: {rc}";
             }
         }
         return report;
@@ -100,15 +113,16 @@ public sealed class FatChecker : IFileSystemChecker
     }
 
     /// <summary>
-    /// The boot sector's layout finds no FAT signature and the backup's does (see
-    /// <see cref="FatVolume.BootFromBackup"/>): the check has run on the backup's layout,
-    /// and the repair copies the backup over the boot sector, as fsck.fat offers to.
+    /// The FAT32 boot sector is damaged and the backup boot sector is sound (see
+    /// <see cref="FatBootChoice"/>): the check has run on the backup's layout, and the
+    /// repair copies the backup over the boot sector, as fsck.fat offers to when the two
+    /// differ (it never chooses to on its own).
     /// </summary>
     private static void RestoreBootSector(FatVolume v, CheckReport report, bool repair)
     {
         report.Add("boot", "boot sector",
-            $"no FAT starts with its signature where the boot sector puts it, but where the backup boot sector in sector {v.BootFromBackup} does; "
-            + "checking with the backup's layout and copying the backup over the boot sector", repair);
+            $"the boot sector {v.BootDamage}; the backup boot sector in sector {v.BootFromBackup} is sound: "
+            + "checking with it and copying it over the boot sector", repair);
         if (repair)
         {
             var sector = new byte[512];
@@ -177,43 +191,91 @@ public sealed class FatChecker : IFileSystemChecker
         }
     }
 
-    /// <summary>Allocated clusters no file claimed are freed; returns the number of free clusters after that.</summary>
-    private static long FreeLostClusters(FatVolume v, int[] owners, CheckReport report, bool repair, out long lost)
+    /// <summary>The clusters free in the in-core FAT.</summary>
+    private static long CountFree(FatVolume v)
     {
         long free = 0;
-        lost = 0;
-        uint firstLost = 0;
         for (uint c = 2; c <= v.Boot.MaxCluster; c++)
         {
-            uint value = v.Value(c);
-            if (value == FatTable.Free)
+            if (v.Value(c) == FatTable.Free)
             {
                 free++;
             }
-            else if (owners[c] == 0 && !v.IsBad(value))
-            {
-                if (lost++ == 0)
-                {
-                    firstLost = c;
-                }
-                v.Set(c, FatTable.Free);
-                free++;
-            }
-        }
-        if (lost > 0)
-        {
-            report.Add("clusters", $"cluster {firstLost}", $"{lost} lost cluster(s) ({lost * v.Boot.ClusterBytes} bytes) freed", repair);
         }
         return free;
     }
 
     /// <summary>
-    /// The FSInfo free count and next-free hint. A count that matches the FAT as it stands,
-    /// before its <paramref name="lost"/> clusters are freed, is what a driver writing that
-    /// FAT keeps: not a finding of its own (the lost clusters are one), only brought up to
-    /// date by a repair.
+    /// Allocated clusters no file claims are saved as FSCKnnnn.REC files in the root, as
+    /// fsck.fat -a does (<see cref="FatLostChains"/> cuts them into chains,
+    /// <see cref="FatRecFiles"/> makes the files). One finding sums them up; chains that
+    /// found no room are a second one. Returns the number of lost clusters.
     /// </summary>
-    private static void CheckFsInfo(FatVolume v, long free, long lost, CheckReport report, bool repair)
+    private long SaveLostClusters(FatVolume v, FatTreeCheck tree, CheckReport report, bool repair)
+    {
+        long lost = 0;
+        for (uint c = 2; c <= v.Boot.MaxCluster; c++)
+        {
+            if (FatLostChains.IsLost(v, tree.Owners, c))
+            {
+                lost++;
+            }
+        }
+        if (lost == 0 || tree.Root is null)
+        {
+            return lost;
+        }
+        int clusterBytes = v.Boot.ClusterBytes;
+        List<LostChain> chains = FatLostChains.Find(v, tree.Owners, uint.MaxValue / clusterBytes, out FatLostChains cut);
+        FatRecFiles files = FatRecFiles.Save(v, tree.Root, tree.RootClusters, chains, _clock.Now);
+        string message = $"{lost} lost cluster(s) ({lost * clusterBytes} bytes) in {chains.Count} chain(s)";
+        if (cut.Cuts > 0)
+        {
+            message += cut.LoopsOpened > 0
+                ? $" (cut apart at {cut.Cuts} link(s), {cut.LoopsOpened} of them closing a loop)"
+                : $" (cut apart at {cut.Cuts} link(s) joining chains or running into a file, a free or a bad cluster)";
+        }
+        if (files.Saved.Count > 0)
+        {
+            // Under -n the same words with "would": nothing was written.
+            message += $"; {(repair ? "saved" : "would be saved")} as {NameList(files.Saved)} in the root directory";
+            if (files.RootGrowth > 0)
+            {
+                message += $", which {(repair ? "grew" : "would grow")} by {files.RootGrowth} cluster(s)";
+            }
+        }
+        report.Add("clusters", $"cluster {chains[0].Start}", message, repair);
+        if (files.NotSaved.Count > 0)
+        {
+            long clusters = files.NotSaved.Sum(c => c.Clusters);
+            report.Add("clusters", $"cluster {files.NotSaved[0].Start}",
+                $"{files.NotSaved.Count} lost chain(s) ({clusters} cluster(s)) {(repair ? "not saved" : "cannot be saved")}: {files.WhyNotSaved}; "
+                + (repair ? "freed" : "would be freed"), repair);
+        }
+        if (repair)
+        {
+            Errno rc = tree.Root.WriteBack();
+            if (rc != 0)
+            {
+                report.OperationalError = $"writing the root directory failed: {rc}";
+            }
+        }
+        return lost;
+    }
+
+    /// <summary>"A", "A, B" ... up to four names, else the first and last with the count.</summary>
+    private static string NameList(List<string> names) =>
+        names.Count <= 4 ? string.Join(", ", names) : $"{names[0]} .. {names[^1]} ({names.Count} files)";
+
+    /// <summary>
+    /// The FSInfo free count and next-free hint. <paramref name="free"/> is the count the
+    /// repair leaves. A count that matches the FAT as found (<paramref name="freeAsFound"/>,
+    /// the <paramref name="lost"/> clusters in use: what a driver writing that FAT keeps),
+    /// or as fsck.fat -n counts it (the lost clusters free, as it frees them without -f), is
+    /// not a finding of its own (the lost clusters are one), only brought up to date by a
+    /// repair.
+    /// </summary>
+    private static void CheckFsInfo(FatVolume v, long free, long freeAsFound, long lost, CheckReport report, bool repair)
     {
         int fsInfoSector = FatFsInfoPointer.Resolve(v, report, repair);
         if (fsInfoSector == 0)
@@ -236,7 +298,7 @@ public sealed class FatChecker : IFileSystemChecker
             haveFree = UnknownCount;
             haveNext = UnknownCount;
         }
-        else if (haveFree != UnknownCount && haveFree != free && (lost == 0 || haveFree != free - lost))
+        else if (haveFree != UnknownCount && haveFree != free && haveFree != freeAsFound && haveFree != freeAsFound + lost)
         {
             problem = $"free cluster count is {haveFree}, really {free}";
         }

@@ -39,6 +39,12 @@ internal sealed class FatTreeCheck
     /// <summary>Which file (a number per file, 0 = none) each cluster belongs to.</summary>
     public int[] Owners { get; }
 
+    /// <summary>The root directory as the check left it (repairs applied in both modes); null until <see cref="Run"/> read it.</summary>
+    public FatDirectoryBuffer? Root { get; private set; }
+
+    /// <summary>The FAT32 root directory's clusters (empty on FAT12/16).</summary>
+    public List<uint> RootClusters { get; private set; } = [];
+
     /// <summary>Set when writing a repaired directory failed.</summary>
     public Errno WriteError { get; private set; }
 
@@ -54,8 +60,8 @@ internal sealed class FatTreeCheck
         Errno rc;
         if (_v.Kind == FatKind.Fat32)
         {
-            List<uint> chain = ClaimRootChain(rootOwner);
-            rc = FatDirectoryBuffer.ReadChain(_v, chain, out root);
+            RootClusters = ClaimRootChain(rootOwner);
+            rc = FatDirectoryBuffer.ReadChain(_v, RootClusters, out root);
         }
         else
         {
@@ -66,6 +72,7 @@ internal sealed class FatTreeCheck
             _report.OperationalError = $"cannot read the root directory: {rc}";
             return;
         }
+        Root = root;
         ScanDirectory(root, "/", 0, 0, rootOwner, isRoot: true, queue);
         while (queue.Count > 0 && _report.OperationalError is null)
         {
@@ -216,7 +223,7 @@ internal sealed class FatTreeCheck
                 // A directory that cannot own its first cluster has no contents of its own
                 // to keep: following it would walk another directory's entries (a cycle
                 // when that one contains it), and truncated it would have no clusters at
-                // all. fsck.fat deletes such entries; its lost clusters are freed later.
+                // all. fsck.fat deletes such entries; its clusters are lost, saved later as FSCKnnnn.REC files.
                 Fix(where, problem + "; entry deleted");
                 DeleteEntry(dir, e, nameSlots);
                 continue;

@@ -33,11 +33,14 @@ internal sealed class FatVolume
     public int Primary { get; }
 
     /// <summary>
-    /// Set when the boot sector's layout finds no FAT signature and the FAT32 backup boot
-    /// sector's does: the check runs on the backup's layout, and this is the sector it came
-    /// from; a repair copies it over the boot sector.
+    /// Set when the boot sector is damaged (see <see cref="BootDamage"/>) and the FAT32
+    /// backup boot sector is sound: the check runs on the backup's layout, and this is the
+    /// sector it came from; a repair copies it over the boot sector.
     /// </summary>
-    public int BootFromBackup { get; private init; }
+    public int BootFromBackup { get; internal set; }
+
+    /// <summary>With <see cref="BootFromBackup"/>, what is wrong with the boot sector ("is not a valid ...").</summary>
+    public string? BootDamage { get; internal set; }
 
     /// <summary>The decoded primary FAT (index = cluster number), including entries 0 and 1.</summary>
     public uint[] Entries { get; }
@@ -58,32 +61,58 @@ internal sealed class FatVolume
             error = $"cannot read the boot sector: {rc}";
             return rc;
         }
-        FatBootRecord? boot = FatBootRecord.Parse(sector, device.Length, out error);
+        FatBootRecord? boot = FatBootRecord.Parse(sector, device.Length, out string? parseError);
+        FatVolume? fromBoot = null;
+        string? damage;
         if (boot is null)
         {
-            return Errno.EINVAL;
+            damage = "is not a valid FAT boot sector (" + parseError + ")";
         }
-        rc = ReadCopies(device, boot, out byte[][]? copies, out error);
-        if (rc != 0 || copies is null)
+        else
         {
-            return rc;
+            rc = ReadCopies(device, boot, out byte[][]? copies, out error);
+            if (rc != 0 || copies is null)
+            {
+                return rc;
+            }
+            int primary = FirstWithSignature(boot, copies);
+            fromBoot = primary < 0 ? null : new FatVolume(device, boot, copies, primary);
+            damage = fromBoot is null
+                ? "puts the FATs where none starts with the FAT signature"
+                : FatBootChoice.Damage(fromBoot, sector);
         }
-        int primary = FirstWithSignature(boot, copies);
-        if (primary >= 0)
+        if (damage is not null && FatBootChoice.FromBackup(device, sector, boot) is { } fromBackup)
         {
-            volume = new FatVolume(device, boot, copies, primary);
+            fromBackup.BootDamage = damage;
+            volume = fromBackup;
+            error = null;
             return 0;
         }
-        volume = FromBackupBoot(device, boot);
-        if (volume is not null)
+        if (fromBoot is not null)
         {
+            // Damage without a usable backup is left to the checks that follow (a root
+            // cluster that cannot be used is refused there).
+            volume = fromBoot;
+            error = null;
             return 0;
         }
         // Checked on this layout, every cluster number would be read from the wrong place
         // and a repair would truncate every file: better to change nothing.
-        error = $"no FAT copy starts with the media byte 0x{boot.Media:X2} and an end-of-chain mark where the boot sector "
+        error = boot is null ? parseError
+            : $"no FAT copy starts with the media byte 0x{boot.Media:X2} and an end-of-chain mark where the boot sector "
             + "puts it: the boot sector's layout is wrong or every FAT copy is damaged; nothing was changed";
         return Errno.EINVAL;
+    }
+
+    /// <summary>The volume as <paramref name="boot"/> lays it out, when a FAT copy found there carries the signature; else null.</summary>
+    internal static FatVolume? Load(IBlockDevice device, FatBootRecord boot)
+    {
+        if (ReadCopies(device, boot, out byte[][]? copies, out _) != 0 || copies is null)
+        {
+            return null;
+        }
+        int primary = FirstWithSignature(boot, copies);
+        return primary < 0 ? null : new FatVolume(device, boot, copies, primary);
     }
 
     private static Errno ReadCopies(IBlockDevice device, FatBootRecord boot, out byte[][]? copies, out string? error)
@@ -132,39 +161,6 @@ internal sealed class FatVolume
         return -1;
     }
 
-    /// <summary>
-    /// FAT32 keeps a copy of the boot sector (normally in sector 6). When the boot sector's
-    /// layout finds no FAT signature, the backup is used if it is a valid FAT32 boot sector
-    /// that names itself as the backup and whose own layout does find one.
-    /// </summary>
-    private static FatVolume? FromBackupBoot(IBlockDevice device, FatBootRecord boot)
-    {
-        const int UsualBackupSector = 6;
-        if (boot.Kind != FatKind.Fat32)
-        {
-            return null;
-        }
-        int at = boot.BackupBootSector is > 0 and < 0xFFFF ? boot.BackupBootSector : UsualBackupSector;
-        var sector = new byte[512];
-        if ((long)at * boot.BytesPerSector + sector.Length > device.Length
-            || device.Read((long)at * boot.BytesPerSector, sector) != 0)
-        {
-            return null;
-        }
-        FatBootRecord? backup = FatBootRecord.Parse(sector, device.Length, out _);
-        if (backup is null || backup.Kind != FatKind.Fat32 || backup.BackupBootSector != at
-            || at >= backup.ReservedSectors || backup.BytesPerSector != boot.BytesPerSector)
-        {
-            return null;
-        }
-        if (ReadCopies(device, backup, out byte[][]? copies, out _) != 0 || copies is null)
-        {
-            return null;
-        }
-        int primary = FirstWithSignature(backup, copies);
-        return primary < 0 ? null : new FatVolume(device, backup, copies, primary) { BootFromBackup = at };
-    }
-
     public bool IsValidCluster(uint c) => c >= 2 && c <= Boot.MaxCluster;
 
     public uint Value(uint cluster) => FatTable.Value(Entries[cluster], Kind);
@@ -177,6 +173,28 @@ internal sealed class FatVolume
     {
         Entries[cluster] = value;
         FatChanged = true;
+    }
+
+    /// <summary>
+    /// Add a free cluster to the chain ending at <paramref name="last"/>: the first free one
+    /// after it, wrapping round at the end of the volume (fsck.fat's choice when it grows the
+    /// root). Returns it, or 0 when no cluster is free.
+    /// </summary>
+    public uint GrowChain(uint last)
+    {
+        long count = Boot.MaxCluster - 1;
+        uint c = last;
+        for (long i = 0; i < count; i++)
+        {
+            c = c >= Boot.MaxCluster ? 2 : c + 1;
+            if (Value(c) == FatTable.Free)
+            {
+                Set(last, c);
+                Set(c, FatTable.EndMark(Kind));
+                return c;
+            }
+        }
+        return 0;
     }
 
     /// <summary>Encode the table into every copy and write them.</summary>
