@@ -60,10 +60,12 @@ public static class FsTypeProbe
         return IdentifyExt2(device) ?? IdentifyFfs(device) ?? IdentifyFat(device);
     }
 
-    private static FsTypeGuess? IdentifyExt2(IBlockDevice device)
+    private static FsTypeGuess? IdentifyExt2(IBlockDevice device) => IdentifyExt2At(device, Ext2SuperblockOffset);
+
+    private static FsTypeGuess? IdentifyExt2At(IBlockDevice device, long offset)
     {
         Span<byte> sb = stackalloc byte[128];
-        if (device.Read(Ext2SuperblockOffset, sb) != Errno.OK
+        if (offset + sb.Length > device.Length || device.Read(offset, sb) != Errno.OK
             || BinaryPrimitives.ReadUInt16LittleEndian(sb[Ext2MagicOffset..]) != Ext2Magic)
         {
             return null;
@@ -109,13 +111,39 @@ public static class FsTypeProbe
     }
 
     /// <summary>
-    /// A FAT32 volume known only by its backup boot sector (sector 6, which names itself as
-    /// the backup), for fsck, which can restore the boot sector from it. Not used to mount:
-    /// the driver reads the boot sector alone.
+    /// A file system known only by a backup copy of its superblock, for fsck, which can
+    /// restore the primary from it: ext2/3/4 by group 1's superblock copy (at each block
+    /// size's default place, naming itself as group 1's), FAT32 by its backup boot sector.
+    /// Not used to mount: the drivers read the primary alone.
     /// </summary>
-    public static FsTypeGuess? IdentifyFatBackup(IBlockDevice device)
+    public static FsTypeGuess? IdentifyByBackup(IBlockDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
+        return IdentifyExt2Backup(device) ?? IdentifyFatBackup(device);
+    }
+
+    private static FsTypeGuess? IdentifyExt2Backup(IBlockDevice device)
+    {
+        const int LogBlockSizeOffset = 24;
+        const int BlockGroupNrOffset = 0x5A;
+        Span<byte> sb = stackalloc byte[128];
+        for (int log = 0; log <= 6; log++)
+        {
+            long blockSize = 1024L << log;
+            long at = ((8 * blockSize) + (log == 0 ? 1 : 0)) * blockSize;
+            if (IdentifyExt2At(device, at) is FsTypeGuess guess && device.Read(at, sb) == Errno.OK
+                && BinaryPrimitives.ReadUInt32LittleEndian(sb[LogBlockSizeOffset..]) == (uint)log
+                && BinaryPrimitives.ReadUInt16LittleEndian(sb[BlockGroupNrOffset..]) == 1)
+            {
+                return guess;
+            }
+        }
+        return null;
+    }
+
+    /// <summary>A FAT32 volume's backup boot sector (sector 6, which names itself as the backup).</summary>
+    private static FsTypeGuess? IdentifyFatBackup(IBlockDevice device)
+    {
         const int BackupSector = 6;
         const int BpbBackupBootSector = 50;
         Span<byte> bs = stackalloc byte[512];

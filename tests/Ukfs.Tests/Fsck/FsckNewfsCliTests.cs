@@ -144,6 +144,35 @@ public sealed class FsckNewfsCliTests
     }
 
     /// <summary>
+    /// An ext4 image whose primary superblock is zeroed: no type is recognised from it, but
+    /// fsck finds it by group 1's superblock copy, and -y writes the primary back from it.
+    /// </summary>
+    [Fact]
+    public void Fsck_Ext4PrimarySuperblockZeroed_FoundByItsBackupAndRestored()
+    {
+        using var dir = new ScratchDir("ukfsfsck");
+        string src = dir.File("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "keep.txt"), "kept");
+        string img = dir.File("ext4.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-d", src, img, "16M");
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = 1024;
+            f.Write(new byte[1024]);
+        }
+        Assert.NotEqual(0, Run(img, "ls", "/").Exit);
+        CliResult n = Run(img, "fsck", "-n");
+        Assert.Equal(4, n.Exit);
+        Assert.Contains("checked with the backup in block 8193", n.Stdout, StringComparison.Ordinal);
+
+        CliResult y = Run(img, "fsck", "-y");
+        Assert.Equal(1, y.Exit);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+        Assert.Equal("kept"u8.ToArray(), Run(img, "cat", "/keep.txt").Binary);
+    }
+
+    /// <summary>
     /// A FAT32 boot sector with bytes per sector 0: no type is recognised from it, but fsck
     /// finds the volume by its backup boot sector, and -y restores the boot sector from it.
     /// Other commands still do not recognise the image.

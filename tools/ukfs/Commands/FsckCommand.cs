@@ -34,13 +34,13 @@ internal static class FsckCommand
         }
         using (device)
         {
-            // Last, a FAT32 volume whose boot sector is too damaged to recognise but whose
-            // backup is sound: the checker restores the boot sector from it.
+            // Last, a file system whose primary superblock (or FAT32 boot sector) is too
+            // damaged to recognise but whose backup copy is sound: the checker restores it.
             string? type = ctx.FsType ?? FileSystemRegistry.Detect(device)?.Name ?? FsTypeProbe.Identify(device)?.Driver
-                ?? FsTypeProbe.IdentifyFatBackup(device)?.Driver;
+                ?? FsTypeProbe.IdentifyByBackup(device)?.Driver;
             if (type is null)
             {
-                ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: no known file system (give -t TYPE to check one whose primary superblock is damaged)");
+                ctx.Err.WriteLine($"ukfs: fsck: {ctx.Image}: no known file system (give -t TYPE to check one whose superblock copies are all damaged)");
                 return OperationalError;
             }
             IFileSystemChecker? checker = FileSystemTools.FindChecker(type);
