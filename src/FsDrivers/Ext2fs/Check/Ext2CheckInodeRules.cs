@@ -7,7 +7,7 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// <summary>
 /// Pass 1's rules for single inodes beyond their block maps, as e2fsck applies them: inode
 /// flags and fields that do not fit the file's type or the file system's features, symbolic
-/// links, and the resize inode.
+/// links (the resize inode is Ext2CheckResizeInode's).
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -193,79 +193,5 @@ internal sealed partial class Ext2CheckRun
             }
         }
         return true;
-    }
-
-    /// <summary>
-    /// The resize inode's double-indirect block names each reserved descriptor block of the
-    /// primary table, and each of those lists its copies in the backup groups, as e2fsck
-    /// verifies. Not repaired: e2fsck recreates the inode, this checker reports it.
-    /// </summary>
-    private void CheckResizeInode(Ext2Dinode din)
-    {
-        if ((Sb.FeatureCompat & Ext2Features.CompatResizeInode) == 0 || Sb.ReservedGdtBlocks == 0
-            || (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0)
-        {
-            return;
-        }
-        string? why = null;
-        for (int i = 0; i < 15 && why is null; i++)
-        {
-            if (i != 13 && din.BlockPointer(i) != 0)
-            {
-                why = $"block pointer {i} is set";
-            }
-        }
-        uint dind = din.BlockPointer(13);
-        byte[] dbuf = [];
-        if (why is null && (!_v.InFs(dind) || _v.Read(dind, out dbuf) != Errno.OK))
-        {
-            why = $"double-indirect block {dind} is unusable";
-        }
-        else if (why is null)
-        {
-            uint per = (uint)_v.BlockSize / 4;
-            uint gdtBlocks = (_v.GroupCount + (uint)_v.DescPerBlock - 1) / (uint)_v.DescPerBlock;
-            ulong pblk = Sb.FirstDataBlock + 1 + gdtBlocks;
-            for (uint i = 0; i < Sb.ReservedGdtBlocks && why is null; i++, pblk++)
-            {
-                uint off = (gdtBlocks + i) % per;
-                if (BinaryPrimitives.ReadUInt32LittleEndian(dbuf.AsSpan((int)off * 4)) != pblk)
-                {
-                    why = $"double-indirect entry {off} does not name reserved block {pblk}";
-                }
-                else if (_v.Read(pblk, out byte[] ind) == Errno.OK)
-                {
-                    int k = 0;
-                    for (uint g = 1; g < _v.GroupCount && why is null && k < per; g++)
-                    {
-                        if (!_v.HasSuper(g))
-                        {
-                            continue;
-                        }
-                        ulong expect = pblk + ((ulong)g * Sb.BlocksPerGroup);
-                        if (BinaryPrimitives.ReadUInt32LittleEndian(ind.AsSpan(k * 4)) != expect)
-                        {
-                            why = $"reserved block {pblk} does not list its copy {expect}";
-                        }
-                        k++;
-                    }
-                }
-            }
-        }
-        if (why is not null)
-        {
-            Error(Pass1, Ino(ResizeIno), $"resize inode is not valid ({why}); recreate it with e2fsck", fixable: false);
-        }
-    }
-
-    private ulong ClaimInResizeInode(InodeWalk w, BlockClaim c)
-    {
-        if (!_v.InFs(c.Physical))
-        {
-            w.Illegal++;
-            Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} in the resize inode; recreate it with e2fsck", fixable: false);
-        }
-        w.Blocks += (ulong)c.Count;
-        return Keep;
     }
 }

@@ -164,20 +164,7 @@ internal sealed partial class Ext2CheckRun
         CheckReservedMode(w);
         if (w.Ino == ResizeIno)
         {
-            // The resize inode's double-indirect block lists the reserved descriptor blocks, which are metadata already.
-            uint dind = w.Din.BlockPointer(13);
-            if (dind != 0 && _v.InFs(dind))
-            {
-                MarkUsed(dind, 1, w);
-            }
-            CheckResizeInode(w.Din);
-            if (w.Din.Mode != 0)
-            {
-                // Every block it names must lie inside the file system and count in i_blocks,
-                // though only the double-indirect block is its own (the rest are metadata).
-                WalkIndirect(w, ClaimInResizeInode);
-                CheckBlockCount(w);
-            }
+            CheckResizeInode(w);
             return;
         }
         if (w.Ino == JournalIno && Sb.JournalInum == JournalIno && HasJournalFeature)

@@ -95,6 +95,7 @@ internal sealed partial class Ext2CheckRun
         CheckConnectivity();
         CheckReferenceCounts();
         RecreateJournal();
+        RecreateResizeInode();
         CheckBitmapsAndCounts();
         foreach ((string pass, int count) in _perPass)
         {
