@@ -51,8 +51,12 @@ internal sealed class FatTreeCheck
     /// <summary>A subdirectory still to scan; <paramref name="Entry"/> is a copy of its own entry in its parent.</summary>
     private sealed record PendingDir(string Path, List<uint> Clusters, uint Start, uint ParentStart, int Owner, byte[] Entry);
 
+    /// <summary>Subdirectories' first clusters, which no other chain may run on into (FatDirectoryStarts).</summary>
+    private HashSet<uint> _directoryStarts = [];
+
     public void Run()
     {
+        _directoryStarts = FatDirectoryStarts.Find(_v);
         var queue = new Queue<PendingDir>();
         int rootOwner = _nextOwner++; // the FAT12/16 root owns no clusters, but it still contains directories
         _directories[rootOwner] = ("/", 0);
@@ -406,6 +410,12 @@ internal sealed class FatTreeCheck
             if (!isDir && size <= chain.Count * clusterBytes)
             {
                 Fix(where, $"file size is {size} bytes, the cluster chain is longer than {chain.Count * clusterBytes} bytes; truncating the chain");
+                EndAt(dir, e, prev);
+                break;
+            }
+            if (chain.Count > 0 && Owners[c] == 0 && _directoryStarts.Contains(c))
+            {
+                Fix(where, $"chain runs on into cluster {c}, the first cluster of a directory; truncating at {chain.Count * clusterBytes} bytes");
                 EndAt(dir, e, prev);
                 break;
             }
