@@ -62,22 +62,10 @@ internal sealed partial class Ext2CheckRun
             _v.Write(blk, data);
         }
         long size = (long)blocks * bs;
-        var din = new Ext2Dinode(new byte[_v.InodeSize])
-        {
-            Mode = 0x8180,
-            LinksCount = 1,
-            Size = size,
-            BlocksRaw = file.TotalBlocks * (ulong)(bs / 512),
-            Flags = file.InodeFlags,
-        };
-        if (_v.InodeSize > Ext2Dinode.BaseSize)
-        {
-            din.SetExtraIsize((ushort)Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, _v.InodeSize - Ext2Dinode.BaseSize));
-        }
-        var now = new Kernel.Timespec(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0);
-        din.Atime = now;
-        din.Mtime = now;
-        din.Ctime = now;
+        Ext2Dinode din = NewInode(0x8180, 1);
+        din.Size = size;
+        din.BlocksRaw = file.TotalBlocks * (ulong)(bs / 512);
+        din.Flags = file.InodeFlags;
         file.BlockArea.CopyTo(din.BlockBytes);
         _v.WriteInode(JournalIno, din);
         _type[JournalIno] = Ext2DirEntry.FileTypeOf(din.Mode);

@@ -14,6 +14,21 @@ internal sealed partial class Ext2CheckRun
     private readonly HashSet<uint> _allocatedInodes = [];
     private bool _connectivityDone;
 
+    /// <summary>A fresh inode a repair makes (lost+found, the journal, the resize inode): mode, links, the extra fields' size, times now.</summary>
+    private Ext2Dinode NewInode(ushort mode, ushort links)
+    {
+        var din = new Ext2Dinode(new byte[_v.InodeSize]) { Mode = mode, LinksCount = links };
+        if (_v.InodeSize > Ext2Dinode.BaseSize)
+        {
+            din.SetExtraIsize((ushort)Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, _v.InodeSize - Ext2Dinode.BaseSize));
+        }
+        var now = new Timespec(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0);
+        din.Atime = now;
+        din.Mtime = now;
+        din.Ctime = now;
+        return din;
+    }
+
     /// <summary>The lost+found directory, created under repair when missing; 0 when there is none.</summary>
     private uint LostAndFound()
     {
@@ -48,19 +63,9 @@ internal sealed partial class Ext2CheckRun
         int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
         Ext2DirEntry.Write(b, 0, ino, 12, "."u8, 2, _v.Filetype);
         Ext2DirEntry.Write(b, 12, RootIno, end - 12, ".."u8, 2, _v.Filetype);
-        var din = new Ext2Dinode(new byte[_v.InodeSize]);
-        din.Mode = 0x41C0;
-        din.LinksCount = 2;
+        Ext2Dinode din = NewInode(0x41C0, 2);
         din.Size = _v.BlockSize;
         din.BlocksRaw = (ulong)(_v.BlockSize / 512);
-        var now = new Timespec(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0);
-        if (_v.InodeSize > Ext2Dinode.BaseSize)
-        {
-            din.SetExtraIsize((ushort)Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, _v.InodeSize - Ext2Dinode.BaseSize));
-        }
-        din.Atime = now;
-        din.Mtime = now;
-        din.Ctime = now;
         if (_v.ExtentsFeature)
         {
             din.Flags = Ext2Dinode.FlagExtents;

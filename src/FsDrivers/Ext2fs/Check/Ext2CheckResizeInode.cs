@@ -161,22 +161,10 @@ internal sealed partial class Ext2CheckRun
             blocks += 1 + (ulong)k;
         }
         _v.Write(dind, dbuf);
-        var din = new Ext2Dinode(new byte[_v.InodeSize])
-        {
-            Mode = 0x8180,
-            LinksCount = 1,
-            // libext2fs's size: what the double-indirect tree and the direct and indirect slots address.
-            Size = (long)(((ulong)per * per) + per + 12) * bs,
-            BlocksRaw = blocks * (ulong)(bs / 512),
-        };
-        if (_v.InodeSize > Ext2Dinode.BaseSize)
-        {
-            din.SetExtraIsize((ushort)Math.Min(Ext2Dinode.Off.End - Ext2Dinode.BaseSize, _v.InodeSize - Ext2Dinode.BaseSize));
-        }
-        var now = new Timespec(DateTimeOffset.UtcNow.ToUnixTimeSeconds(), 0);
-        din.Atime = now;
-        din.Mtime = now;
-        din.Ctime = now;
+        Ext2Dinode din = NewInode(0x8180, 1);
+        // libext2fs's size: what the double-indirect tree and the direct and indirect slots address.
+        din.Size = (long)(((ulong)per * per) + per + 12) * bs;
+        din.BlocksRaw = blocks * (ulong)(bs / 512);
         din.SetBlockPointer(13, (uint)dind);
         _v.WriteInode(ResizeIno, din);
         _type[ResizeIno] = Ext2DirEntry.FileTypeOf(din.Mode);
