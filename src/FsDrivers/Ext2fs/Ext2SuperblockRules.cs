@@ -51,6 +51,10 @@ internal static class Ext2SuperblockRules
         {
             return $"blocks per group {sb.BlocksPerGroup} is outside 8..{maxPerGroup}";
         }
+        if (sb.ClustersPerGroup != sb.BlocksPerGroup)
+        {
+            return $"clusters per group {sb.ClustersPerGroup} differs from blocks per group {sb.BlocksPerGroup} without bigalloc";
+        }
         if (sb.InodesPerGroup < (uint)(bs / isz) || sb.InodesPerGroup > maxPerGroup)
         {
             return $"inodes per group {sb.InodesPerGroup} is outside {bs / isz}..{maxPerGroup}";
@@ -73,9 +77,11 @@ internal static class Ext2SuperblockRules
         {
             return $"inode count {sb.InodesCount} is not {groups} groups of {sb.InodesPerGroup}";
         }
-        if (sb.Is64Bit && (sb.DescSize < Ext2GroupDescriptor.Size64 || sb.DescSize > MaxDescSize || (sb.DescSize & (sb.DescSize - 1)) != 0))
+        int stored = sb.StoredDescSize;
+        if (stored > MaxDescSize || (stored & (stored - 1)) != 0 || (sb.Is64Bit && stored < Ext2GroupDescriptor.Size64))
         {
-            return $"group descriptor size {sb.DescSize} is impossible";
+            // e2fsck checks the field as a power of two even when 64bit does not use it.
+            return $"group descriptor size {stored} is impossible";
         }
         if (sb.FirstIno < 11 || sb.FirstIno > sb.InodesCount)
         {

@@ -115,6 +115,7 @@ public sealed partial class Ext2CheckFeatureTests : IDisposable
     [InlineData("ext2", "r_blocks_count 9000", "reserved block count 9000 is more than half of the 16384 blocks")]
     [InlineData("ext4", "first_ino 5", "first inode 5 is impossible")]
     [InlineData("ext2", "blocks_per_group 4", "blocks per group 4 is outside 8..8192")]
+    [InlineData("ext4", "blocks_per_group 8191", "clusters per group 8192 differs from blocks per group 8191")]
     public void ImpossibleSizeFields_DriverRefuses_CheckerRestoresFromTheBackup(string type, string field, string message)
     {
         string img = Image(type, "16M");

@@ -141,6 +141,8 @@ public sealed class Ext2CheckJournalTests : IDisposable
     [Theory]
     [InlineData(0x28, new byte[] { 0xff, 0xff, 0xff, 0xff }, "unknown incompatible features")] // s_feature_incompat
     [InlineData(0x40, new byte[] { 0, 0, 0, 2 }, "names 2 file systems as users")] // s_nr_users
+    [InlineData(0x2C, new byte[] { 0, 0, 0, 1 }, "unknown read-only features")] // s_feature_ro_compat
+    [InlineData(0x28, new byte[] { 0, 0, 0, 0x10 }, "not crc32c")] // CSUM_V3 with checksum type 0
     public void JournalSuperblockFieldsE2fsckRefuses_JournalRecreated(int offset, byte[] value, string finding)
     {
         string img = Image("ext4");
@@ -159,6 +161,15 @@ public sealed class Ext2CheckJournalTests : IDisposable
         long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
         Poke(img, (jsb * 1024) + offset, value);
         AssertBothClean(img);
+    }
+
+    /// <summary>has_journal with no journal inode or device: e2fsck clears it and makes a journal; so do we.</summary>
+    [Fact]
+    public void HasJournalWithNoJournalNamed_JournalMadeInInode8()
+    {
+        string img = Image("ext3");
+        Debugfs(img, "ssv journal_inum 0");
+        AssertInvalidJournalRecreated(img, "ext3", "has_journal is set but no journal is named");
     }
 
     [Fact]

@@ -574,6 +574,25 @@ public sealed partial class Ext2CheckTests
         AssertBothClean(img);
     }
 
+    /// <summary>What e2fsck's check_resize_inode and pass 1 also require of inode 7: a regular file in use, no extents flag, its full size.</summary>
+    [Theory]
+    [InlineData("mode 0")]
+    [InlineData("flags 0x80000")]
+    [InlineData("size 0")]
+    public void Check_ResizeInodeFieldsWrong_DamagedForBoth_Recreated(string field)
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext2");
+        string fresh = DebugfsRead(img, "stat <7>");
+        Debugfs(img, "set_inode_field <7> " + field);
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("resize inode is not valid", StringComparison.Ordinal));
+        string after = DebugfsRead(img, "stat <7>");
+        Assert.Contains("Type: regular", after, StringComparison.Ordinal);
+        Assert.Equal(fresh.Split('\n').First(l => l.Contains("Size:", StringComparison.Ordinal)),
+            after.Split('\n').First(l => l.Contains("Size:", StringComparison.Ordinal)));
+    }
+
     [Theory]
     [InlineData("ext2")]
     [InlineData("ext4")]

@@ -18,7 +18,7 @@ public sealed class FatBackupBootTests
 
     public static TheoryData<string> Damages => new()
     {
-        "bytes-per-sector", "fat-count", "signature",
+        "bytes-per-sector", "fat-count",
         "root-zero", "root-past-end", "root-free", "root-subdirectory", "root-text-file",
     };
 
@@ -89,7 +89,6 @@ public sealed class FatBackupBootTests
     /// <summary>What the damage says, per kind: why the boot sector was not used.</summary>
     [Theory]
     [InlineData("bytes-per-sector", "is not a valid FAT boot sector (bad bytes per sector 0)")]
-    [InlineData("signature", "lacks the boot signature 0x55AA")]
     [InlineData("root-free", "which is free in the FAT")]
     [InlineData("root-subdirectory", "which starts a subdirectory")]
     [InlineData("root-text-file", "entries that cannot be directory entries")]
@@ -100,6 +99,35 @@ public sealed class FatBackupBootTests
         Damage(img, damage);
         CheckReport n = FatTestImages.Check(img, repair: false);
         Assert.Contains(n.Findings, f => f.Phase == "boot" && f.Message.Contains(why, StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// A boot sector that lacks only 0x55AA keeps its own layout and root, even when the
+    /// backup differs (here its root cluster names file data): the backup is not trusted over
+    /// a sector that is right, and -y writes the signature. Every file stays where it was.
+    /// </summary>
+    [Fact]
+    public void Check_SignatureMissingOnly_BootSectorKept_SignatureWritten()
+    {
+        using var dir = new ScratchDir("fatboot");
+        string img = Build(dir);
+        byte[] boot = FatTestImages.ReadAt(img, 0, 512);
+        byte[] file1 = FatCheckTests.Mtype(img, "/FILE1.BIN");
+        int bps = FatTestImages.Boot(img).BytesPerSector;
+        uint dataCluster = FatTestImages.StartCluster(img, FatTestImages.RootEntryOffset(img, "FILE1   BIN"));
+        Damage(img, "signature");
+        FatTestImages.Patch(img, (BackupSector * bps) + 44, BitConverter.GetBytes(dataCluster));
+
+        CheckReport n = FatTestImages.Check(img, repair: false);
+        Assert.True(n.ExitCode == 4, FatTestImages.Describe(n));
+        Assert.Contains(n.Findings, f => f.Phase == "boot" && f.Message.Contains("lacks the signature 0x55AA", StringComparison.Ordinal));
+        Assert.DoesNotContain(n.Findings, f => f.Message.Contains("is sound", StringComparison.Ordinal));
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        Assert.Equal(boot, FatTestImages.ReadAt(img, 0, 512));
+        Assert.Equal(file1, FatCheckTests.Mtype(img, "/FILE1.BIN"));
+        Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/SUBDIR/Deeper Directory/a long file name.txt"));
+        Assert.Empty(FatTestImages.RecFiles(img));
     }
 
     /// <summary>

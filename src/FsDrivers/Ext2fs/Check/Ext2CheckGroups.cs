@@ -26,7 +26,11 @@ internal sealed partial class Ext2CheckRun
         }
         if ((Sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && Sb.JournalInum == 0 && Sb.JournalDev == 0)
         {
-            Error(Pass0, "superblock", "has_journal is set but there is no journal", fixable: false);
+            Error(Pass0, "superblock", "has_journal is set but no journal is named; a new one is made");
+            if (_repair)
+            {
+                DeleteJournal();
+            }
         }
         if (Sb.LastOrphan != 0)
         {

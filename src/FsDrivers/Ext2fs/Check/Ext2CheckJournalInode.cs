@@ -83,6 +83,21 @@ internal sealed partial class Ext2CheckRun
         return Keep;
     }
 
+    /// <summary>With journal checksums: crc32c named as the type, and the superblock's own checksum right (over its 1024 bytes, the field as 0).</summary>
+    private static string? JournalChecksumProblem(byte[] block)
+    {
+        const byte Crc32c = 4;
+        if (block[JSB.Off.ChecksumType] != Crc32c)
+        {
+            return $"its superblock uses journal checksums with checksum type {block[JSB.Off.ChecksumType]}, not crc32c";
+        }
+        byte[] sb = block.AsSpan(0, JSB.Off.End).ToArray();
+        uint stored = JSB.U32(sb, JSB.Off.Checksum);
+        JSB.SetU32(sb, JSB.Off.Checksum, 0);
+        uint want = Ext2Crc.Crc32c(~0u, sb);
+        return stored != want ? $"its superblock checksum is 0x{stored:x8}, should be 0x{want:x8}" : null;
+    }
+
     private string? JournalProblem(Ext2Dinode din, JournalWalk journal)
     {
         long blocks = (long)(din.Size >> _v.BlockShift);
@@ -123,6 +138,16 @@ internal sealed partial class Ext2CheckRun
         if ((incompat & ~JSB.IncompatKnown) != 0)
         {
             return $"its superblock has unknown incompatible features 0x{incompat & ~JSB.IncompatKnown:x}";
+        }
+        // jbd2 defines no read-only compatible feature: any bit is one e2fsck does not know.
+        uint roCompat = type == JSB.BlockSuperV2 ? JSB.U32(sb, JSB.Off.FeatureRoCompat) : 0;
+        if (roCompat != 0)
+        {
+            return $"its superblock has unknown read-only features 0x{roCompat:x}";
+        }
+        if ((incompat & (JSB.IncompatCsumV2 | JSB.IncompatCsumV3)) != 0 && JournalChecksumProblem(sb) is string csum)
+        {
+            return csum;
         }
         uint users = type == JSB.BlockSuperV2 ? JSB.U32(sb, JSB.Off.NrUsers) : 1;
         return users > 1 ? $"its superblock names {users} file systems as users (an internal journal has one)" : null;

@@ -52,6 +52,16 @@ internal sealed partial class Ext2CheckRun
         }
     }
 
+    /// <summary>libext2fs's i_size for it: what the direct, indirect and double-indirect slots address.</summary>
+    private long ResizeInodeSize
+    {
+        get
+        {
+            long per = _v.BlockSize / 4;
+            return ((per * per) + per + 12) * _v.BlockSize;
+        }
+    }
+
     private bool ResizeLayoutApplies =>
         (Sb.FeatureCompat & Ext2Features.CompatResizeInode) != 0 && Sb.ReservedGdtBlocks != 0
         && (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) == 0;
@@ -67,6 +77,18 @@ internal sealed partial class Ext2CheckRun
         if (!ResizeLayoutApplies)
         {
             return null;
+        }
+        if ((din.Mode & 0xF000) != 0x8000 || din.LinksCount == 0)
+        {
+            return $"mode 0{Convert.ToString(din.Mode, 8)} with {din.LinksCount} links is not a regular file in use";
+        }
+        if ((din.Flags & Ext2Dinode.FlagExtents) != 0)
+        {
+            return "it has the extents flag; its map is a block map";
+        }
+        if (din.Size < ResizeInodeSize)
+        {
+            return $"i_size {din.Size} is below the {ResizeInodeSize} bytes its map can address";
         }
         for (int i = 0; i < 15; i++)
         {
@@ -162,8 +184,7 @@ internal sealed partial class Ext2CheckRun
         }
         _v.Write(dind, dbuf);
         Ext2Dinode din = NewInode(0x8180, 1);
-        // libext2fs's size: what the double-indirect tree and the direct and indirect slots address.
-        din.Size = (long)(((ulong)per * per) + per + 12) * bs;
+        din.Size = ResizeInodeSize;
         din.BlocksRaw = blocks * (ulong)(bs / 512);
         din.SetBlockPointer(13, (uint)dind);
         _v.WriteInode(ResizeIno, din);

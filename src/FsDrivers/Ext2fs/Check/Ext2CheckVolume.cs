@@ -111,9 +111,13 @@ internal sealed class Ext2CheckVolume
     private static Ext2CheckVolume? OpenBackup(IBlockDevice device, Ext2Superblock primary)
     {
         var candidates = new List<(ulong Block, int LogBlockSize)>();
-        if (primary.MagicValue == Ext2Superblock.Magic && primary.LogBlockSize <= 6 && primary.BlocksPerGroup >= 8)
+        if (primary.MagicValue == Ext2Superblock.Magic && primary.LogBlockSize <= 6)
         {
-            candidates.Add((primary.FirstDataBlock + (ulong)primary.BlocksPerGroup, (int)primary.LogBlockSize));
+            // Either group size may be the damaged one.
+            foreach (uint perGroup in new[] { primary.BlocksPerGroup, primary.ClustersPerGroup }.Where(n => n >= 8))
+            {
+                candidates.Add((primary.FirstDataBlock + (ulong)perGroup, (int)primary.LogBlockSize));
+            }
         }
         for (int log = 0; log <= 6; log++)
         {
@@ -221,6 +225,51 @@ internal sealed class Ext2CheckVolume
                 || gd.InodeTable + InodeTableBlocks > BlocksCount)
             {
                 return $"group {g} places its bitmaps or inode table outside the file system";
+            }
+        }
+        return MetadataOverlap();
+    }
+
+    /// <summary>
+    /// e2fsck's ext2fs_check_desc: no two of the superblock and descriptor copies, bitmaps and
+    /// inode tables may share a block, and without flex_bg each group keeps its own inside
+    /// itself. A table that breaks this is refused (and a backup table tried), since a check
+    /// that trusted it would read inodes out of the descriptor blocks.
+    /// </summary>
+    private string? MetadataOverlap()
+    {
+        bool flex = (Sb.FeatureIncompat & Ext2Features.IncompatFlexBg) != 0;
+        var spans = new List<(ulong Start, ulong End, string What)>();
+        for (uint g = 0; g < GroupCount; g++)
+        {
+            ulong first = GroupFirstBlock(g);
+            uint sbBlocks = SuperAndGdtBlocks(g);
+            if (sbBlocks > 0)
+            {
+                spans.Add((first, first + sbBlocks, $"group {g}'s superblock and descriptor copies"));
+            }
+            Ext2GroupDescriptor gd = Groups[g];
+            (ulong Start, ulong Count, string What)[] own =
+            [
+                (gd.BlockBitmap, 1, $"group {g}'s block bitmap"),
+                (gd.InodeBitmap, 1, $"group {g}'s inode bitmap"),
+                (gd.InodeTable, InodeTableBlocks, $"group {g}'s inode table"),
+            ];
+            foreach ((ulong start, ulong count, string what) in own)
+            {
+                if (!flex && (start < first || start + count > first + BlocksInGroup(g)))
+                {
+                    return $"{what} (block {start}) lies outside the group without flex_bg";
+                }
+                spans.Add((start, start + count, what));
+            }
+        }
+        spans.Sort((a, b) => a.Start.CompareTo(b.Start));
+        for (int i = 1; i < spans.Count; i++)
+        {
+            if (spans[i].Start < spans[i - 1].End)
+            {
+                return $"{spans[i].What} (block {spans[i].Start}) overlaps {spans[i - 1].What}";
             }
         }
         return null;

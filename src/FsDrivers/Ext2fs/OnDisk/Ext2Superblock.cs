@@ -302,6 +302,9 @@ internal sealed class Ext2Superblock
 
     /// <summary>Group descriptor size: 32 unless 64bit, where s_desc_size (at least 64).</summary>
     public int DescSize => Is64Bit ? U16(Off.DescSize) : 32;
+
+    /// <summary>s_desc_size as stored, whatever the 64bit feature says.</summary>
+    public int StoredDescSize => U16(Off.DescSize);
     public uint FirstMetaBg => U32(Off.FirstMetaBg);
     public uint Flags => U32(Off.Flags);
     public int LogGroupsPerFlex => _raw[Off.LogGroupsPerFlex];

@@ -6,11 +6,10 @@ namespace RumpFs.FsDrivers.Msdosfs.Check;
 /// <summary>
 /// Which boot sector a FAT32 check trusts. The boot sector is damaged when it does not
 /// parse (bytes per sector, FAT count, sizes ...), when no FAT starts with the signature where
-/// it puts them, when it lacks the 0x55AA signature, or when its root cluster cannot be the
-/// root: free or bad in the FAT, the start of a subdirectory ("." and ".." first), or a
+/// it puts them, or when its root cluster cannot be the root: free or bad in the FAT, the start of a subdirectory ("." and ".." first), or a
 /// cluster whose contents are mostly not directory entries. Then the backup boot sector (the
-/// one the boot sector names, else sector 6) is used when it is sound by the same rules and
-/// names itself as the backup. fsck.fat never reads the backup: it gives up on a boot sector
+/// one the boot sector names, else sector 6) is used when it is sound by the same rules,
+/// carries 0x55AA and names itself as the backup. fsck.fat never reads the backup: it gives up on a boot sector
 /// it cannot parse and walks whatever cluster the root number names.
 /// </summary>
 internal static class FatBootChoice
@@ -19,19 +18,16 @@ internal static class FatBootChoice
     private const int BootSignatureOffset = FatBootRecord.Offsets.Signature;
     private static readonly int[] s_sectorSizes = [512, 1024, 2048, 4096];
 
-    /// <summary>What is wrong with a FAT32 boot sector whose layout finds a FAT (as "lacks ..." / "names ..."), or null.</summary>
-    public static string? Damage(FatVolume v, ReadOnlySpan<byte> sector)
-    {
-        if (v.Kind != FatKind.Fat32)
-        {
-            return null; // no backup to turn to: nothing to decide
-        }
-        if (BinaryPrimitives.ReadUInt16LittleEndian(sector[BootSignatureOffset..]) != 0xAA55)
-        {
-            return "lacks the boot signature 0x55AA";
-        }
-        return RootProblem(v);
-    }
+    /// <summary>
+    /// What is wrong with a FAT32 boot sector whose layout finds a FAT (as "names ..."), or
+    /// null. A missing 0x55AA alone is not such damage: the layout and the root still come
+    /// from that sector (the repair writes the signature), since a backup that differs in
+    /// anything else would be trusted over a sector that is right.
+    /// </summary>
+    public static string? Damage(FatVolume v) => v.Kind != FatKind.Fat32 ? null : RootProblem(v);
+
+    public static bool HasBootSignature(ReadOnlySpan<byte> sector) =>
+        BinaryPrimitives.ReadUInt16LittleEndian(sector[BootSignatureOffset..]) == 0xAA55;
 
     /// <summary>
     /// A volume laid out by a sound FAT32 backup boot sector, its sector number in
@@ -71,7 +67,7 @@ internal static class FatBootChoice
                     continue;
                 }
                 FatVolume? v = FatVolume.Load(device, backup);
-                if (v is not null && Damage(v, sector) is null)
+                if (v is not null && HasBootSignature(sector) && Damage(v) is null)
                 {
                     v.BootFromBackup = at;
                     return v;

@@ -85,6 +85,18 @@ public sealed class FatChecker : IFileSystemChecker
         {
             RestoreBootSector(v, report, repair);
         }
+        if (v.BootSignatureMissing)
+        {
+            // fsck.fat does not look at it; without it the volume is not recognised as FAT.
+            report.Add("boot", "boot sector", "the boot sector lacks the signature 0x55AA; written", repair);
+            var sector = new byte[512];
+            if (repair && v.Device.Read(0, sector) == 0)
+            {
+                sector[FatBootRecord.Offsets.Signature] = 0x55;
+                sector[FatBootRecord.Offsets.Signature + 1] = 0xAA;
+                v.Device.Write(0, sector);
+            }
+        }
         if (v.Boot.HasExtendedBpb && (v.Boot.State & FatBootRecord.StateDirty) != 0)
         {
             report.Add("boot", "boot sector", "dirty bit is set: the file system was not properly unmounted; clearing it", repair);

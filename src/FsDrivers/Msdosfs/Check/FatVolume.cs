@@ -39,6 +39,9 @@ internal sealed class FatVolume
     /// </summary>
     public int BootFromBackup { get; internal set; }
 
+    /// <summary>The boot sector used lacks 0x55AA (which the driver's type detection requires).</summary>
+    public bool BootSignatureMissing { get; internal set; }
+
     /// <summary>With <see cref="BootFromBackup"/>, what is wrong with the boot sector ("is not a valid ...").</summary>
     public string? BootDamage { get; internal set; }
 
@@ -79,7 +82,7 @@ internal sealed class FatVolume
             fromBoot = primary < 0 ? null : new FatVolume(device, boot, copies, primary);
             damage = fromBoot is null
                 ? "puts the FATs where none starts with the FAT signature"
-                : FatBootChoice.Damage(fromBoot, sector);
+                : FatBootChoice.Damage(fromBoot);
         }
         if (damage is not null && FatBootChoice.FromBackup(device, sector, boot) is { } fromBackup)
         {
@@ -92,6 +95,7 @@ internal sealed class FatVolume
         {
             // Damage without a usable backup is left to the checks that follow (a root
             // cluster that cannot be used is refused there).
+            fromBoot.BootSignatureMissing = !FatBootChoice.HasBootSignature(sector);
             volume = fromBoot;
             error = null;
             return 0;
