@@ -163,6 +163,28 @@ public sealed class Ext2CheckJournalTests : IDisposable
         AssertBothClean(img);
     }
 
+    /// <summary>
+    /// The journal's extent header read as a block map (its extents flag cleared): the words
+    /// name blocks of the file system's own, one of them twice. Deleting the journal drops
+    /// every one of those claims, so nothing is copied or leaked and one -y converges.
+    /// </summary>
+    [Fact]
+    public void JournalExtentHeaderReadAsABlockMap_OneRepairConverges()
+    {
+        string src = _dir.File("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "keep"), "kept through the repair\n");
+        string img = _dir.File("ext4-4k.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "4096", "-t", "ext4", "-O", "^metadata_csum", "-d", src, img, "16M");
+        Debugfs(img, "sif <8> flags 0");
+        AssertBothDamaged(img);
+        CheckReport y = Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, Describe(y));
+        Assert.DoesNotContain(y.Findings, f => f.Message.Contains("copied", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+    }
+
     /// <summary>has_journal with no journal inode or device: e2fsck clears it and makes a journal; so do we.</summary>
     [Fact]
     public void HasJournalWithNoJournalNamed_JournalMadeInInode8()

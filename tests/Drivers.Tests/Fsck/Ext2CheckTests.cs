@@ -574,6 +574,19 @@ public sealed partial class Ext2CheckTests
         AssertBothClean(img);
     }
 
+    /// <summary>The resize inode's double-indirect pointer names the root directory's block: recreated in one -y, the root's block not copied.</summary>
+    [Fact]
+    public void Check_ResizeInodeNamingTheRootsBlock_RecreatedWithoutACopy()
+    {
+        using var dir = new ScratchDir("ext2ck");
+        string img = Make(dir, "ext2");
+        long rootBlock = Bmap(img, "<2>", 0);
+        Debugfs(img, $"set_inode_field <7> block[DIND] {rootBlock}");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("resize inode is not valid", StringComparison.Ordinal));
+        Assert.Equal(rootBlock, Bmap(img, "<2>", 0));
+    }
+
     /// <summary>What e2fsck's check_resize_inode and pass 1 also require of inode 7: a regular file in use, no extents flag, its full size.</summary>
     [Theory]
     [InlineData("mode 0")]

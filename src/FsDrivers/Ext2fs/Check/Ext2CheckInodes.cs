@@ -194,6 +194,7 @@ internal sealed partial class Ext2CheckRun
             {
                 _dupClaims[(ulong)b] = _dupClaims.GetValueOrDefault((ulong)b, 1) + 1;
                 _dupInodes.Add(w.Ino);
+                w.SecondClaims.Add((ulong)b);
             }
             else
             {
@@ -376,16 +377,47 @@ internal sealed partial class Ext2CheckRun
     }
 
     /// <summary>Clear an inode (e2fsck's "Clear inode"): its blocks go back, entries naming it go in pass 2.</summary>
+    /// <summary>One claim of a shared block less; false when the block was not shared.</summary>
+    private bool DropDuplicateClaim(ulong b)
+    {
+        if (!_dupClaims.TryGetValue(b, out int claims))
+        {
+            return false;
+        }
+        if (claims <= 2)
+        {
+            _dupClaims.Remove(b);
+        }
+        else
+        {
+            _dupClaims[b] = claims - 1;
+        }
+        return true;
+    }
+
     private void ClearInode(InodeWalk w)
     {
+        // Its claims go, duplicate ones too: a block it shared is then no longer shared, and
+        // the other claimant keeps it without a copy (which would leak the original). Its
+        // later claims go first, so a block it named twice itself is freed.
+        foreach (ulong b in w.SecondClaims)
+        {
+            DropDuplicateClaim(b);
+        }
         foreach ((ulong start, int count) in w.Marked)
         {
             for (int k = 0; k < count; k++)
             {
-                _used[(int)(start + (ulong)k)] = false;
+                ulong b = start + (ulong)k;
+                if (!DropDuplicateClaim(b))
+                {
+                    _used[(int)b] = false;
+                }
             }
         }
         w.Marked.Clear();
+        w.SecondClaims.Clear();
+        _dupInodes.Remove(w.Ino);
         _inUse[(int)w.Ino] = false;
         _type[w.Ino] = 0;
         _links[w.Ino] = 0;

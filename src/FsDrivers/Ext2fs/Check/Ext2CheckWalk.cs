@@ -20,6 +20,9 @@ internal sealed class InodeWalk(uint ino, Ext2Dinode din)
     public bool BadTree { get; set; }
     public List<(uint Logical, ulong Physical)> DirBlocks { get; } = [];
     public List<(ulong Start, int Count)> Marked { get; } = [];
+
+    /// <summary>Blocks this inode claimed after another claimant (counted in the duplicate claims).</summary>
+    public List<ulong> SecondClaims { get; } = [];
 }
 
 /// <summary>
