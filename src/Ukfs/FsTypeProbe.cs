@@ -113,13 +113,27 @@ public static class FsTypeProbe
     /// <summary>
     /// A file system known only by a backup copy of its superblock, for fsck, which can
     /// restore the primary from it: ext2/3/4 by group 1's superblock copy (at each block
-    /// size's default place, naming itself as group 1's), FAT32 by its backup boot sector.
-    /// Not used to mount: the drivers read the primary alone.
+    /// size's default place, naming itself as group 1's), FAT32 by its backup boot sector;
+    /// or a FAT boot sector that lacks only 0x55AA. Not used to mount: the drivers read the
+    /// primary alone and detection requires the signature.
     /// </summary>
     public static FsTypeGuess? IdentifyByBackup(IBlockDevice device)
     {
         ArgumentNullException.ThrowIfNull(device);
-        return IdentifyExt2Backup(device) ?? IdentifyFatBackup(device);
+        return IdentifyExt2Backup(device) ?? IdentifyFatBackup(device) ?? IdentifyFatUnsigned(device);
+    }
+
+    /// <summary>A FAT boot sector that is sound but for its 0x55AA signature (which Linux and fsck.fat do not require; the checker writes it).</summary>
+    private static FsTypeGuess? IdentifyFatUnsigned(IBlockDevice device)
+    {
+        Span<byte> bs = stackalloc byte[512];
+        if (bs.Length > device.Length || device.Read(0, bs) != Errno.OK)
+        {
+            return null;
+        }
+        bs[510] = 0x55;
+        bs[511] = 0xAA;
+        return IdentifyFatBootSector(bs);
     }
 
     private static FsTypeGuess? IdentifyExt2Backup(IBlockDevice device)

@@ -71,6 +71,24 @@ public sealed class Ext2CheckBackupSuperblockTests : IDisposable
         Assert.Contains("Filesystem magic number:  0xEF53", DebugfsRead(img, "stats"), StringComparison.Ordinal);
     }
 
+    /// <summary>meta_bg: the only descriptor block zeroed; its copy in the meta group's second group is read, as libext2fs reads it.</summary>
+    [Fact]
+    public void MetaBgDescriptorBlockZeroed_CopyInTheSecondGroupUsed()
+    {
+        string src = _dir.File("src");
+        Directory.CreateDirectory(src);
+        File.WriteAllText(Path.Combine(src, "keep"), "kept");
+        string img = _dir.File("meta-bg.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "64bit,meta_bg,^resize_inode", "-d", src, img, "24M");
+        Zero(img, 2 * 1024, 1024);
+        CheckReport n = Check(img, repair: false);
+        Assert.True(n.ExitCode == 4, Describe(n));
+        CheckReport y = Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, Describe(y));
+        AssertBothClean(img);
+        Assert.Equal("kept", DebugfsRead(img, "cat /keep"));
+    }
+
     [Fact]
     public void NoUsableCopy_RefusedWithExit8_NothingWritten()
     {

@@ -131,6 +131,26 @@ public sealed class FatBackupBootTests
     }
 
     /// <summary>
+    /// Both boot sectors lack 0x55AA (fsck.fat does not look at it): the volume is checked with
+    /// its own boot sector and -y writes the signature into it.
+    /// </summary>
+    [Fact]
+    public void Check_BothBootSectorsLackTheSignature_CheckedAndSignatureWritten()
+    {
+        using var dir = new ScratchDir("fatboot");
+        string img = Build(dir);
+        byte[] boot = FatTestImages.ReadAt(img, 0, 512);
+        int bps = FatTestImages.Boot(img).BytesPerSector;
+        Damage(img, "signature");
+        FatTestImages.Patch(img, (BackupSector * bps) + 510, 0, 0);
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        Assert.Contains(y.Findings, f => f.Message.Contains("lacks the signature 0x55AA", StringComparison.Ordinal));
+        Assert.Equal(boot, FatTestImages.ReadAt(img, 0, 512));
+        Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/SUBDIR/Deeper Directory/a long file name.txt"));
+    }
+
+    /// <summary>
     /// The driver does not mount from the backup: a boot sector it cannot parse is refused
     /// before the repair and mounts after it. fsck.fat gives up on the same image.
     /// </summary>

@@ -143,6 +143,30 @@ public sealed class FsckNewfsCliTests
         Assert.Contains("operationalError", r.Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>A FAT16 boot sector without 0x55AA is not recognised by other commands; fsck finds it and -y writes the signature.</summary>
+    [Fact]
+    public void Fsck_FatBootSectorWithoutSignature_FoundAndSigned()
+    {
+        using var dir = new ScratchDir("ukfsfsck");
+        string img = dir.File("fat16.img");
+        using (var f = File.Create(img))
+        {
+            f.SetLength(16L << 20);
+        }
+        OracleTool.RunExpect(0, "mkfs.fat", "-F", "16", img);
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = 510;
+            f.Write([0, 0]);
+        }
+        Assert.NotEqual(0, Run(img, "ls", "/").Exit);
+        CliResult y = Run(img, "fsck", "-y");
+        Assert.Equal(1, y.Exit);
+        Assert.Contains("lacks the signature 0x55AA", y.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, Run(img, "ls", "/").Exit);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+    }
+
     /// <summary>
     /// An ext4 image whose primary superblock is zeroed: no type is recognised from it, but
     /// fsck finds it by group 1's superblock copy, and -y writes the primary back from it.

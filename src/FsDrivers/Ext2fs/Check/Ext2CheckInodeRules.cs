@@ -27,13 +27,15 @@ internal sealed partial class Ext2CheckRun
         if (IsQuotaSlot(w.Ino))
         {
             // e2fsck judges a quota slot by what it holds (ClearUnusedReservedInode), and a
-            // quota file in use only by being a regular file.
+            // quota file in use only by being a regular file. It clears such a file and
+            // writes the quota files afresh; this checker does not write quota files, and a
+            // regular file without a quota tree would be no better.
             if (QuotaInUse(w.Ino) && type != 0x8000)
             {
-                Error(Pass1, Ino(w.Ino), $"quota inode has invalid mode 0{Convert.ToString(w.Din.Mode, 8)}; made a regular file");
-                w.Din.Mode = (ushort)(0x8000 | (w.Din.Mode & 0xFFF));
-                w.Changed = true;
-                _type[w.Ino] = Ext2DirEntry.FileTypeOf(w.Din.Mode);
+                Error(Pass1, Ino(w.Ino), $"quota inode has invalid mode 0{Convert.ToString(w.Din.Mode, 8)}"
+                    + " (e2fsck -y clears it and rebuilds the quota files; not repaired here)", fixable: false);
+                // Not a directory or link to the later passes (their counts, entries naming it).
+                _type[w.Ino] = 0;
             }
             return;
         }

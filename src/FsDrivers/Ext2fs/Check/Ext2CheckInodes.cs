@@ -172,7 +172,10 @@ internal sealed partial class Ext2CheckRun
             CheckJournalInode(w);
             return;
         }
-        bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000);
+        // A quota file in use keeps its blocks whatever its mode says (reported in
+        // CheckReservedMode): freeing them in pass 5 would destroy it.
+        bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000)
+            || (IsQuotaSlot(w.Ino) && QuotaInUse(w.Ino));
         if (walk || w.Ino == 1)
         {
             WalkBlocks(w, ClaimInPass1);

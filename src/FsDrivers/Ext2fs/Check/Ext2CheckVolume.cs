@@ -202,7 +202,9 @@ internal sealed class Ext2CheckVolume
         bool metaBg = (Sb.FeatureIncompat & Ext2Features.IncompatMetaBg) != 0;
         for (uint i = 0; i < gdtBlocks; i++)
         {
-            ulong blk = backupSb != 0 && (!metaBg || i < Sb.FirstMetaBg) ? backupSb + 1 + i : GdtBlock(i);
+            ulong blk = backupSb == 0 ? GdtBlock(i)
+                : !metaBg || i < Sb.FirstMetaBg ? backupSb + 1 + i
+                : MetaBgBackupBlock(i);
             if (blk >= BlocksCount || Read(blk, out byte[] data) != Errno.OK)
             {
                 return $"cannot read group descriptor block {blk}";
@@ -228,6 +230,23 @@ internal sealed class Ext2CheckVolume
             }
         }
         return MetadataOverlap();
+    }
+
+    /// <summary>
+    /// With meta_bg, descriptor block <paramref name="i"/> past s_first_meta_bg lives in the
+    /// first group of its meta group, with copies in the second and last: a check opened on a
+    /// backup reads the second group's (libext2fs's ext2fs_descriptor_block_loc2), when the
+    /// file system reaches that far.
+    /// </summary>
+    private ulong MetaBgBackupBlock(uint i)
+    {
+        uint g = i * (uint)DescPerBlock;
+        ulong first = GroupFirstBlock(g);
+        if (g + 1 < GroupCount)
+        {
+            return GroupFirstBlock(g + 1) + (HasSuper(g + 1) ? 1UL : 0UL);
+        }
+        return first + (HasSuper(g) ? 1UL : 0UL);
     }
 
     /// <summary>
