@@ -114,36 +114,26 @@ internal sealed partial class Ext2CheckRun
 
         public List<(uint Start, uint Length)>? AllocRuns(uint goal, uint count, uint maxRun)
         {
-            var runs = new List<(uint Start, uint Length)>();
-            uint left = count;
-            foreach ((ulong from, ulong to) in Ranges(goal))
-            {
-                for (ulong b = from; b < to && left > 0; b++)
-                {
-                    if (run._used[(int)b])
-                    {
-                        continue;
-                    }
-                    if (runs.Count > 0 && runs[^1].Start + runs[^1].Length == b && runs[^1].Length < maxRun)
-                    {
-                        runs[^1] = (runs[^1].Start, runs[^1].Length + 1);
-                    }
-                    else
-                    {
-                        runs.Add(((uint)b, 1));
-                    }
-                    left--;
-                }
-            }
-            if (left > 0)
-            {
-                return null;
-            }
-            foreach ((uint s, uint n) in runs)
+            List<(uint Start, uint Length)>? runs = Ext2FreeRuns.Gather(FreeFrom(goal), count, maxRun);
+            foreach ((uint s, uint n) in runs ?? [])
             {
                 Take(s, n);
             }
             return runs;
+        }
+
+        private IEnumerable<uint> FreeFrom(uint goal)
+        {
+            foreach ((ulong from, ulong to) in Ranges(goal))
+            {
+                for (ulong b = from; b < to; b++)
+                {
+                    if (!run._used[(int)b])
+                    {
+                        yield return (uint)b;
+                    }
+                }
+            }
         }
 
         /// <summary>From the goal to the end, then from the first data block up to the goal.</summary>

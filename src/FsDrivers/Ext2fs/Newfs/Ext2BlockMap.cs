@@ -93,33 +93,23 @@ internal sealed class Ext2BlockMap(Ext2Geometry g) : IExt2BlockSource
     /// </summary>
     public List<(uint Start, uint Length)>? AllocRuns(uint goal, uint count, uint maxRun)
     {
-        var runs = new List<(uint Start, uint Length)>();
-        uint left = count;
-        for (uint b = Math.Max(goal, g.FirstDataBlock); b < g.BlocksCount && left > 0; b++)
-        {
-            if (IsUsed(b))
-            {
-                continue;
-            }
-            if (runs.Count > 0 && runs[^1].Start + runs[^1].Length == b && runs[^1].Length < maxRun)
-            {
-                runs[^1] = (runs[^1].Start, runs[^1].Length + 1);
-            }
-            else
-            {
-                runs.Add((b, 1));
-            }
-            left--;
-        }
-        if (left > 0)
-        {
-            return null;
-        }
-        foreach ((uint s, uint n) in runs)
+        List<(uint Start, uint Length)>? runs = Ext2FreeRuns.Gather(FreeFrom(goal), count, maxRun);
+        foreach ((uint s, uint n) in runs ?? [])
         {
             MarkUsed(s, n);
         }
         return runs;
+    }
+
+    private IEnumerable<uint> FreeFrom(uint goal)
+    {
+        for (uint b = Math.Max(goal, g.FirstDataBlock); b < g.BlocksCount; b++)
+        {
+            if (!IsUsed(b))
+            {
+                yield return b;
+            }
+        }
     }
 
     public static void SetBits(byte[] bitmap, uint first, uint count)
