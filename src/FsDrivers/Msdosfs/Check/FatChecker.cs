@@ -56,6 +56,10 @@ public sealed class FatChecker : IFileSystemChecker
         }
         long freeAsFound = CountFree(v);
         long lost = SaveLostClusters(v, tree, report, repair);
+        if (tree.Root is not null && report.OperationalError is null)
+        {
+            FatLabelCheck.Run(v, tree.Root, report, repair);
+        }
         if (v.Kind == FatKind.Fat32)
         {
             CheckFsInfo(v, CountFree(v), freeAsFound, lost, report, repair);

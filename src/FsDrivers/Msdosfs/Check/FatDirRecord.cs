@@ -45,6 +45,7 @@ internal static class FatDirRecord
 
     public const byte EndMarker = FatDirEntry.EndMarker;
     public const byte Deleted = FatDirEntry.Deleted;
+    public const byte KanjiE5 = FatDirEntry.KanjiE5;
 
     public static uint Cluster(ReadOnlySpan<byte> e, FatKind kind) =>
         BinaryPrimitives.ReadUInt16LittleEndian(e[ClusterLow..])
