@@ -36,6 +36,7 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Pass 1, the journal inode: claim its blocks without changing its map, then judge it.</summary>
     private void CheckJournalInode(InodeWalk w)
     {
+        RestoreJournalFromBackup(w);
         var journal = new JournalWalk();
         WalkBlocks(w, (walk, c) => ClaimInJournal(walk, c, journal));
         CheckBlockCount(w);
@@ -51,7 +52,9 @@ internal sealed partial class Ext2CheckRun
                 DeleteJournal();
                 ClearJournalInode(w);
             }
+            return;
         }
+        CheckJournalBackupCopy(w.Din);
     }
 
     private sealed class JournalWalk

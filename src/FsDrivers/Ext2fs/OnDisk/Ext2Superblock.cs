@@ -263,6 +263,17 @@ internal sealed class Ext2Superblock
         set => SetU32(Off.JournalInum, value);
     }
 
+    /// <summary>s_jnl_backup_type's value for "s_jnl_blocks holds the journal inode's i_block and size".</summary>
+    public const byte JournalBackupBlocks = 1;
+
+    public byte JournalBackupType => _raw[Off.JnlBackupType];
+
+    /// <summary>s_jnl_blocks' copy of the journal inode's i_block (60 bytes).</summary>
+    public ReadOnlySpan<byte> JournalBackupBlockArea => _raw.AsSpan(Off.JnlBlocks, 60);
+
+    /// <summary>s_jnl_blocks' copy of the journal inode's i_size (words 15 and 16: high, then low).</summary>
+    public long JournalBackupSize => (long)(((ulong)U32(Off.JnlBlocks + 60) << 32) | U32(Off.JnlBlocks + 64));
+
     /// <summary>
     /// s_jnl_blocks and s_jnl_backup_type: a copy of the journal inode's i_block and size
     /// (type 1), or nothing (type 0) when <paramref name="blockArea"/> is empty.
@@ -279,7 +290,7 @@ internal sealed class Ext2Superblock
         blockArea.CopyTo(backup);
         SetU32(Off.JnlBlocks + 60, (uint)(size >> 32));
         SetU32(Off.JnlBlocks + 64, (uint)size);
-        _raw[Off.JnlBackupType] = 1;
+        _raw[Off.JnlBackupType] = JournalBackupBlocks;
     }
     public uint JournalDev => U32(Off.JournalDev);
 
