@@ -80,8 +80,14 @@ internal sealed partial class Ext2CheckRun
             ulong first = _v.GroupFirstBlock(g);
             MarkMeta(first, (int)Math.Min(_v.SuperAndGdtBlocks(g), _v.BlocksInGroup(g)), $"group {g} superblock and descriptors");
             Ext2GroupDescriptor gd = _v.Groups[g];
-            MarkMeta(gd.BlockBitmap, 1, $"group {g} block bitmap");
-            MarkMeta(gd.InodeBitmap, 1, $"group {g} inode bitmap");
+            if (!_v.MisplacedBlockBitmaps.ContainsKey(g))
+            {
+                MarkMeta(gd.BlockBitmap, 1, $"group {g} block bitmap");
+            }
+            if (!_v.MisplacedInodeBitmaps.ContainsKey(g))
+            {
+                MarkMeta(gd.InodeBitmap, 1, $"group {g} inode bitmap");
+            }
             MarkMeta(gd.InodeTable, (int)_v.InodeTableBlocks, $"group {g} inode table");
         }
     }
@@ -151,8 +157,14 @@ internal sealed partial class Ext2CheckRun
         bool inodeUninit = _v.GroupCsum && (gd.Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0;
         ulong first = _v.GroupFirstBlock(g);
         uint nblocks = _v.BlocksInGroup(g);
-        bool bbOk = _v.Read(gd.BlockBitmap, out byte[] bb) == Errno.OK;
-        bool ibOk = _v.Read(gd.InodeBitmap, out byte[] ib) == Errno.OK;
+        // A bitmap out of place (relocated, or to be) holds nothing to trust: it reads as all
+        // clear, and the repair writes it whole at its new place.
+        bool blockMoved = _v.MisplacedBlockBitmaps.ContainsKey(g);
+        bool inodeMoved = _v.MisplacedInodeBitmaps.ContainsKey(g);
+        byte[] bb = new byte[_v.BlockSize];
+        byte[] ib = new byte[_v.BlockSize];
+        bool bbOk = !blockMoved && _v.Read(gd.BlockBitmap, out bb) == Errno.OK;
+        bool ibOk = !inodeMoved && _v.Read(gd.InodeBitmap, out ib) == Errno.OK;
 
         // Block bitmap, with the padding past the last block of the last group set.
         var diff = new StringBuilder();
@@ -188,7 +200,7 @@ internal sealed partial class Ext2CheckRun
         {
             Error(Pass5, where, $"block bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
         }
-        if ((diffs > 0 || own > 0) && _repair)
+        if ((diffs > 0 || own > 0 || blockMoved) && _repair)
         {
             for (int i = (int)(Sb.BlocksPerGroup >> 3); i < _v.BlockSize && (Sb.BlocksPerGroup & 7) == 0; i++)
             {
@@ -256,7 +268,7 @@ internal sealed partial class Ext2CheckRun
             // e2fsck reads the bits past the group's last inode too: they must be set.
             Error(Pass5, where, "padding at the end of the inode bitmap is not set");
         }
-        if (diffs > 0 || ownInodes > 0 || !padding)
+        if (diffs > 0 || ownInodes > 0 || !padding || inodeMoved)
         {
             if (_repair)
             {

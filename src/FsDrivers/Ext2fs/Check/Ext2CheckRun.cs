@@ -83,6 +83,7 @@ internal sealed partial class Ext2CheckRun
         CheckFeatureFields();
         CheckJournalInodeNumber();
         CheckDescriptors();
+        ReportMisplacedBitmaps();
         MarkMetadata();
         ScanInodes();
         CheckStaleUnusedMarks();
@@ -96,6 +97,7 @@ internal sealed partial class Ext2CheckRun
         CheckReferenceCounts();
         RecreateJournal();
         RecreateResizeInode();
+        RelocateBitmaps();
         CheckBitmapsAndCounts();
         foreach ((string pass, int count) in _perPass)
         {

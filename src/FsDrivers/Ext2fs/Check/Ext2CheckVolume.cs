@@ -11,7 +11,7 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// cached beyond the blocks a repair changed, which are kept here and written by
 /// <see cref="WriteBack"/> so that a check without repair never writes.
 /// </summary>
-internal sealed class Ext2CheckVolume
+internal sealed partial class Ext2CheckVolume
 {
     private readonly Dictionary<ulong, byte[]> _changed = [];
     private readonly List<(ulong Start, ulong Count)> _zeroed = [];
@@ -86,7 +86,7 @@ internal sealed class Ext2CheckVolume
         if (error is null)
         {
             var v = new Ext2CheckVolume(device, sb);
-            error = v.LoadGroups(0);
+            error = v.LoadGroups(0, relocateBitmaps: false);
             if (error is null)
             {
                 return v;
@@ -94,12 +94,24 @@ internal sealed class Ext2CheckVolume
         }
         // e2fsck's "Superblock invalid, trying backup blocks": group 1's copies, found from
         // the primary's group size when that is readable, else at each block size's default.
-        Ext2CheckVolume? backup = OpenBackup(device, sb);
+        // When no table is sound as it stands, bitmaps out of place are relocated (they hold
+        // nothing pass 5 does not rebuild), in the backup's table first, as e2fsck goes on
+        // with the backup it tried.
+        Ext2CheckVolume? backup = OpenBackup(device, sb, relocateBitmaps: false) ?? OpenBackup(device, sb, relocateBitmaps: true);
         if (backup is not null)
         {
             backup.PrimaryProblem = error;
+            return backup;
         }
-        return backup;
+        if (ValidateSuperblock(sb, device.Length) is null)
+        {
+            var v = new Ext2CheckVolume(device, sb);
+            if (v.LoadGroups(0, relocateBitmaps: true) is null)
+            {
+                return v;
+            }
+        }
+        return null;
     }
 
     /// <summary>Block of the superblock copy this view was opened from; 0 for the primary.</summary>
@@ -108,7 +120,7 @@ internal sealed class Ext2CheckVolume
     /// <summary>Why the primary superblock or descriptor table was refused, when a backup is used.</summary>
     public string? PrimaryProblem { get; private set; }
 
-    private static Ext2CheckVolume? OpenBackup(IBlockDevice device, Ext2Superblock primary)
+    private static Ext2CheckVolume? OpenBackup(IBlockDevice device, Ext2Superblock primary, bool relocateBitmaps)
     {
         var candidates = new List<(ulong Block, int LogBlockSize)>();
         if (primary.MagicValue == Ext2Superblock.Magic && primary.LogBlockSize <= 6)
@@ -140,7 +152,7 @@ internal sealed class Ext2CheckVolume
                 continue;
             }
             var v = new Ext2CheckVolume(device, sb);
-            if (v.LoadGroups(block) is null)
+            if (v.LoadGroups(block, relocateBitmaps) is null)
             {
                 v.BackupSuperblock = block;
                 v.AdoptBackup();
@@ -194,7 +206,7 @@ internal sealed class Ext2CheckVolume
     /// that follows that superblock copy (meta_bg blocks past s_first_meta_bg have no copy
     /// there and are read where they live).
     /// </summary>
-    private string? LoadGroups(ulong backupSb)
+    private string? LoadGroups(ulong backupSb, bool relocateBitmaps)
     {
         uint gdtBlocks = (uint)((GroupCount + (uint)DescPerBlock - 1) / (uint)DescPerBlock);
         _gdtRaw = new byte[gdtBlocks][];
@@ -223,13 +235,12 @@ internal sealed class Ext2CheckVolume
         for (uint g = 0; g < GroupCount; g++)
         {
             Ext2GroupDescriptor gd = groups[g];
-            if (!InFs(gd.BlockBitmap) || !InFs(gd.InodeBitmap) || !InFs(gd.InodeTable)
-                || gd.InodeTable + InodeTableBlocks > BlocksCount)
+            if (!InFs(gd.InodeTable) || gd.InodeTable + InodeTableBlocks > BlocksCount)
             {
-                return $"group {g} places its bitmaps or inode table outside the file system";
+                return $"group {g} places its inode table outside the file system";
             }
         }
-        return MetadataOverlap();
+        return CheckPlacement(relocateBitmaps);
     }
 
     /// <summary>
@@ -247,51 +258,6 @@ internal sealed class Ext2CheckVolume
             return GroupFirstBlock(g + 1) + (HasSuper(g + 1) ? 1UL : 0UL);
         }
         return first + (HasSuper(g) ? 1UL : 0UL);
-    }
-
-    /// <summary>
-    /// e2fsck's ext2fs_check_desc: no two of the superblock and descriptor copies, bitmaps and
-    /// inode tables may share a block, and without flex_bg each group keeps its own inside
-    /// itself. A table that breaks this is refused (and a backup table tried), since a check
-    /// that trusted it would read inodes out of the descriptor blocks.
-    /// </summary>
-    private string? MetadataOverlap()
-    {
-        bool flex = (Sb.FeatureIncompat & Ext2Features.IncompatFlexBg) != 0;
-        var spans = new List<(ulong Start, ulong End, string What)>();
-        for (uint g = 0; g < GroupCount; g++)
-        {
-            ulong first = GroupFirstBlock(g);
-            uint sbBlocks = SuperAndGdtBlocks(g);
-            if (sbBlocks > 0)
-            {
-                spans.Add((first, first + sbBlocks, $"group {g}'s superblock and descriptor copies"));
-            }
-            Ext2GroupDescriptor gd = Groups[g];
-            (ulong Start, ulong Count, string What)[] own =
-            [
-                (gd.BlockBitmap, 1, $"group {g}'s block bitmap"),
-                (gd.InodeBitmap, 1, $"group {g}'s inode bitmap"),
-                (gd.InodeTable, InodeTableBlocks, $"group {g}'s inode table"),
-            ];
-            foreach ((ulong start, ulong count, string what) in own)
-            {
-                if (!flex && (start < first || start + count > first + BlocksInGroup(g)))
-                {
-                    return $"{what} (block {start}) lies outside the group without flex_bg";
-                }
-                spans.Add((start, start + count, what));
-            }
-        }
-        spans.Sort((a, b) => a.Start.CompareTo(b.Start));
-        for (int i = 1; i < spans.Count; i++)
-        {
-            if (spans[i].Start < spans[i - 1].End)
-            {
-                return $"{spans[i].What} (block {spans[i].Start}) overlaps {spans[i - 1].What}";
-            }
-        }
-        return null;
     }
 
     /// <summary>True when <paramref name="blk"/> is a block of the file system (not the boot block of 1 KiB file systems).</summary>
