@@ -70,4 +70,55 @@ public sealed class Ext2CheckQuotaInodeTests : IDisposable
         Debugfs(img, "sif <4> links_count 7");
         AssertBothClean(img);
     }
+
+    /// <summary>
+    /// A superblock quota field that names an inode which is no quota file of its type (the
+    /// lost+found directory, another reserved inode): the kernel would hide that inode, and
+    /// e2fsck clears the entries naming it. The field is what took the damage: -y names the
+    /// type's own slot again when that holds its quota file, else no file (the project type
+    /// has no slot); then e2fsck finds the image clean and lost+found is still there.
+    /// </summary>
+    [Theory]
+    [InlineData("usr_quota_inum 11", "the user quota file is named as inode 11, not a regular file in use", "User quota inode:         3")]
+    [InlineData("grp_quota_inum 7", "the group quota file is named as inode 7, a reserved inode of another role", "Group quota inode:        4")]
+    [InlineData("prj_quota_inum 11", "the project quota file is named as inode 11", "")]
+    public void QuotaFieldNamingAnotherInode_FieldMended(string field, string finding, string after)
+    {
+        string img = Image(quota: true);
+        Debugfs(img, "ssv " + field);
+        Assert.NotEqual(0, E2fsck(img).ExitCode);
+        byte[] damaged = File.ReadAllBytes(img);
+
+        CheckReport n = Check(img, repair: false);
+        Assert.True(n.ExitCode == 4, Describe(n));
+        Assert.Contains(n.Findings, f => f.Message.Contains(finding, StringComparison.Ordinal) && !f.Repaired);
+        Assert.True(damaged.AsSpan().SequenceEqual(File.ReadAllBytes(img)), "a check without -y wrote to the image");
+
+        CheckReport y = Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, Describe(y));
+        AssertBothClean(img);
+        string header = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        Assert.Contains(after, header, StringComparison.Ordinal);
+        Assert.DoesNotContain("Project quota inode:      11", header, StringComparison.Ordinal);
+        Assert.Contains("lost+found", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void QuotaFieldNamingADirectory_OwnSlotHoldingNoQuotaFile_FieldCleared()
+    {
+        string img = Image(quota: true);
+        // The user slot's quota header is gone too: there is no user quota file to name.
+        long block = Bmap(img, "<3>", 0);
+        Patch(img, block * 1024, 0, 0, 0, 0);
+        Debugfs(img, "ssv usr_quota_inum 11");
+
+        CheckReport y = Check(img, repair: true);
+
+        Assert.Contains(y.Findings, f => f.Message.Contains("cleared (no such quota file is kept)", StringComparison.Ordinal) && f.Repaired);
+        AssertBothClean(img);
+        string header = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        Assert.DoesNotContain("User quota inode:", header, StringComparison.Ordinal); // dumpe2fs leaves out a field of 0
+        Assert.Contains("Group quota inode:        4", header, StringComparison.Ordinal);
+        Assert.Contains("lost+found", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+    }
 }

@@ -81,6 +81,7 @@ internal sealed partial class Ext2CheckRun
     {
         CheckSuperblock();
         CheckFeatureFields();
+        CheckQuotaFields();
         CheckJournalInodeNumber();
         CheckDescriptors();
         ReportMisplacedBitmaps();

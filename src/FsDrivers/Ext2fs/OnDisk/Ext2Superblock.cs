@@ -322,6 +322,19 @@ internal sealed class Ext2Superblock
 
     public byte ChecksumType => _raw[Off.ChecksumType];
     public uint ChecksumSeed => U32(Off.ChecksumSeed);
+    /// <summary>s_usr_quota_inum, s_grp_quota_inum, s_prj_quota_inum by quota type (0 user, 1 group, 2 project).</summary>
+    public uint QuotaInum(int type) => U32(QuotaInumOffset(type));
+
+    public void SetQuotaInum(int type, uint ino) => SetU32(QuotaInumOffset(type), ino);
+
+    private static int QuotaInumOffset(int type) => type switch
+    {
+        0 => Off.UsrQuotaInum,
+        1 => Off.GrpQuotaInum,
+        2 => Off.PrjQuotaInum,
+        _ => throw new ArgumentOutOfRangeException(nameof(type)),
+    };
+
     /// <summary>Whether the user, group or project quota file field names <paramref name="ino"/>.</summary>
     public bool NamesQuotaInode(uint ino) =>
         ino != 0 && (U32(Off.UsrQuotaInum) == ino || U32(Off.GrpQuotaInum) == ino || U32(Off.PrjQuotaInum) == ino);
