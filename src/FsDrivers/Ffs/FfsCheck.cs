@@ -116,8 +116,11 @@ public static partial class FfsCheck
                 if (g.MagicValue != CylinderGroup.Magic || g.Cgx != cg
                     || !g.OffsetsValid(sb.CgSize, sb.Ipg, sb.Fpg, sb.Frag, sb.ContigSumSize > 0))
                 {
-                    Add(FfsFindingKind.CylinderGroup, cg, "bad magic, index or map offsets");
-                    return false;
+                    // The check goes on as fsck_ffs's does, with a header rebuilt from the
+                    // superblock and empty maps: every inode block is read (the contents
+                    // decide what is in use) and the maps are then reported as they are.
+                    Add(FfsFindingKind.CylinderGroup, cg, "bad magic, index or map offsets; the header is rebuilt from the superblock");
+                    b = FfsCylinderGroupHeader.Build(sb, cg, initedIblk: sb.Ipg, time: sb.Time);
                 }
                 _cgs[cg] = b;
             }

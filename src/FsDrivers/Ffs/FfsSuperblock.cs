@@ -33,6 +33,7 @@ internal static class SuperblockFields
     public const int OldCsAddr = 152;
     public const int CsSize = 156;
     public const int CgSize = 160;
+    public const int OldNcyl = 176;
     public const int OldCpg = 180;
     public const int Ipg = 184;
     public const int Fpg = 188;
@@ -69,6 +70,7 @@ internal static class SuperblockFields
     public const int MaxSymlinkLen = 1320;
     public const int OldInodeFmt = 1324;
     public const int MaxFileSize = 1328;
+    public const int OldNrpos = 1360;
     public const int Magic = 1372;
     /// <summary>sizeof(struct fs).</summary>
     public const int StructSize = 1376;
@@ -157,6 +159,9 @@ internal sealed class FfsSuperblock
             ? order.I32(b, SuperblockFields.Flags)
             : OldFlags & ~OldFlagsUpdated;
         ContigSumSize = order.I32(b, SuperblockFields.ContigSumSize);
+        OldNcyl = order.I32(b, SuperblockFields.OldNcyl);
+        OldCpg = order.I32(b, SuperblockFields.OldCpg);
+        OldNrpos = order.I32(b, SuperblockFields.OldNrpos);
         MaxSymlinkLen = order.I32(b, SuperblockFields.MaxSymlinkLen);
         OldInodeFmt = order.I32(b, SuperblockFields.OldInodeFmt);
         AvgFileSize = order.I32(b, SuperblockFields.AvgFileSize);
@@ -221,6 +226,11 @@ internal sealed class FfsSuperblock
     public int Flags { get; private set; }
     public byte OldFlags { get; }
     public int ContigSumSize { get; }
+
+    /// <summary>UFS1's cylinder geometry (fs_old_ncyl, fs_old_cpg, fs_old_nrpos): it sizes the old rotational tables in each group.</summary>
+    public int OldNcyl { get; }
+    public int OldCpg { get; }
+    public int OldNrpos { get; }
     public int MaxSymlinkLen { get; }
     public int OldInodeFmt { get; }
     public int AvgFileSize { get; }

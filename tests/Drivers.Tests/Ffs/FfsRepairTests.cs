@@ -37,6 +37,7 @@ public class FfsRepairTests
         MissingDotDot,
         DotRecLenTooLong,
         DotDotRenamed,
+        GroupHeaderZeroed,
     }
 
     /// <summary>What the repaired tree should look like next to the original.</summary>
@@ -69,7 +70,7 @@ public class FfsRepairTests
         var data = new TheoryData<string, Damage>();
         foreach (string image in new[] { "ffs1-le-4k-f1", "ffs1-be-16k-f4", "ffs1-le-64k-f16", "ffs2-le-4k-f2", "ffs2-be-32k-f8", "ffs2-le-64k-f128", "ffs2-be-64k-f16" })
         {
-            foreach (Damage d in new[] { Damage.DirectoryEntryRemoved, Damage.SharedBlock, Damage.UsedBlockMarkedFree, Damage.MissingDotDot })
+            foreach (Damage d in new[] { Damage.DirectoryEntryRemoved, Damage.SharedBlock, Damage.UsedBlockMarkedFree, Damage.MissingDotDot, Damage.GroupHeaderZeroed })
             {
                 data.Add(image, d);
             }
@@ -201,6 +202,11 @@ public class FfsRepairTests
             case Damage.SuperblockFreeCount:
                 e.Kind = FfsFindingKind.Summary;
                 img.AddSuperblockNbfree(5);
+                break;
+            case Damage.GroupHeaderZeroed:
+                // fsck_ffs rebuilds the header from the superblock, and so do we.
+                e.Kind = FfsFindingKind.CylinderGroup;
+                img.Bytes.AsSpan((int)img.Sb.FragToBytes(img.Sb.CgTod(img.Sb.Ncg - 1)), CgFields.HeaderSize).Clear();
                 break;
             case Damage.GroupFreeCount:
                 e.Kind = FfsFindingKind.Summary;

@@ -40,6 +40,9 @@ internal sealed partial class FfsRepair
     private readonly FfsRepairWriter _w;
     private readonly FfsRepairResult _result;
     private readonly byte[][] _cgs;
+
+    /// <summary>Groups whose header was rebuilt: on UFS2, pass 5 sets how many inodes are initialised from what pass 1 found.</summary>
+    private readonly HashSet<int> _rebuiltGroups = [];
     private readonly BitArray _used;
     private readonly FfsDinode?[] _inodes;
     private readonly int[] _refs;
@@ -145,13 +148,14 @@ internal sealed partial class FfsRepair
                 return false;
             }
             var g = new CylinderGroup(b, O);
-            // A group whose header is gone would need rebuilding from the superblock's
-            // geometry; fsck_ffs does that, this repair does not.
             if (g.MagicValue != CylinderGroup.Magic || g.Cgx != cg
                 || !g.OffsetsValid(_sb.CgSize, _sb.Ipg, _sb.Fpg, _sb.Frag, _sb.ContigSumSize > 0))
             {
-                Left($"cylinder group {cg} header damaged; nothing repaired");
-                return false;
+                // Rebuilt from the superblock's geometry, as fsck_ffs's pass 5 builds a group:
+                // pass 1 reads every inode block, pass 5 fills the maps and counters.
+                Did($"cylinder group {cg}: header rebuilt from the superblock");
+                b = FfsCylinderGroupHeader.Build(_sb, cg, initedIblk: _sb.Ipg, time: _sb.Time);
+                _rebuiltGroups.Add(cg);
             }
             _cgs[cg] = b;
         }

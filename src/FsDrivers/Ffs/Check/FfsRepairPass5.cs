@@ -58,7 +58,13 @@ internal sealed partial class FfsRepair
     private (int Ndir, int Nbfree, int Nifree, int Nffree) RebuildGroup(int cg)
     {
         var g = new CylinderGroup(_cgs[cg], O);
-        if (_sb.IsUfs2 && !g.InitedIblkValid(_sb.Ipg, _sb.Inopb))
+        if (_sb.IsUfs2 && _rebuiltGroups.Contains(cg))
+        {
+            // Through the last inode block holding an inode in use: the kernel initialises
+            // the blocks past it before it hands out their inodes.
+            g.InitedIblk = RebuiltInitedIblk(cg);
+        }
+        else if (_sb.IsUfs2 && !g.InitedIblkValid(_sb.Ipg, _sb.Inopb))
         {
             // Before the inode map is rebuilt: the count comes from the map as it was read,
             // which is the one pass 1 went by.
@@ -97,6 +103,21 @@ internal sealed partial class FfsRepair
             RebuildClusters(ref g, frags);
         }
         return (ndir, nbfree, nifree, nffree);
+    }
+
+    /// <summary>A rebuilt UFS2 group's cg_initediblk: past its last inode in use, at least the two inode blocks newfs initialises.</summary>
+    private int RebuiltInitedIblk(int cg)
+    {
+        int last = cg == 0 ? (int)FfsSuperblock.RootIno : -1;
+        for (int i = _sb.Ipg - 1; i > last; i--)
+        {
+            if (_inodes[((ulong)cg * (ulong)_sb.Ipg) + (ulong)i] is not null)
+            {
+                last = i;
+            }
+        }
+        int blocks = Math.Max(2, ((last + 1) + _sb.Inopb - 1) / _sb.Inopb);
+        return Math.Min(_sb.Ipg, blocks * _sb.Inopb);
     }
 
     /// <summary>The cluster map (a bit per wholly free block) and the counts of free runs by length, capped at fs_contigsumsize.</summary>
