@@ -112,4 +112,24 @@ public sealed class Ext2CheckJournalBackupTests : IDisposable
         Assert.DoesNotContain(Check(img, repair: false).Findings, f => f.Message.Contains("s_jnl_blocks", StringComparison.Ordinal));
         AssertBothClean(img);
     }
+
+    [Fact]
+    public void CopyNamingAFilesBlocks_JournalGetsCopiesAndTheCopyFollowsInOneRun()
+    {
+        // The restored map shares blocks with /keep: the duplicate pass gives the journal
+        // copies of them, and the superblock's copy is written from the map that results.
+        string img = Image("ext3", "1024");
+        long keep = Bmap(img, "/keep", 0);
+        Debugfs(img, "sif <8> links_count 0");
+        Debugfs(img, $"ssv jnl_blocks[1] {keep}");
+
+        CheckReport y = Check(img, repair: true);
+
+        Assert.True(y.ExitCode == 1, Describe(y));
+        AssertBothClean(img);
+        Assert.Empty(Check(img, repair: false).Findings);
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+        Assert.NotEqual(keep.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            DebugfsRead(img, "bmap <8> 1").Trim());
+    }
 }

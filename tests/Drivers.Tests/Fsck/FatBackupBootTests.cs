@@ -147,6 +147,10 @@ public sealed class FatBackupBootTests
         Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
         Assert.Contains(y.Findings, f => f.Message.Contains("lacks the signature 0x55AA", StringComparison.Ordinal));
         Assert.Equal(boot, FatTestImages.ReadAt(img, 0, 512));
+        // The backup, the same sector unsigned, is signed with it: the two do not come to differ.
+        Assert.Equal(boot, FatTestImages.ReadAt(img, BackupSector * bps, 512));
+        FatTestImages.AssertBothClean(img);
+        Assert.DoesNotContain(FatTestImages.Check(img, repair: false).Findings, f => f.Message.Contains("differs", StringComparison.Ordinal));
         Assert.Equal("hello"u8.ToArray(), FatCheckTests.Mtype(img, "/SUBDIR/Deeper Directory/a long file name.txt"));
     }
 

@@ -126,4 +126,79 @@ public sealed class FatLabelCheckTests
         Assert.True(y.ExitCode == 0, FatTestImages.Describe(y));
         Assert.Equal(before, File.ReadAllBytes(img));
     }
+
+    [Fact]
+    public void Check_TwoVolumeEntriesFirstInvalid_OneRepairConverges()
+    {
+        // fsck.fat -a removes the first and needs a second run for the second; one -y does both.
+        using var dir = new ScratchDir("fatlabel");
+        string img = FatCheckTests.Build(dir, "16");
+        long first = FatTestImages.RootEntryOffset(img, Label);
+        FatTestImages.Patch(img, first, Encoding.ASCII.GetBytes("MY*LABEL   "));
+        long free = FreeRootSlot(img);
+        byte[] second = new byte[32];
+        Encoding.ASCII.GetBytes("SECOND     ").CopyTo(second, 0);
+        second[11] = 0x08;
+        FatTestImages.Patch(img, free, second);
+
+        CheckReport y = FatTestImages.Check(img, repair: true);
+
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal("SECOND     ", BootLabel(img));
+        Assert.Contains("is SECOND", OracleTool.Run("mlabel", "-i", img, "-s", "::").Stdout, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData(0x18)]
+    [InlineData(0x3F)]
+    public void Check_VolumeEntryWithTheDirectoryBit_NotALabel(byte attributes)
+    {
+        // fsck.fat takes it for a directory starting at the root and deletes it, and then the
+        // boot sector's label is alone; so do we.
+        using var dir = new ScratchDir("fatlabel");
+        string img = FatCheckTests.Build(dir, "32");
+        FatTestImages.Patch(img, FatTestImages.RootEntryOffset(img, Label) + 11, attributes);
+
+        string before = FatCheckTests.RepairRoundTrip(img, "directories");
+
+        Assert.Contains("label 'TESTVOL' in the boot sector, but no volume label", before, StringComparison.Ordinal);
+        Assert.Equal("NO NAME    ", BootLabel(img));
+    }
+
+    [Fact]
+    public void Check_Fat32CheckedWithTheBackupBootSector_LabelComparedWithTheBackup()
+    {
+        // Under -n the damaged boot sector is still in place: the label check reads the
+        // backup, which the check runs on, and -n and -y agree.
+        using var dir = new ScratchDir("fatlabel");
+        string img = FatCheckTests.Build(dir, "32");
+        int bps = FatTestImages.Boot(img).BytesPerSector;
+        long backup = FatTestImages.Boot(img).BackupBootSector * (long)bps;
+        FatTestImages.Patch(img, backup + BootLabelOffset(img), Encoding.ASCII.GetBytes("OTHER      "));
+        FatTestImages.Patch(img, FatBootRecord.Offsets.BytesPerSector, 0, 0);
+
+        CheckReport n = FatTestImages.Check(img, repair: false);
+        CheckReport y = FatTestImages.Check(img, repair: true);
+
+        Assert.Contains(n.Findings, f => f.Phase == "label" && f.Message.Contains("'OTHER'", StringComparison.Ordinal));
+        Assert.Equal(n.Findings.Select(f => f.Message), y.Findings.Select(f => f.Message));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal(Label, BootLabel(img));
+    }
+
+    /// <summary>The first never-used slot of the FAT16 root.</summary>
+    private static long FreeRootSlot(string img)
+    {
+        FatBootRecord b = FatTestImages.Boot(img);
+        byte[] root = FatTestImages.ReadAt(img, b.RootDirOffset, b.RootEntries * 32);
+        for (int i = 0; i < b.RootEntries; i++)
+        {
+            if (root[i * 32] == 0)
+            {
+                return b.RootDirOffset + (i * 32);
+            }
+        }
+        throw new InvalidOperationException("root full");
+    }
 }

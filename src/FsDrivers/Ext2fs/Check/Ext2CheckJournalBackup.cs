@@ -37,9 +37,16 @@ internal sealed partial class Ext2CheckRun
         _type[w.Ino] = Ext2DirEntry.FileTypeOf(w.Din.Mode);
     }
 
-    /// <summary>After pass 1 kept the journal: the superblock's copy of its map follows the inode (e2fsck does this only when it may write).</summary>
-    private void CheckJournalBackupCopy(Ext2Dinode din)
+    /// <summary>Set when pass 1 kept the journal in inode 8.</summary>
+    private bool _journalKept;
+
+    /// <summary>After pass 4, a kept journal: the superblock's copy of its map follows the inode (e2fsck does this only when it may write).</summary>
+    private void CheckJournalBackupCopy()
     {
+        if (!_journalKept || _journalDeleted || _v.ReadInode(JournalIno, out Ext2Dinode din) != Errno.OK)
+        {
+            return;
+        }
         if (Sb.JournalBackupType == Ext2Superblock.JournalBackupBlocks && Sb.JournalBackupBlockArea.SequenceEqual(din.BlockBytes))
         {
             return;

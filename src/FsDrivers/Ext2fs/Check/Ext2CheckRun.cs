@@ -97,6 +97,7 @@ internal sealed partial class Ext2CheckRun
         CheckConnectivity();
         CheckReferenceCounts();
         RecreateJournal();
+        CheckJournalBackupCopy();
         RecreateResizeInode();
         RelocateBitmaps();
         CheckBitmapsAndCounts();

@@ -94,11 +94,21 @@ public sealed class FatChecker : IFileSystemChecker
             // fsck.fat does not look at it; without it the volume is not recognised as FAT.
             report.Add("boot", "boot sector", "the boot sector lacks the signature 0x55AA; written", repair);
             var sector = new byte[512];
+            var backup = new byte[512];
+            long backupAt = (long)v.Boot.BackupBootSector * v.Boot.BytesPerSector;
+            // A backup boot sector that is the same sector, unsigned too, is signed with it:
+            // left alone, it would differ from the boot sector from then on.
+            bool signBackup = v.Kind == FatKind.Fat32 && v.Boot.BackupBootSector != 0 && v.Boot.BackupBootSector < v.Boot.ReservedSectors
+                && v.Device.Read(0, sector) == 0 && v.Device.Read(backupAt, backup) == 0 && sector.AsSpan().SequenceEqual(backup);
             if (repair && v.Device.Read(0, sector) == 0)
             {
                 sector[FatBootRecord.Offsets.Signature] = 0x55;
                 sector[FatBootRecord.Offsets.Signature + 1] = 0xAA;
                 v.Device.Write(0, sector);
+                if (signBackup)
+                {
+                    v.Device.Write(backupAt, sector);
+                }
             }
         }
         if (v.Boot.HasExtendedBpb && (v.Boot.State & FatBootRecord.StateDirty) != 0)

@@ -32,33 +32,42 @@ internal static class FatLabelCheck
     /// <summary>Check and, on repair, mend the labels; <paramref name="root"/> is the checked root (written here when changed).</summary>
     public static void Run(FatVolume v, FatDirectoryBuffer root, CheckReport report, bool repair)
     {
+        // The boot sector the check runs on: under -n a damaged one is still in place, and the
+        // backup stands in for it (under -y the backup has been copied over it by now).
+        long bootAt = !repair && v.BootFromBackup != 0 ? (long)v.BootFromBackup * v.Boot.BytesPerSector : 0;
         var boot = new byte[512];
-        if (v.Device.Read(0, boot) != 0)
+        if (v.Device.Read(bootAt, boot) != 0)
         {
             return; // the boot sector was read before; a failing read now is reported by the writes that follow, if any
         }
         int labelAt = v.Boot.ExtOffset + FatBootRecord.Offsets.ExtLabel;
         bool bootHasLabel = boot[v.Boot.ExtOffset + FatBootRecord.Offsets.ExtSignature] == ExtendedBpbWithLabel;
         byte[] bootLabel = boot.AsSpan(labelAt, LabelLength).ToArray();
-        int entry = FindVolumeEntry(root);
+        int entry = FindVolumeEntry(root, 0);
         byte[]? rootLabel = entry < 0 ? null : RootLabel(root.Entry(entry));
 
-        if (rootLabel is not null && InvalidReason(rootLabel) is { } why)
+        // Invalid root labels go one after the other (fsck.fat needs a run for each): the
+        // first valid one after them is then the label.
+        while (rootLabel is not null && InvalidReason(rootLabel) is { } why)
         {
             report.Add(Phase, "/", $"volume label '{Show(rootLabel)}' in the root directory {why}; label removed", repair);
             Span<byte> e = root.Entry(entry);
             e[0] = FatDirRecord.Deleted;
             e[FatDirRecord.Attributes] = 0; // older label tools see a deleted entry with the label attribute as live
             root.Dirty = true;
-            rootLabel = null;
-            if (bootHasLabel && !bootLabel.AsSpan().SequenceEqual(NoName))
+            entry = FindVolumeEntry(root, entry + 1);
+            rootLabel = entry < 0 ? null : RootLabel(root.Entry(entry));
+            if (rootLabel is null && bootHasLabel && !bootLabel.AsSpan().SequenceEqual(NoName))
             {
                 WriteBootLabel(v, NoName, repair);
+                bootLabel = NoName.ToArray();
             }
         }
-        else if (!bootHasLabel)
+        if (!bootHasLabel)
         {
-            // No label field to compare with.
+            // No label field to compare with (fsck.fat writes an extended BPB here; see the summary).
+            report.Note(Phase, "boot sector", $"the extended boot signature is 0x{boot[v.Boot.ExtOffset + FatBootRecord.Offsets.ExtSignature]:X2}, "
+                + "not 0x29: the boot sector keeps no label, and the root's label is not compared with one");
         }
         else if (rootLabel is null)
         {
@@ -88,12 +97,12 @@ internal static class FatLabelCheck
     }
 
     /// <summary>
-    /// The first live volume entry of the root, before the end marker; -1 when there is none.
+    /// The first live volume entry of the root from slot <paramref name="from"/> on, before the end marker; -1 when there is none.
     /// The tree check has already taken the label attribute off entries that own clusters.
     /// </summary>
-    private static int FindVolumeEntry(FatDirectoryBuffer root)
+    private static int FindVolumeEntry(FatDirectoryBuffer root, int from)
     {
-        for (int i = 0; i < root.EntryCount; i++)
+        for (int i = from; i < root.EntryCount; i++)
         {
             ReadOnlySpan<byte> e = root.Entry(i);
             if (e[0] == FatDirRecord.EndMarker)
@@ -167,7 +176,8 @@ internal static class FatLabelCheck
         var s = new StringBuilder(LabelLength);
         foreach (byte b in label)
         {
-            s.Append(b is < 0x20 or 0x7F ? '?' : (char)b);
+            // Bytes outside printable ASCII are code-page characters: shown as escapes, so that two labels that differ never print alike.
+            s.Append(b is < 0x20 or >= 0x7F ? $"\\x{b:X2}" : ((char)b).ToString());
         }
         return s.ToString().TrimEnd(' ');
     }

@@ -181,13 +181,15 @@ internal sealed class FatTreeCheck
             string where = path == "/" ? "/" + display : path + "/" + display;
             if ((e[FatDirRecord.Attributes] & FatDirRecord.AttrVolume) != 0)
             {
-                if (isRoot && FatDirRecord.Cluster(e, _v.Kind) == 0 && FatDirRecord.FileSizeOf(e) == 0)
+                if (isRoot && FatDirRecord.Cluster(e, _v.Kind) == 0 && FatDirRecord.FileSizeOf(e) == 0
+                    && (e[FatDirRecord.Attributes] & FatDirRecord.AttrDirectory) == 0)
                 {
                     continue; // the volume label: no clusters, no name rules
                 }
-                // A label lives in the root and owns no data. This is a file or directory
-                // whose attribute byte took damage: skipped as a label, its clusters would
-                // be freed as lost. fsck.fat reads it as a file too.
+                // A label lives in the root, owns no data and is no directory. This is a file
+                // or directory whose attribute byte took damage: skipped as a label, its
+                // clusters would be freed as lost. fsck.fat reads it as a file or directory too
+                // (a directory starting at cluster 0 is then deleted, as it deletes it).
                 Fix(where, "entry has the volume-label attribute but is not a label; attribute cleared");
                 e[FatDirRecord.Attributes] &= unchecked((byte)~FatDirRecord.AttrVolume);
                 dir.Dirty = true;
