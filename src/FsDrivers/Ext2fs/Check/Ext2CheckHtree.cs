@@ -7,8 +7,8 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// The hash-tree index of a dir_index directory, as e2fsck's pass 2 checks it: the root's
 /// info (hash version, info length, depth), count and limit of every node, hashes in order,
 /// every index pointing at a block of the directory once, every leaf's names hashing inside
-/// the range its index entry gives, and no block left out. A bad index is cleared under
-/// repair: the blocks are then an ordinary linear directory.
+/// the range its index entry gives, and no block left out. Under repair a bad index is
+/// cleared at once and the directory written again in pass 3A (Ext2CheckRehash.cs).
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {

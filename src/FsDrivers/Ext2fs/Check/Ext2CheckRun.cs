@@ -93,6 +93,7 @@ internal sealed partial class Ext2CheckRun
         }
         CheckDirectories();
         CheckConnectivity();
+        RebuildDirectories();
         CheckReferenceCounts();
         RecreateJournal();
         RecreateResizeInode();
