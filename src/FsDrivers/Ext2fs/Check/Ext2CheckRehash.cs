@@ -74,7 +74,8 @@ internal sealed partial class Ext2CheckRun
         }
         int bs = _v.BlockSize;
         int size = names.Sum(e => Ext2DirEntry.Needed(e.Name.Length));
-        // e2fsck indexes a directory of two blocks or more whose names fill more than one.
+        // e2fsck indexes a directory of two blocks or more whose names would not fit beside
+        // '.' and '..' (and the 24 bytes they take) in one block; any other is written linear.
         bool index = allowIndex && _v.DirIndex && din.Size / bs >= 2 && size >= bs - 24;
         var layout = new Ext2RehashLayout(bs, _v.MetadataCsum, _v.Filetype, Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation));
         RehashImage image;
@@ -101,7 +102,7 @@ internal sealed partial class Ext2CheckRun
         }
         else
         {
-            // A linear directory keeps its names in inode order, as e2fsck -D sorts them.
+            // In inode order, as e2fsck sorts a directory it does not index.
             names.Sort((a, b) => a.Ino != b.Ino ? a.Ino.CompareTo(b.Ino) : CompareNames(a.Name, b.Name));
             image = layout.Linear([dot, dotDot, .. names]);
         }
