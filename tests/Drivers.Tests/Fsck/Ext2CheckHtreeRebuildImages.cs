@@ -198,6 +198,12 @@ public sealed partial class Ext2CheckHtreeRebuildImages : IDisposable
 
         /// <summary>dx_root_info says 5 levels of interior nodes ("root node is invalid").</summary>
         RootInfo,
+
+        /// <summary>An interior node's empty record gets a name length: e2fsck reads the block as a leaf.</summary>
+        NodeNameLength,
+
+        /// <summary>An interior node's empty record gets a file type: libext2fs no longer finds its dx_tail (metadata_csum).</summary>
+        NodeFileType,
     }
 
     /// <summary>Apply <paramref name="damage"/> to the index of <paramref name="dir"/> at <paramref name="target"/>.</summary>
@@ -231,6 +237,14 @@ public sealed partial class Ext2CheckHtreeRebuildImages : IDisposable
             case Damage.RootInfo:
                 Assert.Equal(Target.Root, target);
                 Patch(img, rootAt + 0x1E, 5);
+                break;
+            case Damage.NodeNameLength:
+                Assert.Equal(Target.Node, target);
+                Patch(img, at + 6, 1);
+                break;
+            case Damage.NodeFileType:
+                Assert.Equal(Target.Node, target);
+                Patch(img, at + 7, 1);
                 break;
         }
     }

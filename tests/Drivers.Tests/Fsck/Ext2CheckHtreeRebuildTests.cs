@@ -110,6 +110,8 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
     [InlineData("ext4", 1024, 2, Target.Node, Damage.HashOrder)]
     [InlineData("ext4", 1024, 2, Target.Node, Damage.Pointer)]
     [InlineData("ext4", 1024, 2, Target.Root, Damage.RootInfo)]
+    [InlineData("ext2", 1024, 2, Target.Node, Damage.NodeNameLength)]
+    [InlineData("ext4", 1024, 2, Target.Node, Damage.NodeFileType)]
     [InlineData("ext2", 4096, 1, Target.Root, Damage.Limit)]
     [InlineData("ext2", 4096, 1, Target.Root, Damage.Pointer)]
     [InlineData("ext4", 4096, 1, Target.Root, Damage.HashOrder)]
@@ -130,6 +132,37 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
         Assert.Equal(names, Names(img, "/big"));
         AssertDriverFindsEach(img, "/big", names);
     }
+
+    /// <summary>
+    /// The root block's '.' record is corrupt as well: pass 2 writes '.' and '..' again (no
+    /// room for a checksum tail there is no longer an error, as the rebuild writes the block
+    /// afresh), and the index is rebuilt around them.
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Repair_RootDotRecordCorrupt_DotsMadeAgainAndTheIndexRebuilt(string flavour)
+    {
+        string img = Image(flavour, 1024, 1);
+        SortedDictionary<string, uint> names = Names(img, "/big");
+        Patch(img, (Bmap(img, "/big", 0) * 1024) + 4, 143, 0);
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+
+        Assert.Contains(fix.Findings, f => f.Message.Contains("corrupt directory entry at offset 0", StringComparison.Ordinal));
+        Assert.Contains(fix.Findings, f => f.Phase == "rebuild");
+        Assert.Equal(0, IndirectLevels(img, "/big"));
+        Assert.Equal(names, Names(img, "/big"));
+        Assert.Equal(2u, DotDot(img, "/big"));
+        AssertDriverFindsEach(img, "/big", names);
+    }
+
+    private static uint DotDot(string img, string dir) =>
+        DebugfsRead(img, "ls -p " + dir).Split('\n').Select(l => l.Split('/'))
+            .Where(p => p.Length > 5 && p[5] == "..").Select(p => uint.Parse(p[1], CultureInfo.InvariantCulture)).Single();
 
     [Theory]
     [InlineData("ext2")]

@@ -88,11 +88,14 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         int bs = _v.BlockSize;
-        if (rebuild && IsOldIndexBlock(b, logical))
+        if (rebuild)
         {
-            // The old root or an interior node of an index pass 3A replaces: only '.' and '..'
-            // count; their checksums and tails are written afresh with the new index.
-            if (logical == 0 && CheckEntries(dir, logical, b, bs) && _repair)
+            // Pass 3A writes every block of this directory afresh, tails and checksums with
+            // it, so only the records count here (e2fsck skips checksum complaints for a
+            // directory it will rehash). The old root and interior nodes read as '.' and '..'
+            // and as one empty record. Should the rebuild fail, pass 3A seals the blocks.
+            int end = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? bs - Ext2DirEntry.TailSize : bs;
+            if (CheckEntries(dir, logical, b, end) && _repair)
             {
                 _v.Write(phys, b);
             }
@@ -136,15 +139,6 @@ internal sealed partial class Ext2CheckRun
             _v.Write(phys, b);
         }
     }
-
-    /// <summary>
-    /// True when <paramref name="b"/> has the shape of an index block: block 0 with '..'
-    /// over the rest (the root info inside it), or a later block that is one empty record.
-    /// </summary>
-    private bool IsOldIndexBlock(byte[] b, uint logical) =>
-        logical == 0
-            ? Ext2DirEntry.RecLen(b, 0) == DotRecLen && Ext2DirEntry.RecLen(b, DotRecLen) == _v.BlockSize - DotRecLen
-            : Ext2DirEntry.Inode(b, 0) == 0 && Ext2DirEntry.RecLen(b, 0) == _v.BlockSize;
 
     /// <summary>A metadata_csum leaf block without a tail: make room from the last record's slack, as e2fsck does.</summary>
     private bool AddMissingTail(uint dir, uint logical, byte[] b)

@@ -35,11 +35,12 @@ internal sealed partial class Ext2CheckRun
                 Note(Pass3A, Ino(dir), $"cannot index the directory again ({why}); written as a linear directory");
                 continue;
             }
-            // The blocks stay as pass 2 and 3 left them, read linearly; the root and interior
-            // nodes become plain leaves with a checksum tail where the format needs one.
+            // The blocks stay as passes 2 and 3 left them, read linearly; the root and interior
+            // nodes become plain leaves, and every block gets the tail pass 2 left to the rebuild.
             if (_v.ReadInode(dir, out Ext2Dinode din) == Errno.OK)
             {
                 DropIndex(dir, din, _dirs[dir]);
+                SealLeaves(dir, din);
             }
             Note(Pass3A, Ino(dir), $"cannot rebuild the directory ({linear}); left without an index");
         }
@@ -235,6 +236,38 @@ internal sealed partial class Ext2CheckRun
         : b.Ino.CompareTo(a.Ino);
 
     private static int CompareNames(byte[] a, byte[] b) => a.AsSpan().SequenceCompareTo(b);
+
+    /// <summary>
+    /// With metadata_csum, each block of a directory the rebuild had to leave gets what pass 2
+    /// skipped for it: a checksum tail (room made from the last record's slack, or reported
+    /// when there is none) and a checksum that matches.
+    /// </summary>
+    private void SealLeaves(uint dir, Ext2Dinode din)
+    {
+        if (!_v.MetadataCsum)
+        {
+            return;
+        }
+        uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
+        foreach ((uint logical, ulong phys) in _dirs[dir])
+        {
+            if (_v.Read(phys, out byte[] b) != Errno.OK)
+            {
+                continue;
+            }
+            bool tail = Ext2DirEntry.HasTail(b);
+            if (tail ? Ext2DirEntry.StoredTailChecksum(b) == Ext2DirEntry.TailChecksum(b, seed) : !AddMissingTail(dir, logical, b))
+            {
+                continue;
+            }
+            if (tail)
+            {
+                Error(Pass2, $"{Ino(dir)} block {logical}", "directory block checksum does not match; recomputed");
+            }
+            Ext2DirEntry.WriteTail(b, seed);
+            _v.Write(phys, b);
+        }
+    }
 
     /// <summary>An empty leaf block of <paramref name="dir"/> (one free record, and the tail under metadata_csum).</summary>
     private byte[] EmptyLeaf(uint dir, Ext2Dinode din)
