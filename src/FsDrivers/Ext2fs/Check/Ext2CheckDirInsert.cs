@@ -169,11 +169,29 @@ internal sealed partial class Ext2CheckRun
     }
 
     /// <summary>
-    /// Append one empty block to <paramref name="dir"/>; its physical number, or 0 when the
-    /// file system is full or the block map has no slot a repair can fill without a new
-    /// mapping block (an extent tree deeper than the inode, or past the direct pointers).
+    /// Append one empty block to <paramref name="dir"/> and set i_size to cover it; its
+    /// physical number, or 0 when it cannot grow (see <see cref="AppendEmptyBlock"/>).
     /// </summary>
     private ulong GrowDirectory(uint dir, Ext2Dinode din, List<(uint Logical, ulong Physical)> blocks)
+    {
+        ulong blk = AppendEmptyBlock(dir, din, blocks);
+        if (blk == 0)
+        {
+            return 0;
+        }
+        din.Size = (long)(blocks[^1].Logical + 1) * _v.BlockSize;
+        _v.WriteInode(dir, din);
+        Note(Pass3, Ino(dir), $"directory grown by block {blk} to hold a new entry");
+        return blk;
+    }
+
+    /// <summary>
+    /// Map a new, empty leaf block after the last block of <paramref name="dir"/> and count it
+    /// in i_blocks (the caller writes the inode); its physical number, or 0 when the file
+    /// system is full or the block map has no slot a repair can fill without a new mapping
+    /// block (an extent tree deeper than the inode, or past the direct pointers).
+    /// </summary>
+    private ulong AppendEmptyBlock(uint dir, Ext2Dinode din, List<(uint Logical, ulong Physical)> blocks)
     {
         uint next = blocks.Count == 0 ? 0 : blocks[^1].Logical + 1;
         ulong blk = AllocBlocks(1);
@@ -187,19 +205,9 @@ internal sealed partial class Ext2CheckRun
             _allocated.Remove(blk);
             return 0;
         }
-        byte[] b = new byte[_v.BlockSize];
-        int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
-        Ext2DirEntry.SetRecLen(b, 0, end);
-        if (_v.MetadataCsum)
-        {
-            Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation));
-        }
-        _v.Write(blk, b);
-        din.Size = (long)(next + 1) * _v.BlockSize;
+        _v.Write(blk, EmptyLeaf(dir, din));
         CountOneBlock(din);
-        _v.WriteInode(dir, din);
         blocks.Add((next, blk));
-        Note(Pass3, Ino(dir), $"directory grown by block {blk} to hold a new entry");
         return blk;
     }
 

@@ -41,14 +41,21 @@ internal sealed partial class Ext2CheckRun
             {
                 Error(Pass2, Ino(dir), "directory has no first block (no \".\" and \"..\")", fixable: false);
             }
+            bool rebuild = false;
             if (indexed && ValidateHtree(blocks) is string why)
             {
-                Error(Pass2, Ino(dir), $"hash-tree index is invalid: {why}; index cleared");
+                // As e2fsck's clear_htree: the flag goes now, so that passes 2 and 3 read and
+                // extend the directory linearly, and pass 3A writes it again. A check without
+                // repair reads it the same way, so that both report the same findings.
+                Error(Pass2, Ino(dir), $"hash-tree index is invalid: {why}; "
+                    + (_repair ? "the directory is rebuilt" : "the directory would be rebuilt"));
+                rebuild = true;
+                indexed = false;
                 if (_repair)
                 {
                     din.Flags &= ~Ext2Dinode.FlagIndex;
                     _v.WriteInode(dir, din);
-                    indexed = false;
+                    _rehash.Add(dir);
                 }
             }
             _nameRewritten = false;
@@ -60,7 +67,7 @@ internal sealed partial class Ext2CheckRun
                 {
                     Error(Pass2, Ino(dir), $"directory has a hole before block {blocks[i].Logical}", fixable: false);
                 }
-                CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed);
+                CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed, rebuild);
             }
             if (indexed && _nameRewritten && _repair)
             {
@@ -73,7 +80,7 @@ internal sealed partial class Ext2CheckRun
         }
     }
 
-    private void CheckDirBlock(uint dir, uint logical, ulong phys, bool indexed, uint seed)
+    private void CheckDirBlock(uint dir, uint logical, ulong phys, bool indexed, uint seed, bool rebuild)
     {
         if (_v.Read(phys, out byte[] b) != Errno.OK)
         {
@@ -81,6 +88,19 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         int bs = _v.BlockSize;
+        if (rebuild)
+        {
+            // Pass 3A writes every block of this directory afresh, tails and checksums with
+            // it, so only the records count here (e2fsck skips checksum complaints for a
+            // directory it will rehash). The old root and interior nodes read as '.' and '..'
+            // and as one empty record. Should the rebuild fail, pass 3A seals the blocks.
+            int end = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? bs - Ext2DirEntry.TailSize : bs;
+            if (CheckEntries(dir, logical, b, end) && _repair)
+            {
+                _v.Write(phys, b);
+            }
+            return;
+        }
         bool dxNode = indexed && logical != 0 && Ext2DirEntry.Inode(b, 0) == 0 && Ext2DirEntry.RecLen(b, 0) == bs;
         bool changed = false;
         if (dxNode)

@@ -120,10 +120,11 @@ internal sealed partial class Ext2CheckRun
             freeBlocks += fb;
             freeInodes += fi;
         }
-        ulong ownBlocks = (ulong)_allocated.Count;
+        // What this repair took, less what it released (a rebuilt directory's trimmed blocks).
+        long ownBlocks = _allocated.Count - (long)_released.Count;
         ulong ownInodes = (ulong)_allocatedInodes.Count;
         if (_repair && (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
-            && Sb.FreeBlocksCount == freeBlocks + ownBlocks && Sb.FreeInodesCount == freeInodes + ownInodes)
+            && (long)Sb.FreeBlocksCount == (long)freeBlocks + ownBlocks && Sb.FreeInodesCount == freeInodes + ownInodes)
         {
             // Only what this repair took: follow it quietly.
             Sb.FreeBlocksCount = freeBlocks;
@@ -170,7 +171,7 @@ internal sealed partial class Ext2CheckRun
         var diff = new StringBuilder();
         int diffs = 0;
         int own = 0;
-        uint ownFree = 0;
+        long ownFree = 0;
         uint free = 0;
         byte[] want = new byte[_v.BlockSize];
         for (uint i = 0; i < Sb.BlocksPerGroup; i++)
@@ -189,7 +190,13 @@ internal sealed partial class Ext2CheckRun
             {
                 // Taken by this repair (a copy, lost+found): not damage, but the bitmap must follow.
                 own++;
-                ownFree += have ? 0 : 1u;
+                ownFree += have ? 0 : 1;
+            }
+            else if (have != expect && i < nblocks && _released.Contains(first + i))
+            {
+                // Released by this repair: the bitmap and the free count still hold it in use.
+                own++;
+                ownFree -= have ? 1 : 0;
             }
             else if (have != expect && ++diffs <= 8)
             {

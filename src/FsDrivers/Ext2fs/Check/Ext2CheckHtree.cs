@@ -7,8 +7,8 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// The hash-tree index of a dir_index directory, as e2fsck's pass 2 checks it: the root's
 /// info (hash version, info length, depth), count and limit of every node, hashes in order,
 /// every index pointing at a block of the directory once, every leaf's names hashing inside
-/// the range its index entry gives, and no block left out. A bad index is cleared under
-/// repair: the blocks are then an ordinary linear directory.
+/// the range its index entry gives, and no block left out. Under repair a bad index is
+/// cleared at once and the directory written again in pass 3A (Ext2CheckRehash.cs).
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -102,7 +102,7 @@ internal sealed partial class Ext2CheckRun
                 return $"cannot read block {blk}";
             }
             string? why = level > 0
-                ? (Ext2DirEntry.Inode(child, 0) != 0 || Ext2DirEntry.RecLen(child, 0) != _v.BlockSize
+                ? (!IsIndexNode(child)
                     ? $"interior block {blk} is not an index node"
                     : WalkDxNode(walk, child, Ext2DxNode.NodeEntries, level - 1, lo, hi, isRoot: false))
                 : CheckLeafHashes(walk, child, blk, lo, hi);
@@ -113,6 +113,15 @@ internal sealed partial class Ext2CheckRun
         }
         return null;
     }
+
+    /// <summary>
+    /// An interior node as e2fsck tells one: a record of inode 0 over the whole block with no
+    /// name (pass 2 reads any other as a leaf). Under metadata_csum the file-type byte must be
+    /// zero too: libext2fs finds the dx_tail only when the whole 16-bit name field is.
+    /// </summary>
+    private bool IsIndexNode(byte[] b) =>
+        Ext2DirEntry.Inode(b, 0) == 0 && Ext2DirEntry.RecLen(b, 0) == _v.BlockSize
+        && b[Ext2DirEntry.Off.NameLen] == 0 && (!_v.MetadataCsum || b[Ext2DirEntry.Off.FileType] == 0);
 
     private string? CheckLeafHashes(HtreeWalk walk, byte[] b, uint blk, uint lo, uint hi)
     {

@@ -95,6 +95,7 @@ internal sealed partial class Ext2CheckRun
         }
         CheckDirectories();
         CheckConnectivity();
+        RebuildDirectories();
         CheckReferenceCounts();
         RecreateJournal();
         CheckJournalBackupCopy();

@@ -6,8 +6,9 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 
 /// <summary>
 /// fsck for ext2, ext3 and ext4 in the spirit of e2fsck's passes: 1 inodes and their block
-/// maps or extent trees, 2 directory blocks, 3 connectivity, 4 reference counts, 5 bitmaps
-/// and summary counts, with the metadata_csum checksums along the way. Reads the device
+/// maps or extent trees, 2 directory blocks, 3 connectivity, 3A rebuilding the directories
+/// whose hash-tree index was bad, 4 reference counts, 5 bitmaps and summary counts, with the
+/// metadata_csum checksums along the way. Reads the device
 /// directly (the image may be too damaged to mount). With repair it fixes what e2fsck -y
 /// fixes in the common cases; repairs are kept in memory and written at the end.
 /// </summary>
