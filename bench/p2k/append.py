@@ -8,10 +8,11 @@ Usage: bench/p2k/append.sh [--mib 64] [--rounds 5] [--image sparse|full] [--targ
 
 Per write(2), each workload reports the wall time and the daemon's CPU time (the sum over its
 threads of /proc/PID/task/*/schedstat), median and range over the rounds. Each round makes a
-fresh image per target and starts at a different target. Before the timed workloads a mount
-writes a scratch file with every pattern, so the daemon's JIT and the host's first writes are
-not in the figures. --image full fills the image file with zeros before mkfs, so the host has
-no holes to fill when the file system allocates (the default image is sparse, as mkfs makes it).
+fresh image per target and starts at a different target. "cold append" is the first thing a
+freshly started daemon serves, so it includes the daemon's JIT compiling its write path;
+then the mount writes a scratch file with every pattern, so the other workloads run warm.
+--image full fills the image file with zeros before mkfs, so the host has no holes to fill
+when the file system allocates (the default image is sparse, as mkfs makes it).
 
 --count instead mounts each target with its debug log (-d) and counts the FUSE requests by
 opcode that 1,024 writes of each workload cost: what the kernel sends per write(2).
@@ -20,12 +21,12 @@ opcode that 1,024 writes of each workload cost: what the kernel sends per write(
 in ROOT (ROOT/tools/NAME/bin/Release/net10.0/NAME, e.g. a worktree of an earlier commit), so a
 change is measured against the code before it in the same session.
 """
-import argparse, glob, os, re, statistics, subprocess, sys, tempfile, time
+import argparse, glob, os, re, statistics, subprocess, tempfile, time
 from collections import Counter
 
 BLOCK = 4096
 REPO = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-WORKLOADS = ["overwrite", "append", "extend", "append+fstat"]
+WORKLOADS = ["overwrite", "append", "extend", "append+fstat", "cold append"]
 
 
 # target: (file-system kind, daemon). A rump target named "NAME@base" runs the daemon built
@@ -156,7 +157,7 @@ def run_workload(name, path, writes, buf):
 
 def file_for(name, mnt):
     # The overwrite rewrites the file the extend made (its blocks exist already).
-    return os.path.join(mnt, "extend" if name == "overwrite" else name.replace("+", "-"))
+    return os.path.join(mnt, "extend" if name == "overwrite" else name.replace("+", "-").replace(" ", "-"))
 
 
 def warm_up(mnt, buf):
@@ -185,10 +186,11 @@ def measure(args, work, targets, buf):
             make_image(kind_of(target), image, image_mib, args.image == "full", work)
             os.sync()
             with Mounted(target, image, mnt) as m:
-                warm_up(mnt, buf)
-                for name in ["extend", "overwrite", "append", "append+fstat"]:
+                for name in ["cold append", "extend", "overwrite", "append", "append+fstat"]:
+                    if name == "extend":
+                        warm_up(mnt, buf)
                     c0 = m.cpu_ns()
-                    s = run_workload(name, file_for(name, mnt), writes, buf)
+                    s = run_workload(name.removeprefix("cold "), file_for(name, mnt), writes, buf)
                     c = (m.cpu_ns() - c0) / 1000 / writes
                     os.sync()
                     w = s * 1e6 / writes
@@ -209,12 +211,13 @@ def cell(samples):
 def report(args, targets, wall, cpu, tsv):
     print(f"\n{args.mib} MiB of 4 KiB writes per workload, {args.rounds} rounds, {args.image} image; "
           f"median (range) µs per write(2); samples in {tsv}\n")
-    print("| target | " + " | ".join(WORKLOADS) + " | append / overwrite | append+fstat / overwrite |")
-    print("|---|" + "---:|" * (len(WORKLOADS) + 2))
+    ratios = ["append", "extend", "append+fstat", "cold append"]
+    print("| target | " + " | ".join(WORKLOADS) + " | " + " | ".join(f"{w} / overwrite" for w in ratios) + " |")
+    print("|---|" + "---:|" * (len(WORKLOADS) + len(ratios)))
     for t in targets:
         med = {w: statistics.median(wall[(t, w)]) for w in WORKLOADS}
-        print(f"| {t} | " + " | ".join(cell(wall[(t, w)]) for w in WORKLOADS)
-              + f" | {med['append'] / med['overwrite']:.2f} | {med['append+fstat'] / med['overwrite']:.2f} |")
+        print(f"| {t} | " + " | ".join(cell(wall[(t, w)]) for w in WORKLOADS) + " | "
+              + " | ".join(f"{med[w] / med['overwrite']:.2f}" for w in ratios) + " |")
     print("\nDaemon CPU, median µs per write(2):\n")
     print("| target | " + " | ".join(WORKLOADS) + " |")
     print("|---|" + "---:|" * len(WORKLOADS))
