@@ -10,7 +10,8 @@ Per write(2), each workload reports the wall time and the daemon's CPU time (the
 threads of /proc/PID/task/*/schedstat), median and range over the rounds. Each round makes a
 fresh image per target and starts at a different target. "cold append" is the first thing a
 freshly started daemon serves, so it includes the daemon's JIT compiling its write path;
-then the mount writes a scratch file with every pattern, so the other workloads run warm.
+then the mount writes a scratch file with every pattern and the file the overwrite rewrites,
+so the other workloads run warm (in an order that turns from round to round).
 --image full fills the image file with zeros before mkfs, so the host has no holes to fill
 when the file system allocates (the default image is sparse, as mkfs makes it).
 
@@ -156,22 +157,28 @@ def run_workload(name, path, writes, buf):
 
 
 def file_for(name, mnt):
-    # The overwrite rewrites the file the extend made (its blocks exist already).
-    return os.path.join(mnt, "extend" if name == "overwrite" else name.replace("+", "-").replace(" ", "-"))
+    # The overwrite rewrites a file written beforehand (its blocks exist already).
+    return os.path.join(mnt, "rewrite" if name == "overwrite" else name.replace("+", "-").replace(" ", "-"))
+
+
+def make_rewrite_file(mnt, writes, buf):
+    """The file the overwrite rewrites, written untimed (it also warms the daemon further)."""
+    run_workload("extend", file_for("overwrite", mnt), writes, buf)
+    os.sync()
 
 
 def warm_up(mnt, buf):
-    for name in ["extend", "overwrite", "append", "append+fstat"]:
-        run_workload(name, os.path.join(mnt, "warm-" + os.path.basename(file_for(name, mnt))), 2048, buf)
-    for f in os.listdir(mnt):
-        if f.startswith("warm-"):
-            os.unlink(os.path.join(mnt, f))
+    # The overwrite rewrites what the extend wrote.
+    for name, f in [("extend", "warm-1"), ("overwrite", "warm-1"), ("append", "warm-2"), ("append+fstat", "warm-3")]:
+        run_workload(name, os.path.join(mnt, f), 2048, buf)
+    for f in ["warm-1", "warm-2", "warm-3"]:
+        os.unlink(os.path.join(mnt, f))
     os.sync()
 
 
 def measure(args, work, targets, buf):
     writes = args.mib * 1024 * 1024 // BLOCK
-    image_mib = args.mib * 4 + 256
+    image_mib = args.mib * 6 + 256
     wall, cpu = {}, {}
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     os.makedirs(args.out, exist_ok=True)
@@ -186,9 +193,13 @@ def measure(args, work, targets, buf):
             make_image(kind_of(target), image, image_mib, args.image == "full", work)
             os.sync()
             with Mounted(target, image, mnt) as m:
-                for name in ["cold append", "extend", "overwrite", "append", "append+fstat"]:
-                    if name == "extend":
+                # The warm workloads take turns at going first, so that whatever the daemon
+                # still has to settle after the warm-up (tiered JIT) is spread over them.
+                warm = ["overwrite", "append", "extend", "append+fstat"]
+                for name in ["cold append"] + warm[r % 4:] + warm[:r % 4]:
+                    if name == warm[r % 4]:
                         warm_up(mnt, buf)
+                        make_rewrite_file(mnt, writes, buf)
                     c0 = m.cpu_ns()
                     s = run_workload(name.removeprefix("cold "), file_for(name, mnt), writes, buf)
                     c = (m.cpu_ns() - c0) / 1000 / writes
@@ -247,7 +258,9 @@ def count(args, work, targets, buf):
         print(f"\n{target}: FUSE requests per write(2), {writes} writes per workload (debug log)")
         image = os.path.join(work, "img")
         make_image(kind_of(target), image, 256, False, work)
-        for name in ["extend", "overwrite", "append", "append+fstat"]:
+        with Mounted(target, image, mnt):
+            make_rewrite_file(mnt, writes, buf)
+        for name in ["overwrite", "append", "extend", "append+fstat"]:
             log = os.path.join(work, "requests.log")
             with Mounted(target, image, mnt, log=log):
                 run_workload(name, file_for(name, mnt), writes, buf)
