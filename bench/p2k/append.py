@@ -5,6 +5,7 @@ and fuse2fs (ext4, ext2). Needs root. Run through bench/p2k/append.sh, which bui
 
 Usage: bench/p2k/append.sh [--mib 64] [--rounds 5] [--image sparse|full] [--targets LIST]
                            [--count] [--baseline ROOT] [--out DIR]
+       bench/p2k/append.py --report bench/results/append-DATE.tsv
 
 Per write(2), each workload reports the wall time and the daemon's CPU time (the sum over its
 threads of /proc/PID/task/*/schedstat), median and range over the rounds. Each round makes a
@@ -183,6 +184,8 @@ def measure(args, work, targets, buf):
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     os.makedirs(args.out, exist_ok=True)
     tsv = open(os.path.join(args.out, f"append-{stamp}.tsv"), "w")
+    title = f"{args.mib} MiB of 4 KiB writes per workload, {args.rounds} rounds, {args.image} image"
+    tsv.write(f"# {title}\n")
     tsv.write("round\ttarget\tworkload\tus_per_write\tdaemon_cpu_us_per_write\n")
     mnt = os.path.join(work, "mnt")
     os.makedirs(mnt, exist_ok=True)
@@ -212,24 +215,31 @@ def measure(args, work, targets, buf):
                     print(f"round {r + 1} {target:18} {name:13} {w:7.1f} us/write  daemon CPU {c:6.1f} us/write",
                           flush=True)
     tsv.close()
-    report(args, targets, wall, cpu, tsv.name)
+    report(f"{title}; samples in {tsv.name}", targets, wall, cpu)
 
 
-def cell(samples):
-    return f"{statistics.median(samples):.1f} ({min(samples):.0f}–{max(samples):.0f})"
+def cell(samples, digits=1):
+    return f"{statistics.median(samples):.{digits}f} ({min(samples):.{digits}f}–{max(samples):.{digits}f})"
 
 
-def report(args, targets, wall, cpu, tsv):
-    print(f"\n{args.mib} MiB of 4 KiB writes per workload, {args.rounds} rounds, {args.image} image; "
-          f"median (range) µs per write(2); samples in {tsv}\n")
-    ratios = ["append", "extend", "append+fstat", "cold append"]
-    print("| target | " + " | ".join(WORKLOADS) + " | " + " | ".join(f"{w} / overwrite" for w in ratios) + " |")
-    print("|---|" + "---:|" * (len(WORKLOADS) + len(ratios)))
+def report(title, targets, wall, cpu):
+    """Tables in Markdown; wall and cpu map (target, workload) to samples in round order."""
+    print(f"\n{title}\n")
+    print("Time per write(2), µs: median (range) over the rounds\n")
+    print("| target | " + " | ".join(WORKLOADS) + " |")
+    print("|---|" + "---:|" * len(WORKLOADS))
     for t in targets:
-        med = {w: statistics.median(wall[(t, w)]) for w in WORKLOADS}
-        print(f"| {t} | " + " | ".join(cell(wall[(t, w)]) for w in WORKLOADS) + " | "
-              + " | ".join(f"{med[w] / med['overwrite']:.2f}" for w in ratios) + " |")
-    print("\nDaemon CPU, median µs per write(2):\n")
+        print(f"| {t} | " + " | ".join(cell(wall[(t, w)]) for w in WORKLOADS) + " |")
+    # A ratio is taken within each round's mount, where both workloads met the same moment of
+    # a shared machine, and then its median over the rounds.
+    ratios = ["append", "extend", "append+fstat", "cold append"]
+    print("\nTime against the overwrite on the same mount: median (range) of the rounds' ratios\n")
+    print("| target | " + " | ".join(f"{w} / overwrite" for w in ratios) + " |")
+    print("|---|" + "---:|" * len(ratios))
+    for t in targets:
+        print(f"| {t} | " + " | ".join(
+            cell([a / b for a, b in zip(wall[(t, w)], wall[(t, "overwrite")])], 2) for w in ratios) + " |")
+    print("\nDaemon CPU per write(2), µs: median over the rounds\n")
     print("| target | " + " | ".join(WORKLOADS) + " |")
     print("|---|" + "---:|" * len(WORKLOADS))
     for t in targets:
@@ -237,12 +247,31 @@ def report(args, targets, wall, cpu, tsv):
     pairs = [(t, t.split("/")[0] + "/fuse2fs") for t in targets if t.endswith("rump_ext2fs")]
     pairs = [(a, b) for a, b in pairs if b in targets]
     if pairs:
-        print("\nfuse2fs time / rump_ext2fs time (above 1: rump_ext2fs is faster):\n")
+        print("\nfuse2fs time / rump_ext2fs time, same image kind and round: median (range); above 1 rump_ext2fs is faster\n")
         print("| image | " + " | ".join(WORKLOADS) + " |")
         print("|---|" + "---:|" * len(WORKLOADS))
         for a, b in pairs:
             print(f"| {a.split('/')[0]} | " + " | ".join(
-                f"{statistics.median(wall[(b, w)]) / statistics.median(wall[(a, w)]):.2f}" for w in WORKLOADS) + " |")
+                cell([y / x for x, y in zip(wall[(a, w)], wall[(b, w)])], 2) for w in WORKLOADS) + " |")
+
+
+def report_file(path):
+    """Print the tables again from a TSV a run wrote."""
+    wall, cpu, targets, title = {}, {}, [], path
+    with open(path) as f:
+        for line in f:
+            if line.startswith("#"):
+                title = line[1:].strip() + f"; samples in {path}"
+                continue
+            fields = line.rstrip("\n").split("\t")
+            if fields[0] == "round":
+                continue
+            _, target, workload, w, c = fields
+            if target not in targets:
+                targets.append(target)
+            wall.setdefault((target, workload), []).append(float(w))
+            cpu.setdefault((target, workload), []).append(float(c))
+    report(title, targets, wall, cpu)
 
 
 # Opcode names as the two logs spell them: ours "unique=12 GetXattr", libfuse's "opcode: GETXATTR".
@@ -283,7 +312,11 @@ def main():
     p.add_argument("--count", action="store_true")
     p.add_argument("--baseline", help="also run each rump target from this checkout's build (as NAME@base)")
     p.add_argument("--out", default=os.path.join(REPO, "bench", "results"))
+    p.add_argument("--report", metavar="TSV", help="print the tables of an earlier run again, from its TSV")
     args = p.parse_args()
+    if args.report:
+        report_file(args.report)
+        return
     if os.geteuid() != 0:
         raise SystemExit("append.py: needs root (FUSE mounts of images, fuse2fs -o fakeroot)")
     targets = args.targets.split(",")
