@@ -79,6 +79,13 @@ public abstract class Mount
     public virtual bool NamesIgnoreCase => false;
 
     /// <summary>
+    /// False when the format keeps no extended attributes at all (FAT, UFS1): every
+    /// <see cref="Vnode.GetXattr"/> then fails with EOPNOTSUPP, whatever the file or name, so
+    /// a front end may say so once for the whole mount instead of on every call.
+    /// </summary>
+    public virtual bool HasXattrs => true;
+
+    /// <summary>
     /// Unmount: fails with EBUSY while any vnode, the root included, is still referenced
     /// (unless <paramref name="force"/>), so front ends release every vnode first (P2k drops
     /// its node table); then reclaims the vnode cache, lets the driver write everything back

@@ -36,6 +36,9 @@ internal sealed partial class FfsMount : Mount
 
     public override BufferCacheStats? CacheStats => Bufs.Stats;
 
+    /// <summary>Only UFS2 has an attribute area in the inode (FfsExtAttrs.cs).</summary>
+    public override bool HasXattrs => Sb.IsUfs2;
+
     /// <summary>Guards cylinder groups, the summary area and the superblock counters.</summary>
     public Lock AllocLock { get; } = new();
 

@@ -34,6 +34,8 @@ internal sealed class MsdosMount : Mount
 
     public override bool NamesIgnoreCase => true;
 
+    public override bool HasXattrs => false;
+
     public MsdosFat Fat { get; private set; } = null!;
 
     public MsdosIds Ids { get; } = new();

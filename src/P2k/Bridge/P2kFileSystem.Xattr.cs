@@ -5,7 +5,10 @@ using RumpFs.Vfs;
 
 namespace RumpFs.P2k.Bridge;
 
-/// <summary>Extended attributes; a format without them answers ENOTSUP through Vop.</summary>
+/// <summary>
+/// Extended attributes; a format without them answers ENOTSUP through Vop, and GETXATTR on a
+/// mount without any (<see cref="Mount.HasXattrs"/>) answers ENOSYS, which the kernel keeps.
+/// </summary>
 internal sealed partial class P2kFileSystem
 {
     private const uint XATTR_CREATE = 1, XATTR_REPLACE = 2;
@@ -15,6 +18,16 @@ internal sealed partial class P2kFileSystem
         if (!request.Has(FuseXattrIn.CompatSize) || !request.TryReadName(FuseXattrIn.CompatSize, out string name, out _))
         {
             reply.Error(Errno.EINVAL);
+            return;
+        }
+        if (!_mount.HasXattrs)
+        {
+            // The kernel asks for security.capability before a write whenever a GETATTR has
+            // refreshed the file's attributes (it then no longer knows the file to be free of
+            // capabilities): an appender that stats after each write pays a GETXATTR round
+            // trip per write. ENOSYS is remembered for the connection (fc->no_getxattr) and
+            // turned into the EOPNOTSUPP the format would give, so it is asked only once.
+            reply.Error(Errno.ENOSYS);
             return;
         }
         uint size = FuseXattrIn.Read(request.Body).Size;
