@@ -16,15 +16,7 @@ public sealed class Ext2CheckBackupSuperblockTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    /// <summary>Every regular file of the image as path → bytes, read with debugfs rdump.</summary>
-    private Dictionary<string, string> Tree(string img, string name)
-    {
-        string into = _dir.File(name);
-        Directory.CreateDirectory(into);
-        OracleTool.RunExpect(0, "debugfs", "-R", $"rdump / {into}", img);
-        return Directory.GetFiles(into, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(into, f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
-    }
+    private Dictionary<string, string> Tree(string img, string name) => RdumpTree(_dir, img, name);
 
     private static void Zero(string img, long offset, int count) => Patch(img, offset, new byte[count]);
 

@@ -23,14 +23,7 @@ public sealed class Ext2CheckBitmapRelocationTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private Dictionary<string, string> Tree(string img, string name)
-    {
-        string into = _dir.File(name);
-        Directory.CreateDirectory(into);
-        OracleTool.RunExpect(0, "debugfs", "-R", $"rdump / {into}", img);
-        return Directory.GetFiles(into, "*", SearchOption.AllDirectories)
-            .ToDictionary(f => Path.GetRelativePath(into, f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
-    }
+    private Dictionary<string, string> Tree(string img, string name) => RdumpTree(_dir, img, name);
 
     /// <summary>The descriptor size as dumpe2fs reads it (32 without 64bit).</summary>
     private static int DescSize(string img)

@@ -119,6 +119,16 @@ internal static partial class Ext2CheckImages
     public static string DebugfsRead(string path, string command) =>
         OracleTool.RunExpect(0, "debugfs", "-R", command, path).Stdout;
 
+    /// <summary>Every regular file of the image as path → bytes (base64), read with debugfs rdump into <paramref name="dir"/>/<paramref name="name"/>.</summary>
+    public static Dictionary<string, string> RdumpTree(ScratchDir dir, string img, string name)
+    {
+        string into = dir.File(name);
+        Directory.CreateDirectory(into);
+        OracleTool.RunExpect(0, "debugfs", "-R", $"rdump / {into}", img);
+        return Directory.GetFiles(into, "*", SearchOption.AllDirectories)
+            .ToDictionary(f => Path.GetRelativePath(into, f), f => Convert.ToBase64String(File.ReadAllBytes(f)));
+    }
+
     /// <summary>The physical block of logical block <paramref name="logical"/> of <paramref name="file"/>.</summary>
     public static long Bmap(string path, string file, int logical) =>
         long.Parse(DebugfsRead(path, $"bmap {file} {logical}").Trim(), CultureInfo.InvariantCulture);
