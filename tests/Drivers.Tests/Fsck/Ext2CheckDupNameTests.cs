@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Globalization;
 using System.Text;
+using RumpFs.FsDrivers.Ext2fs.Check;
 using RumpFs.TestSupport;
 using RumpFs.Vfs;
 using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
@@ -10,8 +11,8 @@ namespace RumpFs.Drivers.Tests.Fsck;
 /// <summary>
 /// Two entries of one directory under the same name, made by rewriting a name's bytes in a
 /// directory block of a mke2fs image (1 KiB blocks, no checksums to refresh). e2fsck -fn
-/// finds them; our repair keeps the first and renames the later one to name~N, or drops
-/// it to lost+found when its record has no room, and then both checkers find the image clean.
+/// finds them; our repair keeps the first and renames the later one as e2fsck names it
+/// (name~N within its record), and then both checkers find the image clean.
 /// </summary>
 public sealed class Ext2CheckDupNameTests : IDisposable
 {
@@ -95,16 +96,45 @@ public sealed class Ext2CheckDupNameTests : IDisposable
     }
 
     [Fact]
-    public void NoRoomForALongerName_TheEntryGoes_AndItsFileReachesLostFound()
+    public void RecordWithNoSlack_TheSuffixGoesOverTheNameEnd_AsE2fsckRenames()
     {
-        // Four-byte names fill 12-byte records exactly; only the last record of a block has slack.
+        // Four-byte names fill 12-byte records exactly: "wxyz" becomes "wx~0" in place, the
+        // name e2fsck's mutate_name gives it, and the file stays where it was.
         string img = ImageWith("wxyz", "wxyq", "last");
-        uint ino = uint.Parse(DebugfsRead(img, "stat /wxyq").Split(' ', StringSplitOptions.RemoveEmptyEntries)[1], CultureInfo.InvariantCulture);
+        string theirs = _dir.File("theirs.img");
         RenameInPlace(img, "/", "wxyq", "wxyz");
+        File.Copy(img, theirs);
         CheckReport before = RepairRoundTrip(img);
-        Assert.Contains(before.Findings, f => f.Message.Contains("no room for another name", StringComparison.Ordinal));
+        Assert.Contains(before.Findings, f => f.Message.Contains("renamed to 'wx~0'", StringComparison.Ordinal));
         Assert.Equal("wxyz", Cat(img, "/wxyz"));
-        Assert.Equal("wxyq", Cat(img, $"/lost+found/#{ino}"));
+        Assert.Equal("wxyq", Cat(img, "/wx~0"));
+        Assert.Equal(0, DebugfsRead(img, "ls /lost+found").Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(w => w.StartsWith('#')));
+        ToolResult e2 = OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Contains("Rename to wx~0", e2.Transcript, StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("file-a", "file-a~0")]
+    [InlineData("wxyz", "wx~0")]
+    [InlineData("a", "a~0")]
+    [InlineData("abcde", "abcde~0")]
+    [InlineData("abcdefg", "abcdef~0")]
+    [InlineData("name~0", "name~1")]
+    [InlineData("nam~19", "nam~20")]
+    [InlineData("name~9", "nam~10")]
+    [InlineData("a~9", "b~0")]
+    [InlineData("z~9", "A~0")]
+    [InlineData("Z~9", "~00")]
+    [InlineData("~99", "a00")]
+    [InlineData("disk7", "disk7~0")]
+    public void MutateName_GivesE2fsckNextName(string name, string next) =>
+        Assert.Equal(next, Encoding.ASCII.GetString(Ext2CheckRun.MutateName(Encoding.ASCII.GetBytes(name))));
+
+    [Fact]
+    public void MutateName_AFullLengthName_KeepsItsLength()
+    {
+        byte[] next = Ext2CheckRun.MutateName(Encoding.ASCII.GetBytes(new string('L', 255)));
+        Assert.Equal(new string('L', 253) + "~0", Encoding.ASCII.GetString(next));
     }
 
     [Fact]

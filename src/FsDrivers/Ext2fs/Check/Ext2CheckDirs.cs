@@ -18,6 +18,9 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Set when the repair rewrote a name in the directory being scanned.</summary>
     private bool _nameRewritten;
 
+    /// <summary>Set when the rewritten name was a duplicate's (e2fsck rebuilds an indexed directory for those at once).</summary>
+    private bool _duplicateRenamed;
+
     /// <summary>The directory being scanned keeps a hash-tree index (its root follows "..").</summary>
     private bool _dirIndexed;
 
@@ -59,6 +62,7 @@ internal sealed partial class Ext2CheckRun
                 }
             }
             _nameRewritten = false;
+            _duplicateRenamed = false;
             _dirIndexed = indexed;
             StartDirectoryNames(dir);
             for (int i = 0; i < blocks.Count; i++)
@@ -69,13 +73,21 @@ internal sealed partial class Ext2CheckRun
                 }
                 CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed, rebuild);
             }
-            if (indexed && _nameRewritten && _repair)
+            string? moved = indexed && _nameRewritten && _repair
+                ? _duplicateRenamed ? "a duplicate was renamed"
+                : ValidateHtree(blocks) is string left ? $"a fixed name left its leaf: {left}" : null
+                : null;
+            if (moved is not null)
             {
-                // A rewritten name hashes elsewhere: the index no longer says where it is.
-                // Cleared, the directory is read linearly (e2fsck rebuilds it instead).
-                Note(Pass2, Ino(dir), "a name was rewritten; hash-tree index cleared");
+                // A rewritten name may hash outside its leaf's range: then the index no longer
+                // says where it is, and the directory is rebuilt in pass 3A as e2fsck does
+                // (read linearly until then). A name fixed in place that still hashes into its
+                // leaf keeps the index; a renamed duplicate always has it rebuilt, as e2fsck
+                // rebuilds every indexed directory with duplicates.
+                Note(Pass2, Ino(dir), $"hash-tree index to be rebuilt ({moved}); the directory is rebuilt");
                 din.Flags &= ~Ext2Dinode.FlagIndex;
                 _v.WriteInode(dir, din);
+                _rehash.Add(dir);
             }
         }
     }
@@ -115,8 +127,9 @@ internal sealed partial class Ext2CheckRun
                 tail = Ext2DirEntry.HasTail(b);
                 if (!tail)
                 {
-                    changed |= AddMissingTail(dir, logical, b);
-                    tail = Ext2DirEntry.HasTail(b) || _repair;
+                    // Made room for one under repair, else read without (no room: pass 3A rebuilds the directory).
+                    tail = AddMissingTail(dir, logical, b, rebuildWhenFull: true);
+                    changed |= tail;
                 }
                 else if (Ext2DirEntry.StoredTailChecksum(b) != Ext2DirEntry.TailChecksum(b, seed))
                 {
@@ -140,8 +153,13 @@ internal sealed partial class Ext2CheckRun
         }
     }
 
-    /// <summary>A metadata_csum leaf block without a tail: make room from the last record's slack, as e2fsck does.</summary>
-    private bool AddMissingTail(uint dir, uint logical, byte[] b)
+    /// <summary>
+    /// A metadata_csum leaf block without a tail: make room from the last record's slack, as
+    /// e2fsck does; true when room was made (the caller writes the tail). With no slack and
+    /// <paramref name="rebuildWhenFull"/>, the directory goes to pass 3A, whose blocks leave
+    /// room for a tail (e2fsck's rehash of a leaf with no space for its checksum).
+    /// </summary>
+    private bool AddMissingTail(uint dir, uint logical, byte[] b, bool rebuildWhenFull)
     {
         int bs = _v.BlockSize;
         int off = 0;
@@ -161,6 +179,16 @@ internal sealed partial class Ext2CheckRun
         {
             int need = Ext2DirEntry.Inode(b, last) == 0 ? 12 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, last, _v.Filetype));
             room = Ext2DirEntry.RecLen(b, last) - need >= Ext2DirEntry.TailSize;
+        }
+        if (!room && rebuildWhenFull)
+        {
+            Error(Pass2, $"{Ino(dir)} block {logical}", "directory block has no checksum tail and no room for one; "
+                + (_repair ? "the directory is rebuilt" : "the directory would be rebuilt"));
+            if (_repair)
+            {
+                _rehash.Add(dir);
+            }
+            return false;
         }
         Error(Pass2, $"{Ino(dir)} block {logical}", "directory block has no checksum tail", fixable: room);
         if (room && _repair)

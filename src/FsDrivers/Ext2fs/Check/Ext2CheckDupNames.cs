@@ -8,9 +8,10 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// <summary>
 /// Pass 2: a name that occurs twice in one directory (e2fsck's "Duplicate entry"). The
 /// first entry in directory order keeps the name, so a lookup goes on finding what it found
-/// before; a later one is renamed to the first free "name~N" inside its own record, as
-/// e2fsck renames after rebuilding the directory. Without room for the longer name the
-/// entry goes, and pass 4 takes an inode left without a name to lost+found.
+/// before; a later one is renamed inside its own record as e2fsck's mutate_name renames
+/// ("~0" over the end of the name, within the length its record already holds, then counted
+/// up while the name is taken), so the same duplicate gets the same new name from both.
+/// Should no free name fit, the entry goes and pass 4 takes its inode to lost+found.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -54,24 +55,24 @@ internal sealed partial class Ext2CheckRun
         {
             Ext2DirEntry.Write(b, off, ino, recLen, renamed, Ext2DirEntry.FileType(b, off, _v.Filetype), _v.Filetype);
             _nameRewritten = true;
+            _duplicateRenamed = true;
             changed = true;
         }
         return true;
     }
 
-    /// <summary>"name~N" for the smallest N that no entry of the directory holds and that fits <paramref name="recLen"/>.</summary>
+    /// <summary>The first free name <see cref="MutateName"/> reaches from <paramref name="name"/> that fits <paramref name="recLen"/>.</summary>
     private byte[]? FreeVariant(ReadOnlySpan<byte> name, int recLen)
     {
         _namesInDir ??= AllNames(_namesDir);
+        byte[] candidate = name.ToArray();
         for (int n = 0; n < 100_000; n++)
         {
-            byte[] suffix = Encoding.ASCII.GetBytes($"~{n}");
-            int keep = Math.Min(name.Length, Ext2DirEntry.MaxNameLen - suffix.Length);
-            if (Ext2DirEntry.Needed(keep + suffix.Length) > recLen)
+            candidate = MutateName(candidate);
+            if (Ext2DirEntry.Needed(candidate.Length) > recLen)
             {
                 return null;
             }
-            byte[] candidate = [.. name[..keep], .. suffix];
             string key = Encoding.Latin1.GetString(candidate);
             if (!_namesInDir.Contains(key) && !_namesSeen.Contains(key))
             {
@@ -79,6 +80,73 @@ internal sealed partial class Ext2CheckRun
             }
         }
         return null;
+    }
+
+    /// <summary>
+    /// e2fsck's next name for a duplicate: a name not yet ending in "~digits" gets "~0" over
+    /// its end, the length rounded up only within the 4-byte step its record already holds
+    /// (so the record never needs to grow); one that does is counted up ("~9" becomes "~10",
+    /// taking one more byte of the name, and the first bytes advance when no more are left).
+    /// </summary>
+    internal static byte[] MutateName(byte[] name)
+    {
+        int len = name.Length;
+        int i = len - 1;
+        while (i > 0 && char.IsAsciiDigit((char)name[i]))
+        {
+            i--;
+        }
+        if (i == len - 1 || name[i] != '~')
+        {
+            int grown = Math.Min(((len - 1) & 3) < 2 ? len + 2 : (len + 3) & ~3, Ext2DirEntry.MaxNameLen);
+            byte[] suffixed = new byte[grown];
+            name.AsSpan(0, Math.Min(len, grown)).CopyTo(suffixed);
+            suffixed[grown - 2] = (byte)'~';
+            suffixed[grown - 1] = (byte)'0';
+            return suffixed;
+        }
+        byte[] s = (byte[])name.Clone();
+        for (i = len - 1; i >= 0; i--)
+        {
+            if (char.IsAsciiDigit((char)s[i]))
+            {
+                if (s[i] != '9')
+                {
+                    s[i]++;
+                    return s;
+                }
+                s[i] = (byte)'0';
+                continue;
+            }
+            if (i == 1)
+            {
+                // "~" is the second byte: the first one counts on instead.
+                if (s[0] == 'z')
+                {
+                    s[0] = (byte)'A';
+                }
+                else if (s[0] == 'Z')
+                {
+                    s[0] = (byte)'~';
+                    s[1] = (byte)'0';
+                }
+                else
+                {
+                    s[0]++;
+                }
+            }
+            else if (i > 0)
+            {
+                s[i] = (byte)'1';
+                s[i - 1] = (byte)'~';
+            }
+            else
+            {
+                s[0] = s[0] == '~' ? (byte)'a' : (byte)(s[0] + 1);
+            }
+            break;
+        }
+        return s;
     }
 
     /// <summary>The names in every readable record of <paramref name="dir"/>'s blocks (an inline directory's are those seen).</summary>

@@ -123,6 +123,23 @@ internal sealed partial class Ext2CheckRun
         Ext2DirEntry.Inode(b, 0) == 0 && Ext2DirEntry.RecLen(b, 0) == _v.BlockSize
         && b[Ext2DirEntry.Off.NameLen] == 0 && (!_v.MetadataCsum || b[Ext2DirEntry.Off.FileType] == 0);
 
+    /// <summary>
+    /// A name as pass 2 leaves it: '/' and NUL become '.' (e2fsck's check_name). The index is
+    /// judged by the names it will hold, as e2fsck hashes a name after fixing it; a fixed name
+    /// that then falls outside its leaf's range has the directory rebuilt after its scan.
+    /// </summary>
+    private static ReadOnlySpan<byte> NameAsRepaired(ReadOnlySpan<byte> name)
+    {
+        if (name.IndexOfAny((byte)'/', (byte)0) < 0)
+        {
+            return name;
+        }
+        byte[] fixedName = name.ToArray();
+        fixedName.AsSpan().Replace((byte)'/', (byte)'.');
+        fixedName.AsSpan().Replace((byte)0, (byte)'.');
+        return fixedName;
+    }
+
     private string? CheckLeafHashes(HtreeWalk walk, byte[] b, uint blk, uint lo, uint hi)
     {
         if (walk.Version < 0)
@@ -142,7 +159,7 @@ internal sealed partial class Ext2CheckRun
             }
             if (Ext2DirEntry.Inode(b, off) != 0)
             {
-                long h = Ext2Htree.Hash(Ext2DirEntry.Name(b, off, nl), walk.Version, walk.Seed);
+                long h = Ext2Htree.Hash(NameAsRepaired(Ext2DirEntry.Name(b, off, nl)), walk.Version, walk.Seed);
                 if (h >= 0 && ((uint)h < lo || (uint)h > hi))
                 {
                     return $"leaf block {blk} holds a name hashing to 0x{h:x8}, outside 0x{lo:x8}-0x{hi:x8}";

@@ -4,8 +4,9 @@ using RumpFs.Kernel;
 namespace RumpFs.FsDrivers.Ext2fs.Check;
 
 /// <summary>
-/// Pass 3A, e2fsck's "Optimizing directories" (rehash.c): a directory whose hash-tree index
-/// pass 2 found bad is written again from its live names. It runs after pass 3, so that
+/// Pass 3A, e2fsck's "Optimizing directories" (rehash.c): a directory pass 2 found needing it
+/// (a bad hash-tree index, a rewritten name outside its leaf's hash range, a leaf block with
+/// no room for its checksum tail) is written again from its live names. It runs after pass 3, so that
 /// names pass 3 added (lost+found, reconnected directories) are in it, and before pass 4,
 /// whose reconnections then go into the leaf the new index selects.
 /// </summary>
@@ -13,7 +14,7 @@ internal sealed partial class Ext2CheckRun
 {
     private const string Pass3A = "rebuild";
 
-    /// <summary>Directories pass 2 took the index from under repair, to rebuild (e2fsck's dirs_to_hash).</summary>
+    /// <summary>Directories pass 2 marked under repair, to rebuild (e2fsck's dirs_to_hash).</summary>
     private readonly SortedSet<uint> _rehash = [];
 
     private void RebuildDirectories()
@@ -256,7 +257,7 @@ internal sealed partial class Ext2CheckRun
                 continue;
             }
             bool tail = Ext2DirEntry.HasTail(b);
-            if (tail ? Ext2DirEntry.StoredTailChecksum(b) == Ext2DirEntry.TailChecksum(b, seed) : !AddMissingTail(dir, logical, b))
+            if (tail ? Ext2DirEntry.StoredTailChecksum(b) == Ext2DirEntry.TailChecksum(b, seed) : !AddMissingTail(dir, logical, b, rebuildWhenFull: false))
             {
                 continue;
             }
