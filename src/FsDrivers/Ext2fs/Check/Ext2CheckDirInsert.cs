@@ -8,7 +8,8 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// <summary>
 /// Adding a name to a directory during repair (lost+found into the root, reconnected inodes
 /// into lost+found), as e2fsck's ext2fs_link and expand_dir do: an indexed directory gets
-/// the name in the leaf its hash selects; a directory with no room grows by a block.
+/// the name in the leaf its hash selects (Ext2CheckDxLink.cs); a directory with no room
+/// grows by a block.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -23,14 +24,14 @@ internal sealed partial class Ext2CheckRun
         byte[] nameBytes = Encoding.ASCII.GetBytes(name);
         if ((din.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex)
         {
-            if (IndexedLeaf(blocks, nameBytes) is ulong leaf && InsertInBlock(dir, din, leaf, nameBytes, ino, type))
+            if (DxLink(dir, din, blocks, nameBytes, ino, type))
             {
                 return true;
             }
-            // A full leaf would need a split; a plain directory takes the name anywhere, and
-            // the kernel and e2fsck -D build the index again.
+            // A tree full at its deepest (or a hash this checker does not compute): a plain
+            // directory takes the name anywhere, and the kernel and e2fsck -D index it again.
             DropIndex(dir, din, blocks);
-            Note(Pass3, Ino(dir), "hash-tree index cleared to make room for a new entry");
+            Note(Pass3, Ino(dir), "hash-tree index cleared to make room for a new entry (the tree cannot grow)");
         }
         foreach ((uint _, ulong phys) in blocks)
         {
@@ -43,95 +44,71 @@ internal sealed partial class Ext2CheckRun
         return grown != 0 && InsertInBlock(dir, din, grown, nameBytes, ino, type);
     }
 
-    /// <summary>Put the record into the first gap of block <paramref name="phys"/> that holds it.</summary>
-    private bool InsertInBlock(uint dir, Ext2Dinode din, ulong phys, byte[] nameBytes, uint ino, byte type)
+    private bool InsertInBlock(uint dir, Ext2Dinode din, ulong phys, byte[] nameBytes, uint ino, byte type) =>
+        InsertInBlock(dir, din, phys, nameBytes, ino, type, out _);
+
+    /// <summary>
+    /// Put the record into block <paramref name="phys"/> as libext2fs's link_proc does: record
+    /// by record, an unused record that follows is absorbed first; a used one with slack for
+    /// the name is cut to its length and the name goes in the rest; an unused one that holds
+    /// the name takes it. <paramref name="block"/> is the block as left (empty when unreadable);
+    /// it is written when it changed, even when the name did not fit.
+    /// </summary>
+    private bool InsertInBlock(uint dir, Ext2Dinode din, ulong phys, byte[] nameBytes, uint ino, byte type, out byte[] block)
     {
-        if (_v.Read(phys, out byte[] b) != Errno.OK)
+        if (_v.Read(phys, out block) != Errno.OK)
         {
+            block = [];
             return false;
         }
+        byte[] b = block;
+        int bs = b.Length;
+        int csum = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0;
+        int limit = bs - csum;
         int need = Ext2DirEntry.Needed(nameBytes.Length);
-        int limit = _v.MetadataCsum && Ext2DirEntry.HasTail(b) ? b.Length - Ext2DirEntry.TailSize : b.Length;
+        bool changed = false;
         int off = 0;
         while (off + Ext2DirEntry.HeaderSize <= limit)
         {
             int rl = Ext2DirEntry.RecLen(b, off);
-            if (rl < 12 || off + rl > limit)
+            if (rl < MinRecord || off + rl > limit)
             {
-                return false;
+                break;
             }
-            uint cur = Ext2DirEntry.Inode(b, off);
-            int used = cur == 0 ? 0 : Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, _v.Filetype));
-            if (rl - used >= need)
+            int next = off + rl;
+            if (next < bs - (Ext2DirEntry.HeaderSize + csum) && Ext2DirEntry.Inode(b, next) == 0
+                && Ext2DirEntry.RecLen(b, next) is int nextLen and > 0 && next + nextLen <= limit)
             {
-                int at = off + used;
-                if (used > 0)
+                rl += nextLen;
+                Ext2DirEntry.SetRecLen(b, off, rl);
+                changed = true;
+            }
+            if (Ext2DirEntry.Inode(b, off) != 0)
+            {
+                int used = Ext2DirEntry.Needed(Ext2DirEntry.NameLen(b, off, _v.Filetype));
+                if (rl >= used + need)
                 {
                     Ext2DirEntry.SetRecLen(b, off, used);
+                    Ext2DirEntry.Write(b, off + used, 0, rl - used, [], 0, _v.Filetype);
+                    changed = true;
+                    off += used;
+                    continue;
                 }
-                Ext2DirEntry.Write(b, at, ino, rl - used, nameBytes, type, _v.Filetype);
+            }
+            else if (rl >= need)
+            {
+                Ext2DirEntry.Write(b, off, ino, rl, nameBytes, type, _v.Filetype);
                 WriteDirBlock(dir, din, phys, b);
                 _refs[ino]++;
                 return true;
             }
             off += rl;
         }
+        if (changed)
+        {
+            WriteDirBlock(dir, din, phys, b);
+        }
         return false;
-    }
-
-    /// <summary>The physical leaf block an indexed directory keeps <paramref name="name"/> in; null when unknown.</summary>
-    private ulong? IndexedLeaf(List<(uint Logical, ulong Physical)> blocks, byte[] name)
-    {
-        if (_v.Read(blocks[0].Physical, out byte[] node) != Errno.OK)
-        {
-            return null;
-        }
-        int version = node[Ext2DxNode.RootOff.HashVersion];
-        if (version > Ext2Htree.HashTeaUnsigned)
-        {
-            return null;
-        }
-        if (version <= Ext2Htree.HashTea && (Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
-        {
-            version += 3;
-        }
-        uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
-        long hash = Ext2Htree.Hash(name, version, seed);
-        if (hash < 0)
-        {
-            return null;
-        }
-        var map = blocks.ToDictionary(x => x.Logical, x => x.Physical);
-        int levels = node[Ext2DxNode.RootOff.IndirectLevels];
-        int entriesOff = Ext2DxNode.RootOff.Entries;
-        for (int level = 0; level <= levels; level++)
-        {
-            (int limit, int count) = Ext2DxNode.CountLimit(node, entriesOff);
-            if (count == 0 || count > limit)
-            {
-                return null;
-            }
-            // The last entry whose (collision-bit-free) hash is not above the name's.
-            int i = count - 1;
-            while (i > 0 && (Ext2DxNode.Hash(node, entriesOff, i) & ~1u) > (uint)hash)
-            {
-                i--;
-            }
-            if (!map.TryGetValue(Ext2DxNode.Block(node, entriesOff, i) & 0x0FFFFFFF, out ulong phys))
-            {
-                return null;
-            }
-            if (level == levels)
-            {
-                return phys;
-            }
-            if (_v.Read(phys, out node) != Errno.OK)
-            {
-                return null;
-            }
-            entriesOff = Ext2DxNode.NodeEntries;
-        }
-        return null;
     }
 
     /// <summary>
