@@ -62,17 +62,49 @@ public sealed class CheckReport
         Findings.Add(new CheckFinding(phase, location, message, CheckSeverity.Note, false));
 }
 
+/// <summary>What a check does besides checking.</summary>
+public sealed record CheckOptions
+{
+    /// <summary>Repair what can be repaired (fsck -y); the device must be writable.</summary>
+    public bool Repair { get; init; }
+
+    /// <summary>
+    /// Rewrite every directory from its names, as e2fsck -D does (indexed when big enough,
+    /// else packed); needs <see cref="Repair"/>, and a checker whose
+    /// <see cref="IFileSystemChecker.CanOptimizeDirectories"/> says so.
+    /// </summary>
+    public bool OptimizeDirectories { get; init; }
+}
+
 /// <summary>A file system's consistency checker (fsck_ffs, e2fsck, fsck_msdos), run on an unmounted device.</summary>
 public interface IFileSystemChecker
 {
     /// <summary>The driver name it checks ("ffs", "ext2fs", "msdos").</summary>
     string FsType { get; }
 
+    /// <summary>True when <see cref="CheckOptions.OptimizeDirectories"/> is supported.</summary>
+    bool CanOptimizeDirectories => false;
+
     /// <summary>
     /// Check the file system on <paramref name="device"/>; with <paramref name="repair"/> fix
     /// the common cases (the device must then be writable). Never throws for damaged input.
     /// </summary>
     CheckReport Check(IBlockDevice device, bool repair);
+
+    /// <summary>
+    /// Check with <paramref name="options"/>. A checker that cannot optimise directories
+    /// reports that as an operational error, and checks nothing.
+    /// </summary>
+    CheckReport Check(IBlockDevice device, CheckOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        if (options.OptimizeDirectories)
+        {
+            var report = new CheckReport { OperationalError = $"{FsType} checking cannot optimise directories" };
+            return report;
+        }
+        return Check(device, options.Repair);
+    }
 }
 
 /// <summary>A file system's newfs: writes an empty file system onto a device.</summary>

@@ -97,4 +97,30 @@ public sealed class Ext2FsckCliTests
         Assert.True(r.Exit == 8, r.ToString());
         Assert.Contains("bad magic", r.Stderr, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void Fsck_OptimizeDirectories_RewritesThemAndExitsZero_AndIsRefusedWithoutYOrOnFat()
+    {
+        using var dir = new ScratchDir("ukfsext2");
+        string img = Mke2fs(dir, "ext4");
+        using var h = CliHarness.OnImages();
+
+        CliResult noY = h.Run(img, "fsck", "-D");
+        Assert.True(noY.Exit == 1, noY.ToString());
+        Assert.Equal("ukfs: fsck: -D rewrites directories; give -y with it", noY.Stderr.Trim());
+
+        CliResult y = h.Run(img, "fsck", "-y", "-D");
+        Assert.True(y.Exit == 0, y.ToString());
+        Assert.Contains("directories optimised", y.Stdout, StringComparison.Ordinal);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+
+        string fat = dir.File("fat.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", fat, "4096");
+        byte[] before = File.ReadAllBytes(fat);
+        CliResult onFat = h.Run(fat, "fsck", "-y", "-D");
+        Assert.True(onFat.Exit == 1, onFat.ToString());
+        Assert.Contains("-D (optimise directories) is for ext2/3/4 file systems", onFat.Stderr, StringComparison.Ordinal);
+        Assert.Single(onFat.Stderr.Trim().Split('\n'));
+        Assert.Equal(before, File.ReadAllBytes(fat));
+    }
 }

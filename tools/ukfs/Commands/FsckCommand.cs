@@ -8,7 +8,7 @@ using RumpFs.Vfs;
 namespace RumpFs.Tools.Ukfs.Commands;
 
 /// <summary>
-/// fsck [-n|-y] [--json]: run the format's checker on the image (or partition) and exit as
+/// fsck [-n|-y [-D]] [--json]: run the format's checker on the image (or partition) and exit as
 /// fsck(8) does: 0 clean, 1 errors corrected, 4 errors left uncorrected, 8 operational error.
 /// </summary>
 internal static class FsckCommand
@@ -20,6 +20,10 @@ internal static class FsckCommand
         if (o.No && o.Yes)
         {
             throw new UsageException("fsck: -n and -y exclude each other");
+        }
+        if (o.OptimizeDirectories && !o.Yes)
+        {
+            throw new UsageException("fsck: -D rewrites directories; give -y with it");
         }
         FsDrivers.AllDrivers.Register();
         IBlockDevice device;
@@ -49,7 +53,11 @@ internal static class FsckCommand
                 ctx.Err.WriteLine($"ukfs: fsck: no checker for {type} file systems yet");
                 return OperationalError;
             }
-            CheckReport report = checker.Check(device, o.Yes);
+            if (o.OptimizeDirectories && !checker.CanOptimizeDirectories)
+            {
+                throw new UsageException($"fsck: -D (optimise directories) is for ext2/3/4 file systems, and {ctx.Image} holds {type}");
+            }
+            CheckReport report = checker.Check(device, new CheckOptions { Repair = o.Yes, OptimizeDirectories = o.OptimizeDirectories });
             Print(ctx, o, type, report);
             return report.ExitCode;
         }

@@ -8,6 +8,8 @@ internal sealed class FsckOptions
     [Option('n', HelpText = "Check only, change nothing (the default).")] public bool No { get; set; }
     [Option('y', HelpText = "Repair what can be repaired.")] public bool Yes { get; set; }
     [Option('f', HelpText = "Check even when marked clean (always done; accepted for compatibility).")] public bool Force { get; set; }
+    [Option('D', HelpText = "With -y, rewrite every directory from its names, indexed when big enough (ext2/3/4, as e2fsck -D).")]
+    public bool OptimizeDirectories { get; set; }
     [Option("json", HelpText = "JSON output: every finding with its phase and location.")] public bool Json { get; set; }
 }
 

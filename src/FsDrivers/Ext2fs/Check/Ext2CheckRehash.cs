@@ -17,20 +17,28 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Directories pass 2 marked under repair, to rebuild (e2fsck's dirs_to_hash).</summary>
     private readonly SortedSet<uint> _rehash = [];
 
+    /// <summary>Every directory is rewritten (e2fsck -D), not only those marked.</summary>
+    private readonly bool _optimizeAll;
+
+    /// <summary>Directories rewritten only to optimise them, counted for one note instead of one each.</summary>
+    private int _optimized;
+
     private void RebuildDirectories()
     {
-        foreach (uint dir in _rehash)
+        foreach (uint dir in DirectoriesToRebuild())
         {
             if (!_inUse[(int)dir] || _type[dir] != 2 || !_dirs.ContainsKey(dir) || _inlineDirs.Contains(dir))
             {
                 continue;
             }
-            string? why = RebuildDirectory(dir, allowIndex: true);
+            bool announce = _rehash.Contains(dir);
+            string? why = RebuildDirectory(dir, allowIndex: true, announce);
             if (why is null)
             {
+                _optimized += announce ? 0 : 1;
                 continue;
             }
-            string? linear = RebuildDirectory(dir, allowIndex: false);
+            string? linear = RebuildDirectory(dir, allowIndex: false, announce: true);
             if (linear is null)
             {
                 Note(Pass3A, Ino(dir), $"cannot index the directory again ({why}); written as a linear directory");
@@ -45,13 +53,46 @@ internal sealed partial class Ext2CheckRun
             }
             Note(Pass3A, Ino(dir), $"cannot rebuild the directory ({linear}); left without an index");
         }
+        if (_optimized > 0)
+        {
+            Note(Pass3A, "-", _optimizeAll
+                ? $"{_optimized} directories optimised: each written afresh from its names (as e2fsck -D)"
+                : $"{_optimized} directories of three blocks or more without an index were indexed (as e2fsck does under repair)");
+        }
+    }
+
+    /// <summary>
+    /// In inode order: every directory under -D; else those pass 2 marked and, under repair
+    /// with dir_index, as e2fsck's pass 1 adds them, each one of three blocks or more without
+    /// an index (lost+found aside), which e2fsck indexes whenever it repairs.
+    /// </summary>
+    private IEnumerable<uint> DirectoriesToRebuild()
+    {
+        if (_optimizeAll)
+        {
+            return [.. _dirs.Keys.Order()];
+        }
+        if (!_repair || !_v.DirIndex)
+        {
+            return [.. _rehash];
+        }
+        var dirs = new SortedSet<uint>(_rehash);
+        foreach ((uint dir, List<(uint Logical, ulong Physical)> _) in _dirs)
+        {
+            if (dir != _lostFound && !_inlineDirs.Contains(dir) && _v.ReadInode(dir, out Ext2Dinode din) == Errno.OK
+                && (din.Flags & Ext2Dinode.FlagIndex) == 0 && din.Size / _v.BlockSize >= 3)
+            {
+                dirs.Add(dir);
+            }
+        }
+        return dirs;
     }
 
     /// <summary>
     /// Write <paramref name="dir"/> afresh, indexed when it allows and needs one; null when
     /// done, else why not (nothing is changed then, except blocks added to the end).
     /// </summary>
-    private string? RebuildDirectory(uint dir, bool allowIndex)
+    private string? RebuildDirectory(uint dir, bool allowIndex, bool announce)
     {
         List<(uint Logical, ulong Physical)> blocks = _dirs[dir];
         blocks.Sort();
@@ -108,12 +149,12 @@ internal sealed partial class Ext2CheckRun
             names.Sort((a, b) => a.Ino != b.Ino ? a.Ino.CompareTo(b.Ino) : CompareNames(a.Name, b.Name));
             image = layout.Linear([dot, dotDot, .. names]);
         }
-        return WriteRebuilt(dir, din, blocks, image, index, names.Count);
+        return WriteRebuilt(dir, din, blocks, image, index, names.Count, announce);
     }
 
     /// <summary>Store the images over the directory's blocks (growing it when short), release the rest, and update the inode.</summary>
     private string? WriteRebuilt(uint dir, Ext2Dinode din, List<(uint Logical, ulong Physical)> blocks, RehashImage image,
-        bool index, int nameCount)
+        bool index, int nameCount, bool announce)
     {
         int bs = _v.BlockSize;
         int need = image.Blocks.Count;
@@ -165,7 +206,10 @@ internal sealed partial class Ext2CheckRun
             ? $"{image.Leaves} leaf blocks under {(image.IndirectLevels == 0 ? "the root" : $"{image.IndirectLevels} level(s) of interior nodes")}"
             : $"{image.Leaves} block(s), linear";
         string growth = need > had ? $"; grown by {need - had} block(s)" : released > 0 ? $"; {released} block(s) released" : "";
-        Note(Pass3A, Ino(dir), $"directory rebuilt: {nameCount} names in {shape}{growth}");
+        if (announce)
+        {
+            Note(Pass3A, Ino(dir), $"directory rebuilt: {nameCount} names in {shape}{growth}");
+        }
         return null;
     }
 

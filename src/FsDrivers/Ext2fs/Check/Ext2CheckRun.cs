@@ -59,11 +59,12 @@ internal sealed partial class Ext2CheckRun
 
     private ulong _allocCursor;
 
-    public Ext2CheckRun(Ext2CheckVolume v, CheckReport report, bool repair)
+    public Ext2CheckRun(Ext2CheckVolume v, CheckReport report, bool repair, bool optimizeAll = false)
     {
         _v = v;
         _report = report;
         _repair = repair;
+        _optimizeAll = repair && optimizeAll;
         _used = new BitArray(checked((int)v.BlocksCount));
         _meta = new BitArray(checked((int)v.BlocksCount));
         int n = checked((int)v.InodesCount + 1);

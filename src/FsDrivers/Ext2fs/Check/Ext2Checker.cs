@@ -16,13 +16,24 @@ public sealed class Ext2Checker : IFileSystemChecker
 {
     public string FsType => "ext2fs";
 
-    public CheckReport Check(IBlockDevice device, bool repair)
+    public bool CanOptimizeDirectories => true;
+
+    public CheckReport Check(IBlockDevice device, bool repair) => Check(device, new CheckOptions { Repair = repair });
+
+    public CheckReport Check(IBlockDevice device, CheckOptions options)
     {
         ArgumentNullException.ThrowIfNull(device);
+        ArgumentNullException.ThrowIfNull(options);
+        bool repair = options.Repair;
         var report = new CheckReport();
         if (repair && device.IsReadOnly)
         {
             report.OperationalError = "the device is read-only; cannot repair";
+            return report;
+        }
+        if (options.OptimizeDirectories && !repair)
+        {
+            report.OperationalError = "optimising directories rewrites them; it needs repair (-y)";
             return report;
         }
         try
@@ -63,7 +74,7 @@ public sealed class Ext2Checker : IFileSystemChecker
                     }
                 }
             }
-            new Ext2CheckRun(v, report, repair).Run();
+            new Ext2CheckRun(v, report, repair, options.OptimizeDirectories).Run();
         }
         catch (Exception ex) when (ex is not OutOfMemoryException)
         {
