@@ -18,9 +18,18 @@ internal static class Ext2Htree
     private static readonly uint[] s_defaultSeed = [0x67452301, 0xefcdab89, 0x98badcfe, 0x10325476];
 
     /// <summary>The major hash (low bit clear) of <paramref name="name"/>; -1 for an unknown version.</summary>
-    public static long Hash(ReadOnlySpan<byte> name, int version, ReadOnlySpan<uint> seed)
+    public static long Hash(ReadOnlySpan<byte> name, int version, ReadOnlySpan<uint> seed) =>
+        Hashes(name, version, seed, out uint major, out _) ? major : -1;
+
+    /// <summary>
+    /// The major hash (low bit clear) and the minor hash of <paramref name="name"/>, as
+    /// ext4fs_dirhash gives them (the minor is 0 for the legacy hash); false for an unknown
+    /// version. e2fsck orders names of equal major hash by the minor one.
+    /// </summary>
+    public static bool Hashes(ReadOnlySpan<byte> name, int version, ReadOnlySpan<uint> seed, out uint major, out uint minor)
     {
         uint hash;
+        minor = 0;
         bool unsignedChars = version >= HashLegacyUnsigned;
         Span<uint> buf = stackalloc uint[4];
         bool seeded = false;
@@ -48,6 +57,7 @@ internal static class Ext2Htree
                     }
                 }
                 hash = buf[1];
+                minor = buf[2];
                 break;
             case HashTea:
             case HashTeaUnsigned:
@@ -61,16 +71,19 @@ internal static class Ext2Htree
                     }
                 }
                 hash = buf[0];
+                minor = buf[1];
                 break;
             default:
-                return -1;
+                major = 0;
+                return false;
         }
         hash &= ~1u;
         if (hash == 0x7fffffffu << 1)
         {
             hash = (0x7fffffffu - 1) << 1;
         }
-        return hash;
+        major = hash;
+        return true;
     }
 
     private static int Char(byte b, bool unsignedChars) => unsignedChars ? b : (sbyte)b;

@@ -138,6 +138,44 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
     /// room for a checksum tail there is no longer an error, as the rebuild writes the block
     /// afresh), and the index is rebuilt around them.
     /// </summary>
+    /// <summary>
+    /// Two names of one major hash (half_md4 with the images' seed, found by trying names)
+    /// whose minor hashes order them against their bytes: e2fsck's rebuild sorts by minor
+    /// hash before the name, and so must ours for the leaf to hold the same bytes.
+    /// </summary>
+    [Fact]
+    public void Repair_NamesOfEqualHash_OrderedByMinorHashAsE2fsck()
+    {
+        byte[] seedBytes = Guid.Parse(HashSeed).ToByteArray(bigEndian: true);
+        uint[] seed = [.. Enumerable.Range(0, 4).Select(i => System.Buffers.Binary.BinaryPrimitives.ReadUInt32LittleEndian(seedBytes.AsSpan(4 * i)))];
+        var seen = new Dictionary<uint, (string Name, uint Minor)>();
+        (string Low, string High)? pair = null;
+        for (int i = 0; pair is null && i < 2_000_000; i++)
+        {
+            string name = "collide-" + i.ToString(CultureInfo.InvariantCulture);
+            Assert.True(FsDrivers.Ext2fs.Ext2Htree.Hashes(System.Text.Encoding.ASCII.GetBytes(name), FsDrivers.Ext2fs.Ext2Htree.HashHalfMd4,
+                seed, out uint major, out uint minor));
+            if (seen.TryGetValue(major, out var other) && other.Minor != minor
+                && (string.CompareOrdinal(other.Name, name) < 0) != (other.Minor < minor))
+            {
+                pair = (other.Name, name);
+            }
+            seen.TryAdd(major, (name, minor));
+        }
+        Assert.NotNull(pair);
+        string img = Image([.. Files("big", "entry-with-a-long-name-", 300), ("big/" + pair.Value.Low, "low\n"), ("big/" + pair.Value.High, "high\n")]);
+        IndexAll(img);
+        Assert.Equal(0, IndirectLevels(img, "/big"));
+        SortedDictionary<string, uint> names = Names(img, "/big");
+        Apply(img, "/big", 1024, Target.Root, Damage.Limit);
+
+        RepairLikeE2fsck(img, "/big");
+
+        Assert.Equal(names, Names(img, "/big"));
+        Assert.Equal("high\n", DebugfsRead(img, "cat /big/" + pair.Value.High));
+        AssertDriverFindsEach(img, "/big", names);
+    }
+
     [Theory]
     [InlineData("ext2")]
     [InlineData("ext4")]

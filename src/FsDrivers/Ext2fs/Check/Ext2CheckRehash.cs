@@ -133,7 +133,8 @@ internal sealed partial class Ext2CheckRun
                 return $"the superblock's default hash version {version} is not one this checker computes";
             }
             uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
-            List<RehashEntry> hashed = [.. names.Select(e => e with { Hash = (uint)Ext2Htree.Hash(e.Name, hv, seed) })];
+            List<RehashEntry> hashed = [.. names.Select(e => Ext2Htree.Hashes(e.Name, hv, seed, out uint major, out uint minor)
+                ? e with { Hash = major, MinorHash = minor } : e)];
             hashed.Sort(HashOrder);
             int maxIndirect = (Sb.FeatureIncompat & Ext2Features.IncompatLargeDir) != 0 ? 2 : 1;
             RehashImage? indexed = layout.Indexed(dir, dotDot.Ino, (byte)version, hashed, maxIndirect);
@@ -274,9 +275,10 @@ internal sealed partial class Ext2CheckRun
     /// <summary>The smallest record length a block walk accepts (a header and a 1-4 byte name).</summary>
     private const int MinRecord = 12;
 
-    /// <summary>e2fsck's order for a hash tree: hash, then name bytes (a prefix first), then the higher inode first.</summary>
+    /// <summary>e2fsck's order for a hash tree: hash, minor hash, then name bytes (a prefix first), then the higher inode first.</summary>
     private static int HashOrder(RehashEntry a, RehashEntry b) =>
         a.Hash != b.Hash ? a.Hash.CompareTo(b.Hash)
+        : a.MinorHash != b.MinorHash ? a.MinorHash.CompareTo(b.MinorHash)
         : CompareNames(a.Name, b.Name) is int c and not 0 ? c
         : b.Ino.CompareTo(a.Ino);
 

@@ -4,7 +4,7 @@ using RumpFs.FsDrivers.Ext2fs.OnDisk;
 namespace RumpFs.FsDrivers.Ext2fs.Check;
 
 /// <summary>One live name of a directory being rebuilt, with its hash (0 when the directory is written linear).</summary>
-internal readonly record struct RehashEntry(byte[] Name, uint Ino, byte FileType, uint Hash);
+internal readonly record struct RehashEntry(byte[] Name, uint Ino, byte FileType, uint Hash, uint MinorHash = 0);
 
 /// <summary>The blocks of a rebuilt directory in logical order, how many are leaves, and the index's depth.</summary>
 internal sealed record RehashImage(List<byte[]> Blocks, int Leaves, int IndirectLevels);
