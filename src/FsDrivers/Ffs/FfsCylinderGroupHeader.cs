@@ -13,58 +13,79 @@ internal static class FfsCylinderGroupHeader
 {
     public static byte[] Build(FfsSuperblock sb, int cg, int initedIblk, long time)
     {
-        FfsByteOrder o = sb.Order;
         byte[] block = new byte[sb.CgSize];
-        Span<byte> b = block;
         int ndblk = sb.CgFrags(cg);
-        o.W32(b, CgFields.Magic, CylinderGroup.Magic);
-        o.W32(b, CgFields.Cgx, cg);
-        o.W32(b, CgFields.Ndblk, ndblk);
         int iusedOff;
+        int cpg = Math.Max(1, sb.OldCpg);
+        int btotOff = CgFields.HeaderSize;
+        int bOff = btotOff + (cpg * 4);
         if (sb.IsUfs2)
         {
             iusedOff = CgFields.HeaderSize;
-            o.W64(b, CgFields.Time, time);
-            o.W32(b, CgFields.Niblk, sb.Ipg);
-            o.W32(b, CgFields.InitedIblk, initedIblk);
         }
         else
         {
             // The old rotational tables keep their room (a block-total per cylinder, a count
             // per rotational position) though no modern kernel maintains them.
-            int cpg = Math.Max(1, sb.OldCpg);
-            int btotOff = CgFields.HeaderSize;
-            int bOff = btotOff + (cpg * 4);
             iusedOff = bOff + (cpg * Math.Max(1, sb.OldNrpos) * 2);
-            o.W32(b, CgFields.OldTime, (int)time);
-            o.W16(b, CgFields.OldNcyl, (short)OldCylinders(sb, cg, ndblk, cpg));
-            o.W16(b, CgFields.OldNiblk, (short)sb.Ipg);
-            o.W32(b, CgFields.OldBtotoff, btotOff);
-            o.W32(b, CgFields.OldBoff, bOff);
         }
         int freeOff = iusedOff + HowMany(sb.Ipg, 8);
         int nextFreeOff = freeOff + HowMany(sb.Fpg, 8);
-        o.W32(b, CgFields.IusedOff, iusedOff);
-        o.W32(b, CgFields.FreeOff, freeOff);
+        int clusterSumOff = 0, clusterOff = 0;
         if (sb.ContigSumSize > 0)
         {
-            int clusterSumOff = (nextFreeOff - 4 + 3) & ~3;
-            int clusterOff = clusterSumOff + ((sb.ContigSumSize + 1) * 4);
+            clusterSumOff = (nextFreeOff - 4 + 3) & ~3;
+            clusterOff = clusterSumOff + ((sb.ContigSumSize + 1) * 4);
             nextFreeOff = clusterOff + HowMany(sb.Fpg / sb.Frag, 8);
-            o.W32(b, CgFields.ClusterSumOff, clusterSumOff);
-            o.W32(b, CgFields.ClusterOff, clusterOff);
-            o.W32(b, CgFields.NclusterBlks, ndblk / sb.Frag);
         }
-        o.W32(b, CgFields.NextFreeOff, nextFreeOff);
+        Write(block, sb.Order, new CgHeaderShape(cg, ndblk, sb.IsUfs2, time, sb.Ipg, initedIblk,
+            iusedOff, freeOff, nextFreeOff, sb.ContigSumSize > 0, clusterSumOff, clusterOff, ndblk / sb.Frag,
+            sb.IsUfs2 ? 0 : OldCylinders(sb, cg, ndblk, cpg), btotOff, bOff));
         if (cg == 0)
         {
-            var view = new CylinderGroup(b, o);
+            var view = new CylinderGroup(block, sb.Order);
             for (int i = 0; i < FfsSuperblock.RootIno; i++)
             {
                 view.SetInodeUsed(i, true);
             }
         }
         return block;
+    }
+
+    /// <summary>
+    /// Write a header's fixed part: magic, index, size, time, inode counts, and where each map
+    /// lies (UFS1: also the cylinder count and the old rotational tables' offsets). newfs and
+    /// the checker's rebuild both write their headers through here, from the geometry they
+    /// each hold.
+    /// </summary>
+    public static void Write(Span<byte> b, FfsByteOrder o, in CgHeaderShape s)
+    {
+        o.W32(b, CgFields.Magic, CylinderGroup.Magic);
+        o.W32(b, CgFields.Cgx, s.Cg);
+        o.W32(b, CgFields.Ndblk, s.Ndblk);
+        o.W32(b, CgFields.IusedOff, s.IusedOff);
+        o.W32(b, CgFields.FreeOff, s.FreeOff);
+        o.W32(b, CgFields.NextFreeOff, s.NextFreeOff);
+        if (s.Clusters)
+        {
+            o.W32(b, CgFields.ClusterSumOff, s.ClusterSumOff);
+            o.W32(b, CgFields.ClusterOff, s.ClusterOff);
+            o.W32(b, CgFields.NclusterBlks, s.NclusterBlks);
+        }
+        if (s.IsUfs2)
+        {
+            o.W64(b, CgFields.Time, s.Time);
+            o.W32(b, CgFields.Niblk, s.Ipg);
+            o.W32(b, CgFields.InitedIblk, s.InitedIblk);
+        }
+        else
+        {
+            o.W32(b, CgFields.OldTime, (int)s.Time);
+            o.W16(b, CgFields.OldNcyl, (short)s.OldNcyl);
+            o.W16(b, CgFields.OldNiblk, (short)s.Ipg);
+            o.W32(b, CgFields.OldBtotoff, s.OldBtotOff);
+            o.W32(b, CgFields.OldBoff, s.OldBOff);
+        }
     }
 
     /// <summary>fs_old_cpg, except in the last group, which may hold fewer cylinders (a superblock not yet updated keeps fs_old_ncyl's remainder).</summary>
@@ -81,3 +102,12 @@ internal static class FfsCylinderGroupHeader
 
     private static int HowMany(int x, int y) => (x + y - 1) / y;
 }
+
+/// <summary>
+/// What a cylinder group's header says of the group but its counters and maps: its index and
+/// size, its time and inode counts, where each map lies, and UFS1's cylinder count and
+/// rotational-table offsets (ignored for UFS2).
+/// </summary>
+internal readonly record struct CgHeaderShape(int Cg, int Ndblk, bool IsUfs2, long Time, int Ipg, int InitedIblk,
+    int IusedOff, int FreeOff, int NextFreeOff, bool Clusters, int ClusterSumOff, int ClusterOff, int NclusterBlks,
+    int OldNcyl, int OldBtotOff, int OldBOff);

@@ -20,32 +20,9 @@ internal static class FfsNewfsCylinderGroup
         byte[] block = new byte[g.CgSize];
         Span<byte> b = block;
         int ndblk = g.CgFrags(cg);
-        o.W32(b, CgFields.Magic, CylinderGroup.Magic);
-        o.W32(b, CgFields.Cgx, cg);
-        o.W32(b, CgFields.Ndblk, ndblk);
-        o.W32(b, CgFields.IusedOff, g.IusedOff);
-        o.W32(b, CgFields.FreeOff, g.FreeOff);
-        o.W32(b, CgFields.NextFreeOff, g.NextFreeOff);
-        if (g.ContigSumSize > 0)
-        {
-            o.W32(b, CgFields.ClusterSumOff, g.ClusterSumOff);
-            o.W32(b, CgFields.ClusterOff, g.ClusterOff);
-            o.W32(b, CgFields.NclusterBlks, ndblk >> g.FragShift);
-        }
-        if (g.IsUfs2)
-        {
-            o.W64(b, CgFields.Time, now);
-            o.W32(b, CgFields.Niblk, g.Ipg);
-            o.W32(b, CgFields.InitedIblk, g.InitedIblk);
-        }
-        else
-        {
-            o.W32(b, CgFields.OldTime, (int)now);
-            o.W16(b, CgFields.OldNcyl, 1);
-            o.W16(b, CgFields.OldNiblk, (short)g.Ipg);
-            o.W32(b, CgFields.OldBtotoff, CgFields.HeaderSize);
-            o.W32(b, CgFields.OldBoff, CgFields.HeaderSize + g.OldBtotBytes);
-        }
+        FfsCylinderGroupHeader.Write(b, o, new CgHeaderShape(cg, ndblk, g.IsUfs2, now, g.Ipg, g.InitedIblk,
+            g.IusedOff, g.FreeOff, g.NextFreeOff, g.ContigSumSize > 0, g.ClusterSumOff, g.ClusterOff, ndblk >> g.FragShift,
+            OldNcyl: 1, OldBtotOff: CgFields.HeaderSize, OldBOff: CgFields.HeaderSize + g.OldBtotBytes));
 
         var view = new CylinderGroup(b, o);
         int usedInodes = 0;
