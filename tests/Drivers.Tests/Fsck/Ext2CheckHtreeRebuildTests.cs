@@ -139,6 +139,46 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
     /// afresh), and the index is rebuilt around them.
     /// </summary>
     /// <summary>
+    /// Root info e2fsck's pass 1 rejects though the tree reads right: a hash version stored as
+    /// an unsigned variant (3, 4, 5: those come from the superblock's flag, never the root),
+    /// siphash (6) in a directory whose names do not carry their hash, an unknown version (7),
+    /// the incompatible root flag; and, under metadata_csum, a root whose dx_tail checksum does
+    /// not match (e2fsck clears such an index rather than recompute it). Each is found by both
+    /// checkers and rebuilt to e2fsck's bytes.
+    /// </summary>
+    [Theory]
+    [InlineData("ext2", 0x1C, 4)]
+    [InlineData("ext2", 0x1C, 5)]
+    [InlineData("ext2", 0x1C, 6)]
+    [InlineData("ext4", 0x1C, 7)]
+    [InlineData("ext4", 0x1F, 1)]
+    [InlineData("ext4", -1, 0)]
+    public void Repair_RootInfoE2fsckRejects_Rebuilt(string flavour, int offset, byte value)
+    {
+        string img = Image(flavour, 1024, 1);
+        SortedDictionary<string, uint> names = Names(img, "/big");
+        long root = Bmap(img, "/big", 0) * 1024;
+        if (offset >= 0)
+        {
+            Patch(img, root + offset, value);
+        }
+        else
+        {
+            // The dx_tail checksum, after the root's limit entries.
+            int limit = ReadAt(img, root + 0x20, 2)[0] | (ReadAt(img, root + 0x21, 1)[0] << 8);
+            long sum = root + 0x20 + (limit * 8) + 4;
+            Patch(img, sum, (byte)(ReadAt(img, sum, 1)[0] ^ 0x5A));
+        }
+
+        CheckReport fix = RepairLikeE2fsck(img, "/big");
+
+        Assert.Contains(fix.Findings, f => f.Message.Contains(offset == 0x1C ? $"unsupported hash version {value}"
+            : offset == 0x1F ? "incompatible flag" : "root checksum does not match", StringComparison.Ordinal));
+        Assert.Equal(names, Names(img, "/big"));
+        AssertDriverFindsEach(img, "/big", names);
+    }
+
+    /// <summary>
     /// Two names of one major hash (half_md4 with the images' seed, found by trying names)
     /// whose minor hashes order them against their bytes: e2fsck's rebuild sorts by minor
     /// hash before the name, and so must ours for the leaf to hold the same bytes.

@@ -121,4 +121,54 @@ public sealed class Ext2CheckQuotaInodeTests : IDisposable
         Assert.Contains("Group quota inode:        4", header, StringComparison.Ordinal);
         Assert.Contains("lost+found", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
     }
+
+    /// <summary>
+    /// mke2fs -O quota,project keeps the project quota file in an ordinary inode (12), which
+    /// no directory names: it is no orphan. Before, pass 4 linked it into lost+found, and
+    /// e2fsck then rejected that entry.
+    /// </summary>
+    [Fact]
+    public void ProjectQuotaFileInAnOrdinaryInode_IsCleanForBoth_AndNotReconnected()
+    {
+        string img = _dir.File("project.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "quota,project", img, "16M");
+        Assert.Contains("Project quota inode:      12", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        AssertBothClean(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 0 && fix.Findings.Count == 0, Describe(fix));
+        Assert.DoesNotContain("#12", DebugfsRead(img, "ls /lost+found"), StringComparison.Ordinal);
+    }
+
+    /// <summary>A directory entry naming the project quota file is removed, as e2fsck removes it ("invalid inode #").</summary>
+    [Fact]
+    public void EntryNamingTheProjectQuotaFile_Removed()
+    {
+        string img = _dir.File("project.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "quota,project", img, "16M");
+        Debugfs(img, "link <12> /quota-link");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("entry 'quota-link' has bad inode number 12", StringComparison.Ordinal));
+        Assert.DoesNotContain("quota-link", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// Quota fields left behind without the quota feature: nothing for the kernel or for us,
+    /// but e2fsck takes the inodes for quota files (lost+found here, which it then tears
+    /// apart). -n notes them; -y clears them, after which e2fsck finds the image clean.
+    /// </summary>
+    [Fact]
+    public void QuotaFieldWithoutTheFeature_NotedAndClearedByRepair()
+    {
+        string img = Image(quota: false);
+        Debugfs(img, "ssv usr_quota_inum 11");
+        Assert.Equal(4, E2fsck(img).ExitCode);
+        CheckReport check = Check(img, repair: false);
+        Assert.Equal(0, check.ExitCode);
+        Assert.Contains(check.Findings, f => f.Severity == CheckSeverity.Note && f.Message.Contains("names inode 11 though the quota feature is off", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.Equal(0, fix.ExitCode);
+        AssertBothClean(img);
+        Assert.DoesNotMatch(@"User quota inode:\s+11", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout);
+        Assert.Contains("lost+found", DebugfsRead(img, "ls /"), StringComparison.Ordinal);
+    }
 }

@@ -45,7 +45,7 @@ internal sealed partial class Ext2CheckRun
                 Error(Pass2, Ino(dir), "directory has no first block (no \".\" and \"..\")", fixable: false);
             }
             bool rebuild = false;
-            if (indexed && ValidateHtree(blocks) is string why)
+            if (indexed && ValidateHtree(blocks, din.Flags, seed) is string why)
             {
                 // As e2fsck's clear_htree: the flag goes now, so that passes 2 and 3 read and
                 // extend the directory linearly, and pass 3A writes it again. A check without
@@ -75,7 +75,7 @@ internal sealed partial class Ext2CheckRun
             }
             string? moved = indexed && _nameRewritten && _repair
                 ? _duplicateRenamed ? "a duplicate was renamed"
-                : ValidateHtree(blocks) is string left ? $"a fixed name left its leaf: {left}" : null
+                : ValidateHtree(blocks, din.Flags, seed) is string left ? $"a fixed name left its leaf: {left}" : null
                 : null;
             if (moved is not null)
             {
@@ -431,7 +431,7 @@ internal sealed partial class Ext2CheckRun
         uint ino = Ext2DirEntry.Inode(b, off);
         ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
         string shown = NameEncoding.GetString(name);
-        if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno))
+        if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno) || IsNamedQuotaFile(ino))
         {
             Error(Pass2, where, $"entry '{shown}' has bad inode number {ino}; removed");
             return false;

@@ -174,6 +174,8 @@ internal sealed partial class Ext2CheckRun
         long ownFree = 0;
         uint free = 0;
         byte[] want = new byte[_v.BlockSize];
+        uint ownSuperBlocks = (uint)_v.SuperAndGdtBlocks(g);
+        bool usedInUninit = false;
         for (uint i = 0; i < Sb.BlocksPerGroup; i++)
         {
             bool expect = i >= nblocks || _used[(int)(first + i)];
@@ -181,7 +183,8 @@ internal sealed partial class Ext2CheckRun
             {
                 free++;
             }
-            bool have = blockUninit ? i >= nblocks || _meta[(int)(first + i)] : bbOk && (bb[i >> 3] & (1 << (int)(i & 7))) != 0;
+            bool have = blockUninit ? i >= nblocks || i < ownSuperBlocks || UninitBitmapCovers(first + i)
+                : bbOk && (bb[i >> 3] & (1 << (int)(i & 7))) != 0;
             if (expect)
             {
                 want[i >> 3] |= (byte)(1 << (int)(i & 7));
@@ -202,12 +205,25 @@ internal sealed partial class Ext2CheckRun
             {
                 diff.Append(expect ? " +" : " -").Append(first + i);
             }
+            usedInUninit |= blockUninit && expect && !have && i < nblocks;
+        }
+        if (usedInUninit)
+        {
+            // libext2fs and the kernel would build this group's bitmap from its own metadata
+            // only, and hand out what else is in use here (another group's bitmap, say).
+            Error(Pass5, where, "blocks in use but the group is marked BLOCK_UNINIT");
         }
         if (diffs > 0)
         {
             Error(Pass5, where, $"block bitmap differences ({diffs}):{diff}{(diffs > 8 ? " ..." : "")}");
         }
-        if ((diffs > 0 || own > 0 || blockMoved) && _repair)
+        // Whole bytes past the group's blocks must read as in use (libext2fs's bitmap_tail_verify).
+        bool blockPadding = blockUninit || !bbOk || !bb.AsSpan((int)(Sb.BlocksPerGroup >> 3)).ContainsAnyExcept((byte)0xFF);
+        if (!blockPadding)
+        {
+            Error(Pass5, where, "padding at the end of the block bitmap is not set");
+        }
+        if ((diffs > 0 || own > 0 || blockMoved || !blockPadding) && _repair)
         {
             for (int i = (int)(Sb.BlocksPerGroup >> 3); i < _v.BlockSize && (Sb.BlocksPerGroup & 7) == 0; i++)
             {

@@ -14,16 +14,26 @@ internal sealed partial class Ext2CheckRun
 {
     private const uint MaxDxHash = 0xFFFFFFFF;
 
-    private sealed class HtreeWalk(Dictionary<uint, ulong> map, int version, uint[] seed)
+    private sealed class HtreeWalk(Dictionary<uint, ulong> map, int version, uint[] seed, uint csumSeed)
     {
         public Dictionary<uint, ulong> Map { get; } = map;
         public int Version { get; } = version;
         public uint[] Seed { get; } = seed;
+        public uint CsumSeed { get; } = csumSeed;
         public HashSet<uint> Referenced { get; } = [0];
     }
 
+    /// <summary>A directory whose names carry their hash (casefolded and encrypted): its index hashes with siphash.</summary>
+    private const uint HashInDirentFlags = 0x40000000 | 0x800;
+
+    /// <summary>The root-info flag bit a reader must understand (EXT2_HASH_FLAG_INCOMPAT); none is defined.</summary>
+    private const byte RootFlagIncompat = 0x1;
+
+    /// <summary>The hash version of siphash, stored only for directories whose names carry their hash.</summary>
+    private const int HashSiphash = 6;
+
     /// <summary>Null when the index is sound, else what is wrong.</summary>
-    private string? ValidateHtree(List<(uint Logical, ulong Physical)> blocks)
+    private string? ValidateHtree(List<(uint Logical, ulong Physical)> blocks, uint inodeFlags, uint csumSeed)
     {
         if (blocks.Count == 0 || blocks[0].Logical != 0 || _v.Read(blocks[0].Physical, out byte[] root) != Errno.OK)
         {
@@ -43,12 +53,24 @@ internal sealed partial class Ext2CheckRun
         {
             return $"bad root info (info length {infoLen}, {levels} indirect levels)";
         }
-        if (version > Ext2Htree.HashTeaUnsigned)
+        // As e2fsck's pass 1: legacy, half_md4 and TEA are stored as such (the unsigned variants
+        // come from the superblock's flag, never from the root); siphash belongs to a directory
+        // whose names carry their hash, and to no other.
+        bool hashInDirent = (inodeFlags & HashInDirentFlags) == HashInDirentFlags;
+        if (hashInDirent ? version != HashSiphash : version > Ext2Htree.HashTea)
         {
-            // A hash this checker does not compute (siphash of casefolded directories): only the shape is checked.
+            return $"unsupported hash version {version} for this directory";
+        }
+        if ((root[Ext2DxNode.RootOff.UnusedFlags] & RootFlagIncompat) != 0)
+        {
+            return "the root carries an incompatible flag";
+        }
+        if (hashInDirent)
+        {
+            // A hash this checker does not compute: only the shape is checked.
             version = -1;
         }
-        else if (version <= Ext2Htree.HashTea && (Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
+        else if ((Sb.Flags & Ext2Superblock.FlagUnsignedHash) != 0)
         {
             version += 3;
         }
@@ -58,7 +80,7 @@ internal sealed partial class Ext2CheckRun
             map[l] = p;
         }
         uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
-        var walk = new HtreeWalk(map, version, seed);
+        var walk = new HtreeWalk(map, version, seed, csumSeed);
         string? why = WalkDxNode(walk, root, Ext2DxNode.RootOff.Entries, levels, 0, MaxDxHash, isRoot: true);
         if (why is not null)
         {
@@ -81,6 +103,11 @@ internal sealed partial class Ext2CheckRun
         if (limit != want || count == 0 || count > limit)
         {
             return $"{(isRoot ? "root" : "node")} has count {count} and limit {limit} (limit should be {want})";
+        }
+        if (_v.MetadataCsum && Ext2DxNode.StoredChecksum(node, entriesOff, limit) != Ext2DxNode.Checksum(node, entriesOff, count, limit, walk.CsumSeed))
+        {
+            // e2fsck clears an index whose node fails its checksum and rebuilds the directory.
+            return $"{(isRoot ? "root" : "node")} checksum does not match";
         }
         uint prev = minHash;
         for (int i = 0; i < count; i++)

@@ -26,6 +26,7 @@ internal sealed partial class Ext2CheckRun
     {
         if ((Sb.FeatureRoCompat & Ext2Features.RoQuota) == 0)
         {
+            ClearStaleQuotaFields();
             return;
         }
         for (int type = 0; type < QuotaMagics.Length; type++)
@@ -50,6 +51,39 @@ internal sealed partial class Ext2CheckRun
             _sbChanged = true;
         }
     }
+
+    /// <summary>
+    /// Without the quota feature the fields mean nothing to the kernel or to us, but e2fsck
+    /// still takes the inodes they name for quota files (lost+found, say, which it then tears
+    /// apart): -y clears them, a note either way, as nothing is wrong for the kernel.
+    /// </summary>
+    private void ClearStaleQuotaFields()
+    {
+        for (int type = 0; type < QuotaMagics.Length; type++)
+        {
+            uint ino = Sb.QuotaInum(type);
+            if (ino == 0)
+            {
+                continue;
+            }
+            Note(Pass0, "superblock", $"the {QuotaTypeNames[type]} quota field names inode {ino} though the quota feature is off; "
+                + (_repair ? "cleared" : "-y clears it (e2fsck would take the inode for a quota file)"));
+            if (_repair)
+            {
+                Sb.SetQuotaInum(type, 0);
+                _sbChanged = true;
+            }
+        }
+    }
+
+    /// <summary>
+    /// An ordinary inode (not one of the reserved first ones) the superblock names as a quota
+    /// file, as the project quota file is (inode 12 from mke2fs -O quota,project): hidden like
+    /// the reserved ones, so no directory entry may name it and pass 4 does not miss one.
+    /// </summary>
+    private bool IsNamedQuotaFile(uint ino) =>
+        (Sb.FeatureRoCompat & Ext2Features.RoQuota) != 0 && ino >= Sb.FirstIno
+        && (ino == Sb.QuotaInum(0) || ino == Sb.QuotaInum(1) || ino == Sb.QuotaInum(2));
 
     /// <summary>Why inode <paramref name="ino"/> is no quota file of <paramref name="type"/>; null when it is one.</summary>
     private string? QuotaFileProblem(uint ino, int type)
