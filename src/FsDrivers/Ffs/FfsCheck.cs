@@ -122,6 +122,17 @@ public static partial class FfsCheck
                     Add(FfsFindingKind.CylinderGroup, cg, "bad magic, index or map offsets; the header is rebuilt from the superblock");
                     b = FfsCylinderGroupHeader.Build(sb, cg, initedIblk: sb.Ipg, time: sb.Time);
                 }
+                else
+                {
+                    // The rest of the header, as fsck_ffs's pass 5 compares it; the check
+                    // goes on with the header the repair would write.
+                    var wrong = new List<string>();
+                    b = FfsCylinderGroupHeaderCheck.Review(sb, cg, b, wrong);
+                    foreach (string w in wrong)
+                    {
+                        Add(FfsFindingKind.CylinderGroup, cg, w);
+                    }
+                }
                 _cgs[cg] = b;
             }
             return true;

@@ -6,8 +6,9 @@ namespace RumpFs.FsDrivers.Ffs;
 /// fsck_ffs mark them): what
 /// fsck_ffs's pass 5 builds as its new group (the magic, the index, the data-block count,
 /// UFS1's cylinder count and rotational-table offsets, the map offsets, the cluster-map
-/// size), for a group whose own header cannot be read as one. The maps and counters are the
-/// caller's to fill.
+/// size), for a group whose own header cannot be read as one, and the header every other
+/// group's is compared with (<see cref="FfsCylinderGroupHeaderCheck"/>). The maps and
+/// counters are the caller's to fill.
 /// </summary>
 internal static class FfsCylinderGroupHeader
 {

@@ -43,6 +43,9 @@ internal sealed partial class FfsRepair
 
     /// <summary>Groups whose header was rebuilt: on UFS2, pass 5 sets how many inodes are initialised from what pass 1 found.</summary>
     private readonly HashSet<int> _rebuiltGroups = [];
+
+    /// <summary>Groups whose header fields (or UFS2 cg_initediblk) were set right on reading: pass 5 writes them even when its maps and counters agree.</summary>
+    private readonly HashSet<int> _rewrittenHeaders = [];
     private readonly BitArray _used;
     private readonly FfsDinode?[] _inodes;
     private readonly int[] _refs;
@@ -156,6 +159,16 @@ internal sealed partial class FfsRepair
                 Did($"cylinder group {cg}: header rebuilt from the superblock");
                 b = FfsCylinderGroupHeader.Build(_sb, cg, initedIblk: _sb.Ipg, time: _sb.Time);
                 _rebuiltGroups.Add(cg);
+            }
+            else
+            {
+                var wrong = new List<string>();
+                b = FfsCylinderGroupHeaderCheck.Review(_sb, cg, b, wrong);
+                foreach (string w in wrong)
+                {
+                    Did($"cylinder group {cg}: {w}; header rewritten");
+                    _rewrittenHeaders.Add(cg);
+                }
             }
             _cgs[cg] = b;
         }

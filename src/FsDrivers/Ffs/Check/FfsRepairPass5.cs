@@ -17,9 +17,13 @@ internal sealed partial class FfsRepair
         {
             byte[] before = (byte[])_cgs[cg].Clone();
             (int ndir, int nbfree, int nifree, int nffree) = RebuildGroup(cg);
-            if (!before.AsSpan().SequenceEqual(_cgs[cg]))
+            bool recounted = !before.AsSpan().SequenceEqual(_cgs[cg]);
+            if (recounted)
             {
                 Did($"cylinder group {cg}: maps and counters rewritten (ndir {ndir}, nbfree {nbfree}, nifree {nifree}, nffree {nffree})");
+            }
+            if (recounted || _rewrittenHeaders.Contains(cg))
+            {
                 _w.WriteGroup(cg, _cgs[cg]);
             }
             if (haveCs)
