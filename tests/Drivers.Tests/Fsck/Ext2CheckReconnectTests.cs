@@ -161,6 +161,39 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
         Assert.Equal("f1299\n", DebugfsRead(img, $"cat /lost+found/#{orphans[1299]}"));
     }
 
+    /// <summary>
+    /// lost+found mapped by four extents, the inode's whole room (debugfs expand_dir between
+    /// file writes leaves each new block apart), with the block after its last one taken: the
+    /// orphans need more blocks, so the extents move into an extent block the inode then
+    /// names, as the kernel grows a tree, and every orphan is reconnected. Before, growth
+    /// stopped there and the rest stayed unattached (exit 4).
+    /// </summary>
+    [Fact]
+    public void LostFoundWithItsFourExtentsUsed_GrowsAnExtentBlock_EveryOrphanIsReconnected()
+    {
+        string img = Image("ext4", "32M", Files("o", "f", 1500));
+        string blob = _dir.File("blob");
+        File.WriteAllBytes(blob, [.. Enumerable.Repeat((byte)0x5A, 5000)]);
+        string cmds = _dir.File("expand.cmds");
+        File.WriteAllLines(cmds, [.. Enumerable.Range(1, 3).SelectMany(k => new[] { $"write {blob} /blob{k}", "expand_dir /lost+found" }),
+            $"write {blob} /blob9"]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        string extents = DebugfsRead(img, "stat /lost+found").Split("EXTENTS:")[1];
+        Assert.Equal(4, extents.Split(',').Length);
+        Assert.DoesNotContain("ETB", extents, StringComparison.Ordinal);
+        List<uint> orphans = Unlink(img, [.. Enumerable.Range(0, 1500).Select(i => $"/o/f{i}")]);
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.Equal(1, fix.ExitCode);
+        AssertBothClean(img);
+
+        Assert.Contains(fix.Findings, f => f.Message.StartsWith("the inode's extents are full: moved into extent block", StringComparison.Ordinal));
+        Assert.Contains("(ETB0)", DebugfsRead(img, "stat /lost+found"), StringComparison.Ordinal);
+        Assert.Equal(orphans.ToHashSet(), LostFoundEntries(img));
+        Assert.Equal("f1499\n", DebugfsRead(img, $"cat /lost+found/#{orphans[1499]}"));
+    }
+
     private static long LostFoundSize(string img) =>
         long.Parse(Regex.Match(DebugfsRead(img, "stat /lost+found"), @"Size: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
 }

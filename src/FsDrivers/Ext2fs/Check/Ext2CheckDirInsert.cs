@@ -171,7 +171,13 @@ internal sealed partial class Ext2CheckRun
     private ulong AppendEmptyBlock(uint dir, Ext2Dinode din, List<(uint Logical, ulong Physical)> blocks)
     {
         uint next = blocks.Count == 0 ? 0 : blocks[^1].Logical + 1;
-        ulong blk = AllocBlocks(1);
+        // Right after the last block when that is free, as libext2fs's goal puts it: the last
+        // extent then grows instead of a new one taking one of the inode's four slots.
+        ulong blk = blocks.Count > 0 ? AllocBlockAt(blocks[^1].Physical + 1) : 0;
+        if (blk == 0)
+        {
+            blk = AllocBlocks(1);
+        }
         if (blk == 0)
         {
             return 0;
@@ -208,7 +214,7 @@ internal sealed partial class Ext2CheckRun
         }
         if (h.Depth == 0)
         {
-            return AppendExtent(din.BlockBytes, logical, blk);
+            return AppendExtent(din.BlockBytes, logical, blk) || (GrowExtentRoot(dir, din) && MapNewBlock(dir, din, logical, blk));
         }
         // The new block follows every mapped one, so it belongs in the rightmost leaf; pass 1
         // has checked the tree. Index entries hold only where a child starts: none changes.
@@ -243,6 +249,54 @@ internal sealed partial class Ext2CheckRun
         }
         _v.Write(at, node);
         return true;
+    }
+
+    /// <summary>
+    /// The inode's four extents are full: they move into a new leaf block, which the inode's
+    /// root then names as its one index entry (depth 1), as ext4_ext_grow_indepth does; the
+    /// block is counted in i_blocks. False when no block is free.
+    /// </summary>
+    private bool GrowExtentRoot(uint dir, Ext2Dinode din)
+    {
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(din.BlockBytes);
+        ulong leaf = AllocBlocks(1);
+        if (leaf == 0)
+        {
+            return false;
+        }
+        byte[] node = new byte[_v.BlockSize];
+        int max = Ext4Extent.Capacity(_v.BlockSize - (_v.MetadataCsum ? 4 : 0));
+        Ext4Extent.WriteHeader(node, h.Entries, (ushort)max, 0);
+        for (int i = 0; i < h.Entries; i++)
+        {
+            Ext4Extent.Entry(din.BlockBytes, i).CopyTo(Ext4Extent.Entry(node.AsSpan(), i));
+        }
+        if (_v.MetadataCsum)
+        {
+            int tail = Ext4Extent.TailOffset(max);
+            uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
+            BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Ext2Crc.Crc32c(seed, node.AsSpan(0, tail)));
+        }
+        _v.Write(leaf, node);
+        uint first = Ext4Extent.ReadLeaf(Ext4Extent.Entry(din.BlockBytes, 0)).Logical;
+        din.BlockBytes[Ext4Extent.HeaderSize..].Clear();
+        Ext4Extent.WriteHeader(din.BlockBytes, 1, h.Max, 1);
+        Ext4Extent.WriteIndex(Ext4Extent.Entry(din.BlockBytes, 0), first, leaf);
+        CountOneBlock(din);
+        Note(Pass3, Ino(dir), $"the inode's extents are full: moved into extent block {leaf} to map one more block");
+        return true;
+    }
+
+    /// <summary>Take block <paramref name="blk"/> when it is in the file system and free; 0 otherwise.</summary>
+    private ulong AllocBlockAt(ulong blk)
+    {
+        if (!_v.InFs(blk) || blk < Sb.FirstDataBlock || _used[(int)blk])
+        {
+            return 0;
+        }
+        _used[(int)blk] = true;
+        _allocated.Add(blk);
+        return blk;
     }
 
     /// <summary>
