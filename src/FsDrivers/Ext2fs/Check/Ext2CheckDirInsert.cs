@@ -241,15 +241,10 @@ internal sealed partial class Ext2CheckRun
         {
             return false;
         }
-        if (_v.MetadataCsum)
-        {
-            int tail = Ext4Extent.TailOffset(Ext4Extent.ReadHeader(node).Max);
-            uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
-            BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Ext2Crc.Crc32c(seed, node.AsSpan(0, tail)));
-        }
-        _v.Write(at, node);
+        WriteExtentBlock(dir, din, at, node);
         return true;
     }
+
 
     /// <summary>
     /// The inode's four extents are full: they move into a new leaf block, which the inode's
@@ -271,13 +266,7 @@ internal sealed partial class Ext2CheckRun
         {
             Ext4Extent.Entry(din.BlockBytes, i).CopyTo(Ext4Extent.Entry(node.AsSpan(), i));
         }
-        if (_v.MetadataCsum)
-        {
-            int tail = Ext4Extent.TailOffset(max);
-            uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
-            BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Ext2Crc.Crc32c(seed, node.AsSpan(0, tail)));
-        }
-        _v.Write(leaf, node);
+        WriteExtentBlock(dir, din, leaf, node);
         uint first = Ext4Extent.ReadLeaf(Ext4Extent.Entry(din.BlockBytes, 0)).Logical;
         din.BlockBytes[Ext4Extent.HeaderSize..].Clear();
         Ext4Extent.WriteHeader(din.BlockBytes, 1, h.Max, 1);

@@ -40,7 +40,17 @@ internal sealed partial class Ext2CheckRun
             bool indexed = (din.Flags & Ext2Dinode.FlagIndex) != 0 && _v.DirIndex;
             uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
             blocks.Sort();
-            if (blocks.Count == 0 || blocks[0].Logical != 0)
+            bool holeReported = false;
+            if (blocks.Count > 0 && FirstHole(blocks) is uint hole && HoleRepair(din, blocks) is string how)
+            {
+                Error(Pass2, Ino(dir), $"directory has a hole at block {hole}; {how}");
+                holeReported = true;
+                if (_repair)
+                {
+                    CloseDirectoryHoles(dir, din, blocks);
+                }
+            }
+            if ((blocks.Count == 0 || blocks[0].Logical != 0) && !holeReported)
             {
                 Error(Pass2, Ino(dir), "directory has no first block (no \".\" and \"..\")", fixable: false);
             }
@@ -67,7 +77,7 @@ internal sealed partial class Ext2CheckRun
             StartDirectoryNames(dir);
             for (int i = 0; i < blocks.Count; i++)
             {
-                if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1))
+                if (blocks[i].Logical != i && (i == 0 || blocks[i - 1].Logical == i - 1) && !holeReported)
                 {
                     Error(Pass2, Ino(dir), $"directory has a hole before block {blocks[i].Logical}", fixable: false);
                 }
