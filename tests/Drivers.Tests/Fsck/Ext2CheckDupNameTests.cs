@@ -71,46 +71,67 @@ public sealed class Ext2CheckDupNameTests : IDisposable
 
     private static string Cat(string img, string path) => DebugfsRead(img, $"cat {path}");
 
+    /// <summary>
+    /// Our -y beside e2fsck -fy on a copy: the same names for the same inodes in the root
+    /// (e2fsck rebuilds the directory and renames the entry of the lower inode; so do we).
+    /// </summary>
+    private CheckReport RepairBesideE2fsck(string img)
+    {
+        string theirs = _dir.File("theirs.img");
+        File.Copy(img, theirs, overwrite: true);
+        CheckReport before = RepairRoundTrip(img);
+        ToolResult e2 = OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.True(e2.ExitCode == 1, e2.Transcript);
+        Assert.Equal(DebugfsRead(theirs, "ls /"), DebugfsRead(img, "ls /"));
+        return before;
+    }
+
     [Fact]
-    public void SameBlock_TheLaterEntryIsRenamed_TheFirstKeepsItsName()
+    public void SameBlock_TheLowerInodesEntryIsRenamed_AsE2fsckRenamesIt()
     {
         string img = ImageWith("file-a", "file-b", "last");
         RenameInPlace(img, "/", "file-b", "file-a");
-        CheckReport before = RepairRoundTrip(img);
+        CheckReport before = RepairBesideE2fsck(img);
         Assert.Contains(before.Findings, f => f.Message.Contains("duplicate entry 'file-a'", StringComparison.Ordinal));
-        Assert.Equal("file-a", Cat(img, "/file-a"));
-        Assert.Equal("file-b", Cat(img, "/file-a~0"));
+        Assert.Equal("file-b", Cat(img, "/file-a"));
+        Assert.Equal("file-a", Cat(img, "/file-a~0"));
     }
 
     [Fact]
     public void TheFirstFreeSuffix_IsTaken_EvenWhenALaterEntryHoldsTheFirst()
     {
-        // "name~0" already stands after the duplicate, which becomes "name~1" (a five-byte
-        // name's 16-byte record holds eight bytes of name).
+        // "aaaaa~0" already stands, so the lower inode's "aaaaa" becomes "aaaaa~1".
         string img = ImageWith("aaaaa", "aaaab", "aaaaa~0", "last");
         RenameInPlace(img, "/", "aaaab", "aaaaa");
-        RepairRoundTrip(img);
-        Assert.Equal("aaaaa", Cat(img, "/aaaaa"));
+        RepairBesideE2fsck(img);
+        Assert.Equal("aaaab", Cat(img, "/aaaaa"));
         Assert.Equal("aaaaa~0", Cat(img, "/aaaaa~0"));
-        Assert.Equal("aaaab", Cat(img, "/aaaaa~1"));
+        Assert.Equal("aaaaa", Cat(img, "/aaaaa~1"));
     }
 
     [Fact]
     public void RecordWithNoSlack_TheSuffixGoesOverTheNameEnd_AsE2fsckRenames()
     {
-        // Four-byte names fill 12-byte records exactly: "wxyz" becomes "wx~0" in place, the
-        // name e2fsck's mutate_name gives it, and the file stays where it was.
+        // Four-byte names fill 12-byte records exactly: "wxyz" becomes "wx~0", the name
+        // e2fsck's mutate_name gives it, and the file stays in the directory.
         string img = ImageWith("wxyz", "wxyq", "last");
-        string theirs = _dir.File("theirs.img");
         RenameInPlace(img, "/", "wxyq", "wxyz");
-        File.Copy(img, theirs);
-        CheckReport before = RepairRoundTrip(img);
-        Assert.Contains(before.Findings, f => f.Message.Contains("renamed to 'wx~0'", StringComparison.Ordinal));
-        Assert.Equal("wxyz", Cat(img, "/wxyz"));
-        Assert.Equal("wxyq", Cat(img, "/wx~0"));
+        RepairBesideE2fsck(img);
+        Assert.Equal("wxyq", Cat(img, "/wxyz"));
+        Assert.Equal("wxyz", Cat(img, "/wx~0"));
         Assert.Equal(0, DebugfsRead(img, "ls /lost+found").Split(' ', StringSplitOptions.RemoveEmptyEntries).Count(w => w.StartsWith('#')));
-        ToolResult e2 = OracleTool.Run("e2fsck", "-fy", theirs);
-        Assert.Contains("Rename to wx~0", e2.Transcript, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void SameNameForTheSameInodeTwice_TheSecondEntryGoes()
+    {
+        string img = ImageWith("file-a", "last");
+        Debugfs(img, "link /file-a /file-b");
+        Debugfs(img, "sif /file-a links_count 2");
+        RenameInPlace(img, "/", "file-b", "file-a");
+        CheckReport before = RepairBesideE2fsck(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("names the same inode again; removed", StringComparison.Ordinal));
+        Assert.Contains("Links: 1", DebugfsRead(img, "stat /file-a"), StringComparison.Ordinal);
     }
 
     [Theory]

@@ -129,8 +129,8 @@ public sealed class Ext2CheckRehashReasonTests(Ext2CheckHtreeRebuildImages image
         CheckReport fix = RepairBesideE2fsck(img, theirs, "/big");
 
         string renamed = first.Name[..^2] + "~0";
-        Assert.Contains(fix.Findings, f => f.Message.Contains($"renamed to '{renamed}'", StringComparison.Ordinal));
-        Assert.Contains(fix.Findings, f => f.Message.Contains("a duplicate was renamed", StringComparison.Ordinal));
+        Assert.Contains(fix.Findings, f => f.Message.Contains($"(inode {second.Ino}) renamed to '{renamed}'", StringComparison.Ordinal));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("the lower inode's entry renamed", StringComparison.Ordinal));
         Assert.Contains(fix.Findings, f => f.Phase == "rebuild" && f.Message.StartsWith("directory rebuilt", StringComparison.Ordinal));
         SortedDictionary<string, uint> after = Names(img, "/big");
         Assert.Equal(first.Ino, after[first.Name]);

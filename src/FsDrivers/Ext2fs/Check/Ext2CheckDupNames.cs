@@ -11,12 +11,43 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// before; a later one is renamed inside its own record as e2fsck's mutate_name renames
 /// ("~0" over the end of the name, within the length its record already holds, then counted
 /// up while the name is taken), so the same duplicate gets the same new name from both.
-/// Should no free name fit, the entry goes and pass 4 takes its inode to lost+found.
+/// Should no free name fit, the entry goes and pass 4 takes its inode to lost+found. A second
+/// entry of the same name for the same inode is removed, as e2fsck removes it. Under repair
+/// the directory is then rebuilt in pass 3A, as e2fsck rebuilds every directory with a
+/// duplicate, and the renaming is done there as e2fsck does it: the entry of the lower inode
+/// takes the new name. Only an inline directory, which is not rebuilt, is renamed in place.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
-    /// <summary>Names met so far in the directory being scanned (bytes as Latin-1, one char each).</summary>
-    private readonly HashSet<string> _namesSeen = new(StringComparer.Ordinal);
+    /// <summary>Names met so far in the directory being scanned (bytes as Latin-1, one char each), with the inode each names.</summary>
+    private readonly Dictionary<string, uint> _namesSeen = new(StringComparer.Ordinal);
+
+    /// <summary>Directories whose duplicates pass 3A renames as it rebuilds them.</summary>
+    private readonly HashSet<uint> _duplicatesToRename = [];
+
+    /// <summary>
+    /// e2fsck's duplicate_search_and_fix on the names of a directory being rebuilt: of names
+    /// that are equal, the entry of the highest inode keeps it, and each other one takes the
+    /// first name <see cref="MutateName"/> reaches that no entry holds.
+    /// </summary>
+    private void RenameDuplicates(uint dir, List<RehashEntry> names)
+    {
+        var taken = names.Select(e => Encoding.Latin1.GetString(e.Name)).ToHashSet(StringComparer.Ordinal);
+        foreach (var group in names.Select((e, i) => (e, i)).GroupBy(x => Encoding.Latin1.GetString(x.e.Name), StringComparer.Ordinal))
+        {
+            foreach ((RehashEntry e, int i) in group.OrderByDescending(x => x.e.Ino).Skip(1))
+            {
+                byte[] renamed = e.Name;
+                do
+                {
+                    renamed = MutateName(renamed);
+                }
+                while (!taken.Add(Encoding.Latin1.GetString(renamed)));
+                names[i] = e with { Name = renamed };
+                Note(Pass3A, Ino(dir), $"duplicate '{NameEncoding.GetString(e.Name)}' (inode {e.Ino}) renamed to '{NameEncoding.GetString(renamed)}'");
+            }
+        }
+    }
 
     /// <summary>Every name of the directory being scanned, read once a duplicate turns up.</summary>
     private HashSet<string>? _namesInDir;
@@ -34,13 +65,32 @@ internal sealed partial class Ext2CheckRun
     private bool CheckDuplicateName(string where, byte[] b, int off, int nl, ref bool changed)
     {
         ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
-        if (_namesSeen.Add(Encoding.Latin1.GetString(name)))
+        uint ino = Ext2DirEntry.Inode(b, off);
+        if (_namesSeen.TryAdd(Encoding.Latin1.GetString(name), ino))
         {
             return true;
         }
-        uint ino = Ext2DirEntry.Inode(b, off);
-        int recLen = Ext2DirEntry.RecLen(b, off);
         string shown = NameEncoding.GetString(name);
+        if (_namesSeen[Encoding.Latin1.GetString(name)] == ino)
+        {
+            // The same name for the same inode twice: one entry goes, as e2fsck removes it.
+            Error(Pass2, where, $"duplicate entry '{shown}' (inode {ino}) names the same inode again; removed");
+            return false;
+        }
+        if (!_inlineDirs.Contains(_namesDir))
+        {
+            // e2fsck rebuilds every directory holding a duplicate and renames there, the
+            // entry of the lower inode; so does pass 3A (RenameDuplicates).
+            Error(Pass2, where, $"duplicate entry '{shown}' (inodes {_namesSeen[Encoding.Latin1.GetString(name)]} and {ino}); "
+                + (_repair ? "the directory is rebuilt and the lower inode's entry renamed" : "the directory would be rebuilt and one renamed"));
+            if (_repair)
+            {
+                _rehash.Add(_namesDir);
+                _duplicatesToRename.Add(_namesDir);
+            }
+            return true;
+        }
+        int recLen = Ext2DirEntry.RecLen(b, off);
         byte[]? renamed = FreeVariant(name, recLen);
         if (renamed is null)
         {
@@ -49,7 +99,7 @@ internal sealed partial class Ext2CheckRun
         }
         Error(Pass2, where, $"duplicate entry '{shown}' (inode {ino}); renamed to '{NameEncoding.GetString(renamed)}'");
         string key = Encoding.Latin1.GetString(renamed);
-        _namesSeen.Add(key);
+        _namesSeen[key] = ino;
         _namesInDir!.Add(key);
         if (_repair)
         {
@@ -74,7 +124,7 @@ internal sealed partial class Ext2CheckRun
                 return null;
             }
             string key = Encoding.Latin1.GetString(candidate);
-            if (!_namesInDir.Contains(key) && !_namesSeen.Contains(key))
+            if (!_namesInDir.Contains(key) && !_namesSeen.ContainsKey(key))
             {
                 return candidate;
             }
@@ -152,7 +202,7 @@ internal sealed partial class Ext2CheckRun
     /// <summary>The names in every readable record of <paramref name="dir"/>'s blocks (an inline directory's are those seen).</summary>
     private HashSet<string> AllNames(uint dir)
     {
-        var names = new HashSet<string>(_namesSeen, StringComparer.Ordinal);
+        var names = new HashSet<string>(_namesSeen.Keys, StringComparer.Ordinal);
         if (!_dirs.TryGetValue(dir, out List<(uint Logical, ulong Physical)>? blocks))
         {
             return names;

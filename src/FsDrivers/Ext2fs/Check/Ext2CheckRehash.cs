@@ -115,6 +115,10 @@ internal sealed partial class Ext2CheckRun
         {
             return bad;
         }
+        if (_duplicatesToRename.Contains(dir))
+        {
+            RenameDuplicates(dir, names);
+        }
         int bs = _v.BlockSize;
         int size = names.Sum(e => Ext2DirEntry.Needed(e.Name.Length));
         // e2fsck indexes a directory of two blocks or more whose names would not fit beside
