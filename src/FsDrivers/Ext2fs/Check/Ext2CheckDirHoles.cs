@@ -49,7 +49,9 @@ internal sealed partial class Ext2CheckRun
         {
             FillBlockMapHoles(dir, din, blocks);
         }
-        din.Size = (long)blocks.Count * _v.BlockSize;
+        // Up to the last block: a hole a block map could not fill (no block free) stays
+        // inside the directory, reported again by the next check, rather than cut off.
+        din.Size = (long)(blocks[^1].Logical + 1) * _v.BlockSize;
         _v.WriteInode(dir, din);
     }
 
