@@ -18,9 +18,6 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Set when the repair rewrote a name in the directory being scanned.</summary>
     private bool _nameRewritten;
 
-    /// <summary>Set when the rewritten name was a duplicate's (e2fsck rebuilds an indexed directory for those at once).</summary>
-    private bool _duplicateRenamed;
-
     /// <summary>The directory being scanned keeps a hash-tree index (its root follows "..").</summary>
     private bool _dirIndexed;
 
@@ -72,7 +69,6 @@ internal sealed partial class Ext2CheckRun
                 }
             }
             _nameRewritten = false;
-            _duplicateRenamed = false;
             _dirIndexed = indexed;
             StartDirectoryNames(dir);
             for (int i = 0; i < blocks.Count; i++)
@@ -83,17 +79,15 @@ internal sealed partial class Ext2CheckRun
                 }
                 CheckDirBlock(dir, blocks[i].Logical, blocks[i].Physical, indexed, seed, rebuild);
             }
-            string? moved = indexed && _nameRewritten && _repair
-                ? _duplicateRenamed ? "a duplicate was renamed"
-                : ValidateHtree(blocks, din.Flags, seed) is string left ? $"a fixed name left its leaf: {left}" : null
+            string? moved = indexed && _nameRewritten && _repair && ValidateHtree(blocks, din.Flags, seed) is string left
+                ? $"a fixed name left its leaf: {left}"
                 : null;
             if (moved is not null)
             {
                 // A rewritten name may hash outside its leaf's range: then the index no longer
                 // says where it is, and the directory is rebuilt in pass 3A as e2fsck does
                 // (read linearly until then). A name fixed in place that still hashes into its
-                // leaf keeps the index; a renamed duplicate always has it rebuilt, as e2fsck
-                // rebuilds every indexed directory with duplicates.
+                // leaf keeps the index. (Duplicates are renamed in the rebuild: Ext2CheckDupNames.cs.)
                 Note(Pass2, Ino(dir), $"hash-tree index to be rebuilt ({moved}); the directory is rebuilt");
                 din.Flags &= ~Ext2Dinode.FlagIndex;
                 _v.WriteInode(dir, din);

@@ -105,7 +105,6 @@ internal sealed partial class Ext2CheckRun
         {
             Ext2DirEntry.Write(b, off, ino, recLen, renamed, Ext2DirEntry.FileType(b, off, _v.Filetype), _v.Filetype);
             _nameRewritten = true;
-            _duplicateRenamed = true;
             changed = true;
         }
         return true;

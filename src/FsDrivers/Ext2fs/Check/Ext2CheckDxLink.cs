@@ -70,7 +70,7 @@ internal sealed partial class Ext2CheckRun
         {
             version += 3;
         }
-        uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+        uint[] seed = DirHashSeed;
         uint hash = (uint)Ext2Htree.Hash(name, version, seed);
         var path = new List<DxFrame>();
         var frame = new DxFrame(rootPhys, root, Ext2DxNode.RootOff.Entries);
@@ -187,7 +187,7 @@ internal sealed partial class Ext2CheckRun
         int version)
     {
         int bs = _v.BlockSize;
-        uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+        uint[] seed = DirHashSeed;
         var records = new List<(uint Hash, int Off, int Size)>();
         for (int off = 0; off + Ext2DirEntry.HeaderSize <= bs;)
         {

@@ -14,6 +14,9 @@ internal sealed partial class Ext2CheckRun
 {
     private const uint MaxDxHash = 0xFFFFFFFF;
 
+    /// <summary>The superblock's s_hash_seed as the directory hashes take it.</summary>
+    private uint[] DirHashSeed => [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+
     private sealed class HtreeWalk(Dictionary<uint, ulong> map, int version, uint[] seed, uint csumSeed)
     {
         public Dictionary<uint, ulong> Map { get; } = map;
@@ -79,7 +82,7 @@ internal sealed partial class Ext2CheckRun
         {
             map[l] = p;
         }
-        uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+        uint[] seed = DirHashSeed;
         var walk = new HtreeWalk(map, version, seed, csumSeed);
         string? why = WalkDxNode(walk, root, Ext2DxNode.RootOff.Entries, levels, 0, MaxDxHash, isRoot: true);
         if (why is not null)

@@ -136,7 +136,7 @@ internal sealed partial class Ext2CheckRun
             {
                 return $"the superblock's default hash version {version} is not one this checker computes";
             }
-            uint[] seed = [Sb.HashSeed(0), Sb.HashSeed(1), Sb.HashSeed(2), Sb.HashSeed(3)];
+            uint[] seed = DirHashSeed;
             List<RehashEntry> hashed = [.. names.Select(e => Ext2Htree.Hashes(e.Name, hv, seed, out uint major, out uint minor)
                 ? e with { Hash = major, MinorHash = minor } : e)];
             hashed.Sort(HashOrder);
