@@ -434,25 +434,28 @@ internal sealed partial class Ext2CheckRun
     {
         uint ino = Ext2DirEntry.Inode(b, off);
         ReadOnlySpan<byte> name = Ext2DirEntry.Name(b, off, nl);
-        string shown = NameEncoding.GetString(name);
+        // The name as shown in findings, made only when there is one (most entries are clean);
+        // the first finding caches it before any repair of the name.
+        string? shownCache = null;
+        string Shown() => shownCache ??= NameEncoding.GetString(Ext2DirEntry.Name(b, off, nl));
         if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno) || IsNamedQuotaFile(ino))
         {
-            Error(Pass2, where, $"entry '{shown}' has bad inode number {ino}; removed");
+            Error(Pass2, where, $"entry '{Shown()}' has bad inode number {ino}; removed");
             return false;
         }
         if (!_inUse[(int)ino])
         {
-            Error(Pass2, where, $"entry '{shown}' names unused inode {ino}; removed");
+            Error(Pass2, where, $"entry '{Shown()}' names unused inode {ino}; removed");
             return false;
         }
         if (nl == 0 || name.SequenceEqual("."u8) || name.SequenceEqual(".."u8))
         {
-            Error(Pass2, where, $"entry '{shown}' (inode {ino}) has an empty or duplicate dot name; removed");
+            Error(Pass2, where, $"entry '{Shown()}' (inode {ino}) has an empty or duplicate dot name; removed");
             return false;
         }
         if (name.IndexOfAny((byte)'/', (byte)0) >= 0)
         {
-            Error(Pass2, where, $"entry '{shown}' has '/' or NUL in its name; replaced with '.'");
+            Error(Pass2, where, $"entry '{Shown()}' has '/' or NUL in its name; replaced with '.'");
             if (_repair)
             {
                 _nameRewritten = true;
@@ -469,7 +472,7 @@ internal sealed partial class Ext2CheckRun
         byte type = _type[ino];
         if (_v.Filetype && Ext2DirEntry.FileType(b, off, true) != type)
         {
-            Error(Pass2, where, $"entry '{shown}' (inode {ino}) has file type {Ext2DirEntry.FileType(b, off, true)}, should be {type}");
+            Error(Pass2, where, $"entry '{Shown()}' (inode {ino}) has file type {Ext2DirEntry.FileType(b, off, true)}, should be {type}");
             Ext2DirEntry.SetFileType(b, off, type, true);
             changed = true;
         }
@@ -481,7 +484,7 @@ internal sealed partial class Ext2CheckRun
         {
             if (ino == RootIno || _parent[ino] != 0)
             {
-                Error(Pass2, where, $"entry '{shown}' is a second link to directory {ino}; removed");
+                Error(Pass2, where, $"entry '{Shown()}' is a second link to directory {ino}; removed");
                 return false;
             }
             _parent[ino] = dir;

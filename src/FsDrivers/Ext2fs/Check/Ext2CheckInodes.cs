@@ -40,9 +40,16 @@ internal sealed partial class Ext2CheckRun
         for (uint g = 0; g < _v.GroupCount; g++)
         {
             uint count = ScannedInodes(g);
+            ulong tableEnd = _v.Groups[g].InodeTable + (((ulong)count * (ulong)_v.InodeSize) + (ulong)_v.BlockSize - 1) / (ulong)_v.BlockSize;
             for (uint i = 0; i < count; i++)
             {
                 uint ino = (g * _v.InodesPerGroup) + i + 1;
+                ulong blk = _v.InodeLocation(ino).Block;
+                if (!_v.InReadAhead(blk))
+                {
+                    // The table a run at a time rather than a device read per inode.
+                    _v.ReadAhead(blk, (int)Math.Min(tableEnd - blk, (ulong)_v.MaxReadAheadBlocks));
+                }
                 if (_v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
                 {
                     Error(Pass1, Ino(ino), "cannot read the inode", fixable: false);

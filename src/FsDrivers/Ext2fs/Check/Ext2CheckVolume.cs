@@ -292,6 +292,10 @@ internal sealed partial class Ext2CheckVolume
         {
             return Errno.EIO;
         }
+        if (TryReadAhead(blk, data))
+        {
+            return Errno.OK;
+        }
         return Device.Read((long)blk << BlockShift, data);
     }
 
@@ -315,6 +319,11 @@ internal sealed partial class Ext2CheckVolume
     public Errno ReadInode(uint ino, out Ext2Dinode din)
     {
         (ulong blk, int off) = InodeLocation(ino);
+        if (!_changed.ContainsKey(blk) && TrySliceReadAhead(blk, off, InodeSize, out byte[]? raw))
+        {
+            din = new Ext2Dinode(raw);
+            return Errno.OK;
+        }
         Errno e = Read(blk, out byte[] data);
         din = new Ext2Dinode(data.AsSpan(off, InodeSize).ToArray());
         return e;
@@ -375,6 +384,7 @@ internal sealed partial class Ext2CheckVolume
             }
         }
         _zeroed.Clear();
+        DropReadAhead();
         foreach ((ulong blk, byte[] data) in _changed.OrderBy(kv => kv.Key))
         {
             Errno e = Device.Write((long)blk << BlockShift, data);
