@@ -438,7 +438,7 @@ internal sealed partial class Ext2CheckRun
         // the first finding caches it before any repair of the name.
         string? shownCache = null;
         string Shown() => shownCache ??= NameEncoding.GetString(Ext2DirEntry.Name(b, off, nl));
-        if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno) || IsNamedQuotaFile(ino))
+        if (ino > _v.InodesCount || (ino < Sb.FirstIno && ino != RootIno) || IsHiddenSpecialFile(ino))
         {
             Error(Pass2, where, $"entry '{Shown()}' has bad inode number {ino}; removed");
             return false;

@@ -75,6 +75,20 @@ internal sealed partial class Ext2CheckRun
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
             w.Changed = true;
         }
+        if (ino >= Sb.FirstIno && ino == OrphanFileInum && HasOrphanFileFeature)
+        {
+            // In use whatever its link count, as e2fsck takes it.
+            if (_orphanFileDrop)
+            {
+                DropOrphanFileInode(w);
+            }
+            else
+            {
+                CheckOrphanFileInode(w);
+            }
+            Finish(w);
+            return;
+        }
         bool reserved = ino < Sb.FirstIno && ino != RootIno;
         if (!reserved && din.LinksCount == 0)
         {

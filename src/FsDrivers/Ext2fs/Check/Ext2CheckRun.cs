@@ -83,6 +83,7 @@ internal sealed partial class Ext2CheckRun
         CheckSuperblock();
         CheckFeatureFields();
         CheckQuotaFields();
+        CheckOrphanFileFields();
         CheckJournalInodeNumber();
         CheckDescriptors();
         ReportMisplacedBitmaps();
@@ -101,6 +102,7 @@ internal sealed partial class Ext2CheckRun
         RecreateJournal();
         CheckJournalBackupCopy();
         RecreateResizeInode();
+        CheckOrphanFileBlocks();
         RelocateBitmaps();
         CheckBitmapsAndCounts();
         foreach ((string pass, int count) in _perPass)

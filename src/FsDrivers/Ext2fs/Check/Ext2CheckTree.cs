@@ -171,7 +171,7 @@ internal sealed partial class Ext2CheckRun
     {
         for (uint ino = 1; ino <= _v.InodesCount; ino++)
         {
-            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno) || IsNamedQuotaFile(ino))
+            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno) || IsHiddenSpecialFile(ino))
             {
                 continue;
             }

@@ -1,0 +1,308 @@
+using System.Buffers.Binary;
+using RumpFs.FsDrivers.Ext2fs.Newfs;
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// ext4's orphan file (compat feature orphan_file, made by default by mke2fs 1.47.1 and
+/// later): a hidden regular file, named by s_orphan_file_inum and by no directory, whose
+/// blocks are slots for the inodes being deleted or truncated, each block ending in a magic
+/// and (metadata_csum) a checksum. Judged as e2fsck judges it: in use whatever its link
+/// count, a regular file of whole blocks without holes, every block clean after the check
+/// (orphans have no links, so the passes have already released them, as e2fsck's orphan
+/// processing does); orphan_present is cleared once the file is clean. A file that cannot be
+/// cleaned is made afresh under repair, as e2fsck does.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string PassOrphan = "orphan file";
+
+    /// <summary>ob_magic of every orphan file block's tail.</summary>
+    private const uint OrphanBlockMagic = 0x0b10ca04;
+
+    /// <summary>The tail at the end of each block: ob_magic, ob_checksum.</summary>
+    private const int OrphanTailSize = 8;
+
+    /// <summary>Set in pass 0 under repair: the orphan file goes with its feature (no journal, or no usable inode).</summary>
+    private bool _orphanFileDrop;
+
+    /// <summary>Set in pass 1 under repair: the orphan file is cleared there and made afresh after pass 4.</summary>
+    private bool _orphanFileRemake;
+
+    /// <summary>The orphan file's data blocks found in pass 1, by logical block.</summary>
+    private readonly SortedDictionary<long, ulong> _orphanBlocks = [];
+
+    /// <summary>Why pass 1 found the orphan file unusable; null while it is sound.</summary>
+    private string? _orphanFileBroken;
+
+    private bool HasOrphanFileFeature => (Sb.FeatureCompat & Ext2Features.CompatOrphanFile) != 0;
+
+    private bool OrphanPresent => (Sb.FeatureRoCompat & Ext2Features.RoOrphanPresent) != 0;
+
+    private uint OrphanFileInum
+    {
+        get => BinaryPrimitives.ReadUInt32LittleEndian(Sb.Raw.AsSpan(Ext2Superblock.Off.OrphanFileInum));
+        set => BinaryPrimitives.WriteUInt32LittleEndian(Sb.Raw.AsSpan(Ext2Superblock.Off.OrphanFileInum), value);
+    }
+
+    /// <summary>True for the inode the feature names as the orphan file: hidden, like the quota files.</summary>
+    private bool IsOrphanFileInode(uint ino) => ino != 0 && HasOrphanFileFeature && !_orphanFileDrop && ino == OrphanFileInum;
+
+    /// <summary>Inodes the superblock names for a role of their own beyond the reserved ones: no entry names them.</summary>
+    private bool IsHiddenSpecialFile(uint ino) => IsNamedQuotaFile(ino) || IsOrphanFileInode(ino);
+
+    /// <summary>Pass 0: the feature flags and the superblock field against each other and the journal.</summary>
+    private void CheckOrphanFileFields()
+    {
+        uint ino = OrphanFileInum;
+        if (!HasOrphanFileFeature)
+        {
+            if (OrphanPresent)
+            {
+                Error(Pass0, "superblock", "orphan_present is set but orphan_file is not; cleared");
+                if (_repair)
+                {
+                    Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
+                    _sbChanged = true;
+                }
+            }
+            if (ino != 0 && ino <= _v.InodesCount && _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK
+                && (din.LinksCount != 0 || din.BlocksRaw != 0 || din.BlockPointer(0) != 0))
+            {
+                // The kernel ignores the field without the feature; e2fsck would clear the
+                // inode it names, an ordinary file by now. The field is what is stale.
+                Note(Pass0, "superblock", $"the orphan file field names inode {ino} though orphan_file is off; "
+                    + (_repair ? "cleared" : "-y clears it (e2fsck would clear the inode)"));
+                if (_repair)
+                {
+                    OrphanFileInum = 0;
+                    _sbChanged = true;
+                }
+            }
+            return;
+        }
+        string? why = ino == 0 ? "names no inode"
+            : ino > _v.InodesCount ? $"names inode {ino}, past the last inode"
+            : ino < Sb.FirstIno ? $"names inode {ino}, a reserved inode of another role"
+            : !HasJournalFeature ? "is set without a journal"
+            : null;
+        if (why is null)
+        {
+            return;
+        }
+        Error(Pass0, "superblock", $"orphan_file {why}; " + (_repair ? "the orphan file is removed and the feature cleared" : "the orphan file would be removed"));
+        if (_repair)
+        {
+            _orphanFileDrop = true;
+        }
+    }
+
+    /// <summary>
+    /// Pass 1 for the orphan file's inode: in use whatever its link count, a regular file
+    /// (its type is set when not), blocks claimed and counted as any file's, and its shape:
+    /// whole blocks, no holes. Under repair an unusable one is cleared here and made afresh
+    /// after pass 4.
+    /// </summary>
+    private void CheckOrphanFileInode(InodeWalk w)
+    {
+        uint ino = w.Ino;
+        _inUse[(int)ino] = true;
+        if ((w.Din.Mode & 0xF000) != 0x8000)
+        {
+            Error(Pass1, Ino(ino), $"the orphan file is not a regular file (mode 0{Convert.ToString(w.Din.Mode, 8)}); made one");
+            w.Din.Mode = 0x8000;
+            w.Changed = true;
+        }
+        _type[ino] = 1;
+        _links[ino] = w.Din.LinksCount;
+        WalkBlocks(w, (walk, c) =>
+        {
+            ulong answer = ClaimInPass1(walk, c);
+            if (answer == Keep && !c.Node)
+            {
+                for (int k = 0; k < c.Count; k++)
+                {
+                    _orphanBlocks[c.Logical + k] = c.Physical + (ulong)k;
+                }
+            }
+            return answer;
+        });
+        ClaimXattrBlock(w);
+        long bs = _v.BlockSize;
+        long size = w.Din.Size;
+        long wholeBlocks = size / bs;
+        _orphanFileBroken = w.BadTree || w.Illegal > 0 ? "its block map is damaged"
+            : size % bs != 0 ? $"its size {size} is not a whole number of blocks"
+            : _orphanBlocks.Count != wholeBlocks || (wholeBlocks > 0 && _orphanBlocks.Keys.Last() != wholeBlocks - 1)
+                ? $"its {wholeBlocks} blocks are not all mapped (holes or blocks past its size)"
+            : null;
+        if (_orphanFileBroken is null)
+        {
+            CheckBlockCount(w);
+            return;
+        }
+        Error(Pass1, Ino(ino), $"the orphan file is unusable: {_orphanFileBroken}; " + (_repair ? "made afresh" : "it would be made afresh"));
+        if (_repair)
+        {
+            ClearOrphanFileInode(w);
+            _orphanFileRemake = true;
+        }
+    }
+
+    /// <summary>Pass 1 under repair, when the feature goes: the inode and its blocks are released.</summary>
+    private void DropOrphanFileInode(InodeWalk w)
+    {
+        WalkBlocks(w, ClaimInPass1);
+        ClaimXattrBlock(w);
+        ClearOrphanFileInode(w);
+    }
+
+    private void ClearOrphanFileInode(InodeWalk w)
+    {
+        ClearInode(w);
+        _orphanBlocks.Clear();
+        // Not an unused inode with a dtime: e2fsck's truncation leaves it all zeros.
+        w.Din.Dtime = 0;
+    }
+
+    /// <summary>
+    /// After pass 4: a dropped orphan file takes its feature flags with it, an unusable one
+    /// is made afresh, and every block of a sound one must be clean (no slot in use, the
+    /// magic, the checksum); orphan_present is cleared once it is.
+    /// </summary>
+    private void CheckOrphanFileBlocks()
+    {
+        if (_orphanFileDrop)
+        {
+            Sb.FeatureCompat &= ~Ext2Features.CompatOrphanFile;
+            Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
+            OrphanFileInum = 0;
+            _sbChanged = true;
+            return;
+        }
+        if (!HasOrphanFileFeature)
+        {
+            return;
+        }
+        uint ino = OrphanFileInum;
+        if (!_inUse[(int)ino] && !_orphanFileRemake)
+        {
+            // Never reached by pass 1 (its group's inodes were marked unused).
+            Error(PassOrphan, Ino(ino), "the orphan file was not found in use; " + (_repair ? "made afresh" : "it would be made afresh"));
+            _orphanFileRemake = _repair;
+        }
+        if (_orphanFileRemake)
+        {
+            RemakeOrphanFile(ino);
+            return;
+        }
+        if (_orphanFileBroken is not null)
+        {
+            return; // reported in pass 1, left as it is under -n
+        }
+        bool dirty = false;
+        foreach ((long logical, ulong phys) in _orphanBlocks)
+        {
+            byte[] clean = CleanOrphanBlock(ino, OrphanFileGeneration(ino), phys);
+            if (_v.Read(phys, out byte[] data) == Errno.OK && data.AsSpan().SequenceEqual(clean))
+            {
+                continue;
+            }
+            dirty = true;
+            Error(PassOrphan, $"{Ino(ino)} block {logical}", "orphan file block is not clean; " + (_repair ? "cleared" : "it would be cleared"));
+            if (_repair)
+            {
+                _v.Write(phys, clean);
+            }
+        }
+        if (!OrphanPresent || (dirty && !_repair))
+        {
+            return;
+        }
+        if (!dirty)
+        {
+            // e2fsck -n exits 4 on this one too, though the kernel would mount the image.
+            Error(PassOrphan, "superblock", "orphan_present is set but the orphan file is clean; " + (_repair ? "cleared" : "it would be cleared"));
+        }
+        if (_repair)
+        {
+            Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
+            _sbChanged = true;
+        }
+    }
+
+    private uint OrphanFileGeneration(uint ino) => _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK ? din.Generation : 0;
+
+    /// <summary>
+    /// A block as e2fsck and mke2fs write it: every slot 0, the magic, and under metadata_csum
+    /// crc32c over the inode number, its generation, the block's number and the slots.
+    /// </summary>
+    private byte[] CleanOrphanBlock(uint ino, uint generation, ulong phys)
+    {
+        int bs = _v.BlockSize;
+        byte[] b = new byte[bs];
+        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(bs - OrphanTailSize), OrphanBlockMagic);
+        if (_v.MetadataCsum)
+        {
+            Span<byte> head = stackalloc byte[16];
+            BinaryPrimitives.WriteUInt32LittleEndian(head, ino);
+            BinaryPrimitives.WriteUInt32LittleEndian(head[4..], generation);
+            BinaryPrimitives.WriteUInt64LittleEndian(head[8..], phys);
+            uint crc = Ext2Crc.Crc32c(_v.CsumSeed, head);
+            crc = Ext2Crc.Crc32c(crc, b.AsSpan(0, bs - OrphanTailSize));
+            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(bs - 4), crc);
+        }
+        return b;
+    }
+
+    /// <summary>ext2fs_default_orphan_file_blocks: 32 blocks on small file systems, 1/4096 of it up to 512.</summary>
+    private uint DefaultOrphanFileBlocks()
+    {
+        ulong n = _v.BlocksCount;
+        return n < 128 * 1024 ? 32u : n < 2 * 1024 * 1024 ? (uint)(n / 4096) : 512u;
+    }
+
+    /// <summary>A new orphan file in the same inode, as e2fsck's ext2fs_create_orphan_file lays it out.</summary>
+    private void RemakeOrphanFile(uint ino)
+    {
+        uint blocks = DefaultOrphanFileBlocks();
+        int bs = _v.BlockSize;
+        uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, ino, 0);
+        Ext2NewFile? file = Ext2NewFile.Allocate(new CheckBlockSource(this), bs, Sb.FirstDataBlock, blocks, _v.ExtentsFeature, _v.MetadataCsum, seed);
+        if (file is null)
+        {
+            Error(PassOrphan, Ino(ino), $"no room for a new orphan file of {blocks} blocks; orphan_file cleared");
+            Sb.FeatureCompat &= ~Ext2Features.CompatOrphanFile;
+            Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
+            OrphanFileInum = 0;
+            _sbChanged = true;
+            return;
+        }
+        foreach ((uint start, uint length) in file.Runs)
+        {
+            for (uint k = 0; k < length; k++)
+            {
+                _v.Write(start + k, CleanOrphanBlock(ino, 0, start + k));
+            }
+        }
+        foreach ((uint blk, byte[] data) in file.MapBlocks)
+        {
+            _v.Write(blk, data);
+        }
+        Ext2Dinode din = NewInode(0x8180, 1);
+        din.Size = (long)blocks * bs;
+        din.BlocksRaw = file.TotalBlocks * (ulong)(bs / 512);
+        din.Flags = file.InodeFlags;
+        file.BlockArea.CopyTo(din.BlockBytes);
+        _v.WriteInode(ino, din);
+        _inUse[(int)ino] = true;
+        _allocatedInodes.Add(ino);
+        _type[ino] = 1;
+        _links[ino] = 1;
+        Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
+        _sbChanged = true;
+        Note(PassOrphan, Ino(ino), $"orphan file made afresh ({blocks} blocks)");
+    }
+}
