@@ -69,7 +69,7 @@ internal sealed partial class Ext2CheckRun
 
     private void CheckInode(uint ino, Ext2Dinode din)
     {
-        var w = new InodeWalk(ino, din);
+        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == OrphanFileInum && HasOrphanFileFeature) };
         if (_v.MetadataCsum && !din.ChecksumMatches(_v.CsumSeed, ino) && !AllZero(din.Raw))
         {
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
@@ -168,6 +168,10 @@ internal sealed partial class Ext2CheckRun
 
     private void Finish(InodeWalk w)
     {
+        if (w.KeepMap && _inUse[(int)w.Ino])
+        {
+            _fileMaps[w.Ino] = w.DirBlocks;
+        }
         if (w.Changed && _repair)
         {
             _v.WriteInode(w.Ino, w.Din);
@@ -257,7 +261,7 @@ internal sealed partial class Ext2CheckRun
             {
                 w.LastInit = Math.Max(w.LastInit, last);
             }
-            if (w.IsDir)
+            if (w.IsDir || w.KeepMap)
             {
                 for (int k = 0; k < c.Count; k++)
                 {

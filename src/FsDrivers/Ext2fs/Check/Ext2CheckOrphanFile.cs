@@ -31,9 +31,6 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Set in pass 1 under repair: the orphan file is cleared there and made afresh after pass 4.</summary>
     private bool _orphanFileRemake;
 
-    /// <summary>The orphan file's data blocks found in pass 1, by logical block.</summary>
-    private readonly SortedDictionary<long, ulong> _orphanBlocks = [];
-
     /// <summary>Why pass 1 found the orphan file unusable; null while it is sound.</summary>
     private string? _orphanFileBroken;
 
@@ -117,25 +114,14 @@ internal sealed partial class Ext2CheckRun
         }
         _type[ino] = 1;
         _links[ino] = w.Din.LinksCount;
-        WalkBlocks(w, (walk, c) =>
-        {
-            ulong answer = ClaimInPass1(walk, c);
-            if (answer == Keep && !c.Node)
-            {
-                for (int k = 0; k < c.Count; k++)
-                {
-                    _orphanBlocks[c.Logical + k] = c.Physical + (ulong)k;
-                }
-            }
-            return answer;
-        });
+        WalkBlocks(w, ClaimInPass1);
         ClaimXattrBlock(w);
         long bs = _v.BlockSize;
         long size = w.Din.Size;
         long wholeBlocks = size / bs;
         _orphanFileBroken = w.BadTree || w.Illegal > 0 ? "its block map is damaged"
             : size % bs != 0 ? $"its size {size} is not a whole number of blocks"
-            : _orphanBlocks.Count != wholeBlocks || (wholeBlocks > 0 && _orphanBlocks.Keys.Last() != wholeBlocks - 1)
+            : w.DirBlocks.Count != wholeBlocks || (wholeBlocks > 0 && w.DirBlocks.Max(b => b.Logical) != wholeBlocks - 1)
                 ? $"its {wholeBlocks} blocks are not all mapped (holes or blocks past its size)"
             : null;
         if (_orphanFileBroken is null)
@@ -162,7 +148,7 @@ internal sealed partial class Ext2CheckRun
     private void ClearOrphanFileInode(InodeWalk w)
     {
         ClearInode(w);
-        _orphanBlocks.Clear();
+        w.DirBlocks.Clear();
         // Not an unused inode with a dtime: e2fsck's truncation leaves it all zeros.
         w.Din.Dtime = 0;
     }
@@ -203,7 +189,7 @@ internal sealed partial class Ext2CheckRun
             return; // reported in pass 1, left as it is under -n
         }
         bool dirty = false;
-        foreach ((long logical, ulong phys) in _orphanBlocks)
+        foreach ((uint logical, ulong phys) in _fileMaps.GetValueOrDefault(ino, []).OrderBy(b => b.Logical))
         {
             byte[] clean = CleanOrphanBlock(ino, OrphanFileGeneration(ino), phys);
             if (_v.Read(phys, out byte[] data) == Errno.OK && data.AsSpan().SequenceEqual(clean))

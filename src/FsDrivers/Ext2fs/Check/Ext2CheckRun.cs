@@ -104,6 +104,7 @@ internal sealed partial class Ext2CheckRun
         RecreateResizeInode();
         CheckOrphanFileBlocks();
         RelocateBitmaps();
+        CheckQuotaUsage();
         CheckBitmapsAndCounts();
         foreach ((string pass, int count) in _perPass)
         {

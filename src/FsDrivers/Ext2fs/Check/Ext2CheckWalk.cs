@@ -12,12 +12,16 @@ internal sealed class InodeWalk(uint ino, Ext2Dinode din)
     public uint Ino { get; } = ino;
     public Ext2Dinode Din { get; } = din;
     public bool IsDir => (Din.Mode & 0xF000) == 0x4000;
+
+    /// <summary>Pass 1 keeps this file's data block map in <see cref="DirBlocks"/> though it is no directory (quota and orphan files).</summary>
+    public bool KeepMap { get; init; }
     public ulong Blocks { get; set; }
     public long LastLogical { get; set; } = -1;
     public long LastInit { get; set; } = -1;
     public int Illegal { get; set; }
     public bool Changed { get; set; }
     public bool BadTree { get; set; }
+    /// <summary>The data blocks (logical, physical) of a directory, or of a file with <see cref="KeepMap"/>.</summary>
     public List<(uint Logical, ulong Physical)> DirBlocks { get; } = [];
     public List<(ulong Start, int Count)> Marked { get; } = [];
 

@@ -177,6 +177,9 @@ internal sealed class Ext2Dinode
     public void SetBlockPointer(int i, uint v) => SetU32(Off.Block + (4 * i), v);
 
     /// <summary>i_extra_isize, or 0 for 128-byte inodes.</summary>
+    /// <summary>i_projid (valid only when <see cref="HasExtra"/> covers it).</summary>
+    public uint ProjectId => U32(Off.Projid);
+
     public int ExtraIsize => _raw.Length > BaseSize ? U16(Off.ExtraIsize) : 0;
 
     public void SetExtraIsize(ushort v)

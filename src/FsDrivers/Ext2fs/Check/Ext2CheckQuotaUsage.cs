@@ -1,0 +1,212 @@
+using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
+
+namespace RumpFs.FsDrivers.Ext2fs.Check;
+
+/// <summary>
+/// The quota files' usage, as e2fsck checks it after pass 5: every id's space (the blocks
+/// its inodes hold, in bytes) and inode count, counted over the inodes in use once every
+/// repair is made, against the records of the user, group and project quota files the
+/// superblock names. A file that differs, or that cannot be read as a quota tree, is written
+/// afresh under repair (limits and grace deadlines kept, ids in ascending order, as
+/// e2fsprogs writes a new one) into the file's own blocks, growing it when it needs more.
+/// </summary>
+internal sealed partial class Ext2CheckRun
+{
+    private const string PassQuota = "quota";
+
+    /// <summary>EXT4_EA_INODE_FL: an inode holding an extended attribute's value, charged to no one.</summary>
+    private const uint FlagEaInode = 0x200000;
+
+    /// <summary>Data block maps pass 1 kept (quota files, the orphan file), by inode.</summary>
+    private readonly Dictionary<uint, List<(uint Logical, ulong Physical)>> _fileMaps = [];
+
+    private bool QuotaFeature => (Sb.FeatureRoCompat & Ext2Features.RoQuota) != 0;
+
+    /// <summary>An inode the superblock names as a quota file while the feature is on.</summary>
+    private bool IsQuotaFileInode(uint ino) => QuotaFeature && Sb.NamesQuotaInode(ino);
+
+    private void CheckQuotaUsage()
+    {
+        if (!QuotaFeature)
+        {
+            return;
+        }
+        Dictionary<uint, (ulong Space, ulong Inodes)>[] counted = CountQuotaUsage();
+        for (int type = 0; type < Ext2QuotaTree.Magics.Length; type++)
+        {
+            uint qino = Sb.QuotaInum(type);
+            if (qino == 0 || qino > _v.InodesCount || !_inUse[(int)qino] || _type[qino] != 1
+                || !_fileMaps.TryGetValue(qino, out List<(uint Logical, ulong Physical)>? map))
+            {
+                continue; // no quota file of this type, or one pass 0 or 1 has reported
+            }
+            CheckQuotaFile(type, qino, map, counted[type]);
+        }
+    }
+
+    /// <summary>Space and inodes per user, group and project id, over the inodes e2fsck charges.</summary>
+    private Dictionary<uint, (ulong Space, ulong Inodes)>[] CountQuotaUsage()
+    {
+        Dictionary<uint, (ulong, ulong)>[] counted = [[], [], []];
+        bool projects = _v.InodeSize > Ext2Dinode.BaseSize;
+        uint projectFile = Sb.QuotaInum(2);
+        for (uint ino = 1; ino <= _v.InodesCount; ino++)
+        {
+            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno) || ino == projectFile
+                || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK || (din.Flags & FlagEaInode) != 0)
+            {
+                continue;
+            }
+            bool fsUnits = _v.HugeFile && (din.Flags & Ext2Dinode.FlagHugeFile) != 0;
+            ulong space = din.BlocksRaw * (fsUnits ? (ulong)_v.BlockSize : 512UL);
+            uint project = projects && din.HasExtra(Ext2Dinode.Off.Projid + 4) ? din.ProjectId : 0;
+            Charge(counted[0], din.Uid, space);
+            Charge(counted[1], din.Gid, space);
+            if (projects)
+            {
+                Charge(counted[2], project, space);
+            }
+        }
+        return counted;
+    }
+
+    private static void Charge(Dictionary<uint, (ulong Space, ulong Inodes)> usage, uint id, ulong space)
+    {
+        (ulong s, ulong n) = usage.GetValueOrDefault(id);
+        usage[id] = (s + space, n + 1);
+    }
+
+    private void CheckQuotaFile(int type, uint qino, List<(uint Logical, ulong Physical)> map, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
+    {
+        string what = $"{QuotaTypeNames[type]} quota file (inode {qino})";
+        if (_v.ReadInode(qino, out Ext2Dinode din) != Errno.OK)
+        {
+            return;
+        }
+        byte[] content = ReadMappedFile(din.Size, map);
+        List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content, type, out string? why);
+        if (entries is null)
+        {
+            Error(PassQuota, what, $"cannot be read: {why}; " + (_repair ? "written afresh from the usage counted" : "it would be written afresh"));
+            if (_repair)
+            {
+                WriteQuotaFile(type, qino, din, map, Merge([], counted));
+            }
+            return;
+        }
+        var wrong = new List<string>();
+        var inFile = new HashSet<uint>();
+        foreach (Ext2QuotaEntry e in entries)
+        {
+            inFile.Add(e.Id);
+            (ulong space, ulong inodes) = counted.GetValueOrDefault(e.Id);
+            if (e.Space != space || e.Inodes != inodes)
+            {
+                wrong.Add($"id {e.Id}: file says {e.Space} bytes and {e.Inodes} inodes, counted {space} and {inodes}");
+            }
+        }
+        foreach ((uint id, (ulong space, ulong inodes)) in counted.OrderBy(kv => kv.Key))
+        {
+            if (!inFile.Contains(id))
+            {
+                wrong.Add($"id {id}: no record, counted {space} bytes and {inodes} inodes");
+            }
+        }
+        if (wrong.Count == 0)
+        {
+            return;
+        }
+        string shown = string.Join("; ", wrong.Take(3)) + (wrong.Count > 3 ? $"; {wrong.Count - 3} more" : "");
+        Error(PassQuota, what, $"usage differs ({shown}); " + (_repair ? "written afresh" : "it would be written afresh"));
+        if (_repair)
+        {
+            WriteQuotaFile(type, qino, din, map, Merge(entries, counted));
+        }
+    }
+
+    /// <summary>The file's bytes up to <paramref name="size"/>, holes as zeros.</summary>
+    private byte[] ReadMappedFile(long size, List<(uint Logical, ulong Physical)> map)
+    {
+        int bs = _v.BlockSize;
+        byte[] content = new byte[Math.Clamp(size, 0, 1L << 30)];
+        foreach ((uint logical, ulong phys) in map)
+        {
+            long at = (long)logical * bs;
+            if (at < content.Length && _v.Read(phys, out byte[] data) == Errno.OK)
+            {
+                data.AsSpan(0, (int)Math.Min(bs, content.Length - at)).CopyTo(content.AsSpan((int)at));
+            }
+        }
+        return content;
+    }
+
+    /// <summary>
+    /// The records to write: every id of the file (its limits and deadlines kept) and every
+    /// id counted, with the usage counted; deadlines set or cleared as e2fsprogs's
+    /// update_grace_times does (a deadline starts when usage first passes a soft limit).
+    /// </summary>
+    private static List<Ext2QuotaEntry> Merge(List<Ext2QuotaEntry> fromFile, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
+    {
+        var byId = fromFile.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.First());
+        foreach (uint id in counted.Keys)
+        {
+            byId.TryAdd(id, new Ext2QuotaEntry(id));
+        }
+        ulong now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+        foreach (Ext2QuotaEntry e in byId.Values)
+        {
+            (e.Space, e.Inodes) = counted.GetValueOrDefault(e.Id);
+            bool overSpace = e.SpaceSoftLimit != 0 && ((e.Space + 1023) >> 10) > e.SpaceSoftLimit;
+            e.SpaceGraceEnd = !overSpace ? 0 : e.SpaceGraceEnd != 0 ? e.SpaceGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+            bool overInodes = e.InodeSoftLimit != 0 && e.Inodes > e.InodeSoftLimit;
+            e.InodeGraceEnd = !overInodes ? 0 : e.InodeGraceEnd != 0 ? e.InodeGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+        }
+        return [.. byId.Values];
+    }
+
+    /// <summary>
+    /// Write a new quota file over the old one's blocks, mapping more after its last block
+    /// when it needs them; blocks it no longer needs stay in the file as zeros (the tree's
+    /// info says how many it uses), so i_size keeps covering every mapped block.
+    /// </summary>
+    private void WriteQuotaFile(int type, uint qino, Ext2Dinode din, List<(uint Logical, ulong Physical)> map, List<Ext2QuotaEntry> entries)
+    {
+        int bs = _v.BlockSize;
+        byte[] content = Ext2QuotaTree.Build(type, entries);
+        var blocks = map.OrderBy(b => b.Logical).ToList();
+        int need = (content.Length + bs - 1) / bs;
+        bool contiguous = blocks.Select((b, i) => b.Logical == (uint)i).All(x => x);
+        if (!contiguous)
+        {
+            Error(PassQuota, $"{QuotaTypeNames[type]} quota file (inode {qino})", "has holes; not rewritten", fixable: false);
+            return;
+        }
+        while (blocks.Count < need)
+        {
+            uint logical = (uint)blocks.Count;
+            ulong blk = blocks.Count > 0 ? AllocBlockAt(blocks[^1].Physical + 1) : 0;
+            blk = blk != 0 ? blk : AllocBlocks(1);
+            if (blk == 0 || !MapNewBlock(qino, din, logical, blk))
+            {
+                Error(PassQuota, $"{QuotaTypeNames[type]} quota file (inode {qino})", "cannot grow to hold its records; not rewritten", fixable: false);
+                return;
+            }
+            CountOneBlock(din);
+            blocks.Add((logical, blk));
+        }
+        for (int i = 0; i < blocks.Count; i++)
+        {
+            byte[] data = new byte[bs];
+            if (i * bs < content.Length)
+            {
+                content.AsSpan(i * bs, Math.Min(bs, content.Length - (i * bs))).CopyTo(data);
+            }
+            _v.Write(blocks[i].Physical, data);
+        }
+        din.Size = (long)blocks.Count * bs;
+        _v.WriteInode(qino, din);
+        map.Clear();
+        map.AddRange(blocks);
+    }
+}

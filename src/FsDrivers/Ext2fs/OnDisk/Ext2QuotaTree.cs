@@ -1,0 +1,207 @@
+using System.Buffers.Binary;
+
+namespace RumpFs.FsDrivers.Ext2fs.OnDisk;
+
+/// <summary>One id's record in a quota file (v2r1_disk_dqblk): limits, usage and grace deadlines.</summary>
+internal sealed record Ext2QuotaEntry(uint Id)
+{
+    public ulong InodeHardLimit { get; set; }
+    public ulong InodeSoftLimit { get; set; }
+    public ulong Inodes { get; set; }
+    public ulong SpaceHardLimit { get; set; }
+    public ulong SpaceSoftLimit { get; set; }
+
+    /// <summary>Bytes in use.</summary>
+    public ulong Space { get; set; }
+    public ulong SpaceGraceEnd { get; set; }
+    public ulong InodeGraceEnd { get; set; }
+}
+
+/// <summary>
+/// The quota file format ext4 keeps in its hidden quota inodes (Linux's "vfsv1": a v2
+/// header, version 1): block 0 holds the header and the info (grace times, block counts,
+/// free lists), then a radix tree of 1 KiB blocks four levels deep indexed by the id's bytes,
+/// most significant first, whose last level names data blocks of 72-byte records behind a
+/// 16-byte header. <see cref="Build"/> lays a file out as e2fsprogs's quota code writes a
+/// new one: ids inserted in ascending order, each new block appended.
+/// </summary>
+internal static class Ext2QuotaTree
+{
+    /// <summary>dqh_magic per type (user, group, project), Linux's quotaio_v2.h.</summary>
+    public static readonly uint[] Magics = [0xd9c01f11, 0xd9c01927, 0xd9c03f14];
+
+    public const int BlockSize = 1024;
+    private const int TreeRoot = 1;
+    private const int TreeDepth = 4;
+    private const int InfoOffset = 8;
+    private const int DataHeaderSize = 16;
+    private const int EntrySize = 72;
+    private const int EntriesPerBlock = (BlockSize - DataHeaderSize) / EntrySize;
+    private const uint VersionR1 = 1;
+
+    /// <summary>The grace time (a week) e2fsprogs writes into every file it makes.</summary>
+    public const uint DefaultGrace = 7 * 24 * 3600;
+
+    /// <summary>The records of a quota file, or why it cannot be read (null entries).</summary>
+    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out string? why)
+    {
+        why = null;
+        if (file.Length < BlockSize * (TreeRoot + 1))
+        {
+            why = $"it is {file.Length} bytes, too short for a quota file";
+            return null;
+        }
+        if (BinaryPrimitives.ReadUInt32LittleEndian(file) != Magics[type] || BinaryPrimitives.ReadUInt32LittleEndian(file[4..]) != VersionR1)
+        {
+            why = "it has no vfsv1 quota header of its type";
+            return null;
+        }
+        ReadOnlySpan<byte> info = file[InfoOffset..];
+        uint blocks = BinaryPrimitives.ReadUInt32LittleEndian(info[12..]);
+        uint freeBlk = BinaryPrimitives.ReadUInt32LittleEndian(info[16..]);
+        uint freeEntry = BinaryPrimitives.ReadUInt32LittleEndian(info[20..]);
+        long fileBlocks = (file.Length + BlockSize - 1) / BlockSize;
+        if (blocks > fileBlocks || blocks <= TreeRoot || freeBlk >= blocks || freeEntry >= blocks)
+        {
+            why = $"its info is inconsistent ({blocks} blocks, free lists at {freeBlk} and {freeEntry}, file of {fileBlocks})";
+            return null;
+        }
+        var entries = new List<Ext2QuotaEntry>();
+        var seen = new bool[blocks];
+        if (!ReadTree(file, blocks, TreeRoot, 0, seen, entries, 0))
+        {
+            why = "its tree names a block past its end or loops";
+            return null;
+        }
+        return entries;
+    }
+
+    private static bool ReadTree(ReadOnlySpan<byte> file, uint blocks, uint blk, int depth, bool[] seen, List<Ext2QuotaEntry> entries, int guard)
+    {
+        if (guard > TreeDepth)
+        {
+            return false;
+        }
+        ReadOnlySpan<byte> node = file.Slice((int)blk * BlockSize, BlockSize);
+        for (int i = 0; i < BlockSize / 4; i++)
+        {
+            uint child = BinaryPrimitives.ReadUInt32LittleEndian(node[(i * 4)..]);
+            if (child == 0)
+            {
+                continue;
+            }
+            if (child >= blocks)
+            {
+                return false;
+            }
+            if (depth < TreeDepth - 1)
+            {
+                if (!ReadTree(file, blocks, child, depth + 1, seen, entries, guard + 1))
+                {
+                    return false;
+                }
+            }
+            else if (!seen[child])
+            {
+                seen[child] = true;
+                ReadDataBlock(file.Slice((int)child * BlockSize, BlockSize), entries);
+            }
+        }
+        return true;
+    }
+
+    private static void ReadDataBlock(ReadOnlySpan<byte> block, List<Ext2QuotaEntry> entries)
+    {
+        for (int i = 0; i < EntriesPerBlock; i++)
+        {
+            ReadOnlySpan<byte> e = block.Slice(DataHeaderSize + (i * EntrySize), EntrySize);
+            if (!e.ContainsAnyExcept((byte)0))
+            {
+                continue;
+            }
+            entries.Add(new Ext2QuotaEntry(BinaryPrimitives.ReadUInt32LittleEndian(e))
+            {
+                InodeHardLimit = BinaryPrimitives.ReadUInt64LittleEndian(e[8..]),
+                InodeSoftLimit = BinaryPrimitives.ReadUInt64LittleEndian(e[16..]),
+                Inodes = BinaryPrimitives.ReadUInt64LittleEndian(e[24..]),
+                SpaceHardLimit = BinaryPrimitives.ReadUInt64LittleEndian(e[32..]),
+                SpaceSoftLimit = BinaryPrimitives.ReadUInt64LittleEndian(e[40..]),
+                Space = BinaryPrimitives.ReadUInt64LittleEndian(e[48..]),
+                SpaceGraceEnd = BinaryPrimitives.ReadUInt64LittleEndian(e[56..]),
+                InodeGraceEnd = BinaryPrimitives.ReadUInt64LittleEndian(e[64..]),
+            });
+        }
+    }
+
+    /// <summary>A new quota file holding <paramref name="entries"/> (any order), as e2fsprogs writes one.</summary>
+    public static byte[] Build(int type, IEnumerable<Ext2QuotaEntry> entries)
+    {
+        var blocks = new List<byte[]> { new byte[BlockSize], new byte[BlockSize] };
+        uint freeEntry = 0;
+        foreach (Ext2QuotaEntry q in entries.OrderBy(e => e.Id))
+        {
+            uint tree = TreeRoot;
+            for (int depth = 0; depth < TreeDepth - 1; depth++)
+            {
+                int slot = Index(q.Id, depth);
+                uint child = BinaryPrimitives.ReadUInt32LittleEndian(blocks[(int)tree].AsSpan(slot * 4));
+                if (child == 0)
+                {
+                    child = (uint)blocks.Count;
+                    blocks.Add(new byte[BlockSize]);
+                    BinaryPrimitives.WriteUInt32LittleEndian(blocks[(int)tree].AsSpan(slot * 4), child);
+                }
+                tree = child;
+            }
+            if (freeEntry == 0)
+            {
+                freeEntry = (uint)blocks.Count;
+                blocks.Add(new byte[BlockSize]);
+            }
+            byte[] data = blocks[(int)freeEntry];
+            ushort used = BinaryPrimitives.ReadUInt16LittleEndian(data.AsSpan(8));
+            int free = 0;
+            while (data.AsSpan(DataHeaderSize + (free * EntrySize), EntrySize).ContainsAnyExcept((byte)0))
+            {
+                free++;
+            }
+            WriteEntry(data.AsSpan(DataHeaderSize + (free * EntrySize), EntrySize), q);
+            BinaryPrimitives.WriteUInt16LittleEndian(data.AsSpan(8), (ushort)(used + 1));
+            BinaryPrimitives.WriteUInt32LittleEndian(blocks[(int)tree].AsSpan(Index(q.Id, TreeDepth - 1) * 4), freeEntry);
+            if (used + 1 >= EntriesPerBlock)
+            {
+                freeEntry = 0; // full: off the free-entry list
+            }
+        }
+        byte[] head = blocks[0];
+        BinaryPrimitives.WriteUInt32LittleEndian(head, Magics[type]);
+        BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(4), VersionR1);
+        Span<byte> info = head.AsSpan(InfoOffset);
+        BinaryPrimitives.WriteUInt32LittleEndian(info, DefaultGrace);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[4..], DefaultGrace);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[12..], (uint)blocks.Count);
+        BinaryPrimitives.WriteUInt32LittleEndian(info[20..], freeEntry);
+        return [.. blocks.SelectMany(b => b)];
+    }
+
+    /// <summary>The id's byte that indexes tree level <paramref name="depth"/> (0 = root: the most significant).</summary>
+    private static int Index(uint id, int depth) => (int)((id >> ((TreeDepth - depth - 1) * 8)) & 0xff);
+
+    private static void WriteEntry(Span<byte> e, Ext2QuotaEntry q)
+    {
+        BinaryPrimitives.WriteUInt32LittleEndian(e, q.Id);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[8..], q.InodeHardLimit);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[16..], q.InodeSoftLimit);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[24..], q.Inodes);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[32..], q.SpaceHardLimit);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[40..], q.SpaceSoftLimit);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[48..], q.Space);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[56..], q.SpaceGraceEnd);
+        BinaryPrimitives.WriteUInt64LittleEndian(e[64..], q.InodeGraceEnd);
+        if (!e.ContainsAnyExcept((byte)0))
+        {
+            // An all-zero record reads as a free slot (id 0 with nothing in use): mark it.
+            BinaryPrimitives.WriteUInt64LittleEndian(e[64..], 1);
+        }
+    }
+}

@@ -1,0 +1,130 @@
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Quota usage (mke2fs -O quota[,project]): e2fsck 1.47 counts every id's space and inodes
+/// and compares them with the quota files. mke2fs -d writes the files before it copies the
+/// tree, so its images are already wrong for e2fsck: ours must find the same ids wrong, and
+/// after our repair both checkers find the image clean and each quota file holds the bytes
+/// e2fsck -fy writes on a copy.
+/// </summary>
+public sealed class Ext2CheckQuotaUsageTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ext2ck-quota");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>Files owned by <paramref name="owners"/> (uid:gid each) under /d, plus a few of root's.</summary>
+    private string Image(string features, params string[] owners)
+    {
+        string src = _dir.File("src");
+        Directory.CreateDirectory(Path.Combine(src, "d"));
+        File.WriteAllText(Path.Combine(src, "root.txt"), "root's\n");
+        for (int i = 0; i < owners.Length; i++)
+        {
+            string f = Path.Combine(src, "d", $"f{i}");
+            File.WriteAllBytes(f, new byte[1000 * (i + 1)]);
+            OracleTool.RunExpect(0, "chown", owners[i], f);
+        }
+        string img = _dir.File("quota.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-I", "256", "-t", "ext4", "-O", features, "-d", src, img, "32M");
+        return img;
+    }
+
+    private byte[] Dump(string img, uint ino)
+    {
+        string to = _dir.File($"dump-{Guid.NewGuid():N}");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump <{ino}> {to}", img);
+        return File.ReadAllBytes(to);
+    }
+
+    private static string Copy(string img, string name)
+    {
+        string to = Path.Combine(Path.GetDirectoryName(img)!, name);
+        File.Copy(img, to, overwrite: true);
+        return to;
+    }
+
+    /// <summary>Our repair and e2fsck -fy on a copy leave the same bytes in each quota file.</summary>
+    private void AssertRepairMatchesE2fsck(string img, params uint[] quotaInodes)
+    {
+        string theirs = Copy(img, "theirs.img");
+        RepairRoundTrip(img);
+        Assert.Equal(1, OracleTool.Run("e2fsck", "-fy", theirs).ExitCode);
+        foreach (uint ino in quotaInodes)
+        {
+            Assert.Equal(Dump(theirs, ino), Dump(img, ino));
+        }
+    }
+
+    [Fact]
+    public void Check_EmptyQuotaImage_IsCleanForBoth()
+    {
+        string img = _dir.File("empty.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "quota,project", "-I", "256", img, "32M");
+        AssertBothClean(img);
+    }
+
+    [Fact]
+    public void Check_Mke2fsDImage_SameIdsWrongForBoth_RepairWritesE2fsckBytes()
+    {
+        string img = Image("quota", "1000:1000", "2000:3000");
+        ToolResult oracle = E2fsck(img);
+        CheckReport ours = AssertBothDamaged(img);
+        // e2fsck names the same ids: 0 off by the tree's inodes, 1000, 2000 and 3000 missing.
+        Assert.Contains("Missing quota entry ID 2000", oracle.Transcript, StringComparison.Ordinal);
+        Assert.Contains(ours.Findings, f => f.Location.StartsWith("user quota file", StringComparison.Ordinal)
+            && f.Message.Contains("id 2000: no record", StringComparison.Ordinal));
+        Assert.Contains(ours.Findings, f => f.Location.StartsWith("group quota file", StringComparison.Ordinal)
+            && f.Message.Contains("id 3000: no record", StringComparison.Ordinal));
+        AssertRepairMatchesE2fsck(img, 3, 4);
+    }
+
+    [Fact]
+    public void Check_ProjectQuota_CountedAndRewrittenAsE2fsckDoes()
+    {
+        string img = Image("quota,project", "1000:1000");
+        Debugfs(img, "set_inode_field /d/f0 projid 77");
+        AssertRepairMatchesE2fsck(img, 3, 4, 12);
+    }
+
+    /// <summary>Limits set in the file stay; only the usage is rewritten.</summary>
+    [Fact]
+    public void Check_LimitsInTheFile_KeptByTheRewrite()
+    {
+        string img = Image("quota", "1000:1000");
+        // Id 0's record in the user quota file: data block 5 of the tree, first slot; its
+        // inode hard limit is the third field (after id and padding).
+        byte[] file = Dump(img, 3);
+        Assert.Equal(0u, BitConverter.ToUInt32(file, (5 * 1024) + 16));
+        Assert.Equal(2UL, BitConverter.ToUInt64(file, (5 * 1024) + 16 + 24)); // the root and lost+found
+        long at = (Bmap(img, "<3>", 5) * 1024) + 16 + 8;
+        Patch(img, at, BitConverter.GetBytes(4242UL));
+        AssertRepairMatchesE2fsck(img, 3, 4);
+        Assert.Equal(4242UL, BitConverter.ToUInt64(Dump(img, 3), (5 * 1024) + 16 + 8));
+    }
+
+    [Fact]
+    public void Check_QuotaFileHeaderDamaged_RewrittenFromTheUsage()
+    {
+        string img = Image("quota", "1000:1000");
+        Patch(img, Bmap(img, "<4>", 0) * 1024, 0xde, 0xad, 0xbe, 0xef);
+        CheckReport ours = Check(img, repair: false);
+        Assert.Contains(ours.Findings, f => f.Message.Contains("cannot be read", StringComparison.Ordinal));
+        AssertRepairMatchesE2fsck(img, 3, 4);
+    }
+
+    /// <summary>Sixty owners need more tree and data blocks than mke2fs gave the files: they grow.</summary>
+    [Fact]
+    public void Check_ManyOwners_QuotaFilesGrowAndHoldWhatE2fsckWrites()
+    {
+        string[] owners = [.. Enumerable.Range(0, 60).Select(i => $"{1000 + (i * 300)}:{500 + (i * 7)}")];
+        string img = Image("quota", owners);
+        long before = Dump(img, 3).Length;
+        AssertRepairMatchesE2fsck(img, 3, 4);
+        Assert.True(Dump(img, 3).Length > before, $"user quota file stayed {before} bytes");
+    }
+}
