@@ -24,6 +24,24 @@ internal sealed partial class Ext2Node
     private const FileFlags DirectoryOnly = FileFlags.DirSync | FileFlags.TopDir | FileFlags.Casefold | FileFlags.ProjectInherit;
     private const FileFlags AnyType = FileFlags.NoDump | FileFlags.NoAtime;
 
+    // ext4's EXT4_FL_INHERITED without casefold (which this driver does not mount): the
+    // flags a new inode takes from its directory.
+    private const FileFlags Inherited = FileFlags.SecureDelete | FileFlags.Undelete | FileFlags.Compress | FileFlags.Sync
+        | FileFlags.NoDump | FileFlags.NoAtime | FileFlags.NoCompress | FileFlags.JournalData | FileFlags.NoTailMerge
+        | FileFlags.DirSync | FileFlags.ProjectInherit | FileFlags.Dax;
+
+    /// <summary>The flags a new inode of <paramref name="type"/> takes from <paramref name="dir"/>, as ext4 passes them on.</summary>
+    internal static uint InheritedFlags(Ext2Node dir, VType type)
+    {
+        FileFlags flags = (FileFlags)dir.Din.Flags & Inherited;
+        return (uint)(type switch
+        {
+            VType.Directory => flags,
+            VType.Regular => flags & ~DirectoryOnly,
+            _ => flags & AnyType,
+        });
+    }
+
     /// <summary>Whether reading moves atime: not on a noatime or read-only mount, nor for a file with chattr +A.</summary>
     private bool UpdatesAtime =>
         !Fs.Options.NoAtime && !Fs.IsReadOnly && ((FileFlags)Din.Flags & FileFlags.NoAtime) == 0;

@@ -28,6 +28,7 @@ internal sealed partial class Ext2Mount : Mount
         }
         BlockSize = 1024 << (int)sb.LogBlockSize;
         BlockShift = 10 + (int)sb.LogBlockSize;
+        Quota = new Ext2Quota(this);
         GroupCount = (uint)((sb.BlocksCount - sb.FirstDataBlock + sb.BlocksPerGroup - 1) / sb.BlocksPerGroup);
         InodeSize = sb.InodeSize;
         DescSize = sb.DescSize;
@@ -48,6 +49,9 @@ internal sealed partial class Ext2Mount : Mount
     public override BufferCacheStats? CacheStats => Cache.Stats;
     public int BlockSize { get; }
     public int BlockShift { get; }
+
+    /// <summary>The quota files' usage, kept on read-write mounts of quota file systems.</summary>
+    public Ext2Quota Quota { get; }
     public uint GroupCount { get; }
     public int InodeSize { get; }
     public int DescSize { get; }
@@ -185,6 +189,8 @@ internal sealed partial class Ext2Mount : Mount
                 }
             }
         }
+        Errno q = Quota.Flush();
+        first = first != Errno.OK ? first : q;
         Errno g = WriteGroupDescriptors();
         Errno s = WriteSuperblock();
         Errno f = Cache.Flush();

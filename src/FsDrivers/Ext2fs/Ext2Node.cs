@@ -16,6 +16,9 @@ internal sealed partial class Ext2Node : Vnode
 {
     private bool _dirty;
 
+    /// <summary>A new inode not yet written: the table's old copy of it is not what it charged.</summary>
+    private bool _fresh;
+
     private Ext2Node(Ext2Mount fs, uint ino, VType type, Ext2Dinode din)
         : base(fs, ino, type)
     {
@@ -127,7 +130,7 @@ internal sealed partial class Ext2Node : Vnode
     }
 
     /// <summary>A new in-core inode for a freshly allocated number.</summary>
-    internal static Ext2Node CreateNew(Ext2Mount fs, uint ino, VType type, Ext2Dinode din) => new(fs, ino, type, din);
+    internal static Ext2Node CreateNew(Ext2Mount fs, uint ino, VType type, Ext2Dinode din) => new(fs, ino, type, din) { _fresh = true };
 
     /// <summary>Note that the in-core inode changed; it reaches the inode table at update time.</summary>
     public void MarkDirty() => _dirty = true;
@@ -176,9 +179,14 @@ internal sealed partial class Ext2Node : Vnode
             }
             lock (bp!.SyncRoot)
             {
+                if (Fs.Quota.Enabled)
+                {
+                    Fs.Quota.Account(Number, _fresh ? null : new Ext2Dinode(bp.Data.Slice(off, Din.Raw.Length).ToArray()), Din);
+                }
                 Din.Raw.CopyTo(bp.Data[off..]);
             }
             _dirty = false;
+            _fresh = false;
             return Fs.Dirty(bp);
         }
     }

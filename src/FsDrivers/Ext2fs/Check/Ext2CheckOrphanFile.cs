@@ -145,9 +145,18 @@ internal sealed partial class Ext2CheckRun
         ClearOrphanFileInode(w);
     }
 
+    /// <summary>
+    /// Clear the orphan file's inode and release its blocks quietly (pass 5 does not report
+    /// them): e2fsck removes it with a punch that updates the bitmaps itself.
+    /// </summary>
     private void ClearOrphanFileInode(InodeWalk w)
     {
+        List<ulong> held = [.. w.Marked.SelectMany(r => Enumerable.Range(0, r.Count).Select(k => r.Start + (ulong)k))];
         ClearInode(w);
+        foreach (ulong b in held.Where(b => !_used[(int)b]))
+        {
+            _released.Add(b);
+        }
         w.DirBlocks.Clear();
         // Not an unused inode with a dtime: e2fsck's truncation leaves it all zeros.
         w.Din.Dtime = 0;

@@ -15,9 +15,6 @@ internal sealed partial class Ext2CheckRun
 {
     private const string PassQuota = "quota";
 
-    /// <summary>EXT4_EA_INODE_FL: an inode holding an extended attribute's value, charged to no one.</summary>
-    private const uint FlagEaInode = 0x200000;
-
     /// <summary>Data block maps pass 1 kept (quota files, the orphan file), by inode.</summary>
     private readonly Dictionary<uint, List<(uint Logical, ulong Physical)>> _fileMaps = [];
 
@@ -49,23 +46,17 @@ internal sealed partial class Ext2CheckRun
     private Dictionary<uint, (ulong Space, ulong Inodes)>[] CountQuotaUsage()
     {
         Dictionary<uint, (ulong, ulong)>[] counted = [[], [], []];
-        bool projects = _v.InodeSize > Ext2Dinode.BaseSize;
-        uint projectFile = Sb.QuotaInum(2);
+        int types = Ext2QuotaCharge.ProjectsKept(Sb) ? 3 : 2;
         for (uint ino = 1; ino <= _v.InodesCount; ino++)
         {
-            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno) || ino == projectFile
-                || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK || (din.Flags & FlagEaInode) != 0)
+            if (!_inUse[(int)ino] || (ino < Sb.FirstIno && ino != RootIno) || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK
+                || Ext2QuotaCharge.Of(Sb, ino, din) is not Ext2QuotaCharge charge)
             {
                 continue;
             }
-            bool fsUnits = _v.HugeFile && (din.Flags & Ext2Dinode.FlagHugeFile) != 0;
-            ulong space = din.BlocksRaw * (fsUnits ? (ulong)_v.BlockSize : 512UL);
-            uint project = projects && din.HasExtra(Ext2Dinode.Off.Projid + 4) ? din.ProjectId : 0;
-            Charge(counted[0], din.Uid, space);
-            Charge(counted[1], din.Gid, space);
-            if (projects)
+            for (int type = 0; type < types; type++)
             {
-                Charge(counted[2], project, space);
+                Charge(counted[type], charge.IdOf(type), charge.Space);
             }
         }
         return counted;
@@ -143,8 +134,7 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>
     /// The records to write: every id of the file (its limits and deadlines kept) and every
-    /// id counted, with the usage counted; deadlines set or cleared as e2fsprogs's
-    /// update_grace_times does (a deadline starts when usage first passes a soft limit).
+    /// id counted, with the usage counted (<see cref="Ext2QuotaEntry.SetUsage"/>).
     /// </summary>
     private static List<Ext2QuotaEntry> Merge(List<Ext2QuotaEntry> fromFile, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
     {
@@ -156,11 +146,8 @@ internal sealed partial class Ext2CheckRun
         ulong now = (ulong)DateTimeOffset.UtcNow.ToUnixTimeSeconds();
         foreach (Ext2QuotaEntry e in byId.Values)
         {
-            (e.Space, e.Inodes) = counted.GetValueOrDefault(e.Id);
-            bool overSpace = e.SpaceSoftLimit != 0 && ((e.Space + 1023) >> 10) > e.SpaceSoftLimit;
-            e.SpaceGraceEnd = !overSpace ? 0 : e.SpaceGraceEnd != 0 ? e.SpaceGraceEnd : now + Ext2QuotaTree.DefaultGrace;
-            bool overInodes = e.InodeSoftLimit != 0 && e.Inodes > e.InodeSoftLimit;
-            e.InodeGraceEnd = !overInodes ? 0 : e.InodeGraceEnd != 0 ? e.InodeGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+            (ulong space, ulong inodes) = counted.GetValueOrDefault(e.Id);
+            e.SetUsage(space, inodes, now);
         }
         return [.. byId.Values];
     }

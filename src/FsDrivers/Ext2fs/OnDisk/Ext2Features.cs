@@ -57,7 +57,7 @@ internal static class Ext2Features
 
     /// <summary>ro_compat features this driver keeps correct when writing.</summary>
     public const uint RoSupported = RoSparseSuper | RoLargeFile | RoHugeFile | RoGdtCsum | RoDirNlink
-        | RoExtraIsize | RoMetadataCsum;
+        | RoExtraIsize | RoMetadataCsum | RoQuota;
 
     private static readonly (uint Bit, string Name)[] s_incompatNames =
     [

@@ -15,6 +15,21 @@ internal sealed record Ext2QuotaEntry(uint Id)
     public ulong Space { get; set; }
     public ulong SpaceGraceEnd { get; set; }
     public ulong InodeGraceEnd { get; set; }
+
+    /// <summary>
+    /// Set the usage and the grace deadlines that follow from it, as e2fsprogs's
+    /// update_grace_times does: a deadline starts (<paramref name="now"/> plus the week's
+    /// grace) when usage first passes a soft limit, stays while it does, and ends below it.
+    /// </summary>
+    public void SetUsage(ulong space, ulong inodes, ulong now)
+    {
+        Space = space;
+        Inodes = inodes;
+        bool overSpace = SpaceSoftLimit != 0 && ((space + 1023) >> 10) > SpaceSoftLimit;
+        SpaceGraceEnd = !overSpace ? 0 : SpaceGraceEnd != 0 ? SpaceGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+        bool overInodes = InodeSoftLimit != 0 && inodes > InodeSoftLimit;
+        InodeGraceEnd = !overInodes ? 0 : InodeGraceEnd != 0 ? InodeGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+    }
 }
 
 /// <summary>
