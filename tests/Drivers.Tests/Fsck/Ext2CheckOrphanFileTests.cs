@@ -226,6 +226,50 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
         Assert.DoesNotContain("orphan_present", Dumpe2fs(img), StringComparison.Ordinal);
     }
 
+    /// <summary>The orphan file's extent pointed at another file's blocks: the copy is cleaned, the other file keeps its bytes.</summary>
+    [Fact]
+    public void Check_OrphanFileSharingAnotherFilesBlocks_CopyCleanedOtherFileIntact()
+    {
+        string img = Image();
+        string data = _dir.File("victim-before");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /victim.bin {data}", img);
+        File.WriteAllBytes(data, [.. Enumerable.Range(0, 20_000).Select(i => (byte)(i * 7))]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "rm /victim.bin", img);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", $"write {data} /victim.bin", img);
+        long victimBlock = Bmap(img, "/victim.bin", 0);
+        Debugfs(img, $"sif <{OrphanIno}> block[5] {victimBlock}");
+        RepairRoundTrip(img);
+        string after = _dir.File("victim-after");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /victim.bin {after}", img);
+        Assert.Equal(File.ReadAllBytes(data), File.ReadAllBytes(after));
+    }
+
+    /// <summary>
+    /// No links: e2fsck frees it like any deleted inode (and the kernel then cannot mount);
+    /// ours makes it afresh, which e2fsck accepts.
+    /// </summary>
+    [Fact]
+    public void Check_OrphanFileWithoutLinks_DamagedForBoth_MadeAfresh()
+    {
+        string img = Image();
+        Debugfs(img, $"sif <{OrphanIno}> links_count 0");
+        RepairRoundTrip(img);
+        Assert.Contains("Links: 1", OrphanStat(img), StringComparison.Ordinal);
+        Assert.Contains("Size: 32768", OrphanStat(img), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Check_OrphanFileFieldPastTheLastInode_ReportedWithoutAnInternalError()
+    {
+        string img = Image();
+        Debugfs(img, "ssv orphan_file_inum 9999999");
+        CheckReport ours = Check(img, repair: false);
+        Assert.True(ours.ExitCode == 4, Describe(ours));
+        Assert.Contains(ours.Findings, f => f.Message.Contains("past the last inode", StringComparison.Ordinal));
+        Assert.Equal(1, Check(img, repair: true).ExitCode);
+        Assert.Equal(0, Check(img, repair: false).ExitCode);
+    }
+
     /// <summary>The kernel's orphan block checksum, computed here on its own from the layout.</summary>
     private static uint OrphanBlockChecksum(uint seed, uint ino, uint generation, ulong phys, byte[] block)
     {

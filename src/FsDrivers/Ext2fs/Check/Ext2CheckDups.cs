@@ -46,9 +46,9 @@ internal sealed partial class Ext2CheckRun
             {
                 _v.WriteInode(ino, w.Din);
             }
-            if (_dirs.ContainsKey(ino))
+            if (_dirs.ContainsKey(ino) || _fileMaps.ContainsKey(ino))
             {
-                // Its blocks moved: pass 2 must read the copies.
+                // Its blocks moved: pass 2 (or the quota and orphan file checks) must read the copies.
                 var again = new InodeWalk(ino, w.Din);
                 WalkBlocks(again, (walk, c) =>
                 {
@@ -61,7 +61,14 @@ internal sealed partial class Ext2CheckRun
                     }
                     return Keep;
                 });
-                _dirs[ino] = again.DirBlocks;
+                if (_dirs.ContainsKey(ino))
+                {
+                    _dirs[ino] = again.DirBlocks;
+                }
+                if (_fileMaps.ContainsKey(ino))
+                {
+                    _fileMaps[ino] = again.DirBlocks;
+                }
             }
         }
     }

@@ -71,6 +71,10 @@ internal sealed partial class Ext2CheckRun
             {
                 _staleUnusedMarks[g] = gd.ItableUnused;
             }
+            if ((gd.Flags & Ext2GroupDescriptor.FlagInodeUninit) != 0)
+            {
+                _staleInodeUninit.Add(g);
+            }
             Note(Pass0, $"group {g}", finding + "; fsck -y clears the marks, as e2fsck -y does");
             return;
         }
@@ -82,6 +86,9 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>Groups whose unused-inode count stands without group checksums (left so under -n).</summary>
     private readonly Dictionary<uint, uint> _staleUnusedMarks = [];
+
+    /// <summary>Groups flagged INODE_UNINIT without group checksums (left so under -n).</summary>
+    private readonly HashSet<uint> _staleInodeUninit = [];
 
     /// <summary>
     /// After pass 1, under -n: e2fsck, told not to clear a stale unused-inode count, honours
@@ -99,6 +106,19 @@ internal sealed partial class Ext2CheckRun
                 if (_inUse[(int)(first + i)] && first + i >= Sb.FirstIno)
                 {
                     Error(Pass1, $"group {g}", $"inode {first + i} is in use past the unused-inode count ({unused}), which e2fsck honours; the count is cleared");
+                    break;
+                }
+            }
+        }
+        foreach (uint g in _staleInodeUninit)
+        {
+            // e2fsck's pass 2 then rejects every entry naming an inode of the group.
+            uint first = (g * _v.InodesPerGroup) + 1;
+            for (uint ino = first; ino < first + _v.InodesPerGroup; ino++)
+            {
+                if (_inUse[(int)ino] && (ino >= Sb.FirstIno || ino == RootIno))
+                {
+                    Error(Pass1, $"group {g}", $"inode {ino} is in use in a group flagged INODE_UNINIT, which e2fsck honours in pass 2; the flag is cleared");
                     break;
                 }
             }

@@ -34,6 +34,7 @@ internal sealed partial class Ext2CheckRun
         }
         if (Sb.LastOrphan != 0)
         {
+            CollectOrphanChain();
             // Orphans have no links: the passes below already treat them as free, as e2fsck's release does.
             Note(Pass0, "superblock", $"the orphan list starts at inode {Sb.LastOrphan}" + (_repair ? "; its inodes are released" : ""));
             if (_repair)

@@ -75,6 +75,7 @@ internal sealed partial class Ext2CheckRun
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
             w.Changed = true;
         }
+        CheckLowDtime(w);
         if (ino >= Sb.FirstIno && ino == OrphanFileInum && HasOrphanFileFeature)
         {
             // In use whatever its link count, as e2fsck takes it.
@@ -236,7 +237,12 @@ internal sealed partial class Ext2CheckRun
     {
         if (!_v.InFs(c.Physical) || c.Physical + (ulong)c.Count > _v.BlocksCount)
         {
-            w.Illegal++;
+            if (++w.Illegal > MaxIllegalBlocks)
+            {
+                // The inode will be cleared: like e2fsck, stop there (no more findings, and
+                // the walk writes no block it read; one may be another file's data).
+                return Skip;
+            }
             Error(Pass1, Ino(w.Ino), $"illegal block {c.Physical} (logical {c.Logical}); cleared");
             return _repair ? Drop : Keep;
         }

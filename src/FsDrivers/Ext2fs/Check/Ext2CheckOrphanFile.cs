@@ -28,6 +28,9 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Set in pass 0 under repair: the orphan file goes with its feature (no journal, or no usable inode).</summary>
     private bool _orphanFileDrop;
 
+    /// <summary>Set in pass 0: the superblock names no inode that could be the orphan file (0, reserved, past the end).</summary>
+    private bool _orphanFieldBad;
+
     /// <summary>Set in pass 1 under repair: the orphan file is cleared there and made afresh after pass 4.</summary>
     private bool _orphanFileRemake;
 
@@ -45,7 +48,7 @@ internal sealed partial class Ext2CheckRun
     }
 
     /// <summary>True for the inode the feature names as the orphan file: hidden, like the quota files.</summary>
-    private bool IsOrphanFileInode(uint ino) => ino != 0 && HasOrphanFileFeature && !_orphanFileDrop && ino == OrphanFileInum;
+    private bool IsOrphanFileInode(uint ino) => ino != 0 && HasOrphanFileFeature && !_orphanFileDrop && !_orphanFieldBad && ino == OrphanFileInum;
 
     /// <summary>Inodes the superblock names for a role of their own beyond the reserved ones: no entry names them.</summary>
     private bool IsHiddenSpecialFile(uint ino) => IsNamedQuotaFile(ino) || IsOrphanFileInode(ino);
@@ -89,6 +92,7 @@ internal sealed partial class Ext2CheckRun
         {
             return;
         }
+        _orphanFieldBad = ino == 0 || ino > _v.InodesCount || ino < Sb.FirstIno;
         Error(Pass0, "superblock", $"orphan_file {why}; " + (_repair ? "the orphan file is removed and the feature cleared" : "the orphan file would be removed"));
         if (_repair)
         {
@@ -106,6 +110,17 @@ internal sealed partial class Ext2CheckRun
     {
         uint ino = w.Ino;
         _inUse[(int)ino] = true;
+        if (w.Din.LinksCount == 0)
+        {
+            // e2fsck frees it as any deleted inode, and the kernel then refuses the mount
+            // (it cannot read the orphan file): made afresh instead, links and all.
+            Error(Pass1, Ino(ino), "the orphan file has no links (a deleted inode); " + (_repair ? "made afresh" : "it would be made afresh"));
+            _type[ino] = 1;
+            DropOrphanFileInode(w);
+            _orphanFileRemake = _repair;
+            _orphanFileBroken = "it has no links";
+            return;
+        }
         if ((w.Din.Mode & 0xF000) != 0x8000)
         {
             Error(Pass1, Ino(ino), $"the orphan file is not a regular file (mode 0{Convert.ToString(w.Din.Mode, 8)}); made one");
@@ -137,12 +152,15 @@ internal sealed partial class Ext2CheckRun
         }
     }
 
-    /// <summary>Pass 1 under repair, when the feature goes: the inode and its blocks are released.</summary>
+    /// <summary>Pass 1, when the orphan file goes (or is to be made afresh): its blocks are claimed, and under repair released with the inode.</summary>
     private void DropOrphanFileInode(InodeWalk w)
     {
         WalkBlocks(w, ClaimInPass1);
         ClaimXattrBlock(w);
-        ClearOrphanFileInode(w);
+        if (_repair)
+        {
+            ClearOrphanFileInode(w);
+        }
     }
 
     /// <summary>
@@ -177,9 +195,9 @@ internal sealed partial class Ext2CheckRun
             _sbChanged = true;
             return;
         }
-        if (!HasOrphanFileFeature)
+        if (!HasOrphanFileFeature || _orphanFieldBad)
         {
-            return;
+            return; // a bad field is reported in pass 0
         }
         uint ino = OrphanFileInum;
         if (!_inUse[(int)ino] && !_orphanFileRemake)

@@ -136,7 +136,8 @@ internal sealed partial class Ext2CheckRun
                 WalkIndirectBlock(w, q, level - 1, logical, visit);
             }
         }
-        if (changed)
+        // An inode with too many illegal pointers is cleared: its blocks stay as they were.
+        if (changed && w.Illegal <= MaxIllegalBlocks)
         {
             _v.Write(blk, data);
         }
@@ -258,7 +259,7 @@ internal sealed partial class Ext2CheckRun
             changed = true;
         }
         changed |= WalkExtentNode(w, data, h, nextStart, visit);
-        if (changed && _repair)
+        if (changed && _repair && w.Illegal <= MaxIllegalBlocks)
         {
             if (_v.MetadataCsum)
             {

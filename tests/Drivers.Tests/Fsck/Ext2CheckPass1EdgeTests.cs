@@ -1,0 +1,75 @@
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Pass 1 cases e2fsck judges before anything else: dtimes that are orphan-list links, a
+/// block map with more illegal pointers than e2fsck follows, and a group flagged
+/// INODE_UNINIT on a file system without group checksums.
+/// </summary>
+public sealed class Ext2CheckPass1EdgeTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ext2ck-pass1");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_DeletedInodeWithALowDtime_WasOnABrokenOrphanList_DamagedForBoth(string flavour)
+    {
+        string img = Make(_dir, flavour);
+        uint ino = uint.Parse(System.Text.RegularExpressions.Regex.Match(DebugfsRead(img, "stat /a.txt"), @"Inode: (\d+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+        Debugfs(img, "rm /a.txt");
+        Debugfs(img, $"sif <{ino}> dtime 5");
+        CheckReport before = RepairRoundTrip(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("orphan list", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Check_InUseFilesWithLowDtimesAndNoLinks_ReleasedAndStamped()
+    {
+        string img = Make(_dir, "ext4");
+        for (int i = 0; i < 5; i++)
+        {
+            Debugfs(img, $"sif /many/file{i} dtime 1000");
+            Debugfs(img, $"sif /many/file{i} links_count 0");
+        }
+        RepairRoundTrip(img);
+    }
+
+    /// <summary>
+    /// An indirect pointer naming another file's block of random bytes: e2fsck stops at a dozen
+    /// illegal entries and clears the inode; ours too, and leaves that block's bytes alone.
+    /// </summary>
+    [Fact]
+    public void Check_IndirectPointerIntoAnotherFilesData_InodeClearedOtherFileIntact()
+    {
+        string src = _dir.File("src");
+        Directory.CreateDirectory(src);
+        var rng = new Random(17);
+        byte[] noise = new byte[30_000];
+        rng.NextBytes(noise);
+        File.WriteAllBytes(Path.Combine(src, "noise.bin"), noise);
+        File.WriteAllBytes(Path.Combine(src, "victim.bin"), new byte[20_000]);
+        string img = _dir.File("ind.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-d", src, img, "8M");
+        long noiseBlock = Bmap(img, "/noise.bin", 10);
+        Debugfs(img, $"sif /victim.bin block[IND] {noiseBlock}");
+        RepairRoundTrip(img);
+        string after = _dir.File("noise-after");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /noise.bin {after}", img);
+        Assert.Equal(noise, File.ReadAllBytes(after));
+    }
+
+    [Fact]
+    public void Check_Ext2GroupFlaggedInodeUninitWithInodesInUse_DamagedForBoth()
+    {
+        string img = Make(_dir, "ext2");
+        Debugfs(img, "set_bg 0 flags 1");
+        RepairRoundTrip(img);
+    }
+}
