@@ -168,8 +168,7 @@ internal static class Ext2OrphanFile
         {
             if (n.Din.LinksCount != 0 && n.Type == VType.Regular)
             {
-                e = n.Truncate(n.Din.Size);
-                n.MarkDirty();
+                e = n.TruncateToSize();
             }
         }
         // The last reference: Inactive frees an inode without links, its blocks with it.
