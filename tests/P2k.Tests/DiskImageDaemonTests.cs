@@ -33,7 +33,7 @@ public sealed class DiskImageDaemonTests : IDisposable
         Assert.Equal("through the kernel", OracleTool.RunExpect(0, "debugfs", "-R", "cat /dir/new", image).Stdout);
     }
 
-    /// <summary>ext4 with an orphan file (e2fsprogs 1.47.1's default): served read-write, a file unlinked while open included.</summary>
+    /// <summary>ext4 with an orphan file (a default of mke2fs 1.47): served read-write, a file unlinked while open included.</summary>
     [Fact]
     public void RumpExt2fs_ServesAnOrphanFileImage_AndLeavesItCleanForE2fsck()
     {

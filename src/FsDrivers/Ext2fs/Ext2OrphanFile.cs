@@ -6,7 +6,7 @@ using Buffer = RumpFs.Vfs.Buffers.Buffer;
 namespace RumpFs.FsDrivers.Ext2fs;
 
 /// <summary>
-/// The ext4 orphan file (COMPAT_ORPHAN_FILE; e2fsprogs 1.47.1 and later make it by default):
+/// The ext4 orphan file (COMPAT_ORPHAN_FILE; a default of mke2fs since 1.47, Debian's since 1.47.1):
 /// a regular file of whole blocks, each an array of orphan inode numbers (see
 /// <see cref="Ext2OrphanBlock"/>), with RO_COMPAT_ORPHAN_PRESENT set while it holds any.
 /// A read-write mount reads and checks all of it first (<see cref="Check"/>: the inode, every
