@@ -33,6 +33,35 @@ public sealed class DiskImageDaemonTests : IDisposable
         Assert.Equal("through the kernel", OracleTool.RunExpect(0, "debugfs", "-R", "cat /dir/new", image).Stdout);
     }
 
+    /// <summary>ext4 with an orphan file (a default of mke2fs 1.47): served read-write, a file unlinked while open included.</summary>
+    [Fact]
+    public void RumpExt2fs_ServesAnOrphanFileImage_AndLeavesItCleanForE2fsck()
+    {
+        string tree = _images.File("otree");
+        Directory.CreateDirectory(tree);
+        File.WriteAllText(Path.Combine(tree, "hello"), "from mke2fs\n");
+        string image = _images.File("orphan.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "orphan_file,metadata_csum_seed", "-d", tree, image, "16M");
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            Assert.Equal("from mke2fs\n", File.ReadAllText(d.Path("hello")));
+            File.WriteAllBytes(d.Path("kept"), new byte[200_000]);
+            using (var open = new FileStream(d.Path("open-then-gone"), FileMode.Create))
+            {
+                open.Write(new byte[100_000]);
+                File.Delete(d.Path("open-then-gone"));
+                open.Write(new byte[100_000]);
+            }
+            Assert.Equal(0, d.UnmountFromOutside());
+            Assert.True(d.WaitForExit(TimeSpan.FromSeconds(20)));
+            Assert.Equal(0, d.Process.ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        string dump = OracleTool.RunExpect(0, "dumpe2fs", "-h", image).Stdout;
+        Assert.Contains("Orphan file inode:        12", dump, StringComparison.Ordinal);
+        Assert.DoesNotContain("orphan_present", dump, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void RumpExt2fs_NamesThatAreNotUtf8_PassThroughByteForByte()
     {

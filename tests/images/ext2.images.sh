@@ -20,6 +20,11 @@ build_ext2_images() {
     add_image ext4-4k ext2fs "$m" "ext4 default features, 4 KiB blocks"
     $mk -t ext4 -O ^metadata_csum,^64bit "$work/ext4-nocsum.img" 64M
     add_image ext4-nocsum ext2fs "$m" "ext4 without metadata_csum and 64bit (uninit_bg, 32-byte descriptors)"
+    # Upstream mke2fs makes orphan_file and metadata_csum_seed by default since 1.47.0 (Debian's since 1.47.1).
+    $mk -t ext4 -O orphan_file,metadata_csum_seed "$work/ext4-orphan-file.img" 64M
+    add_image ext4-orphan-file ext2fs "$m" "ext4 with orphan_file, metadata_csum and metadata_csum_seed (upstream mke2fs 1.47 defaults)"
+    $mk -t ext4 -b 4096 -O orphan_file,^metadata_csum,^64bit "$work/ext4-orphan-file-nocsum.img" 64M
+    add_image ext4-orphan-file-nocsum ext2fs "$m" "ext4 with orphan_file, without metadata_csum and 64bit, 4 KiB blocks"
     # mke2fs 1.47.0 -d with inline_data gets the size of a file ending in a hole wrong,
     # so this image is made from the fixture without its sparse file.
     cp -a "$fix" "$work/fixture-inline"

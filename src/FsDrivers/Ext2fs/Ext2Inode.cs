@@ -165,26 +165,7 @@ internal sealed partial class Ext2Node
         }
         if (newSize < old)
         {
-            int partial = (int)(newSize & (Fs.BlockSize - 1));
-            if (partial != 0 && Type == VType.Regular)
-            {
-                Errno z = Bmap((ulong)newSize >> Fs.BlockShift, 1, out ulong pblk, out _, out bool uninit);
-                if (z != Errno.OK)
-                {
-                    return z;
-                }
-                if (pblk != 0 && !uninit)
-                {
-                    byte[] zeros = new byte[Fs.BlockSize - partial];
-                    z = Fs.Io.Write(((long)pblk << Fs.BlockShift) + partial, zeros);
-                    if (z != Errno.OK)
-                    {
-                        return z;
-                    }
-                }
-            }
-            ulong first = (ulong)((newSize + Fs.BlockSize - 1) >> Fs.BlockShift);
-            Errno e = UsesExtents ? TruncateExtents(first) : TruncateIndirect(first);
+            Errno e = FreePast(newSize);
             if (e != Errno.OK)
             {
                 return e;
@@ -194,6 +175,53 @@ internal sealed partial class Ext2Node
         Din.Ctime = Fs.Clock.Now;
         MarkDirty();
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// Free every block past <paramref name="newSize"/> and zero the rest of its last block
+    /// (the size itself is left to the caller).
+    /// </summary>
+    private Errno FreePast(long newSize)
+    {
+        int partial = (int)(newSize & (Fs.BlockSize - 1));
+        if (partial != 0 && Type == VType.Regular)
+        {
+            Errno z = Bmap((ulong)newSize >> Fs.BlockShift, 1, out ulong pblk, out _, out bool uninit);
+            if (z != Errno.OK)
+            {
+                return z;
+            }
+            if (pblk != 0 && !uninit)
+            {
+                byte[] zeros = new byte[Fs.BlockSize - partial];
+                z = Fs.Io.Write(((long)pblk << Fs.BlockShift) + partial, zeros);
+                if (z != Errno.OK)
+                {
+                    return z;
+                }
+            }
+        }
+        ulong first = (ulong)((newSize + Fs.BlockSize - 1) >> Fs.BlockShift);
+        return UsesExtents ? TruncateExtents(first) : TruncateIndirect(first);
+    }
+
+    /// <summary>
+    /// Finish a truncate that did not (an orphan with links, ext4_truncate at i_size): free
+    /// the blocks past the current size, fallocated ones included.
+    /// </summary>
+    internal Errno TruncateToSize()
+    {
+        if (HasInlineData)
+        {
+            return Errno.OK;
+        }
+        Errno e = FreePast(Din.Size);
+        if (e == Errno.OK)
+        {
+            Din.Ctime = Fs.Clock.Now;
+            MarkDirty();
+        }
+        return e;
     }
 
     private bool DataIsMetadata => Type != VType.Regular;

@@ -8,8 +8,9 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// descriptors and reserved descriptor blocks, its two bitmaps and its inode table (with
 /// flex_bg, those of many groups sit in one), and the blocks of an internal journal. Linux
 /// keeps the same set (its "system zone") to refuse block numbers that point into it; the
-/// allocator here uses it to never hand one out when a damaged bitmap shows it free. Ranges
-/// are sorted, ends exclusive.
+/// allocator here uses it to never hand one out when a damaged bitmap shows it free, and
+/// adds the orphan file's blocks, which a read-write mount writes into. Ranges are sorted,
+/// ends exclusive.
 /// </summary>
 internal sealed class Ext2MetadataZone
 {
@@ -34,7 +35,7 @@ internal sealed class Ext2MetadataZone
             ranges.Add((gd.InodeBitmap, gd.InodeBitmap + 1));
             ranges.Add((gd.InodeTable, gd.InodeTable + tableBlocks));
         }
-        AddJournal(fs, ranges);
+        AddSpecialFiles(fs, ranges);
         ranges.Sort();
         // Merged, so that they are disjoint and a search needs look back only one range
         // (with flex_bg one group's inode tables run on into the next group).
@@ -56,27 +57,35 @@ internal sealed class Ext2MetadataZone
     /// <summary>
     /// The internal journal's blocks (its data, as Linux protects them, and its map): a
     /// journal block handed to a file would be overwritten by the next kernel that writes
-    /// the journal, and replaying it would write journal contents over the file. The walk
-    /// stops at the first hole or unreadable map (a damaged journal, which the checker
-    /// reports), and a damaged size is bounded by the block count; what was found up to
-    /// there is kept.
+    /// the journal, and replaying it would write journal contents over the file. The orphan
+    /// file's blocks likewise: a read-write mount writes into them. The walk stops at the
+    /// first hole or unreadable map (a damaged file, which the checker reports), and a
+    /// damaged size is bounded by the block count; what was found up to there is kept.
     /// </summary>
-    private static void AddJournal(Ext2Mount fs, List<(ulong Start, ulong End)> ranges)
+    private static void AddSpecialFiles(Ext2Mount fs, List<(ulong Start, ulong End)> ranges)
     {
-        if ((fs.Sb.FeatureCompat & Ext2Features.CompatHasJournal) == 0 || fs.Sb.JournalInum == 0)
+        if ((fs.Sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && fs.Sb.JournalInum != 0)
+        {
+            AddFile(fs, fs.Sb.JournalInum, ranges);
+        }
+        if ((fs.Sb.FeatureCompat & Ext2Features.CompatOrphanFile) != 0 && fs.Sb.OrphanFileInum != 0)
+        {
+            AddFile(fs, fs.Sb.OrphanFileInum, ranges);
+        }
+    }
+
+    private static void AddFile(Ext2Mount fs, uint ino, List<(ulong Start, ulong End)> ranges)
+    {
+        if (Ext2Node.Load(fs, ino, out Ext2Node? file) != Errno.OK)
         {
             return;
         }
-        if (Ext2Node.Load(fs, fs.Sb.JournalInum, out Ext2Node? journal) != Errno.OK)
-        {
-            return;
-        }
-        ulong blocks = Math.Min((ulong)Math.Max(0, journal!.Din.Size) / (ulong)fs.BlockSize, fs.Sb.BlocksCount);
+        ulong blocks = Math.Min((ulong)Math.Max(0, file!.Din.Size) / (ulong)fs.BlockSize, fs.Sb.BlocksCount);
         ulong lblk = 0;
         while (lblk < blocks)
         {
             int max = (int)Math.Min(blocks - lblk, int.MaxValue);
-            if (journal.Bmap(lblk, max, out ulong pblk, out int run, out _) != Errno.OK || pblk == 0 || run <= 0)
+            if (file.Bmap(lblk, max, out ulong pblk, out int run, out _) != Errno.OK || pblk == 0 || run <= 0)
             {
                 return;
             }
@@ -84,7 +93,7 @@ internal sealed class Ext2MetadataZone
             lblk += (ulong)run;
         }
         var mapBlocks = new HashSet<ulong>();
-        journal.MapBlocks(blocks, mapBlocks);
+        file.MapBlocks(blocks, mapBlocks);
         foreach (ulong b in mapBlocks)
         {
             ranges.Add((b, b + 1));

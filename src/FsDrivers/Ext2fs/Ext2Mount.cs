@@ -65,6 +65,10 @@ internal sealed partial class Ext2Mount : Mount
     public bool DirNlink => (Sb.FeatureRoCompat & Ext2Features.RoDirNlink) != 0;
     public ulong BlocksCount => Sb.BlocksCount;
 
+    /// <summary>True for the orphan file's inode, which no directory names and no lookup hands out.</summary>
+    public bool IsOrphanFile(ulong ino) =>
+        ino != 0 && (Sb.FeatureCompat & Ext2Features.CompatOrphanFile) != 0 && ino == Sb.OrphanFileInum;
+
     /// <summary>Guards the bitmaps, group descriptors and superblock counters (after vnode locks).</summary>
     public Lock AllocLock { get; } = new();
 

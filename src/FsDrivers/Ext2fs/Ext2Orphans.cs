@@ -34,8 +34,9 @@ internal static class Ext2Orphans
                 n.Din.Dtime = 0;
                 if (n.Din.LinksCount != 0 && n.Type == VType.Regular)
                 {
-                    // A truncate in progress: finish it at the current size.
-                    n.Truncate(n.Din.Size);
+                    // A truncate in progress: finish it at the current size (Truncate to the
+                    // same size would free nothing).
+                    n.TruncateToSize();
                 }
                 n.MarkDirty();
             }

@@ -8,7 +8,8 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// <summary>
 /// Mounting (NetBSD's ext2fs_mountfs / ext2fs_sbcheck): the superblock is read and checked,
 /// feature gates applied, a journal that needs recovery replayed, group descriptors loaded
-/// and, for read-write mounts, the orphan list processed and the superblock marked in use.
+/// and, for read-write mounts, the orphan list and orphan file processed and the superblock
+/// marked in use.
 /// Nothing is written before every check has passed.
 /// </summary>
 internal static class Ext2VfsOps
@@ -215,14 +216,28 @@ internal static class Ext2VfsOps
         return Math.Min(total, m.BlocksCount);
     }
 
-    /// <summary>Read-write mount: process orphans, mark the file system in use (not clean) and count the mount.</summary>
+    /// <summary>
+    /// Read-write mount: process orphans (the orphan file is checked before anything is
+    /// written, and a damaged one refuses the mount), mark the file system in use (not
+    /// clean) and count the mount.
+    /// </summary>
     private static Errno StartWriting(Ext2Mount m, out string? message)
     {
-        message = null;
-        Errno e = Ext2Orphans.Process(m);
+        Errno e = Ext2OrphanFile.Check(m, out Ext2OrphanFile.Contents? orphanFile, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = Ext2Orphans.Process(m);
         if (e != Errno.OK)
         {
             message = $"processing the orphan list failed: {e.Describe()}";
+            return e;
+        }
+        e = Ext2OrphanFile.Process(m, orphanFile);
+        if (e != Errno.OK)
+        {
+            message = $"processing the orphan file failed: {e.Describe()}";
             return e;
         }
         lock (m.AllocLock)

@@ -33,6 +33,11 @@ internal sealed partial class Ext2Node
             vp = this;
             return Errno.OK;
         }
+        if (Fs.IsOrphanFile(ino))
+        {
+            // It has no name: an entry naming it is damage (Linux: "iget: illegal inode").
+            return Fs.Corrupt(0, $"directory {Number} names the orphan file (inode {ino})");
+        }
         e = Fs.VGet(ino, out vp);
         return e == Errno.ENOENT ? Fs.Corrupt(0, $"directory {Number} names free inode {ino}") : e;
     }

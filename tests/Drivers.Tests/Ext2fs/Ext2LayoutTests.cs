@@ -43,6 +43,25 @@ public class Ext2LayoutTests
     }
 
     [Fact]
+    public void OrphanBlockTail_Is8Bytes()
+    {
+        AssertContiguous(Ext2OrphanBlock.TailLayout, Ext2OrphanBlock.TailSize);
+        Assert.Equal(254, Ext2OrphanBlock.SlotsPerBlock(1024));
+        Assert.Equal(1022, Ext2OrphanBlock.SlotsPerBlock(4096));
+    }
+
+    [Theory]
+    [InlineData(16384UL, 32U)]
+    [InlineData(131071UL, 32U)]
+    [InlineData(131072UL, 32U)]
+    [InlineData(179200UL, 43U)]
+    [InlineData(2097151UL, 511U)]
+    [InlineData(2097152UL, 512U)]
+    [InlineData(1UL << 40, 512U)]
+    public void OrphanFile_DefaultSize_AsMke2fs(ulong blocks, uint orphanBlocks) =>
+        Assert.Equal(orphanBlocks, Ext2OrphanBlock.DefaultBlocks(blocks));
+
+    [Fact]
     public void JournalSuperblock_Is1024Bytes() => AssertContiguous(JournalSuperblock.Layout, JournalSuperblock.Off.End);
 
     [Fact]

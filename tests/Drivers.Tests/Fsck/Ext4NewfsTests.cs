@@ -164,6 +164,29 @@ public sealed class Ext4NewfsTests
             StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Newfs_TinyExt4WithOrphanFile_DropsBothAsMke2fsDoes()
+    {
+        using var dir = new ScratchDir("ext4tiny");
+        string img = dir.File("tiny.img");
+        FatTestImages.CreateFile(img, 1500L << 10);
+        using (IBlockDevice dev = FatTestImages.Open(img, readOnly: false))
+        {
+            Errno rc = new Ext2Formatter().Format(dev, Options("type=ext4;features=orphan_file"), out string? message);
+            Assert.Equal(Errno.OK, rc);
+            Assert.Contains("nor an orphan file", message, StringComparison.Ordinal);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+        string dump = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        Assert.DoesNotContain("orphan_file", Field(dump, "Filesystem features"), StringComparison.Ordinal);
+        Assert.DoesNotContain("Orphan file inode", dump, StringComparison.Ordinal);
+        // mke2fs drops both on the same volume.
+        string theirs = dir.File("theirs.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "orphan_file", theirs, "1500K");
+        Assert.DoesNotContain("orphan_file", Field(OracleTool.RunExpect(0, "dumpe2fs", "-h", theirs).Stdout, "Filesystem features"),
+            StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("type=ext4;features=nosuch", 16L << 20, "nosuch")]
     [InlineData("type=ext4;features=resize_inode", 16L << 20, "resize_inode")]
@@ -181,6 +204,7 @@ public sealed class Ext4NewfsTests
     [InlineData("type=ext4", 32L << 10, "too small")]
     [InlineData("type=ext4;features=has_journal", 1500L << 10, "too small for a journal")]
     [InlineData("type=ext4;inodes=2000000", 16L << 20, "inodes")]
+    [InlineData("type=ext2;features=orphan_file", 16L << 20, "orphan_file needs has_journal")]
     public void Newfs_Refused_ReturnsEinvalNamingTheProblemAndWritesNothing(string spec, long size, string named)
     {
         using var dev = new MemoryBlockDevice(size);

@@ -19,6 +19,9 @@ public sealed class NewfsExt4CliTests
         { "type=ext4", "has_journal ext_attr dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum" },
         { "type=ext4,features=^metadata_csum", "has_journal ext_attr dir_index filetype extent 64bit flex_bg sparse_super large_file huge_file dir_nlink extra_isize" },
         { "type=ext4,features=^64bit", "has_journal ext_attr dir_index filetype extent flex_bg sparse_super large_file huge_file dir_nlink extra_isize metadata_csum" },
+        { "type=ext4,features=orphan_file+metadata_csum_seed",
+            "has_journal ext_attr dir_index orphan_file filetype extent 64bit flex_bg metadata_csum_seed sparse_super large_file huge_file dir_nlink extra_isize metadata_csum" },
+        { "type=ext3,features=orphan_file", "has_journal ext_attr dir_index orphan_file filetype sparse_super large_file" },
     };
 
     [Theory]

@@ -69,14 +69,14 @@ internal sealed partial class Ext2CheckRun
 
     private void CheckInode(uint ino, Ext2Dinode din)
     {
-        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == OrphanFileInum && HasOrphanFileFeature) };
+        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature) };
         if (_v.MetadataCsum && !din.ChecksumMatches(_v.CsumSeed, ino) && !AllZero(din.Raw))
         {
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
             w.Changed = true;
         }
         CheckLowDtime(w);
-        if (ino >= Sb.FirstIno && ino == OrphanFileInum && HasOrphanFileFeature)
+        if (ino >= Sb.FirstIno && ino == Sb.OrphanFileInum && HasOrphanFileFeature)
         {
             // In use whatever its link count, as e2fsck takes it.
             if (_orphanFileDrop)

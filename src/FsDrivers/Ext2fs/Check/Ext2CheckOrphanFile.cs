@@ -1,4 +1,3 @@
-using System.Buffers.Binary;
 using RumpFs.FsDrivers.Ext2fs.Newfs;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
@@ -19,12 +18,6 @@ internal sealed partial class Ext2CheckRun
 {
     private const string PassOrphan = "orphan file";
 
-    /// <summary>ob_magic of every orphan file block's tail.</summary>
-    private const uint OrphanBlockMagic = 0x0b10ca04;
-
-    /// <summary>The tail at the end of each block: ob_magic, ob_checksum.</summary>
-    private const int OrphanTailSize = 8;
-
     /// <summary>Set in pass 0 under repair: the orphan file goes with its feature (no journal, or no usable inode).</summary>
     private bool _orphanFileDrop;
 
@@ -41,14 +34,8 @@ internal sealed partial class Ext2CheckRun
 
     private bool OrphanPresent => (Sb.FeatureRoCompat & Ext2Features.RoOrphanPresent) != 0;
 
-    private uint OrphanFileInum
-    {
-        get => BinaryPrimitives.ReadUInt32LittleEndian(Sb.Raw.AsSpan(Ext2Superblock.Off.OrphanFileInum));
-        set => BinaryPrimitives.WriteUInt32LittleEndian(Sb.Raw.AsSpan(Ext2Superblock.Off.OrphanFileInum), value);
-    }
-
     /// <summary>True for the inode the feature names as the orphan file: hidden, like the quota files.</summary>
-    private bool IsOrphanFileInode(uint ino) => ino != 0 && HasOrphanFileFeature && !_orphanFileDrop && !_orphanFieldBad && ino == OrphanFileInum;
+    private bool IsOrphanFileInode(uint ino) => ino != 0 && HasOrphanFileFeature && !_orphanFileDrop && !_orphanFieldBad && ino == Sb.OrphanFileInum;
 
     /// <summary>Inodes the superblock names for a role of their own beyond the reserved ones: no entry names them.</summary>
     private bool IsHiddenSpecialFile(uint ino) => IsNamedQuotaFile(ino) || IsOrphanFileInode(ino);
@@ -56,7 +43,7 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Pass 0: the feature flags and the superblock field against each other and the journal.</summary>
     private void CheckOrphanFileFields()
     {
-        uint ino = OrphanFileInum;
+        uint ino = Sb.OrphanFileInum;
         if (!HasOrphanFileFeature)
         {
             if (OrphanPresent)
@@ -77,7 +64,7 @@ internal sealed partial class Ext2CheckRun
                     + (_repair ? "cleared" : "-y clears it (e2fsck would clear the inode)"));
                 if (_repair)
                 {
-                    OrphanFileInum = 0;
+                    Sb.OrphanFileInum = 0;
                     _sbChanged = true;
                 }
             }
@@ -191,7 +178,7 @@ internal sealed partial class Ext2CheckRun
         {
             Sb.FeatureCompat &= ~Ext2Features.CompatOrphanFile;
             Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
-            OrphanFileInum = 0;
+            Sb.OrphanFileInum = 0;
             _sbChanged = true;
             return;
         }
@@ -199,7 +186,7 @@ internal sealed partial class Ext2CheckRun
         {
             return; // a bad field is reported in pass 0
         }
-        uint ino = OrphanFileInum;
+        uint ino = Sb.OrphanFileInum;
         if (!_inUse[(int)ino] && !_orphanFileRemake)
         {
             // Never reached by pass 1 (its group's inodes were marked unused).
@@ -248,39 +235,18 @@ internal sealed partial class Ext2CheckRun
 
     private uint OrphanFileGeneration(uint ino) => _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK ? din.Generation : 0;
 
-    /// <summary>
-    /// A block as e2fsck and mke2fs write it: every slot 0, the magic, and under metadata_csum
-    /// crc32c over the inode number, its generation, the block's number and the slots.
-    /// </summary>
+    /// <summary>A block as e2fsck and mke2fs write it: every slot 0, the magic, the checksum under metadata_csum.</summary>
     private byte[] CleanOrphanBlock(uint ino, uint generation, ulong phys)
     {
-        int bs = _v.BlockSize;
-        byte[] b = new byte[bs];
-        BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(bs - OrphanTailSize), OrphanBlockMagic);
-        if (_v.MetadataCsum)
-        {
-            Span<byte> head = stackalloc byte[16];
-            BinaryPrimitives.WriteUInt32LittleEndian(head, ino);
-            BinaryPrimitives.WriteUInt32LittleEndian(head[4..], generation);
-            BinaryPrimitives.WriteUInt64LittleEndian(head[8..], phys);
-            uint crc = Ext2Crc.Crc32c(_v.CsumSeed, head);
-            crc = Ext2Crc.Crc32c(crc, b.AsSpan(0, bs - OrphanTailSize));
-            BinaryPrimitives.WriteUInt32LittleEndian(b.AsSpan(bs - 4), crc);
-        }
+        byte[] b = new byte[_v.BlockSize];
+        Ext2OrphanBlock.Format(b, _v.MetadataCsum, Ext2Dinode.InodeSeed(_v.CsumSeed, ino, generation), phys);
         return b;
-    }
-
-    /// <summary>ext2fs_default_orphan_file_blocks: 32 blocks on small file systems, 1/4096 of it up to 512.</summary>
-    private uint DefaultOrphanFileBlocks()
-    {
-        ulong n = _v.BlocksCount;
-        return n < 128 * 1024 ? 32u : n < 2 * 1024 * 1024 ? (uint)(n / 4096) : 512u;
     }
 
     /// <summary>A new orphan file in the same inode, as e2fsck's ext2fs_create_orphan_file lays it out.</summary>
     private void RemakeOrphanFile(uint ino)
     {
-        uint blocks = DefaultOrphanFileBlocks();
+        uint blocks = Ext2OrphanBlock.DefaultBlocks(_v.BlocksCount);
         int bs = _v.BlockSize;
         uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, ino, 0);
         Ext2NewFile? file = Ext2NewFile.Allocate(new CheckBlockSource(this), bs, Sb.FirstDataBlock, blocks, _v.ExtentsFeature, _v.MetadataCsum, seed);
@@ -289,7 +255,7 @@ internal sealed partial class Ext2CheckRun
             Error(PassOrphan, Ino(ino), $"no room for a new orphan file of {blocks} blocks; orphan_file cleared");
             Sb.FeatureCompat &= ~Ext2Features.CompatOrphanFile;
             Sb.FeatureRoCompat &= ~Ext2Features.RoOrphanPresent;
-            OrphanFileInum = 0;
+            Sb.OrphanFileInum = 0;
             _sbChanged = true;
             return;
         }

@@ -22,7 +22,8 @@ internal sealed class Ext2FeatureSet
     private static readonly (string Name, Word Word, uint Bit)[] s_writable =
     [
         ("has_journal", Word.Compat, F.CompatHasJournal), ("ext_attr", Word.Compat, F.CompatExtAttr),
-        ("dir_index", Word.Compat, F.CompatDirIndex), ("filetype", Word.Incompat, F.IncompatFiletype),
+        ("dir_index", Word.Compat, F.CompatDirIndex), ("orphan_file", Word.Compat, F.CompatOrphanFile),
+        ("filetype", Word.Incompat, F.IncompatFiletype),
         ("extent", Word.Incompat, F.IncompatExtents), ("extents", Word.Incompat, F.IncompatExtents),
         ("64bit", Word.Incompat, F.Incompat64Bit), ("flex_bg", Word.Incompat, F.IncompatFlexBg),
         ("metadata_csum_seed", Word.Incompat, F.IncompatCsumSeed), ("large_dir", Word.Incompat, F.IncompatLargeDir),
@@ -48,7 +49,6 @@ internal sealed class Ext2FeatureSet
         ("verity", "the driver does not support fs-verity"),
         ("mmp", "the driver does not do multi-mount protection"),
         ("ea_inode", "the driver does not write extended attributes in inodes of their own"),
-        ("orphan_file", "the driver does not keep an orphan file"),
         ("stable_inodes", "not supported by the driver"),
         ("compression", "not supported by the driver"),
         ("dirdata", "not supported by the driver"),
@@ -76,6 +76,7 @@ internal sealed class Ext2FeatureSet
 
     public bool SparseSuper => (RoCompat & F.RoSparseSuper) != 0;
     public bool Journal => (Compat & F.CompatHasJournal) != 0;
+    public bool OrphanFile => (Compat & F.CompatOrphanFile) != 0;
     public bool Extents => (Incompat & F.IncompatExtents) != 0;
     public bool Wide => (Incompat & F.Incompat64Bit) != 0;
     public bool FlexBg => (Incompat & F.IncompatFlexBg) != 0;
@@ -91,8 +92,8 @@ internal sealed class Ext2FeatureSet
         return s_writable.Any(w => w.Name == name) || s_refused.Any(r => r.Name == name);
     }
 
-    /// <summary>Drop the journal (a volume too small for one).</summary>
-    public void DropJournal() => Compat &= ~F.CompatHasJournal;
+    /// <summary>Drop the journal (a volume too small for one), and the orphan file with it, as mke2fs does.</summary>
+    public void DropJournal() => Compat &= ~(F.CompatHasJournal | F.CompatOrphanFile);
 
     /// <summary>Features in the order dumpe2fs lists them, for messages.</summary>
     public string Describe()
@@ -246,6 +247,10 @@ internal sealed class Ext2FeatureSet
         if (Wide && !Extents)
         {
             error = "feature 64bit needs extent (block maps cannot address blocks past 2^32)";
+        }
+        else if (OrphanFile && !Journal)
+        {
+            error = "feature orphan_file needs has_journal (as mke2fs refuses it without a journal)";
         }
         else if (Has(incompat: F.IncompatCsumSeed) && !MetadataCsum)
         {

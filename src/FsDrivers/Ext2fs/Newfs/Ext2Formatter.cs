@@ -7,8 +7,8 @@ namespace RumpFs.FsDrivers.Ext2fs.Newfs;
 
 /// <summary>
 /// mke2fs: ext2 (revision 0 or 1), ext3 and ext4 feature sets (see <see cref="Ext2FeatureSet"/>).
-/// Writes the zeroed inode tables, bitmaps, root directory and lost+found, the journal,
-/// then the descriptor tables and, last, the superblock copies.
+/// Writes the zeroed inode tables, bitmaps, root directory and lost+found, the journal, the
+/// orphan file, then the descriptor tables and, last, the superblock copies.
 /// </summary>
 public sealed class Ext2Formatter : IFileSystemFormatter
 {
@@ -85,6 +85,10 @@ public sealed class Ext2Formatter : IFileSystemFormatter
             }
             rc = rc != 0 ? rc : WriteFile(device, bs, p.Journal, Ext2NewJournal.Superblock(bs, g.JournalBlocks, p.Uuid));
         }
+        if (rc == 0 && p.OrphanFile is not null)
+        {
+            rc = WriteOrphanFile(device, p);
+        }
         for (uint ino = 1; ino <= p.Inodes.Length && rc == 0; ino++)
         {
             rc = device.Write((long)l.InodeTable[0] * bs + (long)(ino - 1) * g.InodeSize, p.Inodes[ino - 1]);
@@ -110,6 +114,30 @@ public sealed class Ext2Formatter : IFileSystemFormatter
             rc = device.Write(0, new byte[1024]);
         }
         return rc != 0 ? rc : device.Flush();
+    }
+
+    /// <summary>The orphan file: its mapping blocks, and every data block an empty orphan block (magic, checksum of its own block number).</summary>
+    private static Errno WriteOrphanFile(IBlockDevice device, Ext2NewfsPlan p)
+    {
+        int bs = p.Geometry.BlockSize;
+        Ext2NewFile file = p.OrphanFile!;
+        bool csum = p.Geometry.Features.MetadataCsum;
+        uint seed = p.InodeSeed(Ext2NewfsPlan.OrphanFileIno);
+        Errno rc = 0;
+        foreach ((uint blk, byte[] data) in file.MapBlocks)
+        {
+            rc = rc != 0 ? rc : device.Write((long)blk * bs, data);
+        }
+        foreach ((uint start, uint len) in file.Runs)
+        {
+            var run = new byte[(long)len * bs];
+            for (uint i = 0; i < len; i++)
+            {
+                Ext2OrphanBlock.Format(run.AsSpan((int)i * bs, bs), csum, seed, start + i);
+            }
+            rc = rc != 0 ? rc : device.Write((long)start * bs, run);
+        }
+        return rc;
     }
 
     /// <summary>Write a file's mapping blocks and its first data block.</summary>

@@ -165,8 +165,10 @@ internal sealed class Ext2Geometry
             journal = DefaultJournalBlocks((uint)blocks);
             if (journal == 0 && fs.JournalFromType)
             {
+                bool orphanFile = fs.OrphanFile;
                 fs.DropJournal();
-                note = $"{blocks} blocks is too small for a journal; made without one";
+                note = $"{blocks} blocks is too small for a journal; made without one"
+                    + (orphanFile ? " (nor an orphan file, which needs it)" : "");
             }
             else if (journal == 0)
             {

@@ -73,6 +73,10 @@ internal static class Ext2NewSuperblock
             U32(SB.JnlBlocks + 60, (uint)(size >> 32));
             U32(SB.JnlBlocks + 64, (uint)size);
         }
+        if (p.OrphanFile is not null)
+        {
+            U32(SB.OrphanFileInum, Ext2NewfsPlan.OrphanFileIno);
+        }
         if (f.Wide)
         {
             U16(SB.DescSize, (ushort)f.DescSize);

@@ -8,16 +8,21 @@ namespace RumpFs.FsDrivers.Ext2fs.Newfs;
 /// <summary>
 /// Everything a new file system holds, decided in memory before the first write (so that a
 /// volume too small is refused with nothing written): the layout, the blocks of the root
-/// directory, lost+found and the journal, the reserved and used inodes, and the counters.
+/// directory, lost+found, the journal and the orphan file, the reserved and used inodes, and
+/// the counters.
 /// </summary>
 internal sealed class Ext2NewfsPlan
 {
     public const uint RootIno = 2;
     public const uint LostFoundIno = 11;
 
+    /// <summary>The orphan file's inode: the first one after lost+found, as mke2fs's ext2fs_new_inode finds it.</summary>
+    public const uint OrphanFileIno = 12;
+
     private const ushort RootMode = 0x41ED;      // drwxr-xr-x
     private const ushort LostFoundMode = 0x41C0; // drwx------
     private const ushort JournalMode = 0x8180;   // -rw-------
+    private const ushort OrphanFileMode = 0x8180; // -rw-------
 
     private Ext2NewfsPlan(Ext2Geometry g, Ext2Layout l, uint now, IRandomSource random)
     {
@@ -29,6 +34,7 @@ internal sealed class Ext2NewfsPlan
         Uuid = random.NextUuidV4();
         HashSeed = random.NextUuidV4();
         CsumSeed = Ext2Crc.Crc32c(~0u, Uuid);
+        Inodes = new byte[UsedInodes][];
     }
 
     public Ext2Geometry Geometry { get; }
@@ -46,8 +52,17 @@ internal sealed class Ext2NewfsPlan
     public Ext2NewFile LostFound { get; private set; } = null!;
     public Ext2NewFile? Journal { get; private set; }
 
-    /// <summary>Raw inodes 1 to 11 of group 0 (reserved ones zero, with a checksum when metadata_csum is on).</summary>
-    public byte[][] Inodes { get; } = new byte[LostFoundIno][];
+    /// <summary>The orphan file (orphan_file), its blocks each an empty orphan block.</summary>
+    public Ext2NewFile? OrphanFile { get; private set; }
+
+    /// <summary>Blocks of the orphan file: ext2fs_default_orphan_file_blocks.</summary>
+    public uint OrphanFileBlocks => Ext2OrphanBlock.DefaultBlocks(Geometry.BlocksCount);
+
+    /// <summary>Inodes in use in group 0: 1 to 11 (lost+found), and 12 with an orphan file.</summary>
+    public uint UsedInodes => Geometry.Features.OrphanFile ? OrphanFileIno : LostFoundIno;
+
+    /// <summary>Raw inodes 1 to <see cref="UsedInodes"/> of group 0 (reserved ones zero, with a checksum when metadata_csum is on).</summary>
+    public byte[][] Inodes { get; }
 
     /// <summary>The two directory blocks: the root's, then lost+found's.</summary>
     public byte[][] DirBlocks { get; } = new byte[2][];
@@ -81,12 +96,22 @@ internal sealed class Ext2NewfsPlan
                 return null;
             }
         }
+        if (f.OrphanFile)
+        {
+            // mke2fs makes it last, from the first free block of the volume on.
+            p.OrphanFile = Ext2NewFile.Allocate(l.Map, g.BlockSize, g.FirstDataBlock, p.OrphanFileBlocks, f.Extents, csum, p.InodeSeed(OrphanFileIno));
+            if (p.OrphanFile is null)
+            {
+                error = $"the volume has no room for an orphan file of {p.OrphanFileBlocks} blocks";
+                return null;
+            }
+        }
         p.BuildDirectories();
         p.BuildInodes();
         for (uint grp = 0; grp < g.Groups; grp++)
         {
             p.FreeBlocks[grp] = g.GroupBlocks(grp) - l.Map.Used(grp);
-            p.FreeInodes[grp] = g.InodesPerGroup - (grp == 0 ? LostFoundIno : 0);
+            p.FreeInodes[grp] = g.InodesPerGroup - (grp == 0 ? p.UsedInodes : 0);
         }
         return p;
     }
@@ -106,16 +131,16 @@ internal sealed class Ext2NewfsPlan
         return g.GroupStart(Math.Min(mid, g.Groups - 1));
     }
 
-    /// <summary>The inode bitmap of a group: inodes 1 to 11 in group 0 are in use, bits past the group's inodes set.</summary>
+    /// <summary>The inode bitmap of a group: inodes 1 to 11 (12) in group 0 are in use, bits past the group's inodes set.</summary>
     public byte[] InodeBitmap(uint grp)
     {
         var b = new byte[Geometry.BlockSize];
-        Ext2BlockMap.SetBits(b, 0, grp == 0 ? LostFoundIno : 0);
+        Ext2BlockMap.SetBits(b, 0, grp == 0 ? UsedInodes : 0);
         Ext2BlockMap.SetBits(b, Geometry.InodesPerGroup, (uint)(8 * Geometry.BlockSize) - Geometry.InodesPerGroup);
         return b;
     }
 
-    private uint InodeSeed(uint ino) => Ext2Dinode.InodeSeed(CsumSeed, ino, 0);
+    internal uint InodeSeed(uint ino) => Ext2Dinode.InodeSeed(CsumSeed, ino, 0);
 
     private void BuildDirectories()
     {
@@ -141,10 +166,12 @@ internal sealed class Ext2NewfsPlan
 
     private void BuildInodes()
     {
-        for (uint ino = 1; ino <= LostFoundIno; ino++)
+        for (uint ino = 1; ino <= UsedInodes; ino++)
         {
             Inodes[ino - 1] = ino switch
             {
+                OrphanFileIno when OrphanFile is not null =>
+                    Inode(ino, OrphanFileMode, 1, OrphanFile, (long)OrphanFileBlocks * Geometry.BlockSize),
                 RootIno => Inode(ino, RootMode, 3, Root, Geometry.BlockSize),
                 LostFoundIno => Inode(ino, LostFoundMode, 2, LostFound, Geometry.BlockSize),
                 Ext2NewJournal.Inode when Journal is not null =>
@@ -197,6 +224,10 @@ internal sealed class Ext2NewfsPlan
         if (Journal is not null)
         {
             sb.Append($", journal of {g.JournalBlocks} blocks");
+        }
+        if (OrphanFile is not null)
+        {
+            sb.Append($", orphan file of {OrphanFileBlocks} blocks");
         }
         if (g.Note is not null)
         {

@@ -55,9 +55,12 @@ internal static class Ext2Features
     /// <summary>Incompat features that are read but not written: read-write mounts are refused.</summary>
     public const uint IncompatReadOnly = IncompatInlineData;
 
-    /// <summary>ro_compat features this driver keeps correct when writing.</summary>
+    /// <summary>
+    /// ro_compat features this driver keeps correct when writing (orphan_present: a read-write
+    /// mount empties the orphan file and clears it, Ext2OrphanFile; quota: Ext2Quota).
+    /// </summary>
     public const uint RoSupported = RoSparseSuper | RoLargeFile | RoHugeFile | RoGdtCsum | RoDirNlink
-        | RoExtraIsize | RoMetadataCsum | RoQuota;
+        | RoExtraIsize | RoMetadataCsum | RoQuota | RoOrphanPresent;
 
     private static readonly (uint Bit, string Name)[] s_incompatNames =
     [

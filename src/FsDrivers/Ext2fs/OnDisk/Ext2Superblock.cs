@@ -308,6 +308,13 @@ internal sealed class Ext2Superblock
         set => SetU32(Off.LastOrphan, value);
     }
 
+    /// <summary>s_orphan_file_inum: the orphan file's inode (COMPAT_ORPHAN_FILE).</summary>
+    public uint OrphanFileInum
+    {
+        get => U32(Off.OrphanFileInum);
+        set => SetU32(Off.OrphanFileInum, value);
+    }
+
     public uint HashSeed(int i) => U32(Off.HashSeed + (4 * i));
     public byte DefHashVersion => _raw[Off.DefHashVersion];
 
