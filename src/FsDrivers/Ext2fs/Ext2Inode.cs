@@ -69,6 +69,7 @@ internal sealed partial class Ext2Node
         din.Crtime = va.Birthtime;
         din.Generation = fs.Random.NextUInt32();
         din.Flags = InheritedFlags(dir, va.Type);
+        dir.PassOnProject(din);
         bool mapped = va.Type is VType.Regular or VType.Directory || (va.Type == VType.Symlink && !fastSymlink);
         if (mapped && fs.Extents)
         {

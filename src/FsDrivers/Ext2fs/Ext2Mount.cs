@@ -61,6 +61,7 @@ internal sealed partial class Ext2Mount : Mount
     public uint CsumSeed { get; }
     public Ext2GroupDescriptor[] Groups { get; internal set; } = [];
     public bool HugeFile => (Sb.FeatureRoCompat & Ext2Features.RoHugeFile) != 0;
+    public bool ProjectFeature => (Sb.FeatureRoCompat & Ext2Features.RoProject) != 0;
     public bool Extents => (Sb.FeatureIncompat & Ext2Features.IncompatExtents) != 0;
     public bool DirNlink => (Sb.FeatureRoCompat & Ext2Features.RoDirNlink) != 0;
     public ulong BlocksCount => Sb.BlocksCount;

@@ -11,10 +11,18 @@ internal sealed partial class Ext2Node
     {
         if ((flags & RenameFlags.Exchange) != 0)
         {
-            return Exchange(fromName, (Ext2Node)fvp, (Ext2Node)tdvp, toName, (Ext2Node)tvp!);
+            // Each inode lands in the other's directory: both must stay in their project.
+            Errno cross = ((Ext2Node)tdvp).CheckProjectBoundary((Ext2Node)fvp);
+            cross = cross != Errno.OK ? cross : CheckProjectBoundary((Ext2Node)tvp!);
+            return cross != Errno.OK ? cross : Exchange(fromName, (Ext2Node)fvp, (Ext2Node)tdvp, toName, (Ext2Node)tvp!);
         }
         var tdir = (Ext2Node)tdvp;
         var f = (Ext2Node)fvp;
+        Errno boundary = tdir.CheckProjectBoundary(f);
+        if (boundary != Errno.OK)
+        {
+            return boundary;
+        }
         var t = tvp as Ext2Node;
         bool isDir = f.Type == VType.Directory;
         bool moveParent = isDir && !ReferenceEquals(this, tdir);

@@ -168,6 +168,11 @@ internal sealed partial class Ext2Node
         {
             return Errno.EMLINK;
         }
+        Errno boundary = CheckProjectBoundary(n);
+        if (boundary != Errno.OK)
+        {
+            return boundary;
+        }
         Errno e = AddEntry(NameBytes(name), n.Number, Ext2DirEntry.FileTypeOf(n.Din.Mode));
         if (e != Errno.OK)
         {

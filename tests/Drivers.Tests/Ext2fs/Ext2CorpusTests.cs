@@ -83,13 +83,12 @@ public class Ext2CorpusTests
     public void ReadWriteMount_OfRoFeatureImage_IsRefusedByName()
     {
         using var scratch = new ScratchDir();
-        // Project quotas need project ids the driver does not keep (user and group quotas it keeps).
-        string path = scratch.File("project.img");
-        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-I", "256", "-O", "quota,project", path, "16M");
+        // fs-verity files would need their Merkle trees kept (quota and project are kept).
+        string path = scratch.File("verity.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "verity", path, "16M");
         Errno e = Ext2Fixture.TryMount(path, readOnly: false, null, out Mount? m, out string? msg);
         Assert.Equal(Errno.EROFS, e);
-        Assert.Contains("project", msg);
-        Assert.DoesNotContain("quota", msg);
+        Assert.Contains("verity", msg);
         Assert.Null(m);
         Mount ro = Ext2Fixture.MountImage(path, readOnly: true);
         ro.Unmount();

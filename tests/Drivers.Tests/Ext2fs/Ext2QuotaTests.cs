@@ -162,6 +162,63 @@ public sealed partial class Ext2QuotaTests : IDisposable
         return File.ReadAllBytes(to);
     }
 
+    /// <summary>
+    /// Project quotas: a directory with the project-inherit flag (set with debugfs, as chattr
+    /// -p/+P leave it) gives its id to what is made in it, links and renames from another
+    /// project give EXDEV, and the project quota file holds the usage e2fsck counts.
+    /// </summary>
+    [Fact]
+    public void ProjectDirectory_PassesItsIdOn_RefusesOtherProjects_UsageKept()
+    {
+        string img = _dir.File("project.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-I", "256", "-O", "quota,project", img, "32M");
+        Mount m = Ext2Fixture.MountImage(img, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Mkdir(root!, "p", 0x1ED, Root, out Vnode? p));
+            CreateFile(root!, "outside", 4000, 0, 0).Release();
+            p!.Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount(force: false));
+        }
+        // EXTENTS 0x80000 | PROJINHERIT 0x20000000, project 42.
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif /p flags 0x20080000", img);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif /p projid 42", img);
+        OracleTool.RunExpect(1, "e2fsck", "-fy", img); // the project's usage moved: let e2fsck set the base
+
+        m = Ext2Fixture.MountImage(img, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Vnode p = Ext2Fixture.Resolve(m, "/p");
+            Vnode inside = CreateFile(p, "inside", 30_000, 1000, 1000);
+            Assert.Equal(Errno.OK, Vop.Mkdir(p, "sub", 0x1ED, Root, out Vnode? sub));
+            Vnode outside = Ext2Fixture.Resolve(m, "/outside");
+            Assert.Equal(Errno.EXDEV, Vop.Link(outside, p, "link", Root));
+            Assert.Equal(Errno.EXDEV, Vop.Rename(root!, "outside", p, "moved", Root));
+            Assert.Equal(Errno.OK, Vop.Rename(p, "inside", sub!, "inside", Root));
+            Assert.Equal(Errno.OK, Vop.Rename(sub!, "inside", root!, "out-again", Root)); // the root has no project flag
+            outside.Release();
+            inside.Release();
+            sub!.Release();
+            p.Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount(force: false));
+        }
+        Ext2Oracle.AssertFsckClean(img);
+        Assert.Contains("Project:    42", Stat(img, "/p/sub"), StringComparison.Ordinal);
+        Assert.Contains("Project:    42", Stat(img, "/out-again"), StringComparison.Ordinal);
+        Dictionary<uint, (long Space, long Inodes)> projects = ListQuota(img, "project");
+        Assert.Equal(3, projects[42].Inodes); // /p, /p/sub and the file now at /out-again
+    }
+
     /// <summary>New inodes take their directory's inheritable flags, as ext4 passes them on.</summary>
     [Fact]
     public void NewInodes_TakeTheDirectorysInheritableFlags()

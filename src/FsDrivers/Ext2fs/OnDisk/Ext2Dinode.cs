@@ -178,7 +178,11 @@ internal sealed class Ext2Dinode
 
     /// <summary>i_extra_isize, or 0 for 128-byte inodes.</summary>
     /// <summary>i_projid (valid only when <see cref="HasExtra"/> covers it).</summary>
-    public uint ProjectId => U32(Off.Projid);
+    public uint ProjectId
+    {
+        get => U32(Off.Projid);
+        set => SetU32(Off.Projid, value);
+    }
 
     public int ExtraIsize => _raw.Length > BaseSize ? U16(Off.ExtraIsize) : 0;
 

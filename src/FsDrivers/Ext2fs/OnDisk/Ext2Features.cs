@@ -60,7 +60,7 @@ internal static class Ext2Features
     /// mount empties the orphan file and clears it, Ext2OrphanFile; quota: Ext2Quota).
     /// </summary>
     public const uint RoSupported = RoSparseSuper | RoLargeFile | RoHugeFile | RoGdtCsum | RoDirNlink
-        | RoExtraIsize | RoMetadataCsum | RoQuota | RoOrphanPresent;
+        | RoExtraIsize | RoMetadataCsum | RoQuota | RoOrphanPresent | RoProject;
 
     private static readonly (uint Bit, string Name)[] s_incompatNames =
     [
