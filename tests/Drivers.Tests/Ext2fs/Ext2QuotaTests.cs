@@ -138,7 +138,7 @@ public sealed partial class Ext2QuotaTests : IDisposable
             f.Position = at;
             f.Write([0xde, 0xad, 0xbe, 0xef]);
         }
-        byte[] before = Dump(img, 3);
+        byte[] before = Fsck.Ext2CheckImages.DumpInode(img, 3);
         Mount m = Ext2Fixture.MountImage(img, readOnly: false);
         try
         {
@@ -150,16 +150,9 @@ public sealed partial class Ext2QuotaTests : IDisposable
         {
             m.Unmount(force: false);
         }
-        Assert.Equal(before, Dump(img, 3));
+        Assert.Equal(before, Fsck.Ext2CheckImages.DumpInode(img, 3));
         Assert.Contains("with errors", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
         Assert.Contains("3000", OracleTool.RunExpect(0, "debugfs", "-R", "stat /x", img).Stdout, StringComparison.Ordinal);
-    }
-
-    private byte[] Dump(string img, uint ino)
-    {
-        string to = _dir.File($"dump-{Guid.NewGuid():N}");
-        OracleTool.RunExpect(0, "debugfs", "-R", $"dump <{ino}> {to}", img);
-        return File.ReadAllBytes(to);
     }
 
     /// <summary>

@@ -146,6 +146,24 @@ internal static partial class Ext2CheckImages
     [GeneratedRegex(@"located at block (\d+), offset 0x([0-9a-fA-F]+)")]
     private static partial Regex ImapLine();
 
+    /// <summary>A copy of <paramref name="img"/> named <paramref name="name"/> in the same folder (for the oracle's run).</summary>
+    public static string CopyBeside(string img, string name)
+    {
+        string to = Path.Combine(Path.GetDirectoryName(img)!, name);
+        File.Copy(img, to, overwrite: true);
+        return to;
+    }
+
+    /// <summary>Inode <paramref name="ino"/>'s contents as debugfs dumps them (beside the image).</summary>
+    public static byte[] DumpInode(string img, uint ino)
+    {
+        string to = img + $".dump-{ino}-{Guid.NewGuid():N}";
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump <{ino}> {to}", img);
+        byte[] data = File.ReadAllBytes(to);
+        File.Delete(to);
+        return data;
+    }
+
     public static void Patch(string path, long offset, params byte[] bytes)
     {
         using var f = new FileStream(path, FileMode.Open, FileAccess.Write);

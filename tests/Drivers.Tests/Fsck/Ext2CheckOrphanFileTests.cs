@@ -52,13 +52,6 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
 
     private static string Dumpe2fs(string img) => OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
 
-    private static string Copy(string img, string name)
-    {
-        string to = Path.Combine(Path.GetDirectoryName(img)!, name);
-        File.Copy(img, to, overwrite: true);
-        return to;
-    }
-
     private static string OrphanStat(string img) => DebugfsRead(img, $"stat <{OrphanIno}>");
 
     [Theory]
@@ -130,7 +123,7 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
     {
         string img = Image(flavour);
         Debugfs(img, $"set_inode_field <{OrphanIno}> size 32000");
-        string theirs = Copy(img, "theirs.img");
+        string theirs = CopyBeside(img, "theirs.img");
         RepairRoundTrip(img);
         OracleTool.Run("e2fsck", "-fy", theirs);
         Assert.Equal(BlocksLine(OrphanStat(theirs)), BlocksLine(OrphanStat(img)));
@@ -216,7 +209,7 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
         BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), OrphanBlockChecksum(seed, OrphanIno, 0, (ulong)phys, block));
         Patch(img, phys * BlockSize, block);
         Debugfs(img, "feature orphan_present");
-        string theirs = Copy(img, "theirs.img");
+        string theirs = CopyBeside(img, "theirs.img");
 
         RepairRoundTrip(img);
         OracleTool.Run("e2fsck", "-fy", theirs);

@@ -34,29 +34,15 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
         return img;
     }
 
-    private byte[] Dump(string img, uint ino)
-    {
-        string to = _dir.File($"dump-{Guid.NewGuid():N}");
-        OracleTool.RunExpect(0, "debugfs", "-R", $"dump <{ino}> {to}", img);
-        return File.ReadAllBytes(to);
-    }
-
-    private static string Copy(string img, string name)
-    {
-        string to = Path.Combine(Path.GetDirectoryName(img)!, name);
-        File.Copy(img, to, overwrite: true);
-        return to;
-    }
-
     /// <summary>Our repair and e2fsck -fy on a copy leave the same bytes in each quota file.</summary>
     private void AssertRepairMatchesE2fsck(string img, params uint[] quotaInodes)
     {
-        string theirs = Copy(img, "theirs.img");
+        string theirs = CopyBeside(img, "theirs.img");
         RepairRoundTrip(img);
         Assert.Equal(1, OracleTool.Run("e2fsck", "-fy", theirs).ExitCode);
         foreach (uint ino in quotaInodes)
         {
-            Assert.Equal(Dump(theirs, ino), Dump(img, ino));
+            Assert.Equal(DumpInode(theirs, ino), DumpInode(img, ino));
         }
     }
 
@@ -98,13 +84,13 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
         string img = Image("quota", "1000:1000");
         // Id 0's record in the user quota file: data block 5 of the tree, first slot; its
         // inode hard limit is the third field (after id and padding).
-        byte[] file = Dump(img, 3);
+        byte[] file = DumpInode(img, 3);
         Assert.Equal(0u, BitConverter.ToUInt32(file, (5 * 1024) + 16));
         Assert.Equal(2UL, BitConverter.ToUInt64(file, (5 * 1024) + 16 + 24)); // the root and lost+found
         long at = (Bmap(img, "<3>", 5) * 1024) + 16 + 8;
         Patch(img, at, BitConverter.GetBytes(4242UL));
         AssertRepairMatchesE2fsck(img, 3, 4);
-        Assert.Equal(4242UL, BitConverter.ToUInt64(Dump(img, 3), (5 * 1024) + 16 + 8));
+        Assert.Equal(4242UL, BitConverter.ToUInt64(DumpInode(img, 3), (5 * 1024) + 16 + 8));
     }
 
     [Fact]
@@ -123,8 +109,8 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
     {
         string[] owners = [.. Enumerable.Range(0, 60).Select(i => $"{1000 + (i * 300)}:{500 + (i * 7)}")];
         string img = Image("quota", owners);
-        long before = Dump(img, 3).Length;
+        long before = DumpInode(img, 3).Length;
         AssertRepairMatchesE2fsck(img, 3, 4);
-        Assert.True(Dump(img, 3).Length > before, $"user quota file stayed {before} bytes");
+        Assert.True(DumpInode(img, 3).Length > before, $"user quota file stayed {before} bytes");
     }
 }
