@@ -331,7 +331,10 @@ internal sealed partial class Ext2Node : Vnode
         {
             return Errno.OK;
         }
-        if (Din.LinksCount == 0)
+        // Reserved and quota inodes are never deleted here, whatever their link count
+        // (e2fsck asks for none on quota files; a user quota file with 0 links is common).
+        bool special = Number < Fs.Sb.FirstIno || Fs.Sb.NamesQuotaInode(Number);
+        if (Din.LinksCount == 0 && !special)
         {
             recycle = true;
             Errno e = Errno.OK;

@@ -126,13 +126,13 @@ internal sealed class Ext2Quota(Ext2Mount m)
             return e;
         }
         List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out string? why);
-        if (entries is null)
+        if (entries is null || why is not null)
         {
             // Not written over: e2fsck rebuilds it from the inodes.
             m.Corrupt(0, $"quota file inode {n.Number} cannot be read: {why}; its usage is not updated");
             return Errno.OK;
         }
-        var byId = entries.GroupBy(q => q.Id).ToDictionary(g => g.Key, g => g.First());
+        var byId = entries.GroupBy(q => q.Id).ToDictionary(g => g.Key, g => g.Last());
         ulong now = (ulong)m.Clock.Now.Seconds;
         foreach ((uint id, (long space, long inodes)) in deltas)
         {
@@ -143,11 +143,9 @@ internal sealed class Ext2Quota(Ext2Mount m)
             q.SetUsage((ulong)Math.Max(0, (long)q.Space + space), (ulong)Math.Max(0, (long)q.Inodes + inodes), now);
         }
         byte[] rebuilt = Ext2QuotaTree.Build(type, byId.Values);
-        // The file keeps whole blocks (as e2fsprogs sizes it); what the new tree leaves of
-        // the old one's blocks becomes zeros.
-        long blockSize = m.BlockSize;
-        long newSize = Math.Max(size, (rebuilt.Length + blockSize - 1) / blockSize * blockSize);
-        byte[] whole = new byte[newSize];
+        // Sized by its 1 KiB quota blocks, as e2fsprogs sizes it; a tree that shrank leaves
+        // zeros up to the old size (its blocks stay mapped).
+        byte[] whole = new byte[Math.Max(size, rebuilt.Length)];
         rebuilt.CopyTo(whole, 0);
         e = n.Write(0, whole, out int written);
         if (e == Errno.OK && written != whole.Length)

@@ -126,17 +126,22 @@ public sealed partial class Ext2QuotaTests : IDisposable
         Assert.Equal(61, ListQuota(img, "user").Count);
     }
 
-    /// <summary>A quota file that is no quota tree is not written over; the writes stand and fsck is asked for.</summary>
-    [Fact]
-    public void DamagedQuotaFile_NotWrittenOver_FileSystemMarkedInError()
+    /// <summary>
+    /// A quota file that is no quota tree (a damaged header, or a tree block naming the root
+    /// again: a loop) is not written over; the writes stand and fsck is asked for.
+    /// </summary>
+    [Theory]
+    [InlineData(0, new byte[] { 0xde, 0xad, 0xbe, 0xef })]
+    [InlineData(2, new byte[] { 1, 0, 0, 0 })]
+    public void DamagedQuotaFile_NotWrittenOver_FileSystemMarkedInError(int fileBlock, byte[] patch)
     {
         string img = Image("1024");
-        long at = long.Parse(OracleTool.RunExpect(0, "debugfs", "-R", "bmap <3> 0", img).Stdout.Trim(),
+        long at = long.Parse(OracleTool.RunExpect(0, "debugfs", "-R", $"bmap <3> {fileBlock}", img).Stdout.Trim(),
             System.Globalization.CultureInfo.InvariantCulture) * 1024;
         using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
         {
             f.Position = at;
-            f.Write([0xde, 0xad, 0xbe, 0xef]);
+            f.Write(patch);
         }
         byte[] before = Fsck.Ext2CheckImages.DumpInode(img, 3);
         Mount m = Ext2Fixture.MountImage(img, readOnly: false);
@@ -210,6 +215,27 @@ public sealed partial class Ext2QuotaTests : IDisposable
         Assert.Contains("Project:    42", Stat(img, "/out-again"), StringComparison.Ordinal);
         Dictionary<uint, (long Space, long Inodes)> projects = ListQuota(img, "project");
         Assert.Equal(3, projects[42].Inodes); // /p, /p/sub and the file now at /out-again
+    }
+
+    /// <summary>A user quota file with no links (e2fsck asks none of it) is kept, not deleted, by a write.</summary>
+    [Fact]
+    public void QuotaFileWithoutLinks_KeptByWrites()
+    {
+        string img = Image("1024");
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", "sif <3> links_count 0", img);
+        Mount m = Ext2Fixture.MountImage(img, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            CreateFile(root!, "x", 5000, 77, 77).Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount(force: false));
+        }
+        Ext2Oracle.AssertFsckClean(img);
+        Assert.Equal(1, ListQuota(img, "user")[77].Inodes);
     }
 
     /// <summary>New inodes take their directory's inheritable flags, as ext4 passes them on.</summary>

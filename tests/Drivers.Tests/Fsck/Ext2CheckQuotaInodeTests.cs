@@ -79,7 +79,7 @@ public sealed class Ext2CheckQuotaInodeTests : IDisposable
     /// has no slot); then e2fsck finds the image clean and lost+found is still there.
     /// </summary>
     [Theory]
-    [InlineData("usr_quota_inum 11", "the user quota file is named as inode 11, not a regular file in use", "User quota inode:         3")]
+    [InlineData("usr_quota_inum 11", "the user quota file is named as inode 11, not a regular file", "User quota inode:         3")]
     [InlineData("grp_quota_inum 7", "the group quota file is named as inode 7, a reserved inode of another role", "Group quota inode:        4")]
     [InlineData("prj_quota_inum 11", "the project quota file is named as inode 11", "")]
     public void QuotaFieldNamingAnotherInode_FieldMended(string field, string finding, string after)

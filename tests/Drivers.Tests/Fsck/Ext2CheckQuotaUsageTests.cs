@@ -18,7 +18,9 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>Files owned by <paramref name="owners"/> (uid:gid each) under /d, plus a few of root's.</summary>
-    private string Image(string features, params string[] owners)
+    private string Image(string features, params string[] owners) => ImageOfBlockSize(features, "1024", owners);
+
+    private string ImageOfBlockSize(string features, string blockSize, params string[] owners)
     {
         string src = _dir.File("src");
         Directory.CreateDirectory(Path.Combine(src, "d"));
@@ -30,7 +32,7 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
             OracleTool.RunExpect(0, "chown", owners[i], f);
         }
         string img = _dir.File("quota.img");
-        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-I", "256", "-t", "ext4", "-O", features, "-d", src, img, "32M");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", blockSize, "-I", "256", "-t", "ext4", "-O", features, "-d", src, img, "32M");
         return img;
     }
 
@@ -112,5 +114,35 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
         long before = DumpInode(img, 3).Length;
         AssertRepairMatchesE2fsck(img, 3, 4);
         Assert.True(DumpInode(img, 3).Length > before, $"user quota file stayed {before} bytes");
+    }
+
+    /// <summary>On 4 KiB blocks the file is sized by its 1 KiB quota blocks, as e2fsck sizes it.</summary>
+    [Fact]
+    public void Check_FourKibBlocks_QuotaFileSizedAsE2fsckSizesIt()
+    {
+        string img = ImageOfBlockSize("quota", "4096", "1000:1000", "2000:3000");
+        AssertRepairMatchesE2fsck(img, 3, 4);
+    }
+
+    /// <summary>An id whose last file went has no record left (e2fsck drops records with no usage and no limits).</summary>
+    [Fact]
+    public void Check_IdWithNothingLeft_RecordDropped()
+    {
+        string img = Image("quota", "1000:1000", "31337:31337");
+        OracleTool.Run("e2fsck", "-fy", img);
+        AssertBothClean(img);
+        Debugfs(img, "rm /d/f1");
+        AssertRepairMatchesE2fsck(img, 3, 4);
+        Assert.DoesNotContain("31337", OracleTool.RunExpect(0, "debugfs", "-R", "lq user", img).Stdout, StringComparison.Ordinal);
+    }
+
+    /// <summary>The project quota file (inode 12) with no links is still the quota file, as for e2fsck.</summary>
+    [Fact]
+    public void Check_ProjectQuotaFileWithoutLinks_StillTheQuotaFile()
+    {
+        string img = Image("quota,project", "1000:1000");
+        OracleTool.Run("e2fsck", "-fy", img);
+        Debugfs(img, "sif <12> links_count 0");
+        AssertBothClean(img);
     }
 }

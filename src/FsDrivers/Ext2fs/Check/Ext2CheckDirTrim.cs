@@ -16,10 +16,11 @@ internal sealed partial class Ext2CheckRun
     private readonly HashSet<ulong> _released = [];
 
     /// <summary>
-    /// Unmap every block of <paramref name="dir"/> from logical <paramref name="keep"/> on and
-    /// free it; false when a mapping block cannot be read (what was done so far stays done).
+    /// Unmap every block of <paramref name="dir"/> (a directory, or a quota file rewritten
+    /// smaller) from logical <paramref name="keep"/> on and free it; false when a mapping
+    /// block cannot be read (what was done so far stays done).
     /// </summary>
-    private bool ReleaseDirBlocks(uint dir, Ext2Dinode din, uint keep, out int released)
+    private bool ReleaseBlocksFrom(uint dir, Ext2Dinode din, uint keep, out int released)
     {
         released = 0;
         bool ok = (din.Flags & Ext2Dinode.FlagExtents) != 0

@@ -91,7 +91,9 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         bool reserved = ino < Sb.FirstIno && ino != RootIno;
-        if (!reserved && din.LinksCount == 0)
+        // A quota file in an ordinary inode (the project one) is in use whatever its link
+        // count, as e2fsck takes every quota file the superblock names.
+        if (!reserved && din.LinksCount == 0 && !(ino >= Sb.FirstIno && IsQuotaFileInode(ino)))
         {
             if (din.Dtime == 0 && din.Mode != 0)
             {

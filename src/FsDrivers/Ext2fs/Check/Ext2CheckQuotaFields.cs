@@ -92,9 +92,10 @@ internal sealed partial class Ext2CheckRun
         {
             return "which cannot be read";
         }
-        if ((din.Mode & 0xF000) != 0x8000 || din.LinksCount == 0)
+        // No link count is asked of a quota file (e2fsck asks none).
+        if ((din.Mode & 0xF000) != 0x8000)
         {
-            return $"not a regular file in use (mode 0{Convert.ToString(din.Mode, 8)}, {din.LinksCount} links)";
+            return $"not a regular file (mode 0{Convert.ToString(din.Mode, 8)})";
         }
         ulong first = (din.Flags & Ext2Dinode.FlagExtents) != 0 ? FirstExtentBlock(din) : din.BlockPointer(0);
         if (!_v.InFs(first) || _v.Read(first, out byte[] data) != Errno.OK

@@ -76,13 +76,23 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         byte[] content = ReadMappedFile(din.Size, map);
-        List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content, type, out string? why);
+        List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content, type, out string? damage);
         if (entries is null)
         {
-            Error(PassQuota, what, $"cannot be read: {why}; " + (_repair ? "written afresh from the usage counted" : "it would be written afresh"));
+            Error(PassQuota, what, $"cannot be read: {damage}; " + (_repair ? "written afresh from the usage counted" : "it would be written afresh"));
             if (_repair)
             {
                 WriteQuotaFile(type, qino, din, map, Merge([], counted));
+            }
+            return;
+        }
+        if (damage is not null)
+        {
+            // As e2fsck: the records read before the damage keep their limits.
+            Error(PassQuota, what, $"is damaged: {damage}; " + (_repair ? "written afresh with the limits of the records read before it" : "it would be written afresh"));
+            if (_repair)
+            {
+                WriteQuotaFile(type, qino, din, map, Merge(entries, counted));
             }
             return;
         }
@@ -138,7 +148,8 @@ internal sealed partial class Ext2CheckRun
     /// </summary>
     private static List<Ext2QuotaEntry> Merge(List<Ext2QuotaEntry> fromFile, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
     {
-        var byId = fromFile.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.First());
+        // Two records of one id (a damaged file): the last read wins, as e2fsck copies each in turn.
+        var byId = fromFile.GroupBy(e => e.Id).ToDictionary(g => g.Key, g => g.Last());
         foreach (uint id in counted.Keys)
         {
             byId.TryAdd(id, new Ext2QuotaEntry(id));
@@ -154,8 +165,7 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>
     /// Write a new quota file over the old one's blocks, mapping more after its last block
-    /// when it needs them; blocks it no longer needs stay in the file as zeros (the tree's
-    /// info says how many it uses), so i_size keeps covering every mapped block.
+    /// when it needs them and releasing those it no longer needs.
     /// </summary>
     private void WriteQuotaFile(int type, uint qino, Ext2Dinode din, List<(uint Logical, ulong Physical)> map, List<Ext2QuotaEntry> entries)
     {
@@ -168,6 +178,12 @@ internal sealed partial class Ext2CheckRun
         {
             Error(PassQuota, $"{QuotaTypeNames[type]} quota file (inode {qino})", "has holes; not rewritten", fixable: false);
             return;
+        }
+        // e2fsprogs writes the file anew: blocks past the new tree go (and the size, below, is
+        // that of its 1 KiB quota blocks).
+        if (blocks.Count > need && ReleaseBlocksFrom(qino, din, (uint)need, out _))
+        {
+            blocks.RemoveRange(need, blocks.Count - need);
         }
         while (blocks.Count < need)
         {
@@ -191,7 +207,7 @@ internal sealed partial class Ext2CheckRun
             }
             _v.Write(blocks[i].Physical, data);
         }
-        din.Size = (long)blocks.Count * bs;
+        din.Size = blocks.Count == need ? content.Length : (long)blocks.Count * bs;
         _v.WriteInode(qino, din);
         map.Clear();
         map.AddRange(blocks);

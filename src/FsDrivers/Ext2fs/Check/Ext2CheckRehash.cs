@@ -189,7 +189,7 @@ internal sealed partial class Ext2CheckRun
                     _v.Write(blocks[i].Physical, EmptyLeaf(dir, din));
                 }
             }
-            else if (ReleaseDirBlocks(dir, din, (uint)need, out released))
+            else if (ReleaseBlocksFrom(dir, din, (uint)need, out released))
             {
                 blocks.RemoveRange(need, blocks.Count - need);
             }

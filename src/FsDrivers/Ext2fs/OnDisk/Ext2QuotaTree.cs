@@ -16,6 +16,10 @@ internal sealed record Ext2QuotaEntry(uint Id)
     public ulong SpaceGraceEnd { get; set; }
     public ulong InodeGraceEnd { get; set; }
 
+    /// <summary>Nothing in use and no limit: a record not worth keeping.</summary>
+    public bool IsEmpty => Space == 0 && Inodes == 0 && InodeHardLimit == 0 && InodeSoftLimit == 0
+        && SpaceHardLimit == 0 && SpaceSoftLimit == 0;
+
     /// <summary>
     /// Set the usage and the grace deadlines that follow from it, as e2fsprogs's
     /// update_grace_times does: a deadline starts (<paramref name="now"/> plus the week's
@@ -57,18 +61,24 @@ internal static class Ext2QuotaTree
     /// <summary>The grace time (a week) e2fsprogs writes into every file it makes.</summary>
     public const uint DefaultGrace = 7 * 24 * 3600;
 
-    /// <summary>The records of a quota file, or why it cannot be read (null entries).</summary>
-    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out string? why)
+    /// <summary>
+    /// The records of a quota file. Null when its header or info cannot be used (the
+    /// reason in <paramref name="damage"/>); otherwise the records read, with
+    /// <paramref name="damage"/> set when the walk stopped at a bad reference (past the
+    /// file, or a tree block named twice or also used for records: a loop), as e2fsprogs's
+    /// scan stops there, keeping what it read before.
+    /// </summary>
+    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out string? damage)
     {
-        why = null;
+        damage = null;
         if (file.Length < BlockSize * (TreeRoot + 1))
         {
-            why = $"it is {file.Length} bytes, too short for a quota file";
+            damage = $"it is {file.Length} bytes, too short for a quota file";
             return null;
         }
         if (BinaryPrimitives.ReadUInt32LittleEndian(file) != Magics[type] || BinaryPrimitives.ReadUInt32LittleEndian(file[4..]) != VersionR1)
         {
-            why = "it has no vfsv1 quota header of its type";
+            damage = "it has no vfsv1 quota header of its type";
             return null;
         }
         ReadOnlySpan<byte> info = file[InfoOffset..];
@@ -78,25 +88,27 @@ internal static class Ext2QuotaTree
         long fileBlocks = (file.Length + BlockSize - 1) / BlockSize;
         if (blocks > fileBlocks || blocks <= TreeRoot || freeBlk >= blocks || freeEntry >= blocks)
         {
-            why = $"its info is inconsistent ({blocks} blocks, free lists at {freeBlk} and {freeEntry}, file of {fileBlocks})";
+            damage = $"its info is inconsistent ({blocks} blocks, free lists at {freeBlk} and {freeEntry}, file of {fileBlocks})";
             return null;
         }
         var entries = new List<Ext2QuotaEntry>();
-        var seen = new bool[blocks];
-        if (!ReadTree(file, blocks, TreeRoot, 0, seen, entries, 0))
-        {
-            why = "its tree names a block past its end or loops";
-            return null;
-        }
+        var role = new BlockRole[blocks];
+        role[0] = BlockRole.Tree;
+        role[TreeRoot] = BlockRole.Tree;
+        damage = ReadTree(file, blocks, TreeRoot, 0, role, entries);
         return entries;
     }
 
-    private static bool ReadTree(ReadOnlySpan<byte> file, uint blocks, uint blk, int depth, bool[] seen, List<Ext2QuotaEntry> entries, int guard)
+    private enum BlockRole : byte
     {
-        if (guard > TreeDepth)
-        {
-            return false;
-        }
+        Unseen,
+        Tree,
+        Data,
+    }
+
+    /// <summary>Walk tree block <paramref name="blk"/> at <paramref name="depth"/>; the damage met (the walk stops there), or null.</summary>
+    private static string? ReadTree(ReadOnlySpan<byte> file, uint blocks, uint blk, int depth, BlockRole[] role, List<Ext2QuotaEntry> entries)
+    {
         ReadOnlySpan<byte> node = file.Slice((int)blk * BlockSize, BlockSize);
         for (int i = 0; i < BlockSize / 4; i++)
         {
@@ -107,22 +119,32 @@ internal static class Ext2QuotaTree
             }
             if (child >= blocks)
             {
-                return false;
+                return $"tree block {blk} names block {child}, past its {blocks} blocks";
             }
             if (depth < TreeDepth - 1)
             {
-                if (!ReadTree(file, blocks, child, depth + 1, seen, entries, guard + 1))
+                if (role[child] != BlockRole.Unseen)
                 {
-                    return false;
+                    return $"tree block {blk} names block {child} again (a loop or a shared block)";
+                }
+                role[child] = BlockRole.Tree;
+                string? damage = ReadTree(file, blocks, child, depth + 1, role, entries);
+                if (damage is not null)
+                {
+                    return damage;
                 }
             }
-            else if (!seen[child])
+            else if (role[child] == BlockRole.Tree)
             {
-                seen[child] = true;
+                return $"tree block {blk} names tree block {child} as a block of records";
+            }
+            else if (role[child] == BlockRole.Unseen)
+            {
+                role[child] = BlockRole.Data;
                 ReadDataBlock(file.Slice((int)child * BlockSize, BlockSize), entries);
             }
         }
-        return true;
+        return null;
     }
 
     private static void ReadDataBlock(ReadOnlySpan<byte> block, List<Ext2QuotaEntry> entries)
@@ -153,7 +175,8 @@ internal static class Ext2QuotaTree
     {
         var blocks = new List<byte[]> { new byte[BlockSize], new byte[BlockSize] };
         uint freeEntry = 0;
-        foreach (Ext2QuotaEntry q in entries.OrderBy(e => e.Id))
+        // A record with no usage and no limits is not kept (e2fsprogs's v2_commit_dquot deletes it).
+        foreach (Ext2QuotaEntry q in entries.Where(e => !e.IsEmpty).OrderBy(e => e.Id))
         {
             uint tree = TreeRoot;
             for (int depth = 0; depth < TreeDepth - 1; depth++)
