@@ -93,6 +93,11 @@ internal sealed class FuseSession : IDisposable
     {
         _stopping = true;
         _refusing = true;
+        // Serve counts itself in, then reads _refusing; here it is the other way round. Each
+        // side's store must be seen before its load, or both can miss the other (a request
+        // served after this returned takes a reference the release then leaks): a volatile
+        // store may still pass the load that follows it, so a full fence sits between them.
+        Interlocked.MemoryBarrier();
         var deadline = Stopwatch.StartNew();
         while (Volatile.Read(ref _serving) > 0)
         {
