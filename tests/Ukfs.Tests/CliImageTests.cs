@@ -112,6 +112,42 @@ public sealed class CliImageTests : IDisposable
         Assert.Contains("unknown file-system type 'zfs'", r.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("ext2", "")]
+    [InlineData("ext4", "")]
+    [InlineData("ext4", "orphan_file,metadata_csum_seed,^resize_inode")]
+    public void Info_Ext_FeaturesAsDumpe2fsNamesThem_TypeOnce(string type, string features)
+    {
+        string img = Path.Combine(_dir.Path, "info.img");
+        var mkfs = new List<string> { "-q", "-F", "-t", type, "-b", "1024" };
+        if (features.Length > 0)
+        {
+            mkfs.AddRange(["-O", features]);
+        }
+        OracleTool.RunExpect(0, "mke2fs", [.. mkfs, img, "8M"]);
+        string text = _cli.Ok(img, "info").Stdout;
+        string[] lines = text.Split('\n');
+
+        Assert.Single(lines, l => l.StartsWith("type:", StringComparison.Ordinal));
+        Assert.Contains(lines, l => System.Text.RegularExpressions.Regex.IsMatch(l, $@"^type:\s+{type} \(ext2fs driver\)$"));
+        // dumpe2fs lists every feature in one line; ours splits them by kind. The sets must agree.
+        string dump = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        var expected = System.Text.RegularExpressions.Regex.Match(dump, @"(?m)^Filesystem features:\s+(.*)$").Groups[1].Value
+            .Split(' ', StringSplitOptions.RemoveEmptyEntries).ToHashSet(StringComparer.Ordinal);
+        var ours = new HashSet<string>(StringComparer.Ordinal);
+        foreach (string kind in new[] { "compat features:", "incompat features:", "ro_compat features:" })
+        {
+            string line = Assert.Single(lines, l => l.StartsWith(kind, StringComparison.Ordinal));
+            ours.UnionWith(line[kind.Length..].Split([',', ' '], StringSplitOptions.RemoveEmptyEntries));
+        }
+        Assert.Equal(expected.Order(StringComparer.Ordinal), ours.Order(StringComparer.Ordinal));
+        if (features.Contains("orphan_file", StringComparison.Ordinal))
+        {
+            Assert.Contains("orphan_file", ours);
+        }
+        Assert.Single(lines, l => l.StartsWith("block size:", StringComparison.Ordinal));
+    }
+
     /// <summary>debugfs's view of one time field ("atime", "mtime") of a file: seconds and nanoseconds.</summary>
     private static (long Seconds, long Nanoseconds) DebugfsTime(string img, string path, string field)
     {

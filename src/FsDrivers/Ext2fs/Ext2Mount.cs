@@ -263,6 +263,7 @@ internal sealed partial class Ext2Mount : Mount
         new("free inodes", Sb.FreeInodesCount.ToString()),
         new("block groups", GroupCount.ToString()),
         new("inode size", InodeSize.ToString()),
+        new("compat features", Ext2Features.CompatNames(Sb.FeatureCompat)),
         new("incompat features", Ext2Features.IncompatNames(Sb.FeatureIncompat)),
         new("ro_compat features", Ext2Features.RoCompatNames(Sb.FeatureRoCompat)),
         new("state", (Sb.State & Ext2Superblock.StateValid) != 0 ? "clean" : "not clean"),

@@ -42,22 +42,42 @@ internal static class InfoCommands
             ctx.Out.WriteLine(JsonSerializer.Serialize(info, UkfsJsonContext.Default.InfoJson));
             return 0;
         }
+        foreach (var r in InfoRows(df, facts))
+        {
+            ctx.Out.WriteLine(r);
+        }
+        return 0;
+    }
+
+    /// <summary>
+    /// The text form of info: the driver's facts under the image and type, then what statvfs
+    /// says, each key once. A driver's own "type" (ext4, FAT32) joins the driver's name on one
+    /// line, and statvfs's counts are named "df" so they are not read as the superblock's.
+    /// </summary>
+    private static IEnumerable<string> InfoRows(DfJson df, IReadOnlyList<KeyValuePair<string, string>> facts)
+    {
+        string? variant = facts.FirstOrDefault(kv => kv.Key == "type").Value;
         var rows = new List<KeyValuePair<string, string>>
         {
             new("image", df.Image),
-            new("type", df.FsType),
+            new("type", variant is null ? df.FsType : $"{variant} ({df.FsType} driver)"),
         };
-        rows.AddRange(facts);
-        rows.Add(new("block size", Format.Invariant(df.BlockSize)));
-        rows.Add(new("fragment size", Format.Invariant(df.FragmentSize)));
-        rows.Add(new("blocks", $"{df.Blocks} ({df.BlocksFree} free, {df.BlocksAvailable} available)"));
-        rows.Add(new("inodes", $"{df.Files} ({df.FilesFree} free)"));
+        rows.AddRange(facts.Where(kv => kv.Key != "type"));
+        if (!facts.Any(kv => kv.Key == "block size"))
+        {
+            rows.Add(new("block size", Format.Invariant(df.BlockSize)));
+        }
+        if (df.FragmentSize != df.BlockSize && !facts.Any(kv => kv.Key == "fragment size"))
+        {
+            rows.Add(new("fragment size", Format.Invariant(df.FragmentSize)));
+        }
+        rows.Add(new("df blocks", $"{df.Blocks} of {df.FragmentSize} bytes ({df.BlocksFree} free, {df.BlocksAvailable} available)"));
+        rows.Add(new("df inodes", $"{df.Files} ({df.FilesFree} free)"));
         int width = rows.Max(r => r.Key.Length);
         foreach (var r in rows)
         {
-            ctx.Out.WriteLine($"{(r.Key + ":").PadRight(width + 1)} {r.Value}");
+            yield return $"{(r.Key + ":").PadRight(width + 1)} {r.Value}";
         }
-        return 0;
     }
 
     /// <summary>Partitions of the image and the file system in each (no mount; opened read-only).</summary>

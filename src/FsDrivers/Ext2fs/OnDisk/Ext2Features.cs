@@ -4,11 +4,17 @@ namespace RumpFs.FsDrivers.Ext2fs.OnDisk;
 internal static class Ext2Features
 {
     // compat: an unknown one is harmless.
+    public const uint CompatDirPrealloc = 0x1;
+    public const uint CompatImagicInodes = 0x2;
     public const uint CompatHasJournal = 0x4;
     public const uint CompatExtAttr = 0x8;
     public const uint CompatResizeInode = 0x10;
     public const uint CompatDirIndex = 0x20;
+    public const uint CompatLazyBg = 0x40;
+    public const uint CompatExcludeBitmap = 0x100;
     public const uint CompatSparseSuper2 = 0x200;
+    public const uint CompatFastCommit = 0x400;
+    public const uint CompatStableInodes = 0x800;
     public const uint CompatOrphanFile = 0x1000;
 
     // ro_compat: an unknown one allows read-only mounts only.
@@ -62,6 +68,15 @@ internal static class Ext2Features
     public const uint RoSupported = RoSparseSuper | RoLargeFile | RoHugeFile | RoGdtCsum | RoDirNlink
         | RoExtraIsize | RoMetadataCsum | RoQuota | RoOrphanPresent | RoProject;
 
+    // The names are e2fsprogs' (lib/e2p), so `ukfs info` reads as dumpe2fs does.
+    private static readonly (uint Bit, string Name)[] s_compatNames =
+    [
+        (CompatDirPrealloc, "dir_prealloc"), (CompatHasJournal, "has_journal"), (CompatImagicInodes, "imagic_inodes"),
+        (CompatExtAttr, "ext_attr"), (CompatDirIndex, "dir_index"), (CompatResizeInode, "resize_inode"),
+        (CompatLazyBg, "lazy_bg"), (CompatExcludeBitmap, "snapshot_bitmap"), (CompatSparseSuper2, "sparse_super2"),
+        (CompatFastCommit, "fast_commit"), (CompatStableInodes, "stable_inodes"), (CompatOrphanFile, "orphan_file"),
+    ];
+
     private static readonly (uint Bit, string Name)[] s_incompatNames =
     [
         (IncompatCompression, "compression"), (IncompatFiletype, "filetype"), (IncompatRecover, "needs_recovery"),
@@ -79,6 +94,8 @@ internal static class Ext2Features
         (RoReplica, "replica"), (RoReadonly, "read-only"), (RoProject, "project"), (RoSharedBlocks, "shared_blocks"),
         (RoVerity, "verity"), (RoOrphanPresent, "orphan_present"),
     ];
+
+    public static string CompatNames(uint bits) => Names(bits, s_compatNames);
 
     public static string IncompatNames(uint bits) => Names(bits, s_incompatNames);
 
