@@ -29,9 +29,6 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
         return img;
     }
 
-    private static uint InodeOf(string img, string path) =>
-        uint.Parse(DebugfsRead(img, $"stat {path}").Split("Inode: ")[1].Split(' ')[0], CultureInfo.InvariantCulture);
-
     /// <summary>
     /// Damage found by both checkers, our -y exits 1 and names the rebuild, then both find the
     /// image clean and <paramref name="dir"/>'s bytes are those e2fsck -fy writes from a copy
@@ -39,7 +36,7 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
     /// </summary>
     private CheckReport RepairLikeE2fsck(string img, string dir)
     {
-        uint ino = InodeOf(img, dir);
+        uint ino = InodeNumber(img, dir);
         CheckReport before = AssertBothDamaged(img);
         Assert.Contains(before.Findings, f => f.Location == $"inode {ino}"
             && f.Message.Contains("hash-tree index is invalid", StringComparison.Ordinal)
@@ -255,7 +252,7 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
 
         Assert.True(ours.ExitCode == 4, Describe(ours));
         CheckFinding f = Assert.Single(ours.Findings, x => x.Message.Contains("hash-tree", StringComparison.Ordinal));
-        Assert.Equal($"inode {InodeOf(img, "/big")}", f.Location);
+        Assert.Equal($"inode {InodeNumber(img, "/big")}", f.Location);
         Assert.EndsWith("the directory would be rebuilt", f.Message, StringComparison.Ordinal);
         Assert.False(f.Repaired);
         Assert.DoesNotContain(ours.Findings, x => x.Phase == "rebuild");
@@ -361,7 +358,7 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
         IndexAll(img);
         Assert.Equal(0, IndirectLevels(img, "/lost+found"));
         SortedDictionary<string, uint> kept = Names(img, "/lost+found");
-        List<uint> orphans = [.. Enumerable.Range(0, 30).Select(i => InodeOf(img, $"/o/f{i}"))];
+        List<uint> orphans = [.. Enumerable.Range(0, 30).Select(i => InodeNumber(img, $"/o/f{i}"))];
         RunDebugfs(img, Enumerable.Range(0, 30).Select(i => $"unlink /o/f{i}"));
         Apply(img, "/lost+found", 1024, Target.Root, Damage.HashOrder);
 
@@ -393,7 +390,7 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
         string img = Image([.. Files(".", "root-entry-with-a-long-name-", 300), ("sub/inner/file", "inner bytes\n")]);
         IndexAll(img);
         Debugfs(img, "rmdir /lost+found");
-        uint inner = InodeOf(img, "/sub/inner");
+        uint inner = InodeNumber(img, "/sub/inner");
         Debugfs(img, "unlink /sub/inner");
         SortedDictionary<string, uint> names = Names(img, "/");
         Apply(img, "/", 1024, Target.Root, Damage.Limit);
@@ -405,7 +402,7 @@ public sealed class Ext2CheckHtreeRebuildTests(Ext2CheckHtreeRebuildImages image
 
         Assert.Equal(0, IndirectLevels(img, "/"));
         SortedDictionary<string, uint> after = Names(img, "/");
-        names["lost+found"] = InodeOf(img, "/lost+found");
+        names["lost+found"] = InodeNumber(img, "/lost+found");
         Assert.Equal(names, after);
         Assert.Equal("inner bytes\n", DebugfsRead(img, $"cat /lost+found/#{inner}/file"));
         AssertDriverFindsEach(img, "/", after);

@@ -113,6 +113,34 @@ internal static partial class Ext2CheckImages
         return before;
     }
 
+    /// <summary>
+    /// Orphans a crash left behind: both checkers report them under -n; our repair releases
+    /// them with notes only (exit 0, as e2fsck -fy's orphan release), then both find the
+    /// image clean; returns the repair's report.
+    /// </summary>
+    public static CheckReport ReleaseRoundTrip(string path)
+    {
+        AssertBothDamaged(path);
+        CheckReport fix = Check(path, repair: true);
+        Assert.True(fix.ExitCode == 0 && fix.Findings.All(f => f.Severity == CheckSeverity.Note), Describe(fix));
+        AssertBothClean(path);
+        return fix;
+    }
+
+    /// <summary>The superblock's free block and inode counts, as dumpe2fs shows them.</summary>
+    public static string FreeCounts(string img)
+    {
+        string sb = OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout;
+        return Regex.Match(sb, @"Free blocks:\s+\d+").Value + " " + Regex.Match(sb, @"Free inodes:\s+\d+").Value;
+    }
+
+    /// <summary>The inode number of <paramref name="file"/> (debugfs stat).</summary>
+    public static uint InodeNumber(string img, string file) =>
+        uint.Parse(InodeNumberLine().Match(DebugfsRead(img, $"stat {file}")).Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Inode: (\d+)")]
+    private static partial Regex InodeNumberLine();
+
     public static void Debugfs(string path, string command) =>
         OracleTool.RunExpect(0, "debugfs", "-w", "-R", command, path);
 

@@ -21,12 +21,6 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    [GeneratedRegex(@"Inode: (\d+)")]
-    private static partial Regex InodeLine();
-
-    private static uint InodeOf(string img, string path) =>
-        uint.Parse(InodeLine().Match(DebugfsRead(img, $"stat {path}")).Groups[1].Value, CultureInfo.InvariantCulture);
-
     private static bool Indexed(string img, string path) =>
         DebugfsRead(img, $"htree {path}").Contains("Indirect levels", StringComparison.Ordinal);
 
@@ -71,7 +65,7 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
     /// <summary>Unlink every name in <paramref name="paths"/> with one debugfs run; returns their inodes.</summary>
     private List<uint> Unlink(string img, IReadOnlyList<string> paths)
     {
-        List<uint> inodes = [.. paths.Select(p => InodeOf(img, p))];
+        List<uint> inodes = [.. paths.Select(p => InodeNumber(img, p))];
         string cmds = _dir.File("unlink.cmds");
         File.WriteAllLines(cmds, paths.Select(p => "unlink " + p));
         OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
@@ -85,7 +79,7 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
     public void IndexedDirectory_MovedToLostFound_KeepsItsIndexAndRootChecksum()
     {
         string img = MakeIndexed(_dir, "ext4");
-        uint big = InodeOf(img, "/big");
+        uint big = InodeNumber(img, "/big");
         Debugfs(img, "unlink /big");
 
         CheckReport before = RepairRoundTrip(img);
@@ -94,7 +88,7 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
         Assert.Contains(big, LostFoundEntries(img));
         Assert.True(Indexed(img, $"/lost+found/#{big}"));
         Assert.Equal("7", DebugfsRead(img, $"cat /lost+found/#{big}/name-number-7"));
-        Assert.Equal(InodeOf(img, "/lost+found"), DotDot(img, $"/lost+found/#{big}"));
+        Assert.Equal(InodeNumber(img, "/lost+found"), DotDot(img, $"/lost+found/#{big}"));
     }
 
     [Fact]

@@ -35,12 +35,9 @@ internal sealed partial class Ext2CheckRun
         if (Sb.LastOrphan != 0)
         {
             CollectOrphanChain();
-            // Orphans have no links: the passes below already treat them as free, as e2fsck's release does.
-            Note(Pass0, "superblock", $"the orphan list starts at inode {Sb.LastOrphan}" + (_repair ? "; its inodes are released" : ""));
-            if (_repair)
+            if (!_repair)
             {
-                Sb.LastOrphan = 0;
-                _sbChanged = true;
+                Note(Pass0, "superblock", $"the orphan list starts at inode {Sb.LastOrphan}; a repair releases its inodes");
             }
         }
     }
@@ -121,11 +118,10 @@ internal sealed partial class Ext2CheckRun
             freeBlocks += fb;
             freeInodes += fi;
         }
-        // What this repair took, less what it released (a rebuilt directory's trimmed blocks).
-        long ownBlocks = _allocated.Count - (long)_released.Count;
-        ulong ownInodes = (ulong)_allocatedInodes.Count;
+        // What this repair took, less what it released (a rebuilt directory's trimmed blocks,
+        // released orphans), as the groups' bitmaps showed it.
         if (_repair && (Sb.FreeBlocksCount != freeBlocks || Sb.FreeInodesCount != freeInodes)
-            && (long)Sb.FreeBlocksCount == (long)freeBlocks + ownBlocks && Sb.FreeInodesCount == freeInodes + ownInodes)
+            && (long)Sb.FreeBlocksCount == (long)freeBlocks + _ownFreeBlocks && (long)Sb.FreeInodesCount == (long)freeInodes + _ownFreeInodes)
         {
             // Only what this repair took: follow it quietly.
             Sb.FreeBlocksCount = freeBlocks;
@@ -150,6 +146,10 @@ internal sealed partial class Ext2CheckRun
             }
         }
     }
+
+    /// <summary>Pass 5: how far the free counts stood off the bitmaps because of this repair's own allocations and releases.</summary>
+    private long _ownFreeBlocks;
+    private long _ownFreeInodes;
 
     private (uint FreeBlocks, uint FreeInodes) CheckGroup(uint g)
     {
@@ -244,6 +244,8 @@ internal sealed partial class Ext2CheckRun
         uint dirs = 0;
         uint ownInodes = 0;
         uint ownDirs = 0;
+        uint releasedInodes = 0;
+        uint releasedDirs = 0;
         uint lastUsed = 0;
         byte[] iwant = new byte[_v.BlockSize];
         uint ipg = _v.InodesPerGroup;
@@ -273,6 +275,12 @@ internal sealed partial class Ext2CheckRun
                     ownDirs++;
                 }
             }
+            else if (have && !expect && _releasedInodes.TryGetValue(ino, out bool releasedDir))
+            {
+                // A deleted orphan: the bitmap and the counts still hold it in use.
+                releasedInodes++;
+                releasedDirs += releasedDir ? 1u : 0u;
+            }
             else if (have != expect && ++diffs <= 8)
             {
                 diff.Append(expect ? " +" : " -").Append(ino);
@@ -292,7 +300,7 @@ internal sealed partial class Ext2CheckRun
             // e2fsck reads the bits past the group's last inode too: they must be set.
             Error(Pass5, where, "padding at the end of the inode bitmap is not set");
         }
-        if (diffs > 0 || ownInodes > 0 || !padding || inodeMoved)
+        if (diffs > 0 || ownInodes > 0 || releasedInodes > 0 || !padding || inodeMoved)
         {
             if (_repair)
             {
@@ -307,17 +315,20 @@ internal sealed partial class Ext2CheckRun
                 _groupDirty[g] = true;
             }
         }
+        long ownFreeInodes = (long)ownInodes - releasedInodes;
+        _ownFreeBlocks += ownFree;
+        _ownFreeInodes += ownFreeInodes;
         if (gd.FreeBlocks != free + ownFree)
         {
             Error(Pass5, where, $"free blocks count is {gd.FreeBlocks}, counted {free + ownFree}");
         }
-        if (gd.FreeInodes != freeIno + ownInodes)
+        if (gd.FreeInodes != freeIno + ownFreeInodes)
         {
-            Error(Pass5, where, $"free inodes count is {gd.FreeInodes}, counted {freeIno + ownInodes}");
+            Error(Pass5, where, $"free inodes count is {gd.FreeInodes}, counted {freeIno + ownFreeInodes}");
         }
-        if (gd.UsedDirs != dirs - ownDirs)
+        if (gd.UsedDirs != dirs - ownDirs + releasedDirs)
         {
-            Error(Pass5, where, $"directories count is {gd.UsedDirs}, counted {dirs - ownDirs}");
+            Error(Pass5, where, $"directories count is {gd.UsedDirs}, counted {dirs - ownDirs + releasedDirs}");
         }
         if (gd.FreeBlocks != free || gd.FreeInodes != freeIno || gd.UsedDirs != dirs)
         {

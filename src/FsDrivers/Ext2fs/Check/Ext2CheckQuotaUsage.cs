@@ -98,11 +98,18 @@ internal sealed partial class Ext2CheckRun
         }
         var wrong = new List<string>();
         var inFile = new HashSet<uint>();
+        bool released = false;
         foreach (Ext2QuotaEntry e in entries)
         {
             inFile.Add(e.Id);
             (ulong space, ulong inodes) = counted.GetValueOrDefault(e.Id);
-            if (e.Space != space || e.Inodes != inodes)
+            // The orphans released before pass 1 were still charged here: that part is no damage.
+            (ulong relSpace, ulong relInodes) = _releasedUsage[type].GetValueOrDefault(e.Id);
+            if (e.Space == space + relSpace && e.Inodes == inodes + relInodes)
+            {
+                released |= relSpace != 0 || relInodes != 0;
+            }
+            else
             {
                 wrong.Add($"id {e.Id}: file says {e.Space} bytes and {e.Inodes} inodes, counted {space} and {inodes}");
             }
@@ -116,6 +123,11 @@ internal sealed partial class Ext2CheckRun
         }
         if (wrong.Count == 0)
         {
+            if (released && _repair)
+            {
+                Note(PassQuota, what, "usage of the released orphans taken off");
+                WriteQuotaFile(type, qino, din, map, Merge(entries, counted));
+            }
             return;
         }
         string shown = string.Join("; ", wrong.Take(3)) + (wrong.Count > 3 ? $"; {wrong.Count - 3} more" : "");

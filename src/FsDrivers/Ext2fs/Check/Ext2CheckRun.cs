@@ -88,6 +88,7 @@ internal sealed partial class Ext2CheckRun
         CheckDescriptors();
         ReportMisplacedBitmaps();
         MarkMetadata();
+        ReleaseOrphans();
         ScanInodes();
         CheckStaleUnusedMarks();
         CheckLargeFileFeature();
