@@ -107,6 +107,27 @@ public sealed class Ext2CheckOrphanReleaseTests : IDisposable
         AssertBothClean(img);
     }
 
+    /// <summary>
+    /// A size past what the map can address (2^64 - 256): no block goes, and pass 1 corrects
+    /// the size. (e2fsck 1.47's block count for the cut overflows to 0 there, so it frees the
+    /// whole file.)
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_OrphanWithAHugeSize_KeepsEveryBlock(string flavour)
+    {
+        string img = Make(_dir, flavour);
+        string blocks = DebugfsRead(img, "blocks /big.bin");
+        (uint big, _) = CrashWithOrphans(img, 0);
+        Debugfs(img, $"set_inode_field <{big}> size 0xffffffffffffff00");
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("size 18446744073709551360", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(blocks, DebugfsRead(img, "blocks /big.bin"));
+    }
+
     /// <summary>Marked with errors: neither list is trusted (e2fsck's rule), so the passes judge the inodes.</summary>
     [Fact]
     public void Check_FileSystemMarkedWithErrors_OrphansLeftToThePasses()

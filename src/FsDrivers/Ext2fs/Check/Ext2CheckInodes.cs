@@ -392,7 +392,7 @@ internal sealed partial class Ext2CheckRun
         {
             // Past what the map can address (e2fsck's "too big" sizes): a damaged size.
             long want = (w.LastLogical + 1) * bs;
-            Error(Pass1, Ino(w.Ino), $"size is {size}, more than its block map can address; should be {want}");
+            Error(Pass1, Ino(w.Ino), $"size is {(ulong)size}, more than its block map can address; should be {want}");
             w.Din.Size = want;
             w.Changed = true;
         }

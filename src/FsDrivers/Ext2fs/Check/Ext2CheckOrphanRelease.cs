@@ -122,7 +122,7 @@ internal sealed partial class Ext2CheckRun
             return false;
         }
         bool truncate = din.LinksCount != 0;
-        Note(Pass0, Ino(ino), $"{(truncate ? "truncating" : "clearing")} orphaned inode (mode 0{Convert.ToString(din.Mode, 8)}, size {din.Size})");
+        Note(Pass0, Ino(ino), $"{(truncate ? "truncating" : "clearing")} orphaned inode (mode 0{Convert.ToString(din.Mode, 8)}, size {(ulong)din.Size})");
         next = din.Dtime;
         if (next != 0 && (next < Sb.FirstIno || next > _v.InodesCount))
         {
@@ -135,7 +135,7 @@ internal sealed partial class Ext2CheckRun
         Ext2OrphanMapCut? cut = null;
         if (HasValidBlocks(din))
         {
-            cut = Ext2OrphanMapCut.Run(_v, ino, din, truncate ? (din.Size + bs - 1) / bs : 0, edit: truncate);
+            cut = Ext2OrphanMapCut.Run(_v, ino, din, truncate ? BlocksToKeep(din) : 0, edit: truncate);
             string? problem = cut.Problem ?? ReleaseProblem(cut.Released);
             if (problem is not null)
             {
@@ -172,6 +172,14 @@ internal sealed partial class Ext2CheckRun
         _v.WriteInode(ino, din);
         TakeOffUsage(before, truncate ? ChargeAsLinked(ino, din) : null);
         return true;
+    }
+
+    /// <summary>The logical blocks i_size covers (a size past what a long counts keeps every block).</summary>
+    private long BlocksToKeep(Ext2Dinode din)
+    {
+        ulong size = (ulong)din.Size;
+        ulong bs = (ulong)_v.BlockSize;
+        return size > (ulong)long.MaxValue - bs ? long.MaxValue : (long)((size + bs - 1) / bs);
     }
 
     /// <summary>e2fsck's ext2fs_inode_has_valid_blocks2: block maps of files, directories and slow symlinks.</summary>
