@@ -48,6 +48,7 @@ internal sealed partial class Ext2CheckRun
     private SortedDictionary<uint, List<ulong>> FindSharers()
     {
         var sharers = new SortedDictionary<uint, List<ulong>>();
+        var xattrs = new HashSet<ulong>();
         _inodeClaims.Clear();
         for (uint ino = 1; ino <= _v.InodesCount; ino++)
         {
@@ -76,6 +77,14 @@ internal sealed partial class Ext2CheckRun
                     sharers[ino] = list = [];
                 }
                 list.Add(b.Physical);
+            }
+            // An extended-attribute block counts once however many inodes name it (pass 1
+            // claimed it once); it is never the block copied, so a file whose data lies on
+            // one takes the copy.
+            ulong acl = din.FileAcl;
+            if (acl != 0 && _dupClaims.ContainsKey(acl) && xattrs.Add(acl))
+            {
+                _inodeClaims[acl] = _inodeClaims.GetValueOrDefault(acl) + 1;
             }
         }
         return sharers;
