@@ -4,72 +4,113 @@ using RumpFs.Kernel;
 namespace RumpFs.FsDrivers.Ext2fs.Check;
 
 /// <summary>
-/// Pass 1b, when pass 1 met blocks claimed twice: find every inode sharing them and, when
-/// repairing, give each claimant but the last its own copy (e2fsck's "clone"); metadata
-/// keeps its blocks, so a file claiming metadata always gets the copy.
+/// Passes 1b and 1d, when pass 1 met blocks claimed twice, with e2fsck's policy. Pass 1b
+/// counts, for each such block, the inodes claiming it (metadata is not counted, it is a
+/// flag of its own). Pass 1d takes the sharing inodes in inode order: one that still shares
+/// a block with another inode, or any block with metadata, gets its own copy of every block
+/// still shared (e2fsck's "clone"); its claim on a copied block goes, so a later inode whose
+/// blocks are all left with one claimant keeps them ("already reassigned or cloned").
+/// Metadata never lets go of its blocks, so every file claiming one gets a copy. When the
+/// copies do not fit, the file is deleted as e2fsck's "Delete file?" does.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
+    /// <summary>Pass 1b's count per shared block: how many claims inodes make on it (a file naming it twice counts twice).</summary>
+    private readonly Dictionary<ulong, int> _inodeClaims = [];
+
     private void ResolveDuplicates()
     {
-        var sharers = new SortedSet<uint>();
+        SortedDictionary<uint, List<ulong>> sharers = FindSharers();
+        foreach ((uint ino, List<ulong> shared) in sharers)
+        {
+            if (ino == 1 || ino == ResizeIno)
+            {
+                // The bad-blocks list and the resize inode are never given copies (e2fsck skips
+                // them too); their claims still count against the files sharing with them.
+                continue;
+            }
+            bool meta = shared.Any(b => _meta[(int)b]);
+            if (!meta && shared.All(b => _inodeClaims[b] <= 1))
+            {
+                Note(Pass1, Ino(ino), "shares blocks only with files already given their own copies; keeps them");
+                continue;
+            }
+            string with = meta ? "another inode or by metadata" : "another inode";
+            Error(Pass1, Ino(ino), $"has {shared.Distinct().Count()} block(s) claimed by {with}; those blocks are copied");
+            if (_repair && _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK)
+            {
+                CloneFile(ino, din);
+            }
+        }
+    }
+
+    /// <summary>Pass 1b: every inode naming a block pass 1 found claimed twice, with those blocks, by inode number.</summary>
+    private SortedDictionary<uint, List<ulong>> FindSharers()
+    {
+        var sharers = new SortedDictionary<uint, List<ulong>>();
+        var xattrs = new HashSet<ulong>();
+        _inodeClaims.Clear();
         for (uint ino = 1; ino <= _v.InodesCount; ino++)
         {
             if (!_inUse[(int)ino] || ino == ResizeIno || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
             {
                 continue;
             }
-            if (!HasBlockMap(din))
+            if (ino != 1 && !HasBlockMap(din))
             {
                 continue;
             }
-            var w = new InodeWalk(ino, din);
-            WalkBlocks(w, (walk, c) =>
+            FileBlocks? blocks = CollectBlocks(ino, din);
+            if (blocks is null)
             {
-                if (_v.InFs(c.Physical) && c.Physical + (ulong)c.Count <= _v.BlocksCount && SharesAny(c))
+                continue;
+            }
+            foreach (FileBlock b in blocks.Sequence)
+            {
+                if (!_dupClaims.ContainsKey(b.Physical))
                 {
-                    sharers.Add(walk.Ino);
+                    continue;
                 }
-                return Keep;
-            });
+                _inodeClaims[b.Physical] = _inodeClaims.GetValueOrDefault(b.Physical) + 1;
+                if (!sharers.TryGetValue(ino, out List<ulong>? list))
+                {
+                    sharers[ino] = list = [];
+                }
+                list.Add(b.Physical);
+            }
+            // An extended-attribute block counts once however many inodes name it (pass 1
+            // claimed it once); it is never the block copied, so a file whose data lies on
+            // one takes the copy.
+            ulong acl = din.FileAcl;
+            if (acl != 0 && _dupClaims.ContainsKey(acl) && xattrs.Add(acl))
+            {
+                _inodeClaims[acl] = _inodeClaims.GetValueOrDefault(acl) + 1;
+            }
         }
-        foreach (uint ino in sharers)
+        return sharers;
+    }
+
+    /// <summary>
+    /// Still shared (in e2fsck's multiply-claimed map): metadata always, otherwise while
+    /// more than one claim on the block is left.
+    /// </summary>
+    private bool StillShared(ulong b) => _meta[(int)b] || _inodeClaims.GetValueOrDefault(b) >= 2;
+
+    /// <summary>
+    /// One claim on a shared block goes (the file took a copy, or was deleted). Metadata keeps
+    /// its blocks whatever the files do; a block no claim is left on is free.
+    /// </summary>
+    private void DropInodeClaim(ulong b)
+    {
+        if (_meta[(int)b])
         {
-            Error(Pass1, Ino(ino), "has blocks claimed by another inode or by metadata; those blocks are copied");
-            if (!_repair || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
-            {
-                continue;
-            }
-            var w = new InodeWalk(ino, din);
-            WalkBlocks(w, CloneShared);
-            if (w.Changed)
-            {
-                _v.WriteInode(ino, w.Din);
-            }
-            if (_dirs.ContainsKey(ino) || _fileMaps.ContainsKey(ino))
-            {
-                // Its blocks moved: pass 2 (or the quota and orphan file checks) must read the copies.
-                var again = new InodeWalk(ino, w.Din);
-                WalkBlocks(again, (walk, c) =>
-                {
-                    if (c.Logical >= 0)
-                    {
-                        for (int k = 0; k < c.Count; k++)
-                        {
-                            walk.DirBlocks.Add(((uint)(c.Logical + k), c.Physical + (ulong)k));
-                        }
-                    }
-                    return Keep;
-                });
-                if (_dirs.ContainsKey(ino))
-                {
-                    _dirs[ino] = again.DirBlocks;
-                }
-                if (_fileMaps.ContainsKey(ino))
-                {
-                    _fileMaps[ino] = again.DirBlocks;
-                }
-            }
+            return;
+        }
+        int left = _inodeClaims.GetValueOrDefault(b) - 1;
+        _inodeClaims[b] = left;
+        if (left <= 0)
+        {
+            _used[(int)b] = false;
         }
     }
 
@@ -79,64 +120,5 @@ internal sealed partial class Ext2CheckRun
         bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
         bool fastLink = type == 7 && IsFastSymlink(din);
         return (type is 1 or 2 or 7) && !inline && !fastLink;
-    }
-
-    private bool SharesAny(BlockClaim c)
-    {
-        for (int k = 0; k < c.Count; k++)
-        {
-            if (_dupClaims.ContainsKey(c.Physical + (ulong)k))
-            {
-                return true;
-            }
-        }
-        return false;
-    }
-
-    private ulong CloneShared(InodeWalk w, BlockClaim c)
-    {
-        if (!_v.InFs(c.Physical) || c.Physical + (ulong)c.Count > _v.BlocksCount)
-        {
-            return Keep;
-        }
-        bool clone = false;
-        for (int k = 0; k < c.Count; k++)
-        {
-            if (_dupClaims.TryGetValue(c.Physical + (ulong)k, out int claims) && claims > 1)
-            {
-                clone = true;
-            }
-        }
-        if (!clone)
-        {
-            return Keep;
-        }
-        ulong copy = AllocBlocks(c.Count);
-        if (copy == 0)
-        {
-            Error(Pass1, Ino(w.Ino), $"no free space to copy shared block {c.Physical}", fixable: false);
-            return Keep;
-        }
-        for (int k = 0; k < c.Count; k++)
-        {
-            ulong old = c.Physical + (ulong)k;
-            if (_v.Read(old, out byte[] data) == Errno.OK)
-            {
-                _v.Write(copy + (ulong)k, data);
-            }
-            // This inode lets go of the old block: it stays in use while another claimant
-            // keeps it. An earlier claimant may have taken a copy already, so this one can
-            // be the last, and then the block is free.
-            if (_dupClaims.TryGetValue(old, out int claims) && claims > 1)
-            {
-                _dupClaims[old] = claims - 1;
-            }
-            else
-            {
-                _dupClaims.Remove(old);
-                _used[(int)old] = false;
-            }
-        }
-        return copy;
     }
 }

@@ -1,0 +1,179 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// Blocks claimed by more than one file (pass 1b/1d): which files get copies, and where the
+/// copies go, as e2fsck decides it. Each repair is compared block for block with e2fsck -fy
+/// on a copy of the same damaged image.
+/// </summary>
+public sealed partial class Ext2CheckSharedBlockTests : IDisposable
+{
+    private readonly ScratchDir _dir = new("ext2ck-shared");
+
+    public void Dispose() => _dir.Dispose();
+
+    /// <summary>
+    /// Fuzz round 11 fault 6 in small: on a file system with 329 free blocks, all single
+    /// blocks between other files, /big's extent is stretched over ten small files, part of
+    /// another and group 1's backup superblock, descriptors and reserved descriptor blocks.
+    /// /big has the lowest inode, so it alone gets copies (one free block each, not one run
+    /// the extent's length, which does not exist); the small files keep theirs.
+    /// </summary>
+    [Fact]
+    public void Check_FileStretchedOverSmallFilesAndBackupSuperblock_NearlyFull_CopiesAsE2fsck()
+    {
+        string img = MakeNearlyFull();
+        uint big = InodeOf(img, "/big");
+        long start = Bmap(img, "/s01", 0);
+        long end = ReservedGdtEnd(img, group: 1) + 1;
+        Assert.True(start < 8193 && end - start > 64, $"layout changed: /s01 at {start}, group 1 data from {end}");
+        // i_block words 4 and 5: the only extent's length (start_hi 0) and start.
+        Debugfs(img, $"set_inode_field <{big}> block[4] {end - start}");
+        Debugfs(img, $"set_inode_field <{big}> block[5] {start}");
+        var others = Enumerable.Range(1, 10).Select(i => $"/s{i:00}").Append("/c001").ToArray();
+        var before = others.ToDictionary(p => p, p => DebugfsRead(img, $"blocks {p}"));
+        string oracle = CopyBeside(img, "oracle.img");
+        ToolResult fixedByE2fsck = OracleTool.Run("e2fsck", "-fy", oracle);
+        Assert.True(fixedByE2fsck.ExitCode == 1, fixedByE2fsck.Transcript);
+
+        CheckReport found = RepairRoundTrip(img);
+
+        Assert.Contains(found.Findings, f => f.Location == $"inode {big}" && f.Message.Contains("claimed by another inode or by metadata", StringComparison.Ordinal));
+        foreach (string p in others)
+        {
+            Assert.Equal(before[p], DebugfsRead(img, $"blocks {p}"));
+            Assert.Equal(DebugfsRead(oracle, $"blocks {p}"), DebugfsRead(img, $"blocks {p}"));
+        }
+        // The same blocks as e2fsck's (which of them hold the extent tree may differ: its leaves split as they fill).
+        Assert.Equal(SortedBlocks(oracle, "/big"), SortedBlocks(img, "/big"));
+        Assert.Equal(FreeBlocks(oracle), FreeBlocks(img));
+        Assert.Equal(DumpFile(oracle, "/big"), DumpFile(img, "/big"));
+    }
+
+    /// <summary>
+    /// Two one-block files made to share one block: the one with the lower inode number gets
+    /// the copy; the other then shares only with a file already copied and keeps the block
+    /// (e2fsck: "Multiply-claimed blocks already reassigned or cloned").
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_FileSharingOnlyWithAFileAlreadyCopied_KeepsItsBlock(string flavour)
+    {
+        string img = Make(_dir, flavour);
+        string[] pair = new[] { "/many/file1", "/many/file2" }.OrderBy(p => InodeOf(img, p)).ToArray();
+        string first = pair[0];
+        string second = pair[1];
+        long shared = Bmap(img, first, 0);
+        string content = DebugfsRead(img, $"cat {first}");
+        uint firstIno = InodeOf(img, first);
+        uint secondIno = InodeOf(img, second);
+        // ext2: the first direct pointer; ext4: the only extent's start (i_block word 5).
+        Debugfs(img, flavour == "ext2" ? $"set_inode_field <{secondIno}> block[0] {shared}" : $"set_inode_field <{secondIno}> block[5] {shared}");
+        string oracle = CopyBeside(img, "oracle.img");
+        ToolResult fixedByE2fsck = OracleTool.Run("e2fsck", "-fy", oracle);
+        Assert.True(fixedByE2fsck.ExitCode == 1, fixedByE2fsck.Transcript);
+
+        // Under -n nothing is copied, so both are errors (e2fsck asks to clone each).
+        CheckReport found = AssertBothDamaged(img);
+        Assert.All(new[] { firstIno, secondIno }, ino => Assert.Contains(found.Findings, f => f.Location == $"inode {ino}"
+            && f.Severity == CheckSeverity.Error && f.Message.Contains("claimed by another inode", StringComparison.Ordinal)));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+
+        Assert.Contains(fix.Findings, f => f.Location == $"inode {firstIno}" && f.Severity == CheckSeverity.Error && f.Repaired);
+        Assert.Contains(fix.Findings, f => f.Location == $"inode {secondIno}" && f.Severity == CheckSeverity.Note
+            && f.Message.Contains("already given their own copies", StringComparison.Ordinal));
+        Assert.Equal(shared, Bmap(img, second, 0));
+        Assert.NotEqual(shared, Bmap(img, first, 0));
+        Assert.Equal(Bmap(oracle, first, 0), Bmap(img, first, 0));
+        Assert.Equal(content, DebugfsRead(img, $"cat {first}"));
+        Assert.Equal(content, DebugfsRead(img, $"cat {second}"));
+    }
+
+    /// <summary>
+    /// 32 MiB, 1 KiB blocks, no journal: /big (64 blocks, the lowest inode), a filler up to 30
+    /// blocks before group 1, /s01../s10 (3 blocks each) there, then 72-block chunks with a
+    /// one-block file between each two, until the file system is full; the one-block files
+    /// are then removed, leaving the free space in single blocks.
+    /// </summary>
+    private string MakeNearlyFull()
+    {
+        string img = _dir.File("full.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-N", "1024", "-O", "^has_journal",
+            "-E", "lazy_itable_init=0", img, "32M");
+        Match g0 = Group0Free().Match(OracleTool.RunExpect(0, "dumpe2fs", img).Stdout);
+        Assert.True(g0.Success);
+        int free0 = int.Parse(g0.Groups[1].Value, CultureInfo.InvariantCulture);
+        WriteRandom("big", 64 * 1024, 1);
+        WriteRandom("fill0", (free0 - 64 - 30 - 3) * 1024, 2);
+        WriteRandom("small", 3 * 1024, 3);
+        WriteRandom("chunk", 72 * 1024, 4);
+        WriteRandom("one", 1024, 5);
+        var cmds = new List<string> { $"write {_dir.File("big")} big", $"write {_dir.File("fill0")} fill0" };
+        cmds.AddRange(Enumerable.Range(1, 10).Select(i => $"write {_dir.File("small")} s{i:00}"));
+        for (int i = 1; i <= 340; i++)
+        {
+            cmds.Add($"write {_dir.File("chunk")} c{i:000}");
+            cmds.Add($"write {_dir.File("one")} x{i:000}");
+        }
+        RunDebugfsScript(img, "fill.cmds", cmds);
+        RunDebugfsScript(img, "holes.cmds", Enumerable.Range(1, 340).Select(i => $"rm x{i:000}"));
+        return img;
+    }
+
+    private void WriteRandom(string name, int bytes, int seed)
+    {
+        byte[] b = new byte[bytes];
+        new Random(seed).NextBytes(b);
+        File.WriteAllBytes(_dir.File(name), b);
+    }
+
+    /// <summary>Runs debugfs -w -f over the commands; the last writes fail once the file system is full, as meant.</summary>
+    private void RunDebugfsScript(string img, string name, IEnumerable<string> commands)
+    {
+        string script = _dir.File(name);
+        File.WriteAllLines(script, commands);
+        _ = OracleTool.Run("debugfs", "-w", "-f", script, img);
+    }
+
+    private static long ReservedGdtEnd(string img, int group)
+    {
+        string text = OracleTool.RunExpect(0, "dumpe2fs", img).Stdout;
+        string part = text[text.IndexOf($"Group {group}:", StringComparison.Ordinal)..];
+        Match m = ReservedGdtLine().Match(part);
+        Assert.True(m.Success, part);
+        return long.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    private static long[] SortedBlocks(string img, string path) =>
+        [.. DebugfsRead(img, $"blocks {path}").Split([' ', '\n'], StringSplitOptions.RemoveEmptyEntries)
+            .Select(s => long.Parse(s, CultureInfo.InvariantCulture)).Order()];
+
+    private static string FreeBlocks(string img) =>
+        FreeBlocksLine().Match(OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout).Value;
+
+    private static string DumpFile(string img, string path) =>
+        Convert.ToBase64String(DumpInode(img, InodeOf(img, path)));
+
+    private static uint InodeOf(string img, string path) =>
+        uint.Parse(InodeLine().Match(DebugfsRead(img, $"stat {path}")).Groups[1].Value, CultureInfo.InvariantCulture);
+
+    [GeneratedRegex(@"Inode: (\d+)")]
+    private static partial Regex InodeLine();
+
+    [GeneratedRegex(@"Group 0:[\s\S]*?\n\s+(\d+) free blocks")]
+    private static partial Regex Group0Free();
+
+    [GeneratedRegex(@"Reserved GDT blocks at \d+-(\d+)")]
+    private static partial Regex ReservedGdtLine();
+
+    [GeneratedRegex(@"Free blocks:\s+\d+")]
+    private static partial Regex FreeBlocksLine();
+}
