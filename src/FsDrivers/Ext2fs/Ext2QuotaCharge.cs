@@ -6,7 +6,7 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// Whom an inode is charged to in the quota files, and for how much space: its uid, gid and
 /// project id, one inode and the bytes of its i_blocks. The rule e2fsck and the kernel share:
 /// an inode in use charges, except the reserved ones (the root aside), the project quota
-/// file and inodes holding an extended attribute's value.
+/// file, the orphan file and inodes holding an extended attribute's value.
 /// </summary>
 internal readonly record struct Ext2QuotaCharge(uint Uid, uint Gid, uint Project, ulong Space)
 {
@@ -19,7 +19,7 @@ internal readonly record struct Ext2QuotaCharge(uint Uid, uint Gid, uint Project
     public static Ext2QuotaCharge? Of(Ext2Superblock sb, uint ino, Ext2Dinode din)
     {
         if (din.LinksCount == 0 || din.Mode == 0 || (ino < sb.FirstIno && ino != RootIno)
-            || ino == sb.QuotaInum(2) || (din.Flags & FlagEaInode) != 0)
+            || ino == sb.QuotaInum(2) || ino == sb.OrphanFileInum || (din.Flags & FlagEaInode) != 0)
         {
             return null;
         }

@@ -63,6 +63,43 @@ public sealed class Ext2CheckOrphanReleaseTests : IDisposable
     private static string BlockCount(string img, uint ino) =>
         Regex.Match(DebugfsRead(img, $"stat <{ino}>"), @"Blockcount: \d+").Value;
 
+    /// <summary>
+    /// A list that comes back to an orphan with links (A, B, A): e2fsck cuts it again, which
+    /// frees nothing more, and its dtime, cleared the first time, ends the list. Ours the same.
+    /// </summary>
+    [Fact]
+    public void Check_ListComingBackToACutOrphan_CutOnceNotesOnly()
+    {
+        string img = Make(_dir, "ext4");
+        (uint big, uint small) = CrashWithOrphans(img, 70_000);
+        Debugfs(img, $"set_inode_field <{small}> links_count 1");
+        Debugfs(img, $"ln <{small}> /d/small.bin");
+        Debugfs(img, $"set_inode_field <{small}> dtime {big}");
+        string theirs = CopyBeside(img, "theirs.img");
+
+        CheckReport fix = ReleaseRoundTrip(img);
+        Assert.Equal(2, fix.Findings.Count(f => f.Location == $"inode {big}" && f.Message.StartsWith("truncating", StringComparison.Ordinal)));
+        Assert.Equal(0, OracleTool.Run("e2fsck", "-fy", theirs).ExitCode);
+        Assert.Equal(DebugfsRead(theirs, "blocks /big.bin"), DebugfsRead(img, "blocks /big.bin"));
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+    }
+
+    /// <summary>An orphan whose inode checksum does not match is not trusted (e2fsck will not read it): the release stops, pass 1 judges it.</summary>
+    [Fact]
+    public void Check_OrphanWithABadInodeChecksum_NotReleased()
+    {
+        string img = Make(_dir, "ext4");
+        string blocks = DebugfsRead(img, "blocks /big.bin");
+        (uint big, _) = CrashWithOrphans(img, 3000);
+        Debugfs(img, $"set_inode_field <{big}> checksum 0x1234");
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Location == $"inode {big}" && f.Message.Contains("checksum does not match; the orphan release stops", StringComparison.Ordinal));
+        Assert.DoesNotContain(fix.Findings, f => f.Message.StartsWith("truncating", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(blocks, DebugfsRead(img, "blocks /big.bin"));
+    }
+
     /// <summary>A quota image: the usage the orphans held comes off the quota files with them, as e2fsck -fy writes them.</summary>
     [Fact]
     public void Check_OrphansOnAQuotaImage_UsageTakenOffAsE2fsckTakesIt()

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
 using RumpFs.TestSupport;
 using RumpFs.Vfs;
 using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
@@ -53,6 +55,44 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
     {
         string img = _dir.File("empty.img");
         OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "quota,project", "-I", "256", img, "32M");
+        AssertBothClean(img);
+    }
+
+    /// <summary>The orphan file is charged to no one (e2fsck and mke2fs leave it out), so a fresh image is clean for both.</summary>
+    [Theory]
+    [InlineData("quota,orphan_file")]
+    [InlineData("quota,project,orphan_file")]
+    public void Check_QuotaImageWithAnOrphanFile_IsCleanForBoth(string features)
+    {
+        string img = Image(features, "1000:1000");
+        Assert.True(OracleTool.Run("e2fsck", "-fy", img).ExitCode <= 1);
+        AssertBothClean(img);
+    }
+
+    /// <summary>
+    /// e2fsck writes the project quota file into the free blocks it finds: scattered ones give
+    /// it an extent tree of depth 1, which is still the quota file for both checkers.
+    /// </summary>
+    [Fact]
+    public void Check_ProjectQuotaFileWithADepthOneTree_IsCleanForBoth()
+    {
+        string src = _dir.File("depth1");
+        Directory.CreateDirectory(src);
+        File.WriteAllBytes(Path.Combine(src, "big"), [.. Enumerable.Range(0, 400_000).Select(i => (byte)(1 + (i % 251)))]);
+        for (int i = 1; i <= 150; i++)
+        {
+            File.WriteAllText(Path.Combine(src, $"p{i}"), $"{i}\n");
+        }
+        string img = _dir.File("depth1.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-I", "256", "-t", "ext4", "-O", "quota,project", "-d", src, img, "32M");
+        // Free space only in one-block holes, and 150 project ids to write.
+        string script = string.Join('\n', Enumerable.Range(0, 195).Select(k => $"punch /big {1 + (2 * k)} {1 + (2 * k)}")
+            .Concat(Enumerable.Range(1, 150).Select(i => $"sif /p{i} projid {(i * 1000) + 7}")));
+        OracleTool.Run("debugfs", ["-w", "-f", "-", img], stdin: script);
+        Assert.True(OracleTool.Run("e2fsck", "-fy", img).ExitCode <= 1);
+        uint projectQuota = uint.Parse(Regex.Match(OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, @"Project quota inode:\s+(\d+)").Groups[1].Value,
+            CultureInfo.InvariantCulture);
+        Assert.Contains("(ETB0)", DebugfsRead(img, $"stat <{projectQuota}>"), StringComparison.Ordinal);
         AssertBothClean(img);
     }
 

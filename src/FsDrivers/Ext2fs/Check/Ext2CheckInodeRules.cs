@@ -103,13 +103,32 @@ internal sealed partial class Ext2CheckRun
         return len >= 0 && len == din.Size;
     }
 
-    /// <summary>The physical start of the first extent when the root is a leaf (0 otherwise).</summary>
-    private static ulong FirstExtentBlock(Ext2Dinode din)
+    /// <summary>
+    /// The physical start of the first extent, down the index to the first leaf (a quota file
+    /// e2fsck writes into scattered free blocks has a depth-1 tree); 0 when the tree does not read.
+    /// </summary>
+    private ulong FirstExtentBlock(Ext2Dinode din)
     {
-        Ext4Extent.Header h = Ext4Extent.ReadHeader(din.BlockBytes);
-        return h.Magic == Ext4Extent.Magic && h.Depth == 0 && h.Entries >= 1
-            ? Ext4Extent.ReadLeaf(Ext4Extent.Entry((ReadOnlySpan<byte>)din.BlockBytes, 0)).Physical
-            : 0;
+        byte[] node = din.BlockBytes.ToArray();
+        for (int level = 0; level <= 5; level++)
+        {
+            Ext4Extent.Header h = Ext4Extent.ReadHeader(node);
+            if (h.Magic != Ext4Extent.Magic || h.Entries < 1 || 12 + (12 * h.Entries) > node.Length)
+            {
+                return 0;
+            }
+            if (h.Depth == 0)
+            {
+                return Ext4Extent.ReadLeaf(Ext4Extent.Entry((ReadOnlySpan<byte>)node, 0)).Physical;
+            }
+            (uint _, ulong child) = Ext4Extent.ReadIndex(Ext4Extent.Entry((ReadOnlySpan<byte>)node, 0));
+            if (!_v.InFs(child) || _v.Read(child, out byte[] data) != Errno.OK)
+            {
+                return 0;
+            }
+            node = data;
+        }
+        return 0;
     }
 
     private const uint FlagImmutable = 0x10;

@@ -12,8 +12,9 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// file system, so each gets a note, not an error, and the blocks, inodes and quota usage
 /// this frees are followed quietly in pass 5 and the quota check.
 /// A file system marked with errors skips the release (e2fsck trusts neither list then; the
-/// passes judge those inodes). A number out of range, a map that does not read, or a block
-/// outside the file system, metadata or already free stops the release there, reported.
+/// passes judge those inodes). A number out of range, an inode whose checksum does not
+/// match, a map that does not read, or a block outside the file system, metadata or already
+/// free stops the release there, reported.
 /// Unlike e2fsck, a truncated orphan keeps its extended attribute block: e2fsck drops it on
 /// a truncation too, where the kernel keeps it.
 /// </summary>
@@ -25,8 +26,8 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Per quota type and id: the space and inodes the release took off (the quota files still hold them).</summary>
     private readonly Dictionary<uint, (ulong Space, ulong Inodes)>[] _releasedUsage = [[], [], []];
 
-    /// <summary>Orphans met in this release, so one named twice stops it.</summary>
-    private readonly HashSet<uint> _orphansMet = [];
+    /// <summary>Orphans finished so far: a bound on a list that would otherwise never end.</summary>
+    private uint _orphanSteps;
 
     private void ReleaseOrphans()
     {
@@ -116,9 +117,19 @@ internal sealed partial class Ext2CheckRun
     private bool ReleaseOrphan(uint ino, out uint next)
     {
         next = 0;
-        if (ino < Sb.FirstIno || ino > _v.InodesCount || !_orphansMet.Add(ino) || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
+        // An orphan met again is finished again, as e2fsck does: a cut one is cut to the same
+        // size (nothing more goes, and its dtime, now 0, ends the list); a deleted one now
+        // holds the time in its dtime, an illegal next inode, which stops the release.
+        if (ino < Sb.FirstIno || ino > _v.InodesCount || ++_orphanSteps > _v.InodesCount
+            || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
         {
-            Error(Pass0, Ino(ino), "named as an orphan twice, or not an inode that can be one; the orphan release stops here");
+            Error(Pass0, Ino(ino), "not an inode that can be an orphan; the orphan release stops here");
+            return false;
+        }
+        if (_v.MetadataCsum && !din.ChecksumMatches(_v.CsumSeed, ino))
+        {
+            // e2fsck will not read such an inode; pass 1 judges it with the rest.
+            Error(Pass0, Ino(ino), "orphan's inode checksum does not match; the orphan release stops here");
             return false;
         }
         bool truncate = din.LinksCount != 0;
