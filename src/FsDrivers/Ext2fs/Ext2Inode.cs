@@ -55,7 +55,12 @@ internal sealed partial class Ext2Node
     {
         node = null;
         Ext2Mount fs = dir.Fs;
-        Errno e = AllocFreeNumber(fs, dir.Number, va.Type == VType.Directory, out uint ino);
+        Errno e = QuotaAllowsNewInode(fs, va.Uid, va.Gid, dir.ProjectPassedOn);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = AllocFreeNumber(fs, dir.Number, va.Type == VType.Directory, out uint ino);
         if (e != Errno.OK)
         {
             return e;

@@ -23,6 +23,9 @@ internal sealed partial class Ext2Node
     /// <summary>Project ids exist with the project feature and inodes over 128 bytes.</summary>
     private bool KeepsProjects => Fs.ProjectFeature && Fs.InodeSize > Ext2Dinode.BaseSize;
 
+    /// <summary>The project a new inode made in this directory belongs to: the directory's when it passes it on, else 0.</summary>
+    internal uint ProjectPassedOn => KeepsProjects && (Din.Flags & FlagProjectInherit) != 0 ? ProjectId : 0;
+
     /// <summary>Give a new inode <paramref name="din"/> in this directory the directory's project, when it passes it on.</summary>
     internal void PassOnProject(Ext2Dinode din)
     {
@@ -61,9 +64,15 @@ internal sealed partial class Ext2Node
         {
             return Errno.EPERM;
         }
+        // The new project must have room for the inode and its blocks (dquot_transfer).
+        Errno e = QuotaAllowsTransfer(Din.Uid, Din.Gid, projectId, Ext2QuotaLimits.TypeBit(2));
+        if (e != Errno.OK)
+        {
+            return e;
+        }
         if (!Din.HasExtra(Ext2Dinode.Off.Projid + 4))
         {
-            Errno e = GrowExtraIsize(WantedExtraIsize(Fs));
+            e = GrowExtraIsize(WantedExtraIsize(Fs));
             if (e != Errno.OK)
             {
                 return e;
