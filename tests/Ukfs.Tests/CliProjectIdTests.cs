@@ -67,4 +67,14 @@ public sealed class CliProjectIdTests : IDisposable
         Assert.Contains("-p needs a project id", _cli.Fails(img, "chattr", "-p").Stderr, StringComparison.Ordinal);
         OracleTool.RunExpect(0, "e2fsck", "-fn", img);
     }
+
+    /// <summary>ukfs -o passes the quota options to the driver: prjquota without the project feature is refused in ext4's words.</summary>
+    [Fact]
+    public void QuotaMountOptions_ReachTheDriver()
+    {
+        string img = Image("quota");
+        Assert.Contains("Project quota feature not enabled", _cli.Fails("-o", "prjquota", img, "ls", "/").Stderr, StringComparison.Ordinal);
+        _cli.Ok("-o", "usrquota,grpquota", img, "mkdir", "/made");
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+    }
 }
