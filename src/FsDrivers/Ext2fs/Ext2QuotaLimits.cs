@@ -130,13 +130,24 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
                 {
                     continue;
                 }
-                if (was is Ext2QuotaCharge w && ids.TryGetValue(w.IdOf(type), out Dquot? a))
+                uint? from = was?.IdOf(type), to = now?.IdOf(type);
+                if (from == to && from is uint id)
                 {
-                    Change(a, -(long)w.Space, -1);
+                    // One id: the net change only, so that a file growing past a soft limit
+                    // does not dip under it on the way and end its grace time.
+                    if (ids.TryGetValue(id, out Dquot? same))
+                    {
+                        Change(same, (long)now!.Value.Space - (long)was!.Value.Space, 0);
+                    }
+                    continue;
                 }
-                if (now is Ext2QuotaCharge n && ids.TryGetValue(n.IdOf(type), out Dquot? b))
+                if (from is uint f && ids.TryGetValue(f, out Dquot? a))
                 {
-                    Change(b, (long)n.Space, 1);
+                    Change(a, -(long)was!.Value.Space, -1);
+                }
+                if (to is uint t && ids.TryGetValue(t, out Dquot? b))
+                {
+                    Change(b, (long)now!.Value.Space, 1);
                 }
             }
         }

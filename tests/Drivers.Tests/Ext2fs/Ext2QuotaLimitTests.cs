@@ -185,6 +185,7 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
             Vnode f = Ext2Fixture.Resolve(root.Mount, "/g/f");
             Assert.Equal(Errno.EDQUOT, Vop.Write(f, 100 * KiB, new byte[KiB], User, out _));
             Assert.Equal(Errno.OK, Vop.Write(f, 100 * KiB, new byte[KiB], Root, out _));
+            Assert.Equal(Errno.EDQUOT, Vop.Write(f, 110 * KiB, new byte[KiB], User, out _)); // root's blocks ended no grace
             // Back under the soft limit the grace time ends: the user may write again.
             VAttr size = VAttr.ForSet(VAttrMask.Size);
             size.Size = 0;
