@@ -296,6 +296,25 @@ public abstract class Vnode
     /// </summary>
     public virtual Errno SetFileFlags(FileFlags flags) => Errno.ENOTTY;
 
+    /// <summary>
+    /// FS_IOC_FSGETXATTR's fsx_projid: the file's project id (ext4's i_projid). EOPNOTSUPP
+    /// (the default) where the file system keeps none; the caller then shows project 0, as
+    /// Linux does for such file systems.
+    /// </summary>
+    public virtual Errno GetProjectId(out uint projectId)
+    {
+        projectId = 0;
+        return Errno.EOPNOTSUPP;
+    }
+
+    /// <summary>
+    /// FS_IOC_FSSETXATTR's fsx_projid: move the file to project <paramref name="projectId"/>
+    /// and update ctime. Called with the vnode locked, only when the id differs from the
+    /// current one, after Vop has checked who may change it. EOPNOTSUPP (the default) where
+    /// the file system keeps no project ids.
+    /// </summary>
+    public virtual Errno SetProjectId(uint projectId) => Errno.EOPNOTSUPP;
+
     // ---- Life cycle, called by the VnodeCache. ----------------------------------------
 
     /// <summary>

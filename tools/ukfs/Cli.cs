@@ -118,9 +118,10 @@ public static class Cli
             $"unknown command '{verb}' (commands: {string.Join(' ', CommandTable.All.Select(c => c.Verb))})");
         string[] verbArgs = args[i..];
         List<string> chattrModes = [];
+        string? chattrProject = null;
         if (spec.OptionsType == typeof(ChattrOptions))
         {
-            verbArgs = ChattrOptions.TakeModes(verbArgs, out chattrModes);
+            verbArgs = ChattrOptions.TakeModes(verbArgs, out chattrModes, out chattrProject);
         }
         object? options = ParseVerb(spec, verbArgs, stdout);
         if (options is null)
@@ -130,6 +131,7 @@ public static class Cli
         if (options is ChattrOptions chattr)
         {
             chattr.Modes = chattrModes;
+            chattr.ProjectText = chattrProject;
         }
         (options as IValidatedOptions)?.Validate();
         ImageSpec image = ImageSpec.Parse(imageText);

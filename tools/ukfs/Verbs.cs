@@ -234,10 +234,11 @@ internal sealed class LsattrOptions
     [Option('d', HelpText = "Show directories themselves, not their contents.")] public bool Directories { get; set; }
     [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
     [Option('a', HelpText = "Include names that start with a dot.")] public bool All { get; set; }
+    [Option('p', HelpText = "Show each file's project id too.")] public bool Project { get; set; }
     [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
 }
 
-[Verb("chattr", HelpText = "Change file flags, as e2fsprogs chattr does: +i, -a, =dA (letters of lsattr but E, I, N, V).")]
+[Verb("chattr", HelpText = "Change file flags, as e2fsprogs chattr does: +i, -a, =dA (letters of lsattr but E, I, N, V); -p PROJECT sets the project id.")]
 internal sealed class ChattrOptions : IValidatedOptions
 {
     [Option('R', HelpText = "Recurse into directories (symbolic links are not followed).")] public bool Recursive { get; set; }
@@ -247,21 +248,35 @@ internal sealed class ChattrOptions : IValidatedOptions
     /// <summary>The +FLAGS, -FLAGS and =FLAGS arguments, taken out before parsing (see <see cref="TakeModes"/>).</summary>
     public IReadOnlyList<string> Modes { get; set; } = [];
 
+    /// <summary>The PROJECT of "-p PROJECT", taken out with the modes (see <see cref="TakeModes"/>).</summary>
+    public string? ProjectText { get; set; }
+
+    /// <summary>The project id to set, or null; set by <see cref="Validate"/>.</summary>
+    public uint? Project { get; private set; }
+
     /// <summary>Flags to add, to remove, or the whole set (=); set by <see cref="Validate"/>.</summary>
     public (FileFlags Add, FileFlags Remove, FileFlags? Exactly) Change { get; private set; }
 
     /// <summary>
     /// "-i" is a mode to chattr, not an option, which no option parser reads that way; the
-    /// modes are taken out of the arguments first (as chattr itself does by hand). -R and -f
-    /// stay options; after "--" everything is a path.
+    /// modes are taken out of the arguments first (as chattr itself does by hand), and so is
+    /// "-p PROJECT", which would otherwise read as the mode "remove flag p". -R and -f stay
+    /// options; after "--" everything is a path.
     /// </summary>
-    public static string[] TakeModes(string[] verbArgs, out List<string> modes)
+    public static string[] TakeModes(string[] verbArgs, out List<string> modes, out string? project)
     {
         modes = [];
+        project = null;
         var rest = new List<string>();
         bool pathsOnly = false;
-        foreach (string arg in verbArgs)
+        for (int i = 0; i < verbArgs.Length; i++)
         {
+            string arg = verbArgs[i];
+            if (!pathsOnly && arg == "-p")
+            {
+                project = i + 1 < verbArgs.Length ? verbArgs[++i] : throw new UsageException("chattr: -p needs a project id");
+                continue;
+            }
             // "=" alone clears every flag chattr can set.
             bool mode = !pathsOnly && (arg == "=" || (arg.Length > 1 && arg[0] is '+' or '-' or '='
                 && arg[1..].All(char.IsAsciiLetter) && arg is not ("-R" or "-f")));
@@ -273,9 +288,13 @@ internal sealed class ChattrOptions : IValidatedOptions
 
     public void Validate()
     {
-        if (Modes.Count == 0)
+        if (Modes.Count == 0 && ProjectText is null)
         {
-            throw new UsageException("chattr: give a mode (+FLAGS, -FLAGS or =FLAGS) before the paths");
+            throw new UsageException("chattr: give a mode (+FLAGS, -FLAGS or =FLAGS) or -p PROJECT before the paths");
+        }
+        if (ProjectText is not null)
+        {
+            Project = ParseProject(ProjectText) ?? throw new UsageException($"chattr: bad project - {ProjectText}");
         }
         FileFlags add = FileFlags.None, remove = FileFlags.None;
         FileFlags? exactly = null;
@@ -298,6 +317,30 @@ internal sealed class ChattrOptions : IValidatedOptions
             throw new UsageException("chattr: = cannot go with + or -");
         }
         Change = (add, remove, exactly);
+    }
+
+    /// <summary>A project id as chattr reads it (strtol base 0: 0x hexadecimal, a leading 0 octal); null when it is none.</summary>
+    private static uint? ParseProject(string text)
+    {
+        (string digits, int radix) = text switch
+        {
+            ['0', 'x' or 'X', .. var hex] => (hex, 16),
+            ['0', _, ..] => (text[1..], 8),
+            _ => (text, 10),
+        };
+        if (digits.Length == 0 || !digits.All(char.IsAsciiHexDigit))
+        {
+            return null;
+        }
+        try
+        {
+            ulong value = Convert.ToUInt64(digits, radix);
+            return value <= uint.MaxValue ? (uint)value : null;
+        }
+        catch (Exception e) when (e is FormatException or OverflowException or ArgumentException)
+        {
+            return null;
+        }
     }
 }
 

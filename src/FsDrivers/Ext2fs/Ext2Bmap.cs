@@ -312,6 +312,11 @@ internal sealed partial class Ext2Node
         }
         int maxLength = unwritten ? Ext4Extent.MaxUninitLen : Ext4Extent.MaxInitLen;
         count = Math.Min(count, maxLength);
+        e = QuotaAllowsBlocks(ref count);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
         e = Fs.AllocBlocks(goal, count, out pblk, out got);
         if (e != Errno.OK)
         {
@@ -357,6 +362,11 @@ internal sealed partial class Ext2Node
             if (offs[0] > 0 && Din.BlockPointer(offs[0] - 1) != 0)
             {
                 goal = Din.BlockPointer(offs[0] - 1) + 1UL;
+            }
+            e = QuotaAllowsBlocks(ref limit);
+            if (e != Errno.OK)
+            {
+                return e;
             }
             e = Fs.AllocBlocks(goal, limit, out pblk, out got);
             if (e != Errno.OK)
@@ -427,6 +437,11 @@ internal sealed partial class Ext2Node
                 goal = offs[level] > 0 && BinaryPrimitives.ReadUInt32LittleEndian(b[(at - 4)..]) != 0
                     ? BinaryPrimitives.ReadUInt32LittleEndian(b[(at - 4)..]) + 1UL
                     : ptr + 1;
+                e = QuotaAllowsBlocks(ref limit);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
                 e = Fs.AllocBlocks(goal, limit, out pblk, out got);
                 if (e != Errno.OK)
                 {
@@ -448,7 +463,14 @@ internal sealed partial class Ext2Node
 
     private Errno NewIndirectBlock(ulong goal, out ulong blk)
     {
-        Errno e = Fs.AllocBlocks(goal, 1, out blk, out _);
+        blk = 0;
+        int one = 1;
+        Errno e = QuotaAllowsBlocks(ref one);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = Fs.AllocBlocks(goal, 1, out blk, out _);
         if (e != Errno.OK)
         {
             return e;

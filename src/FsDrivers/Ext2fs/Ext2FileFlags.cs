@@ -7,9 +7,12 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// <summary>
 /// lsattr/chattr on ext2/ext3/ext4: i_flags are Linux's generic flags bit for bit. What is
 /// shown is EXT4_FL_USER_VISIBLE; what may change is the subset whose meaning needs nothing
-/// more on disk (no compression, encryption, verity, casefold or project ids, and no
-/// conversion between block maps and extents, which Linux does on +e and refuses on -e).
-/// As ext4 does, flags that make no sense for the file's type are dropped silently.
+/// more on disk (no compression, encryption, verity or casefold, and no conversion between
+/// block maps and extents, which Linux does on +e and refuses on -e). Project inherit (P)
+/// is stored on directories with or without the project feature, as ext4 stores it (it acts
+/// only with the feature). A directory-only flag (D T P) asked of a regular file is
+/// EOPNOTSUPP, as ext4_fileattr_set answers since Linux 5.13 (older kernels dropped it);
+/// on other types the flags beyond d and A are dropped, as ext4_mask_flags does.
 /// </summary>
 internal sealed partial class Ext2Node
 {
@@ -17,7 +20,8 @@ internal sealed partial class Ext2Node
 
     private const FileFlags Settable = FileFlags.SecureDelete | FileFlags.Undelete | FileFlags.Sync
         | FileFlags.Immutable | FileFlags.AppendOnly | FileFlags.NoDump | FileFlags.NoAtime
-        | FileFlags.JournalData | FileFlags.NoTailMerge | FileFlags.DirSync | FileFlags.TopDir;
+        | FileFlags.JournalData | FileFlags.NoTailMerge | FileFlags.DirSync | FileFlags.TopDir
+        | FileFlags.ProjectInherit;
 
     // ext4's EXT4_REG_FLMASK and EXT4_OTHER_FLMASK: directory-only flags off regular files,
     // and only these two on anything that is neither a file nor a directory.
@@ -55,10 +59,13 @@ internal sealed partial class Ext2Node
     public override Errno SetFileFlags(FileFlags flags)
     {
         var old = (FileFlags)Din.Flags;
+        if (Type == VType.Regular && (flags & DirectoryOnly) != 0)
+        {
+            return Errno.EOPNOTSUPP;
+        }
         flags = Type switch
         {
-            VType.Directory => flags,
-            VType.Regular => flags & ~DirectoryOnly,
+            VType.Directory or VType.Regular => flags,
             _ => flags & AnyType,
         };
         if (((uint)flags & ~UserVisible) != 0)

@@ -43,12 +43,24 @@ internal sealed partial class Ext2Node
         }
     }
 
+    /// <summary>
+    /// The i_extra_isize ext4 gives new inodes and grows old ones to (s_want_extra_isize,
+    /// at least the 32 bytes of today's fields, within the inode).
+    /// </summary>
+    internal static ushort WantedExtraIsize(Ext2Mount fs) =>
+        (ushort)Math.Min(Math.Max(fs.Sb.WantExtraIsize, (ushort)32), fs.InodeSize - Ext2Dinode.BaseSize);
+
     /// <summary>Allocate and initialise a new inode of <paramref name="va"/>'s type in directory <paramref name="dir"/>.</summary>
     internal static Errno Allocate(Ext2Node dir, in VAttr va, bool fastSymlink, out Ext2Node? node)
     {
         node = null;
         Ext2Mount fs = dir.Fs;
-        Errno e = AllocFreeNumber(fs, dir.Number, va.Type == VType.Directory, out uint ino);
+        Errno e = QuotaAllowsNewInode(fs, va.Uid, va.Gid, dir.ProjectPassedOn);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        e = AllocFreeNumber(fs, dir.Number, va.Type == VType.Directory, out uint ino);
         if (e != Errno.OK)
         {
             return e;
@@ -56,8 +68,7 @@ internal sealed partial class Ext2Node
         var din = new Ext2Dinode(new byte[fs.InodeSize]);
         if (fs.InodeSize > Ext2Dinode.BaseSize)
         {
-            ushort extra = Math.Max(fs.Sb.WantExtraIsize, (ushort)32);
-            din.SetExtraIsize((ushort)Math.Min(extra, fs.InodeSize - Ext2Dinode.BaseSize));
+            din.SetExtraIsize(WantedExtraIsize(fs));
         }
         din.Mode = (ushort)(va.Type.ToModeBits() | (va.Mode & 0xFFF));
         din.Uid = va.Uid;

@@ -29,6 +29,7 @@ internal sealed partial class Ext2Mount : Mount
         BlockSize = 1024 << (int)sb.LogBlockSize;
         BlockShift = 10 + (int)sb.LogBlockSize;
         Quota = new Ext2Quota(this);
+        Limits = new Ext2QuotaLimits(this);
         GroupCount = (uint)((sb.BlocksCount - sb.FirstDataBlock + sb.BlocksPerGroup - 1) / sb.BlocksPerGroup);
         InodeSize = sb.InodeSize;
         DescSize = sb.DescSize;
@@ -52,6 +53,9 @@ internal sealed partial class Ext2Mount : Mount
 
     /// <summary>The quota files' usage, kept on read-write mounts of quota file systems.</summary>
     public Ext2Quota Quota { get; }
+
+    /// <summary>The quota limits enforced with -o usrquota, grpquota, prjquota (none without them).</summary>
+    public Ext2QuotaLimits Limits { get; }
     public uint GroupCount { get; }
     public int InodeSize { get; }
     public int DescSize { get; }

@@ -125,7 +125,7 @@ internal sealed partial class Ext2Node : Vnode
         {
             return fs.Corrupt(0, $"inode {ino} has a negative size");
         }
-        node = new Ext2Node(fs, (uint)ino, type, din);
+        node = new Ext2Node(fs, (uint)ino, type, din) { _reported = Ext2QuotaCharge.Of(fs.Sb, (uint)ino, din) };
         return Errno.OK;
     }
 
@@ -133,7 +133,11 @@ internal sealed partial class Ext2Node : Vnode
     internal static Ext2Node CreateNew(Ext2Mount fs, uint ino, VType type, Ext2Dinode din) => new(fs, ino, type, din) { _fresh = true };
 
     /// <summary>Note that the in-core inode changed; it reaches the inode table at update time.</summary>
-    public void MarkDirty() => _dirty = true;
+    public void MarkDirty()
+    {
+        _dirty = true;
+        ReportCharge();
+    }
 
     /// <summary>Copy the in-core inode into its inode-table block (ext2_update) when dirty.</summary>
     public Errno WriteBackIfDirty()
@@ -177,6 +181,7 @@ internal sealed partial class Ext2Node : Vnode
             {
                 Din.UpdateChecksum(Fs.CsumSeed, Number);
             }
+            ReportCharge();
             lock (bp!.SyncRoot)
             {
                 if (Fs.Quota.Enabled)
@@ -253,6 +258,16 @@ internal sealed partial class Ext2Node : Vnode
     public override Errno SetAttr(in VAttr va, Credentials cred)
     {
         Timespec now = Fs.Clock.Now;
+        // A new owner or group must have room for the inode and its blocks (ext4_setattr's
+        // dquot_transfer, before anything changes).
+        uint uid = (va.Mask & VAttrMask.Uid) != 0 ? va.Uid : Din.Uid;
+        uint gid = (va.Mask & VAttrMask.Gid) != 0 ? va.Gid : Din.Gid;
+        int moved = (uid != Din.Uid ? Ext2QuotaLimits.TypeBit(0) : 0) | (gid != Din.Gid ? Ext2QuotaLimits.TypeBit(1) : 0);
+        Errno q = QuotaAllowsTransfer(uid, gid, ProjectId, moved);
+        if (q != Errno.OK)
+        {
+            return q;
+        }
         if ((va.Mask & VAttrMask.Size) != 0)
         {
             if (Type == VType.Directory)

@@ -10,8 +10,8 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// blocks gained or lost, a new owner or group) is gathered when the inode is copied into its
 /// table block, by comparing the copy it replaces, and <see cref="Flush"/> (from Sync, so at
 /// unmount too) adds the totals to the records of the user, group and project quota files.
-/// Limits are not enforced: the usage is kept, as with quotas off in the kernel (usrquota
-/// not given), and e2fsck finds it right.
+/// Limits are enforced elsewhere (<see cref="Ext2QuotaLimits"/>, with -o usrquota...);
+/// this keeps the usage, which e2fsck finds right.
 /// </summary>
 internal sealed class Ext2Quota(Ext2Mount m)
 {

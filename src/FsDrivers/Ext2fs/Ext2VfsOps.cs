@@ -17,15 +17,21 @@ internal static class Ext2VfsOps
     public static Errno MountFs(IBlockDevice device, MountOptions options, out Ext2Mount? mount, out string? message)
     {
         mount = null;
-        if (options.Extra.Count > 0)
+        string? unknown = options.Extra.Keys.FirstOrDefault(k => !Ext2QuotaLimits.OptionNames.Any(names => names.Contains(k)));
+        if (unknown is not null)
         {
-            message = $"unknown ext2fs option '{options.Extra.Keys.First()}'";
+            message = $"unknown ext2fs option '{unknown}'";
             return Errno.EINVAL;
         }
         Errno e = ReadSuperblock(device, out Ext2Superblock? sb, out message);
         if (e != Errno.OK)
         {
             return e;
+        }
+        message = Ext2QuotaLimits.OptionProblem(options, sb!);
+        if (message is not null)
+        {
+            return Errno.EINVAL;
         }
         bool readOnly = options.ReadOnly || device.IsReadOnly;
         e = CheckFeatures(sb!, readOnly, out message);
@@ -223,6 +229,8 @@ internal static class Ext2VfsOps
     /// </summary>
     private static Errno StartWriting(Ext2Mount m, out string? message)
     {
+        // Before anything is written: the live usage starts from the quota files as they are.
+        m.Limits.Load();
         Errno e = Ext2OrphanFile.Check(m, out Ext2OrphanFile.Contents? orphanFile, out message);
         if (e != Errno.OK)
         {

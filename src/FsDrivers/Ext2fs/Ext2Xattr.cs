@@ -220,7 +220,13 @@ internal sealed partial class Ext2Node
         }
         if (acl == 0)
         {
-            Errno e = Fs.AllocBlocks(Fs.GoalForInode(Number), 1, out acl, out _);
+            int one = 1;
+            Errno e = QuotaAllowsBlocks(ref one);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = Fs.AllocBlocks(Fs.GoalForInode(Number), 1, out acl, out _);
             if (e != Errno.OK)
             {
                 return e;

@@ -7,7 +7,8 @@ namespace RumpFs.P2k.Bridge;
 
 /// <summary>
 /// FUSE_IOCTL: the file flags of lsattr and chattr (FS_IOC_GETFLAGS, FS_IOC_SETFLAGS, and
-/// their FS_XFLAG_* form FS_IOC_FSGETXATTR/FSSETXATTR), which the kernel passes on for
+/// their FS_XFLAG_* form FS_IOC_FSGETXATTR/FSSETXATTR, which carry the project id of
+/// lsattr -p and chattr -p too), which the kernel passes on for
 /// regular files and directories. Every other ioctl is ENOTTY, as a file system without
 /// it answers.
 /// </summary>
@@ -22,6 +23,9 @@ internal sealed partial class P2kFileSystem
     // FS_XFLAG_* form. The kernel reads them this way before every chattr, to compare.
     private const uint FsIocFsGetXattr = 0x801c581f, FsIocFsSetXattr = 0x401c5820;
     private const int FsxattrSize = 28;
+
+    // struct fsxattr: fsx_xflags at 0, then these; fsx_nextents (8) is only ever answered.
+    private const int FsxExtsize = 4, FsxProjid = 12, FsxCowextsize = 16;
 
     private void Ioctl(in FuseRequest request, Vnode vp, FuseReply reply)
     {
@@ -96,17 +100,27 @@ internal sealed partial class P2kFileSystem
 
     private static void GetXflags(in FuseIoctlIn a, Vnode vp, FuseReply reply)
     {
-        if (!FlagsToAnswer(a, FsxattrSize, vp, reply, out FileFlags flags))
+        uint projectId = 0;
+        FileFlags flags = FileFlags.None;
+        Errno e = a.OutSize < FsxattrSize ? Errno.EINVAL : Vop.GetFileAttr(vp, out flags, out projectId);
+        if (e != Errno.OK)
         {
+            reply.Error(e);
             return;
         }
+        FuseIoctlOut.Write(reply.Payload, 0);
         Span<byte> fsxattr = reply.Payload.Slice(FuseIoctlOut.Size, FsxattrSize);
-        fsxattr.Clear(); // no extent size hint, extent count, project id or CoW hint
+        fsxattr.Clear(); // no extent size hint, extent count or CoW hint
         BinaryPrimitives.WriteUInt32LittleEndian(fsxattr, XflagConvert.FromFileFlags(flags));
+        BinaryPrimitives.WriteUInt32LittleEndian(fsxattr[FsxProjid..], projectId);
         reply.Send(FuseIoctlOut.Size + FsxattrSize);
     }
 
-    /// <summary>The xflags replace the flags they can express; the others (ext4's extents...) stay.</summary>
+    /// <summary>
+    /// The xflags replace the flags they can express; the others (ext4's extents...) stay.
+    /// fsx_projid moves the file to that project when it differs (the kernel fills it from
+    /// our FSGETXATTR answer when the caller changes only flags).
+    /// </summary>
     private void SetXflags(in FuseRequest request, in FuseIoctlIn a, Vnode vp, FuseReply reply)
     {
         if (a.InSize < FsxattrSize || !request.Has(FuseIoctlIn.Size + FsxattrSize))
@@ -116,10 +130,10 @@ internal sealed partial class P2kFileSystem
         }
         ReadOnlySpan<byte> fsxattr = request.Body.Slice(FuseIoctlIn.Size, FsxattrSize);
         uint xflags = BinaryPrimitives.ReadUInt32LittleEndian(fsxattr);
-        // Extent size hints, project ids and CoW hints are not stored anywhere here.
-        bool hints = BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[4..]) != 0
-            || BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[12..]) != 0
-            || BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[16..]) != 0;
+        uint projectId = BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[FsxProjid..]);
+        // Extent size hints and CoW hints are not stored anywhere here.
+        bool hints = BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[FsxExtsize..]) != 0
+            || BinaryPrimitives.ReadUInt32LittleEndian(fsxattr[FsxCowextsize..]) != 0;
         if (hints || !XflagConvert.TryToFileFlags(xflags, out FileFlags expressed))
         {
             reply.Error(Errno.EOPNOTSUPP);
@@ -128,7 +142,7 @@ internal sealed partial class P2kFileSystem
         Errno e = Vop.GetFileFlags(vp, out FileFlags old);
         if (e == Errno.OK)
         {
-            e = Vop.SetFileFlags(vp, (old & ~XflagConvert.Expressible) | expressed, Caller(request));
+            e = Vop.SetFileAttr(vp, (old & ~XflagConvert.Expressible) | expressed, projectId, Caller(request));
         }
         if (e != Errno.OK)
         {

@@ -46,7 +46,7 @@ internal static class DaemonHelp
                     force               Mount read-write although the file system is not clean.
                     logfile=PATH        Append log lines to PATH (default: stderr, and the
                                         system log, /dev/log, once detached).
-                Other options go to the {driver.Name} driver{(driver.Name == "tmpfs" ? " (size=SIZE, nr_inodes=N, mode=OCTAL, uid=N, gid=N)" : "")}.
+                Other options go to the {driver.Name} driver{DriverOptions(driver.Name)}.
 
             EXIT STATUS
                 0 when the mount was served and unmounted cleanly; 1 on a usage error or
@@ -54,4 +54,12 @@ internal static class DaemonHelp
                 busy, image in use by another process).
             """;
     }
+
+    /// <summary>The driver's own options, named in the help by the driver's registered name.</summary>
+    private static string DriverOptions(string driver) => driver switch
+    {
+        "tmpfs" => " (size=SIZE, nr_inodes=N, mode=OCTAL, uid=N, gid=N)",
+        "ext2fs" => " (usrquota or quota, grpquota, prjquota: enforce those quota limits)",
+        _ => "",
+    };
 }

@@ -28,7 +28,7 @@ internal static class FileFlagCommands
                 return;
             }
             RequireFlagsKind(path, va.Type);
-            ShowLine(ctx, path);
+            ShowLine(ctx, o, path);
         });
         return 0;
     }
@@ -44,7 +44,7 @@ internal static class FileFlagCommands
             string path = UkfsMount.Combine(dir, e.Name);
             try
             {
-                ShowLine(ctx, path);
+                ShowLine(ctx, o, path);
                 if (o.Recursive && e.Attributes.Type == VType.Directory && cycles.TryEnter(ctx, path, e.Attributes.Ino))
                 {
                     ctx.Out.WriteLine();
@@ -67,8 +67,12 @@ internal static class FileFlagCommands
         }
     }
 
-    private static void ShowLine(CommandContext ctx, string path) =>
-        ctx.Out.WriteLine($"{FileFlagLetters.Format(ctx.Mount.GetFileFlags(path))} {path}");
+    /// <summary>One line of lsattr: with -p the project id first, right-aligned in five columns ("%5u ").</summary>
+    private static void ShowLine(CommandContext ctx, LsattrOptions o, string path)
+    {
+        string project = o.Project ? $"{ctx.Mount.GetProjectId(path),5} " : "";
+        ctx.Out.WriteLine($"{project}{FileFlagLetters.Format(ctx.Mount.GetFileFlags(path))} {path}");
+    }
 
     public static int Chattr(CommandContext ctx, ChattrOptions o)
     {
@@ -88,17 +92,25 @@ internal static class FileFlagCommands
         return 0;
     }
 
+    /// <summary>The flags first, then the project, as e2fsprogs' chattr changes them.</summary>
     private static void Change(CommandContext ctx, ChattrOptions o, string path, VAttr va, DirectoryCycles cycles)
     {
         VType type = va.Type;
-        FileFlags old = ctx.Mount.GetFileFlags(path);
-        (FileFlags add, FileFlags remove, FileFlags? exactly) = o.Change;
-        // "=" replaces what chattr can set; what it cannot (a file's layout: extents, inline
-        // data...) stays, as the kernel would otherwise try to convert the file.
-        FileFlags wanted = exactly is FileFlags set
-            ? set | (old & (FileFlags.Extents | FileFlags.Encrypted | FileFlags.Indexed | FileFlags.InlineData | FileFlags.Verity))
-            : (old | add) & ~remove;
-        ctx.Mount.SetFileFlags(path, wanted);
+        if (o.Modes.Count > 0)
+        {
+            FileFlags old = ctx.Mount.GetFileFlags(path);
+            (FileFlags add, FileFlags remove, FileFlags? exactly) = o.Change;
+            // "=" replaces what chattr can set; what it cannot (a file's layout: extents, inline
+            // data...) stays, as the kernel would otherwise try to convert the file.
+            FileFlags wanted = exactly is FileFlags set
+                ? set | (old & (FileFlags.Extents | FileFlags.Encrypted | FileFlags.Indexed | FileFlags.InlineData | FileFlags.Verity))
+                : (old | add) & ~remove;
+            ctx.Mount.SetFileFlags(path, wanted);
+        }
+        if (o.Project is uint project)
+        {
+            ctx.Mount.SetProjectId(path, project);
+        }
         if (!o.Recursive || type != VType.Directory || !cycles.TryEnter(ctx, path, va.Ino))
         {
             return;
