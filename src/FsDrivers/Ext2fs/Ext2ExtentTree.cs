@@ -232,8 +232,7 @@ internal static class Ext2ExtentTree
             fill(b);
             if (fs.MetadataCsum)
             {
-                int tail = Ext4Extent.TailOffset(cap);
-                BinaryPrimitives.WriteUInt32LittleEndian(b[tail..], Ext2Crc.Crc32c(node.InodeSeed, b[..tail]));
+                Ext4Extent.SetBlockChecksum(b, node.InodeSeed);
             }
         }
         fs.Dirty(bp);

@@ -216,9 +216,7 @@ internal sealed partial class Ext2CheckRun
     {
         if (_v.MetadataCsum)
         {
-            int tail = Ext4Extent.TailOffset(Ext4Extent.ReadHeader(node).Max);
-            uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation);
-            BinaryPrimitives.WriteUInt32LittleEndian(node.AsSpan(tail), Ext2Crc.Crc32c(seed, node.AsSpan(0, tail)));
+            Ext4Extent.SetBlockChecksum(node, Ext2Dinode.InodeSeed(_v.CsumSeed, dir, din.Generation));
         }
         _v.Write(blk, node);
     }

@@ -101,8 +101,7 @@ internal sealed partial class Ext2CheckRun
                 WriteExtentNode(data, entries.GetRange(from, count), ExtentBlockCapacity, depth);
                 if (_v.MetadataCsum)
                 {
-                    int tail = Ext4Extent.TailOffset(ExtentBlockCapacity);
-                    BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(tail), Ext2Crc.Crc32c(seed, data.AsSpan(0, tail)));
+                    Ext4Extent.SetBlockChecksum(data, seed);
                 }
                 _v.Write(blk, data);
                 upper.Add((entries[from].First, default, blk));

@@ -224,10 +224,7 @@ internal sealed partial class Ext2CheckRun
             }
             if (drop && _repair)
             {
-                node[(Ext4Extent.HeaderSize + ((i + 1) * Ext4Extent.EntrySize))..(Ext4Extent.HeaderSize + (entries * Ext4Extent.EntrySize))]
-                    .CopyTo(node[(Ext4Extent.HeaderSize + (i * Ext4Extent.EntrySize))..]);
-                entries--;
-                BinaryPrimitives.WriteUInt16LittleEndian(node[Ext4Extent.HeaderOff.Entries..], (ushort)entries);
+                entries = Ext4Extent.RemoveEntry(node, i, entries);
                 changed = true;
             }
         }
@@ -263,7 +260,7 @@ internal sealed partial class Ext2CheckRun
         {
             if (_v.MetadataCsum)
             {
-                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(tail), Ext2Crc.Crc32c(seed, data.AsSpan(0, tail)));
+                Ext4Extent.SetBlockChecksum(data, seed);
             }
             _v.Write(blk, data);
         }

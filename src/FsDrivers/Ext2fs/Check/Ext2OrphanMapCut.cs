@@ -150,10 +150,9 @@ internal sealed class Ext2OrphanMapCut
                 }
                 else if (childChanged && _edit)
                 {
-                    int tail = Ext4Extent.TailOffset(Ext4Extent.ReadHeader(data).Max);
                     if (_v.MetadataCsum)
                     {
-                        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(tail), Ext2Crc.Crc32c(_seed, data.AsSpan(0, tail)));
+                        Ext4Extent.SetBlockChecksum(data, _seed);
                     }
                     Writes[child] = data;
                 }
@@ -163,10 +162,7 @@ internal sealed class Ext2OrphanMapCut
                 changed = true;
                 if (_edit)
                 {
-                    node[(Ext4Extent.HeaderSize + ((i + 1) * Ext4Extent.EntrySize))..(Ext4Extent.HeaderSize + (entries * Ext4Extent.EntrySize))]
-                        .CopyTo(node[(Ext4Extent.HeaderSize + (i * Ext4Extent.EntrySize))..]);
-                    entries--;
-                    BinaryPrimitives.WriteUInt16LittleEndian(node[Ext4Extent.HeaderOff.Entries..], (ushort)entries);
+                    entries = Ext4Extent.RemoveEntry(node, i, entries);
                 }
             }
         }

@@ -73,8 +73,7 @@ internal sealed class Ext2NewFile
             WriteLeaves(data, runs, first, n, perLeaf, logical);
             if (csum)
             {
-                int tail = Ext4Extent.TailOffset(perLeaf);
-                BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(tail), Ext2Crc.Crc32c(inodeSeed, data.AsSpan(0, tail)));
+                Ext4Extent.SetBlockChecksum(data, inodeSeed);
             }
             Ext4Extent.WriteIndex(Ext4Extent.Entry(BlockArea.AsSpan(), i), logical, leaf.Value);
             MapBlocks.Add((leaf.Value, data));

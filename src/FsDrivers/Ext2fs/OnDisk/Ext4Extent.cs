@@ -82,6 +82,17 @@ internal static class Ext4Extent
 
     public static Span<byte> Entry(Span<byte> node, int i) => node.Slice(HeaderSize + (i * EntrySize), EntrySize);
 
+    /// <summary>
+    /// Remove entry <paramref name="i"/> of a node holding <paramref name="entries"/>: the
+    /// later ones move down one place and the header's count follows; returns the new count.
+    /// </summary>
+    public static int RemoveEntry(Span<byte> node, int i, int entries)
+    {
+        node[(HeaderSize + ((i + 1) * EntrySize))..(HeaderSize + (entries * EntrySize))].CopyTo(node[(HeaderSize + (i * EntrySize))..]);
+        BinaryPrimitives.WriteUInt16LittleEndian(node[HeaderOff.Entries..], (ushort)(entries - 1));
+        return entries - 1;
+    }
+
     /// <summary>An index entry: first logical block covered and the child node's block.</summary>
     public static (uint Block, ulong Child) ReadIndex(ReadOnlySpan<byte> e) => (
         BinaryPrimitives.ReadUInt32LittleEndian(e[IndexOff.Block..]),
@@ -120,6 +131,16 @@ internal static class Ext4Extent
 
     /// <summary>Offset of the crc32c tail of a block node with eh_max entries.</summary>
     public static int TailOffset(int max) => HeaderSize + (max * EntrySize);
+
+    /// <summary>
+    /// Store the crc32c a block node (not the root in the inode) carries after its eh_max
+    /// entries under metadata_csum, from its inode's checksum seed.
+    /// </summary>
+    public static void SetBlockChecksum(Span<byte> block, uint inodeSeed)
+    {
+        int tail = TailOffset(ReadHeader(block).Max);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[tail..], Ext2Crc.Crc32c(inodeSeed, block[..tail]));
+    }
 }
 
 /// <summary>One extent: logical blocks [Logical, Logical+Length) at physical Physical; uninitialized ones read as zeros.</summary>
