@@ -18,6 +18,34 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>
+    /// A file naming the resize inode's double-indirect block: the resize inode's claim
+    /// counts (it is never given a copy itself), so the file takes the copy and the resize
+    /// inode keeps its block, as e2fsck -fy decides. Before, the file kept the block and
+    /// e2fsck still found it claimed twice.
+    /// </summary>
+    [Theory]
+    [InlineData("ext2")]
+    [InlineData("ext4")]
+    public void Check_FileNamingTheResizeInodesBlock_FileTakesTheCopy(string flavour)
+    {
+        string img = Make(_dir, flavour);
+        long dind = long.Parse(Regex.Match(DebugfsRead(img, "stat <7>"), @"\(DIND\):(\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        string victim = "/d/small.bin";
+        uint ino = InodeNumber(img, victim);
+        Debugfs(img, flavour == "ext2" ? $"set_inode_field <{ino}> block[0] {dind}" : $"set_inode_field <{ino}> block[5] {dind}");
+        string oracle = CopyBeside(img, "oracle.img");
+        OracleTool.Run("e2fsck", "-fy", oracle);
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Contains($"(DIND):{dind}", DebugfsRead(img, "stat <7>"), StringComparison.Ordinal);
+        Assert.NotEqual(dind, Bmap(img, victim, 0));
+        Assert.Equal(DebugfsRead(oracle, $"cat {victim}"), DebugfsRead(img, $"cat {victim}"));
+    }
+
+    /// <summary>
     /// Fuzz round 11 fault 6 in small: on a file system with 329 free blocks, all single
     /// blocks between other files, /big's extent is stretched over ten small files, part of
     /// another and group 1's backup superblock, descriptors and reserved descriptor blocks.
@@ -28,7 +56,7 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
     public void Check_FileStretchedOverSmallFilesAndBackupSuperblock_NearlyFull_CopiesAsE2fsck()
     {
         string img = MakeNearlyFull();
-        uint big = InodeOf(img, "/big");
+        uint big = InodeNumber(img, "/big");
         long start = Bmap(img, "/s01", 0);
         long end = ReservedGdtEnd(img, group: 1) + 1;
         Assert.True(start < 8193 && end - start > 64, $"layout changed: /s01 at {start}, group 1 data from {end}");
@@ -66,13 +94,13 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
     public void Check_FileSharingOnlyWithAFileAlreadyCopied_KeepsItsBlock(string flavour)
     {
         string img = Make(_dir, flavour);
-        string[] pair = new[] { "/many/file1", "/many/file2" }.OrderBy(p => InodeOf(img, p)).ToArray();
+        string[] pair = new[] { "/many/file1", "/many/file2" }.OrderBy(p => InodeNumber(img, p)).ToArray();
         string first = pair[0];
         string second = pair[1];
         long shared = Bmap(img, first, 0);
         string content = DebugfsRead(img, $"cat {first}");
-        uint firstIno = InodeOf(img, first);
-        uint secondIno = InodeOf(img, second);
+        uint firstIno = InodeNumber(img, first);
+        uint secondIno = InodeNumber(img, second);
         // ext2: the first direct pointer; ext4: the only extent's start (i_block word 5).
         Debugfs(img, flavour == "ext2" ? $"set_inode_field <{secondIno}> block[0] {shared}" : $"set_inode_field <{secondIno}> block[5] {shared}");
         string oracle = CopyBeside(img, "oracle.img");
@@ -160,13 +188,7 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
         FreeBlocksLine().Match(OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout).Value;
 
     private static string DumpFile(string img, string path) =>
-        Convert.ToBase64String(DumpInode(img, InodeOf(img, path)));
-
-    private static uint InodeOf(string img, string path) =>
-        uint.Parse(InodeLine().Match(DebugfsRead(img, $"stat {path}")).Groups[1].Value, CultureInfo.InvariantCulture);
-
-    [GeneratedRegex(@"Inode: (\d+)")]
-    private static partial Regex InodeLine();
+        Convert.ToBase64String(DumpInode(img, InodeNumber(img, path)));
 
     [GeneratedRegex(@"Group 0:[\s\S]*?\n\s+(\d+) free blocks")]
     private static partial Regex Group0Free();

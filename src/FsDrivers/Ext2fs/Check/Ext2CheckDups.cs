@@ -52,8 +52,19 @@ internal sealed partial class Ext2CheckRun
         _inodeClaims.Clear();
         for (uint ino = 1; ino <= _v.InodesCount; ino++)
         {
-            if (!_inUse[(int)ino] || ino == ResizeIno || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
+            if (!_inUse[(int)ino] || _v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
             {
+                continue;
+            }
+            if (ino == ResizeIno)
+            {
+                // Its double-indirect block is its own (the reserved descriptor blocks below
+                // it are metadata): a file naming that block shares it and takes the copy.
+                ulong dind = din.BlockPointer(13);
+                if (dind != 0 && _dupClaims.ContainsKey(dind))
+                {
+                    _inodeClaims[dind] = _inodeClaims.GetValueOrDefault(dind) + 1;
+                }
                 continue;
             }
             if (ino != 1 && !HasBlockMap(din))
