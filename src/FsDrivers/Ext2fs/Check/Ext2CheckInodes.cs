@@ -201,8 +201,11 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         // A quota file in use keeps its blocks whatever its mode says (reported in
-        // CheckReservedMode): freeing them in pass 5 would destroy it.
-        bool walk = w.Ino == JournalIno || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000)
+        // CheckReservedMode): freeing them in pass 5 would destroy it. Inode 8 is walked only
+        // while a journal is named (it may hold it), as e2fsck walks it: otherwise only its
+        // links, i_blocks and first pointer are looked at (ClearUnusedReservedInode).
+        bool walk = (w.Ino == JournalIno && (Sb.JournalInum == JournalIno || JournalNamed))
+            || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000)
             || (IsQuotaSlot(w.Ino) && QuotaInUse(w.Ino));
         if (walk || w.Ino == 1)
         {
