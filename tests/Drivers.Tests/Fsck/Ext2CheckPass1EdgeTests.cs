@@ -16,6 +16,28 @@ public sealed class Ext2CheckPass1EdgeTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     /// <summary>
+    /// The root's only block is garbage, so every name in it goes, lost+found's too. A new
+    /// lost+found takes the lowest free inode, past group 0's unused-inode mark when every
+    /// inode below it is taken, as e2fsck's does; the old directories are reconnected there.
+    /// Before, no inode below the mark was free and the reconnection failed on every run.
+    /// </summary>
+    [Fact]
+    public void Check_RootLostEveryName_NewLostFoundPastTheUnusedMark()
+    {
+        string img = Make(_dir, "ext4");
+        Debugfs(img, "zap_block -f / -p 0xa5 0");
+        string oracle = CopyBeside(img, "oracle.img");
+        OracleTool.Run("e2fsck", "-fy", oracle);
+        RepairRoundTrip(img);
+        Assert.Equal(InodeNumber(oracle, "/lost+found"), InodeNumber(img, "/lost+found"));
+        Assert.Equal(Names(oracle, "/lost+found"), Names(img, "/lost+found"));
+    }
+
+    private static string[] Names(string img, string dir) =>
+        [.. DebugfsRead(img, $"ls -p {dir}").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Select(l => l.Split('/')).Where(f => f.Length > 5 && f[5].Length > 0).Select(f => f[5]).Order(StringComparer.Ordinal)];
+
+    /// <summary>
     /// Without a journal, inode 8 is judged by its links, i_blocks and first pointer only, as
     /// e2fsck judges it: a pointer further on is not walked (ours used to claim it, set
     /// i_blocks, and then clear the inode in a second run).

@@ -36,14 +36,16 @@ internal sealed partial class Ext2CheckRun
         {
             return _lostFound;
         }
+        // The lowest free inode, as libext2fs's new_inode picks it: past a group's
+        // unused-inode mark too (when every inode below it is taken), which pass 5 then moves.
         uint ino = 0;
         for (uint i = Sb.FirstIno; i <= _v.InodesCount && ino == 0; i++)
         {
-            uint g = (i - 1) / _v.InodesPerGroup;
-            bool scanned = (i - 1) % _v.InodesPerGroup < ScannedInodes(g);
-            if (!_inUse[(int)i] && scanned)
+            if (!_inUse[(int)i])
             {
                 ino = i;
+                uint g = (i - 1) / _v.InodesPerGroup;
+                _scanWholeGroup[g] |= (i - 1) % _v.InodesPerGroup >= ScannedInodes(g);
             }
         }
         ulong blk = ino == 0 ? 0 : AllocBlocks(1);
