@@ -42,6 +42,20 @@ internal sealed partial class Ext2CheckRun
                 CloneFile(ino, din);
             }
         }
+        // The later passes free blocks through pass 1's claim counts (a directory trimmed
+        // after its rebuild, a cleared inode): they now count the claims pass 1d left.
+        foreach ((ulong b, int left) in _inodeClaims)
+        {
+            int claims = left + (_meta[(int)b] ? 1 : 0);
+            if (claims <= 1)
+            {
+                _dupClaims.Remove(b);
+            }
+            else
+            {
+                _dupClaims[b] = claims;
+            }
+        }
     }
 
     /// <summary>Pass 1b: every inode naming a block pass 1 found claimed twice, with those blocks, by inode number.</summary>
