@@ -207,13 +207,7 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
         uint victim = InodeNumber(img, "/victim.bin");
         Debugfs(img, "set_inode_field /victim.bin links_count 0");
         Debugfs(img, "unlink /victim.bin");
-        long phys = Bmap(img, $"<{OrphanIno}>", 0);
-        byte[] block = ReadAt(img, phys * BlockSize, BlockSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(block, victim);
-        uint seed = Convert.ToUInt32(SeedLine().Match(Dumpe2fs(img)).Groups[1].Value, 16);
-        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), OrphanBlockChecksum(seed, OrphanIno, 0, (ulong)phys, block));
-        Patch(img, phys * BlockSize, block);
-        Debugfs(img, "feature orphan_present");
+        long phys = PutInOrphanSlot(img, 0, victim, checksum: true);
         string theirs = CopyBeside(img, "theirs.img");
 
         CheckReport fix = ReleaseRoundTrip(img);
@@ -240,16 +234,7 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
         string img = Image(flavour);
         uint victim = InodeNumber(img, "/victim.bin");
         Debugfs(img, $"set_inode_field /victim.bin size {size}");
-        long phys = Bmap(img, $"<{OrphanIno}>", 0);
-        byte[] block = ReadAt(img, phys * BlockSize, BlockSize);
-        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(4 * 7), victim);
-        if (flavour == "ext4")
-        {
-            uint seed = Convert.ToUInt32(SeedLine().Match(Dumpe2fs(img)).Groups[1].Value, 16);
-            BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), OrphanBlockChecksum(seed, OrphanIno, 0, (ulong)phys, block));
-        }
-        Patch(img, phys * BlockSize, block);
-        Debugfs(img, "feature orphan_present");
+        long phys = PutInOrphanSlot(img, 7, victim, checksum: flavour == "ext4");
         string theirs = CopyBeside(img, "theirs.img");
 
         CheckReport fix = ReleaseRoundTrip(img);
@@ -305,6 +290,26 @@ public sealed partial class Ext2CheckOrphanFileTests : IDisposable
         Assert.Contains(ours.Findings, f => f.Message.Contains("past the last inode", StringComparison.Ordinal));
         Assert.Equal(1, Check(img, repair: true).ExitCode);
         Assert.Equal(0, Check(img, repair: false).ExitCode);
+    }
+
+    /// <summary>
+    /// What a crash leaves in the orphan file: <paramref name="ino"/> in slot
+    /// <paramref name="slot"/> of its first block (the block's checksum rewritten under
+    /// metadata_csum) and orphan_present set; returns the block's number.
+    /// </summary>
+    private static long PutInOrphanSlot(string img, int slot, uint ino, bool checksum)
+    {
+        long phys = Bmap(img, $"<{OrphanIno}>", 0);
+        byte[] block = ReadAt(img, phys * BlockSize, BlockSize);
+        BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(4 * slot), ino);
+        if (checksum)
+        {
+            uint seed = Convert.ToUInt32(SeedLine().Match(Dumpe2fs(img)).Groups[1].Value, 16);
+            BinaryPrimitives.WriteUInt32LittleEndian(block.AsSpan(BlockSize - 4), OrphanBlockChecksum(seed, OrphanIno, 0, (ulong)phys, block));
+        }
+        Patch(img, phys * BlockSize, block);
+        Debugfs(img, "feature orphan_present");
+        return phys;
     }
 
     /// <summary>The kernel's orphan block checksum, computed here on its own from the layout.</summary>
