@@ -40,7 +40,7 @@ internal sealed partial class Ext2CheckRun
         var journal = new JournalWalk();
         WalkBlocks(w, (walk, c) => ClaimInJournal(walk, c, journal));
         CheckBlockCount(w);
-        string? why = w.BadTree ? "its extent tree is damaged" : JournalProblem(w.Din, journal);
+        string? why = w.BadTree || w.DroppedNode ? "its extent tree is damaged" : JournalProblem(w.Din, journal);
         if (why is not null)
         {
             // Nothing of an invalid journal is mended piecemeal: holes punched into a log

@@ -121,7 +121,7 @@ internal sealed partial class Ext2CheckRun
         long bs = _v.BlockSize;
         long size = w.Din.Size;
         long wholeBlocks = size / bs;
-        _orphanFileBroken = w.BadTree || w.Illegal > 0 ? "its block map is damaged"
+        _orphanFileBroken = w.BadTree || w.DroppedNode || w.Illegal > 0 ? "its block map is damaged"
             : size % bs != 0 ? $"its size {size} is not a whole number of blocks"
             : w.DirBlocks.Count != wholeBlocks || (wholeBlocks > 0 && w.DirBlocks.Max(b => b.Logical) != wholeBlocks - 1)
                 ? $"its {wholeBlocks} blocks are not all mapped (holes or blocks past its size)"

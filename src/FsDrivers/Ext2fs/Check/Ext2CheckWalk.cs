@@ -21,6 +21,12 @@ internal sealed class InodeWalk(uint ino, Ext2Dinode din)
     public int Illegal { get; set; }
     public bool Changed { get; set; }
     public bool BadTree { get; set; }
+
+    /// <summary>An unusable extent node was met below the root: its index entry is dropped and the file keeps the rest.</summary>
+    public bool DroppedNode { get; set; }
+
+    /// <summary>The extent nodes this walk entered; an index naming one a second time is dropped.</summary>
+    public HashSet<ulong> Nodes { get; } = [];
     /// <summary>The data blocks (logical, physical) of a directory, or of a file with <see cref="KeepMap"/>.</summary>
     public List<(uint Logical, ulong Physical)> DirBlocks { get; } = [];
     public List<(ulong Start, int Count)> Marked { get; } = [];
@@ -195,10 +201,21 @@ internal sealed partial class Ext2CheckRun
             else
             {
                 (uint lblk, ulong child) = Ext4Extent.ReadIndex(e);
-                drop = lblk >= nextStart;
+                string? bad = lblk >= nextStart ? $"extent index at logical block {lblk} is out of order" : null;
+                byte[]? data = null;
+                // A node the visitor may refuse (outside the file system, or metadata) is
+                // left to it; any other is read and checked before it is claimed, so an
+                // unusable one is dropped without taking its block (as e2fsck leaves it free).
+                if (bad == null && _v.InFs(child) && !_meta[(int)child])
+                {
+                    bad = !w.Nodes.Add(child) ? $"extent index at logical block {lblk} names extent block {child} a second time"
+                        : ReadExtentChild(w, child, h.Depth - 1, out data);
+                    w.DroppedNode |= bad != null;
+                }
+                drop = bad != null;
                 if (drop)
                 {
-                    Error("inodes", Ino(w.Ino), $"extent index at logical block {lblk} is out of order");
+                    Error("inodes", Ino(w.Ino), bad!);
                 }
                 else
                 {
@@ -214,10 +231,12 @@ internal sealed partial class Ext2CheckRun
                         Ext4Extent.WriteIndex(e, lblk, answer);
                         changed = true;
                         child = answer;
+                        // The copy holds the same bytes; the walk reads and writes it there.
+                        data = data == null || _v.Read(child, out data) != Kernel.Errno.OK ? null : data;
                     }
-                    if (!drop && _v.InFs(child))
+                    if (!drop && data != null)
                     {
-                        drop = !WalkExtentChild(w, child, h.Depth - 1, nextStart, visit);
+                        WalkExtentChild(w, child, data, nextStart, visit);
                     }
                     nextStart = drop ? nextStart : lblk;
                 }
@@ -231,22 +250,31 @@ internal sealed partial class Ext2CheckRun
         return changed;
     }
 
-    /// <summary>Check and walk a child node; false when it is unusable (its index entry should go).</summary>
-    private bool WalkExtentChild(InodeWalk w, ulong blk, int depth, ulong nextStart, Func<InodeWalk, BlockClaim, ulong> visit)
+    /// <summary>
+    /// Read child node <paramref name="blk"/> for a walk and check its header: the reason it
+    /// is unusable (its index entry should go), or null. A block that does not read is
+    /// reported and kept, with <paramref name="data"/> null: nothing can be said of it.
+    /// </summary>
+    private string? ReadExtentChild(InodeWalk w, ulong blk, int depth, out byte[]? data)
     {
-        if (_v.Read(blk, out byte[] data) != Kernel.Errno.OK)
+        if (_v.Read(blk, out byte[] read) != Kernel.Errno.OK)
         {
             Error("inodes", Ino(w.Ino), $"cannot read extent block {blk}", fixable: false);
-            return true;
+            data = null;
+            return null;
         }
-        Ext4Extent.Header h = Ext4Extent.ReadHeader(data);
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(read);
         int cap = Ext4Extent.Capacity(_v.BlockSize - 4);
-        if (h.Magic != Ext4Extent.Magic || h.Max > cap || h.Max == 0 || h.Entries > h.Max || h.Depth != depth)
-        {
-            Error("inodes", Ino(w.Ino), $"extent block {blk} is corrupt (magic, counts or depth); removing it");
-            w.BadTree = true;
-            return false;
-        }
+        data = read;
+        return h.Magic != Ext4Extent.Magic || h.Max > cap || h.Max == 0 || h.Entries > h.Max || h.Depth != depth
+            ? $"extent block {blk} is corrupt (magic, counts or depth); its index entry is removed"
+            : null;
+    }
+
+    /// <summary>Walk child node <paramref name="blk"/>, read and checked by <see cref="ReadExtentChild"/>.</summary>
+    private void WalkExtentChild(InodeWalk w, ulong blk, byte[] data, ulong nextStart, Func<InodeWalk, BlockClaim, ulong> visit)
+    {
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(data);
         bool changed = false;
         int tail = Ext4Extent.TailOffset(h.Max);
         uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, w.Ino, w.Din.Generation);
@@ -264,6 +292,5 @@ internal sealed partial class Ext2CheckRun
             }
             _v.Write(blk, data);
         }
-        return true;
     }
 }

@@ -1,0 +1,130 @@
+using System.Globalization;
+using System.Text.RegularExpressions;
+using RumpFs.TestSupport;
+using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// An extent index whose node cannot be used: the index entry goes and the file keeps the
+/// rest of its tree, its name, size and owner. The unusable block is not claimed, so it
+/// stays free as e2fsck leaves it (its pass 1 marks an index node only once walked).
+/// </summary>
+public sealed partial class Ext2CheckExtentNodeTests : IDisposable
+{
+    private const int FileBytes = 300_000;
+    private readonly ScratchDir _dir = new("ext2ck-extent-node");
+
+    public void Dispose() => _dir.Dispose();
+
+    [Theory]
+    [InlineData("ext4")]
+    [InlineData("ext4-nocsum")]
+    public void IndexToGarbageBlock_EntryDropped_FileKept_AsE2fsckKeepsIt(string flavour)
+    {
+        (string img, _) = FragmentedFile(flavour);
+        ulong garbage = FreeBlockFrom(img, 12000);
+        byte[] noise = new byte[1024];
+        new Random(5).NextBytes(noise);
+        Patch(img, (long)garbage * 1024, noise);
+        Debugfs(img, $"sif /frag block[4] {garbage}"); // the first index entry's leaf
+        string theirs = CopyBeside(img, "theirs.img");
+
+        CheckReport before = AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"extent block {garbage} is corrupt", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.DoesNotContain(fix.Findings, f => f.Message.Contains("inode cleared", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+        Assert.Equal(FileState(theirs), FileState(img));
+        Assert.Equal(DumpFile(theirs), DumpFile(img));
+        Assert.Contains($"Size: {FileBytes}", FileState(img), StringComparison.Ordinal);
+        Assert.Contains("not in use", DebugfsRead(img, $"testb {garbage}"), StringComparison.Ordinal);
+    }
+
+    [Theory]
+    [InlineData("ext4")]
+    [InlineData("ext4-nocsum")]
+    public void TwoIndexEntriesNamingOneLeaf_SecondNamingDropped_LaterDataKept(string flavour)
+    {
+        (string img, ulong[] leaves) = FragmentedFile(flavour);
+        byte[] original = DumpFile(img);
+        long secondStart = FirstLogicalOf(img, leaves[1]);
+        Debugfs(img, $"sif /frag block[4] {leaves[1]}"); // the first index entry now names the second leaf
+
+        CheckReport before = AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"names extent block {leaves[1]} a second time", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+
+        // e2fsck 1.47.0 restarts and deletes the file here; ours keeps what the second
+        // leaf maps, and the blocks only the first leaf mapped become holes.
+        byte[] after = DumpFile(img);
+        Assert.Equal(FileBytes, after.Length);
+        long from = secondStart * 1024;
+        Assert.True(after.AsSpan((int)from).SequenceEqual(original.AsSpan((int)from)));
+        Assert.True(after.AsSpan(0, (int)from).IndexOfAnyExcept((byte)0) < 0);
+        Assert.Contains($"Blockcount: {2 * BlocksMappedFrom(img)}", FileState(img), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A 1 KiB-block ext4 image with /frag, 300,000 bytes with every other block of its first
+    /// 280 punched out: a depth-1 extent tree with at least two leaves, listed in order.
+    /// </summary>
+    private (string Img, ulong[] Leaves) FragmentedFile(string flavour)
+    {
+        string img = _dir.File(flavour + ".img");
+        string[] features = flavour == "ext4" ? [] : ["-O", "^metadata_csum"];
+        OracleTool.RunExpect(0, "mke2fs", [.. new[] { "-q", "-F", "-b", "1024", "-t", "ext4" }, .. features, img, "16M"]);
+        string src = _dir.File("frag.src");
+        byte[] data = new byte[FileBytes];
+        new Random(7).NextBytes(data);
+        File.WriteAllBytes(src, data);
+        string cmds = _dir.File("frag.cmds");
+        File.WriteAllLines(cmds, [$"write {src} frag", .. Enumerable.Range(0, 140).Select(i => $"punch /frag {1 + (2 * i)} {1 + (2 * i)}")]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        OracleTool.RunExpect(0, "e2fsck", "-fy", img);
+        ulong[] leaves = [.. LeafLine().Matches(DebugfsRead(img, "stat /frag")).Select(m => ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        Assert.True(leaves.Length >= 2, "the file's tree has fewer than two leaves");
+        return (img, leaves);
+    }
+
+    [GeneratedRegex(@"\(ETB0\):(\d+)")]
+    private static partial Regex LeafLine();
+
+    private static ulong FreeBlockFrom(string img, int start)
+    {
+        Match m = Regex.Match(DebugfsRead(img, $"ffb 1 {start}"), @"Free blocks found: (\d+)");
+        Assert.True(m.Success);
+        return ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture);
+    }
+
+    /// <summary>The first logical block the leaf at <paramref name="leaf"/> maps (its first extent's ee_block).</summary>
+    private static long FirstLogicalOf(string img, ulong leaf) =>
+        BitConverter.ToUInt32(ReadAt(img, ((long)leaf * 1024) + 12, 4));
+
+    /// <summary>Blocks /frag holds now, tree nodes included (debugfs blocks).</summary>
+    private static int BlocksMappedFrom(string img) =>
+        Regex.Count(DebugfsRead(img, "blocks /frag"), @"\d+");
+
+    private static string FileState(string img)
+    {
+        string stat = DebugfsRead(img, "stat /frag");
+        return Regex.Match(stat, @"Size: \d+").Value + " " + Regex.Match(stat, @"Blockcount: \d+").Value + " "
+            + Regex.Match(stat, @"EXTENTS:\s*\n.*").Value;
+    }
+
+    private byte[] DumpFile(string img)
+    {
+        string to = _dir.File($"dump-{Guid.NewGuid():N}");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /frag {to}", img);
+        return File.ReadAllBytes(to);
+    }
+}
