@@ -33,9 +33,47 @@ public sealed class Ext2CheckPass1EdgeTests : IDisposable
         Assert.Equal(Names(oracle, "/lost+found"), Names(img, "/lost+found"));
     }
 
+    /// <summary>
+    /// A device with the immutable flag and i_block[4..] in use is no device the kernel made
+    /// (e2fsck_pass1_check_device_inode): the inode and its name go, as with e2fsck. With
+    /// i_block[4..] zero only the flag is cleared and the device stays.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void Check_DeviceWithImmutableFlag_ClearedOnlyWithBlocksPastTheFourth(bool laterBlock)
+    {
+        string img = Make(_dir, "ext4");
+        Debugfs(img, "mknod dev0 c 1 2");
+        Debugfs(img, "sif /dev0 flags 0x10");
+        if (laterBlock)
+        {
+            Debugfs(img, "sif /dev0 block[5] 7");
+        }
+        string oracle = CopyBeside(img, "oracle.img");
+        OracleTool.Run("e2fsck", "-fy", oracle);
+        if (laterBlock)
+        {
+            RepairRoundTrip(img);
+        }
+        else
+        {
+            // The flag alone: e2fsck -n lets it stand and exits 0; -y clears it (exit 1).
+            AssertBothClean(img);
+            CheckReport fix = Check(img, repair: true);
+            Assert.True(fix.ExitCode == 1, Describe(fix));
+            Assert.Contains(fix.Findings, f => f.Message.Contains("flags 0x10 do not apply", StringComparison.Ordinal));
+            AssertBothClean(img);
+            Assert.Contains("Flags: 0x0", DebugfsRead(img, "stat /dev0"), StringComparison.Ordinal);
+        }
+        Assert.Equal(Names(oracle, "/"), Names(img, "/"));
+        Assert.Equal(!laterBlock, Names(img, "/").Contains("dev0"));
+        Assert.Equal(FreeCounts(oracle), FreeCounts(img));
+    }
+
     private static string[] Names(string img, string dir) =>
         [.. DebugfsRead(img, $"ls -p {dir}").Split('\n', StringSplitOptions.RemoveEmptyEntries)
-            .Select(l => l.Split('/')).Where(f => f.Length > 5 && f[5].Length > 0).Select(f => f[5]).Order(StringComparer.Ordinal)];
+            .Select(l => l.Split('/')).Where(f => f.Length > 5 && f[5].Length > 0 && f[1] != "0").Select(f => f[5]).Order(StringComparer.Ordinal)];
 
     /// <summary>
     /// Without a journal, inode 8 is judged by its links, i_blocks and first pointer only, as

@@ -162,6 +162,13 @@ internal sealed partial class Ext2CheckRun
             Error(Pass1, Ino(w.Ino), "device, fifo or socket with an extents, inline or index flag; inode cleared");
             return false;
         }
+        if (special && (flags & (FlagImmutable | FlagAppend)) != 0 && !AllZero(din.BlockBytes[(4 * 4)..]))
+        {
+            // e2fsck_pass1_check_device_inode: such an inode cannot be a device made by the
+            // kernel, which never lets the flags be set on one (e2fsck clears it in pass 2).
+            Error(Pass1, Ino(w.Ino), "device, fifo or socket with the immutable or append flag and i_block[4..] in use; inode cleared");
+            return false;
+        }
         uint clear = 0;
         if ((flags & FlagCasefold) != 0 && (Sb.FeatureIncompat & Ext2Features.IncompatCasefold) == 0)
         {
@@ -181,7 +188,16 @@ internal sealed partial class Ext2CheckRun
         }
         if (special && (flags & (FlagImmutable | FlagAppend)) != 0)
         {
-            clear |= FlagImmutable | FlagAppend;
+            // e2fsck lets "no" stand for this one without counting the file system as
+            // damaged (-n exits 0); -y clears the flags.
+            if (_repair)
+            {
+                clear |= flags & (FlagImmutable | FlagAppend);
+            }
+            else
+            {
+                Note(Pass1, Ino(w.Ino), "device, fifo or socket has the immutable or append-only flag; -y clears it");
+            }
         }
         if (clear != 0)
         {

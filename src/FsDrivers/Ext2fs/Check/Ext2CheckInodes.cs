@@ -37,25 +37,47 @@ internal sealed partial class Ext2CheckRun
 
     private void ScanInodes()
     {
+        int perBlock = Math.Max(1, _v.BlockSize / _v.InodeSize);
+        var inodes = new Ext2Dinode?[perBlock];
+        var badChecksum = new bool[perBlock];
         for (uint g = 0; g < _v.GroupCount; g++)
         {
             uint count = ScannedInodes(g);
             ulong tableEnd = _v.Groups[g].InodeTable + (((ulong)count * (ulong)_v.InodeSize) + (ulong)_v.BlockSize - 1) / (ulong)_v.BlockSize;
-            for (uint i = 0; i < count; i++)
+            // A table block at a time: whether it looks like garbage is judged on all its
+            // scanned inodes before any of them is checked.
+            for (uint first = 0; first < count; first += (uint)perBlock)
             {
-                uint ino = (g * _v.InodesPerGroup) + i + 1;
-                ulong blk = _v.InodeLocation(ino).Block;
-                if (!_v.InReadAhead(blk))
+                int n = (int)Math.Min((uint)perBlock, count - first);
+                for (int k = 0; k < n; k++)
                 {
-                    // The table a run at a time rather than a device read per inode.
-                    _v.ReadAhead(blk, (int)Math.Min(tableEnd - blk, (ulong)_v.MaxReadAheadBlocks));
+                    uint ino = (g * _v.InodesPerGroup) + first + (uint)k + 1;
+                    ulong blk = _v.InodeLocation(ino).Block;
+                    if (!_v.InReadAhead(blk))
+                    {
+                        // The table a run at a time rather than a device read per inode.
+                        _v.ReadAhead(blk, (int)Math.Min(tableEnd - blk, (ulong)_v.MaxReadAheadBlocks));
+                    }
+                    inodes[k] = _v.ReadInode(ino, out Ext2Dinode din) == Errno.OK ? din : null;
+                    badChecksum[k] = inodes[k] != null && InodeChecksumFails(ino, din);
                 }
-                if (_v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
+                bool garbage = InodeBlockIsGarbage(inodes.AsSpan(0, n), badChecksum.AsSpan(0, n));
+                for (int k = 0; k < n; k++)
                 {
-                    Error(Pass1, Ino(ino), "cannot read the inode", fixable: false);
-                    continue;
+                    uint ino = (g * _v.InodesPerGroup) + first + (uint)k + 1;
+                    if (inodes[k] is not { } din)
+                    {
+                        Error(Pass1, Ino(ino), "cannot read the inode", fixable: false);
+                    }
+                    else if (garbage && din.LinksCount > 0 && ino >= Sb.FirstIno)
+                    {
+                        ClearGarbageInode(ino, din);
+                    }
+                    else
+                    {
+                        CheckInode(ino, din, badChecksum[k]);
+                    }
                 }
-                CheckInode(ino, din);
             }
         }
         if (!_inUse[(int)RootIno] || _type[RootIno] != 2)
@@ -67,10 +89,10 @@ internal sealed partial class Ext2CheckRun
 
     private static bool AllZero(ReadOnlySpan<byte> b) => !b.ContainsAnyExcept((byte)0);
 
-    private void CheckInode(uint ino, Ext2Dinode din)
+    private void CheckInode(uint ino, Ext2Dinode din, bool badChecksum)
     {
         var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature) };
-        if (_v.MetadataCsum && !din.ChecksumMatches(_v.CsumSeed, ino) && !AllZero(din.Raw))
+        if (badChecksum)
         {
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
             w.Changed = true;

@@ -69,7 +69,7 @@ internal sealed partial class Ext2CheckRun
     private void WalkIndirect(InodeWalk w, Func<InodeWalk, BlockClaim, ulong> visit)
     {
         long per = _v.BlockSize / 4;
-        for (int i = 0; i < 15; i++)
+        for (int i = 0; i < Ext2Dinode.BlockPointers; i++)
         {
             uint p = w.Din.BlockPointer(i);
             if (p == 0)

@@ -61,6 +61,9 @@ internal sealed class Ext2Dinode
     /// <summary>i_block: 15 32-bit block pointers, or an extent tree root, or a fast symlink.</summary>
     public const int BlockArea = 60;
 
+    /// <summary>Block pointers in i_block of a block-mapped inode (EXT2_N_BLOCKS).</summary>
+    public const int BlockPointers = BlockArea / 4;
+
     internal static readonly Field[] Layout =
     [
         new("i_mode", Off.Mode, 2), new("i_uid", Off.Uid, 2), new("i_size_lo", Off.SizeLo, 4), new("i_atime", Off.Atime, 4),
