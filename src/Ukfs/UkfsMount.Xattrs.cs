@@ -6,7 +6,8 @@ namespace RumpFs.Ukfs;
 /// <summary>
 /// Extended attributes (getfattr/setfattr): names carry their name space ("user.comment",
 /// "security.capability"). Which name spaces a format stores is its own: FAT none, ext2 can
-/// read every one and write user.*; the rest give EOPNOTSUPP.
+/// read every one and write user.*, trusted.* and security.* (the last two as root); the rest
+/// give EOPNOTSUPP.
 /// </summary>
 public sealed partial class UkfsMount
 {
@@ -16,7 +17,7 @@ public sealed partial class UkfsMount
     public IReadOnlyList<string> ListXattrs(string path, bool follow = true) =>
         WithVnode(path, follow, vp =>
         {
-            Check(Vop.ListXattr(vp, out IReadOnlyList<string> names), path);
+            Check(Vop.ListXattr(vp, Credentials, out IReadOnlyList<string> names), path);
             return names;
         });
 

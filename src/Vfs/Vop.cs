@@ -229,6 +229,14 @@ public static partial class Vop
                     request.Mode &= ~S_ISGID;
                 }
             }
+            if ((request.Mask & (VAttrMask.Size | VAttrMask.Uid | VAttrMask.Gid)) != 0 && current.Type != VType.Directory)
+            {
+                e = DropCapability(vp);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+            }
             using (CallerCredentials.Enter(cred))
             {
                 return SyncIfFlagged(vp, FileFlags.Sync, vp.SetAttr(request, cred));
@@ -290,6 +298,10 @@ public static partial class Vop
         using (CallerCredentials.Enter(cred))
         {
             Errno e = CheckWritable(vp, offset);
+            if (e == Errno.OK)
+            {
+                e = DropCapability(vp);
+            }
             if (e != Errno.OK)
             {
                 return e;

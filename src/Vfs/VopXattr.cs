@@ -9,18 +9,28 @@ public static partial class Vop
     /// <summary>Largest value accepted (XATTR_SIZE_MAX).</summary>
     public const int XattrSizeMax = 65536;
 
+    /// <summary>The name spaces whose names are a prefix and a name (Linux's xattr handlers with a prefix).</summary>
+    private static readonly string[] s_prefixedSpaces = ["user.", "trusted.", "security."];
+
     private static Errno CheckXattrName(string name)
     {
         if (name.Length == 0)
         {
             return Errno.ERANGE;
         }
-        return Encoding.UTF8.GetByteCount(name) > NameMax ? Errno.ERANGE : Errno.OK;
+        if (Encoding.UTF8.GetByteCount(name) > NameMax)
+        {
+            return Errno.ERANGE;
+        }
+        // A name space's prefix alone names nothing (xattr_resolve_name: EINVAL).
+        return s_prefixedSpaces.Contains(name, StringComparer.Ordinal) ? Errno.EINVAL : Errno.OK;
     }
 
     /// <summary>
-    /// user.* needs read/write permission on the file; trusted.* needs root; nobody changes
-    /// the attributes of an immutable or append-only file (Linux's xattr_permission).
+    /// user.* needs read/write permission on the file; trusted.* needs root; security.* is
+    /// read by anyone and changed by root only (the capability module's rule, CAP_SYS_ADMIN
+    /// or CAP_SETFCAP); nobody changes the attributes of an immutable or append-only file
+    /// (Linux's xattr_permission).
     /// </summary>
     private static Errno CheckXattrAccess(Vnode vp, string name, AccessMode mode, Credentials cred)
     {
@@ -36,6 +46,10 @@ public static partial class Vop
         if (name.StartsWith("trusted.", StringComparison.Ordinal) && !cred.IsRoot)
         {
             return mode == AccessMode.Read ? Errno.ENODATA : Errno.EPERM;
+        }
+        if (name.StartsWith("security.", StringComparison.Ordinal) && mode == AccessMode.Write && !cred.IsRoot)
+        {
+            return Errno.EPERM;
         }
         if (name.StartsWith("user.", StringComparison.Ordinal))
         {
@@ -92,11 +106,17 @@ public static partial class Vop
         }
     }
 
-    public static Errno ListXattr(Vnode vp, out IReadOnlyList<string> names)
+    /// <summary>The attribute names <paramref name="cred"/> may see: trusted.* ones are listed to root only, as Linux lists them.</summary>
+    public static Errno ListXattr(Vnode vp, Credentials cred, out IReadOnlyList<string> names)
     {
         using (VnodeLocks.Take(vp))
         {
-            return vp.ListXattr(out names);
+            Errno e = vp.ListXattr(out names);
+            if (e == Errno.OK && !cred.IsRoot)
+            {
+                names = [.. names.Where(n => !n.StartsWith("trusted.", StringComparison.Ordinal))];
+            }
+            return e;
         }
     }
 

@@ -445,6 +445,35 @@ public sealed class DiskImageDaemonTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// setcap, getcap and setfattr on trusted.* reach an ext4 image through rump_ext2fs (the
+    /// tests run as root); appending to a file drops its capability, as the kernel's own file
+    /// systems do (the daemon handles it, FUSE_HANDLE_KILLPRIV_V2); debugfs reads what stayed.
+    /// </summary>
+    [Fact]
+    public void RumpExt2fs_SetcapAndTrusted_AnAppendDropsTheCapability()
+    {
+        string image = _images.File("caps.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", image, "8M");
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", [image]))
+        {
+            File.WriteAllText(d.Path("ping"), "binary\n");
+            File.WriteAllText(d.Path("edited"), "binary\n");
+            OracleTool.RunExpect(0, "setcap", "cap_net_raw+ep", d.Path("ping"));
+            OracleTool.RunExpect(0, "setcap", "cap_net_raw+ep", d.Path("edited"));
+            OracleTool.RunExpect(0, "setfattr", "-n", "trusted.t", "-v", "kept", d.Path("ping"));
+            Assert.Contains("cap_net_raw=ep", OracleTool.RunExpect(0, "getcap", d.Path("ping")).Stdout, StringComparison.Ordinal);
+            File.AppendAllText(d.Path("edited"), "patched\n");
+            Assert.Equal("", OracleTool.RunExpect(0, "getcap", d.Path("edited")).Stdout.Trim());
+            Assert.Contains("trusted.t=\"kept\"", OracleTool.RunExpect(0, "getfattr", "-d", "-m", "-", d.Path("ping")).Stdout, StringComparison.Ordinal);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        string ping = OracleTool.RunExpect(0, "debugfs", "-R", "ea_list ping", image).Stdout;
+        Assert.Contains("security.capability (20)", ping, StringComparison.Ordinal);
+        Assert.Contains("trusted.t (4) = \"kept\"", ping, StringComparison.Ordinal);
+        Assert.DoesNotContain("security.capability", OracleTool.RunExpect(0, "debugfs", "-R", "ea_list edited", image).Stdout, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
     {

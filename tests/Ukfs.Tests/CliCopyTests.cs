@@ -431,7 +431,7 @@ public sealed class CliCopyTests : IDisposable
     }
 
     [Fact]
-    public void Put_ExtendedAttributesIntoExt2_DebugfsReadsThem_OthersNamedOnce()
+    public void Put_ExtendedAttributesIntoExt2_DebugfsReadsThem_TrustedAndSecurityToo()
     {
         string src = HostDir("xa");
         for (int i = 0; i < 3; i++)
@@ -439,21 +439,22 @@ public sealed class CliCopyTests : IDisposable
             string f = Path.Combine(src, $"f{i}");
             File.WriteAllText(f, "x");
             Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "user.n", [(byte)('0' + i)]));
-            // trusted.* (root only on the host) is a name space the ext2 driver does not write.
-            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "trusted.t", [1]));
+            // Root-only name spaces on the host, kept because the tests run as root.
+            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "trusted.t", [(byte)('a' + i)]));
+            Assert.Null(RumpFs.Tools.Ukfs.HostXattrs.Set(f, "security.s", [(byte)('A' + i)]));
         }
         string img = Path.Combine(_host.Path, "e.img");
         OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", img, "8M");
         using var images = CliHarness.OnImages();
         CliResult r = images.Run(img, "put", src, "/");
-        Assert.True(r.Exit == 0, r.ToString());
-        string warning = Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
-        Assert.Contains("extended attribute trusted.t not kept", warning, StringComparison.Ordinal);
+        Assert.True(r.Exit == 0 && r.Stderr.Length == 0, r.ToString());
         OracleTool.RunExpect(0, "e2fsck", "-fn", img);
         for (int i = 0; i < 3; i++)
         {
             string list = OracleTool.RunExpect(0, "debugfs", "-R", $"ea_list /xa/f{i}", img).Stdout;
             Assert.Contains($"user.n ({1}) = \"{i}\"", list, StringComparison.Ordinal);
+            Assert.Contains($"trusted.t ({1}) = \"{(char)('a' + i)}\"", list, StringComparison.Ordinal);
+            Assert.Contains($"security.s ({1}) = \"{(char)('A' + i)}\"", list, StringComparison.Ordinal);
         }
     }
 

@@ -9,12 +9,16 @@ namespace RumpFs.FsDrivers.Ext2fs;
 
 /// <summary>
 /// Extended attributes (NetBSD's ext2fs_xattr.c): read from the space after i_extra_isize
-/// in the inode and from the shared attribute block (i_file_acl). Writing attributes is
-/// refused with EOPNOTSUPP.
+/// in the inode and from the shared attribute block (i_file_acl). user.*, trusted.* and
+/// security.* ones can be written (who may is the VFS's rule); system.* ones (POSIX ACLs,
+/// inline data, rich ACLs) are refused with EOPNOTSUPP.
 /// </summary>
 internal sealed partial class Ext2Node
 {
     private static int s_xattrWriteNoted;
+
+    /// <summary>The name indexes of the name spaces this driver writes: user (1), trusted (4), security (6).</summary>
+    private static readonly int[] s_writableIndexes = [1, 4, 6];
 
     private readonly record struct XattrItem(string Name, byte[] Value, bool InInode = false);
 
@@ -124,16 +128,18 @@ internal sealed partial class Ext2Node
     public override Errno RemoveXattr(string name) => ChangeXattr(name, null, XattrSetMode.Replace, remove: true);
 
     /// <summary>
-    /// Set or remove one user.* attribute. New and replaced values go to the attribute block
-    /// (copied first when shared); an attribute that lived in the inode is taken out of it.
+    /// Set or remove one user.*, trusted.* or security.* attribute. New and replaced values go
+    /// to the attribute block (copied first when shared); an attribute that lived in the inode
+    /// is taken out of it.
     /// </summary>
     private Errno ChangeXattr(string name, byte[]? value, XattrSetMode mode, bool remove)
     {
-        if (!name.StartsWith("user.", StringComparison.Ordinal) || Fs.Sb.RevLevel == 0)
+        (int index, string suffix) = Ext2XattrEntry.Split(name);
+        if (!s_writableIndexes.Contains(index) || suffix.Length == 0 || Fs.Sb.RevLevel == 0)
         {
             if (Interlocked.Exchange(ref s_xattrWriteNoted, 1) == 0)
             {
-                KernelLog.Info(Ext2Mount.Subsystem, "only user.* extended attributes can be written (EOPNOTSUPP)");
+                KernelLog.Info(Ext2Mount.Subsystem, "only user.*, trusted.* and security.* extended attributes can be written (EOPNOTSUPP)");
             }
             return Errno.EOPNOTSUPP;
         }

@@ -40,7 +40,7 @@ internal sealed partial class P2kFileSystem
         ReplySized(value ?? [], size, reply);
     }
 
-    private static void ListXattr(in FuseRequest request, Vnode vp, FuseReply reply)
+    private void ListXattr(in FuseRequest request, Vnode vp, FuseReply reply)
     {
         if (!request.Has(FuseXattrIn.CompatSize))
         {
@@ -48,7 +48,7 @@ internal sealed partial class P2kFileSystem
             return;
         }
         uint size = FuseXattrIn.Read(request.Body).Size;
-        Errno e = Vop.ListXattr(vp, out IReadOnlyList<string> names);
+        Errno e = Vop.ListXattr(vp, Caller(request), out IReadOnlyList<string> names);
         if (e != Errno.OK)
         {
             reply.Error(e);

@@ -106,7 +106,7 @@ public sealed class FfsExtAttrTests : IDisposable
         {
             Assert.Equal(eaMagic ? "UFS2ea" : "UFS2", mp.Describe().Single(kv => kv.Key == "format").Value);
             Vnode vp = FfsTestMount.Resolve(mp, "/f");
-            Assert.Equal(Errno.OK, Vop.ListXattr(vp, out IReadOnlyList<string> names));
+            Assert.Equal(Errno.OK, Vop.ListXattr(vp, Credentials.Root, out IReadOnlyList<string> names));
             Assert.Equal(["user.comment", "system.posix1e.acl_access", "user.empty"], names);
             Assert.Equal(Errno.OK, Vop.GetXattr(vp, "user.comment", Credentials.Root, out byte[]? v));
             Assert.Equal("hello world"u8.ToArray(), v);
@@ -122,7 +122,7 @@ public sealed class FfsExtAttrTests : IDisposable
             vp.Release();
 
             Vnode g = FfsTestMount.Resolve(mp, "/d/g");
-            Assert.Equal(Errno.OK, Vop.ListXattr(g, out names));
+            Assert.Equal(Errno.OK, Vop.ListXattr(g, Credentials.Root, out names));
             Assert.Empty(names);
             Assert.Equal(Errno.ENODATA, Vop.GetXattr(g, "user.comment", Credentials.Root, out _));
             g.Release();
@@ -178,7 +178,7 @@ public sealed class FfsExtAttrTests : IDisposable
         {
             Vnode vp = FfsTestMount.Resolve(mp, "/f");
             Assert.Equal(Errno.EIO, Vop.GetXattr(vp, "user.comment", Credentials.Root, out _));
-            Assert.Equal(Errno.EIO, Vop.ListXattr(vp, out _));
+            Assert.Equal(Errno.EIO, Vop.ListXattr(vp, Credentials.Root, out _));
             Assert.Equal(Errno.OK, Vop.GetAttr(vp, out _));
             vp.Release();
         }
@@ -268,7 +268,7 @@ public sealed class FfsExtAttrTests : IDisposable
         });
         OnG(g =>
         {
-            Assert.Equal(Errno.OK, Vop.ListXattr(g, out IReadOnlyList<string> names));
+            Assert.Equal(Errno.OK, Vop.ListXattr(g, Credentials.Root, out IReadOnlyList<string> names));
             Assert.Equal(["user.a", "user.big"], names);
             Assert.Equal(Errno.OK, Vop.GetXattr(g, "user.big", Credentials.Root, out byte[]? v));
             Assert.Equal(big, v);
@@ -279,7 +279,7 @@ public sealed class FfsExtAttrTests : IDisposable
         Assert.Equal(freeAtStart - 1, FreeFrags(img.Bytes));
         OnG(g =>
         {
-            Assert.Equal(Errno.OK, Vop.ListXattr(g, out IReadOnlyList<string> names));
+            Assert.Equal(Errno.OK, Vop.ListXattr(g, Credentials.Root, out IReadOnlyList<string> names));
             Assert.Equal(["user.a"], names);
             Assert.Equal(Errno.OK, Vop.RemoveXattr(g, "user.a", Credentials.Root));
             Assert.Equal(Errno.OK, Vop.GetAttr(g, out VAttr va));

@@ -1,0 +1,30 @@
+using RumpFs.Kernel;
+
+namespace RumpFs.Vfs;
+
+/// <summary>File capabilities (security.capability) and the changes that take them away.</summary>
+public static partial class Vop
+{
+    /// <summary>The attribute that holds a file's capabilities (XATTR_NAME_CAPS).</summary>
+    public const string CapabilityXattr = "security.capability";
+
+    /// <summary>
+    /// Linux takes a file's capabilities away whenever its data, size or owner changes,
+    /// whoever makes the change, root included (file_remove_privs on write, ATTR_KILL_PRIV on
+    /// truncate and chown): the new contents or owner did not earn them. Called with the
+    /// vnode locked; a format without the attribute has nothing to drop.
+    /// </summary>
+    private static Errno DropCapability(Vnode vp)
+    {
+        if (!vp.Mount.HasXattrs || vp.Type == VType.Directory)
+        {
+            return Errno.OK;
+        }
+        Errno e = vp.GetXattr(CapabilityXattr, out _);
+        if (e is Errno.ENODATA or Errno.EOPNOTSUPP)
+        {
+            return Errno.OK;
+        }
+        return e != Errno.OK ? e : vp.RemoveXattr(CapabilityXattr);
+    }
+}
