@@ -75,6 +75,130 @@ public sealed partial class Ext2CheckExtentNodeTests : IDisposable
     }
 
     /// <summary>
+    /// The second root index entry gives a start other than its leaf's first block: past it,
+    /// or equal to the first entry's. Both checkers set it to the leaf's first block, and the
+    /// file reads as it did (before, the mismatch went unseen, or the good first entry was
+    /// dropped as out of order).
+    /// </summary>
+    [Theory]
+    [InlineData(34)]
+    [InlineData(null)]
+    public void IndexStartOtherThanItsLeafs_SetToTheLeafsFirstBlock_FileUnchanged(int? pastTheLeaf)
+    {
+        (string img, ulong[] leaves) = FragmentedFile("ext4");
+        byte[] original = DumpFile(img);
+        long start = FirstLogicalOf(img, leaves[1]);
+        Debugfs(img, $"sif /frag block[6] {(pastTheLeaf is int d ? start + d : 0)}"); // the second index entry's ei_block
+        string theirs = CopyBeside(img, "theirs.img");
+
+        CheckReport before = AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"does not match the first block {start} of its node", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        Assert.Equal(original, DumpFile(img));
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+    }
+
+    /// <summary>
+    /// A leaf below the root with no entries (the kernel's "invalid eh_entries"): its index
+    /// entry goes and its block is freed in one run; the other leaf's data stays.
+    /// </summary>
+    [Fact]
+    public void EmptyLeafBelowTheRoot_EntryDropped_OneRunEnough()
+    {
+        (string img, ulong[] leaves) = FragmentedFile("ext4-nocsum");
+        byte[] original = DumpFile(img);
+        long second = FirstLogicalOf(img, leaves[1]);
+        Patch(img, ((long)leaves[1] * 1024) + 2, 0, 0); // eh_entries
+
+        CheckReport before = AssertBothDamaged(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"extent block {leaves[1]} is corrupt", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        byte[] after = DumpFile(img);
+        Assert.True(after.AsSpan(0, (int)second * 1024).SequenceEqual(original.AsSpan(0, (int)second * 1024)));
+        Assert.Contains("not in use", DebugfsRead(img, $"testb {leaves[1]}"), StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// One file's first index entry names a leaf of the other file, a leaf that maps blocks
+    /// past that entry's range. It is taken for the other file's node: the entry goes,
+    /// unclaimed, and the leaf is left as it is, so the other file's data stays whole (before,
+    /// the first walk trimmed the other file's leaf to its own range). The node is known for
+    /// another's by its checksum (metadata_csum), or without checksums by having been claimed
+    /// already, when its owner is the lower inode. A lower inode naming a higher one's node on
+    /// a file system without checksums is not caught (docs/fsck-newfs.md).
+    /// </summary>
+    [Theory]
+    [InlineData("ext4", false)]
+    [InlineData("ext4", true)]
+    [InlineData("ext4-nocsum", true)]
+    public void IndexNamingAnotherFilesLeaf_ThatFileKeepsItsData(string flavour, bool higherNamesLower)
+    {
+        (string img, ulong[] fragLeaves) = FragmentedFile(flavour);
+        string src = _dir.File("other.src");
+        byte[] data = new byte[FileBytes];
+        new Random(9).NextBytes(data);
+        File.WriteAllBytes(src, data);
+        string cmds = _dir.File("other.cmds");
+        File.WriteAllLines(cmds, [$"write {src} other", .. Enumerable.Range(0, 140).Select(i => $"punch /other {1 + (2 * i)} {1 + (2 * i)}")]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        AssertBothClean(img);
+        ulong[] otherLeaves = [.. LeafLine().Matches(DebugfsRead(img, "stat /other")).Select(m => ulong.Parse(m.Groups[1].Value, CultureInfo.InvariantCulture))];
+        // The victim's leaf that starts past the culprit's first range, so it cannot fit there.
+        (string culprit, string victim, ulong leaf) = higherNamesLower ? ("/other", "/frag", fragLeaves[^1]) : ("/frag", "/other", otherLeaves[^1]);
+        byte[] kept = DumpFile(img, victim);
+        Debugfs(img, $"sif {culprit} block[4] {leaf}");
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Message.Contains($"extent block {leaf} maps blocks past this file's range", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        Assert.Equal(kept, DumpFile(img, victim));
+    }
+
+    /// <summary>
+    /// A directory whose only extent leaf is garbage has no block left: it is cleared as
+    /// e2fsck clears a zero-length directory, its name goes and its files reach lost+found,
+    /// in one run (before, it stayed a directory without "." and ".." on every run).
+    /// </summary>
+    [Fact]
+    public void DirectoryWhoseOnlyLeafIsGarbage_ClearedAsZeroLength_FilesInLostAndFound()
+    {
+        string img = _dir.File("dir.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", img, "16M");
+        string one = _dir.File("one");
+        File.WriteAllText(one, "x");
+        string cmds = _dir.File("dir.cmds");
+        File.WriteAllLines(cmds, ["mkdir /bd", .. Enumerable.Range(1, 300).Select(i => $"write {one} /bd/entry_with_a_long_name_{i}")]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        OracleTool.Run("e2fsck", "-fy", img);
+        AssertBothClean(img);
+        ulong leaf = ulong.Parse(LeafLine().Match(DebugfsRead(img, "stat /bd")).Groups[1].Value, CultureInfo.InvariantCulture);
+        byte[] noise = new byte[1024];
+        new Random(13).NextBytes(noise);
+        Patch(img, (long)leaf * 1024, noise);
+        string theirs = CopyBeside(img, "theirs.img");
+
+        AssertBothDamaged(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("zero length", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+        Assert.Equal(300, Regex.Count(DebugfsRead(img, "ls /lost+found"), @"#\d+"));
+    }
+
+    /// <summary>
     /// A 1 KiB-block ext4 image with /frag, 300,000 bytes with every other block of its first
     /// 280 punched out: a depth-1 extent tree with at least two leaves, listed in order.
     /// </summary>
@@ -121,10 +245,10 @@ public sealed partial class Ext2CheckExtentNodeTests : IDisposable
             + Regex.Match(stat, @"EXTENTS:\s*\n.*").Value;
     }
 
-    private byte[] DumpFile(string img)
+    private byte[] DumpFile(string img, string file = "/frag")
     {
         string to = _dir.File($"dump-{Guid.NewGuid():N}");
-        OracleTool.RunExpect(0, "debugfs", "-R", $"dump /frag {to}", img);
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump {file} {to}", img);
         return File.ReadAllBytes(to);
     }
 }

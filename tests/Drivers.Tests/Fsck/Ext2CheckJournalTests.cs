@@ -128,6 +128,41 @@ public sealed class Ext2CheckJournalTests : IDisposable
         AssertInvalidJournalRecreated(img, "ext4", "the journal is invalid: its superblock says block size");
     }
 
+    /// <summary>
+    /// Free space in one-block pieces: the new journal needs over a thousand extents, so its
+    /// tree gets index blocks below the root (two levels), as e2fsck's does. The free counts
+    /// equal e2fsck's (before, the recreation gave up and left the old journal's blocks marked).
+    /// </summary>
+    [Fact]
+    public void JournalRecreatedOnFragmentedFreeSpace_DepthTwoTree_FreeCountsAsE2fsck()
+    {
+        string img = _dir.File("frag.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "^has_journal", img, "12M");
+        string one = _dir.File("one");
+        File.WriteAllText(one, "x");
+        string fill = _dir.File("fill.cmds");
+        File.WriteAllLines(fill, ["mkdir /fill", .. Enumerable.Range(1, 3000).Select(i => $"write {one} /fill/x{i}")]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", fill, img);
+        string punch = _dir.File("punch.cmds");
+        File.WriteAllLines(punch, Enumerable.Range(0, 1500).Select(i => $"rm /fill/x{1 + (2 * i)}"));
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", punch, img);
+        OracleTool.Run("e2fsck", "-fy", img);
+        OracleTool.RunExpect(0, "tune2fs", "-O", "has_journal", "-J", "size=1", img);
+        AssertBothClean(img);
+        long jsb = long.Parse(DebugfsRead(img, "bmap <8> 0").Trim(), CultureInfo.InvariantCulture);
+        Poke(img, jsb * 1024, new byte[1024]);
+        string theirs = CopyBeside(img, "theirs.img");
+
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("journal recreated (1024 blocks)", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+        Assert.Matches(@"^\s*0/\s*2\s", DebugfsRead(img, "ex <8>").Split('\n')[1]); // level 0 of a depth-2 tree
+    }
+
     [Fact]
     public void IllegalPointerInTheJournalsMap_JournalRecreatedNotPunched()
     {

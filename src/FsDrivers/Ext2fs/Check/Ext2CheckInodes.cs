@@ -91,7 +91,7 @@ internal sealed partial class Ext2CheckRun
 
     private void CheckInode(uint ino, Ext2Dinode din, bool badChecksum)
     {
-        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature) };
+        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature), FirstWalk = true };
         if (badChecksum)
         {
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
@@ -159,7 +159,7 @@ internal sealed partial class Ext2CheckRun
         bool fastLink = type == 7 && IsFastSymlink(din);
         if ((type == 1 || type == 2 || type == 7) && !inline && !fastLink)
         {
-            WalkBlocks(w, ClaimInPass1);
+            WalkBlocksInPass1(w);
         }
         if (w.BadTree || w.Illegal > MaxIllegalBlocks)
         {
@@ -176,6 +176,14 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         ClaimXattrBlock(w);
+        if (type == 2 && !inline && w.Blocks == 0)
+        {
+            // Nothing to hold "." and "..": e2fsck clears such a directory (its names go in pass 2).
+            Error(Pass1, Ino(ino), "directory has no blocks (zero length); inode cleared");
+            ClearInode(w);
+            Finish(w);
+            return;
+        }
         CheckBlockCount(w);
         CheckSize(w, inline);
         if (type == 2)
@@ -231,7 +239,7 @@ internal sealed partial class Ext2CheckRun
             || (IsQuotaSlot(w.Ino) && QuotaInUse(w.Ino));
         if (walk || w.Ino == 1)
         {
-            WalkBlocks(w, ClaimInPass1);
+            WalkBlocksInPass1(w);
             ClaimXattrBlock(w);
             if (w.Ino != 1)
             {
@@ -258,6 +266,41 @@ internal sealed partial class Ext2CheckRun
                 w.Marked.Add(((ulong)b, 1));
             }
         }
+    }
+
+    /// <summary>Walk an inode's blocks claiming them; the claims on extent nodes the repair emptied and dropped are taken back.</summary>
+    private void WalkBlocksInPass1(InodeWalk w)
+    {
+        WalkBlocks(w, ClaimInPass1);
+        foreach (ulong node in w.ReleasedNodes)
+        {
+            ReleaseClaim(w, node);
+        }
+        w.ReleasedNodes.Clear();
+    }
+
+    /// <summary>Undo one <see cref="MarkUsed"/> of block <paramref name="b"/> by this walk.</summary>
+    private void ReleaseClaim(InodeWalk w, ulong b)
+    {
+        int second = w.SecondClaims.LastIndexOf(b);
+        if (second >= 0)
+        {
+            w.SecondClaims.RemoveAt(second);
+            DropDuplicateClaim(b);
+            if (w.SecondClaims.Count == 0)
+            {
+                _dupInodes.Remove(w.Ino);
+            }
+        }
+        else
+        {
+            w.Marked.Remove((b, 1));
+            if (!DropDuplicateClaim(b))
+            {
+                _used[(int)b] = false;
+            }
+        }
+        w.Blocks--;
     }
 
     private ulong ClaimInPass1(InodeWalk w, BlockClaim c)

@@ -145,6 +145,15 @@ internal sealed partial class Ext2CheckRun
             return [(goal, end), (first, goal)];
         }
 
+        public void Release(uint start, uint count)
+        {
+            for (ulong b = start; b < (ulong)start + count; b++)
+            {
+                run._used[(int)b] = false;
+                run._allocated.Remove(b);
+            }
+        }
+
         private void Take(ulong start, ulong count)
         {
             for (ulong b = start; b < start + count; b++)

@@ -116,7 +116,7 @@ internal sealed partial class Ext2CheckRun
         }
         _type[ino] = 1;
         _links[ino] = w.Din.LinksCount;
-        WalkBlocks(w, ClaimInPass1);
+        WalkBlocksInPass1(w);
         ClaimXattrBlock(w);
         long bs = _v.BlockSize;
         long size = w.Din.Size;
@@ -142,7 +142,7 @@ internal sealed partial class Ext2CheckRun
     /// <summary>Pass 1, when the orphan file goes (or is to be made afresh): its blocks are claimed, and under repair released with the inode.</summary>
     private void DropOrphanFileInode(InodeWalk w)
     {
-        WalkBlocks(w, ClaimInPass1);
+        WalkBlocksInPass1(w);
         ClaimXattrBlock(w);
         if (_repair)
         {

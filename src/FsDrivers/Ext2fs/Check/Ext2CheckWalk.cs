@@ -27,6 +27,12 @@ internal sealed class InodeWalk(uint ino, Ext2Dinode din)
 
     /// <summary>The extent nodes this walk entered; an index naming one a second time is dropped.</summary>
     public HashSet<ulong> Nodes { get; } = [];
+
+    /// <summary>Pass 1's walk, the one that claims: it alone judges whether a node is another file's.</summary>
+    public bool FirstWalk { get; init; }
+
+    /// <summary>Extent nodes the visitor was shown and the repair then emptied and dropped: their claims are to be taken back.</summary>
+    public List<ulong> ReleasedNodes { get; } = [];
     /// <summary>The data blocks (logical, physical) of a directory, or of a file with <see cref="KeepMap"/>.</summary>
     public List<(uint Logical, ulong Physical)> DirBlocks { get; } = [];
     public List<(ulong Start, int Count)> Marked { get; } = [];
@@ -164,6 +170,12 @@ internal sealed partial class Ext2CheckRun
         if (WalkExtentNode(w, root, h, ExtentBlocksEnd, visit))
         {
             w.Changed = true;
+            // A root left without entries maps nothing at any depth: libext2fs makes it a leaf.
+            Ext4Extent.Header after = Ext4Extent.ReadHeader(root);
+            if (_repair && after.Entries == 0 && after.Depth != 0)
+            {
+                Ext4Extent.WriteHeader(root, after.Entries, after.Max, 0);
+            }
         }
     }
 
@@ -201,16 +213,22 @@ internal sealed partial class Ext2CheckRun
             else
             {
                 (uint lblk, ulong child) = Ext4Extent.ReadIndex(e);
-                string? bad = lblk >= nextStart ? $"extent index at logical block {lblk} is out of order" : null;
+                string? bad = null;
                 byte[]? data = null;
                 // A node the visitor may refuse (outside the file system, or metadata) is
                 // left to it; any other is read and checked before it is claimed, so an
                 // unusable one is dropped without taking its block (as e2fsck leaves it free).
-                if (bad == null && _v.InFs(child) && !_meta[(int)child])
+                if (_v.InFs(child) && !_meta[(int)child])
                 {
                     bad = !w.Nodes.Add(child) ? $"extent index at logical block {lblk} names extent block {child} a second time"
-                        : ReadExtentChild(w, child, h.Depth - 1, out data);
+                        : ReadExtentChild(w, child, h.Depth - 1, out data) ?? ForeignNode(w, child, data, nextStart);
                     w.DroppedNode |= bad != null;
+                }
+                // The start of a node that is read is the first block it maps (below); one
+                // that cannot be read is judged by the start its index gives.
+                if (bad == null && data == null && lblk >= nextStart)
+                {
+                    bad = $"extent index at logical block {lblk} is out of order";
                 }
                 drop = bad != null;
                 if (drop)
@@ -223,7 +241,7 @@ internal sealed partial class Ext2CheckRun
                     drop = answer == Drop;
                     if (answer == Skip)
                     {
-                        nextStart = lblk;
+                        nextStart = Math.Min(lblk, nextStart);
                         continue;
                     }
                     if (answer != Keep && answer != Drop)
@@ -237,8 +255,9 @@ internal sealed partial class Ext2CheckRun
                     if (!drop && data != null)
                     {
                         WalkExtentChild(w, child, data, nextStart, visit);
+                        drop = !MatchIndexToChild(w, e, ref lblk, child, data, ref changed);
                     }
-                    nextStart = drop ? nextStart : lblk;
+                    nextStart = drop ? nextStart : Math.Min(lblk, nextStart);
                 }
             }
             if (drop && _repair)
@@ -248,6 +267,37 @@ internal sealed partial class Ext2CheckRun
             }
         }
         return changed;
+    }
+
+    /// <summary>
+    /// After its walk, an index entry's start must be the first block its node maps (e2fsck:
+    /// "logical start does not match"; set to it, which also follows a first entry the walk
+    /// removed). False when the walk left the node empty: the entry goes and the node's claim
+    /// is to be taken back (<see cref="InodeWalk.ReleasedNodes"/>), as libext2fs frees it.
+    /// </summary>
+    private bool MatchIndexToChild(InodeWalk w, Span<byte> entry, ref uint lblk, ulong child, byte[] data, ref bool changed)
+    {
+        Ext4Extent.Header ch = Ext4Extent.ReadHeader(data);
+        if (ch.Entries == 0)
+        {
+            Error("inodes", Ino(w.Ino), $"extent block {child} maps nothing in this file's range; its index entry is removed");
+            w.DroppedNode = true;
+            w.ReleasedNodes.Add(child);
+            return false;
+        }
+        ReadOnlySpan<byte> first = Ext4Extent.Entry(data, 0);
+        uint start = ch.Depth == 0 ? (uint)Ext4Extent.ReadLeaf(first).Logical : Ext4Extent.ReadIndex(first).Block;
+        if (start != lblk)
+        {
+            Error("inodes", Ino(w.Ino), $"extent index at logical block {lblk} does not match the first block {start} of its node; set to {start}");
+            if (_repair)
+            {
+                Ext4Extent.WriteIndex(entry, start, child);
+                changed = true;
+            }
+            lblk = start;
+        }
+        return true;
     }
 
     /// <summary>
@@ -266,24 +316,65 @@ internal sealed partial class Ext2CheckRun
         Ext4Extent.Header h = Ext4Extent.ReadHeader(read);
         int cap = Ext4Extent.Capacity(_v.BlockSize - 4);
         data = read;
-        return h.Magic != Ext4Extent.Magic || h.Max > cap || h.Max == 0 || h.Entries > h.Max || h.Depth != depth
+        // A node below the root holds at least one entry (the kernel's "invalid eh_entries").
+        return h.Magic != Ext4Extent.Magic || h.Max > cap || h.Max == 0 || h.Entries > h.Max || h.Entries == 0 || h.Depth != depth
             ? $"extent block {blk} is corrupt (magic, counts or depth); its index entry is removed"
             : null;
+    }
+
+    /// <summary>
+    /// Pass 1 only: a node that maps blocks past this file's range (the next index entry's
+    /// start) and is either another file's already (claimed before this walk) or carries a
+    /// checksum this inode's seed does not give is taken for another file's node: its index
+    /// entry goes, unclaimed, and the node is left untouched for its owner. Trimming it to this
+    /// file's range would take the owner's extents out of it. Null when the node may be this
+    /// file's.
+    /// </summary>
+    private string? ForeignNode(InodeWalk w, ulong blk, byte[]? data, ulong nextStart)
+    {
+        if (!w.FirstWalk || data is null)
+        {
+            return null;
+        }
+        Ext4Extent.Header h = Ext4Extent.ReadHeader(data);
+        ReadOnlySpan<byte> last = Ext4Extent.Entry(data, h.Entries - 1);
+        bool beyond = h.Depth == 0 ? Ext4Extent.ReadLeaf(last).End > nextStart : Ext4Extent.ReadIndex(last).Block >= nextStart;
+        if (!beyond || !(_used[(int)blk] || !NodeChecksumMatches(w, data, h)))
+        {
+            return null;
+        }
+        return $"extent block {blk} maps blocks past this file's range and is another file's (claimed, or its checksum is not this inode's); its index entry is removed";
+    }
+
+    private bool NodeChecksumMatches(InodeWalk w, byte[] data, Ext4Extent.Header h)
+    {
+        if (!_v.MetadataCsum)
+        {
+            return true;
+        }
+        int tail = Ext4Extent.TailOffset(h.Max);
+        uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, w.Ino, w.Din.Generation);
+        return BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(tail)) == Ext2Crc.Crc32c(seed, data.AsSpan(0, tail));
     }
 
     /// <summary>Walk child node <paramref name="blk"/>, read and checked by <see cref="ReadExtentChild"/>.</summary>
     private void WalkExtentChild(InodeWalk w, ulong blk, byte[] data, ulong nextStart, Func<InodeWalk, BlockClaim, ulong> visit)
     {
         Ext4Extent.Header h = Ext4Extent.ReadHeader(data);
-        bool changed = false;
-        int tail = Ext4Extent.TailOffset(h.Max);
         uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, w.Ino, w.Din.Generation);
-        if (_v.MetadataCsum && BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(tail)) != Ext2Crc.Crc32c(seed, data.AsSpan(0, tail)))
+        bool badSum = !NodeChecksumMatches(w, data, h);
+        bool changed = WalkExtentNode(w, data, h, nextStart, visit);
+        if (Ext4Extent.ReadHeader(data).Entries == 0)
+        {
+            // Nothing of it lies in this file's range: its index entry goes and the block is
+            // left as it was, for it may be another file's node (that file's walk judges it).
+            return;
+        }
+        if (badSum)
         {
             Error("inodes", Ino(w.Ino), $"extent block {blk} has a bad checksum");
             changed = true;
         }
-        changed |= WalkExtentNode(w, data, h, nextStart, visit);
         if (changed && _repair && w.Illegal <= MaxIllegalBlocks)
         {
             if (_v.MetadataCsum)

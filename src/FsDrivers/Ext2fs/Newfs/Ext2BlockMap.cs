@@ -49,6 +49,22 @@ internal sealed class Ext2BlockMap(Ext2Geometry g) : IExt2BlockSource
         }
     }
 
+    public void Release(uint start, uint count)
+    {
+        for (uint i = 0; i < count; i++)
+        {
+            uint b = start + i;
+            uint grp = (b - g.FirstDataBlock) / g.BlocksPerGroup;
+            if (!_touched.TryGetValue(grp, out byte[]? map))
+            {
+                map = Bitmap(grp);
+                _touched[grp] = map;
+            }
+            uint bit = b - g.GroupStart(grp);
+            map[bit >> 3] &= (byte)~(1 << (int)(bit & 7));
+        }
+    }
+
     /// <summary>Blocks of the group in use (its padding not counted).</summary>
     public uint Used(uint grp)
     {

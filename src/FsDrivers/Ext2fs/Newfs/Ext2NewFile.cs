@@ -5,7 +5,7 @@ namespace RumpFs.FsDrivers.Ext2fs.Newfs;
 
 /// <summary>
 /// The blocks of a file made by newfs (a directory's first block, the journal) and the map
-/// that finds them: an extent tree (in the inode, or one level of leaf blocks when the
+/// that finds them: an extent tree (in the inode, or leaf and index blocks below it when the
 /// blocks come in more than four runs) or the classic direct and indirect pointers.
 /// </summary>
 internal sealed class Ext2NewFile
@@ -52,37 +52,85 @@ internal sealed class Ext2NewFile
             WriteLeaves(BlockArea, runs, 0, runs.Count, InodeExtents, 0);
             return this;
         }
-        int perLeaf = Ext4Extent.Capacity(bs - (csum ? 4 : 0));
-        int leaves = (runs.Count + perLeaf - 1) / perLeaf;
-        if (leaves > InodeExtents)
-        {
-            return null; // more runs than one level of leaves holds: the volume is far too fragmented
-        }
-        Ext4Extent.WriteHeader(BlockArea, (ushort)leaves, InodeExtents, 1);
+        int perNode = Ext4Extent.Capacity(bs - (csum ? 4 : 0));
+        var level = new List<(uint Logical, byte[] Data)>();
         uint logical = 0;
-        for (int i = 0; i < leaves; i++)
+        for (int first = 0; first < runs.Count; first += perNode)
         {
-            uint? leaf = blocks.AllocRun(goal, 1);
-            if (leaf is null)
-            {
-                return null;
-            }
-            int first = i * perLeaf;
-            int n = Math.Min(perLeaf, runs.Count - first);
+            int n = Math.Min(perNode, runs.Count - first);
             var data = new byte[bs];
-            WriteLeaves(data, runs, first, n, perLeaf, logical);
-            if (csum)
-            {
-                Ext4Extent.SetBlockChecksum(data, inodeSeed);
-            }
-            Ext4Extent.WriteIndex(Ext4Extent.Entry(BlockArea.AsSpan(), i), logical, leaf.Value);
-            MapBlocks.Add((leaf.Value, data));
+            WriteLeaves(data, runs, first, n, perNode, logical);
+            level.Add((logical, data));
             for (int k = first; k < first + n; k++)
             {
                 logical += runs[k].Length;
             }
         }
-        return this;
+        // Full nodes level by level, as libext2fs fills them when a file grows at its end,
+        // until the top level fits the inode's four entries.
+        for (ushort childDepth = 0; ; childDepth++)
+        {
+            var placed = new List<(uint Logical, uint Block)>();
+            foreach ((uint first, byte[] data) in level)
+            {
+                uint? blk = blocks.AllocRun(goal, 1);
+                if (blk is null)
+                {
+                    GiveBack(blocks);
+                    return null;
+                }
+                if (csum)
+                {
+                    Ext4Extent.SetBlockChecksum(data, inodeSeed);
+                }
+                MapBlocks.Add((blk.Value, data));
+                placed.Add((first, blk.Value));
+            }
+            if (placed.Count <= InodeExtents)
+            {
+                WriteIndexes(BlockArea, placed, 0, placed.Count, InodeExtents, (ushort)(childDepth + 1));
+                return this;
+            }
+            if (childDepth + 2 > MaxTreeDepth)
+            {
+                GiveBack(blocks); // beyond any tree ext4 reads: the volume is far too fragmented
+                return null;
+            }
+            level = [];
+            for (int first = 0; first < placed.Count; first += perNode)
+            {
+                var data = new byte[bs];
+                WriteIndexes(data, placed, first, Math.Min(perNode, placed.Count - first), perNode, (ushort)(childDepth + 1));
+                level.Add((placed[first].Logical, data));
+            }
+        }
+    }
+
+    /// <summary>The deepest extent tree ext4 reads (EXT4_MAX_EXTENT_DEPTH).</summary>
+    private const int MaxTreeDepth = 5;
+
+    private static void WriteIndexes(Span<byte> node, List<(uint Logical, uint Block)> children, int first, int n, int max, ushort depth)
+    {
+        Ext4Extent.WriteHeader(node, (ushort)n, (ushort)max, depth);
+        for (int i = 0; i < n; i++)
+        {
+            Ext4Extent.WriteIndex(Ext4Extent.Entry(node, i), children[first + i].Logical, children[first + i].Block);
+        }
+    }
+
+    /// <summary>Return every block this failed allocation took, data and map alike.</summary>
+    private void GiveBack(IExt2BlockSource blocks)
+    {
+        foreach ((uint start, uint length) in Runs)
+        {
+            blocks.Release(start, length);
+        }
+        foreach ((uint blk, _) in MapBlocks)
+        {
+            blocks.Release(blk, 1);
+        }
+        Runs = [];
+        MapBlocks.Clear();
     }
 
     private static void WriteLeaves(Span<byte> node, List<(uint Start, uint Length)> runs, int first, int n, int max, uint logical)

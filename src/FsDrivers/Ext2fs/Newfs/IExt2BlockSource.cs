@@ -11,4 +11,7 @@ internal interface IExt2BlockSource
 
     /// <summary><paramref name="count"/> free blocks from <paramref name="goal"/> on, as runs of at most <paramref name="maxRun"/>, marked used; null when too few.</summary>
     List<(uint Start, uint Length)>? AllocRuns(uint goal, uint count, uint maxRun);
+
+    /// <summary>Give back blocks an allocation took and then could not use (the map did not fit).</summary>
+    void Release(uint start, uint count);
 }
