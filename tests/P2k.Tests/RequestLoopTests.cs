@@ -50,7 +50,13 @@ public sealed unsafe class RequestLoopTests : IDisposable
         var msg = new byte[FuseInHeader.Size + body.Length];
         new FuseInHeader
         {
-            Length = (uint)msg.Length, Opcode = op, Unique = unique, NodeId = nodeId, Uid = uid, Gid = uid, Pid = (uint)Environment.ProcessId,
+            Length = (uint)msg.Length,
+            Opcode = op,
+            Unique = unique,
+            NodeId = nodeId,
+            Uid = uid,
+            Gid = uid,
+            Pid = (uint)Environment.ProcessId,
         }.Write(msg);
         body.CopyTo(msg.AsSpan(FuseInHeader.Size));
         fixed (byte* p = msg)

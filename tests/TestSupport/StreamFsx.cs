@@ -36,38 +36,38 @@ public sealed class StreamFsx
         switch (Rng.Next(10))
         {
             case < 4:
-            {
-                int offset = Rng.Next(max - 1);
-                int length = Math.Min(Rng.Next(1, 100_000), max - offset);
-                byte[] data = new byte[length];
-                Rng.NextBytes(data);
-                f.Position = offset;
-                f.Write(data);
-                data.CopyTo(_model, offset);
-                _size = Math.Max(_size, offset + length);
-                break;
-            }
-            case < 7:
-            {
-                int offset = Rng.Next(_size + 1);
-                byte[] got = new byte[Rng.Next(1, 100_000)];
-                f.Position = offset;
-                int read = f.ReadAtLeast(got, got.Length, throwOnEndOfStream: false);
-                Assert.True(read == Math.Min(got.Length, _size - offset), $"{where}: read {read} at {offset}, size {_size}");
-                Assert.True(got.AsSpan(0, read).SequenceEqual(_model.AsSpan(offset, read)), $"{where}: data differs at {offset}");
-                break;
-            }
-            case 7:
-            {
-                int newSize = Rng.Next(3) == 0 ? 0 : Rng.Next(max);
-                f.SetLength(newSize);
-                if (newSize < _size)
                 {
-                    Array.Clear(_model, newSize, _size - newSize);
+                    int offset = Rng.Next(max - 1);
+                    int length = Math.Min(Rng.Next(1, 100_000), max - offset);
+                    byte[] data = new byte[length];
+                    Rng.NextBytes(data);
+                    f.Position = offset;
+                    f.Write(data);
+                    data.CopyTo(_model, offset);
+                    _size = Math.Max(_size, offset + length);
+                    break;
                 }
-                _size = newSize;
-                break;
-            }
+            case < 7:
+                {
+                    int offset = Rng.Next(_size + 1);
+                    byte[] got = new byte[Rng.Next(1, 100_000)];
+                    f.Position = offset;
+                    int read = f.ReadAtLeast(got, got.Length, throwOnEndOfStream: false);
+                    Assert.True(read == Math.Min(got.Length, _size - offset), $"{where}: read {read} at {offset}, size {_size}");
+                    Assert.True(got.AsSpan(0, read).SequenceEqual(_model.AsSpan(offset, read)), $"{where}: data differs at {offset}");
+                    break;
+                }
+            case 7:
+                {
+                    int newSize = Rng.Next(3) == 0 ? 0 : Rng.Next(max);
+                    f.SetLength(newSize);
+                    if (newSize < _size)
+                    {
+                        Array.Clear(_model, newSize, _size - newSize);
+                    }
+                    _size = newSize;
+                    break;
+                }
             case 8:
                 sync(f);
                 break;

@@ -91,6 +91,19 @@ public sealed class CliXattrTests : IDisposable
         Assert.Equal(kernel, Lines(ours.Stdout));
     }
 
+    /// <summary>getfattr's own -d and -m: a pattern picks names as the attr package's getfattr picks them on the kernel's mount.</summary>
+    [Fact]
+    public void Getfattr_DumpAndMatchOptions_AsGetfattrTakesThem()
+    {
+        string img = ImageMadeByMke2fs();
+        Assert.Equal(_cli.Ok(img, "getfattr", "/f").Stdout, _cli.Ok(img, "getfattr", "-d", "-m", "-", "/f").Stdout);
+        const string Pattern = "^user\\.(text|utf8)$";
+        string[] ours = Lines(_cli.Ok(img, "getfattr", "-d", "-m", Pattern, "/f").Stdout);
+        Assert.Equal(2, ours.Length);
+        Assert.Equal(KernelGetfattr(img, "/f", ["-m", Pattern]), ours);
+        Assert.Contains("not a regular expression", _cli.Fails(img, "getfattr", "-m", "(", "/f").Stderr, StringComparison.Ordinal);
+    }
+
     [Fact]
     public void Setfattr_EveryValueForm_TheKernelReadsTheBytes_RemoveTakesItAway()
     {

@@ -190,14 +190,30 @@ internal sealed class GetfattrOptions : IValidatedOptions
     [Option('n', HelpText = "Only this attribute (with its name space: user.comment).")] public string? Name { get; set; }
     [Option('e', HelpText = "Value encoding: text, hex or base64 (default: text when printable, else base64).")] public string? Encoding { get; set; }
     [Option('h', HelpText = "Do not follow a final symbolic link.")] public bool NoFollow { get; set; }
+    [Option('d', HelpText = "Dump the values (what this command always does; taken for getfattr's command lines).")] public bool Dump { get; set; }
+    [Option('m', HelpText = "Only names matching this regular expression; - for every name (the default).")] public string? Match { get; set; }
     [Option("json", HelpText = "JSON output (values in base64).")] public bool Json { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The names -m selects (null: every one); set by <see cref="Validate"/>.</summary>
+    public System.Text.RegularExpressions.Regex? Pattern { get; private set; }
 
     public void Validate()
     {
         if (Encoding is not (null or "text" or "hex" or "base64"))
         {
             throw new UsageException($"getfattr: -e {Encoding}: the encodings are text, hex and base64");
+        }
+        if (Match is not (null or "-"))
+        {
+            try
+            {
+                Pattern = new System.Text.RegularExpressions.Regex(Match, System.Text.RegularExpressions.RegexOptions.None, TimeSpan.FromSeconds(1));
+            }
+            catch (ArgumentException e)
+            {
+                throw new UsageException($"getfattr: -m {Match}: not a regular expression ({e.Message})");
+            }
         }
     }
 }

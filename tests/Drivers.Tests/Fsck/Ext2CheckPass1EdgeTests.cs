@@ -71,6 +71,24 @@ public sealed class Ext2CheckPass1EdgeTests : IDisposable
         Assert.Equal(FreeCounts(oracle), FreeCounts(img));
     }
 
+    /// <summary>A symlink with the immutable flag: e2fsck -n lets it stand (exit 0), -y clears it; so do we.</summary>
+    [Fact]
+    public void Check_SymlinkWithImmutableFlag_NoteUnderN_ClearedUnderY()
+    {
+        string img = Make(_dir, "ext4");
+        Debugfs(img, "symlink sl /somewhere");
+        Debugfs(img, "sif /sl flags 0x10");
+        CheckReport note = Check(img, repair: false);
+        Assert.True(note.ExitCode == 0, Describe(note));
+        Assert.Contains(note.Findings, f => f.Message.Contains("symlink has the immutable or append-only flag", StringComparison.Ordinal));
+        AssertBothClean(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Contains("Flags: 0x0", DebugfsRead(img, "stat /sl"), StringComparison.Ordinal);
+        Assert.DoesNotContain("immutable", OracleTool.RunExpect(0, "e2fsck", "-fn", img).Stdout, StringComparison.Ordinal);
+    }
+
     private static string[] Names(string img, string dir) =>
         [.. DebugfsRead(img, $"ls -p {dir}").Split('\n', StringSplitOptions.RemoveEmptyEntries)
             .Select(l => l.Split('/')).Where(f => f.Length > 5 && f[5].Length > 0 && f[1] != "0").Select(f => f[5]).Order(StringComparer.Ordinal)];

@@ -91,6 +91,66 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
         Assert.Equal(InodeNumber(img, "/lost+found"), DotDot(img, $"/lost+found/#{big}"));
     }
 
+    /// <summary>
+    /// Unattached inodes without blocks: a device, a fifo and an empty file carrying
+    /// attributes in the inode still say something and are reconnected, as e2fsck's
+    /// disconnect_inode reconnects them; an empty plain file goes. Before, every inode of size
+    /// 0 and no blocks was cleared.
+    /// </summary>
+    [Fact]
+    public void UnattachedDeviceFifoAndAttributeCarrier_Reconnected_EmptyFileCleared()
+    {
+        string img = _dir.File("unattached.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", img, "8M");
+        string cmds = _dir.File("unattached.cmds");
+        File.WriteAllLines(cmds, ["mknod cdev c 1 3", "mknod fifo p", "write /dev/null ea", "ea_set /ea user.keep kept", "write /dev/null empty"]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        uint[] kept = [InodeNumber(img, "/cdev"), InodeNumber(img, "/fifo"), InodeNumber(img, "/ea")];
+        uint empty = InodeNumber(img, "/empty");
+        string unlink = _dir.File("unlink.cmds");
+        File.WriteAllLines(unlink, ["unlink /cdev", "unlink /fifo", "unlink /ea", "unlink /empty"]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", unlink, img);
+        string theirs = CopyBeside(img, "theirs.img");
+
+        RepairRoundTrip(img);
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(LostFoundEntries(theirs), LostFoundEntries(img));
+        Assert.Equal(kept.ToHashSet(), LostFoundEntries(img));
+        Assert.Contains("not in use", DebugfsRead(img, $"testi <{empty}>"), StringComparison.Ordinal);
+        Assert.Contains("user.keep", DebugfsRead(img, $"ea_list <{kept[2]}>"), StringComparison.Ordinal);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+    }
+
+    /// <summary>
+    /// /lost+found names a regular file: its entry goes before a new lost+found is made, as
+    /// e2fsck unlinks it, and the file is reconnected there (before, the root ended with two
+    /// entries named lost+found). Without anything to reconnect, -y makes the missing
+    /// lost+found all the same, as e2fsck -y does at the end of its pass 3.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void LostFoundThatIsNoDirectory_UnlinkedAndMadeAgain_AsE2fsck(bool somethingToReconnect)
+    {
+        string img = _dir.File("lf.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", "-O", "^metadata_csum", img, "8M");
+        string cmds = _dir.File("lf.cmds");
+        File.WriteAllLines(cmds, ["write /dev/null a", "write /dev/null b", "sif <11> mode 0100644", .. somethingToReconnect ? ["unlink /b"] : Array.Empty<string>()]);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-f", cmds, img);
+        string theirs = CopyBeside(img, "theirs.img");
+
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Single(Regex.Matches(DebugfsRead(img, "ls /"), @"\blost\+found\b"));
+        Assert.Equal(InodeNumber(theirs, "/lost+found"), InodeNumber(img, "/lost+found"));
+        Assert.Equal(LostFoundEntries(theirs), LostFoundEntries(img));
+        Assert.Contains(11u, LostFoundEntries(img));
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+    }
+
     [Fact]
     public void IndexedRoot_NewLostFoundGoesIntoTheLeafItsHashSelects()
     {

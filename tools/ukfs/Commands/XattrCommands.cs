@@ -15,7 +15,8 @@ internal static class XattrCommands
         var json = new List<XattrFileJson>();
         ctx.ForEach(o.Paths, path =>
         {
-            IEnumerable<string> names = o.Name is string one ? [one] : ctx.Mount.ListXattrs(path, follow).Order(StringComparer.Ordinal);
+            IEnumerable<string> names = o.Name is string one ? [one]
+                : ctx.Mount.ListXattrs(path, follow).Where(n => o.Pattern?.IsMatch(n) ?? true).Order(StringComparer.Ordinal);
             var values = new List<(string Name, byte[] Value)>();
             foreach (string name in names)
             {

@@ -470,6 +470,10 @@ internal sealed partial class Ext2CheckRun
             }
         }
         byte type = _type[ino];
+        if (dir == RootIno && type != 2 && name.SequenceEqual("lost+found"u8))
+        {
+            _lostFoundNotDir = ino;
+        }
         if (_v.Filetype && Ext2DirEntry.FileType(b, off, true) != type)
         {
             Error(Pass2, where, $"entry '{Shown()}' (inode {ino}) has file type {Ext2DirEntry.FileType(b, off, true)}, should be {type}");

@@ -186,7 +186,7 @@ internal sealed partial class Ext2CheckRun
         {
             clear |= Ext2Dinode.FlagIndex;
         }
-        if (special && (flags & (FlagImmutable | FlagAppend)) != 0)
+        if ((special || type == 7) && (flags & (FlagImmutable | FlagAppend)) != 0)
         {
             // e2fsck lets "no" stand for this one without counting the file system as
             // damaged (-n exits 0); -y clears the flags.
@@ -196,7 +196,7 @@ internal sealed partial class Ext2CheckRun
             }
             else
             {
-                Note(Pass1, Ino(w.Ino), "device, fifo or socket has the immutable or append-only flag; -y clears it");
+                Note(Pass1, Ino(w.Ino), "device, fifo, socket or symlink has the immutable or append-only flag; -y clears it");
             }
         }
         if (clear != 0)

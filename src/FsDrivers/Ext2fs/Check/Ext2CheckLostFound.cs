@@ -29,12 +29,19 @@ internal sealed partial class Ext2CheckRun
         return din;
     }
 
+    /// <summary>The inode a root entry "lost+found" names when that is no directory (pass 2 notes it); 0 otherwise.</summary>
+    private uint _lostFoundNotDir;
+
     /// <summary>The lost+found directory, created under repair when missing; 0 when there is none.</summary>
     private uint LostAndFound()
     {
         if (_lostFound != 0 || !_repair || !_inUse[(int)RootIno] || _type[RootIno] != 2)
         {
             return _lostFound;
+        }
+        if (_lostFoundNotDir != 0 && !UnlinkRootEntry("lost+found"u8, _lostFoundNotDir))
+        {
+            return 0;
         }
         // The lowest free inode, as libext2fs's new_inode picks it: past a group's
         // unused-inode mark too (when every inode below it is taken), which pass 5 then moves.
@@ -107,6 +114,56 @@ internal sealed partial class Ext2CheckRun
         Note(Pass3, Ino(ino), "created /lost+found");
         _lostFound = ino;
         return ino;
+    }
+
+    /// <summary>
+    /// A root entry "lost+found" that names no directory goes before a new one is made, as
+    /// e2fsck unlinks it ("/lost+found is not a directory"): the inode keeps its other names,
+    /// or pass 4 reconnects it. False when the entry cannot be found or written.
+    /// </summary>
+    private bool UnlinkRootEntry(ReadOnlySpan<byte> name, uint ino)
+    {
+        Error(Pass3, Ino(ino), "/lost+found is not a directory; its entry in the root is removed");
+        if (!_dirs.TryGetValue(RootIno, out List<(uint Logical, ulong Physical)>? blocks) || _v.ReadInode(RootIno, out Ext2Dinode root) != Errno.OK)
+        {
+            return false;
+        }
+        foreach ((uint _, ulong phys) in blocks)
+        {
+            if (_v.Read(phys, out byte[] b) != Errno.OK)
+            {
+                continue;
+            }
+            int limit = b.Length - (_v.MetadataCsum && Ext2DirEntry.HasTail(b) ? Ext2DirEntry.TailSize : 0);
+            int prev = -1;
+            for (int off = 0; off + Ext2DirEntry.HeaderSize <= limit;)
+            {
+                int rl = Ext2DirEntry.RecLen(b, off);
+                if (rl < MinRecord || off + rl > limit)
+                {
+                    break;
+                }
+                if (Ext2DirEntry.Inode(b, off) == ino && Ext2DirEntry.Name(b, off, Ext2DirEntry.NameLen(b, off, _v.Filetype)).SequenceEqual(name))
+                {
+                    // Merged into the record before it, or emptied when it is the first.
+                    if (prev >= 0)
+                    {
+                        Ext2DirEntry.SetRecLen(b, prev, Ext2DirEntry.RecLen(b, prev) + rl);
+                    }
+                    else
+                    {
+                        Ext2DirEntry.SetInode(b, off, 0);
+                    }
+                    WriteDirBlock(RootIno, root, phys, b);
+                    _refs[ino]--;
+                    _lostFoundNotDir = 0;
+                    return true;
+                }
+                prev = off;
+                off += rl;
+            }
+        }
+        return false;
     }
 
 }

@@ -87,6 +87,9 @@ internal sealed partial class Ext2CheckRun
             _refs[want]++;
         }
         _connectivityDone = true;
+        // e2fsck -y makes a missing lost+found at the end of pass 3 whether or not anything
+        // needs it (and -n says nothing of it).
+        LostAndFound();
     }
 
     private void MarkReachable(uint start, Dictionary<uint, List<uint>> children, HashSet<uint> reached)
@@ -204,13 +207,24 @@ internal sealed partial class Ext2CheckRun
         }
     }
 
+    private static bool HasInodeXattrs(Ext2Dinode din)
+    {
+        int at = Ext2Dinode.BaseSize + din.ExtraIsize;
+        return din.ExtraIsize > 0 && at + 4 <= din.InodeSize
+            && BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(at)) == Ext2XattrEntry.Magic;
+    }
+
     private void HandleUnattached(uint ino)
     {
         if (_v.ReadInode(ino, out Ext2Dinode din) != Errno.OK)
         {
             return;
         }
-        if (din.Size == 0 && din.BlocksRaw == 0)
+        // e2fsck's disconnect_inode: only a regular file or directory with no blocks and no
+        // attributes in the inode goes; anything else (a device, a fifo, a symlink, an empty
+        // file carrying attributes) still says something and is reconnected.
+        int type = din.Mode & 0xF000;
+        if (din.BlocksRaw == 0 && (type == 0x8000 || type == 0x4000) && !HasInodeXattrs(din))
         {
             Error(Pass4, Ino(ino), "unattached zero-length inode; cleared");
             if (_repair)

@@ -280,7 +280,7 @@ internal sealed partial class Ext2CheckRun
         Ext4Extent.Header ch = Ext4Extent.ReadHeader(data);
         if (ch.Entries == 0)
         {
-            Error("inodes", Ino(w.Ino), $"extent block {child} maps nothing in this file's range; its index entry is removed");
+            Error("inodes", Ino(w.Ino), $"extent block {child} is left with nothing this file can use; its index entry is removed");
             w.DroppedNode = true;
             w.ReleasedNodes.Add(child);
             return false;

@@ -77,7 +77,7 @@ internal static class FatDirectoryStarts
     {
         var chain = new List<uint>();
         var seen = new HashSet<uint>();
-        for (uint c = start; v.IsValidCluster(c) && seen.Add(c); )
+        for (uint c = start; v.IsValidCluster(c) && seen.Add(c);)
         {
             uint value = v.Value(c);
             if (value == FatTable.Free || v.IsBad(value))
