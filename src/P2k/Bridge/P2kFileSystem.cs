@@ -20,7 +20,8 @@ internal sealed partial class P2kFileSystem : IFuseHandler
     private readonly CallerGroups _groups = new();
     private readonly FuseTimeout _entryValid;
     private readonly FuseTimeout _attrValid;
-    private int _released;
+    private readonly Lock _releaseLock = new();
+    private bool _released;
 
     private P2kFileSystem(Mount mount, Vnode root, BridgeOptions options)
     {
@@ -54,19 +55,30 @@ internal sealed partial class P2kFileSystem : IFuseHandler
 
     public void Destroyed() => ReleaseAll();
 
-    /// <summary>Close every handle and drop every node: the kernel holds nothing any more.</summary>
+    /// <summary>
+    /// Close every handle and drop every node: the kernel holds nothing any more. Once only;
+    /// a second caller waits until the first has finished. The connection's end (a worker
+    /// thread, on DESTROY or when the device closes) and the daemon's shutdown both call it,
+    /// and the shutdown counts the vnodes still referenced right after: returning while the
+    /// other thread is still releasing made it see references about to go, and force the
+    /// unmount.
+    /// </summary>
     public void ReleaseAll()
     {
-        if (Interlocked.Exchange(ref _released, 1) != 0)
+        lock (_releaseLock)
         {
-            return;
+            if (_released)
+            {
+                return;
+            }
+            _released = true;
+            foreach (OpenFile f in _handles.RemoveAll())
+            {
+                Vop.Close(f.Vnode, f.Flags);
+                f.Vnode.Release();
+            }
+            _nodes.ReleaseAll();
         }
-        foreach (OpenFile f in _handles.RemoveAll())
-        {
-            Vop.Close(f.Vnode, f.Flags);
-            f.Vnode.Release();
-        }
-        _nodes.ReleaseAll();
     }
 
     public void Handle(in FuseRequest request, FuseReply reply)

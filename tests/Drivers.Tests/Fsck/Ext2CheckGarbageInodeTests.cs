@@ -73,6 +73,44 @@ public sealed class Ext2CheckGarbageInodeTests : IDisposable
         Assert.Contains(fix.Findings, f => IsGarbage(f) && f.Location == $"inode {first + 3}");
     }
 
+    /// <summary>
+    /// The root is lost: its table block is garbage (the rule clears inodes 1 to 4 as e2fsck
+    /// does), or it was cleared with debugfs clri. Pass 3 makes a new root, as e2fsck's
+    /// "Root inode not allocated. Allocate?", and everything it held reaches a new lost+found:
+    /// one run, both clean, the same free counts and the same entries in lost+found.
+    /// </summary>
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void RootLost_MadeAgain_EverythingInLostAndFound_AsE2fsck(bool garbage)
+    {
+        string img = Image("ext4", 1024);
+        if (garbage)
+        {
+            byte[] junk = new byte[1024];
+            new Random(17).NextBytes(junk);
+            Patch(img, TableBlockOffset(img, 2, 1024), junk);
+        }
+        else
+        {
+            Debugfs(img, "clri <2>");
+        }
+        string theirs = CopyBeside(img, "theirs.img");
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Message.Contains("the root directory is missing; a new one is made", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.Equal(0, Check(img, repair: true).ExitCode);
+        OracleTool.Run("e2fsck", "-fy", theirs);
+        Assert.Equal(FreeCounts(theirs), FreeCounts(img));
+        Assert.Equal(LostFound(theirs), LostFound(img));
+        Assert.NotEmpty(LostFound(img));
+    }
+
+    private static string LostFound(string img) =>
+        string.Join(' ', Regex.Matches(DebugfsRead(img, "ls /lost+found"), @"(\d+)\s+\(\d+\)\s+(#\d+)")
+            .Where(m => m.Groups[1].Value != "0").Select(m => m.Groups[2].Value).Order(StringComparer.Ordinal));
+
     private static bool IsGarbage(CheckFinding f) => f.Message.Contains("seems to contain garbage", StringComparison.Ordinal);
 
     /// <summary>

@@ -72,12 +72,21 @@ internal sealed partial class Ext2CheckRun
         return outside > InsaneBlockMapPointers;
     }
 
+    /// <summary>
+    /// Every inode but the quota (3, 4), resize (7) and journal (8) slots, which have checks of
+    /// their own that make them again (e2fsck checks the journal before pass 1, so a garbage
+    /// journal inode is gone by then). A cleared root is made again in pass 3.
+    /// </summary>
+    private bool GarbageRuleApplies(uint ino) => ino >= Sb.FirstIno || ino is not (3 or 4 or ResizeIno or JournalIno);
+
     /// <summary>Clear an inode of a garbage block, as e2fsck does before any other check of it.</summary>
     private void ClearGarbageInode(uint ino, Ext2Dinode din)
     {
         var w = new InodeWalk(ino, din);
         Error(Pass1, Ino(ino), "inode seems to contain garbage (most of its table block does); cleared");
         ClearInode(w);
+        // A reserved inode stays marked in use, cleared or not, as every reserved inode is.
+        _inUse[(int)ino] = ino < Sb.FirstIno;
         Finish(w);
     }
 }

@@ -69,7 +69,7 @@ internal sealed partial class Ext2CheckRun
                     {
                         Error(Pass1, Ino(ino), "cannot read the inode", fixable: false);
                     }
-                    else if (garbage && din.LinksCount > 0 && ino >= Sb.FirstIno)
+                    else if (garbage && din.LinksCount > 0 && GarbageRuleApplies(ino))
                     {
                         ClearGarbageInode(ino, din);
                     }
@@ -79,10 +79,6 @@ internal sealed partial class Ext2CheckRun
                     }
                 }
             }
-        }
-        if (!_inUse[(int)RootIno] || _type[RootIno] != 2)
-        {
-            Error(Pass1, Ino(RootIno), "the root inode is not a directory", fixable: false);
         }
         CheckXattrRefcounts();
     }
@@ -134,6 +130,14 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         byte type = Ext2DirEntry.FileTypeOf(din.Mode);
+        if (ino == RootIno && type != 2)
+        {
+            // e2fsck: "Root inode is not a directory. Clear?"; pass 3 makes a new one.
+            Error(Pass1, Ino(ino), "the root inode is not a directory; inode cleared");
+            ClearInode(w);
+            Finish(w);
+            return;
+        }
         if (type == 0)
         {
             Error(Pass1, Ino(ino), $"bad mode 0{Convert.ToString(din.Mode, 8)}; inode cleared");

@@ -68,30 +68,7 @@ internal sealed partial class Ext2CheckRun
             Error(Pass3, Ino(RootIno), "no room in the root directory for a new lost+found", fixable: false);
             return 0;
         }
-        byte[] b = new byte[_v.BlockSize];
-        int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
-        Ext2DirEntry.Write(b, 0, ino, 12, "."u8, 2, _v.Filetype);
-        Ext2DirEntry.Write(b, 12, RootIno, end - 12, ".."u8, 2, _v.Filetype);
-        Ext2Dinode din = NewInode(0x41C0, 2);
-        din.Size = _v.BlockSize;
-        din.BlocksRaw = (ulong)(_v.BlockSize / 512);
-        if (_v.ExtentsFeature)
-        {
-            din.Flags = Ext2Dinode.FlagExtents;
-            Ext4Extent.WriteHeader(din.BlockBytes, 1, (ushort)Ext4Extent.Capacity(Ext2Dinode.BlockArea), 0);
-            Ext4Extent.WriteLeaf(Ext4Extent.Entry(din.BlockBytes, 0), new ExtentRun(0, blk, 1, false));
-        }
-        else
-        {
-            din.SetBlockPointer(0, (uint)blk);
-        }
-        if (_v.MetadataCsum)
-        {
-            Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, ino, din.Generation));
-        }
-        _v.Write(blk, b);
-        _v.WriteInode(ino, din);
-        _allocated.Add(blk);
+        WriteNewDirectory(ino, RootIno, 0x41C0, blk);
         _allocatedInodes.Add(ino);
         _inUse[(int)ino] = true;
         _type[ino] = 2;
@@ -114,6 +91,70 @@ internal sealed partial class Ext2CheckRun
         Note(Pass3, Ino(ino), "created /lost+found");
         _lostFound = ino;
         return ino;
+    }
+
+    /// <summary>
+    /// Write a new directory <paramref name="ino"/> of one block <paramref name="blk"/> holding
+    /// "." and ".." (naming <paramref name="parent"/>), mapped by an extent or a pointer as the
+    /// file system maps files, with two links; the block is counted as a repair's.
+    /// </summary>
+    private void WriteNewDirectory(uint ino, uint parent, ushort mode, ulong blk)
+    {
+        byte[] b = new byte[_v.BlockSize];
+        int end = _v.MetadataCsum ? b.Length - Ext2DirEntry.TailSize : b.Length;
+        Ext2DirEntry.Write(b, 0, ino, 12, "."u8, 2, _v.Filetype);
+        Ext2DirEntry.Write(b, 12, parent, end - 12, ".."u8, 2, _v.Filetype);
+        Ext2Dinode din = NewInode(mode, 2);
+        din.Size = _v.BlockSize;
+        din.BlocksRaw = (ulong)(_v.BlockSize / 512);
+        if (_v.ExtentsFeature)
+        {
+            din.Flags = Ext2Dinode.FlagExtents;
+            Ext4Extent.WriteHeader(din.BlockBytes, 1, (ushort)Ext4Extent.Capacity(Ext2Dinode.BlockArea), 0);
+            Ext4Extent.WriteLeaf(Ext4Extent.Entry(din.BlockBytes, 0), new ExtentRun(0, blk, 1, false));
+        }
+        else
+        {
+            din.SetBlockPointer(0, (uint)blk);
+        }
+        if (_v.MetadataCsum)
+        {
+            Ext2DirEntry.WriteTail(b, Ext2Dinode.InodeSeed(_v.CsumSeed, ino, din.Generation));
+        }
+        _v.Write(blk, b);
+        _v.WriteInode(ino, din);
+        _allocated.Add(blk);
+    }
+
+    /// <summary>
+    /// A root that is not allocated (cleared in pass 1, or never a directory) is made again
+    /// before pass 3, as e2fsck's check_root does ("Root inode not allocated. Allocate?"): a
+    /// directory of one block at inode 2. The directories it held are then unconnected and go
+    /// to a new lost+found, the files to it in pass 4. False when there is no root.
+    /// </summary>
+    private bool MakeRootIfMissing()
+    {
+        if (_inUse[(int)RootIno] && _type[RootIno] == 2)
+        {
+            return true;
+        }
+        ulong blk = _repair ? AllocBlocks(1) : 0;
+        Error(Pass3, Ino(RootIno), "the root directory is missing; a new one is made", fixable: blk != 0);
+        if (blk == 0)
+        {
+            return false;
+        }
+        WriteNewDirectory(RootIno, RootIno, 0x41ED, blk);
+        _allocatedInodes.Add(RootIno);
+        _inUse[(int)RootIno] = true;
+        _type[RootIno] = 2;
+        _links[RootIno] = 2;
+        _dirs[RootIno] = [(0, blk)];
+        _parent[RootIno] = RootIno;
+        _dotdot[RootIno] = RootIno;
+        _dotdotAt[RootIno] = 12;
+        _refs[RootIno]++; // its "."; pass 3 counts its ".."
+        return true;
     }
 
     /// <summary>

@@ -19,7 +19,7 @@ internal sealed partial class Ext2CheckRun
 
     private void CheckConnectivity()
     {
-        if (!_inUse[(int)RootIno] || _type[RootIno] != 2)
+        if (!MakeRootIfMissing())
         {
             return;
         }
