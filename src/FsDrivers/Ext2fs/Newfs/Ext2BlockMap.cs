@@ -33,23 +33,11 @@ internal sealed class Ext2BlockMap(Ext2Geometry g) : IExt2BlockSource
             : bit < g.SuperAndGdt(grp);
     }
 
-    public void MarkUsed(uint blk, uint count)
-    {
-        for (uint i = 0; i < count; i++)
-        {
-            uint b = blk + i;
-            uint grp = (b - g.FirstDataBlock) / g.BlocksPerGroup;
-            if (!_touched.TryGetValue(grp, out byte[]? map))
-            {
-                map = Bitmap(grp);
-                _touched[grp] = map;
-            }
-            uint bit = b - g.GroupStart(grp);
-            map[bit >> 3] |= (byte)(1 << (int)(bit & 7));
-        }
-    }
+    public void MarkUsed(uint blk, uint count) => MarkRange(blk, count, used: true);
 
-    public void Release(uint start, uint count)
+    public void Release(uint start, uint count) => MarkRange(start, count, used: false);
+
+    private void MarkRange(uint start, uint count, bool used)
     {
         for (uint i = 0; i < count; i++)
         {
@@ -61,7 +49,8 @@ internal sealed class Ext2BlockMap(Ext2Geometry g) : IExt2BlockSource
                 _touched[grp] = map;
             }
             uint bit = b - g.GroupStart(grp);
-            map[bit >> 3] &= (byte)~(1 << (int)(bit & 7));
+            byte mask = (byte)(1 << (int)(bit & 7));
+            map[bit >> 3] = used ? (byte)(map[bit >> 3] | mask) : (byte)(map[bit >> 3] & ~mask);
         }
     }
 
