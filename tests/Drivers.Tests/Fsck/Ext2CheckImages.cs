@@ -114,6 +114,21 @@ internal static partial class Ext2CheckImages
     }
 
     /// <summary>
+    /// <see cref="RepairRoundTrip"/> that also asks the repair to converge: a second -y finds
+    /// nothing. Returns our -n report and our repair's.
+    /// </summary>
+    public static (CheckReport Before, CheckReport Fix) ConvergingRepair(string path)
+    {
+        CheckReport before = AssertBothDamaged(path);
+        CheckReport fix = Check(path, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        AssertBothClean(path);
+        CheckReport again = Check(path, repair: true);
+        Assert.True(again.ExitCode == 0, Describe(again));
+        return (before, fix);
+    }
+
+    /// <summary>
     /// Orphans a crash left behind: both checkers report them under -n; our repair releases
     /// them with notes only (exit 0, as e2fsck -fy's orphan release), then both find the
     /// image clean; returns the repair's report.
