@@ -168,6 +168,54 @@ public sealed partial class Ext2CheckFeatureTests : IDisposable
         Assert.Contains("Mode:  0000", DebugfsRead(img, $"stat <{ino}>"), StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// e2fsck's check_blocks on the reserved inodes without a role, whatever their mode:
+    /// i_blocks, the index flag, a size no map addresses, an attribute block that is none.
+    /// Found by both, repaired to what e2fsck writes, and the field then reads as e2fsck leaves it.
+    /// </summary>
+    [Theory]
+    [InlineData("ext4", "sif <5> blocks 8", "i_blocks is 8, should be 0", 5, "Blockcount: 0 Fragment")]
+    [InlineData("ext2", "sif <10> blocks 2", "i_blocks is 2, should be 0", 10, "Blockcount: 0 Fragment")]
+    [InlineData("ext4", "sif <7> flags 0x1000", "hash-index flag", 7, "Flags: 0x0 Generation")]
+    [InlineData("ext4", "sif <6> flags 0x1000", "hash-index flag", 6, "Flags: 0x0 Generation")]
+    [InlineData("ext2", "sif <9> size 0x7fffffffffff", "more than its block map can address", 9, "Size: 0 File ACL")]
+    [InlineData("ext4", "sif <10> file_acl 300", "extended attribute block 300", 10, "File ACL: 0 Links")]
+    public void ReservedInodeFieldDamage_BothFindIt_FieldRepaired(string type, string damage, string finding, int ino, string after)
+    {
+        string img = Image(type, "8M");
+        Debugfs(img, damage);
+        (CheckReport before, _) = ConvergingRepair(img);
+        Assert.Contains(before.Findings, f => f.Location == $"inode {ino}" && f.Message.Contains(finding, StringComparison.Ordinal));
+        string stat = Regex.Replace(DebugfsRead(img, $"stat <{ino}>"), @"\s+", " ");
+        Assert.Contains(after, stat, StringComparison.Ordinal);
+        Assert.Equal("kept through the repair\n", DebugfsRead(img, "cat /keep"));
+    }
+
+    /// <summary>Inode 5 may be a regular file (the boot loader's): its blocks are its own, counted and kept.</summary>
+    [Fact]
+    public void BootLoaderInodeAsRegularFile_BothClean_BlocksKept()
+    {
+        string img = Image("ext4", "8M");
+        string payload = _dir.File("loader");
+        File.WriteAllBytes(payload, Enumerable.Range(0, 5000).Select(i => (byte)(i * 7)).ToArray());
+        Debugfs(img, $"write {payload} loader");
+        uint ino = InodeNumber(img, "/loader");
+        // Move the file into slot 5: copy the inode, then drop the name and the old slot.
+        Debugfs(img, $"copy_inode <{ino}> <5>");
+        Debugfs(img, "unlink /loader");
+        Debugfs(img, $"clri <{ino}>");
+        Debugfs(img, $"freei <{ino}>");
+        Debugfs(img, "sif <5> links_count 0");
+        // debugfs's freei leaves the free-inode counts as they were; e2fsck puts them right
+        // (and, as -fn shows before, finds nothing else).
+        Assert.Equal(1, OracleTool.Run("e2fsck", "-fy", img).ExitCode);
+        AssertBothClean(img);
+        string dumped = _dir.File("dumped");
+        Debugfs(img, $"dump <5> {dumped}");
+        Assert.Equal(File.ReadAllBytes(payload), File.ReadAllBytes(dumped));
+        Assert.Contains("Blockcount: 10 Fragment", Regex.Replace(DebugfsRead(img, "stat <5>"), @"\s+", " "), StringComparison.Ordinal);
+    }
+
     [Fact]
     public void UninitMarksWithoutGroupChecksums_NotedUnderN_ClearedUnderY()
     {

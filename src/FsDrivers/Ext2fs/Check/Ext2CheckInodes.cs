@@ -224,12 +224,19 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         CheckReservedMode(w);
+        bool roleless = w.Ino != 1 && w.Ino != JournalIno && !IsQuotaSlot(w.Ino);
+        bool journal = w.Ino == JournalIno && Sb.JournalInum == JournalIno && HasJournalFeature;
+        if (roleless || journal || (IsQuotaSlot(w.Ino) && QuotaInUse(w.Ino)))
+        {
+            // e2fsck's check_blocks runs on each of these whatever its mode.
+            CheckReservedIndexFlag(w);
+        }
         if (w.Ino == ResizeIno)
         {
             CheckResizeInode(w);
             return;
         }
-        if (w.Ino == JournalIno && Sb.JournalInum == JournalIno && HasJournalFeature)
+        if (journal)
         {
             CheckJournalInode(w);
             return;
@@ -244,12 +251,34 @@ internal sealed partial class Ext2CheckRun
         if (walk || w.Ino == 1)
         {
             WalkBlocksInPass1(w);
+        }
+        // The reserved inodes without a role here (5, 6, 9, 10) are checked as e2fsck's
+        // check_blocks checks them even with no mode: the attribute block, i_blocks against
+        // what is claimed, and a size no map can address.
+        if (walk || w.Ino == 1 || roleless)
+        {
             ClaimXattrBlock(w);
             if (w.Ino != 1)
             {
                 CheckBlockCount(w);
             }
+            if (roleless)
+            {
+                CheckSize(w, inline: false);
+            }
         }
+    }
+
+    /// <summary>e2fsck's "has INDEX_FL flag set but is not a directory" on a reserved inode: the flag is cleared.</summary>
+    private void CheckReservedIndexFlag(InodeWalk w)
+    {
+        if ((w.Din.Flags & Ext2Dinode.FlagIndex) == 0)
+        {
+            return;
+        }
+        Error(Pass1, Ino(w.Ino), "reserved inode has the hash-index flag but is no directory; flag cleared");
+        w.Din.Flags &= ~Ext2Dinode.FlagIndex;
+        w.Changed = true;
     }
 
     /// <summary>Mark a run in use; a block already in use becomes a duplicate.</summary>
@@ -460,8 +489,10 @@ internal sealed partial class Ext2CheckRun
             w.Din.Size = want;
             w.Changed = true;
         }
-        else if ((w.Din.Mode & 0xF000) == 0x8000 && (ulong)size > LargestSize(w.Din))
+        else if ((w.Din.Mode & 0xF000) != 0xA000 && (ulong)size > LargestSize(w.Din))
         {
+            // Any type but a symbolic link (whose size is its target's), as e2fsck: a
+            // reserved inode with no mode too.
             // Past what the map can address (e2fsck's "too big" sizes): a damaged size.
             long want = (w.LastLogical + 1) * bs;
             Error(Pass1, Ino(w.Ino), $"size is {(ulong)size}, more than its block map can address; should be {want}");
