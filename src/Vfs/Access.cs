@@ -2,7 +2,7 @@ using RumpFs.Kernel;
 
 namespace RumpFs.Vfs;
 
-/// <summary>Access modes for <see cref="Access.Check"/> (R_OK, W_OK, X_OK).</summary>
+/// <summary>Access modes for <see cref="Access.Check(in VAttr, AccessMode, Credentials)"/> (R_OK, W_OK, X_OK).</summary>
 [Flags]
 public enum AccessMode
 {
@@ -24,7 +24,13 @@ public static class Access
     /// nobody writes to an immutable file or into an immutable directory (EPERM, as Linux's
     /// inode_permission and NetBSD's ufs_access answer).
     /// </summary>
-    public static Errno Check(in VAttr va, AccessMode mode, Credentials cred)
+    public static Errno Check(in VAttr va, AccessMode mode, Credentials cred) => Check(va, mode, cred, null);
+
+    /// <summary>
+    /// <see cref="Check(in VAttr, AccessMode, Credentials)"/> with the file's access ACL,
+    /// which decides for callers other than root and the owner (posix_acl_permission).
+    /// </summary>
+    public static Errno Check(in VAttr va, AccessMode mode, Credentials cred, PosixAcl? acl)
     {
         if ((mode & AccessMode.Write) != 0 && (va.Protection & NodeProtection.Immutable) != 0)
         {
@@ -42,6 +48,10 @@ public static class Access
         if (cred.Uid == va.Uid)
         {
             bits = (va.Mode >> 6) & 7;
+        }
+        else if (acl is not null)
+        {
+            return acl.Grants(cred, va.Gid, mode) ? Errno.OK : Errno.EACCES;
         }
         else if (cred.InGroup(va.Gid))
         {

@@ -83,6 +83,12 @@ public abstract class Mount
     /// <see cref="Vnode.GetXattr"/> then fails with EOPNOTSUPP, whatever the file or name, so
     /// a front end may say so once for the whole mount instead of on every call.
     /// </summary>
+    /// <summary>
+    /// Whether the driver stores POSIX ACLs (system.posix_acl_access and _default, in the
+    /// attribute form of <see cref="PosixAcl"/>); the VFS then applies their rules.
+    /// </summary>
+    public virtual bool HasPosixAcls => false;
+
     public virtual bool HasXattrs => true;
 
     /// <summary>

@@ -69,7 +69,7 @@ public static partial class Vop
             {
                 return e;
             }
-            e = Access.Check(dva, AccessMode.Execute, cred);
+            e = CheckAccess(dvp, dva, AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
@@ -96,7 +96,7 @@ public static partial class Vop
         {
             return Errno.EROFS;
         }
-        return Access.Check(va, mode, cred);
+        return CheckAccess(vp, va, mode, cred);
     }
 
     private static bool IsStoredType(VType t) => t is VType.Regular or VType.Directory or VType.Symlink;
@@ -136,7 +136,7 @@ public static partial class Vop
             {
                 return Errno.EROFS;
             }
-            e = Access.Check(va, mode, cred);
+            e = CheckAccess(vp, va, mode, cred);
             if (e != Errno.OK)
             {
                 return e;
@@ -200,7 +200,7 @@ public static partial class Vop
             }
             if ((request.Mask & VAttrMask.Size) != 0 && !viaWritableHandle)
             {
-                e = Access.Check(current, AccessMode.Write, cred);
+                e = CheckAccess(vp, current, AccessMode.Write, cred);
                 if (e != Errno.OK)
                 {
                     return e;
@@ -239,7 +239,12 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return SyncIfFlagged(vp, FileFlags.Sync, vp.SetAttr(request, cred));
+                e = vp.SetAttr(request, cred);
+                if (e == Errno.OK && (request.Mask & VAttrMask.Mode) != 0)
+                {
+                    e = ChmodAcl(vp, current.Type, request.Mode);
+                }
+                return SyncIfFlagged(vp, FileFlags.Sync, e);
             }
         }
     }

@@ -8,14 +8,20 @@ public static partial class Vop
     private const int MaxRetries = 64;
 
     /// <summary>Create a regular file (EEXIST when the name is taken).</summary>
-    public static Errno Create(Vnode dvp, string name, uint mode, Credentials cred, out Vnode? vp) =>
-        MakeNode(dvp, name, VType.Regular, mode, 0, null, cred, out vp);
+    /// <remarks>
+    /// <paramref name="umask"/> is applied here, unless a default ACL of the parent decides
+    /// the permission bits instead (a caller that applied it already passes 0).
+    /// </remarks>
+    public static Errno Create(Vnode dvp, string name, uint mode, Credentials cred, out Vnode? vp, uint umask = 0) =>
+        MakeNode(dvp, name, VType.Regular, mode, 0, null, cred, umask, out vp);
 
-    public static Errno Mkdir(Vnode dvp, string name, uint mode, Credentials cred, out Vnode? vp) =>
-        MakeNode(dvp, name, VType.Directory, mode, 0, null, cred, out vp);
+    /// <summary>Make a directory; <paramref name="umask"/> as for <see cref="Create"/>.</summary>
+    public static Errno Mkdir(Vnode dvp, string name, uint mode, Credentials cred, out Vnode? vp, uint umask = 0) =>
+        MakeNode(dvp, name, VType.Directory, mode, 0, null, cred, umask, out vp);
 
-    /// <summary>mknod(2): device nodes need root (EPERM); fifos and sockets do not.</summary>
-    public static Errno Mknod(Vnode dvp, string name, VType type, uint mode, ulong rdev, Credentials cred, out Vnode? vp)
+    /// <summary>mknod(2): device nodes need root (EPERM); fifos and sockets do not. <paramref name="umask"/> as for <see cref="Create"/>.</summary>
+    public static Errno Mknod(Vnode dvp, string name, VType type, uint mode, ulong rdev, Credentials cred, out Vnode? vp,
+        uint umask = 0)
     {
         vp = null;
         if (type is VType.CharDevice or VType.BlockDevice)
@@ -27,13 +33,13 @@ public static partial class Vop
         }
         else if (type == VType.Regular)
         {
-            return Create(dvp, name, mode, cred, out vp);
+            return Create(dvp, name, mode, cred, out vp, umask);
         }
         else if (type is not (VType.Fifo or VType.Socket))
         {
             return Errno.EINVAL;
         }
-        return MakeNode(dvp, name, type, mode, rdev, null, cred, out vp);
+        return MakeNode(dvp, name, type, mode, rdev, null, cred, umask, out vp);
     }
 
     public static Errno Symlink(Vnode dvp, string name, string target, Credentials cred, out Vnode? vp)
@@ -47,11 +53,11 @@ public static partial class Vop
         {
             return Errno.ENAMETOOLONG;
         }
-        return MakeNode(dvp, name, VType.Symlink, 0x1FF, 0, target, cred, out vp);
+        return MakeNode(dvp, name, VType.Symlink, 0x1FF, 0, target, cred, 0, out vp);
     }
 
     private static Errno MakeNode(Vnode dvp, string name, VType type, uint mode, ulong rdev, string? target,
-        Credentials cred, out Vnode? vp)
+        Credentials cred, uint umask, out Vnode? vp)
     {
         vp = null;
         if (dvp.Type != VType.Directory)
@@ -74,7 +80,7 @@ public static partial class Vop
             {
                 return e;
             }
-            e = Access.Check(dva, AccessMode.Execute, cred);
+            e = CheckAccess(dvp, dva, AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
@@ -97,15 +103,17 @@ public static partial class Vop
             {
                 return Errno.EROFS;
             }
-            e = Access.Check(dva, AccessMode.Write | AccessMode.Execute, cred);
+            e = CheckAccess(dvp, dva, AccessMode.Write | AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
             }
+            mode &= 0xFFF;
+            (PosixAcl? Access, PosixAcl? Default) acls = InheritAcls(dvp, type, ref mode, umask);
             var va = new VAttr
             {
                 Type = type,
-                Mode = mode & 0xFFF,
+                Mode = mode,
                 Uid = cred.Uid,
                 Rdev = rdev,
             };
@@ -129,6 +137,22 @@ public static partial class Vop
                 VType.Symlink => dvp.Symlink(name, va, target!, out vp),
                 _ => dvp.Mknod(name, va, out vp),
             };
+            if (made == Errno.OK && (acls.Access is not null || acls.Default is not null))
+            {
+                made = StoreInheritedAcls(vp!, acls);
+                if (made != Errno.OK)
+                {
+                    // As a file system that cannot give a new inode its ACLs: no node at all.
+                    Vnode node = vp!;
+                    vp = null;
+                    Errno undone = type == VType.Directory ? dvp.Rmdir(name, node) : dvp.Remove(name, node);
+                    node.Release();
+                    if (undone != Errno.OK)
+                    {
+                        KernelLog.Error("vfs", $"{name}: its inherited ACL could not be stored ({made}) nor the node removed ({undone})");
+                    }
+                }
+            }
             return SyncIfFlagged(dvp, SyncedEntries, made);
         }
     }
@@ -164,7 +188,7 @@ public static partial class Vop
             {
                 return e;
             }
-            e = Access.Check(dva, AccessMode.Execute, cred);
+            e = CheckAccess(dvp, dva, AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
@@ -183,7 +207,7 @@ public static partial class Vop
             {
                 return Errno.EROFS;
             }
-            e = Access.Check(dva, AccessMode.Write | AccessMode.Execute, cred);
+            e = CheckAccess(dvp, dva, AccessMode.Write | AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
@@ -289,7 +313,7 @@ public static partial class Vop
         {
             return e;
         }
-        e = Access.Check(dva, AccessMode.Write | AccessMode.Execute, cred);
+        e = CheckAccess(dvp, dva, AccessMode.Write | AccessMode.Execute, cred);
         if (e != Errno.OK)
         {
             return e;

@@ -221,7 +221,7 @@ public static partial class Vop
             e = tdvp.GetAttr(out VAttr tdva);
             if (e == Errno.OK)
             {
-                e = Access.Check(tdva, AccessMode.Write | AccessMode.Execute, cred);
+                e = CheckAccess(tdvp, tdva, AccessMode.Write | AccessMode.Execute, cred);
             }
         }
         if (e != Errno.OK)
@@ -236,7 +236,7 @@ public static partial class Vop
                 e = fvp.GetAttr(out VAttr fva);
                 if (e == Errno.OK)
                 {
-                    e = Access.Check(fva, AccessMode.Write, cred);
+                    e = CheckAccess(fvp, fva, AccessMode.Write, cred);
                 }
             }
             if (e == Errno.OK && (flags & RenameFlags.Exchange) != 0 && tvp!.Type == VType.Directory)
@@ -244,7 +244,7 @@ public static partial class Vop
                 e = tvp.GetAttr(out VAttr tva);
                 if (e == Errno.OK)
                 {
-                    e = Access.Check(tva, AccessMode.Write, cred);
+                    e = CheckAccess(tvp, tva, AccessMode.Write, cred);
                 }
             }
         }

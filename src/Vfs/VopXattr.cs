@@ -57,7 +57,7 @@ public static partial class Vop
             {
                 return mode == AccessMode.Read ? Errno.ENODATA : Errno.EPERM;
             }
-            return Access.Check(va, mode, cred);
+            return CheckAccess(vp, va, mode, cred);
         }
         return Errno.OK;
     }
@@ -101,7 +101,8 @@ public static partial class Vop
             }
             using (CallerCredentials.Enter(cred))
             {
-                return SyncIfFlagged(vp, FileFlags.Sync, vp.SetXattr(name, value, mode));
+                e = PosixAcl.IsAclName(name) ? SetAcl(vp, name, value, cred) : vp.SetXattr(name, value, mode);
+                return SyncIfFlagged(vp, FileFlags.Sync, e);
             }
         }
     }
@@ -134,7 +135,12 @@ public static partial class Vop
         using (VnodeLocks.Take(vp))
         {
             e = CheckXattrAccess(vp, name, AccessMode.Write, cred);
-            return e != Errno.OK ? e : SyncIfFlagged(vp, FileFlags.Sync, vp.RemoveXattr(name));
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            e = PosixAcl.IsAclName(name) ? RemoveAcl(vp, name, cred) : vp.RemoveXattr(name);
+            return SyncIfFlagged(vp, FileFlags.Sync, e);
         }
     }
 }

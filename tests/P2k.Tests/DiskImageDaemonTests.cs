@@ -474,6 +474,44 @@ public sealed class DiskImageDaemonTests : IDisposable
         Assert.DoesNotContain("security.capability", OracleTool.RunExpect(0, "debugfs", "-R", "ea_list edited", image).Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>
+    /// setfacl and getfacl through rump_ext2fs: the kernel enforces the ACL (FUSE_POSIX_ACL)
+    /// for another user, a default ACL is inherited with the caller's umask ignored
+    /// (FUSE_DONT_MASK) while the umask still applies elsewhere, chmod narrows the mask;
+    /// e2fsck and debugfs read what was stored.
+    /// </summary>
+    [Fact]
+    public void RumpExt2fs_SetfaclGetfacl_EnforcedAndInherited()
+    {
+        string image = _images.File("acl.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", image, "8M");
+        using (RumpDaemon d = RumpDaemon.Start("rump_ext2fs", ["-o", "allow_other", image]))
+        {
+            File.WriteAllText(d.Path("secret"), "for nobody\n");
+            File.WriteAllText(d.Path("closed"), "not for nobody\n");
+            OracleTool.RunExpect(0, "chmod", "600", d.Path("secret"), d.Path("closed"));
+            OracleTool.RunExpect(0, "setfacl", "-m", $"u:{AsNobody.Id}:r", d.Path("secret"));
+            Assert.Contains($"user:{AsNobody.Id}:r--", OracleTool.RunExpect(0, "getfacl", "-cn", d.Path("secret")).Stdout, StringComparison.Ordinal);
+            Assert.Equal((0, "for nobody\n"), AsNobody.Run("cat", d.Path("secret")));
+            Assert.NotEqual(0, AsNobody.Run("cat", d.Path("closed")).ExitCode);
+
+            OracleTool.RunExpect(0, "chmod", "600", d.Path("secret"));
+            Assert.Contains("mask::---", OracleTool.RunExpect(0, "getfacl", "-cn", d.Path("secret")).Stdout, StringComparison.Ordinal);
+            Assert.NotEqual(0, AsNobody.Run("cat", d.Path("secret")).ExitCode);
+
+            Directory.CreateDirectory(d.Path("shared"));
+            OracleTool.RunExpect(0, "setfacl", "-d", "-m", $"u:{AsNobody.Id}:rwx", d.Path("shared"));
+            OracleTool.RunExpect(0, "sh", "-c", $"umask 077 && echo new > {d.Path("shared/new")} && mkdir {d.Path("shared/sub")} && echo p > {d.Path("private")}");
+            Assert.Equal("664 775 600", OracleTool.RunExpect(0, "stat", "-c", "%a", d.Path("shared/new"), d.Path("shared/sub"), d.Path("private")).Stdout.Replace('\n', ' ').Trim());
+            Assert.Contains($"default:user:{AsNobody.Id}:rwx", OracleTool.RunExpect(0, "getfacl", "-cn", d.Path("shared/sub")).Stdout, StringComparison.Ordinal);
+            Assert.Equal(0, AsNobody.Run("sh", "-c", $"echo more >> {d.Path("shared/new")}").ExitCode);
+        }
+        OracleTool.RunExpect(0, "e2fsck", "-fn", image);
+        Assert.Contains("system.posix_acl_access", OracleTool.RunExpect(0, "debugfs", "-R", "ea_list shared/new", image).Stdout, StringComparison.Ordinal);
+        Assert.Contains("system.posix_acl_default", OracleTool.RunExpect(0, "debugfs", "-R", "ea_list shared/sub", image).Stdout, StringComparison.Ordinal);
+        Assert.Equal("new\nmore\n", OracleTool.RunExpect(0, "debugfs", "-R", "cat shared/new", image).Stdout);
+    }
+
     [Fact]
     public void ImageAlreadyServed_SecondDaemonExitsOneWithOneLine_AndTheMountKeepsWorking()
     {

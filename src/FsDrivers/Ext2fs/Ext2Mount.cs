@@ -48,6 +48,9 @@ internal sealed partial class Ext2Mount : Mount
     public BufferCache Cache { get; }
 
     public override BufferCacheStats? CacheStats => Cache.Stats;
+
+    /// <summary>ACLs live in extended attributes, which revision 0 file systems cannot hold (Linux mounts ext2/3/4 with acl by default).</summary>
+    public override bool HasPosixAcls => Sb.RevLevel > 0;
     public int BlockSize { get; }
     public int BlockShift { get; }
 

@@ -10,15 +10,18 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// <summary>
 /// Extended attributes (NetBSD's ext2fs_xattr.c): read from the space after i_extra_isize
 /// in the inode and from the shared attribute block (i_file_acl). user.*, trusted.* and
-/// security.* ones can be written (who may is the VFS's rule); system.* ones (POSIX ACLs,
-/// inline data, rich ACLs) are refused with EOPNOTSUPP.
+/// security.* ones and POSIX ACLs can be written (who may is the VFS's rule; ACLs are
+/// converted between the VFS form and ext4's, Ext2AclFormat); other system.* ones (inline
+/// data, rich ACLs) are refused with EOPNOTSUPP.
 /// </summary>
 internal sealed partial class Ext2Node
 {
     private static int s_xattrWriteNoted;
 
-    /// <summary>The name indexes of the name spaces this driver writes: user (1), trusted (4), security (6).</summary>
-    private static readonly int[] s_writableIndexes = [1, 4, 6];
+    /// <summary>The name indexes of the name spaces this driver writes: user (1), the two ACLs (2, 3), trusted (4), security (6).</summary>
+    private static readonly int[] s_writableIndexes = [1, Ext2AclFormat.AccessIndex, Ext2AclFormat.DefaultIndex, 4, 6];
+
+    private static bool IsAclIndex(int index) => index is Ext2AclFormat.AccessIndex or Ext2AclFormat.DefaultIndex;
 
     private readonly record struct XattrItem(string Name, byte[] Value, bool InInode = false);
 
@@ -108,8 +111,13 @@ internal sealed partial class Ext2Node
         {
             if (i.Name == name)
             {
-                value = i.Value;
-                return Errno.OK;
+                if (!IsAclIndex(Ext2XattrEntry.Split(name).Index))
+                {
+                    value = i.Value;
+                    return Errno.OK;
+                }
+                value = Ext2AclFormat.FromDisk(i.Value);
+                return value is not null ? Errno.OK : Fs.Corrupt((long)Din.FileAcl, $"damaged ACL {name} (inode {Number})");
             }
         }
         return Errno.ENODATA;
@@ -135,13 +143,22 @@ internal sealed partial class Ext2Node
     private Errno ChangeXattr(string name, byte[]? value, XattrSetMode mode, bool remove)
     {
         (int index, string suffix) = Ext2XattrEntry.Split(name);
-        if (!s_writableIndexes.Contains(index) || suffix.Length == 0 || Fs.Sb.RevLevel == 0)
+        bool acl = IsAclIndex(index);
+        if (!s_writableIndexes.Contains(index) || (suffix.Length == 0) != acl || Fs.Sb.RevLevel == 0)
         {
             if (Interlocked.Exchange(ref s_xattrWriteNoted, 1) == 0)
             {
-                KernelLog.Info(Ext2Mount.Subsystem, "only user.*, trusted.* and security.* extended attributes can be written (EOPNOTSUPP)");
+                KernelLog.Info(Ext2Mount.Subsystem, "only user.*, trusted.*, security.* and ACL extended attributes can be written (EOPNOTSUPP)");
             }
             return Errno.EOPNOTSUPP;
+        }
+        if (acl && value is not null)
+        {
+            value = Ext2AclFormat.ToDisk(value);
+            if (value is null)
+            {
+                return Errno.EINVAL;
+            }
         }
         Errno e = LoadXattrs(out List<XattrItem> items);
         if (e != Errno.OK)

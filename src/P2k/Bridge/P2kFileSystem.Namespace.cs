@@ -49,7 +49,7 @@ internal sealed partial class P2kFileSystem
         }
         FuseMknodIn a = FuseMknodIn.Read(request.Body);
         VType type = VTypeExtensions.FromModeBits(a.Mode);
-        Errno e = Vop.Mknod(dvp, name, type, a.Mode & 0xFFF, a.Rdev, Caller(request), out Vnode? vp);
+        Errno e = Vop.Mknod(dvp, name, type, a.Mode & 0xFFF, a.Rdev, Caller(request), out Vnode? vp, UmaskToApply(a.Umask));
         ReplyCreated(e, vp, reply);
     }
 
@@ -60,9 +60,9 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EINVAL);
             return;
         }
-        // The kernel has applied the umask already (FUSE_DONT_MASK is not asked for).
+        // The kernel has applied the umask unless FUSE_DONT_MASK was granted (UmaskToApply).
         FuseMkdirIn a = FuseMkdirIn.Read(request.Body);
-        Errno e = Vop.Mkdir(dvp, name, a.Mode & 0xFFF, Caller(request), out Vnode? vp);
+        Errno e = Vop.Mkdir(dvp, name, a.Mode & 0xFFF, Caller(request), out Vnode? vp, UmaskToApply(a.Umask));
         ReplyCreated(e, vp, reply);
     }
 
@@ -151,7 +151,7 @@ internal sealed partial class P2kFileSystem
         FuseOpenIn a = FuseOpenIn.ReadCreate(request.Body);
         int flags = (int)a.Flags;
         Credentials cred = Caller(request);
-        Errno e = Vop.Create(dvp, name, a.Mode & 0xFFF, cred, out Vnode? vp);
+        Errno e = Vop.Create(dvp, name, a.Mode & 0xFFF, cred, out Vnode? vp, UmaskToApply(a.Umask));
         if (e == Errno.OK)
         {
             // A file just created may be opened for writing whatever its mode says (open(2)

@@ -50,8 +50,24 @@ internal sealed partial class P2kFileSystem : IFuseHandler
 
     public int OpenHandleCount => _handles.Count;
 
-    public void Initialized(FuseConnection connection) =>
+    /// <summary>
+    /// With a file system that stores ACLs the kernel enforces them (FUSE_POSIX_ACL: it reads
+    /// them through GETXATTR and checks them as default_permissions does) and leaves the
+    /// umask to the bridge (FUSE_DONT_MASK), since a parent's default ACL replaces it.
+    /// </summary>
+    public ulong ExtraInitFlags => _mount.HasPosixAcls ? FuseInitFlags.PosixAcl | FuseInitFlags.DontMask : 0;
+
+    /// <summary>Whether the kernel passes the umask unapplied (FUSE_DONT_MASK granted).</summary>
+    private volatile bool _umaskIsOurs;
+
+    public void Initialized(FuseConnection connection)
+    {
+        _umaskIsOurs = (connection.Flags & FuseInitFlags.DontMask) != 0;
         KernelLog.Debug("p2k", $"FUSE {connection.Major}.{connection.Minor}, flags 0x{connection.Flags:x}");
+    }
+
+    /// <summary>The umask the VFS must apply for a create request: none when the kernel applied it.</summary>
+    private uint UmaskToApply(uint umask) => _umaskIsOurs ? umask & 0x1FF : 0;
 
     public void Destroyed() => ReleaseAll();
 

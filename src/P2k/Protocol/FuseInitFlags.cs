@@ -9,10 +9,12 @@ internal static class FuseInitFlags
     public const ulong AtomicOTrunc = 1UL << 3;
     public const ulong ExportSupport = 1UL << 4;
     public const ulong BigWrites = 1UL << 5;
+    public const ulong DontMask = 1UL << 6;
     public const ulong DoReaddirplus = 1UL << 13;
     public const ulong ReaddirplusAuto = 1UL << 14;
     public const ulong AsyncDio = 1UL << 15;
     public const ulong ParallelDirops = 1UL << 18;
+    public const ulong PosixAcl = 1UL << 20;
     public const ulong MaxPages = 1UL << 22;
     public const ulong HandleKillprivV2 = 1UL << 28;
     public const ulong InitExt = 1UL << 30;

@@ -279,8 +279,9 @@ internal sealed class FuseSession : IDisposable
         ulong wanted = FuseInitFlags.AsyncRead | FuseInitFlags.AtomicOTrunc | FuseInitFlags.BigWrites
             | FuseInitFlags.DoReaddirplus | FuseInitFlags.ReaddirplusAuto | FuseInitFlags.ParallelDirops
             | FuseInitFlags.MaxPages | FuseInitFlags.AsyncDio | FuseInitFlags.InitExt | FuseInitFlags.NoExportSupport
-            | FuseInitFlags.HandleKillprivV2;
+            | FuseInitFlags.HandleKillprivV2 | _handler.ExtraInitFlags;
         // Export support (lookups of "." and ".." by the kernel for NFS) stays off.
+        // POSIX_ACL and DONT_MASK come from the handler when the file system stores ACLs.
         // HANDLE_KILLPRIV_V2: the bridge drops setuid/setgid when WRITE, SETATTR or OPEN say
         // so (P2kFileSystem.KillPriv.cs); without it the kernel refreshes the mode with a
         // GETATTR before every chown and loses the drop on an O_TRUNC open.

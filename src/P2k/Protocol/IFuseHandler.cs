@@ -6,6 +6,9 @@ namespace RumpFs.P2k.Protocol;
 /// </summary>
 internal interface IFuseHandler
 {
+    /// <summary>INIT flags the file-system side asks for beyond the loop's own (FUSE_POSIX_ACL, say).</summary>
+    ulong ExtraInitFlags => 0;
+
     /// <summary>INIT has been answered; the connection parameters are settled.</summary>
     void Initialized(FuseConnection connection);
 

@@ -46,10 +46,11 @@ public sealed class Ext2PrivilegedXattrTests : IDisposable
             Assert.Equal(Errno.OK, Vop.ListXattr(f, Root, out IReadOnlyList<string> all));
             Assert.Equal(["security.selinux", "trusted.overlay.opaque", "user.note"], all.Order(StringComparer.Ordinal));
 
-            // A prefix alone names nothing; system.* (ACLs) is not written.
+            // A prefix alone names nothing; system.* beyond the ACLs is not written, a malformed ACL is refused.
             Assert.Equal(Errno.EINVAL, Vop.SetXattr(f, "security.", "1"u8, XattrSetMode.Any, Root));
             Assert.Equal(Errno.EINVAL, Vop.SetXattr(f, "trusted.", "1"u8, XattrSetMode.Any, Root));
-            Assert.Equal(Errno.EOPNOTSUPP, Vop.SetXattr(f, "system.posix_acl_access", "1"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.EOPNOTSUPP, Vop.SetXattr(f, "system.data", "1"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.EINVAL, Vop.SetXattr(f, "system.posix_acl_access", "1"u8, XattrSetMode.Any, Root));
         });
         Ext2Oracle.AssertFsckClean(image);
         string list = OracleTool.RunExpect(0, "debugfs", "-R", "ea_list f", image).Stdout;
