@@ -191,6 +191,26 @@ public sealed class PosixAcl
     }
 
     /// <summary>
+    /// acl_calc_mask (what setfacl does after a change): the mask becomes the union of the
+    /// group class (named users, the owning group, named groups). An ACL with neither a
+    /// mask nor named entries is returned as it is.
+    /// </summary>
+    public PosixAcl WithMaskRecomputed()
+    {
+        bool named = Entries.Any(e => e.Tag is AclTag.User or AclTag.Group);
+        if (!named && Find(AclTag.Mask) is null)
+        {
+            return this;
+        }
+        ushort union = 0;
+        foreach (AclEntry e in Entries.Where(e => e.Tag is AclTag.User or AclTag.GroupObj or AclTag.Group))
+        {
+            union |= e.Perm;
+        }
+        return new PosixAcl(Entries.Where(e => e.Tag != AclTag.Mask).Append(new AclEntry(AclTag.Mask, union, UndefinedId)));
+    }
+
+    /// <summary>
     /// posix_acl_create_masq: a default ACL inherited by a new node created with
     /// <paramref name="mode"/>. The owner, mask (or owning group) and other entries are
     /// narrowed by the mode, and the mode's permission bits narrowed by them in turn.

@@ -42,6 +42,8 @@ internal static class CommandTable
         new("fallocate", typeof(FallocateOptions), Access.MountReadWrite, (c, o) => FileCommands.Fallocate(c, (FallocateOptions)o)),
         new("getfattr", typeof(GetfattrOptions), Access.MountReadOnly, (c, o) => XattrCommands.Getfattr(c, (GetfattrOptions)o)),
         new("setfattr", typeof(SetfattrOptions), Access.MountReadWrite, (c, o) => XattrCommands.Setfattr(c, (SetfattrOptions)o)),
+        new("getfacl", typeof(GetfaclOptions), Access.MountReadOnly, (c, o) => AclCommands.Getfacl(c, (GetfaclOptions)o)),
+        new("setfacl", typeof(SetfaclOptions), Access.MountReadWrite, (c, o) => AclCommands.Setfacl(c, (SetfaclOptions)o)),
         new("lsattr", typeof(LsattrOptions), Access.MountReadOnly, (c, o) => FileFlagCommands.Lsattr(c, (LsattrOptions)o)),
         new("chattr", typeof(ChattrOptions), Access.MountReadWrite, (c, o) => FileFlagCommands.Chattr(c, (ChattrOptions)o)),
         new("stat", typeof(StatOptions), Access.MountReadOnly, (c, o) => ListCommands.Stat(c, (StatOptions)o)),

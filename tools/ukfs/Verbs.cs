@@ -218,6 +218,45 @@ internal sealed class GetfattrOptions : IValidatedOptions
     }
 }
 
+[Verb("getfacl", HelpText = "Show POSIX ACLs as getfacl -n does (ids are numeric: they name the image's users).")]
+internal sealed class GetfaclOptions
+{
+    [Option('n', HelpText = "Numeric ids (what this command always prints; taken for getfacl's command lines).")] public bool Numeric { get; set; }
+    [Option('a', HelpText = "Only the access ACL.")] public bool AccessOnly { get; set; }
+    [Option('d', HelpText = "Only the default ACL.")] public bool DefaultOnly { get; set; }
+    [Option('c', HelpText = "No header lines (# file, # owner, # group).")] public bool OmitHeader { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+}
+
+[Verb("setfacl", HelpText = "Change POSIX ACLs as setfacl does: -m SPEC, -x SPEC, --set SPEC, -b, -k (SPEC: u:1000:rw,g:5:r,d:u:1000:rwx,m::rx).")]
+internal sealed class SetfaclOptions : IValidatedOptions
+{
+    [Option('m', HelpText = "Add or change these entries.")] public string? Modify { get; set; }
+    [Option('x', HelpText = "Remove these entries (u:1000, g:5, d:u:1000, m).")] public string? Remove { get; set; }
+    [Option("set", HelpText = "Replace the ACL with these entries (user::, group:: and other:: needed).")] public string? Set { get; set; }
+    [Option('b', HelpText = "Remove every extended entry and the default ACL.")] public bool RemoveAll { get; set; }
+    [Option('k', HelpText = "Remove the default ACL.")] public bool RemoveDefault { get; set; }
+    [Option('d', HelpText = "The entries given are for the default ACL.")] public bool Default { get; set; }
+    [Option('n', HelpText = "Do not recalculate the mask.")] public bool NoMask { get; set; }
+    [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    /// <summary>The entries -m, -x or --set give (parsed by <see cref="Validate"/>), -d applied.</summary>
+    public List<AclSpecEntry> Entries { get; private set; } = [];
+
+    public void Validate()
+    {
+        int specs = (Modify is null ? 0 : 1) + (Remove is null ? 0 : 1) + (Set is null ? 0 : 1);
+        if (specs > 1 || (specs == 0 && !RemoveAll && !RemoveDefault))
+        {
+            throw new UsageException("setfacl: give one of -m SPEC, -x SPEC or --set SPEC, and/or -b or -k");
+        }
+        if ((Modify ?? Remove ?? Set) is string spec)
+        {
+            Entries = [.. AclText.ParseSpec(spec, withRights: Remove is null, "setfacl").Select(e => e with { Default = e.Default || Default })];
+        }
+    }
+}
+
 [Verb("setfattr", HelpText = "Set (-n NAME -v VALUE) or remove (-x NAME) an extended attribute, as setfattr does.")]
 internal sealed class SetfattrOptions : IValidatedOptions
 {

@@ -43,6 +43,9 @@ internal sealed class TmpfsMount : Mount
 
     public long PagesLimit => Limits.MaxBytes / TmpfsFileData.PageSize;
 
+    /// <summary>Attributes are kept whole in memory, ACLs in the VFS's own form (Linux's tmpfs stores them too).</summary>
+    public override bool HasPosixAcls => true;
+
     public override Errno Root(out Vnode? root) => VGet(RootIno, out root);
 
     public override Errno VGet(ulong ino, out Vnode? vp) => Vnodes.Get(ino, LoadNode, out vp);
