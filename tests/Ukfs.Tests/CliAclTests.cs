@@ -86,6 +86,28 @@ public sealed class CliAclTests : IDisposable
         }
     }
 
+    /// <summary>put keeps a host tree's ACLs (default ACLs too) and get gives them back, as getfacl sees them on both sides.</summary>
+    [Fact]
+    public void PutThenGet_AclsTravelBothWays()
+    {
+        string tree = HostTree();
+        OracleTool.RunExpect(0, "setfacl", "-m", "u:1234:rwx,g:5:r", Path.Combine(tree, "f"));
+        OracleTool.RunExpect(0, "setfacl", "-d", "-m", "u:1:rwx", Path.Combine(tree, "d"));
+        OracleTool.RunExpect(0, "setfacl", "-m", "u:2:r", Path.Combine(tree, "d"));
+        string img = _dir.File("put.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", img, "8M");
+        _cli.Ok(img, "put", tree, "/tree");
+        string host = OracleTool.RunExpect(0, "sh", "-c", $"cd {_dir.Path} && getfacl -n tree/f tree/d tree/g").Stdout;
+        Assert.Contains("default:user:1:rwx", host, StringComparison.Ordinal);
+        Assert.Equal(host, _cli.Ok(img, "getfacl", "/tree/f", "/tree/d", "/tree/g").Stdout);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+
+        string back = _dir.File("back");
+        Directory.CreateDirectory(back);
+        _cli.Ok(img, "get", "/tree", Path.Combine(back, "tree"));
+        Assert.Equal(host, OracleTool.RunExpect(0, "sh", "-c", $"cd {back} && getfacl -n tree/f tree/d tree/g").Stdout);
+    }
+
     [Fact]
     public void Getfacl_Options_AndAFileWithoutAnAcl()
     {
