@@ -138,6 +138,12 @@ public static class Cli
         Stream raw = binaryOut ?? Console.OpenStandardOutput();
         if (spec.Access == Access.DeviceReadOnly)
         {
+            if (mountOptions is not null)
+            {
+                // probe, fsck and newfs mount nothing: taking -o silently would drop what the user meant.
+                throw new UsageException($"{verb}: the -o before the image sets mount options, which {verb} does not use"
+                    + (verb == "newfs" ? "; format options go after the command: ukfs IMAGE newfs -o OPTIONS" : ""));
+            }
             var ctx = new CommandContext(image, fsType, null, stdout, stderr, raw, progress) { BinaryIn = binaryIn };
             int rc = spec.Run(ctx, options);
             return rc != 0 ? rc : ctx.ExitCode;

@@ -242,6 +242,28 @@ public sealed class FsckNewfsCliTests
         Assert.False(File.Exists(dir.File("b.img")));
     }
 
+    /// <summary>The global -o (mount options) means nothing to newfs, fsck or probe: refused, not dropped, and no image is made.</summary>
+    [Theory]
+    [InlineData("newfs", "format options go after the command")]
+    [InlineData("fsck", "does not use")]
+    [InlineData("probe", "does not use")]
+    public void GlobalMountOptions_OnACommandThatMountsNothing_RefusedWithOneLine(string verb, string says)
+    {
+        using var dir = new ScratchDir("ukfsnewfs");
+        using var h = CliHarness.OnImages();
+        string img = dir.File("g.img");
+        string[] rest = verb == "newfs" ? ["-t", "ext2fs", "8M"] : [];
+        if (verb != "newfs")
+        {
+            Assert.Equal(0, Run(img, "newfs", "-t", "msdos", "4M").Exit);
+        }
+        CliResult r = h.Fails(["-o", "type=ext4", img, verb, .. rest]);
+        Assert.Equal(1, r.Exit);
+        Assert.Single(r.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.Contains(says, r.Stderr, StringComparison.Ordinal);
+        Assert.Equal(verb != "newfs", File.Exists(img));
+    }
+
     [Fact]
     public void Newfs_BadFormatOption_FailsAndSaysWhy()
     {
