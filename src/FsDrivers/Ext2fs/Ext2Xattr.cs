@@ -136,9 +136,10 @@ internal sealed partial class Ext2Node
     public override Errno RemoveXattr(string name) => ChangeXattr(name, null, XattrSetMode.Replace, remove: true);
 
     /// <summary>
-    /// Set or remove one user.*, trusted.* or security.* attribute. New and replaced values go
-    /// to the attribute block (copied first when shared); an attribute that lived in the inode
-    /// is taken out of it.
+    /// Set or remove one user.*, trusted.*, security.* or ACL attribute. A new or replaced
+    /// value goes to the inode's spare space when everything there still fits, else to the
+    /// attribute block (copied first when shared); the block is rewritten only when what it
+    /// holds changes.
     /// </summary>
     private Errno ChangeXattr(string name, byte[]? value, XattrSetMode mode, bool remove)
     {
@@ -175,23 +176,45 @@ internal sealed partial class Ext2Node
             return Errno.EEXIST;
         }
         bool inodeChanged = at >= 0 && items[at].InInode;
+        bool blockChanged = at >= 0 && !items[at].InInode;
         if (at >= 0)
         {
             items.RemoveAt(at);
         }
         if (!remove)
         {
-            items.Add(new XattrItem(name, value!, false));
+            // In the inode when it fits there, as ext4_xattr_set_handle tries the inode body
+            // first (an ACL on every file then costs no block); else in the block.
+            var item = new XattrItem(name, value!, InInode: true);
+            if (FitsInInode([.. items.Where(i => i.InInode), item]))
+            {
+                inodeChanged = true;
+            }
+            else
+            {
+                item = item with { InInode = false };
+                blockChanged = true;
+            }
+            items.Add(item);
         }
         List<XattrItem> inInode = [.. items.Where(i => i.InInode)];
         List<XattrItem> inBlock = [.. items.Where(i => !i.InInode)];
         byte[]? block = null;
-        if (inBlock.Count > 0)
+        if (inBlock.Count > 0 && blockChanged)
         {
             block = new byte[Fs.BlockSize];
             if (!Ext2XattrLayout.Write(block, Ext2XattrEntry.BlockHeaderSize, 0, inBlock.Select(i => (i.Name, i.Value)).ToList()))
             {
                 return Errno.ENOSPC;
+            }
+        }
+        // The block first: when it cannot be stored the inode's own attributes stay as they were.
+        if (blockChanged)
+        {
+            e = StoreXattrBlock(block);
+            if (e != Errno.OK)
+            {
+                return e;
             }
         }
         if (inodeChanged)
@@ -205,14 +228,18 @@ internal sealed partial class Ext2Node
                 Ext2XattrLayout.Write(area[4..], 0, 0, inInode.Select(i => (i.Name, i.Value)).ToList());
             }
         }
-        e = StoreXattrBlock(block);
-        if (e != Errno.OK)
-        {
-            return e;
-        }
         Din.Ctime = Fs.Clock.Now;
         MarkDirty();
         return Errno.OK;
+    }
+
+    /// <summary>Whether these attributes fit the inode's space after i_extra_isize (with its magic word).</summary>
+    private bool FitsInInode(List<XattrItem> items)
+    {
+        int start = Ext2Dinode.BaseSize + Din.ExtraIsize;
+        int room = Din.InodeSize - start - 4;
+        return Din.ExtraIsize > 0 && room > 0
+            && Ext2XattrLayout.Write(new byte[room], 0, 0, [.. items.Select(i => (i.Name, i.Value))]);
     }
 
     /// <summary>Put <paramref name="block"/> (entries laid out, header to finish) as this inode's attribute block, or drop it when null.</summary>

@@ -222,19 +222,22 @@ public sealed class Ext2PosixAclTests : IDisposable
         });
     }
 
-    [Fact]
-    public void DamagedStoredAcl_GetGivesEio_ImageUntouched()
+    /// <summary>A stored ACL with a bad version, in the attribute block (128-byte inodes) or in the inode: EIO, nothing written.</summary>
+    [Theory]
+    [InlineData("128")]
+    [InlineData("256")]
+    public void DamagedStoredAcl_GetGivesEio_ImageUntouched(string inodeSize)
     {
-        string image = Ext2WriteTests.MakeImage(_scratch, "ext2-1k", "8M");
+        string image = _scratch.File($"damaged-{inodeSize}.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-I", inodeSize, image, "8M");
         WithOwnedFile(image, (_, f) => Assert.Equal(Errno.OK, Vop.SetXattr(f, PosixAcl.AccessName, NamedUserRead, XattrSetMode.Any, Root)));
         string stat = OracleTool.RunExpect(0, "debugfs", "-R", "stat f", image).Stdout;
-        long block = long.Parse(System.Text.RegularExpressions.Regex.Match(stat, @"File ACL: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
-        Assert.NotEqual(0, block);
+        Assert.Equal(inodeSize == "128", !stat.Contains("File ACL: 0", StringComparison.Ordinal));
         byte[] bytes = File.ReadAllBytes(image);
-        // The stored form starts with version 1 and the owner entry (tag 1, rw-).
-        int at = bytes.AsSpan((int)(block * 1024), 1024).IndexOf(new byte[] { 1, 0, 0, 0, 1, 0, 6, 0 });
+        // The stored form: version 1, the owner (tag 1, rw-), the named user (tag 2, r--, 1234).
+        int at = bytes.AsSpan().IndexOf(new byte[] { 1, 0, 0, 0, 1, 0, 6, 0, 2, 0, 4, 0, 0xD2, 4, 0, 0 });
         Assert.True(at > 0);
-        bytes[(block * 1024) + at] = 9;
+        bytes[at] = 9;
         File.WriteAllBytes(image, bytes);
         Mount m = Ext2Fixture.MountImage(image, readOnly: true);
         try

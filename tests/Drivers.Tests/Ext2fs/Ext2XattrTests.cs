@@ -10,6 +10,51 @@ public class Ext2XattrTests
 {
     private static readonly Credentials Root = Credentials.Root;
 
+    /// <summary>
+    /// As ext4_xattr_set_handle places them: an attribute that fits the inode's spare space
+    /// goes there and costs no block; one that does not goes to the block; with 128-byte
+    /// inodes there is no spare space. debugfs and e2fsck read both places.
+    /// </summary>
+    [Theory]
+    [InlineData("256", true)]
+    [InlineData("128", false)]
+    public void SmallAttributesGoInTheInode_LargeOnesToTheBlock(string inodeSize, bool roomInInode)
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("place.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-I", inodeSize, image, "8M");
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Create(root!, "f", 0x1A4, Root, out Vnode? f));
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs before));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.small", "fits"u8, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs afterSmall));
+            Assert.Equal(roomInInode ? before.BlocksFree : before.BlocksFree - 1, afterSmall.BlocksFree);
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.large", new byte[300], XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(f!, "user.small", "still fits"u8, XattrSetMode.Replace, Root));
+            Assert.Equal(Errno.OK, Vop.GetXattr(f!, "user.small", Root, out byte[]? small));
+            Assert.Equal("still fits"u8.ToArray(), small);
+            f!.Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        Ext2Oracle.AssertFsckClean(image);
+        string stat = OracleTool.RunExpect(0, "debugfs", "-R", "stat f", image).Stdout;
+        Assert.DoesNotContain("File ACL: 0", stat, StringComparison.Ordinal); // the large one needs the block
+        Assert.Contains("user.small (10) = \"still fits\"", stat, StringComparison.Ordinal);
+        Assert.Contains("user.large (300)", stat, StringComparison.Ordinal);
+        // The block holds only what did not fit the inode.
+        long block = long.Parse(System.Text.RegularExpressions.Regex.Match(stat, @"File ACL: (\d+)").Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        byte[] blockBytes = File.ReadAllBytes(image).AsSpan((int)(block * 1024), 1024).ToArray(); // 8M ext4: 1 KiB blocks
+        Assert.Equal(!roomInInode, blockBytes.AsSpan().IndexOf("small"u8) >= 0);
+        Assert.True(blockBytes.AsSpan().IndexOf("large"u8) >= 0);
+    }
+
     [Theory]
     [InlineData("ext2-1k")]
     [InlineData("ext4-4k")]
