@@ -34,6 +34,44 @@ public sealed class Ext2CheckPass1EdgeTests : IDisposable
     }
 
     /// <summary>
+    /// e2fsck's "The bad block inode looks invalid": inode 1 with a mode, a link count or an
+    /// owner is no list of bad blocks; both find it and it is zeroed (before, only its direct
+    /// pointers were cleared, and e2fsck aborted on the result).
+    /// </summary>
+    [Theory]
+    [InlineData("sif <1> mode 0100644")]
+    [InlineData("sif <1> links_count 7")]
+    [InlineData("sif <1> uid 1000")]
+    public void Check_BadBlocksInodeWithAModeOrLinks_Zeroed(string damage)
+    {
+        string img = Make(_dir, "ext4-nocsum");
+        Debugfs(img, "sif <1> block[2] 5000");
+        Debugfs(img, damage);
+        (CheckReport before, _) = ConvergingRepair(img);
+        Assert.Contains(before.Findings, f => f.Location == "inode 1" && f.Message.Contains("bad-blocks inode looks invalid", StringComparison.Ordinal));
+        string stat = DebugfsRead(img, "stat <1>");
+        Assert.Contains("Mode:  0000", stat, StringComparison.Ordinal);
+        Assert.Contains("Links: 0   Blockcount: 0", stat, StringComparison.Ordinal);
+    }
+
+    /// <summary>
+    /// A missing /lost+found is not reported under -n (e2fsck -n does not either) but -y makes
+    /// it and counts that as a repair (exit 1), as e2fsck -y does.
+    /// </summary>
+    [Fact]
+    public void Check_LostFoundMissing_YesMakesItAndExitsOne()
+    {
+        string img = Make(_dir, "ext4");
+        Debugfs(img, "rmdir /lost+found");
+        AssertBothClean(img);
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains(fix.Findings, f => f.Repaired && f.Message.Contains("/lost+found not found; created", StringComparison.Ordinal));
+        AssertBothClean(img);
+        Assert.NotEqual(0u, InodeNumber(img, "/lost+found"));
+    }
+
+    /// <summary>
     /// A device with the immutable flag and i_block[4..] in use is no device the kernel made
     /// (e2fsck_pass1_check_device_inode): the inode and its name go, as with e2fsck. With
     /// i_block[4..] zero only the flag is cleared and the device stays.

@@ -24,6 +24,35 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
     private static bool Indexed(string img, string path) =>
         DebugfsRead(img, $"htree {path}").Contains("Indirect levels", StringComparison.Ordinal);
 
+    /// <summary>
+    /// A directory loop cut off from the root (a holds b, b holds an entry naming a): the
+    /// loop's top goes to lost+found and the entry naming it from inside the loop is removed
+    /// in the same run, so no directory keeps two names (before, a second -y was needed).
+    /// e2fsck -y only fixes a '..' here and leaves the loop unreachable; ours keeps both.
+    /// </summary>
+    [Fact]
+    public void DirectoryLoopCutOffFromTheRoot_TopReconnected_LoopEntryRemoved()
+    {
+        string img = Make(_dir, "ext4");
+        foreach (string d in new[] { "/t", "/t/a", "/t/a/b" })
+        {
+            Debugfs(img, "mkdir " + d);
+        }
+        uint a = InodeNumber(img, "/t/a");
+        uint b = InodeNumber(img, "/t/a/b");
+        Debugfs(img, $"link <{a}> /t/a/b/loopa");
+        Debugfs(img, "unlink /t/a");
+        (CheckReport before, CheckReport fix) = ConvergingRepair(img);
+        Assert.Contains(fix.Findings, f => f.Repaired && f.Message.Contains("a loop); that entry removed", StringComparison.Ordinal));
+        Assert.Contains(b, LostFoundEntries(img));
+        Assert.Equal(a, InodeNumber(img, $"/lost+found/#{b}/loopa"));
+        string[] inA = [.. DebugfsRead(img, $"ls -p <{a}>").Split('\n').Select(l => l.Split('/')).Where(p => p.Length > 5).Select(p => p[5])];
+        Assert.Contains("..", inA);
+        Assert.DoesNotContain("b", inA);
+        Assert.Equal(b, DotDot(img, $"<{a}>"));
+        Assert.NotNull(before);
+    }
+
     /// <summary>The inode numbers of the "#INODE" entries of /lost+found.</summary>
     private static HashSet<uint> LostFoundEntries(string img) =>
         DebugfsRead(img, "ls -p /lost+found").Split('\n')

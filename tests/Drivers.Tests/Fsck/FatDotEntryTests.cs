@@ -118,6 +118,27 @@ public sealed class FatDotEntryTests
     }
 
     /// <summary>
+    /// "." or ".." without the directory attribute (archive, or nothing): fsck.fat's "Invalid
+    /// '.' entry in the first slot"; both find it and the attribute is set again.
+    /// </summary>
+    [Theory]
+    [InlineData("12", 0, 0x20)]
+    [InlineData("16", 1, 0x00)]
+    [InlineData("32", 0, 0x00)]
+    [InlineData("32", 1, 0x20)]
+    public void Check_DotEntryWithoutTheDirectoryAttribute_AttributeSet(string bits, int slot, byte attribute)
+    {
+        using var dir = new ScratchDir("fatdots");
+        string img = Build(dir, bits);
+        long at = DirCluster(img, out _);
+        FatTestImages.Patch(img, at + (slot * Slot) + FatDirRecord.Attributes, attribute);
+        string text = Repair(img);
+        Assert.Contains($"\"{(slot == 0 ? "." : "..")}\" entry without the directory attribute; set", text, StringComparison.Ordinal);
+        Assert.NotEqual(0, Slots(img, at, 2)[(slot * Slot) + FatDirRecord.Attributes] & FatDirRecord.AttrDirectory);
+        AssertDotsAndFiles(img);
+    }
+
+    /// <summary>
     /// A full one-cluster directory with a file in the first slot: there is no free slot to
     /// move it to, so the directory grows by a cluster and the file moves there.
     /// </summary>

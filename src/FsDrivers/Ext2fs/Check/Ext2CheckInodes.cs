@@ -87,7 +87,12 @@ internal sealed partial class Ext2CheckRun
 
     private void CheckInode(uint ino, Ext2Dinode din, bool badChecksum)
     {
-        var w = new InodeWalk(ino, din) { KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature), FirstWalk = true };
+        var w = new InodeWalk(ino, din)
+        {
+            KeepMap = IsQuotaFileInode(ino) || (ino == Sb.OrphanFileInum && HasOrphanFileFeature),
+            FirstWalk = true,
+            BadChecksum = badChecksum,
+        };
         if (badChecksum)
         {
             Error(Pass1, Ino(ino), "inode checksum does not match; recomputed");
@@ -248,6 +253,10 @@ internal sealed partial class Ext2CheckRun
         bool walk = (w.Ino == JournalIno && (Sb.JournalInum == JournalIno || JournalNamed))
             || (w.Din.Mode != 0 && (w.Din.Mode & 0xF000) == 0x8000)
             || (IsQuotaSlot(w.Ino) && QuotaInUse(w.Ino));
+        if (w.Ino == 1)
+        {
+            ClearInvalidBadBlocksInode(w);
+        }
         if (walk || w.Ino == 1)
         {
             WalkBlocksInPass1(w);
@@ -267,6 +276,28 @@ internal sealed partial class Ext2CheckRun
                 CheckSize(w, inline: false);
             }
         }
+    }
+
+    /// <summary>
+    /// e2fsck's "The bad block inode looks invalid": inode 1 holds only a list of bad blocks,
+    /// so a mode, owner, link count, inline-data flag or attribute block (or a failed
+    /// checksum) means it is something else's garbage, and its first 128 bytes are zeroed
+    /// before its blocks are walked.
+    /// </summary>
+    private void ClearInvalidBadBlocksInode(InodeWalk w)
+    {
+        Ext2Dinode d = w.Din;
+        bool invalid = w.BadChecksum || d.Mode != 0 || d.Uid != 0 || d.Gid != 0 || d.LinksCount != 0
+            || (d.Flags & Ext2Dinode.FlagInlineData) != 0 || d.FileAcl != 0;
+        if (!invalid)
+        {
+            return;
+        }
+        Error(Pass1, Ino(1), "the bad-blocks inode looks invalid; cleared");
+        d.Raw.AsSpan(0, Ext2Dinode.BaseSize).Clear();
+        w.Changed = true;
+        _links[1] = 0;
+        _type[1] = 0;
     }
 
     /// <summary>e2fsck's "has INDEX_FL flag set but is not a directory" on a reserved inode: the flag is cleared.</summary>

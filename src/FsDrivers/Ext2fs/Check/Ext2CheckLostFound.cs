@@ -88,7 +88,9 @@ internal sealed partial class Ext2CheckRun
             _v.WriteInode(RootIno, root);
             _links[RootIno] = root.LinksCount;
         }
-        Note(Pass3, Ino(ino), "created /lost+found");
+        // A repair like any other (e2fsck -y: "/lost+found not found. Create? yes", exit 1),
+        // though -n does not report the missing directory (e2fsck -n does not either).
+        Error(Pass3, Ino(ino), "/lost+found not found; created");
         _lostFound = ino;
         return ino;
     }
@@ -165,7 +167,23 @@ internal sealed partial class Ext2CheckRun
     private bool UnlinkRootEntry(ReadOnlySpan<byte> name, uint ino)
     {
         Error(Pass3, Ino(ino), "/lost+found is not a directory; its entry in the root is removed");
-        if (!_dirs.TryGetValue(RootIno, out List<(uint Logical, ulong Physical)>? blocks) || _v.ReadInode(RootIno, out Ext2Dinode root) != Errno.OK)
+        if (!UnlinkEntry(RootIno, ino, name))
+        {
+            return false;
+        }
+        _lostFoundNotDir = 0;
+        return true;
+    }
+
+    /// <summary>
+    /// Remove the entry of directory <paramref name="dir"/> that names <paramref name="ino"/>
+    /// (called <paramref name="name"/>, or any name but "." and ".." when empty): merged into
+    /// the record before it, or emptied when it is a block's first. False when none is found
+    /// or the directory cannot be read.
+    /// </summary>
+    private bool UnlinkEntry(uint dir, uint ino, ReadOnlySpan<byte> name)
+    {
+        if (!_dirs.TryGetValue(dir, out List<(uint Logical, ulong Physical)>? blocks) || _v.ReadInode(dir, out Ext2Dinode dirInode) != Errno.OK)
         {
             return false;
         }
@@ -184,9 +202,10 @@ internal sealed partial class Ext2CheckRun
                 {
                     break;
                 }
-                if (Ext2DirEntry.Inode(b, off) == ino && Ext2DirEntry.Name(b, off, Ext2DirEntry.NameLen(b, off, _v.Filetype)).SequenceEqual(name))
+                ReadOnlySpan<byte> entryName = Ext2DirEntry.Name(b, off, Ext2DirEntry.NameLen(b, off, _v.Filetype));
+                bool dots = entryName.SequenceEqual("."u8) || entryName.SequenceEqual(".."u8);
+                if (Ext2DirEntry.Inode(b, off) == ino && (name.IsEmpty ? !dots : entryName.SequenceEqual(name)))
                 {
-                    // Merged into the record before it, or emptied when it is the first.
                     if (prev >= 0)
                     {
                         Ext2DirEntry.SetRecLen(b, prev, Ext2DirEntry.RecLen(b, prev) + rl);
@@ -195,9 +214,8 @@ internal sealed partial class Ext2CheckRun
                     {
                         Ext2DirEntry.SetInode(b, off, 0);
                     }
-                    WriteDirBlock(RootIno, root, phys, b);
+                    WriteDirBlock(dir, dirInode, phys, b);
                     _refs[ino]--;
-                    _lostFoundNotDir = 0;
                     return true;
                 }
                 prev = off;

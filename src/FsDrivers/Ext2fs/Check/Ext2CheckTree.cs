@@ -51,10 +51,21 @@ internal sealed partial class Ext2CheckRun
             {
                 top = _parent[top];
             }
+            // Stopped at a loop: the entry naming the top lies inside the subtree itself, and
+            // would stay a second name beside the one in lost+found. It goes first.
+            uint loopParent = _parent[top] != 0 && _dirs.ContainsKey(_parent[top]) && seen.Contains(_parent[top]) ? _parent[top] : 0;
             uint lf = _repair ? LostAndFound() : _lostFound;
             reached.Add(lf);
             bool can = lf != 0 && top != lf;
             Error(Pass3, Ino(top), $"unconnected directory (its '..' names {_dotdot[top]}); connected to lost+found", fixable: can);
+            if (can && loopParent != 0)
+            {
+                Error(Pass3, Ino(top), $"named from inside its own subtree (by directory {loopParent}, a loop); that entry removed");
+                if (_repair && !UnlinkEntry(loopParent, top, []))
+                {
+                    can = false;
+                }
+            }
             if (can && _repair && AddEntry(lf, "#" + top, top, 2))
             {
                 _parent[top] = lf;

@@ -20,6 +20,9 @@ internal sealed class InodeWalk(uint ino, Ext2Dinode din)
     public long LastInit { get; set; } = -1;
     public int Illegal { get; set; }
     public bool Changed { get; set; }
+
+    /// <summary>The inode failed its checksum when read (pass 1 recomputes it).</summary>
+    public bool BadChecksum { get; init; }
     public bool BadTree { get; set; }
 
     /// <summary>An unusable extent node was met below the root: its index entry is dropped and the file keeps the rest.</summary>

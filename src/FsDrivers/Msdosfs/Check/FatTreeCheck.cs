@@ -363,6 +363,14 @@ internal sealed class FatTreeCheck
             dir.Dirty = true;
             return;
         }
+        if ((e[FatDirRecord.Attributes] & FatDirRecord.AttrDirectory) == 0)
+        {
+            // A "." or ".." that is no directory entry (fsck.fat: "Invalid '.' entry in the
+            // first slot. Fixing."): the name and slot say what it is, the attribute took damage.
+            Fix(where, $"\"{(isDot ? "." : "..")}\" entry without the directory attribute; set");
+            e[FatDirRecord.Attributes] |= FatDirRecord.AttrDirectory;
+            dir.Dirty = true;
+        }
         uint want = isDot ? selfStart : parentStart;
         uint have = FatDirRecord.Cluster(e, _v.Kind);
         if (have != want)
