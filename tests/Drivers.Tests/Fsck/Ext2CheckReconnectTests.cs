@@ -53,6 +53,83 @@ public sealed partial class Ext2CheckReconnectTests : IDisposable
         Assert.NotNull(before);
     }
 
+    /// <summary>An inline_data ext4 image (4 KiB blocks) of <paramref name="tree"/>, where debugfs's mkdir makes inline directories.</summary>
+    private string InlineImage(string tree)
+    {
+        string img = _dir.File("inline.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "4096", "-O", "inline_data", "-d", tree, img, "32M");
+        return img;
+    }
+
+    private const uint InlineDataFlag = 0x10000000;
+
+    private static uint Flags(string img, string path) =>
+        uint.Parse(Regex.Match(DebugfsRead(img, "stat " + path), @"Flags: 0x([0-9a-f]+)").Groups[1].Value, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+
+    /// <summary>
+    /// An inline lost+found cannot grow to take reconnected files (before, the new block went
+    /// into the inline area and every name was lost): it is unlinked and a block directory
+    /// made, as e2fsck's "/lost+found has inline data", and the old one goes into the new.
+    /// </summary>
+    [Fact]
+    public void InlineLostFound_ReplacedByABlockDirectory_EveryFileReconnected()
+    {
+        string tree = _dir.File("tree-lf");
+        Directory.CreateDirectory(Path.Combine(tree, "many"));
+        for (int i = 1; i <= 20; i++)
+        {
+            File.WriteAllText(Path.Combine(tree, "many", $"m{i}"), new string((char)('a' + i), i * 37));
+        }
+        string img = InlineImage(tree);
+        Debugfs(img, "rmdir /lost+found");
+        Debugfs(img, "mkdir /lost+found");
+        uint old = InodeNumber(img, "/lost+found");
+        Assert.NotEqual(0u, Flags(img, "/lost+found") & InlineDataFlag);
+        uint m7 = InodeNumber(img, "/many/m7");
+        for (int i = 1; i <= 20; i++)
+        {
+            Debugfs(img, $"unlink /many/m{i}");
+        }
+        (_, CheckReport fix) = ConvergingRepair(img);
+        Assert.Contains(fix.Findings, f => f.Repaired && f.Message.Contains("/lost+found has inline data", StringComparison.Ordinal));
+        Assert.Equal(0u, Flags(img, "/lost+found") & InlineDataFlag);
+        HashSet<uint> found = LostFoundEntries(img);
+        Assert.Equal(21, found.Count);
+        Assert.Contains(old, found);
+        Assert.Equal(new string('h', 7 * 37), DebugfsRead(img, $"cat /lost+found/#{m7}"));
+    }
+
+    /// <summary>
+    /// An inline directory whose i_block was zeroed (size 0 too): the inline area is salvaged
+    /// as an empty directory of 60 bytes, '..' set again, and its files reconnected (before,
+    /// the error was unfixable and every -y exited 4).
+    /// </summary>
+    [Fact]
+    public void InlineDirectoryZeroed_SalvagedAsEmpty_FilesReconnected()
+    {
+        string tree = _dir.File("tree-q");
+        Directory.CreateDirectory(Path.Combine(tree, "t", "p", "q"));
+        for (int i = 1; i <= 3; i++)
+        {
+            File.WriteAllText(Path.Combine(tree, "t", "p", "q", $"f{i}"), $"q {i}\n");
+        }
+        string img = InlineImage(tree);
+        Assert.NotEqual(0u, Flags(img, "/t/p/q") & InlineDataFlag);
+        uint f2 = InodeNumber(img, "/t/p/q/f2");
+        for (int i = 0; i < 15; i++)
+        {
+            Debugfs(img, $"sif /t/p/q block[{i}] 0");
+        }
+        Debugfs(img, "sif /t/p/q size 0");
+        (_, CheckReport fix) = ConvergingRepair(img);
+        Assert.Contains(fix.Findings, f => f.Repaired && f.Message.Contains("inline area made an empty record", StringComparison.Ordinal));
+        Assert.Contains("Size: 60", DebugfsRead(img, "stat /t/p/q"), StringComparison.Ordinal);
+        Assert.Equal(InodeNumber(img, "/t/p"), DotDot(img, "/t/p/q"));
+        Assert.Equal(3, LostFoundEntries(img).Count);
+        // debugfs prints an inline file with its whole inline area (NULs after the data).
+        Assert.Equal("q 2\n", DebugfsRead(img, $"cat /lost+found/#{f2}").TrimEnd('\0'));
+    }
+
     /// <summary>The inode numbers of the "#INODE" entries of /lost+found.</summary>
     private static HashSet<uint> LostFoundEntries(string img) =>
         DebugfsRead(img, "ls -p /lost+found").Split('\n')

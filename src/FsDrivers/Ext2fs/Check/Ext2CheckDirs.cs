@@ -494,7 +494,15 @@ internal sealed partial class Ext2CheckRun
             _parent[ino] = dir;
             if (dir == RootIno && name.SequenceEqual("lost+found"u8))
             {
-                _lostFound = ino;
+                // An inline lost+found cannot grow as reconnections need: pass 3 replaces it.
+                if (_inlineDirs.Contains(ino))
+                {
+                    _lostFoundInline = ino;
+                }
+                else
+                {
+                    _lostFound = ino;
+                }
             }
         }
         _refs[ino]++;
@@ -522,8 +530,13 @@ internal sealed partial class Ext2CheckRun
             int nl = Ext2DirEntry.NameLen(area, off, _v.Filetype);
             if (rl < Ext2DirEntry.HeaderSize || (rl & 3) != 0 || off + rl > area.Length || Ext2DirEntry.HeaderSize + nl > rl)
             {
-                Error(Pass2, where, $"corrupt inline directory entry at offset {off}", fixable: false);
-                return;
+                // e2fsck salvages the inline area as it salvages a block: what cannot be read
+                // becomes one empty record (its names are lost; their inodes reach lost+found).
+                Error(Pass2, where, $"corrupt inline directory entry at offset {off}; the rest of the inline area made an empty record");
+                area.AsSpan(off).Clear();
+                Ext2DirEntry.SetRecLen(area, off, area.Length - off);
+                changed = true;
+                break;
             }
             if (Ext2DirEntry.Inode(area, off) != 0 && !CheckEntry(dir, where, area, off, nl, ref changed))
             {
@@ -531,6 +544,13 @@ internal sealed partial class Ext2CheckRun
                 changed = true;
             }
             off += rl;
+        }
+        if (din.Size < Ext2Dinode.BlockArea)
+        {
+            // The inline area alone is 60 bytes (e2fsck: "i_size is N, should be 60").
+            Error(Pass2, where, $"inline directory size is {din.Size}, should be {Ext2Dinode.BlockArea}");
+            din.Size = Ext2Dinode.BlockArea;
+            changed = true;
         }
         if (changed && _repair)
         {

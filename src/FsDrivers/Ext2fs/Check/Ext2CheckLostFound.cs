@@ -32,6 +32,29 @@ internal sealed partial class Ext2CheckRun
     /// <summary>The inode a root entry "lost+found" names when that is no directory (pass 2 notes it); 0 otherwise.</summary>
     private uint _lostFoundNotDir;
 
+    /// <summary>The root's lost+found when it is an inline directory (pass 2 notes it); 0 otherwise.</summary>
+    private uint _lostFoundInline;
+
+    /// <summary>
+    /// e2fsck's "/lost+found has inline data": at the start of pass 3 its root entry goes
+    /// (-n reports it), so a new lost+found with a block is made, and the old directory,
+    /// now unconnected, is reconnected into it with everything it holds.
+    /// </summary>
+    private void DropInlineLostFound()
+    {
+        uint old = _lostFoundInline;
+        if (old == 0)
+        {
+            return;
+        }
+        Error(Pass3, Ino(old), "/lost+found has inline data, which reconnections cannot grow; its root entry is removed and a new one made");
+        if (_repair && UnlinkEntry(RootIno, old, "lost+found"u8))
+        {
+            _parent[old] = 0;
+            _lostFoundInline = 0;
+        }
+    }
+
     /// <summary>The lost+found directory, created under repair when missing; 0 when there is none.</summary>
     private uint LostAndFound()
     {

@@ -23,6 +23,7 @@ internal sealed partial class Ext2CheckRun
         {
             return;
         }
+        DropInlineLostFound();
         var children = new Dictionary<uint, List<uint>>();
         foreach (uint d in _dirs.Keys)
         {
