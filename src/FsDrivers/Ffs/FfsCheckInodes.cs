@@ -60,10 +60,11 @@ public static partial class FfsCheck
                     Add(FfsFindingKind.CylinderGroup, cg, $"cg_initediblk {g.InitedIblk} is not a count of initialised inodes");
                 }
                 int limit = g.InitialisedInodes(sb.Ipg, sb.Inopb, sb.IsUfs2);
+                int mapped = g.InodeMapBits;
                 for (int i = 0; i < sb.Ipg; i++)
                 {
                     ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;
-                    bool used = g.InodeUsed(i);
+                    bool used = i < mapped && g.InodeUsed(i);
                     if (i >= limit)
                     {
                         if (used)
