@@ -95,7 +95,7 @@ internal readonly ref struct CylinderGroup
             return InitedIblk;
         }
         int last = -1;
-        for (int i = ipg - 1; i >= 0 && last < 0; i--)
+        for (int i = Math.Min(ipg, InodeMapBits) - 1; i >= 0 && last < 0; i--)
         {
             last = InodeUsed(i) ? i : -1;
         }
@@ -266,6 +266,26 @@ internal readonly ref struct CylinderGroup
         }
         return true;
     }
+
+    /// <summary>
+    /// Bits of the map at <paramref name="off"/> that lie inside this block. Walks stop
+    /// there whatever the header or superblock claims, so a damaged count cannot index past
+    /// the buffer.
+    /// </summary>
+    private int MapBits(int off) =>
+        off < CgFields.HeaderSize || off >= _b.Length ? 0 : (int)Math.Min((long)(_b.Length - off) * 8, int.MaxValue);
+
+    /// <summary>Inodes the inode map can describe within the block.</summary>
+    public int InodeMapBits => MapBits(IusedOff);
+
+    /// <summary>Fragments the free map can describe within the block.</summary>
+    public int FreeMapBits => MapBits(FreeOff);
+
+    /// <summary>Blocks the cluster map can describe within the block.</summary>
+    public int ClusterMapBits => MapBits(ClusterOff);
+
+    /// <summary>Entries of cg_clustersum (index 0 included) that lie within the block.</summary>
+    public int ClusterSumSlots => MapBits(ClusterSumOff) / 32;
 
     private bool Bit(int off, int i) => (_b[off + (i >> 3)] & (1 << (i & 7))) != 0;
 

@@ -5,12 +5,17 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>FfsCheck, pass 1: inodes and their block maps.</summary>
 public static partial class FfsCheck
 {
+    /// <summary>MAXDIRSIZE (ufs/ufs/dir.h): directory offsets are 32-bit.</summary>
+    internal const long MaxDirSize = 0x7fffffff;
+
     /// <summary>
     /// Why an allocated inode cannot be used at all (the driver refuses to load it), or
-    /// null: a type that is none of the seven, a negative size, a zero-length directory, a
-    /// symlink kept in blocks whose length is not that of a path.
+    /// null: a type that is none of the seven, a negative size, a size above fs_maxfilesize
+    /// or, for a directory, MAXDIRSIZE (fsck_ffs's checkinode: "bad size", then UNKNOWN FILE
+    /// TYPE / CLEAR), a zero-length directory, a symlink kept in blocks whose length is not
+    /// that of a path.
     /// </summary>
-    internal static string? InodeProblem(FfsDinode d)
+    internal static string? InodeProblem(FfsDinode d, FfsSuperblock sb)
     {
         if (d.Type is not (0x1000 or 0x2000 or 0x4000 or 0x6000 or 0x8000 or 0xA000 or 0xC000))
         {
@@ -19,6 +24,14 @@ public static partial class FfsCheck
         if (d.Size < 0)
         {
             return $"negative size {d.Size}";
+        }
+        if (d.Size > sb.MaxFileSize)
+        {
+            return $"size {d.Size} above fs_maxfilesize {sb.MaxFileSize}";
+        }
+        if (d.Type == 0x4000 && d.Size > MaxDirSize)
+        {
+            return $"directory size {d.Size} above MAXDIRSIZE {MaxDirSize}";
         }
         if (d.Type == 0x4000 && d.Size == 0)
         {
@@ -60,10 +73,11 @@ public static partial class FfsCheck
                     Add(FfsFindingKind.CylinderGroup, cg, $"cg_initediblk {g.InitedIblk} is not a count of initialised inodes");
                 }
                 int limit = g.InitialisedInodes(sb.Ipg, sb.Inopb, sb.IsUfs2);
+                int mapped = g.InodeMapBits;
                 for (int i = 0; i < sb.Ipg; i++)
                 {
                     ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;
-                    bool used = g.InodeUsed(i);
+                    bool used = i < mapped && g.InodeUsed(i);
                     if (i >= limit)
                     {
                         if (used)
@@ -101,7 +115,7 @@ public static partial class FfsCheck
                     }
                     _inodes[ino] = d;
                     report.InodesInUse++;
-                    if (InodeProblem(d) is { } problem)
+                    if (InodeProblem(d, sb) is { } problem)
                     {
                         Add(FfsFindingKind.Inode, (long)ino, problem);
                     }

@@ -13,7 +13,9 @@ public static partial class FfsCheck
             for (int cg = 0; cg < sb.Ncg; cg++)
             {
                 var g = new CylinderGroup(_cgs[cg], O);
-                int frags = Math.Min(sb.CgFrags(cg), sb.Fpg);
+                // Bounded by the maps the block holds, whatever the header says.
+                int frags = Math.Min(Math.Min(sb.CgFrags(cg), sb.Fpg), g.FreeMapBits);
+                int inodes = Math.Min(sb.Ipg, g.InodeMapBits);
                 long cgBase = sb.CgBase(cg);
                 int wrong = 0;
                 long firstWrong = -1;
@@ -36,7 +38,7 @@ public static partial class FfsCheck
                 for (int i = 0; i < sb.Ipg; i++)
                 {
                     ulong ino = ((ulong)cg * (ulong)sb.Ipg) + (ulong)i;
-                    nifree += g.InodeUsed(i) ? 0 : 1;
+                    nifree += i < inodes && g.InodeUsed(i) ? 0 : 1;
                     ndir += _inodes[ino] is { } d && d.Type == 0x4000 ? 1 : 0;
                 }
                 Compare(cg, "nbfree", g.Nbfree, nbfree);
@@ -75,9 +77,9 @@ public static partial class FfsCheck
 
         private void CheckClusters(int cg, ref CylinderGroup g, int frags)
         {
-            int cs = sb.ContigSumSize;
-            int nblks = Math.Min(g.NclusterBlks, frags / sb.Frag);
-            int[] sums = new int[cs + 1];
+            int cs = Math.Min(sb.ContigSumSize, g.ClusterSumSlots - 1);
+            int nblks = Math.Min(Math.Min(g.NclusterBlks, frags / sb.Frag), g.ClusterMapBits);
+            int[] sums = new int[Math.Max(cs, 0) + 1];
             int run = 0;
             for (int b = 0; b <= nblks; b++)
             {
@@ -91,7 +93,7 @@ public static partial class FfsCheck
                     run++;
                     continue;
                 }
-                if (run > 0)
+                if (run > 0 && cs > 0)
                 {
                     sums[Math.Min(run, cs)]++;
                 }

@@ -84,7 +84,7 @@ internal static class FfsCylinderGroupHeaderCheck
         }
         int inited = g.InitedIblk;
         int last = -1;
-        for (int i = sb.Ipg - 1; i >= inited && last < 0; i--)
+        for (int i = Math.Min(sb.Ipg, g.InodeMapBits) - 1; i >= inited && last < 0; i--)
         {
             last = g.InodeUsed(i) ? i : -1;
         }
@@ -121,22 +121,22 @@ internal static class FfsCylinderGroupHeaderCheck
             // The rotational tables no kernel keeps any more, where they were.
             old.AsSpan(CgFields.HeaderSize, to.IusedOff - CgFields.HeaderSize).CopyTo(b.AsSpan(CgFields.HeaderSize));
         }
-        // The old offsets passed OffsetsValid: each map lies inside the block where it was.
-        for (int i = 0; i < sb.Ipg; i++)
+        // The old offsets passed OffsetsValid; both blocks' map sizes bound the copy too.
+        for (int i = 0; i < Math.Min(sb.Ipg, Math.Min(from.InodeMapBits, to.InodeMapBits)); i++)
         {
             to.SetInodeUsed(i, from.InodeUsed(i));
         }
-        for (int f = 0; f < sb.Fpg; f++)
+        for (int f = 0; f < Math.Min(sb.Fpg, Math.Min(from.FreeMapBits, to.FreeMapBits)); f++)
         {
             to.SetFragFree(f, from.FragFree(f));
         }
         if (sb.ContigSumSize > 0)
         {
-            for (int k = 0; k < sb.Fpg / sb.Frag; k++)
+            for (int k = 0; k < Math.Min(sb.Fpg / sb.Frag, Math.Min(from.ClusterMapBits, to.ClusterMapBits)); k++)
             {
                 to.SetClusterFree(k, from.ClusterFree(k));
             }
-            for (int k = 1; k <= sb.ContigSumSize && from.ClusterSumOff + (4 * k) + 4 <= old.Length; k++)
+            for (int k = 1; k <= sb.ContigSumSize && k < Math.Min(from.ClusterSumSlots, to.ClusterSumSlots); k++)
             {
                 to.AddClusterSum(k, from.ClusterSum(k));
             }

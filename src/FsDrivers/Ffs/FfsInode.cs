@@ -92,19 +92,11 @@ internal sealed partial class FfsNode
         return first == Errno.OK ? ZeroTail(length) : first;
     }
 
-    /// <summary>Largest size the block map can describe (triple indirect), as fs_maxfilesize.</summary>
-    internal long MaxFileSize
-    {
-        get
-        {
-            FfsSuperblock sb = FfsMount.Sb;
-            long n = sb.Nindir;
-            long blocks = FfsSuperblock.NDAddr + n + (n * n);
-            long triple = n * n * n;
-            blocks = blocks > long.MaxValue / sb.Bsize - triple ? long.MaxValue / sb.Bsize : blocks + triple;
-            return Math.Min(blocks * sb.Bsize, long.MaxValue / 2);
-        }
-    }
+    /// <summary>
+    /// Largest size a write or truncate may give the file (fs_maxfilesize, as ffs_write's
+    /// EFBIG): the same bound the driver loads inodes by, so no file it grows is refused later.
+    /// </summary>
+    internal long MaxFileSize => FfsMount.Sb.MaxFileSize;
 
     /// <summary>Free <paramref name="n"/> fragments of this file and account them.</summary>
     private Errno FreeData(long frag, int n)

@@ -258,6 +258,28 @@ internal sealed class FfsSuperblock
     /// <summary>True for 4.4BSD directories (entries carry d_type).</summary>
     public bool HasDirentTypes => IsUfs2 || OldInodeFmt >= InodeFmt44;
 
+    /// <summary>
+    /// The largest size a file may have: fs_maxfilesize as fsck_ffs's setup computes it from
+    /// the block size (twelve direct blocks and three levels of indirection, less one byte;
+    /// it replaces a different on-disk value, so that field is not trusted here), and on
+    /// UFS1 no more than the 2^31 blocks less one byte ffs_mountfs allows. The checker
+    /// clears an inode above it and the driver refuses to load one, so both agree.
+    /// </summary>
+    public long MaxFileSize
+    {
+        get
+        {
+            long max = ((long)Bsize * NDAddr) - 1;
+            long per = Bsize;
+            for (int i = 0; i < NIAddr; i++)
+            {
+                per = per > long.MaxValue / Math.Max(Nindir, 1) ? long.MaxValue : per * Nindir;
+                max = max > long.MaxValue - per ? long.MaxValue : max + per;
+            }
+            return IsUfs2 ? max : Math.Min(max, (0x80000000L * Bsize) - 1);
+        }
+    }
+
     public string VolumeName => System.Text.Encoding.UTF8.GetString(
         _raw.AsSpan(SuperblockFields.VolName, SuperblockFields.VolNameLength)).TrimEnd('\0');
 

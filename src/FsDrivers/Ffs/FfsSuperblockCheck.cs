@@ -100,6 +100,12 @@ internal static class FfsSuperblockCheck
         {
             return $"file-system size {sb.Size} does not match {sb.Ncg} cylinder groups of {sb.Fpg} fragments";
         }
+        // With one group the check above holds for any fs_fpg, yet the group's maps are
+        // sized from it. newfs makes a lone group at most the size rounded up to a block.
+        if ((long)sb.Fpg - sb.Size >= sb.Frag)
+        {
+            return $"a cylinder group of {sb.Fpg} fragments is larger than the file system ({sb.Size} fragments)";
+        }
         if (sb.Size > deviceLength >> sb.Fshift)
         {
             return $"file system ({sb.Size * (long)sb.Fsize} bytes) larger than the device ({deviceLength} bytes)";

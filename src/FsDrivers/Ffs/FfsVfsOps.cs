@@ -282,6 +282,11 @@ internal sealed partial class FfsMount : Mount
         {
             return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has negative size");
         }
+        if (din.Size > Sb.MaxFileSize)
+        {
+            // fsck_ffs clears such an inode; reading it would stream zeros for ever.
+            return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has size {din.Size}, above fs_maxfilesize {Sb.MaxFileSize}");
+        }
         vp = new FfsNode(this, ino, type, din);
         return Errno.OK;
     }

@@ -319,19 +319,28 @@ public class FfsMalformedTests
 
     /// <summary>
     /// A file whose di_size (damaged: 2^52 + 8) lies past what an 8 KiB-block UFS1 map
-    /// addresses: reading there gives zeros and SEEK_DATA finds no more data, as holes do,
-    /// rather than EFBIG, which neither call has.
+    /// addresses, above fs_maxfilesize: the inode is refused with EIO, as fsck_ffs would
+    /// clear it, rather than read as a hole without end. At fs_maxfilesize itself the file
+    /// loads, and reading far past its blocks gives zeros and SEEK_DATA finds no more data,
+    /// as holes do, rather than EFBIG, which neither call has.
     /// </summary>
     [Fact]
-    public void SizePastTheBlockMap_ReadsAsHoleNotEfbig()
+    public void SizePastTheBlockMap_RefusedAndLargestSizeReadsAsHole()
     {
         var img = new FfsDamage(Corpus.Get("ffs1-le-8k-f2").ImagePath);
         ulong ino = img.Ino("/hello.txt");
         img.SetInode(ino, d => d.Size = (1L << 52) + 8);
         Assert.Equal(Errno.OK, MountMem(img.Bytes, true, out Mount? mp, out _, out _));
+        Assert.Equal(Errno.OK, mp!.Root(out Vnode? root));
+        Assert.Equal(Errno.EIO, Vop.Lookup(root!, "hello.txt", Credentials.Root, out _));
+        root!.Release();
+        Assert.Equal(Errno.OK, mp!.Unmount());
+
+        img.SetInode(ino, d => d.Size = img.Sb.MaxFileSize);
+        Assert.Equal(Errno.OK, MountMem(img.Bytes, true, out mp, out _, out _));
         Vnode vp = FfsTestMount.Resolve(mp!, "/hello.txt");
         byte[] buf = new byte[16];
-        Assert.Equal(Errno.OK, Vop.Read(vp, 1L << 50, buf, out int n));
+        Assert.Equal(Errno.OK, Vop.Read(vp, img.Sb.MaxFileSize - 16, buf, out int n));
         Assert.Equal(16, n);
         Assert.All(buf, b => Assert.Equal(0, b));
         Assert.Equal(Errno.OK, Vop.Read(vp, 0, buf, out n));

@@ -96,9 +96,28 @@ public sealed class FfsFsckCliTests
             Assert.Equal(ino, long.Parse(OracleTool.RunExpect(0, "ifind", "-n", "/d/f.txt", img).Stdout.Trim(), CultureInfo.InvariantCulture));
         }
         using var f = new FileStream(img, FileMode.Open, FileAccess.ReadWrite);
+        f.Position = InodeOffset(f, ino, ufs2, out byte[] sb, out long sbAt) + 2; // di_nlink
+        f.Write(BitConverter.GetBytes((short)5));
+        if (ufs2)
+        {
+            long nbfree = BinaryPrimitives.ReadInt64LittleEndian(sb.AsSpan(1008 + 8));
+            f.Position = sbAt + 1008 + 8;
+            f.Write(BitConverter.GetBytes(nbfree + 9));
+        }
+        else
+        {
+            int nbfree = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(192 + 4));
+            f.Position = sbAt + 192 + 4;
+            f.Write(BitConverter.GetBytes(nbfree + 9));
+        }
+    }
+
+    /// <summary>Byte offset of inode <paramref name="ino"/> in a little-endian makefs image, from the superblock fields (struct fs).</summary>
+    private static long InodeOffset(FileStream f, long ino, bool ufs2, out byte[] sb, out long sbAt)
+    {
         // makefs writes the superblock of both versions at 8 KiB.
-        byte[] sb = new byte[1376];
-        long sbAt = 8192;
+        sb = new byte[1376];
+        sbAt = 8192;
         f.Position = sbAt;
         f.ReadExactly(sb);
         Assert.Equal(ufs2 ? 0x19540119 : 0x011954, BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(1372)));
@@ -116,20 +135,51 @@ public sealed class FfsFsckCliTests
             cgStart += (long)BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(24)) * (cg & ~BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(28)));
         }
         long inodeFrag = cgStart + iblkno + (ino % ipg / inopb * frag);
-        f.Position = (inodeFrag << fshift) + (ino % inopb * (ufs2 ? 256 : 128)) + 2; // di_nlink
-        f.Write(BitConverter.GetBytes((short)5));
-        if (ufs2)
+        return (inodeFrag << fshift) + (ino % inopb * (ufs2 ? 256 : 128));
+    }
+
+    /// <summary>
+    /// di_size 2^63-1 (the fuzzer's size_huge): cat fails at once with EIO instead of
+    /// streaming zeros, writing nothing; fsck -n reports it (exit 4), -y clears the inode
+    /// (exit 1), the next -n is clean and the other file is kept.
+    /// </summary>
+    [Theory]
+    [InlineData("1")]
+    [InlineData("2")]
+    public async Task Cat_SizeAboveMaxFileSize_EioAtOnceAndFsckClearsIt(string version)
+    {
+        using var dir = new ScratchDir("ukfsffs");
+        string img = Makefs(dir, version);
+        long ino;
+        using (UkfsMount m = UkfsMount.Open("ffs", img))
         {
-            long nbfree = BinaryPrimitives.ReadInt64LittleEndian(sb.AsSpan(1008 + 8));
-            f.Position = sbAt + 1008 + 8;
-            f.Write(BitConverter.GetBytes(nbfree + 9));
+            m.WriteAllBytes("/d/big", new byte[57_349]);
+            ino = (long)m.Stat("/d/big").Ino;
+            m.Unmount();
         }
-        else
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.ReadWrite))
         {
-            int nbfree = BinaryPrimitives.ReadInt32LittleEndian(sb.AsSpan(192 + 4));
-            f.Position = sbAt + 192 + 4;
-            f.Write(BitConverter.GetBytes(nbfree + 9));
+            f.Position = InodeOffset(f, ino, version == "2", out _, out _) + (version == "2" ? 16 : 8); // di_size
+            f.Write(BitConverter.GetBytes(long.MaxValue));
         }
+        byte[] damaged = File.ReadAllBytes(img);
+        using var h = CliHarness.OnImages();
+
+        // Before, cat streamed zeros without end: a timeout here is that failure.
+        CliResult cat = await Task.Run(() => h.Run(img, "cat", "/d/big")).WaitAsync(TimeSpan.FromSeconds(20));
+        Assert.True(cat.Exit == 1, cat.ToString());
+        Assert.Contains("Input/output error", cat.Stderr, StringComparison.Ordinal);
+        Assert.Empty(cat.Binary);
+        Assert.Equal(damaged, File.ReadAllBytes(img));
+
+        CliResult n = h.Run(img, "fsck", "-n");
+        Assert.True(n.Exit == 4, n.ToString());
+        Assert.Contains("above fs_maxfilesize", n.Stdout, StringComparison.Ordinal);
+        CliResult y = h.Run(img, "fsck", "-y");
+        Assert.True(y.Exit == 1, y.ToString());
+        CliResult again = h.Run(img, "fsck", "-n");
+        Assert.True(again.Exit == 0, again.ToString());
+        Assert.Equal("ffs", CliHarness.Text(h.Ok(img, "cat", "/d/f.txt")));
     }
 
     [Fact]

@@ -36,7 +36,7 @@ internal sealed partial class FfsRepair
 
     private void ScanInode(ulong ino, FfsDinode d)
     {
-        if (FfsCheck.InodeProblem(d) is { } unusable)
+        if (FfsCheck.InodeProblem(d, _sb) is { } unusable)
         {
             _w.ClearInode(ino);
             Did($"inode {ino}: {unusable}, cleared");

@@ -56,6 +56,13 @@ internal sealed partial class FfsRepair
             bool dirty = false;
             if (blk.Lbn == 0 && end >= FfsSuperblock.DirBlkSiz)
             {
+                if (!SaneRecord(b, 0))
+                {
+                    // fsck_ffs salvages the chunk and asks MISSING '.' in the same run. The
+                    // salvage stops at offset 0, counting nothing, and leaves one empty
+                    // record, which FixDots turns into "." and ".." for the walk below.
+                    dirty |= WalkChunk(dir, b, 0, start, subdirs);
+                }
                 dirty |= FixDots(dir, b);
             }
             for (int c = 0; c + FfsSuperblock.DirBlkSiz <= end; c += FfsSuperblock.DirBlkSiz)
@@ -82,7 +89,7 @@ internal sealed partial class FfsRepair
         const int dotSize = 12; // DIRECTSIZ(1) == DIRECTSIZ(2)
         if (!SaneRecord(b, 0))
         {
-            return false; // the chunk walk salvages it; "." stays missing and is reported
+            return false; // not reached: WalkDirectory salvages such a chunk first
         }
         bool dirty = false;
         int reclen = DirectEntry.ReadRecLen(b, 0, O);

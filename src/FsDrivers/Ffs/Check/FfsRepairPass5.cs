@@ -74,7 +74,9 @@ internal sealed partial class FfsRepair
             // which is the one pass 1 went by.
             g.InitedIblk = g.InitialisedInodes(_sb.Ipg, _sb.Inopb, ufs2: true);
         }
-        int frags = Math.Min(_sb.CgFrags(cg), _sb.Fpg);
+        // Bounded by the maps the block holds, as the check's walks are.
+        int frags = Math.Min(Math.Min(_sb.CgFrags(cg), _sb.Fpg), g.FreeMapBits);
+        int inodes = Math.Min(_sb.Ipg, g.InodeMapBits);
         long cgBase = _sb.CgBase(cg);
         for (int f = 0; f < frags; f++)
         {
@@ -84,6 +86,11 @@ internal sealed partial class FfsRepair
         for (int i = 0; i < _sb.Ipg; i++)
         {
             ulong ino = ((ulong)cg * (ulong)_sb.Ipg) + (ulong)i;
+            if (i >= inodes)
+            {
+                nifree++;
+                continue;
+            }
             if (ino >= FfsSuperblock.RootIno)
             {
                 // Inodes 0 and 1 are reserved and keep whatever newfs gave them.
@@ -127,9 +134,9 @@ internal sealed partial class FfsRepair
     /// <summary>The cluster map (a bit per wholly free block) and the counts of free runs by length, capped at fs_contigsumsize.</summary>
     private void RebuildClusters(ref CylinderGroup g, int frags)
     {
-        int cs = _sb.ContigSumSize;
-        int nblks = Math.Min(g.NclusterBlks, frags / _sb.Frag);
-        int[] sums = new int[cs + 1];
+        int cs = Math.Min(_sb.ContigSumSize, g.ClusterSumSlots - 1);
+        int nblks = Math.Min(Math.Min(g.NclusterBlks, frags / _sb.Frag), g.ClusterMapBits);
+        int[] sums = new int[Math.Max(cs, 0) + 1];
         int run = 0;
         for (int b = 0; b <= nblks; b++)
         {
@@ -143,7 +150,7 @@ internal sealed partial class FfsRepair
                 run++;
                 continue;
             }
-            if (run > 0)
+            if (run > 0 && cs > 0)
             {
                 sums[Math.Min(run, cs)]++;
             }

@@ -1,0 +1,77 @@
+using RumpFs.Drivers.Tests.Ffs;
+using RumpFs.FsDrivers.Ffs;
+using RumpFs.FsDrivers.Ffs.Check;
+using RumpFs.Kernel;
+using RumpFs.Kernel.Devices;
+using RumpFs.Vfs;
+
+namespace RumpFs.Drivers.Tests.Fsck;
+
+/// <summary>
+/// A one-group file system whose fs_fpg claims more fragments than the file system has: the
+/// superblock is refused (exit 8, one line, nothing written), as a two-group one already
+/// was, and group maps smaller than the superblock's geometry bound every map walk, so no
+/// header or superblock value indexes past the group block.
+/// </summary>
+public sealed class FfsGroupSizeCheckTests
+{
+    [Theory]
+    [InlineData(1, 16384, 2048, 2)]
+    [InlineData(1, 16384, 2048, 8)]
+    [InlineData(2, 32768, 4096, 2)]
+    [InlineData(2, 32768, 4096, 8)]
+    public void Check_OneGroupLargerThanTheFileSystem_RefusedExit8NothingWritten(int version, int bsize, int fsize, int factor)
+    {
+        byte[] img = FfsSmallImages.Image(version, bsize, fsize);
+        FfsSuperblock sb = FfsSmallImages.Superblock(img);
+        Assert.Equal(1, sb.Ncg);
+        FfsSmallImages.PokeSuperblock(img, SuperblockFields.Fpg, sb.Fpg * factor);
+        byte[] damaged = (byte[])img.Clone();
+
+        foreach (bool repair in new[] { false, true })
+        {
+            CheckReport r = new FfsChecker().Check(new MemoryBlockDevice(img), repair);
+            Assert.True(r.ExitCode == 8, FfsRepairTests.Describe(r));
+            Assert.Contains("larger than the file system", r.OperationalError ?? "", StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', r.OperationalError!);
+        }
+        Assert.True(damaged.AsSpan().SequenceEqual(img), "a refused image was written");
+        Errno rc = FfsTestMount.TryMount(new MemoryBlockDevice(img, readOnly: true), true, out _, out _);
+        Assert.NotEqual(Errno.OK, rc);
+    }
+
+    /// <summary>The undamaged one-group images (fs_fpg equal to the size) still pass.</summary>
+    [Theory]
+    [InlineData(1, 16384, 2048)]
+    [InlineData(2, 32768, 4096)]
+    public void Check_OneGroupOfTheFileSystemsSize_Clean(int version, int bsize, int fsize)
+    {
+        byte[] img = FfsSmallImages.Image(version, bsize, fsize);
+        CheckReport r = new FfsChecker().Check(new MemoryBlockDevice(img, readOnly: true), repair: false);
+        Assert.True(r.ExitCode == 0, FfsRepairTests.Describe(r));
+    }
+
+    /// <summary>
+    /// fs_cgsize far below what fs_fpg's maps need: the group block read is 512 bytes, while
+    /// the header rebuilt from the superblock places maps past it. The check reports the
+    /// damage instead of ending in IndexOutOfRangeException, and -y does not throw either.
+    /// </summary>
+    [Theory]
+    [InlineData(1, 16384, 2048)]
+    [InlineData(2, 32768, 4096)]
+    [InlineData(2, 4096, 512)]
+    public void Check_GroupBlockSmallerThanItsMaps_WalksStayInsideTheBlock(int version, int bsize, int fsize)
+    {
+        byte[] img = FfsSmallImages.Image(version, bsize, fsize);
+        FfsSmallImages.PokeSuperblock(img, SuperblockFields.CgSize, 512);
+        byte[] damaged = (byte[])img.Clone();
+
+        FfsCheckReport found = FfsCheck.Run(new MemoryBlockDevice(img, readOnly: true));
+        Assert.Contains(found.Findings, f => f.Kind == FfsFindingKind.CylinderGroup);
+        CheckReport n = new FfsChecker().Check(new MemoryBlockDevice(img, readOnly: true), repair: false);
+        Assert.True(n.ExitCode == 4, FfsRepairTests.Describe(n));
+        Assert.True(damaged.AsSpan().SequenceEqual(img), "-n changed the image");
+        CheckReport y = new FfsChecker().Check(new MemoryBlockDevice(img), repair: true);
+        Assert.True(y.ExitCode is 1 or 4, FfsRepairTests.Describe(y));
+    }
+}
