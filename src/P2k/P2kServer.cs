@@ -109,11 +109,12 @@ internal sealed class P2kServer : IDisposable
             KernelLog.Error("p2k", $"sync failed: {sync.Describe()}");
         }
         int referenced = Mount.Vnodes.ReferencedCount;
-        string which = string.Join(", ", Mount.Vnodes.Snapshot().Where(v => v.IsReferenced).Take(24)
-            .Select(v => $"{v.Ino} ({v.Type})"));
         Errno e = Mount.Unmount(force: false);
         if (e == Errno.EBUSY)
         {
+            // Named only when the unmount refused: the walk over the cache is for the log line.
+            string which = string.Join(", ", Mount.Vnodes.Snapshot().Where(v => v.IsReferenced).Take(24)
+                .Select(v => $"{v.Ino} ({v.Type})"));
             KernelLog.Error("p2k", $"{referenced} vnodes still referenced at unmount ({which}); forcing");
             Mount.Unmount(force: true);
         }

@@ -148,7 +148,8 @@ public sealed class PosixAcl
         new AclEntry(AclTag.Other, (ushort)(mode & 7), UndefinedId),
     ]);
 
-    private AclEntry? Find(AclTag tag) => Entries.Any(e => e.Tag == tag) ? Entries.First(e => e.Tag == tag) : null;
+    /// <summary>The entry of that kind (the first, for named ones), or null.</summary>
+    public AclEntry? Find(AclTag tag) => Entries.Where(e => e.Tag == tag).Select(e => (AclEntry?)e).FirstOrDefault();
 
     /// <summary>
     /// posix_acl_equiv_mode: the permission bits this ACL sets in the mode (the mask stands for

@@ -17,7 +17,7 @@ internal static class AclText
     /// <summary>getfacl's lines for one list: "user:1234:r-x", with "#effective:" where the mask takes rights away.</summary>
     public static IEnumerable<string> Lines(PosixAcl acl, string prefix)
     {
-        ushort? mask = acl.Entries.Where(e => e.Tag == AclTag.Mask).Select(e => (ushort?)e.Perm).FirstOrDefault();
+        ushort? mask = acl.Find(AclTag.Mask)?.Perm;
         foreach (AclEntry e in acl.Entries)
         {
             string line = prefix + e.Tag switch

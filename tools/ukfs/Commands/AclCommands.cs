@@ -114,11 +114,12 @@ internal static class AclCommands
                 ctx.Mount.RemoveXattr(path, name);
                 return;
             }
-            if (PosixAcl.Parse(acl.ToXattr(), out _) != Errno.OK)
+            byte[] value = acl.ToXattr();
+            if (PosixAcl.Parse(value, out _) != Errno.OK)
             {
                 throw new UkfsException(Errno.EINVAL, path, $"{path}: malformed {which} ACL '{string.Join(",", AclText.Lines(acl, ""))}'");
             }
-            ctx.Mount.SetXattr(path, name, acl.ToXattr());
+            ctx.Mount.SetXattr(path, name, value);
         }
         catch (UkfsException e) when (e.Errno is Errno.ENODATA && acl is null)
         {
