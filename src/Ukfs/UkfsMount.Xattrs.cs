@@ -11,6 +11,20 @@ namespace RumpFs.Ukfs;
 /// </summary>
 public sealed partial class UkfsMount
 {
+    /// <summary>
+    /// Whether the format stores POSIX ACLs (system.posix_acl_access and _default); where it
+    /// does not, those names give EOPNOTSUPP.
+    /// </summary>
+    public bool HasPosixAcls => _mount.HasPosixAcls;
+
+    /// <summary>
+    /// Whether <paramref name="path"/> (not following a final symbolic link) carries an access
+    /// ACL or a default ACL, as ls marks with "+" (acl_extended_file). False on formats without ACLs.
+    /// </summary>
+    /// <param name="path">The file.</param>
+    public bool HasExtendedAcl(string path) =>
+        _mount.HasPosixAcls && ListXattrs(path, follow: false).Any(PosixAcl.IsAclName);
+
     /// <summary>The names of the extended attributes of <paramref name="path"/>; none when the format has none.</summary>
     /// <param name="path">The file.</param>
     /// <param name="follow">Follow a final symbolic link (listxattr) or list the link's own (llistxattr).</param>

@@ -125,6 +125,38 @@ public sealed class CliAclTests : IDisposable
         Assert.Contains("# flags: -s-", _cli.Ok(img, "getfacl", "/d").Stdout, StringComparison.Ordinal);
     }
 
+    /// <summary>ls -l marks with "+" the files that carry an access or default ACL, as the host's ls marks them.</summary>
+    [Fact]
+    public void LsLong_MarksFilesWithAcls_AsTheHostLs()
+    {
+        string tree = HostTree();
+        OracleTool.RunExpect(0, "setfacl", "-m", "u:1234:r", Path.Combine(tree, "f"));
+        OracleTool.RunExpect(0, "setfacl", "-d", "-m", "u:1:r", Path.Combine(tree, "d2"));
+        OracleTool.RunExpect(0, "setfacl", "-m", "u::rw,g::r,o::-", Path.Combine(tree, "g"));
+        File.CreateSymbolicLink(Path.Combine(tree, "link"), "f");
+        string img = _dir.File("ls.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "8M");
+
+        Dictionary<string, string> host = ModeFields(OracleTool.RunExpect(0, "ls", "-l", tree).Stdout);
+        Dictionary<string, string> ours = ModeFields(_cli.Ok(img, "ls", "-l", "/").Stdout);
+        Assert.Equal("-rw-r-----+", host["f"]);
+        Assert.Equal("drwxr-xr-x+", host["d2"]);
+        foreach (string name in new[] { "f", "g", "d", "d2", "d3", "link" })
+        {
+            Assert.Equal(host[name], ours[name]);
+        }
+        _cli.Ok(img, "setfacl", "-b", "/f");
+        Assert.Equal("-rw-r-----", ModeFields(_cli.Ok(img, "ls", "-l", "/").Stdout)["f"]);
+    }
+
+    /// <summary>The mode column (with ls's ACL mark, if any) of each "ls -l" line, by name.</summary>
+    private static Dictionary<string, string> ModeFields(string listing) =>
+        listing.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            .Where(line => !line.StartsWith("total", StringComparison.Ordinal))
+            .Select(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Select(f => (Name: f.Length > 2 && f[^2] == "->" ? f[^3] : f[^1], Mode: f[0]))
+            .ToDictionary(x => x.Name, x => x.Mode);
+
     [Fact]
     public void Mistakes_OneLineAndExitOne_AclsUnchanged()
     {

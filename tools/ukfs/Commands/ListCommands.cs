@@ -94,11 +94,25 @@ internal static class ListCommands
         {
             string size = va.Type is VType.CharDevice or VType.BlockDevice ? Format.DeviceNumbers(va.Rdev) : Format.Invariant(va.Size);
             string suffix = target is null ? "" : " -> " + target;
-            ctx.Out.WriteLine($"{Format.ModeString(va.Type, va.Mode)} {va.Nlink,3} {va.Uid,5} {va.Gid,5} {size,10} {Format.ShortTime(va.Mtime)} {name}{suffix}");
+            string aclMark = va.Type != VType.Symlink && HasExtendedAcl(ctx.Mount, path) ? "+" : " ";
+            ctx.Out.WriteLine($"{Format.ModeString(va.Type, va.Mode)}{aclMark}{va.Nlink,3} {va.Uid,5} {va.Gid,5} {size,10} {Format.ShortTime(va.Mtime)} {name}{suffix}");
         }
         else
         {
             ctx.Out.WriteLine(name);
+        }
+    }
+
+    /// <summary>ls's "+" after the mode; a file whose attributes cannot be read gets none (ls prints the rest too).</summary>
+    private static bool HasExtendedAcl(UkfsMount fs, string path)
+    {
+        try
+        {
+            return fs.HasExtendedAcl(path);
+        }
+        catch (UkfsException)
+        {
+            return false;
         }
     }
 
