@@ -57,6 +57,9 @@ internal sealed partial class Ext2Mount : Mount
     /// <summary>The quota files' usage, kept on read-write mounts of quota file systems.</summary>
     public Ext2Quota Quota { get; }
 
+    /// <summary>Attribute blocks by hash, so that files with identical attributes share one block.</summary>
+    public Ext2XattrBlockCache XattrBlocks { get; } = new();
+
     /// <summary>The quota limits enforced with -o usrquota, grpquota, prjquota (none without them).</summary>
     public Ext2QuotaLimits Limits { get; }
     public uint GroupCount { get; }

@@ -67,6 +67,11 @@ internal sealed partial class Ext2Node
                 {
                     return e;
                 }
+                if (!Fs.IsReadOnly && Ext2XattrEntry.U32(b, Ext2XattrEntry.BlockOff.RefCount) < Ext2XattrBlockCache.MaxRefCount)
+                {
+                    // Indexed by the hash of what it holds: mke2fs -d leaves h_hash 0.
+                    Fs.XattrBlocks.Remember(acl, Ext2XattrLayout.BlockHash(b));
+                }
             }
         }
         return Errno.OK;
@@ -242,58 +247,143 @@ internal sealed partial class Ext2Node
             && Ext2XattrLayout.Write(new byte[room], 0, 0, [.. items.Select(i => (i.Name, i.Value))]);
     }
 
-    /// <summary>Put <paramref name="block"/> (entries laid out, header to finish) as this inode's attribute block, or drop it when null.</summary>
+    /// <summary>
+    /// Put <paramref name="block"/> (entries laid out, header to finish) as this inode's
+    /// attribute block, or drop it when null. An identical block another file holds is
+    /// shared; a block this file shares with others is left to them and replaced.
+    /// </summary>
     private Errno StoreXattrBlock(byte[]? block)
     {
-        ulong acl = Din.FileAcl;
-        bool shared = false;
-        if (acl != 0)
+        lock (Fs.XattrBlocks.SyncRoot)
         {
-            Errno e = Fs.ReadBlock(acl, out Buffer? old);
-            if (e != Errno.OK)
+            ulong acl = Din.FileAcl;
+            bool shared = false;
+            if (acl != 0)
             {
-                return e;
+                Errno e = Fs.ReadBlock(acl, out Buffer? old);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                using (old)
+                {
+                    shared = Ext2XattrEntry.U32(old!.Data, Ext2XattrEntry.BlockOff.RefCount) > 1;
+                }
             }
-            using (old)
+            if (block is not null)
             {
-                shared = Ext2XattrEntry.U32(old!.Data, Ext2XattrEntry.BlockOff.RefCount) > 1;
+                Errno e = ShareIdenticalBlock(block, acl, out bool sharedOne);
+                if (e != Errno.OK || sharedOne)
+                {
+                    return e;
+                }
             }
+            if (block is null || shared)
+            {
+                Errno e = FreeXattrBlock();
+                if (e != Errno.OK || block is null)
+                {
+                    return e;
+                }
+                acl = 0;
+            }
+            if (acl == 0)
+            {
+                int one = 1;
+                Errno e = QuotaAllowsBlocks(ref one);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                e = Fs.AllocBlocks(Fs.GoalForInode(Number), 1, out acl, out _);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                AddBlocks(1);
+                Din.FileAcl = acl;
+            }
+            Ext2XattrLayout.FinishBlock(block, acl, Fs.MetadataCsum, Fs.CsumSeed);
+            using (Buffer bp = Fs.GetBlock(acl))
+            {
+                lock (bp.SyncRoot)
+                {
+                    block.CopyTo(bp.Data);
+                }
+                Fs.Dirty(bp);
+            }
+            Fs.XattrBlocks.Remember(acl, Ext2XattrEntry.U32(block, Ext2XattrEntry.BlockOff.Hash));
+            return Errno.OK;
         }
-        if (block is null || shared)
+    }
+
+    /// <summary>
+    /// Point this inode at a block already holding exactly <paramref name="block"/>'s
+    /// attributes, with one more reference, dropping its own (<paramref name="current"/>).
+    /// A candidate is read back and must still be an attribute block, checksum valid, under
+    /// the reference limit and equal past its header.
+    /// </summary>
+    private Errno ShareIdenticalBlock(byte[] block, ulong current, out bool shared)
+    {
+        shared = false;
+        foreach (ulong candidate in Fs.XattrBlocks.Candidates(Ext2XattrLayout.BlockHash(block)))
         {
-            Errno e = FreeXattrBlock();
-            if (e != Errno.OK || block is null)
+            if (candidate == current || Fs.ReadBlock(candidate, out Buffer? bp) != Errno.OK)
             {
-                return e;
+                continue;
             }
-            acl = 0;
-        }
-        if (acl == 0)
-        {
-            int one = 1;
-            Errno e = QuotaAllowsBlocks(ref one);
-            if (e != Errno.OK)
+            using (bp)
             {
-                return e;
-            }
-            e = Fs.AllocBlocks(Fs.GoalForInode(Number), 1, out acl, out _);
-            if (e != Errno.OK)
-            {
-                return e;
+                Span<byte> data = bp!.Data;
+                uint refs = Ext2XattrEntry.U32(data, Ext2XattrEntry.BlockOff.RefCount);
+                if (Ext2XattrEntry.U32(data, Ext2XattrEntry.BlockOff.Magic) != Ext2XattrEntry.Magic
+                    || Ext2XattrEntry.U32(data, Ext2XattrEntry.BlockOff.Blocks) != 1
+                    || refs == 0 || refs >= Ext2XattrBlockCache.MaxRefCount
+                    || (Fs.MetadataCsum && Ext2XattrEntry.U32(data, Ext2XattrEntry.BlockOff.Checksum)
+                        != Ext2XattrEntry.BlockChecksum(data, candidate, Fs.CsumSeed)))
+                {
+                    Fs.XattrBlocks.Forget(candidate);
+                    continue;
+                }
+                if (!data[Ext2XattrEntry.BlockHeaderSize..].SequenceEqual(block.AsSpan(Ext2XattrEntry.BlockHeaderSize)))
+                {
+                    continue;
+                }
+                // The new reference costs this file a block of quota, as a block of its own would.
+                int one = 1;
+                Errno e = QuotaAllowsBlocks(ref one);
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                e = FreeXattrBlock();
+                if (e != Errno.OK)
+                {
+                    return e;
+                }
+                SetRefCount(bp, candidate, refs + 1);
             }
             AddBlocks(1);
-            Din.FileAcl = acl;
-        }
-        Ext2XattrLayout.FinishBlock(block, acl, Fs.MetadataCsum, Fs.CsumSeed);
-        using (Buffer bp = Fs.GetBlock(acl))
-        {
-            lock (bp.SyncRoot)
-            {
-                block.CopyTo(bp.Data);
-            }
-            Fs.Dirty(bp);
+            Din.FileAcl = candidate;
+            shared = true;
+            return Errno.OK;
         }
         return Errno.OK;
+    }
+
+    /// <summary>Write h_refcount (and the checksum that covers it) in an attribute block's buffer.</summary>
+    private void SetRefCount(Buffer bp, ulong blockNr, uint refs)
+    {
+        lock (bp.SyncRoot)
+        {
+            System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(bp.Data[Ext2XattrEntry.BlockOff.RefCount..], refs);
+            if (Fs.MetadataCsum)
+            {
+                System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(
+                    bp.Data[Ext2XattrEntry.BlockOff.Checksum..], Ext2XattrEntry.BlockChecksum(bp.Data, blockNr, Fs.CsumSeed));
+            }
+        }
+        Fs.Dirty(bp);
     }
 
     /// <summary>Drop this inode's reference to its attribute block (freeing it when it was the last).</summary>
@@ -304,38 +394,32 @@ internal sealed partial class Ext2Node
         {
             return Errno.OK;
         }
-        Errno e = Fs.ReadBlock(acl, out Buffer? bp);
-        if (e != Errno.OK)
+        lock (Fs.XattrBlocks.SyncRoot)
         {
+            Errno e = Fs.ReadBlock(acl, out Buffer? bp);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            bool free;
+            using (bp)
+            {
+                uint refs = Ext2XattrEntry.U32(bp!.Data, Ext2XattrEntry.BlockOff.RefCount);
+                free = refs <= 1;
+                if (!free)
+                {
+                    SetRefCount(bp, acl, refs - 1);
+                }
+            }
+            if (free)
+            {
+                Fs.XattrBlocks.Forget(acl);
+                e = Fs.FreeBlocks(acl, 1, metadata: true);
+            }
+            AddBlocks(-1);
+            Din.FileAcl = 0;
+            MarkDirty();
             return e;
         }
-        bool free;
-        using (bp)
-        {
-            uint refs = Ext2XattrEntry.U32(bp!.Data, Ext2XattrEntry.BlockOff.RefCount);
-            free = refs <= 1;
-            if (!free)
-            {
-                lock (bp.SyncRoot)
-                {
-                    System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(
-                        bp.Data[Ext2XattrEntry.BlockOff.RefCount..], refs - 1);
-                    if (Fs.MetadataCsum)
-                    {
-                        System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(
-                            bp.Data[Ext2XattrEntry.BlockOff.Checksum..], Ext2XattrEntry.BlockChecksum(bp.Data, acl, Fs.CsumSeed));
-                    }
-                }
-                Fs.Dirty(bp);
-            }
-        }
-        if (free)
-        {
-            e = Fs.FreeBlocks(acl, 1, metadata: true);
-        }
-        AddBlocks(-1);
-        Din.FileAcl = 0;
-        MarkDirty();
-        return e;
     }
 }

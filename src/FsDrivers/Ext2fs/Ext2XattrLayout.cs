@@ -77,24 +77,36 @@ internal static class Ext2XattrLayout
         BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Magic..], Ext2XattrEntry.Magic);
         BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.RefCount..], 1);
         BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Blocks..], 1);
-        uint hash = 0;
-        for (int off = Ext2XattrEntry.BlockHeaderSize; BinaryPrimitives.ReadUInt32LittleEndian(block[off..]) != 0;
-            off += Ext2XattrEntry.EntrySize(block[off]))
-        {
-            uint eh = BinaryPrimitives.ReadUInt32LittleEndian(block[(off + Ext2XattrEntry.Off.Hash)..]);
-            if (eh == 0)
-            {
-                hash = 0;
-                break;
-            }
-            hash = (hash << BlockHashShift) ^ (hash >> (32 - BlockHashShift)) ^ eh;
-        }
-        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Hash..], hash);
+        BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Hash..], BlockHash(block));
         BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Checksum..], 0);
         if (metadataCsum)
         {
             BinaryPrimitives.WriteUInt32LittleEndian(block[Ext2XattrEntry.BlockOff.Checksum..],
                 Ext2XattrEntry.BlockChecksum(block, blockNr, csumSeed));
         }
+    }
+
+    /// <summary>
+    /// h_hash of an attribute block: its entries' hashes folded together (ext4_xattr_rehash);
+    /// 0 when an entry has no hash, which marks a block that is not offered for sharing.
+    /// </summary>
+    public static uint BlockHash(ReadOnlySpan<byte> block)
+    {
+        uint hash = 0;
+        for (int off = Ext2XattrEntry.BlockHeaderSize; off + 4 <= block.Length && BinaryPrimitives.ReadUInt32LittleEndian(block[off..]) != 0;
+            off += Ext2XattrEntry.EntrySize(block[off]))
+        {
+            if (off + Ext2XattrEntry.EntryHeaderSize > block.Length)
+            {
+                return 0;
+            }
+            uint eh = BinaryPrimitives.ReadUInt32LittleEndian(block[(off + Ext2XattrEntry.Off.Hash)..]);
+            if (eh == 0)
+            {
+                return 0;
+            }
+            hash = (hash << BlockHashShift) ^ (hash >> (32 - BlockHashShift)) ^ eh;
+        }
+        return hash;
     }
 }
