@@ -3,6 +3,8 @@
 with an fstat after each write, on rump_ext2fs (ext4, ext2), rump_msdos (FAT32), rump_ffs (UFS2)
 and fuse2fs (ext4, ext2). Needs root. Run through bench/p2k/append.sh, which builds the daemons.
 
+Targets named NAME+wb mount with -o writeback_cache.
+
 Usage: bench/p2k/append.sh [--mib 64] [--rounds 5] [--image sparse|full] [--targets LIST]
                            [--count] [--baseline ROOT] [--out DIR]
        bench/p2k/append.py --report bench/results/append-DATE.tsv
@@ -40,7 +42,12 @@ TARGETS = {
     "ext2/fuse2fs": ("ext2", "fuse2fs"),
     "fat32/rump_msdos": ("fat32", "rump_msdos"),
     "ufs2/rump_ffs": ("ufs2", "rump_ffs"),
+    # The same daemons with the kernel's writeback cache (-o writeback_cache).
+    "ext4/rump_ext2fs+wb": ("ext4", "rump_ext2fs"),
+    "fat32/rump_msdos+wb": ("fat32", "rump_msdos"),
+    "ufs2/rump_ffs+wb": ("ufs2", "rump_ffs"),
 }
+WRITEBACK_SUFFIX = "+wb"
 BASELINE = None
 
 
@@ -54,6 +61,8 @@ def command(target, debug):
     if daemon == "fuse2fs":
         return ["fuse2fs", *flags, "-o", "fakeroot"]
     root = BASELINE if target.endswith("@base") else REPO
+    if target.removesuffix("@base").endswith(WRITEBACK_SUFFIX):
+        flags += ["-o", "writeback_cache"]
     return [os.path.join(root, "tools", daemon, "bin", "Release", "net10.0", daemon), *flags]
 
 

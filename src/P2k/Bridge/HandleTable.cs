@@ -3,8 +3,12 @@ using RumpFs.Vfs;
 
 namespace RumpFs.P2k.Bridge;
 
-/// <summary>One open file or directory: the vnode (referenced) and the open(2) flags.</summary>
-internal sealed record OpenFile(Vnode Vnode, int Flags)
+/// <summary>
+/// One open file or directory: the vnode (referenced), the open(2) flags, and who opened it
+/// (write-backs of the kernel's cached pages arrive without the writer's credentials and
+/// are done as the opener, so the root reserve and quotas still apply to them).
+/// </summary>
+internal sealed record OpenFile(Vnode Vnode, int Flags, Credentials Opener)
 {
     private const int O_ACCMODE = 3;
 
@@ -33,13 +37,13 @@ internal sealed class HandleTable
     }
 
     /// <summary>Register an open file; takes a reference of its own on the vnode.</summary>
-    public ulong Add(Vnode vp, int flags)
+    public ulong Add(Vnode vp, int flags, Credentials opener)
     {
         vp.Ref();
         lock (_lock)
         {
             ulong fh = _next++;
-            _open[fh] = new OpenFile(vp, flags);
+            _open[fh] = new OpenFile(vp, flags, opener);
             return fh;
         }
     }

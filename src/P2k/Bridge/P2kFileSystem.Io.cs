@@ -23,7 +23,8 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.ENOTDIR);
             return;
         }
-        Errno e = Vop.Open(vp, flags, Caller(request));
+        bool appendOnlyWrite = !directory && IsAppendOnlyWriteUnderWriteback(vp, flags);
+        Errno e = Vop.Open(vp, appendOnlyWrite ? flags | O_APPEND : flags, Caller(request));
         if (e == Errno.OK && !directory && (a.OpenFlags & FuseOpenIn.KillSuidGid) != 0)
         {
             e = KillSuidGid(vp);
@@ -33,9 +34,9 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        ulong fh = _handles.Add(vp, flags);
+        ulong fh = _handles.Add(vp, flags, Caller(request));
         // Every change passes through this kernel mount, so cached pages stay valid across opens.
-        FuseOpenOut.Write(reply.Payload, fh, directory ? 0 : FuseOpenOut.KeepCache);
+        FuseOpenOut.Write(reply.Payload, fh, directory ? 0 : appendOnlyWrite ? FuseOpenOut.DirectIo : FuseOpenOut.KeepCache);
         reply.Send(FuseOpenOut.Size);
     }
 
@@ -106,7 +107,9 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        e = Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], Caller(request), out int written);
+        e = (a.IoFlags & FuseIoIn.WriteCache) != 0
+            ? WriteBack(f!, (long)a.Offset, data[..(int)a.Size], out int written)
+            : Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], Caller(request), out written);
         if (e != Errno.OK && written == 0)
         {
             reply.Error(e);
@@ -114,7 +117,7 @@ internal sealed partial class P2kFileSystem
         }
         if ((a.IoFlags & FuseIoIn.WriteKillSuidGid) != 0)
         {
-            e = KillSuidGid(f.Vnode);
+            e = KillSuidGid(f!.Vnode);
             if (e != Errno.OK)
             {
                 KernelLog.Warning("p2k", $"dropping setuid/setgid after a write failed: {e.Describe()}");

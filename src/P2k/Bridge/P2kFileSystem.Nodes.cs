@@ -65,6 +65,18 @@ internal sealed partial class P2kFileSystem
             return;
         }
         FuseSetAttrIn a = FuseSetAttrIn.Read(request.Body);
+        if (IsWriteTimesRecord(a))
+        {
+            Errno w = Vop.SetWriteTimes(vp, new Timespec(a.MtimeSec, (int)a.MtimeNsec),
+                (a.Valid & FuseSetAttrIn.Ctime) != 0 ? new Timespec(a.CtimeSec, (int)a.CtimeNsec) : null);
+            if (w != Errno.OK)
+            {
+                reply.Error(w);
+                return;
+            }
+            ReplyAttr(vp, reply);
+            return;
+        }
         var va = VAttr.ForSet(VAttrMask.None);
         if ((a.Valid & FuseSetAttrIn.Mode) != 0)
         {

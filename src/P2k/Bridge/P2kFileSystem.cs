@@ -5,7 +5,10 @@ using RumpFs.Vfs;
 namespace RumpFs.P2k.Bridge;
 
 /// <summary>Cache lifetimes the kernel is given for names and attributes.</summary>
-internal sealed record BridgeOptions(double EntryTimeout = 1.0, double AttrTimeout = 1.0);
+/// <param name="EntryTimeout">Seconds the kernel caches names.</param>
+/// <param name="AttrTimeout">Seconds the kernel caches attributes.</param>
+/// <param name="WritebackCache">Ask for FUSE_WRITEBACK_CACHE (-o writeback_cache): the kernel keeps written pages, size and mtime and writes back later.</param>
+internal sealed record BridgeOptions(double EntryTimeout = 1.0, double AttrTimeout = 1.0, bool WritebackCache = false);
 
 /// <summary>
 /// The request-to-vnode mapping (libp2k's role for puffs): each FUSE request becomes calls
@@ -26,6 +29,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
     private P2kFileSystem(Mount mount, Vnode root, BridgeOptions options)
     {
         _mount = mount;
+        _writebackWanted = options.WritebackCache && !mount.IsReadOnly;
         _nodes = new NodeTable(root);
         _entryValid = FuseTimeout.FromSeconds(options.EntryTimeout);
         _attrValid = FuseTimeout.FromSeconds(options.AttrTimeout);
@@ -55,14 +59,24 @@ internal sealed partial class P2kFileSystem : IFuseHandler
     /// them through GETXATTR and checks them as default_permissions does) and leaves the
     /// umask to the bridge (FUSE_DONT_MASK), since a parent's default ACL replaces it.
     /// </summary>
-    public ulong ExtraInitFlags => _mount.HasPosixAcls ? FuseInitFlags.PosixAcl | FuseInitFlags.DontMask : 0;
+    public ulong ExtraInitFlags =>
+        (_mount.HasPosixAcls ? FuseInitFlags.PosixAcl | FuseInitFlags.DontMask : 0)
+        | (_writebackWanted ? FuseInitFlags.WritebackCache : 0);
 
     /// <summary>Whether the kernel passes the umask unapplied (FUSE_DONT_MASK granted).</summary>
     private volatile bool _umaskIsOurs;
 
+    /// <summary>-o writeback_cache on a read-write mount (a read-only one has nothing to write back).</summary>
+    private readonly bool _writebackWanted;
+
     public void Initialized(FuseConnection connection)
     {
         _umaskIsOurs = (connection.Flags & FuseInitFlags.DontMask) != 0;
+        _writeback = (connection.Flags & FuseInitFlags.WritebackCache) != 0;
+        if (_writebackWanted && (connection.Flags & FuseInitFlags.WritebackCache) == 0)
+        {
+            KernelLog.Warning("p2k", "the kernel does not offer the writeback cache; writes go through at once");
+        }
         KernelLog.Debug("p2k", $"FUSE {connection.Major}.{connection.Minor}, flags 0x{connection.Flags:x}");
     }
 

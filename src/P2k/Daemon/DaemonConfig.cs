@@ -60,7 +60,7 @@ internal sealed record DaemonConfig
         }
         string source = image ?? (operands.Count == 2 ? operands[0] : driver.Name);
 
-        bool allowOther = false, defaultPermissions = true, noSuid = false, noDev = false, noExec = false;
+        bool allowOther = false, defaultPermissions = true, noSuid = false, noDev = false, noExec = false, writeback = false;
         double attrTimeout = 1.0, entryTimeout = 1.0, syncDelay = 30;
         string? logFile = null;
         var vfs = new List<string>();
@@ -84,6 +84,8 @@ internal sealed record DaemonConfig
                 case "dev": noDev = false; break;
                 case "noexec": noExec = true; break;
                 case "exec": noExec = false; break;
+                case "writeback_cache": writeback = true; break;
+                case "no_writeback_cache": writeback = false; break;
                 case "attr_timeout":
                 case "entry_timeout":
                     if (!double.TryParse(value, NumberStyles.Float, CultureInfo.InvariantCulture, out double t) || t < 0)
@@ -158,7 +160,7 @@ internal sealed record DaemonConfig
                 DefaultPermissions = defaultPermissions,
                 AllowOther = allowOther,
             },
-            Bridge = new BridgeOptions(entryTimeout, attrTimeout),
+            Bridge = new BridgeOptions(entryTimeout, attrTimeout, writeback),
             Foreground = args.Foreground || args.Debug,
             Debug = args.Debug,
             SyncInterval = TimeSpan.FromSeconds(syncDelay),

@@ -40,6 +40,9 @@ internal static class DaemonHelp
                     default_permissions The kernel checks file modes (always on).
                     attr_timeout=SEC    How long the kernel caches attributes (1).
                     entry_timeout=SEC   How long the kernel caches names (1).
+                    writeback_cache     Let the kernel cache writes and write them back later
+                                        (faster small writes; errors such as a full image
+                                        then show at fsync or close, not at write).
                     cache=SIZE          Bound of the buffer cache (64M; K, M, G suffixes).
                     syncdelay=SEC       Write everything back every SEC seconds (30; 0 never:
                                         then only fsync and unmount write back).

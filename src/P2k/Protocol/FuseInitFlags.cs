@@ -13,6 +13,7 @@ internal static class FuseInitFlags
     public const ulong DoReaddirplus = 1UL << 13;
     public const ulong ReaddirplusAuto = 1UL << 14;
     public const ulong AsyncDio = 1UL << 15;
+    public const ulong WritebackCache = 1UL << 16;
     public const ulong ParallelDirops = 1UL << 18;
     public const ulong PosixAcl = 1UL << 20;
     public const ulong MaxPages = 1UL << 22;

@@ -181,6 +181,9 @@ internal readonly record struct FuseReleaseIn(ulong Fh, uint Flags)
 internal readonly record struct FuseIoIn(ulong Fh, ulong Offset, uint Size, uint IoFlags, uint OpenFlags)
 {
     /// <summary>FUSE_WRITE_KILL_SUIDGID in write_flags: the writer lacks CAP_FSETID.</summary>
+    /// <summary>FUSE_WRITE_CACHE: a write-back of cached pages (writeback cache on), not a write(2) of the caller's.</summary>
+    public const uint WriteCache = 1 << 0;
+
     public const uint WriteKillSuidGid = 1 << 2;
 
     public const int RecordSize = 40;

@@ -1,0 +1,88 @@
+using RumpFs.Kernel;
+using RumpFs.P2k.Protocol;
+using RumpFs.Vfs;
+
+namespace RumpFs.P2k.Bridge;
+
+/// <summary>
+/// The writeback cache (-o writeback_cache, FUSE_WRITEBACK_CACHE): the kernel keeps written
+/// pages, the size and mtime, and sends WRITEs later, whole pages at a time, marked
+/// FUSE_WRITE_CACHE and carrying the flusher's ids rather than the writer's. Two things
+/// change for the bridge: such a write is done with the credentials of the handle's opener
+/// (so the root reserve and quotas still apply to users), and append-only files, whose
+/// O_APPEND the kernel keeps to itself, are written uncached.
+/// </summary>
+internal sealed partial class P2kFileSystem
+{
+    private const int O_ACCMODE = 3, O_APPEND = 0x400;
+
+    /// <summary>FUSE_WRITEBACK_CACHE granted by the kernel at INIT.</summary>
+    private volatile bool _writeback;
+
+    /// <summary>
+    /// Whether this OPEN is for writing an append-only file while the writeback cache is on.
+    /// The kernel then strips O_APPEND from OPEN (it places appends itself), so the VFS is
+    /// told O_APPEND (O_TRUNC is still refused), and the file is opened with
+    /// FOPEN_DIRECT_IO: its writes bypass the cache and come at once, uncached, with their
+    /// real offsets, so a write below the end fails in write(2) with EPERM as on a kernel file
+    /// system. <see cref="WriteBack"/> guards handles opened before the flag was set.
+    /// </summary>
+    private bool IsAppendOnlyWriteUnderWriteback(Vnode vp, int flags) =>
+        _writeback && (flags & O_ACCMODE) != 0 && (flags & O_APPEND) == 0
+        && vp.GetAttr(out VAttr va) == Errno.OK && (va.Protection & NodeProtection.AppendOnly) != 0;
+
+    /// <summary>
+    /// Whether a SETATTR is the kernel handing over the times its cached writes set
+    /// (fuse_flush_times and write_inode under the writeback cache): mtime, with ctime, through
+    /// an open file, and nothing else. No system call makes that shape (utimensat names no
+    /// file handle, ftruncate sets the size), so it is recorded as the writes' own times, not
+    /// checked as a utimes by the caller, who need not own the file.
+    /// </summary>
+    private bool IsWriteTimesRecord(in FuseSetAttrIn a)
+    {
+        const uint Allowed = FuseSetAttrIn.Mtime | FuseSetAttrIn.Ctime | FuseSetAttrIn.Fh | FuseSetAttrIn.LockOwner;
+        return _writeback && (a.Valid & FuseSetAttrIn.Mtime) != 0 && (a.Valid & FuseSetAttrIn.Fh) != 0
+            && (a.Valid & ~Allowed) == 0;
+    }
+
+    /// <summary>
+    /// A write-back of cached pages, done as the handle's opener. On an append-only file
+    /// (cached only by a handle opened before the flag was set) the part below the current
+    /// size must be what the file holds already (a page written back around an append starts
+    /// before the old end); only the rest is written, and a change to existing bytes is
+    /// EPERM, which the kernel reports to the writer at fsync or close (as EIO).
+    /// </summary>
+    private static Errno WriteBack(OpenFile f, long offset, ReadOnlySpan<byte> data, out int written)
+    {
+        written = 0;
+        Errno e = f.Vnode.GetAttr(out VAttr va);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if ((va.Protection & NodeProtection.AppendOnly) == 0 || offset >= va.Size)
+        {
+            return Vop.Write(f.Vnode, offset, data, f.Opener, out written);
+        }
+        int existing = (int)Math.Min(data.Length, va.Size - offset);
+        byte[] stored = new byte[existing];
+        e = Vop.Read(f.Vnode, offset, stored, out int n);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        if (n != existing || !data[..existing].SequenceEqual(stored))
+        {
+            KernelLog.Debug("p2k", $"write-back changing bytes of append-only inode {va.Ino} refused");
+            return Errno.EPERM;
+        }
+        if (existing == data.Length)
+        {
+            written = data.Length;
+            return Errno.OK;
+        }
+        e = Vop.Write(f.Vnode, va.Size, data[existing..], f.Opener, out int appended);
+        written = appended == 0 ? 0 : existing + appended;
+        return e;
+    }
+}
