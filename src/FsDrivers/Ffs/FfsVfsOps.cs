@@ -280,7 +280,9 @@ internal sealed partial class FfsMount : Mount
         }
         if (din.Size < 0 || din.Blocks < 0)
         {
-            return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has negative size");
+            return KernelLog.CorruptionOnce("ffs", (long)ino, din.Size < 0
+                ? $"inode {ino} has negative size {din.Size}"
+                : $"inode {ino} has a negative block count (di_blocks {din.Blocks})");
         }
         if (din.Size > Sb.MaxFileSize)
         {
