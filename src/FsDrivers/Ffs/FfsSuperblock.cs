@@ -105,8 +105,14 @@ internal sealed class FfsSuperblock
     public const int FlagUnclean = 0x01;
     public const int FlagSoftDep = 0x02;
     public const int FlagNeedsFsck = 0x04;
+
+    /// <summary>FS_POSIX1EACLS (FS_ACLS): POSIX.1e ACLs administratively on (tunefs -p enable).</summary>
+    public const int FlagPosix1eAcls = 0x10;
     public const int FlagWapbl = 0x100;
     public const int FlagQuota2 = 0x200;
+
+    /// <summary>FS_NFS4ACLS (NetBSD's value; FreeBSD's is 0x100): NFSv4 ACLs on, which exclude POSIX.1e ones.</summary>
+    public const int FlagNfs4Acls = 0x800;
 
     /// <summary>fs_old_flags: fs_flags holds the flags.</summary>
     public const int OldFlagsUpdated = 0x80;
