@@ -28,6 +28,9 @@ public sealed class FfsCheckReport
 {
     public List<FfsFinding> Findings { get; } = [];
     public bool IsClean => Findings.Count == 0;
+
+    /// <summary>Why the superblock cannot be used at all (nothing else was checked), or null.</summary>
+    public string? Unusable { get; internal set; }
     public long InodesInUse { get; internal set; }
     public long Directories { get; internal set; }
     public long FragmentsInUse { get; internal set; }
@@ -55,12 +58,14 @@ public static partial class FfsCheck
         FfsSuperblock? sb = FfsSuperblockCheck.Find(device, out string? why);
         if (sb is null)
         {
-            report.Findings.Add(new FfsFinding(FfsFindingKind.Superblock, 0, why ?? "no superblock"));
+            report.Unusable = why ?? "no superblock";
+            report.Findings.Add(new FfsFinding(FfsFindingKind.Superblock, 0, report.Unusable));
             return report;
         }
         string? bad = FfsSuperblockCheck.Validate(sb, device.Length);
         if (bad is not null)
         {
+            report.Unusable = bad;
             report.Findings.Add(new FfsFinding(FfsFindingKind.Superblock, sb.Location, bad));
             return report;
         }
@@ -91,6 +96,7 @@ public static partial class FfsCheck
 
         public void Run()
         {
+            CheckSuperblockFields();
             if (!ReadGroups())
             {
                 return;
@@ -100,6 +106,19 @@ public static partial class FfsCheck
             WalkTree();
             CheckLinkCounts();
             CheckBitmapsAndCounts();
+        }
+
+        /// <summary>
+        /// The fields fsck_ffs's setup sets right before its passes: fs_maxfilesize must be
+        /// what the block size gives (its pwarn "INCORRECT MAXFILESIZE=... IN SUPERBLOCK").
+        /// </summary>
+        private void CheckSuperblockFields()
+        {
+            if (sb.HasMaxFileSize && sb.DiskMaxFileSize != sb.SetupMaxFileSize)
+            {
+                Add(FfsFindingKind.Superblock, sb.Location,
+                    $"incorrect fs_maxfilesize {sb.DiskMaxFileSize} (INCORRECT MAXFILESIZE), should be {sb.SetupMaxFileSize}");
+            }
         }
 
         private bool ReadGroups()

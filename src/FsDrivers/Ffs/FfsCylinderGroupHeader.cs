@@ -16,29 +16,12 @@ internal static class FfsCylinderGroupHeader
     {
         byte[] block = new byte[sb.CgSize];
         int ndblk = sb.CgFrags(cg);
-        int iusedOff;
+        MapLayout m = Layout(sb);
+        int iusedOff = (int)m.IusedOff, freeOff = (int)m.FreeOff, nextFreeOff = (int)m.NextFreeOff;
+        int clusterSumOff = (int)m.ClusterSumOff, clusterOff = (int)m.ClusterOff;
         int cpg = Math.Max(1, sb.OldCpg);
         int btotOff = CgFields.HeaderSize;
-        int bOff = btotOff + (cpg * 4);
-        if (sb.IsUfs2)
-        {
-            iusedOff = CgFields.HeaderSize;
-        }
-        else
-        {
-            // The old rotational tables keep their room (a block-total per cylinder, a count
-            // per rotational position) though no modern kernel maintains them.
-            iusedOff = bOff + (cpg * Math.Max(1, sb.OldNrpos) * 2);
-        }
-        int freeOff = iusedOff + HowMany(sb.Ipg, 8);
-        int nextFreeOff = freeOff + HowMany(sb.Fpg, 8);
-        int clusterSumOff = 0, clusterOff = 0;
-        if (sb.ContigSumSize > 0)
-        {
-            clusterSumOff = (nextFreeOff - 4 + 3) & ~3;
-            clusterOff = clusterSumOff + ((sb.ContigSumSize + 1) * 4);
-            nextFreeOff = clusterOff + HowMany(sb.Fpg / sb.Frag, 8);
-        }
+        int bOff = (int)m.OldBOff;
         Write(block, sb.Order, new CgHeaderShape(cg, ndblk, sb.IsUfs2, time, sb.Ipg, initedIblk,
             iusedOff, freeOff, nextFreeOff, sb.ContigSumSize > 0, clusterSumOff, clusterOff, ndblk / sb.Frag,
             sb.IsUfs2 ? 0 : OldCylinders(sb, cg, ndblk, cpg), btotOff, bOff));
@@ -89,6 +72,32 @@ internal static class FfsCylinderGroupHeader
         }
     }
 
+    /// <summary>Where each map of a group lies, as pass 5 lays out its new group; longs, so that no superblock value can overflow them.</summary>
+    public readonly record struct MapLayout(long OldBOff, long IusedOff, long FreeOff, long NextFreeOff, long ClusterSumOff, long ClusterOff);
+
+    /// <summary>
+    /// The map offsets the superblock's geometry gives every group. NextFreeOff is the end of
+    /// the last map: the bytes a group block must hold (CGSIZE), which fs_cgsize must cover.
+    /// </summary>
+    public static MapLayout Layout(FfsSuperblock sb)
+    {
+        long cpg = Math.Max(1, sb.OldCpg);
+        long bOff = CgFields.HeaderSize + (cpg * 4);
+        // UFS1 keeps the old rotational tables' room (a block total per cylinder, a count per
+        // rotational position) though no modern kernel maintains them.
+        long iusedOff = sb.IsUfs2 ? CgFields.HeaderSize : bOff + (cpg * Math.Max(1, sb.OldNrpos) * 2);
+        long freeOff = iusedOff + HowMany(sb.Ipg, 8);
+        long nextFreeOff = freeOff + HowMany(sb.Fpg, 8);
+        long clusterSumOff = 0, clusterOff = 0;
+        if (sb.ContigSumSize > 0)
+        {
+            clusterSumOff = (nextFreeOff - 4 + 3) & ~3L;
+            clusterOff = clusterSumOff + ((sb.ContigSumSize + 1L) * 4);
+            nextFreeOff = clusterOff + HowMany(sb.Fpg / Math.Max(1, sb.Frag), 8);
+        }
+        return new MapLayout(bOff, iusedOff, freeOff, nextFreeOff, clusterSumOff, clusterOff);
+    }
+
     /// <summary>fs_old_cpg, except in the last group, which may hold fewer cylinders (a superblock not yet updated keeps fs_old_ncyl's remainder).</summary>
     private static int OldCylinders(FfsSuperblock sb, int cg, int ndblk, int cpg)
     {
@@ -102,6 +111,8 @@ internal static class FfsCylinderGroupHeader
     }
 
     private static int HowMany(int x, int y) => (x + y - 1) / y;
+
+    private static long HowMany(long x, long y) => (x + y - 1) / y;
 }
 
 /// <summary>

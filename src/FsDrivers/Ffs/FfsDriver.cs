@@ -32,9 +32,15 @@ public sealed class FfsDriver : IFileSystemDriver
             message = "ffs needs a device";
             return Errno.EINVAL;
         }
-        foreach (string key in options.Extra.Keys)
+        foreach ((string key, string? value) in options.Extra)
         {
-            message = $"ffs: unknown mount option '{key}'";
+            if (key == FfsMount.PosixAclsOption && value is null)
+            {
+                continue;
+            }
+            message = key == FfsMount.PosixAclsOption
+                ? $"ffs: mount option '{key}' takes no value"
+                : $"ffs: unknown mount option '{key}'";
             return Errno.EINVAL;
         }
         return FfsMount.MountDevice(device, options, out mount, out message);

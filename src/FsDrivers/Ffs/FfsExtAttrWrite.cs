@@ -8,8 +8,9 @@ namespace RumpFs.FsDrivers.Ffs;
 /// Setting and removing extended attributes (ffs_setextattr, ffs_deleteextattr): the area
 /// is rebuilt in memory, written to its blocks and the inode updated. As NetBSD 10, only
 /// FFSv2ea gets written areas (on plain UFS2 an older NetBSD kernel would leak their
-/// blocks), only the user name space is writable (the system one is the kernel's), and an
-/// area is at most two blocks (ENOSPC beyond).
+/// blocks), only the user name space is writable (the system one is the kernel's) but for
+/// the two POSIX.1e ACLs on a mount with ACLs on, stored as ufs_acl.c stores them
+/// (FfsAclFormat), and an area is at most two blocks (ENOSPC beyond).
 /// </summary>
 internal sealed partial class FfsNode
 {
@@ -24,22 +25,36 @@ internal sealed partial class FfsNode
         {
             return Errno.EOPNOTSUPP;
         }
+        if (StoredAclName(name) is { } aclName)
+        {
+            if (value is not null)
+            {
+                value = FfsAclFormat.ToDisk(value, FfsMount.Order, out bool tooMany);
+                if (value is null)
+                {
+                    return tooMany ? Errno.ENOSPC : Errno.EINVAL;
+                }
+            }
+            return ChangeExtAttr(FfsExtAttr.SystemNamespace, Encoding.UTF8.GetBytes(aclName), value, mode);
+        }
         const string User = "user.";
         if (!name.StartsWith(User, StringComparison.Ordinal))
         {
             return Errno.EPERM;
         }
         byte[] key = Encoding.UTF8.GetBytes(name[User.Length..]);
-        if (key.Length == 0)
-        {
-            return Errno.EINVAL;
-        }
+        return key.Length == 0 ? Errno.EINVAL : ChangeExtAttr(FfsExtAttr.UserNamespace, key, value, mode);
+    }
+
+    /// <summary>Set (<paramref name="value"/> not null) or remove one record of the area.</summary>
+    private Errno ChangeExtAttr(byte nameSpace, byte[] key, byte[]? value, XattrSetMode mode)
+    {
         Errno e = ReadExtAttrs(out List<FfsExtAttr> attrs);
         if (e != Errno.OK)
         {
             return e;
         }
-        int at = attrs.FindIndex(a => a.Namespace == FfsExtAttr.UserNamespace && a.Name.AsSpan().SequenceEqual(key));
+        int at = attrs.FindIndex(a => a.Namespace == nameSpace && a.Name.AsSpan().SequenceEqual(key));
         if (at < 0 && (value is null || mode == XattrSetMode.Replace))
         {
             return Errno.ENODATA;
@@ -58,7 +73,7 @@ internal sealed partial class FfsNode
         }
         else
         {
-            attrs.Add(new FfsExtAttr(FfsExtAttr.UserNamespace, key, value));
+            attrs.Add(new FfsExtAttr(nameSpace, key, value));
         }
         byte[] area = FfsExtAttrRecord.Encode(attrs, FfsMount.Order);
         if (area.Length > FfsExtArea.MaxSize(FfsMount.Sb))

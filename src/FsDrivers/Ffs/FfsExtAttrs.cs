@@ -6,8 +6,11 @@ namespace RumpFs.FsDrivers.Ffs;
 /// <summary>
 /// Extended attributes of UFS2 (FreeBSD's, NetBSD 10's FFSv2ea), read from the inode's
 /// extended-attribute area: the user name space as "user.NAME", the system one as
-/// "system.NAME". Writing is in FfsExtAttrWrite.cs. UFS1 has no such area: NetBSD keeps
-/// UFS1 attributes in backing files this driver does not read.
+/// "system.NAME". On a mount with POSIX.1e ACLs on, the system attributes holding them
+/// ("posix1e.acl_access", "posix1e.acl_default") are Linux's system.posix_acl_access and
+/// system.posix_acl_default, converted from struct oldacl (FfsAclFormat). Writing is in
+/// FfsExtAttrWrite.cs. UFS1 has no such area: NetBSD keeps UFS1 attributes in backing files
+/// this driver does not read.
 /// </summary>
 internal sealed partial class FfsNode
 {
@@ -23,6 +26,17 @@ internal sealed partial class FfsNode
         {
             return e;
         }
+        if (StoredAclName(name) is { } aclName)
+        {
+            byte[]? stored = attrs.Find(a => a.Namespace == FfsExtAttr.SystemNamespace && a.LinuxName == "system." + aclName)?.Value;
+            if (stored is null)
+            {
+                return Errno.ENODATA;
+            }
+            value = FfsAclFormat.FromDisk(stored, FfsMount.Order, out string? problem);
+            return value is not null ? Errno.OK
+                : KernelLog.CorruptionOnce("ffs", (long)Ino, $"inode {Ino}: damaged ACL {aclName}: {problem}");
+        }
         value = attrs.Find(a => a.LinuxName == name)?.Value;
         return value is null ? Errno.ENODATA : Errno.OK;
     }
@@ -37,9 +51,35 @@ internal sealed partial class FfsNode
         Errno e = ReadExtAttrs(out List<FfsExtAttr> attrs);
         if (e == Errno.OK)
         {
-            names = [.. attrs.Select(a => a.LinuxName).OfType<string>().Distinct(StringComparer.Ordinal)];
+            names = [.. attrs.Select(a => ListedName(a)).OfType<string>().Distinct(StringComparer.Ordinal)];
         }
         return e;
+    }
+
+    /// <summary>The stored attribute (in the system name space) behind an ACL name, when this mount keeps ACLs; else null.</summary>
+    private string? StoredAclName(string name) => !FfsMount.HasPosixAcls ? null : name switch
+    {
+        PosixAcl.AccessName => FfsAclFormat.AccessName,
+        PosixAcl.DefaultName => FfsAclFormat.DefaultName,
+        _ => null,
+    };
+
+    /// <summary>The name listxattr gives a record: its Linux name, an ACL's under Linux's name when ACLs are on.</summary>
+    private string? ListedName(FfsExtAttr a)
+    {
+        if (FfsMount.HasPosixAcls && a.Namespace == FfsExtAttr.SystemNamespace)
+        {
+            string? linux = a.LinuxName;
+            if (linux == "system." + FfsAclFormat.AccessName)
+            {
+                return PosixAcl.AccessName;
+            }
+            if (linux == "system." + FfsAclFormat.DefaultName)
+            {
+                return PosixAcl.DefaultName;
+            }
+        }
+        return a.LinuxName;
     }
 
     private static bool KnownNamespace(string name) =>

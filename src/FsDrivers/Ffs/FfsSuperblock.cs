@@ -105,8 +105,14 @@ internal sealed class FfsSuperblock
     public const int FlagUnclean = 0x01;
     public const int FlagSoftDep = 0x02;
     public const int FlagNeedsFsck = 0x04;
+
+    /// <summary>FS_POSIX1EACLS (FS_ACLS): POSIX.1e ACLs administratively on (tunefs -p enable).</summary>
+    public const int FlagPosix1eAcls = 0x10;
     public const int FlagWapbl = 0x100;
     public const int FlagQuota2 = 0x200;
+
+    /// <summary>FS_NFS4ACLS (NetBSD's value; FreeBSD's is 0x100): NFSv4 ACLs on, which exclude POSIX.1e ones.</summary>
+    public const int FlagNfs4Acls = 0x800;
 
     /// <summary>fs_old_flags: fs_flags holds the flags.</summary>
     public const int OldFlagsUpdated = 0x80;
@@ -164,6 +170,7 @@ internal sealed class FfsSuperblock
         OldNrpos = order.I32(b, SuperblockFields.OldNrpos);
         MaxSymlinkLen = order.I32(b, SuperblockFields.MaxSymlinkLen);
         OldInodeFmt = order.I32(b, SuperblockFields.OldInodeFmt);
+        DiskMaxFileSize = order.I64(b, SuperblockFields.MaxFileSize);
         AvgFileSize = order.I32(b, SuperblockFields.AvgFileSize);
         AvgFpdir = order.I32(b, SuperblockFields.AvgFpdir);
         SblockLoc = order.I64(b, SuperblockFields.SblockLoc);
@@ -233,6 +240,12 @@ internal sealed class FfsSuperblock
     public int OldNrpos { get; }
     public int MaxSymlinkLen { get; }
     public int OldInodeFmt { get; }
+
+    /// <summary>
+    /// fs_maxfilesize as the superblock stores it. Only the checker reads it (against
+    /// <see cref="SetupMaxFileSize"/>) and sets it right; nothing else trusts it.
+    /// </summary>
+    public long DiskMaxFileSize { get; set; }
     public int AvgFileSize { get; }
     public int AvgFpdir { get; }
     public long SblockLoc { get; }
@@ -260,12 +273,19 @@ internal sealed class FfsSuperblock
 
     /// <summary>
     /// The largest size a file may have: fs_maxfilesize as fsck_ffs's setup computes it from
-    /// the block size (twelve direct blocks and three levels of indirection, less one byte;
-    /// it replaces a different on-disk value, so that field is not trusted here), and on
-    /// UFS1 no more than the 2^31 blocks less one byte ffs_mountfs allows. The checker
-    /// clears an inode above it and the driver refuses to load one, so both agree.
+    /// the block size (<see cref="SetupMaxFileSize"/>; it replaces a different on-disk value,
+    /// so that field is not trusted here), and on UFS1 no more than the 2^31 blocks less one
+    /// byte ffs_mountfs allows. The checker clears an inode above it and the driver refuses
+    /// to load one, so both agree.
     /// </summary>
-    public long MaxFileSize
+    public long MaxFileSize => IsUfs2 ? SetupMaxFileSize : Math.Min(SetupMaxFileSize, (0x80000000L * Bsize) - 1);
+
+    /// <summary>
+    /// fs_maxfilesize as fsck_ffs's setup computes it and newfs writes it: twelve direct
+    /// blocks and three levels of indirection, less one byte (UFS1 too, without the kernel's
+    /// cap, which lives only in memory).
+    /// </summary>
+    public long SetupMaxFileSize
     {
         get
         {
@@ -276,9 +296,12 @@ internal sealed class FfsSuperblock
                 per = per > long.MaxValue / Math.Max(Nindir, 1) ? long.MaxValue : per * Nindir;
                 max = max > long.MaxValue - per ? long.MaxValue : max + per;
             }
-            return IsUfs2 ? max : Math.Min(max, (0x80000000L * Bsize) - 1);
+            return max;
         }
     }
+
+    /// <summary>fsck_ffs checks fs_maxfilesize only where the field exists: UFS2, and UFS1 of the 4.4BSD inode format.</summary>
+    public bool HasMaxFileSize => IsUfs2 || OldInodeFmt >= InodeFmt44;
 
     public string VolumeName => System.Text.Encoding.UTF8.GetString(
         _raw.AsSpan(SuperblockFields.VolName, SuperblockFields.VolNameLength)).TrimEnd('\0');
@@ -365,6 +388,10 @@ internal sealed class FfsSuperblock
         Order.W32(s, SuperblockFields.OldCsTotal + 4, (int)NbFree);
         Order.W32(s, SuperblockFields.OldCsTotal + 8, (int)NiFree);
         Order.W32(s, SuperblockFields.OldCsTotal + 12, (int)NfFree);
+        if (HasMaxFileSize)
+        {
+            Order.W64(s, SuperblockFields.MaxFileSize, DiskMaxFileSize);
+        }
         return b;
     }
 

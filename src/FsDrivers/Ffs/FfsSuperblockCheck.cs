@@ -126,6 +126,14 @@ internal static class FfsSuperblockCheck
         {
             return $"bad cylinder-group size {sb.CgSize}";
         }
+        // The maps every group holds (CGSIZE) must fit its block: ffs_superblock_validate
+        // refuses the mount otherwise, and fsck_ffs's pass 5 would lay its new group's maps
+        // out past the end of a group buffer of fs_cgsize bytes.
+        long mapsEnd = FfsCylinderGroupHeader.Layout(sb).NextFreeOff;
+        if (mapsEnd > sb.CgSize)
+        {
+            return $"cylinder-group size {sb.CgSize} too small for its maps ({mapsEnd} bytes)";
+        }
         if (!sb.IsUfs2 && (sb.OldCgOffset < 0 || sb.OldCgOffset > sb.Fpg))
         {
             return $"bad cylinder-group offset {sb.OldCgOffset}";

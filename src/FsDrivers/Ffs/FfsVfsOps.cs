@@ -39,6 +39,14 @@ internal sealed partial class FfsMount : Mount
     /// <summary>Only UFS2 has an attribute area in the inode (FfsExtAttrs.cs).</summary>
     public override bool HasXattrs => Sb.IsUfs2;
 
+    /// <summary>POSIX.1e ACLs are kept (in the attribute area, FfsAclFormat): see <see cref="PosixAclsOn"/>.</summary>
+    public override bool HasPosixAcls => _posixAcls;
+
+    private bool _posixAcls;
+
+    /// <summary>The mount option that turns POSIX.1e ACLs on (mount_ffs -o posix1eacls).</summary>
+    public const string PosixAclsOption = "posix1eacls";
+
     /// <summary>Guards cylinder groups, the summary area and the superblock counters.</summary>
     public Lock AllocLock { get; } = new();
 
@@ -153,6 +161,11 @@ internal sealed partial class FfsMount : Mount
             return e;
         }
         var mp = new FfsMount(device, io, options, sb, bufs, csum!);
+        e = PosixAclsOn(sb, options, device.Name, out mp._posixAcls, out message);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
         e = mp.CheckCylinderGroups(out message);
         if (e == Errno.OK)
         {
@@ -160,6 +173,33 @@ internal sealed partial class FfsMount : Mount
         }
         mount = e == Errno.OK ? mp : null;
         return e;
+    }
+
+    /// <summary>
+    /// Whether the mount keeps POSIX.1e ACLs, as ffs_mountfs decides: FS_POSIX1EACLS in
+    /// fs_flags (tunefs -p enable) or the posix1eacls option asks for them, and FS_NFS4ACLS,
+    /// which excludes them, is not set. They live in the inode's attribute area, which only
+    /// FFSv2ea writes: the option on any other file system is refused; the flag on one (UFS1
+    /// keeps ACLs in backing files NetBSD's UFS_EXTATTR reads) is noted and left off.
+    /// </summary>
+    private static Errno PosixAclsOn(FfsSuperblock sb, MountOptions options, string device, out bool on, out string? message)
+    {
+        message = null;
+        bool asked = options.Extra.ContainsKey(PosixAclsOption);
+        bool flagged = (sb.Flags & FfsSuperblock.FlagPosix1eAcls) != 0;
+        on = (asked || flagged) && (sb.Flags & FfsSuperblock.FlagNfs4Acls) == 0;
+        if (!on || sb.Magic == FfsSuperblock.Ufs2EaMagic)
+        {
+            return Errno.OK;
+        }
+        on = false;
+        if (asked)
+        {
+            message = $"ffs: -o {PosixAclsOption} needs UFS2 with extended attributes (FFSv2ea, newfs -O 3)";
+            return Errno.EINVAL;
+        }
+        KernelLog.Info("ffs", $"{device}: the POSIX.1e ACLs flag is set, but this {(sb.IsUfs2 ? "UFS2" : "UFS1")} file system has no attribute area to keep them in; ACLs stay off");
+        return Errno.OK;
     }
 
     /// <summary>
@@ -280,7 +320,9 @@ internal sealed partial class FfsMount : Mount
         }
         if (din.Size < 0 || din.Blocks < 0)
         {
-            return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has negative size");
+            return KernelLog.CorruptionOnce("ffs", (long)ino, din.Size < 0
+                ? $"inode {ino} has negative size {din.Size}"
+                : $"inode {ino} has a negative block count (di_blocks {din.Blocks})");
         }
         if (din.Size > Sb.MaxFileSize)
         {

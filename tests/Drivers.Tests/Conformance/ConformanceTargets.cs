@@ -20,6 +20,7 @@ public static class ConformanceTargets
         new("ext4", (s, clock) => new Ext2fs.Ext2ConformanceFs(s, clock, "-t", "ext4"), new FsDeviations()),
         new("ffs-ufs1-le", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs1-empty-64m"), new FsDeviations()),
         new("ffs-ufs2-be", (scratch, clock) => new Ffs.FfsConformanceFs(scratch, clock, "ffs2-empty-64m"), new FsDeviations()),
+        new("ffs-ufs2ea-acls", (scratch, clock) => Ffs.FfsConformanceFs.Newfs(scratch, clock, "version=3,posix1eacls"), new FsDeviations()),
         new("msdos-fat12", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 12), Msdosfs.MsdosConformanceFs.Deviations),
         new("msdos-fat16", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 16), Msdosfs.MsdosConformanceFs.Deviations),
         new("msdos-fat32", (s, clock) => new Msdosfs.MsdosConformanceFs(s, clock, 32), Msdosfs.MsdosConformanceFs.Deviations),

@@ -1,5 +1,6 @@
 using RumpFs.Drivers.Tests.Conformance;
 using RumpFs.FsDrivers.Ffs;
+using RumpFs.FsDrivers.Ffs.Newfs;
 using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
 using RumpFs.TestSupport;
@@ -14,10 +15,35 @@ internal sealed class FfsConformanceFs : IConformanceFs
     private readonly IClock _clock;
 
     public FfsConformanceFs(ScratchDir scratch, IClock clock, string corpusImage)
+        : this(Corpus.Get(corpusImage).CopyTo(scratch), clock)
     {
-        _image = Corpus.Get(corpusImage).CopyTo(scratch);
+    }
+
+    private FfsConformanceFs(string image, IClock clock)
+    {
+        _image = image;
         _clock = clock;
         Mount = MountImage();
+    }
+
+    /// <summary>A 64 MiB image made by this project's newfs with <paramref name="newfsOptions"/> ("version=3,posix1eacls").</summary>
+    public static FfsConformanceFs Newfs(ScratchDir scratch, IClock clock, string newfsOptions)
+    {
+        string image = scratch.File("newfs.img");
+        using (var f = new FileStream(image, FileMode.Create, FileAccess.Write))
+        {
+            f.SetLength(64 << 20);
+        }
+        Errno e = FileBlockDevice.Open(image, false, out FileBlockDevice? dev, out string? err);
+        Assert.True(e == Errno.OK, $"open {image}: {err}");
+        using (dev)
+        {
+            var options = newfsOptions.Split(',', StringSplitOptions.RemoveEmptyEntries).ToDictionary(
+                o => o.Split('=')[0], o => o.Contains('=', StringComparison.Ordinal) ? o.Split('=')[1] : null);
+            e = new FfsFormatter(clock).Format(dev!, options, out string? message);
+            Assert.True(e == Errno.OK, $"newfs {newfsOptions}: {e} {message}");
+        }
+        return new FfsConformanceFs(image, clock);
     }
 
     public Mount Mount { get; private set; }

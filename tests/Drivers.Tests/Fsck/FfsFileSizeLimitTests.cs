@@ -90,6 +90,49 @@ public sealed class FfsFileSizeLimitTests
         Assert.True(damaged.AsSpan().SequenceEqual(img.Bytes), "the driver wrote the image");
     }
 
+    /// <summary>
+    /// A negative di_size or di_blocks: EIO, and the log line names the field that is wrong
+    /// (a negative block count is not called a negative size). UFS1's 32-bit di_blocks is
+    /// read unsigned, so only UFS2's can be negative.
+    /// </summary>
+    [Theory]
+    [InlineData(1, false)]
+    [InlineData(2, false)]
+    [InlineData(2, true)]
+    public void Driver_NegativeSizeOrBlocks_LogSaysWhich(int version, bool blocks)
+    {
+        using var dir = new ScratchDir("ffsneg");
+        FfsDamage img = FfsSmallImages.Damage(dir, FfsSmallImages.Image(version));
+        ulong ino = img.Ino("/f");
+        img.SetInode(ino, d =>
+        {
+            if (blocks)
+            {
+                d.Blocks = -16 * version;
+            }
+            else
+            {
+                d.Size = -5 * version;
+            }
+        });
+        Errno rc = FfsTestMount.TryMount(new MemoryBlockDevice(img.Bytes, readOnly: true), true, out Mount? mp, out string? msg);
+        Assert.True(rc == Errno.OK, $"mount: {rc} {msg}");
+        Vnode root = FfsTestMount.Resolve(mp!, "/");
+        Errno e = Vop.Lookup(root, "f", Credentials.Root, out Vnode? vp);
+        root.Release();
+        Assert.Equal(Errno.EIO, e);
+        Assert.Null(vp);
+        // The values differ by version: the log reports each (subsystem, place, text) once per run.
+        string want = blocks ? $"inode {ino} has a negative block count (di_blocks {-16 * version})" : $"inode {ino} has negative size {-5 * version}";
+        string[] log = FfsTestMount.LastLog;
+        Assert.True(log.Any(l => l.Contains(want, StringComparison.Ordinal)), string.Join(" | ", log));
+        if (blocks)
+        {
+            Assert.DoesNotContain(log, l => l.Contains($"inode {ino} has negative size", StringComparison.Ordinal));
+        }
+        Assert.Equal(Errno.OK, mp!.Unmount());
+    }
+
     /// <summary>A clean image reads back whole through a read-only mount: the bound refuses no real file.</summary>
     [Theory]
     [InlineData(1, 4096, 512)]

@@ -52,26 +52,40 @@ public sealed class FfsGroupSizeCheckTests
     }
 
     /// <summary>
-    /// fs_cgsize far below what fs_fpg's maps need: the group block read is 512 bytes, while
-    /// the header rebuilt from the superblock places maps past it. The check reports the
-    /// damage instead of ending in IndexOutOfRangeException, and -y does not throw either.
+    /// fs_cgsize below what the maps of fs_ipg inodes and fs_fpg fragments need (CGSIZE):
+    /// far below (512 bytes) or a few bytes short. The kernel's ffs_superblock_validate
+    /// refuses such a superblock, and fsck_ffs's pass 5 would lay its maps out past the group
+    /// buffer: the check and -y both stop at the superblock (exit 8, one line, nothing
+    /// written) and the driver refuses the mount.
     /// </summary>
     [Theory]
-    [InlineData(1, 16384, 2048)]
-    [InlineData(2, 32768, 4096)]
-    [InlineData(2, 4096, 512)]
-    public void Check_GroupBlockSmallerThanItsMaps_WalksStayInsideTheBlock(int version, int bsize, int fsize)
+    [InlineData(1, 16384, 2048, 0)]
+    [InlineData(2, 32768, 4096, 0)]
+    [InlineData(2, 4096, 512, 0)]
+    [InlineData(1, 16384, 2048, 1)]
+    [InlineData(2, 4096, 512, 1)]
+    public void Check_GroupBlockSmallerThanItsMaps_RefusedExit8NothingWritten(int version, int bsize, int fsize, int justShort)
     {
         byte[] img = FfsSmallImages.Image(version, bsize, fsize);
-        FfsSmallImages.PokeSuperblock(img, SuperblockFields.CgSize, 512);
+        FfsSuperblock sb = FfsSmallImages.Superblock(img);
+        long mapsEnd = FfsCylinderGroupHeader.Layout(sb).NextFreeOff;
+        int cgsize = justShort == 1 ? (int)mapsEnd - 4 : 512;
+        Assert.True(cgsize < mapsEnd && cgsize <= sb.CgSize, $"maps end at {mapsEnd}, fs_cgsize {sb.CgSize}");
+        FfsSmallImages.PokeSuperblock(img, SuperblockFields.CgSize, cgsize);
         byte[] damaged = (byte[])img.Clone();
 
         FfsCheckReport found = FfsCheck.Run(new MemoryBlockDevice(img, readOnly: true));
-        Assert.Contains(found.Findings, f => f.Kind == FfsFindingKind.CylinderGroup);
-        CheckReport n = new FfsChecker().Check(new MemoryBlockDevice(img, readOnly: true), repair: false);
-        Assert.True(n.ExitCode == 4, FfsRepairTests.Describe(n));
-        Assert.True(damaged.AsSpan().SequenceEqual(img), "-n changed the image");
-        CheckReport y = new FfsChecker().Check(new MemoryBlockDevice(img), repair: true);
-        Assert.True(y.ExitCode is 1 or 4, FfsRepairTests.Describe(y));
+        Assert.Contains("too small for its maps", found.Unusable ?? "", StringComparison.Ordinal);
+        foreach (bool repair in new[] { false, true })
+        {
+            CheckReport r = new FfsChecker().Check(new MemoryBlockDevice(img, readOnly: !repair), repair);
+            Assert.True(r.ExitCode == 8, FfsRepairTests.Describe(r));
+            Assert.Contains($"cylinder-group size {cgsize} too small for its maps", r.OperationalError ?? "", StringComparison.Ordinal);
+            Assert.DoesNotContain('\n', r.OperationalError!);
+        }
+        Assert.True(damaged.AsSpan().SequenceEqual(img), "a refused image was written");
+        Errno rc = FfsTestMount.TryMount(new MemoryBlockDevice(img, readOnly: true), true, out _, out string? msg);
+        Assert.NotEqual(Errno.OK, rc);
+        Assert.Contains("too small for its maps", msg ?? "", StringComparison.Ordinal);
     }
 }

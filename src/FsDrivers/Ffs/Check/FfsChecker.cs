@@ -26,9 +26,9 @@ public sealed class FfsChecker : IFileSystemChecker
             return report;
         }
         FfsCheckReport first = FfsCheck.Run(device);
-        if (first.Findings.Count == 1 && first.Findings[0].Kind == FfsFindingKind.Superblock)
+        if (first.Unusable is not null)
         {
-            report.OperationalError = "no usable FFS superblock: " + first.Findings[0].Message;
+            report.OperationalError = "no usable FFS superblock: " + first.Unusable;
             return report;
         }
         if (!repair)

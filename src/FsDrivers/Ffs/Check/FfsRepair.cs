@@ -115,6 +115,7 @@ internal sealed partial class FfsRepair
 
     private void Run()
     {
+        FixSuperblockFields();
         if (!ReadGroups())
         {
             return;
@@ -133,6 +134,17 @@ internal sealed partial class FfsRepair
             _w.Flush();
         }
         _result.IoError = _w.Error;
+    }
+
+    /// <summary>fsck_ffs's setup: a wrong fs_maxfilesize is set to what the block size gives (FIX).</summary>
+    private void FixSuperblockFields()
+    {
+        if (_sb.HasMaxFileSize && _sb.DiskMaxFileSize != _sb.SetupMaxFileSize)
+        {
+            Did($"superblock: fs_maxfilesize {_sb.DiskMaxFileSize} set to {_sb.SetupMaxFileSize}");
+            _sb.DiskMaxFileSize = _sb.SetupMaxFileSize;
+            _w.WriteSuperblock(_sb, clearFlags: false);
+        }
     }
 
     private void Did(string what) => _result.Actions.Add(what);

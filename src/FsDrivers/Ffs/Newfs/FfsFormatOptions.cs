@@ -8,7 +8,9 @@ namespace RumpFs.FsDrivers.Ffs.Newfs;
 /// <c>-o</c> options rather than newfs's letters: <c>version=1|2|3</c> (newfs -O: UFS1, UFS2, FFSv2ea; default 2),
 /// <c>endian=little|big</c> (or le|be, newfs -B; default little), <c>bsize=</c> and
 /// <c>fsize=</c> (bytes), <c>density=</c> (bytes of data per inode), <c>minfree=</c>
-/// (percent), <c>optimization=time|space</c>, <c>label=</c> (UFS2 volume name).
+/// (percent), <c>optimization=time|space</c>, <c>label=</c> (UFS2 volume name),
+/// <c>posix1eacls</c> (FS_POSIX1EACLS in fs_flags, as NetBSD's tunefs -p enable sets it
+/// afterwards; FFSv2ea only).
 /// Unset sizes are left null for <see cref="FfsGeometry"/> to choose from the device size.
 /// </summary>
 internal sealed class FfsFormatOptions
@@ -30,6 +32,9 @@ internal sealed class FfsFormatOptions
     /// <summary>fs_optim: 0 time (FS_OPTTIME), 1 space (FS_OPTSPACE); null until chosen.</summary>
     public int? Optim { get; private set; }
     public string? Label { get; private set; }
+
+    /// <summary>Set FS_POSIX1EACLS: mounts keep POSIX.1e ACLs without -o posix1eacls.</summary>
+    public bool PosixAcls { get; private set; }
 
     public static FfsFormatOptions? Parse(IReadOnlyDictionary<string, string?> options, out string? error)
     {
@@ -115,8 +120,15 @@ internal sealed class FfsFormatOptions
                 }
                 Label = value.Length == 0 ? null : value;
                 return null;
+            case "posix1eacls":
+                if (value is not null)
+                {
+                    return $"posix1eacls={value}: takes no value";
+                }
+                PosixAcls = true;
+                return null;
             default:
-                return $"unknown ffs newfs option '{key}' (known: version, endian, bsize, fsize, density, minfree, optimization, label)";
+                return $"unknown ffs newfs option '{key}' (known: version, endian, bsize, fsize, density, minfree, optimization, label, posix1eacls)";
         }
     }
 
@@ -141,6 +153,12 @@ internal sealed class FfsFormatOptions
             {
                 return $"fsize={fs} is too small for bsize={bs} (at most {FfsSuperblock.MaxFrag} fragments a block: fsize >= {bs / FfsSuperblock.MaxFrag})";
             }
+        }
+        if (PosixAcls && Version != 3)
+        {
+            // tunefs -p refuses plain UFS2 ("not supported by this fs"); UFS1 would keep them
+            // in backing files, which this driver does not read.
+            return "posix1eacls needs version=3 (FFSv2ea): ACLs are kept in the inode's extended-attribute area";
         }
         if (Label is not null && Version == 1)
         {

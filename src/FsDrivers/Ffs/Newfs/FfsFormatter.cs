@@ -63,7 +63,8 @@ public sealed class FfsFormatter : IFileSystemFormatter
             return rc;
         }
         message = $"{(g.HasExtAttrMagic ? "UFS2ea" : g.IsUfs2 ? "UFS2" : "UFS1")} {g.Order}: {g.Size * g.Fsize} bytes, block size {g.Bsize}, fragment size {g.Fsize}, "
-            + $"{g.Ncg} cylinder groups of {g.Fpg / g.Frag} blocks, {g.Ipg} inodes each";
+            + $"{g.Ncg} cylinder groups of {g.Fpg / g.Frag} blocks, {g.Ipg} inodes each"
+            + ((g.Flags & FfsSuperblock.FlagPosix1eAcls) != 0 ? ", POSIX.1e ACLs on" : "");
         return 0;
     }
 

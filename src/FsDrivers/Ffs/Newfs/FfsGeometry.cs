@@ -62,6 +62,7 @@ internal sealed class FfsGeometry
         ContigSumSize = MaxContig > 1 ? Math.Min(MaxContig, MaxContigLimit) : 0;
         MaxBpg = bsize / PointerSize;
         Label = o.Label;
+        Flags = o.PosixAcls ? FfsSuperblock.FlagPosix1eAcls : 0;
         // The first fragment past the boot area and primary superblock, rounded to a block;
         // then a superblock's worth of fragments for the group's copy; then the group block.
         Sblkno = (int)RoundUp(HowMany(SblockLoc + SblockSize, fsize), Frag);
@@ -74,6 +75,9 @@ internal sealed class FfsGeometry
 
     /// <summary>FFSv2ea (version=3, newfs -O 3): UFS2 under the magic that allows attribute areas.</summary>
     public bool HasExtAttrMagic { get; }
+
+    /// <summary>fs_flags as newfs leaves them: FS_POSIX1EACLS when asked for, else none.</summary>
+    public int Flags { get; }
     public FfsByteOrder Order { get; }
     public int Bsize { get; }
     public int Fsize { get; }

@@ -88,7 +88,7 @@ internal static class FfsNewfsSuperblock
         o.W64(s, SB.CsAddr, g.CsAddr);
         o.W32(s, SB.AvgFileSize, FfsGeometry.AvgFileSize);
         o.W32(s, SB.AvgFpdir, FfsGeometry.AvgFpdir);
-        o.W32(s, SB.Flags, 0);
+        o.W32(s, SB.Flags, g.Flags);
         o.W32(s, SB.ContigSumSize, g.ContigSumSize);
         o.W32(s, SB.MaxSymlinkLen, g.IsUfs2 ? Ufs2Dinode.PointerArea : Ufs1Dinode.PointerArea);
         o.W32(s, SB.OldInodeFmt, FfsSuperblock.InodeFmt44);
