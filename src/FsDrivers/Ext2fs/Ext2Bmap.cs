@@ -312,6 +312,11 @@ internal sealed partial class Ext2Node
         }
         int maxLength = unwritten ? Ext4Extent.MaxUninitLen : Ext4Extent.MaxInitLen;
         count = Math.Min(count, maxLength);
+        e = ReserveTreeBlocks(list.Count + 1, list);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
         e = QuotaAllowsBlocks(ref count);
         if (e != Errno.OK)
         {
@@ -487,6 +492,35 @@ internal sealed partial class Ext2Node
         return Errno.OK;
     }
 
+    /// <summary>
+    /// Take now the tree blocks a list of <paramref name="extents"/> extents needs, before the
+    /// change that adds them: a full file system then refuses that write (ENOSPC) instead of
+    /// the write-back (<see cref="FlushBlockMap"/>) finding no block for the tree and losing
+    /// every new extent. The blocks join the file's tree blocks, which the write-back reuses
+    /// first and frees when the tree turns out smaller.
+    /// </summary>
+    private Errno ReserveTreeBlocks(int extents, List<ExtentRun> list)
+    {
+        _treeBlocks ??= [];
+        int needed = Ext2ExtentTree.BlocksNeeded(Fs.BlockSize, extents);
+        while (_treeBlocks.Count < needed)
+        {
+            ulong goal = _treeBlocks.Count > 0 ? _treeBlocks[^1] + 1 : list.Count > 0 ? list[0].Physical : Fs.GoalForInode(Number);
+            Errno e = Fs.AllocBlocks(goal, 1, out ulong blk, out _);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            AddBlocks(1);
+            _treeBlocks.Add(blk);
+            // Stored at write-back even when the change that needed it fails: the tree is
+            // then rewritten as it was and the block given back.
+            _extentsDirty = true;
+            MarkDirty();
+        }
+        return Errno.OK;
+    }
+
     /// <summary>Write a changed extent list back into the tree (before the inode is written).</summary>
     private Errno FlushBlockMap()
     {
@@ -514,6 +548,11 @@ internal sealed partial class Ext2Node
         if (i < 0 || !list[i].Uninit || lblk + (ulong)count > list[i].End)
         {
             return Errno.OK;
+        }
+        e = ReserveTreeBlocks(list.Count + 2, list);
+        if (e != Errno.OK)
+        {
+            return e;
         }
         ExtentRun x = list[i];
         var parts = new List<ExtentRun>(3);

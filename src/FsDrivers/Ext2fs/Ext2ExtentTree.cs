@@ -94,22 +94,31 @@ internal static class Ext2ExtentTree
         return Errno.OK;
     }
 
-    /// <summary>Lay <paramref name="list"/> out as a tree; <paramref name="treeBlocks"/> is updated to the blocks now used.</summary>
-    public static Errno Store(Ext2Node node, List<ExtentRun> list, List<ulong> treeBlocks)
+    /// <summary>How many nodes each level below the root needs for <paramref name="extents"/> extents, leaves first.</summary>
+    private static List<int> LevelCounts(int blockSize, int extents)
     {
-        Ext2Mount fs = node.Fs;
         int rootCap = Ext4Extent.Capacity(Ext2Dinode.BlockArea);
-        int blockCap = Ext4Extent.Capacity(fs.BlockSize);
-
-        // Level sizes bottom-up: how many nodes each level needs.
+        int blockCap = Ext4Extent.Capacity(blockSize);
         var levelCounts = new List<int>();
-        int n = list.Count;
+        int n = extents;
         while (n > rootCap)
         {
             int nodes = (n + blockCap - 1) / blockCap;
             levelCounts.Add(nodes);
             n = nodes;
         }
+        return levelCounts;
+    }
+
+    /// <summary>The tree blocks (below the root in the inode) a list of <paramref name="extents"/> extents needs.</summary>
+    public static int BlocksNeeded(int blockSize, int extents) => LevelCounts(blockSize, extents).Sum();
+
+    /// <summary>Lay <paramref name="list"/> out as a tree; <paramref name="treeBlocks"/> is updated to the blocks now used.</summary>
+    public static Errno Store(Ext2Node node, List<ExtentRun> list, List<ulong> treeBlocks)
+    {
+        Ext2Mount fs = node.Fs;
+        int blockCap = Ext4Extent.Capacity(fs.BlockSize);
+        List<int> levelCounts = LevelCounts(fs.BlockSize, list.Count);
         int depth = levelCounts.Count;
         if (depth > MaxDepth)
         {

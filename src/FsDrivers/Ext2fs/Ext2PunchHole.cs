@@ -22,6 +22,11 @@ internal sealed partial class Ext2Node
             return Errno.ENOTSUP;
         }
         long end = offset + length;
+        if (end > MaxFileSize)
+        {
+            // vfs_fallocate's s_maxbytes check, which every mode passes through on Linux.
+            return Errno.EFBIG;
+        }
         int shift = Fs.BlockShift;
         long firstWhole = (offset + Fs.BlockSize - 1) >> shift;
         long endWhole = end >> shift;

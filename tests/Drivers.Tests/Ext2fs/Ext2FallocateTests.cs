@@ -192,6 +192,9 @@ public class Ext2FallocateTests
             Assert.Equal(Errno.OK, Vop.Seek(f, hole, SeekWhence.Data, out long data));
             Assert.Equal((HoleAt + HoleLength) / 1024 * 1024, data);
 
+            // Past the format's largest file: EFBIG, as vfs_fallocate answers.
+            Assert.Equal(Errno.EFBIG, Vop.PunchHole(f, 1L << 48, 4096, Root));
+
             // Again over the hole and past the end: nothing more to free, the size stays.
             Assert.Equal(Errno.OK, Vop.PunchHole(f, 0, 8 << 20, Root));
             expected.AsSpan().Clear();
