@@ -67,31 +67,26 @@ public static partial class Vop
         {
             return acl is null ? Errno.OK : Errno.EACCES;
         }
-        if (name == PosixAcl.AccessName && acl is not null)
+        if (name != PosixAcl.AccessName || acl is null)
         {
-            bool equivalent = acl.IsEquivalentToMode(out uint bits);
-            uint mode = (va.Mode & ~0x1FFu) | bits;
-            if (!cred.IsRoot && !cred.InGroup(va.Gid))
-            {
-                mode &= ~S_ISGID;
-            }
-            if (mode != va.Mode)
-            {
-                VAttr change = VAttr.ForSet(VAttrMask.Mode | VAttrMask.Ctime);
-                change.Mode = mode;
-                change.Ctime = vp.Mount.Clock.Now;
-                e = vp.SetAttr(change, cred);
-                if (e != Errno.OK)
-                {
-                    return e;
-                }
-            }
-            if (equivalent)
-            {
-                acl = null;
-            }
+            return StoreAcl(vp, name, acl);
         }
-        return StoreAcl(vp, name, acl);
+        bool equivalent = acl.IsEquivalentToMode(out uint bits);
+        uint mode = (va.Mode & ~0x1FFu) | bits;
+        if (!cred.IsRoot && !cred.InGroup(va.Gid))
+        {
+            mode &= ~S_ISGID;
+        }
+        // The ACL first, as ext4_set_acl: one that cannot be stored (ENOSPC) leaves the mode as it was.
+        e = StoreAcl(vp, name, equivalent ? null : acl);
+        if (e != Errno.OK || mode == va.Mode)
+        {
+            return e;
+        }
+        VAttr change = VAttr.ForSet(VAttrMask.Mode | VAttrMask.Ctime);
+        change.Mode = mode;
+        change.Ctime = vp.Mount.Clock.Now;
+        return vp.SetAttr(change, cred);
     }
 
     /// <summary>removexattr of an ACL: the owner or root only; removing one that is not there is no error (as ext4).</summary>

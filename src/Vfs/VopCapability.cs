@@ -20,11 +20,10 @@ public static partial class Vop
         {
             return Errno.OK;
         }
+        // Any failure to read it means nothing to drop, as cap_inode_need_killpriv takes it:
+        // damaged attributes must not stop writes, truncates and chowns (the driver has
+        // logged the damage).
         Errno e = vp.GetXattr(CapabilityXattr, out _);
-        if (e is Errno.ENODATA or Errno.EOPNOTSUPP)
-        {
-            return Errno.OK;
-        }
-        return e != Errno.OK ? e : vp.RemoveXattr(CapabilityXattr);
+        return e != Errno.OK ? Errno.OK : vp.RemoveXattr(CapabilityXattr);
     }
 }

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
@@ -97,7 +96,7 @@ internal sealed partial class Ext2Node
                 return Fs.Corrupt(blk, $"bad xattr entry (inode {Number})");
             }
             string name = Ext2XattrEntry.Prefix(index)
-                + Encoding.UTF8.GetString(area.Slice(off + Ext2XattrEntry.Off.Name, nameLen));
+                + NameEncoding.GetString(area.Slice(off + Ext2XattrEntry.Off.Name, nameLen));
             items.Add(new XattrItem(name, valueBase.Slice(valueOffs, (int)valueSize).ToArray()));
             off += size;
         }
@@ -120,6 +119,11 @@ internal sealed partial class Ext2Node
                 {
                     value = i.Value;
                     return Errno.OK;
+                }
+                if (i.Value.Length == 0)
+                {
+                    // ext4_get_acl takes an empty value for no ACL.
+                    return Errno.ENODATA;
                 }
                 value = Ext2AclFormat.FromDisk(i.Value);
                 return value is not null ? Errno.OK : Fs.Corrupt((long)Din.FileAcl, $"damaged ACL {name} (inode {Number})");

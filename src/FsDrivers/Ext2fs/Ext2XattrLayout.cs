@@ -1,5 +1,5 @@
 using System.Buffers.Binary;
-using System.Text;
+using RumpFs.Vfs;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
 
 namespace RumpFs.FsDrivers.Ext2fs;
@@ -22,7 +22,7 @@ internal static class Ext2XattrLayout
             .Select(i =>
             {
                 (int index, string suffix) = Ext2XattrEntry.Split(i.Name);
-                return (Index: index, Name: Encoding.UTF8.GetBytes(suffix), i.Value);
+                return (Index: index, Name: NameEncoding.GetBytes(suffix), i.Value);
             })
             .OrderBy(x => x.Index).ThenBy(x => x.Name.Length).ThenBy(x => Convert.ToHexString(x.Name), StringComparer.Ordinal)
             .ToList();

@@ -1,4 +1,4 @@
-using System.Text;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ffs;
 
@@ -14,8 +14,8 @@ internal sealed record FfsExtAttr(byte Namespace, byte[] Name, byte[] Value)
     /// <summary>The Linux name ("user.NAME", "system.NAME"), or null for another name space.</summary>
     public string? LinuxName => Namespace switch
     {
-        UserNamespace => "user." + Encoding.UTF8.GetString(Name),
-        SystemNamespace => "system." + Encoding.UTF8.GetString(Name),
+        UserNamespace => "user." + NameEncoding.GetString(Name),
+        SystemNamespace => "system." + NameEncoding.GetString(Name),
         _ => null,
     };
 }

@@ -42,7 +42,7 @@ internal sealed partial class FfsNode
         {
             return Errno.EPERM;
         }
-        byte[] key = Encoding.UTF8.GetBytes(name[User.Length..]);
+        byte[] key = NameEncoding.GetBytes(name[User.Length..]);
         return key.Length == 0 ? Errno.EINVAL : ChangeExtAttr(FfsExtAttr.UserNamespace, key, value, mode);
     }
 

@@ -1,4 +1,3 @@
-using System.Text;
 using RumpFs.Kernel;
 using RumpFs.P2k.Protocol;
 using RumpFs.Vfs;
@@ -57,7 +56,7 @@ internal sealed partial class P2kFileSystem
         var list = new List<byte>();
         foreach (string n in names)
         {
-            list.AddRange(Encoding.UTF8.GetBytes(n));
+            list.AddRange(NameEncoding.GetBytes(n));
             list.Add(0);
         }
         ReplySized([.. list], size, reply);
