@@ -86,6 +86,38 @@ public sealed class CliAclTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// Corners where setfacl's own rules show: -b narrows group:: by the mask, a new default
+    /// ACL starts from the access ACL, -n still adds a mask named entries need, an entry named
+    /// twice keeps the last, and -x of default entries on a file does nothing.
+    /// </summary>
+    [Fact]
+    public void Setfacl_Corners_AsTheAclPackageHasThem()
+    {
+        (string[] Args, string Path)[] steps =
+        [
+            (["-m", "u:5:rw,g::r-x,m::rw-"], "f"),
+            (["-b"], "f"),
+            (["-m", "u:5:rwx,g::r-x,m::rwx"], "d"),
+            (["-d", "-m", "u:7:r"], "d"),
+            (["-n", "-m", "g:1000:---"], "g"),
+            (["--set", "u::r-x,g::r-x,o::r,u:1234:r-x,u:1234:---"], "d2"),
+            (["-x", "d:g:7"], "f"),
+        ];
+        string tree = HostTree();
+        string img = _dir.File("corners.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-d", tree, img, "8M");
+        foreach ((string[] args, string path) in steps)
+        {
+            OracleTool.RunExpect(0, "setfacl", [.. args, Path.Combine(tree, path)]);
+            _cli.Ok([img, "setfacl", .. args, "/" + path]);
+        }
+        string host = OracleTool.RunExpect(0, "sh", "-c", $"cd {tree} && getfacl -n f d g d2").Stdout;
+        Assert.Equal(host, _cli.Ok([img, "getfacl", "/f", "/d", "/g", "/d2"]).Stdout);
+        Assert.Contains("default:group::r-x", host, StringComparison.Ordinal);
+        OracleTool.RunExpect(0, "e2fsck", "-fn", img);
+    }
+
     /// <summary>put keeps a host tree's ACLs (default ACLs too) and get gives them back, as getfacl sees them on both sides.</summary>
     [Fact]
     public void PutThenGet_AclsTravelBothWays()

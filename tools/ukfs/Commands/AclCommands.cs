@@ -53,7 +53,7 @@ internal static class AclCommands
             PosixAcl? oldDefault = dflt;
             if (o.RemoveAll)
             {
-                access = new PosixAcl(access.Entries.Where(e => e.Tag is AclTag.UserObj or AclTag.GroupObj or AclTag.Other));
+                access = BaseEntries(access, masked: true);
                 dflt = null;
             }
             if (o.RemoveDefault)
@@ -64,7 +64,12 @@ internal static class AclCommands
             List<AclSpecEntry> forDefault = [.. o.Entries.Where(e => e.Default)];
             if (forDefault.Count > 0 && va.Type != VType.Directory)
             {
-                throw new UkfsException(Errno.EACCES, path, $"{path}: only directories can have default ACLs");
+                // Removing default entries from a file has nothing to remove (setfacl -x is silent there).
+                if (o.Remove is null)
+                {
+                    throw new UkfsException(Errno.EACCES, path, $"{path}: only directories can have default ACLs");
+                }
+                forDefault.Clear();
             }
             if (o.Set is not null)
             {
@@ -74,8 +79,8 @@ internal static class AclCommands
             else if (o.Modify is not null)
             {
                 access = forAccess.Count > 0 ? Modify(access, forAccess, o.NoMask) : access;
-                // A default ACL begins as the mode's three entries, as setfacl begins it.
-                dflt = forDefault.Count > 0 ? Modify(dflt ?? PosixAcl.FromMode(va.Mode), forDefault, o.NoMask) : dflt;
+                // A new default ACL begins as the access ACL's user::, group:: and other::, as setfacl begins it.
+                dflt = forDefault.Count > 0 ? Modify(dflt ?? BaseEntries(access, masked: false), forDefault, o.NoMask) : dflt;
             }
             else if (o.Remove is not null)
             {
@@ -131,14 +136,45 @@ internal static class AclCommands
         }
     }
 
+    /// <summary>
+    /// The user::, group:: and other:: entries of <paramref name="acl"/>; with
+    /// <paramref name="masked"/> the group's rights narrowed by the mask, as setfacl -b keeps
+    /// them (remove_extended_entries), so no right the mask withheld comes back.
+    /// </summary>
+    private static PosixAcl BaseEntries(PosixAcl acl, bool masked)
+    {
+        ushort mask = masked && acl.Find(AclTag.Mask) is AclEntry m ? m.Perm : (ushort)7;
+        return new PosixAcl(acl.Entries
+            .Where(e => e.Tag is AclTag.UserObj or AclTag.GroupObj or AclTag.Other)
+            .Select(e => e.Tag == AclTag.GroupObj ? e with { Perm = (ushort)(e.Perm & mask) } : e));
+    }
+
+    /// <summary>With -n no mask is recomputed, but one a named entry needs is still added, as setfacl adds it.</summary>
+    private static PosixAcl WithMaskIfNeeded(PosixAcl acl, bool noMask, List<AclSpecEntry> spec)
+    {
+        if (spec.Any(e => e.Tag == AclTag.Mask))
+        {
+            return acl;
+        }
+        bool needsMask = acl.Find(AclTag.Mask) is null && acl.Entries.Any(e => e.Tag is AclTag.User or AclTag.Group);
+        return !noMask || needsMask ? acl.WithMaskRecomputed() : acl;
+    }
+
     private static PosixAcl Build(string path, List<AclSpecEntry> spec, bool noMask, string which)
     {
-        var acl = new PosixAcl(spec.Select(e => new AclEntry(e.Tag, e.Perm!.Value, e.Id)));
+        // The same entry named twice: the last one counts, as in setfacl.
+        var entries = new List<AclEntry>();
+        foreach (AclSpecEntry e in spec)
+        {
+            entries.RemoveAll(x => x.Tag == e.Tag && x.Id == e.Id);
+            entries.Add(new AclEntry(e.Tag, e.Perm!.Value, e.Id));
+        }
+        var acl = new PosixAcl(entries);
         if (!spec.Any(e => e.Tag == AclTag.UserObj) || !spec.Any(e => e.Tag == AclTag.GroupObj) || !spec.Any(e => e.Tag == AclTag.Other))
         {
             throw new UkfsException(Errno.EINVAL, path, $"{path}: --set needs user::, group:: and other:: entries for the {which} ACL");
         }
-        return noMask || spec.Any(e => e.Tag == AclTag.Mask) ? acl : acl.WithMaskRecomputed();
+        return WithMaskIfNeeded(acl, noMask, spec);
     }
 
     private static PosixAcl Modify(PosixAcl acl, List<AclSpecEntry> spec, bool noMask)
@@ -149,8 +185,7 @@ internal static class AclCommands
             entries.RemoveAll(x => x.Tag == e.Tag && x.Id == e.Id);
             entries.Add(new AclEntry(e.Tag, e.Perm!.Value, e.Id));
         }
-        var result = new PosixAcl(entries);
-        return noMask || spec.Any(e => e.Tag == AclTag.Mask) ? result : result.WithMaskRecomputed();
+        return WithMaskIfNeeded(new PosixAcl(entries), noMask, spec);
     }
 
     private static PosixAcl Remove(string path, PosixAcl acl, List<AclSpecEntry> spec, bool noMask)
@@ -159,7 +194,6 @@ internal static class AclCommands
         {
             throw new UkfsException(Errno.EINVAL, path, $"{path}: the user::, group:: and other:: entries cannot be removed");
         }
-        var result = new PosixAcl(acl.Entries.Where(x => !spec.Any(e => e.Tag == x.Tag && e.Id == x.Id)));
-        return noMask || spec.Any(e => e.Tag == AclTag.Mask) ? result : result.WithMaskRecomputed();
+        return WithMaskIfNeeded(new PosixAcl(acl.Entries.Where(x => !spec.Any(e => e.Tag == x.Tag && e.Id == x.Id))), noMask, spec);
     }
 }
