@@ -118,6 +118,24 @@ public sealed class CliAclTests : IDisposable
         OracleTool.RunExpect(0, "e2fsck", "-fn", img);
     }
 
+    /// <summary>A stored ACL that does not parse (an unknown tag) is an error for getfacl and setfacl, not "no ACL"; setfacl does not overwrite it.</summary>
+    [Fact]
+    public void DamagedStoredAcl_IsAnError_NotAnEmptyAcl()
+    {
+        string img = _dir.File("damaged.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-O", "^metadata_csum", "-d", HostTree(), img, "8M");
+        _cli.Ok(img, "setfacl", "-m", "u:1234:r", "/f");
+        byte[] bytes = File.ReadAllBytes(img);
+        int at = bytes.AsSpan().IndexOf((ReadOnlySpan<byte>)[2, 0, 4, 0, 0xD2, 0x04, 0, 0]); // ACL_USER r-- 1234
+        Assert.True(at > 0);
+        bytes[at] = 0x40; // no such tag
+        File.WriteAllBytes(img, bytes);
+        AssertOneLineError(_cli.Fails(img, "getfacl", "/f"), "stored access ACL is damaged");
+        AssertOneLineError(_cli.Fails(img, "setfacl", "-m", "u:5:r", "/f"), "stored access ACL is damaged");
+        // Not overwritten: the damage is still there to be seen (and repaired by hand).
+        AssertOneLineError(_cli.Fails(img, "getfacl", "/f"), "stored access ACL is damaged");
+    }
+
     /// <summary>put keeps a host tree's ACLs (default ACLs too) and get gives them back, as getfacl sees them on both sides.</summary>
     [Fact]
     public void PutThenGet_AclsTravelBothWays()

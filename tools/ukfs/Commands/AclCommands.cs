@@ -107,7 +107,14 @@ internal static class AclCommands
         {
             return null;
         }
-        return PosixAcl.Parse(value, out PosixAcl? acl) == Errno.OK ? acl : null;
+        // A stored ACL that does not parse is an error, not "no ACL": getfacl would show the
+        // mode's entries and setfacl would overwrite it unseen (the kernel answers EINVAL).
+        if (PosixAcl.Parse(value, out PosixAcl? acl) != Errno.OK)
+        {
+            string which = name == PosixAcl.AccessName ? "access" : "default";
+            throw new UkfsException(Errno.EINVAL, path, $"{path}: the stored {which} ACL is damaged (getfattr -d -m - shows its bytes)");
+        }
+        return acl;
     }
 
     private static void Store(CommandContext ctx, string path, string name, PosixAcl? acl, string which)
