@@ -24,7 +24,8 @@ internal sealed partial class P2kFileSystem
             return;
         }
         bool appendOnlyWrite = !directory && IsAppendOnlyWriteUnderWriteback(vp, flags);
-        Errno e = Vop.Open(vp, appendOnlyWrite ? flags | O_APPEND : flags, Caller(request));
+        Credentials caller = Caller(request);
+        Errno e = Vop.Open(vp, appendOnlyWrite ? flags | O_APPEND : flags, caller);
         if (e == Errno.OK && !directory && (a.OpenFlags & FuseOpenIn.KillSuidGid) != 0)
         {
             e = KillSuidGid(vp);
@@ -34,7 +35,7 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        ulong fh = _handles.Add(vp, flags, Caller(request));
+        ulong fh = _handles.Add(vp, flags, caller);
         // Every change passes through this kernel mount, so cached pages stay valid across opens.
         FuseOpenOut.Write(reply.Payload, fh, directory ? 0 : appendOnlyWrite ? FuseOpenOut.DirectIo : FuseOpenOut.KeepCache);
         reply.Send(FuseOpenOut.Size);

@@ -185,7 +185,7 @@ internal sealed partial class P2kFileSystem
                 reply.Error(e);
                 return;
             }
-            ulong fh = _handles.Add(vp!, flags, Caller(request));
+            ulong fh = _handles.Add(vp!, flags, cred);
             (ulong id, ulong gen) = _nodes.Remember(vp!);
             FuseEntryOut.Write(reply.Payload, id, gen, _entryValid, _attrValid, AttrConvert.ToFuse(va));
             FuseOpenOut.Write(reply.Payload[FuseEntryOut.Size..], fh, FuseOpenOut.KeepCache);
