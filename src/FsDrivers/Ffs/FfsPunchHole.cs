@@ -15,6 +15,11 @@ internal sealed partial class FfsNode
 {
     public override Errno PunchHole(long offset, long length)
     {
+        if (offset + length > MaxFileSize)
+        {
+            // vfs_fallocate's s_maxbytes check, which every mode passes through on Linux.
+            return Errno.EFBIG;
+        }
         long size = Din.Size;
         long end = Math.Min(offset + length, size);
         if (offset >= end)

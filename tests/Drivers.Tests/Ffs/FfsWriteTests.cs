@@ -376,6 +376,7 @@ public sealed class FfsWriteTests : IDisposable
         Assert.InRange(hole, 1000, 65536);
 
         // Everything, and past the end: the block with the last byte keeps its storage.
+        Assert.Equal(Errno.EFBIG, Vop.PunchHole(f, long.MaxValue / 2, 4096, Credentials.Root));
         Assert.Equal(Errno.OK, Vop.PunchHole(f, 0, 8 << 20, Credentials.Root));
         Assert.Equal(Errno.OK, Vop.GetAttr(f, out after));
         Assert.Equal(expected.Length, after.Size);
