@@ -20,17 +20,29 @@ public static partial class Vop
         {
             return Access.Check(va, mode, cred);
         }
-        return Access.Check(va, mode, cred, LoadAcl(vp, PosixAcl.AccessName));
+        Errno e = LoadAcl(vp, PosixAcl.AccessName, out PosixAcl? acl);
+        return e != Errno.OK ? e : Access.Check(va, mode, cred, acl);
     }
 
-    /// <summary>The node's ACL of that name, or null when it has none (or one that does not parse).</summary>
-    private static PosixAcl? LoadAcl(Vnode vp, string name)
+    /// <summary>
+    /// The node's ACL of that name, null when it has none. One that cannot be read or does
+    /// not parse is an error (EINVAL for the latter, as ext4_acl_from_disk): Linux refuses
+    /// the permission check, chmod or create that needs it rather than going on as if
+    /// there were no ACL.
+    /// </summary>
+    private static Errno LoadAcl(Vnode vp, string name, out PosixAcl? acl)
     {
-        if (vp.GetXattr(name, out byte[]? value) != Errno.OK || value is null)
+        acl = null;
+        Errno e = vp.GetXattr(name, out byte[]? value);
+        if (e is Errno.ENODATA or Errno.EOPNOTSUPP || (e == Errno.OK && value is null))
         {
-            return null;
+            return Errno.OK;
         }
-        return PosixAcl.Parse(value, out PosixAcl? acl) == Errno.OK ? acl : null;
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        return PosixAcl.Parse(value, out acl) == Errno.OK ? Errno.OK : Errno.EINVAL;
     }
 
     /// <summary>
@@ -125,25 +137,36 @@ public static partial class Vop
         {
             return Errno.OK;
         }
-        PosixAcl? acl = LoadAcl(vp, PosixAcl.AccessName);
-        return acl is null ? Errno.OK : vp.SetXattr(PosixAcl.AccessName, acl.WithMode(mode).ToXattr(), XattrSetMode.Replace);
+        Errno e = LoadAcl(vp, PosixAcl.AccessName, out PosixAcl? acl);
+        return e != Errno.OK || acl is null ? e : vp.SetXattr(PosixAcl.AccessName, acl.WithMode(mode).ToXattr(), XattrSetMode.Replace);
     }
 
     /// <summary>
     /// posix_acl_create, before the node is made: with a default ACL on the parent the new
     /// node's permission bits are narrowed by it (the umask is not applied) and the ACLs it
-    /// inherits are returned; without one the umask applies.
+    /// inherits are returned; without one the umask applies. A parent's default ACL that
+    /// cannot be read refuses the create (nothing is made), as posix_acl_create does.
     /// </summary>
-    private static (PosixAcl? Access, PosixAcl? Default) InheritAcls(Vnode dvp, VType type, ref uint mode, uint umask)
+    private static Errno InheritAcls(Vnode dvp, VType type, ref uint mode, uint umask, out (PosixAcl? Access, PosixAcl? Default) acls)
     {
-        PosixAcl? parent = type == VType.Symlink || !dvp.Mount.HasPosixAcls ? null : LoadAcl(dvp, PosixAcl.DefaultName);
+        acls = (null, null);
+        PosixAcl? parent = null;
+        if (type != VType.Symlink && dvp.Mount.HasPosixAcls)
+        {
+            Errno e = LoadAcl(dvp, PosixAcl.DefaultName, out parent);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+        }
         if (parent is null)
         {
             mode &= ~(umask & 0x1FFu);
-            return (null, null);
+            return Errno.OK;
         }
         PosixAcl access = parent.Inherit(ref mode);
-        return (access.IsEquivalentToMode(out _) ? null : access, type == VType.Directory ? parent : null);
+        acls = (access.IsEquivalentToMode(out _) ? null : access, type == VType.Directory ? parent : null);
+        return Errno.OK;
     }
 
     /// <summary>Give a node just made the ACLs it inherited.</summary>

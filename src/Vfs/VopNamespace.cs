@@ -109,7 +109,11 @@ public static partial class Vop
                 return e;
             }
             mode &= 0xFFF;
-            (PosixAcl? Access, PosixAcl? Default) acls = InheritAcls(dvp, type, ref mode, umask);
+            e = InheritAcls(dvp, type, ref mode, umask, out (PosixAcl? Access, PosixAcl? Default) acls);
+            if (e != Errno.OK)
+            {
+                return e;
+            }
             var va = new VAttr
             {
                 Type = type,

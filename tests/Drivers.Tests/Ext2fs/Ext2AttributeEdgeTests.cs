@@ -111,6 +111,66 @@ public partial class Ext2AttributeEdgeTests
         }
     }
 
+    /// <summary>
+    /// A stored ACL that does not parse refuses what needs it, as Linux's check_acl,
+    /// posix_acl_create and posix_acl_chmod do (EINVAL), instead of being taken for no ACL:
+    /// a create under a damaged default ACL makes nothing, a stranger's access check and a
+    /// chmod fail.
+    /// </summary>
+    [Fact]
+    public void DamagedStoredAcls_RefuseWhatNeedsThem()
+    {
+        using var scratch = new ScratchDir();
+        string image = ImageWithFile(scratch, "256", "^metadata_csum");
+        byte[] withStranger = new PosixAcl([
+            new AclEntry(AclTag.UserObj, 7, PosixAcl.UndefinedId), new AclEntry(AclTag.User, 4, 1234),
+            new AclEntry(AclTag.GroupObj, 5, PosixAcl.UndefinedId), new AclEntry(AclTag.Mask, 5, PosixAcl.UndefinedId),
+            new AclEntry(AclTag.Other, 0, PosixAcl.UndefinedId)]).ToXattr();
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Mkdir(root!, "d", 0x1ED, Root, out Vnode? d));
+            Assert.Equal(Errno.OK, Vop.SetXattr(d!, PosixAcl.DefaultName, withStranger, XattrSetMode.Any, Root));
+            Assert.Equal(Errno.OK, Vop.SetXattr(d!, PosixAcl.AccessName, withStranger, XattrSetMode.Any, Root));
+            d!.Release();
+            root!.Release();
+        }
+        finally
+        {
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        // Both stored ACLs: the ACL_USER r-- 1234 entry gets a tag no ACL has.
+        byte[] bytes = File.ReadAllBytes(image);
+        byte[] entry = [2, 0, 4, 0, 0xD2, 0x04, 0, 0];
+        int damaged = 0;
+        for (int at = bytes.AsSpan().IndexOf(entry); at >= 0; at = bytes.AsSpan().IndexOf(entry))
+        {
+            bytes[at] = 0x40;
+            damaged++;
+        }
+        Assert.Equal(2, damaged);
+        File.WriteAllBytes(image, bytes);
+
+        m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Vnode d = Ext2Fixture.Resolve(m, "d");
+            Assert.Equal(Errno.EINVAL, Vop.Mkdir(d, "sub", 0x1ED, Root, out _));
+            Assert.Equal(Errno.ENOENT, Vop.Lookup(d, "sub", Root, out _));
+            var stranger = new Credentials(1234, 1234);
+            Assert.Equal(Errno.EINVAL, Vop.CheckAccess(d, AccessMode.Read, stranger));
+            VAttr chmod = VAttr.ForSet(VAttrMask.Mode);
+            chmod.Mode = 0x1C0;
+            Assert.Equal(Errno.EINVAL, Vop.SetAttr(d, chmod, Root));
+            d.Release();
+        }
+        finally
+        {
+            m.Unmount(force: true);
+        }
+    }
+
     /// <summary>An access ACL too large for the attribute space is ENOSPC, and the mode stays (ext4_set_acl stores first).</summary>
     [Fact]
     public void AnAclThatCannotBeStored_LeavesTheMode()
