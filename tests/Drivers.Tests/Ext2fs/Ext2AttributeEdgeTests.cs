@@ -209,8 +209,7 @@ public partial class Ext2AttributeEdgeTests
     {
         using var scratch = new ScratchDir();
         string image = ImageWithFile(scratch, "128");
-        string stat = OracleTool.RunExpect(0, "debugfs", "-R", "stat f", image).Stdout;
-        long block = long.Parse(Regex.Match(stat, @"File ACL: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        long block = Ext2Oracle.AttributeBlockOf(image, "f");
         Patch(image, (block * 1024) + 32 + 4, 1, 0, 0, 0); // the first entry's e_value_inum
         Mount m = Ext2Fixture.MountImage(image, readOnly: false);
         try

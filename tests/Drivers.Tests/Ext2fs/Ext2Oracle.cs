@@ -13,6 +13,14 @@ internal static class Ext2Oracle
         Assert.True(r.ExitCode == 0, "e2fsck -fn is not clean\n" + r.Transcript);
     }
 
+    /// <summary>The attribute block (i_file_acl) of <paramref name="path"/> as debugfs reports it; 0 for none.</summary>
+    public static long AttributeBlockOf(string image, string path)
+    {
+        string stat = OracleTool.RunExpect(0, "debugfs", "-R", $"stat {path}", image).Stdout;
+        return long.Parse(System.Text.RegularExpressions.Regex.Match(stat, @"File ACL: (\d+)").Groups[1].Value,
+            System.Globalization.CultureInfo.InvariantCulture);
+    }
+
     public static bool CanLoopMount =>
         Environment.UserName == "root" && File.Exists("/dev/loop-control") && File.Exists("/proc/filesystems")
         && File.ReadAllText("/proc/filesystems").Contains("ext4", StringComparison.Ordinal);

@@ -1,5 +1,3 @@
-using System.Globalization;
-using System.Text.RegularExpressions;
 using RumpFs.Drivers.Tests.Fsck;
 using RumpFs.Kernel;
 using RumpFs.TestSupport;
@@ -13,20 +11,11 @@ namespace RumpFs.Drivers.Tests.Ext2fs;
 /// whose inodes have no spare space. e2fsck checks each block's reference count against the
 /// files naming it and each file's i_blocks; debugfs shows which block each file names.
 /// </summary>
-public partial class Ext2XattrSharingTests
+public class Ext2XattrSharingTests
 {
     private static readonly Credentials Root = Credentials.Root;
 
     private static readonly byte[] Big = [.. Enumerable.Range(0, 300).Select(i => (byte)i)];
-
-    [GeneratedRegex(@"File ACL: (\d+)")]
-    private static partial Regex FileAclLine();
-
-    private static long AttributeBlockOf(string image, string path)
-    {
-        string stat = OracleTool.RunExpect(0, "debugfs", "-R", $"stat {path}", image).Stdout;
-        return long.Parse(FileAclLine().Match(stat).Groups[1].Value, CultureInfo.InvariantCulture);
-    }
 
     private static long FreeBlocks(Mount m)
     {
@@ -85,11 +74,11 @@ public partial class Ext2XattrSharingTests
             Assert.Equal(Errno.OK, m.Unmount());
         }
         Ext2CheckImages.AssertBothClean(image);
-        long shared = AttributeBlockOf(image, "f0");
+        long shared = Ext2Oracle.AttributeBlockOf(image, "f0");
         Assert.NotEqual(0, shared);
         for (int i = 1; i < Files; i++)
         {
-            Assert.Equal(i == 5, AttributeBlockOf(image, $"f{i}") != shared);
+            Assert.Equal(i == 5, Ext2Oracle.AttributeBlockOf(image, $"f{i}") != shared);
         }
         Assert.Contains("user.tag (3) = \"own\"", OracleTool.RunExpect(0, "debugfs", "-R", "stat f5", image).Stdout, StringComparison.Ordinal);
 
@@ -129,7 +118,7 @@ public partial class Ext2XattrSharingTests
         OracleTool.RunExpect(0, "setfattr", "-n", "user.big", "-v", "0x" + Convert.ToHexStringLower(Big), host);
         string image = scratch.File("mke2fs.img");
         OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-I", "128", "-d", tree, image, "8M");
-        long block = AttributeBlockOf(image, "a");
+        long block = Ext2Oracle.AttributeBlockOf(image, "a");
         Assert.NotEqual(0, block);
 
         Mount m = Ext2Fixture.MountImage(image, readOnly: false);
@@ -150,7 +139,7 @@ public partial class Ext2XattrSharingTests
             Assert.Equal(Errno.OK, m.Unmount());
         }
         Ext2Oracle.AssertFsckClean(image);
-        Assert.Equal(block, AttributeBlockOf(image, "b"));
+        Assert.Equal(block, Ext2Oracle.AttributeBlockOf(image, "b"));
     }
 
     /// <summary>Files made under a directory with a default ACL inherit identical ACLs: with 128-byte inodes they share one block.</summary>
@@ -187,6 +176,6 @@ public partial class Ext2XattrSharingTests
             Assert.Equal(Errno.OK, m.Unmount());
         }
         Ext2CheckImages.AssertBothClean(image);
-        Assert.Equal(AttributeBlockOf(image, "d/f0"), AttributeBlockOf(image, "d/f19"));
+        Assert.Equal(Ext2Oracle.AttributeBlockOf(image, "d/f0"), Ext2Oracle.AttributeBlockOf(image, "d/f19"));
     }
 }
