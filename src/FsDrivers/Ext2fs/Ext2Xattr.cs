@@ -76,29 +76,59 @@ internal sealed partial class Ext2Node
         return Errno.OK;
     }
 
-    /// <summary>Entries from <paramref name="off"/> of <paramref name="area"/>; values are relative to <paramref name="valueBase"/>.</summary>
+    /// <summary>
+    /// Entries from <paramref name="off"/> of <paramref name="area"/>; values are relative to
+    /// <paramref name="valueBase"/>. Checked as the kernel's check_xattrs checks them before
+    /// use: the names end with an end-of-entries word inside the area, no name holds a NUL,
+    /// no value lives in an inode of its own (ea_inode is not supported), and every value
+    /// lies after that word and inside the area, so a value can never be read as a name.
+    /// </summary>
     private Errno ParseEntries(ReadOnlySpan<byte> area, int off, ReadOnlySpan<byte> valueBase, List<XattrItem> items, long blk)
     {
-        while (off + 4 <= area.Length && Ext2XattrEntry.U32(area, off) != 0)
+        int namesEnd = off;
+        while (namesEnd + 4 <= area.Length && Ext2XattrEntry.U32(area, namesEnd) != 0)
         {
-            if (off + Ext2XattrEntry.EntryHeaderSize > area.Length)
+            if (namesEnd + Ext2XattrEntry.EntryHeaderSize > area.Length)
             {
                 return Fs.Corrupt(blk, $"xattr entry past the end (inode {Number})");
             }
+            int nameLen = area[namesEnd + Ext2XattrEntry.Off.NameLen];
+            int next = namesEnd + Ext2XattrEntry.EntrySize(nameLen);
+            if (next + 4 > area.Length)
+            {
+                return Fs.Corrupt(blk, $"xattr name out of bounds (inode {Number})");
+            }
+            if (area.Slice(namesEnd + Ext2XattrEntry.Off.Name, nameLen).Contains((byte)0))
+            {
+                return Fs.Corrupt(blk, $"bad xattr name length (inode {Number})");
+            }
+            namesEnd = next;
+        }
+        if (namesEnd + 4 > area.Length)
+        {
+            return Fs.Corrupt(blk, $"xattr entries without an end (inode {Number})");
+        }
+        // Where values may start, in valueBase's offsets (both spans end at the same byte).
+        int firstValue = namesEnd + 4 - (area.Length - valueBase.Length);
+        for (; off < namesEnd; off += Ext2XattrEntry.EntrySize(area[off + Ext2XattrEntry.Off.NameLen]))
+        {
             int nameLen = area[off + Ext2XattrEntry.Off.NameLen];
             int index = area[off + Ext2XattrEntry.Off.NameIndex];
             int valueOffs = Ext2XattrEntry.U16(area, off + Ext2XattrEntry.Off.ValueOffs);
             uint valueInum = Ext2XattrEntry.U32(area, off + Ext2XattrEntry.Off.ValueInum);
             uint valueSize = Ext2XattrEntry.U32(area, off + Ext2XattrEntry.Off.ValueSize);
-            int size = Ext2XattrEntry.EntrySize(nameLen);
-            if (off + size > area.Length || valueInum != 0 || valueOffs + (long)valueSize > valueBase.Length)
+            if (valueInum != 0)
             {
-                return Fs.Corrupt(blk, $"bad xattr entry (inode {Number})");
+                return Fs.Corrupt(blk, $"xattr value in inode {valueInum} without the ea_inode feature (inode {Number})");
+            }
+            if (valueSize != 0
+                && (valueOffs < firstValue || valueOffs + (((long)valueSize + 3) & ~3L) > valueBase.Length))
+            {
+                return Fs.Corrupt(blk, $"xattr value out of bounds or over the names (inode {Number})");
             }
             string name = Ext2XattrEntry.Prefix(index)
                 + NameEncoding.GetString(area.Slice(off + Ext2XattrEntry.Off.Name, nameLen));
-            items.Add(new XattrItem(name, valueBase.Slice(valueOffs, (int)valueSize).ToArray()));
-            off += size;
+            items.Add(new XattrItem(name, valueSize == 0 ? [] : valueBase.Slice(valueOffs, (int)valueSize).ToArray()));
         }
         return Errno.OK;
     }

@@ -11,8 +11,6 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// </summary>
 internal static class Ext2XattrLayout
 {
-    private const int NameHashShift = 5;
-    private const int ValueHashShift = 16;
     private const int BlockHashShift = 16;
 
     /// <summary>False when the attributes do not fit.</summary>
@@ -46,29 +44,12 @@ internal static class Ext2XattrLayout
             e[Ext2XattrEntry.Off.NameIndex] = (byte)x.Index;
             BinaryPrimitives.WriteUInt16LittleEndian(e[Ext2XattrEntry.Off.ValueOffs..], (ushort)(x.Value.Length == 0 ? 0 : valueEnd - valueBase));
             BinaryPrimitives.WriteUInt32LittleEndian(e[Ext2XattrEntry.Off.ValueSize..], (uint)x.Value.Length);
-            BinaryPrimitives.WriteUInt32LittleEndian(e[Ext2XattrEntry.Off.Hash..], EntryHash(x.Name, region.Slice(valueEnd, padded), x.Value.Length));
+            BinaryPrimitives.WriteUInt32LittleEndian(e[Ext2XattrEntry.Off.Hash..], Ext2XattrEntry.EntryHash(x.Name, region.Slice(valueEnd, padded), x.Value.Length, signedChars: false));
             x.Name.CopyTo(e[Ext2XattrEntry.Off.Name..]);
             off += e.Length;
         }
         region.Slice(off, 4).Clear();
         return true;
-    }
-
-    private static uint EntryHash(ReadOnlySpan<byte> name, ReadOnlySpan<byte> paddedValue, int valueSize)
-    {
-        uint hash = 0;
-        foreach (byte c in name)
-        {
-            hash = (hash << NameHashShift) ^ (hash >> (32 - NameHashShift)) ^ c;
-        }
-        if (valueSize != 0)
-        {
-            for (int i = 0; i + 4 <= paddedValue.Length; i += 4)
-            {
-                hash = (hash << ValueHashShift) ^ (hash >> (32 - ValueHashShift)) ^ BinaryPrimitives.ReadUInt32LittleEndian(paddedValue[i..]);
-            }
-        }
-        return hash;
     }
 
     /// <summary>Header of an attribute block: magic, one reference, one block, the block hash, the checksum.</summary>

@@ -162,6 +162,7 @@ internal sealed partial class Ext2CheckRun
             Finish(w);
             return;
         }
+        CheckInodeXattrArea(w);
         _type[ino] = type;
         _links[ino] = din.LinksCount;
         bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
@@ -440,6 +441,17 @@ internal sealed partial class Ext2CheckRun
             w.Changed = true;
             return;
         }
+        string? fault = Ext2XattrAreaRules.CheckBlock(data, ValueInodeFault);
+        if (fault is not null)
+        {
+            // e2fsck clears the pointer; pass 5 frees the block unless another inode keeps it.
+            Error(Pass1, Ino(w.Ino), $"extended attribute block {acl} {fault}; cleared");
+            w.Din.FileAcl = 0;
+            w.Changed = true;
+            return;
+        }
+        // The checksum is judged only once the contents pass, as e2fsck's "passes checks,
+        // but checksum does not match" does.
         if (_v.MetadataCsum && BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum))
             != Ext2XattrEntry.BlockChecksum(data, acl, _v.CsumSeed))
         {

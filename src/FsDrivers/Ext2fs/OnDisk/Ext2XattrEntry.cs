@@ -68,6 +68,36 @@ internal static class Ext2XattrEntry
         return (best, name[s_prefixes[best].Length..]);
     }
 
+    private const int NameHashShift = 5;
+    private const int ValueHashShift = 16;
+
+    /// <summary>
+    /// e_hash of an entry (ext4_xattr_hash_entry): the name's bytes, then the value's
+    /// little-endian words (padding included, zeros past <paramref name="paddedValue"/>).
+    /// Old kernels hashed the name as signed chars; e2fsck accepts either.
+    /// </summary>
+    public static uint EntryHash(ReadOnlySpan<byte> name, ReadOnlySpan<byte> paddedValue, int valueSize, bool signedChars)
+    {
+        uint hash = 0;
+        foreach (byte c in name)
+        {
+            uint ch = signedChars ? (uint)(sbyte)c : c;
+            hash = (hash << NameHashShift) ^ (hash >> (32 - NameHashShift)) ^ ch;
+        }
+        if (valueSize != 0)
+        {
+            Span<byte> word = stackalloc byte[4];
+            for (int i = 0; i < ((valueSize + 3) & ~3); i += 4)
+            {
+                word.Clear();
+                ReadOnlySpan<byte> have = i < paddedValue.Length ? paddedValue[i..Math.Min(i + 4, paddedValue.Length)] : [];
+                have.CopyTo(word);
+                hash = (hash << ValueHashShift) ^ (hash >> (32 - ValueHashShift)) ^ BinaryPrimitives.ReadUInt32LittleEndian(word);
+            }
+        }
+        return hash;
+    }
+
     public static int EntrySize(int nameLen) => (EntryHeaderSize + nameLen + 3) & ~3;
 
     public static uint U32(ReadOnlySpan<byte> b, int off) => BinaryPrimitives.ReadUInt32LittleEndian(b[off..]);
