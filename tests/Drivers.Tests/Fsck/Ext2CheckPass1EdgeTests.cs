@@ -203,4 +203,31 @@ public sealed class Ext2CheckPass1EdgeTests : IDisposable
         Debugfs(img, "set_bg 0 flags 1");
         RepairRoundTrip(img);
     }
+
+    /// <summary>
+    /// A pre-1970 time stored by an old kernel (negative seconds, both epoch bits set) reads
+    /// as a date past 2310. e2fsck lets "no" stand (-n exits 0) and -y clears the epoch bits;
+    /// ours does the same, leaving the other bits of the extra field (nanoseconds) alone.
+    /// </summary>
+    [Fact]
+    public void Check_PreEpochTimeWithBothEpochBits_NotDamageButYesClearsThem()
+    {
+        string img = _dir.File("epoch.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-I", "256", img, "8M");
+        string host = _dir.File("epoch-content");
+        File.WriteAllText(host, "old\n");
+        Debugfs(img, $"write {host} f");
+        Debugfs(img, "sif f mtime 0x80000010");
+        Debugfs(img, "sif f mtime_extra 7");
+        ToolResult oracle = E2fsck(img);
+        Assert.True(oracle.ExitCode == 0 && oracle.Stdout.Contains("likely pre-1970", StringComparison.Ordinal), oracle.Transcript);
+        CheckReport before = Check(img, repair: false);
+        Assert.True(before.ExitCode == 0, Describe(before));
+        Assert.Contains(before.Findings, f => f.Severity == CheckSeverity.Note && f.Message.Contains("pre-1970", StringComparison.Ordinal));
+        CheckReport fix = Check(img, repair: true);
+        Assert.True(fix.ExitCode == 1, Describe(fix));
+        Assert.Contains("mtime: 0x80000010:00000004", DebugfsRead(img, "stat f"), StringComparison.Ordinal);
+        Assert.DoesNotContain("pre-1970", E2fsck(img).Stdout, StringComparison.Ordinal);
+        AssertBothClean(img);
+    }
 }

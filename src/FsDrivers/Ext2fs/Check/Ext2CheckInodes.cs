@@ -163,6 +163,7 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         CheckInodeXattrArea(w);
+        CheckNegativeEpochTimes(w);
         _type[ino] = type;
         _links[ino] = din.LinksCount;
         bool inline = (din.Flags & Ext2Dinode.FlagInlineData) != 0 && _v.InlineData;
