@@ -217,15 +217,17 @@ internal sealed partial class Ext2Mount
     /// <summary>
     /// Allocate up to <paramref name="count"/> contiguous blocks, as near
     /// <paramref name="goal"/> as possible. ENOSPC when none is free, or when only the
-    /// reserved blocks are left and the caller may not use them.
+    /// reserved blocks are left and the caller may not use them. Only
+    /// <paramref name="fromPool"/> allocations (ext4's EXT4_MB_USE_RESERVED: tree blocks for
+    /// converting or splitting extents) may take the reserved pool, and the root reserve too.
     /// </summary>
-    public Errno AllocBlocks(ulong goal, int count, out ulong start, out int got)
+    public Errno AllocBlocks(ulong goal, int count, out ulong start, out int got, bool fromPool = false)
     {
         start = 0;
         got = 0;
         lock (AllocLock)
         {
-            ulong usable = UsableFreeBlocks(CallerCredentials.Current);
+            ulong usable = fromPool ? Sb.FreeBlocksCount : UsableFreeBlocks(CallerCredentials.Current);
             if (usable == 0)
             {
                 return Errno.ENOSPC;
@@ -304,18 +306,19 @@ internal sealed partial class Ext2Mount
     }
 
     /// <summary>
-    /// Free blocks <paramref name="cred"/> may take (ext4_has_free_clusters): all of them for
-    /// root, for s_def_resuid and for members of s_def_resgid (unless that is group 0);
-    /// for anyone else what is left above s_r_blocks_count. Called under AllocLock.
+    /// Free blocks <paramref name="cred"/> may take (ext4_has_free_clusters): all but the
+    /// reserved pool for root, for s_def_resuid and for members of s_def_resgid (unless that
+    /// is group 0); for anyone else what is left above s_r_blocks_count and the pool.
+    /// Called under AllocLock.
     /// </summary>
     private ulong UsableFreeBlocks(Credentials cred)
     {
         ulong free = Sb.FreeBlocksCount;
-        if (cred.IsRoot || cred.Uid == Sb.DefResuid || (Sb.DefResgid != 0 && cred.InGroup(Sb.DefResgid)))
+        ulong reserved = ReservedPool;
+        if (!(cred.IsRoot || cred.Uid == Sb.DefResuid || (Sb.DefResgid != 0 && cred.InGroup(Sb.DefResgid))))
         {
-            return free;
+            reserved += Sb.ReservedBlocksCount;
         }
-        ulong reserved = Sb.ReservedBlocksCount;
         return free > reserved ? free - reserved : 0;
     }
 

@@ -499,14 +499,14 @@ internal sealed partial class Ext2Node
     /// every new extent. The blocks join the file's tree blocks, which the write-back reuses
     /// first and frees when the tree turns out smaller.
     /// </summary>
-    private Errno ReserveTreeBlocks(int extents, List<ExtentRun> list)
+    private Errno ReserveTreeBlocks(int extents, List<ExtentRun> list, bool fromPool = false)
     {
         _treeBlocks ??= [];
         int needed = Ext2ExtentTree.BlocksNeeded(Fs.BlockSize, extents);
         while (_treeBlocks.Count < needed)
         {
             ulong goal = _treeBlocks.Count > 0 ? _treeBlocks[^1] + 1 : list.Count > 0 ? list[0].Physical : Fs.GoalForInode(Number);
-            Errno e = Fs.AllocBlocks(goal, 1, out ulong blk, out _);
+            Errno e = Fs.AllocBlocks(goal, 1, out ulong blk, out _, fromPool);
             if (e != Errno.OK)
             {
                 return e;
@@ -549,7 +549,9 @@ internal sealed partial class Ext2Node
         {
             return Errno.OK;
         }
-        e = ReserveTreeBlocks(list.Count + 2, list);
+        // A write into preallocated space must not fail for want of a tree block: the
+        // kernel takes those from its reserved pool (EXT4_GET_BLOCKS_METADATA_NOFAIL).
+        e = ReserveTreeBlocks(list.Count + 2, list, fromPool: true);
         if (e != Errno.OK)
         {
             return e;

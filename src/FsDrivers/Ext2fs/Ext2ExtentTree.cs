@@ -135,7 +135,9 @@ internal static class Ext2ExtentTree
         while (blocks.Count < needed)
         {
             ulong goal = blocks.Count > 0 ? blocks[^1] + 1 : (list.Count > 0 ? list[0].Physical : fs.GoalForInode(node.Number));
-            Errno e = fs.AllocBlocks(goal, 1, out ulong nb, out _);
+            // Growth reserved its tree blocks already; what is still needed here comes from
+            // cutting extents (a punched hole), which the kernel lets take the reserved pool.
+            Errno e = fs.AllocBlocks(goal, 1, out ulong nb, out _, fromPool: true);
             if (e != Errno.OK)
             {
                 // Undo the blocks taken in this call.

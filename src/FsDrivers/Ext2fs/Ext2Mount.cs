@@ -171,7 +171,7 @@ internal sealed partial class Ext2Mount : Mount
                 FragmentSize = BlockSize,
                 Blocks = (long)(BlocksCount - Overhead),
                 BlocksFree = (long)free,
-                BlocksAvailable = (long)(free > reserved ? free - reserved : 0),
+                BlocksAvailable = (long)(free > reserved + ReservedPool ? free - reserved - ReservedPool : 0),
                 Files = Sb.InodesCount,
                 FilesFree = Sb.FreeInodesCount,
                 FilesAvailable = Sb.FreeInodesCount,
@@ -185,6 +185,12 @@ internal sealed partial class Ext2Mount : Mount
 
     /// <summary>Blocks used by the file system's own structures (statfs leaves them out, as Linux's "bsddf").</summary>
     internal ulong Overhead { get; set; }
+
+    /// <summary>
+    /// Free blocks only tree blocks for converting and splitting extents may take (ext4's
+    /// s_resv_clusters): a write into preallocated space still succeeds on a full file system.
+    /// </summary>
+    internal ulong ReservedPool { get; set; }
 
     public override Errno Sync()
     {

@@ -104,6 +104,7 @@ internal static class Ext2VfsOps
             return e;
         }
         m.Overhead = ComputeOverhead(m);
+        m.ReservedPool = ReservedPoolSize(m);
         e = m.Root(out Vnode? root);
         if (e != Errno.OK)
         {
@@ -210,7 +211,10 @@ internal static class Ext2VfsOps
         return Errno.OK;
     }
 
-    /// <summary>Superblock copies, descriptor tables, bitmaps and inode tables (statfs leaves them out).</summary>
+    /// <summary>
+    /// Superblock copies, descriptor tables, bitmaps, inode tables and an internal journal
+    /// (statfs leaves them out, as ext4_calculate_overhead counts them).
+    /// </summary>
     private static ulong ComputeOverhead(Ext2Mount m)
     {
         ulong itBlocks = ((ulong)m.Sb.InodesPerGroup * (ulong)m.InodeSize + (ulong)m.BlockSize - 1) / (ulong)m.BlockSize;
@@ -219,8 +223,21 @@ internal static class Ext2VfsOps
         {
             total += m.SuperAndGdtBlocks(g) + 2 + itBlocks;
         }
+        if ((m.Sb.FeatureCompat & Ext2Features.CompatHasJournal) != 0 && m.Sb.JournalInum != 0
+            && Ext2Node.ReadDinode(m, m.Sb.JournalInum, out Ext2Dinode? journal) == Errno.OK && journal!.Size > 0)
+        {
+            total += (ulong)journal.Size >> m.BlockShift;
+        }
         return Math.Min(total, m.BlocksCount);
     }
+
+    /// <summary>
+    /// ext4's reserved pool (ext4_calculate_resv_clusters): 2 % of the blocks, at most 4096,
+    /// kept for the tree blocks that converting or splitting extents needs on a full file
+    /// system. None without extents, where no such need arises.
+    /// </summary>
+    private static ulong ReservedPoolSize(Ext2Mount m) =>
+        (m.Sb.FeatureIncompat & Ext2Features.IncompatExtents) == 0 ? 0 : Math.Min(m.BlocksCount / 50, 4096);
 
     /// <summary>
     /// Read-write mount: process orphans (the orphan file is checked before anything is

@@ -77,4 +77,70 @@ public class Ext2FullDiskTests
             ro.Unmount();
         }
     }
+
+    /// <summary>
+    /// Writes into preallocated space on a full ext4 split its unwritten extent, and the tree
+    /// then needs blocks of its own: they come from the reserved pool, as the kernel takes
+    /// them (EXT4_GET_BLOCKS_METADATA_NOFAIL), so every such write succeeds, even root's
+    /// after the rest of the disk is gone; statfs shows the pool as free but not available.
+    /// </summary>
+    [Fact]
+    public void WritesIntoPreallocatedSpace_OnAFullDisk_TakeTheirTreeBlocksFromThePool()
+    {
+        using var scratch = new ScratchDir();
+        string image = scratch.File("prealloc.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-m", "0", image, "16M");
+        const int Blocks = 200;
+        Mount m = Ext2Fixture.MountImage(image, readOnly: false);
+        try
+        {
+            Assert.Equal(Errno.OK, m.Root(out Vnode? root));
+            Assert.Equal(Errno.OK, Vop.Create(root!, "pre", 0x1A4, Root, out Vnode? pre));
+            Assert.Equal(Errno.OK, Vop.Allocate(pre!, 0, Blocks * 1024));
+            Assert.Equal(Errno.OK, Vop.Create(root!, "fill", 0x1A4, Root, out Vnode? fill));
+            long at = 0;
+            Errno e;
+            do
+            {
+                e = Vop.Write(fill!, at, new byte[64 * 1024], Root, out int n);
+                at += n;
+            }
+            while (e == Errno.OK);
+            Assert.Equal(Errno.ENOSPC, e);
+            Assert.Equal(Errno.OK, Vop.Statvfs(m, out StatVfs full));
+            Assert.Equal(0, full.BlocksAvailable);
+            Assert.True(full.BlocksFree > 0, "the pool should still be free");
+
+            // Every other block: each write cuts the unwritten extent, 100 extents in all,
+            // far more than the inode's four.
+            for (int b = 0; b < Blocks; b += 2)
+            {
+                byte[] data = new byte[1024];
+                Array.Fill(data, (byte)(b + 1));
+                Assert.Equal(Errno.OK, Vop.Write(pre!, b * 1024L, data, Root, out int n));
+                Assert.Equal(1024, n);
+            }
+            pre!.Release();
+            fill!.Release();
+            root!.Release();
+            Assert.Equal(Errno.OK, m.Unmount());
+        }
+        finally
+        {
+            if (!m.IsUnmounted)
+            {
+                m.Unmount(force: true);
+            }
+        }
+        Ext2Oracle.AssertFsckClean(image);
+        string dumped = scratch.File("pre.out");
+        OracleTool.RunExpect(0, "debugfs", "-R", $"dump pre {dumped}", image);
+        byte[] back = File.ReadAllBytes(dumped);
+        Assert.Equal(Blocks * 1024, back.Length);
+        for (int b = 0; b < Blocks; b++)
+        {
+            byte want = b % 2 == 0 ? (byte)(b + 1) : (byte)0;
+            Assert.True(back.AsSpan(b * 1024, 1024).IndexOfAnyExcept(want) < 0, $"block {b} should hold {want}");
+        }
+    }
 }

@@ -30,11 +30,30 @@ internal static class Ext2Oracle
     /// root (lost+found excluded) with "d", "l:target" or "f:sha256". Null when loop mounts are
     /// not available here.
     /// </summary>
-    public static SortedDictionary<string, string>? KernelTree(string image)
+    public static SortedDictionary<string, string>? KernelTree(string image) =>
+        WithKernelMount(image, mnt =>
+        {
+            var tree = new SortedDictionary<string, string>(StringComparer.Ordinal);
+            Walk(mnt, mnt, tree);
+            return tree;
+        });
+
+    /// <summary>The kernel's statfs of the image (f_blocks, f_bfree, f_bavail), read-only; null without loop mounts.</summary>
+    public static (long Blocks, long Free, long Available)? KernelStatfs(string image) =>
+        WithKernelMount<(long, long, long)?>(image, mnt =>
+        {
+            string[] f = OracleTool.RunExpect(0, "stat", "-f", "-c", "%b %f %a", mnt).Stdout.Split(' ', StringSplitOptions.TrimEntries);
+            return (long.Parse(f[0], System.Globalization.CultureInfo.InvariantCulture),
+                long.Parse(f[1], System.Globalization.CultureInfo.InvariantCulture),
+                long.Parse(f[2], System.Globalization.CultureInfo.InvariantCulture));
+        });
+
+    /// <summary><paramref name="look"/> at the image mounted read-only by the kernel's ext4 driver; default when loop mounts are not available.</summary>
+    private static T? WithKernelMount<T>(string image, Func<string, T> look)
     {
         if (!CanLoopMount)
         {
-            return null;
+            return default;
         }
         string mnt = Path.Combine(Path.GetTempPath(), $"rumpfs-ext2-kmount-{Guid.NewGuid():N}");
         Directory.CreateDirectory(mnt);
@@ -45,15 +64,13 @@ internal static class Ext2Oracle
             if (m.Stderr.Contains("permission denied", StringComparison.OrdinalIgnoreCase)
                 || m.Stderr.Contains("failed to setup loop", StringComparison.OrdinalIgnoreCase))
             {
-                return null;
+                return default;
             }
             Assert.Fail("kernel mount failed\n" + m.Transcript);
         }
         try
         {
-            var tree = new SortedDictionary<string, string>(StringComparer.Ordinal);
-            Walk(mnt, mnt, tree);
-            return tree;
+            return look(mnt);
         }
         finally
         {

@@ -71,6 +71,12 @@ public sealed class Ext2ReserveTests : IDisposable
         }
     }
 
+    /// <summary>
+    /// The blocks nobody's writes may take on these 4 MiB images: ext4's reserved pool,
+    /// 2 % of the 4096 blocks (ext4_calculate_resv_clusters); none without extents.
+    /// </summary>
+    private static long PoolOf(string fsType) => fsType == "ext4" ? 4096 / 50 : 0;
+
     private static StatVfs Stat(Mount mp)
     {
         Assert.Equal(Errno.OK, Vop.Statvfs(mp, out StatVfs st));
@@ -104,10 +110,10 @@ public sealed class Ext2ReserveTests : IDisposable
             Assert.Equal(Errno.ENOSPC, Vop.Write(big, size, "x"u8, s_user, out _));
             Assert.Equal(reserve, Stat(mp).BlocksFree);
 
-            // Root may use the reserve, to the last block.
+            // Root may use the reserve, to the last block but ext4's reserved pool.
             Assert.Equal(Errno.OK, TryMkdir(mp, "/u/rootdir", Credentials.Root));
             Assert.Equal(Errno.ENOSPC, FillUntilFailure(big, chunk, Credentials.Root, ref size));
-            Assert.Equal(0, Stat(mp).BlocksFree);
+            Assert.Equal(PoolOf(fsType), Stat(mp).BlocksFree);
             Assert.Equal(Errno.OK, Vop.GetAttr(big, out VAttr va));
             Assert.Equal(size, va.Size);
             big.Release();
@@ -139,7 +145,7 @@ public sealed class Ext2ReserveTests : IDisposable
             byte[] chunk = new byte[48 * 1024];
             long size = 0;
             Assert.Equal(Errno.ENOSPC, FillUntilFailure(big, chunk, writer, ref size));
-            Assert.Equal(0, Stat(mp).BlocksFree);
+            Assert.Equal(PoolOf(fsType), Stat(mp).BlocksFree);
             big.Release();
             Assert.Equal(Errno.OK, mp.Unmount());
         }
