@@ -12,8 +12,8 @@ namespace RumpFs.P2k.Tests;
 /// <summary>
 /// The request loop and the bridge driven through a socket that stands in for /dev/fuse:
 /// INIT, one answer per request, none for FORGET, EIO for a handler that throws, ENOSYS for
-/// unknown opcodes, EAGAIN for an INTERRUPT of an unknown request, the error of a write-back
-/// that stored only part.
+/// unknown opcodes, EAGAIN for an INTERRUPT of an unknown request, a notification after the
+/// answer to a failed write-back.
 /// </summary>
 public sealed unsafe class RequestLoopTests : IDisposable
 {
@@ -198,11 +198,13 @@ public sealed unsafe class RequestLoopTests : IDisposable
 
     /// <summary>
     /// A write-back (FUSE_WRITE_CACHE) that fails is answered with its error even when part
-    /// of it was stored: the kernel takes any success as the whole range written. A
-    /// write(2)'s WRITE that stores part is answered with the count.
+    /// of it was stored (the kernel takes any success as the whole range written), and only
+    /// after that answer comes FUSE_NOTIFY_INVAL_INODE for the node: unique 0, the code in
+    /// the error field, offset 0 and length 0 (every page). A write(2)'s WRITE that stores
+    /// part is answered with the count, and notifies nothing.
     /// </summary>
     [Fact]
-    public void WriteBackStoringOnlyPart_AnsweredWithTheError()
+    public void FailedWriteBack_AnsweredWithTheError_ThenTheNodesCacheIsInvalidated()
     {
         using var t = new RequestLoopTests(CreateBridge("size=64k", new BridgeOptions(WritebackCache: true)));
         t.Init();
@@ -232,11 +234,19 @@ public sealed unsafe class RequestLoopTests : IDisposable
         (error, ulong unique, byte[] written) = t.Receive();
         Assert.Equal((u, 0), (unique, error));
         Assert.InRange(BinaryPrimitives.ReadUInt32LittleEndian(written), 1u, (128u << 10) - 1);
+        Assert.True(t.NothingPending(), "a write(2) that stored part notified the kernel");
 
         // The same as a write-back: the pages already there are rewritten, the rest has no room.
         u = t.Send(FuseOpcode.Write, node, Write(128 << 10, FuseIoIn.WriteCache));
         (error, unique, _) = t.Receive();
         Assert.Equal((u, -(int)Errno.ENOSPC), (unique, error));
+        (error, unique, byte[] notification) = t.Receive();
+        Assert.Equal((0UL, (int)FuseNotifyCode.InvalInode), (unique, error));
+        Assert.Equal(FuseNotifyInvalInodeOut.Size, notification.Length);
+        Assert.Equal(node, BinaryPrimitives.ReadUInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.InoOffset)));
+        Assert.Equal(0L, BinaryPrimitives.ReadInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.OffOffset)));
+        Assert.Equal(0L, BinaryPrimitives.ReadInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.LenOffset)));
+        Assert.True(t.NothingPending(), "more than one notification for one failure");
     }
 
     [Fact]
@@ -275,7 +285,7 @@ public sealed unsafe class RequestLoopTests : IDisposable
 
     private sealed class ThrowingHandler : IFuseHandler
     {
-        public void Initialized(FuseConnection connection)
+        public void Initialized(FuseConnection connection, FuseNotifier notifier)
         {
         }
 

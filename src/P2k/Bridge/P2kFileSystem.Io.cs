@@ -117,6 +117,10 @@ internal sealed partial class P2kFileSystem
         if (e != Errno.OK && (written == 0 || writeBack))
         {
             reply.Error(e);
+            if (writeBack)
+            {
+                WriteBackFailed(request.NodeId, (long)a.Offset, e);
+            }
             return;
         }
         if ((a.IoFlags & FuseIoIn.WriteKillSuidGid) != 0)

@@ -19,6 +19,9 @@ internal sealed partial class P2kFileSystem
     /// <summary>FUSE_WRITEBACK_CACHE granted by the kernel at INIT.</summary>
     private volatile bool _writeback;
 
+    /// <summary>The session's notifier, given at INIT.</summary>
+    private volatile FuseNotifier? _notifier;
+
     /// <summary>
     /// Whether this OPEN is for writing an append-only file while the writeback cache is on.
     /// The kernel then strips O_APPEND from OPEN (it places appends itself), so the VFS is
@@ -108,5 +111,20 @@ internal sealed partial class P2kFileSystem
             }
         }
         return Errno.OK;
+    }
+
+    /// <summary>
+    /// After a write-back failed (and its WRITE has been answered): the kernel still holds
+    /// the pages it could not write, which the image does not have, and would show them
+    /// until the node left its cache. It is told to drop its cached attributes and pages of
+    /// the node (FUSE_NOTIFY_INVAL_INODE), so reads come back to the image. (The size stays
+    /// the kernel's: under the writeback cache it takes none from GETATTR.) Queued, not
+    /// written here: the kernel handles the notification by waiting for the node's
+    /// write-backs in flight, which a worker thread must be free to answer.
+    /// </summary>
+    private void WriteBackFailed(ulong nodeId, long offset, Errno e)
+    {
+        KernelLog.Debug("p2k", $"write-back of node {nodeId} at {offset} failed ({e.Describe()}); dropping the kernel's cache of it");
+        _notifier?.InvalidateInode(nodeId);
     }
 }
