@@ -12,7 +12,8 @@ namespace RumpFs.P2k.Tests;
 /// <summary>
 /// The request loop and the bridge driven through a socket that stands in for /dev/fuse:
 /// INIT, one answer per request, none for FORGET, EIO for a handler that throws, ENOSYS for
-/// unknown opcodes, EAGAIN for an INTERRUPT of an unknown request.
+/// unknown opcodes, EAGAIN for an INTERRUPT of an unknown request, a notification after the
+/// answer to a failed write-back.
 /// </summary>
 public sealed unsafe class RequestLoopTests : IDisposable
 {
@@ -35,12 +36,12 @@ public sealed unsafe class RequestLoopTests : IDisposable
         _session.Start();
     }
 
-    private static P2kFileSystem CreateBridge()
+    private static P2kFileSystem CreateBridge(string tmpfsOptions = "size=16M", BridgeOptions? options = null)
     {
         FileSystemRegistry.Register(new TmpfsDriver());
-        MountOptions.Parse("size=16M", out MountOptions o, out _);
+        MountOptions.Parse(tmpfsOptions, out MountOptions o, out _);
         Assert.Equal(Errno.OK, FileSystemRegistry.Mount("tmpfs", null, o, out Mount? m, out _));
-        Assert.Equal(Errno.OK, P2kFileSystem.Create(m!, new BridgeOptions(), out P2kFileSystem? fs));
+        Assert.Equal(Errno.OK, P2kFileSystem.Create(m!, options ?? new BridgeOptions(), out P2kFileSystem? fs));
         return fs!;
     }
 
@@ -195,6 +196,59 @@ public sealed unsafe class RequestLoopTests : IDisposable
         Assert.Equal(-(int)Errno.EPERM, SetTimes(A | M));
     }
 
+    /// <summary>
+    /// A write-back (FUSE_WRITE_CACHE) that fails is answered with its error even when part
+    /// of it was stored (the kernel takes any success as the whole range written), and only
+    /// after that answer comes FUSE_NOTIFY_INVAL_INODE for the node: unique 0, the code in
+    /// the error field, offset 0 and length 0 (every page). A write(2)'s WRITE that stores
+    /// part is answered with the count, and notifies nothing.
+    /// </summary>
+    [Fact]
+    public void FailedWriteBack_AnsweredWithTheError_ThenTheNodesCacheIsInvalidated()
+    {
+        using var t = new RequestLoopTests(CreateBridge("size=64k", new BridgeOptions(WritebackCache: true)));
+        t.Init();
+        Assert.NotEqual(0u, BinaryPrimitives.ReadUInt32LittleEndian(t.Receive().Payload.AsSpan(12)) & (uint)FuseInitFlags.WritebackCache);
+        var create = new byte[FuseOpenIn.CreateSize + 2];
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(0), 0x42); // O_RDWR | O_CREAT
+        BinaryPrimitives.WriteUInt32LittleEndian(create.AsSpan(4), 0x81A4); // S_IFREG | 0644
+        Name("f").CopyTo(create, FuseOpenIn.CreateSize);
+        t.Send(FuseOpcode.Create, 1, create);
+        (int error, _, byte[] entry) = t.Receive();
+        Assert.Equal(0, error);
+        ulong node = BinaryPrimitives.ReadUInt64LittleEndian(entry);
+        ulong fh = BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(FuseEntryOut.Size));
+
+        byte[] Write(int size, uint ioFlags)
+        {
+            var body = new byte[FuseIoIn.RecordSize + size];
+            BinaryPrimitives.WriteUInt64LittleEndian(body.AsSpan(FuseIoIn.FhOffset), fh);
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(FuseIoIn.SizeOffset), (uint)size);
+            BinaryPrimitives.WriteUInt32LittleEndian(body.AsSpan(FuseIoIn.IoFlagsOffset), ioFlags);
+            body.AsSpan(FuseIoIn.RecordSize).Fill(0x5A);
+            return body;
+        }
+
+        // More than the 64 KiB file system holds: a write(2) learns how much went.
+        ulong u = t.Send(FuseOpcode.Write, node, Write(128 << 10, 0));
+        (error, ulong unique, byte[] written) = t.Receive();
+        Assert.Equal((u, 0), (unique, error));
+        Assert.InRange(BinaryPrimitives.ReadUInt32LittleEndian(written), 1u, (128u << 10) - 1);
+        Assert.True(t.NothingPending(), "a write(2) that stored part notified the kernel");
+
+        // The same as a write-back: the pages already there are rewritten, the rest has no room.
+        u = t.Send(FuseOpcode.Write, node, Write(128 << 10, FuseIoIn.WriteCache));
+        (error, unique, _) = t.Receive();
+        Assert.Equal((u, -(int)Errno.ENOSPC), (unique, error));
+        (error, unique, byte[] notification) = t.Receive();
+        Assert.Equal((0UL, (int)FuseNotifyCode.InvalInode), (unique, error));
+        Assert.Equal(FuseNotifyInvalInodeOut.Size, notification.Length);
+        Assert.Equal(node, BinaryPrimitives.ReadUInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.InoOffset)));
+        Assert.Equal(0L, BinaryPrimitives.ReadInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.OffOffset)));
+        Assert.Equal(0L, BinaryPrimitives.ReadInt64LittleEndian(notification.AsSpan(FuseNotifyInvalInodeOut.LenOffset)));
+        Assert.True(t.NothingPending(), "more than one notification for one failure");
+    }
+
     [Fact]
     public void InterruptOfUnknownRequest_AnswersEagain()
     {
@@ -231,7 +285,7 @@ public sealed unsafe class RequestLoopTests : IDisposable
 
     private sealed class ThrowingHandler : IFuseHandler
     {
-        public void Initialized(FuseConnection connection)
+        public void Initialized(FuseConnection connection, FuseNotifier notifier)
         {
         }
 

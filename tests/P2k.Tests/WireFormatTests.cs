@@ -33,6 +33,7 @@ public sealed class WireFormatTests
         Assert.Equal(FuseLseekIn.Size, FuseLseekIn.WhenceOffset + 4 + 4);
         Assert.Equal(FuseGetAttrIn.Size, FuseGetAttrIn.FhOffset + 8);
         Assert.Equal(FuseDirent.NameOffset, FuseDirent.TypeOffset + 4);
+        Assert.Equal(FuseNotifyInvalInodeOut.Size, FuseNotifyInvalInodeOut.LenOffset + 8);
     }
 
     [Fact]

@@ -108,12 +108,19 @@ internal sealed partial class P2kFileSystem
             reply.Error(e);
             return;
         }
-        e = (a.IoFlags & FuseIoIn.WriteCache) != 0
+        bool writeBack = (a.IoFlags & FuseIoIn.WriteCache) != 0;
+        e = writeBack
             ? WriteBack(f!, (long)a.Offset, data[..(int)a.Size], out int written)
             : Vop.Write(f!.Vnode, (long)a.Offset, data[..(int)a.Size], Caller(request), out written);
-        if (e != Errno.OK && written == 0)
+        // A write(2) is told how much went (a short count); a write-back is not: the kernel
+        // takes any success as the whole range written, so a part stored is still a failure.
+        if (e != Errno.OK && (written == 0 || writeBack))
         {
             reply.Error(e);
+            if (writeBack)
+            {
+                WriteBackFailed(request.NodeId, (long)a.Offset, e);
+            }
             return;
         }
         if ((a.IoFlags & FuseIoIn.WriteKillSuidGid) != 0)

@@ -19,6 +19,9 @@ internal sealed partial class P2kFileSystem
     /// <summary>FUSE_WRITEBACK_CACHE granted by the kernel at INIT.</summary>
     private volatile bool _writeback;
 
+    /// <summary>The session's notifier, given at INIT.</summary>
+    private volatile FuseNotifier? _notifier;
+
     /// <summary>
     /// Whether this OPEN is for writing an append-only file while the writeback cache is on.
     /// The kernel then strips O_APPEND from OPEN (it places appends itself), so the VFS is
@@ -46,11 +49,14 @@ internal sealed partial class P2kFileSystem
     }
 
     /// <summary>
-    /// A write-back of cached pages, done as the handle's opener. On an append-only file
-    /// (cached only by a handle opened before the flag was set) the part below the current
-    /// size must be what the file holds already (a page written back around an append starts
-    /// before the old end); only the rest is written, and a change to existing bytes is
-    /// EPERM, which the kernel reports to the writer at fsync or close (as EIO).
+    /// A write-back of cached pages, done as the handle's opener, and done whole: the kernel
+    /// takes any success as the whole range written and never sends the rest again, so a
+    /// short write is continued until it is complete or fails (ENOSPC, say), and the
+    /// write-back is then that failure. On an append-only file (cached only by a handle
+    /// opened before the flag was set) the part below the current size must be what the
+    /// file holds already (a page written back around an append starts before the old end);
+    /// only the rest is written, and a change to existing bytes is EPERM, which the kernel
+    /// reports to the writer at fsync or close (as EIO).
     /// </summary>
     private static Errno WriteBack(OpenFile f, long offset, ReadOnlySpan<byte> data, out int written)
     {
@@ -62,7 +68,7 @@ internal sealed partial class P2kFileSystem
         }
         if ((va.Protection & NodeProtection.AppendOnly) == 0 || offset >= va.Size)
         {
-            return Vop.Write(f.Vnode, offset, data, f.Opener, out written);
+            return WriteWhole(f, offset, data, out written);
         }
         int existing = (int)Math.Min(data.Length, va.Size - offset);
         byte[] stored = new byte[existing];
@@ -81,8 +87,44 @@ internal sealed partial class P2kFileSystem
             written = data.Length;
             return Errno.OK;
         }
-        e = Vop.Write(f.Vnode, va.Size, data[existing..], f.Opener, out int appended);
+        e = WriteWhole(f, va.Size, data[existing..], out int appended);
         written = appended == 0 ? 0 : existing + appended;
         return e;
+    }
+
+    /// <summary>Write all of <paramref name="data"/> as the opener, or fail; see <see cref="WriteBack"/>.</summary>
+    private static Errno WriteWhole(OpenFile f, long offset, ReadOnlySpan<byte> data, out int written)
+    {
+        written = 0;
+        while (written < data.Length)
+        {
+            Errno e = Vop.Write(f.Vnode, offset + written, data[written..], f.Opener, out int n);
+            written += n;
+            if (e != Errno.OK)
+            {
+                return e;
+            }
+            if (n == 0)
+            {
+                // Neither progress nor an error: the driver broke the write contract.
+                return Errno.EIO;
+            }
+        }
+        return Errno.OK;
+    }
+
+    /// <summary>
+    /// After a write-back failed (and its WRITE has been answered): the kernel still holds
+    /// the pages it could not write, which the image does not have, and would show them
+    /// until the node left its cache. It is told to drop its cached attributes and pages of
+    /// the node (FUSE_NOTIFY_INVAL_INODE), so reads come back to the image. (The size stays
+    /// the kernel's: under the writeback cache it takes none from GETATTR.) Queued, not
+    /// written here: the kernel handles the notification by waiting for the node's
+    /// write-backs in flight, which a worker thread must be free to answer.
+    /// </summary>
+    private void WriteBackFailed(ulong nodeId, long offset, Errno e)
+    {
+        KernelLog.Debug("p2k", $"write-back of node {nodeId} at {offset} failed ({e.Describe()}); dropping the kernel's cache of it");
+        _notifier?.InvalidateInode(nodeId);
     }
 }

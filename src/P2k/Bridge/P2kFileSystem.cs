@@ -69,8 +69,9 @@ internal sealed partial class P2kFileSystem : IFuseHandler
     /// <summary>-o writeback_cache on a read-write mount (a read-only one has nothing to write back).</summary>
     private readonly bool _writebackWanted;
 
-    public void Initialized(FuseConnection connection)
+    public void Initialized(FuseConnection connection, FuseNotifier notifier)
     {
+        _notifier = notifier;
         _umaskIsOurs = (connection.Flags & FuseInitFlags.DontMask) != 0;
         _writeback = (connection.Flags & FuseInitFlags.WritebackCache) != 0;
         if (_writebackWanted && (connection.Flags & FuseInitFlags.WritebackCache) == 0)

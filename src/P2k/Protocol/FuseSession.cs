@@ -22,6 +22,7 @@ internal sealed class FuseSession : IDisposable
     private readonly List<FuseDevice> _clones = [];
     private readonly ConcurrentDictionary<ulong, FuseReply> _inFlight = new();
     private readonly ManualResetEventSlim _ended = new(false);
+    private readonly FuseNotifier _notifier;
     private int _running;
     private int _destroyed;
     private volatile bool _stopping;
@@ -38,6 +39,7 @@ internal sealed class FuseSession : IDisposable
         _handler = handler;
         _workerCount = Math.Max(1, workers);
         _debug = debug;
+        _notifier = new FuseNotifier(device);
     }
 
     /// <summary>The negotiated connection, once INIT has been answered.</summary>
@@ -290,7 +292,7 @@ internal sealed class FuseSession : IDisposable
         FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, minor, init.MaxReadahead, flags,
             maxBackground: 64, congestionThreshold: 48, maxWrite: FuseLimits.MaxWrite, timeGran: 1,
             maxPages: FuseLimits.MaxPages);
-        _handler.Initialized(Connection);
+        _handler.Initialized(Connection, _notifier);
         reply.Send(FuseInitOut.Size);
     }
 
@@ -326,6 +328,8 @@ internal sealed class FuseSession : IDisposable
 
     public void Dispose()
     {
+        // First, so that no notification is written to a descriptor being closed.
+        _notifier.Dispose();
         foreach (FuseDevice clone in _clones)
         {
             clone.Dispose();

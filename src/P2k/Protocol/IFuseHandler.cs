@@ -9,8 +9,12 @@ internal interface IFuseHandler
     /// <summary>INIT flags the file-system side asks for beyond the loop's own (FUSE_POSIX_ACL, say).</summary>
     ulong ExtraInitFlags => 0;
 
-    /// <summary>INIT has been answered; the connection parameters are settled.</summary>
-    void Initialized(FuseConnection connection);
+    /// <summary>
+    /// INIT has been answered; the connection parameters are settled, and notifications may
+    /// be sent through <paramref name="notifier"/> (queued, written after the answer of the
+    /// request that caused them).
+    /// </summary>
+    void Initialized(FuseConnection connection, FuseNotifier notifier);
 
     /// <summary>
     /// Answer one request through <paramref name="reply"/>, exactly once (or, for FORGET and
