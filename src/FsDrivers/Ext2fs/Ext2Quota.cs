@@ -125,7 +125,7 @@ internal sealed class Ext2Quota(Ext2Mount m)
         {
             return e;
         }
-        List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out string? why);
+        List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out Ext2QuotaInfo info, out string? why);
         if (entries is null || why is not null)
         {
             // Not written over: e2fsck rebuilds it from the inodes.
@@ -140,9 +140,10 @@ internal sealed class Ext2Quota(Ext2Mount m)
             {
                 q = byId[id] = new Ext2QuotaEntry(id);
             }
-            q.SetUsage((ulong)Math.Max(0, (long)q.Space + space), (ulong)Math.Max(0, (long)q.Inodes + inodes), now);
+            m.Limits.WriteBack(type, q, (ulong)Math.Max(0, (long)q.Space + space), (ulong)Math.Max(0, (long)q.Inodes + inodes), now, info.Grace);
         }
-        byte[] rebuilt = Ext2QuotaTree.Build(type, byId.Values);
+        // The file's own grace times stay, as the kernel writes back what it read (v2_write_file_info).
+        byte[] rebuilt = Ext2QuotaTree.Build(type, byId.Values, info.Grace);
         // Sized by its 1 KiB quota blocks, as e2fsprogs sizes it; a tree that shrank leaves
         // zeros up to the old size (its blocks stay mapped).
         byte[] whole = new byte[Math.Max(size, rebuilt.Length)];

@@ -8,10 +8,12 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// Quota limits enforced, as ext4 enforces them with the quota feature and the mount options
 /// usrquota (or quota), grpquota and prjquota (Linux's fs/quota/dquot.c, check_bdq and
 /// check_idq): going over a hard limit is EDQUOT at once; going over a soft limit starts
-/// its grace time (the week e2fsprogs writes) and is EDQUOT once that has run out; a
-/// caller with CAP_SYS_RESOURCE (root here) passes both, though it still starts the grace
-/// time; usage back at or under the soft limit ends it. Without the options the usage is
-/// kept (Ext2Quota) and nothing is refused, as before.
+/// its grace time and is EDQUOT once that has run out; a caller with CAP_SYS_RESOURCE (root here) passes both, though it still starts the grace
+/// time; usage back at or under the soft limit ends it. The grace time is the quota file's
+/// own (dqi_bgrace for space, dqi_igrace for inodes, per type), read at mount as
+/// v2_read_file_info reads it: any value as it stands, 0 meaning that the deadline is the
+/// moment the soft limit is passed. Without the options the usage is kept (Ext2Quota) and
+/// nothing is refused, as before.
 /// The live usage of every id that has a limit is the quota file's at mount plus every
 /// change to an inode's charge since, which the inode reports whenever it is marked dirty
 /// (<see cref="Ext2Node"/>'s ReportCharge), so it counts changes not yet written back.
@@ -23,9 +25,12 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
     /// <summary>The mount options, per quota type (user, group, project); "quota" is usrquota, as in ext4.</summary>
     public static readonly string[][] OptionNames = [["usrquota", "quota"], ["grpquota"], ["prjquota"]];
 
-    private sealed class Dquot(Ext2QuotaEntry limits)
+    private sealed class Dquot(Ext2QuotaEntry limits, Ext2QuotaGrace grace)
     {
         public Ext2QuotaEntry Limits { get; } = limits;
+
+        /// <summary>The grace times of the id's quota file (its type's), added to the clock when a deadline starts.</summary>
+        public Ext2QuotaGrace Grace { get; } = grace;
         public long Space { get; set; } = (long)limits.Space;
         public long Inodes { get; set; } = (long)limits.Inodes;
         public ulong SpaceGraceEnd { get; set; } = limits.SpaceGraceEnd;
@@ -67,7 +72,7 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
                 KernelLog.Info(Ext2Mount.Subsystem, $"{OptionNames[type][0]}: no {TypeName(type)} quota file (mke2fs -O quota), limits not enforced");
                 continue;
             }
-            List<Ext2QuotaEntry>? entries = ReadFile(qino, type, out string? why);
+            List<Ext2QuotaEntry>? entries = ReadFile(qino, type, out Ext2QuotaGrace grace, out string? why);
             if (entries is null)
             {
                 KernelLog.Warning(Ext2Mount.Subsystem, $"{TypeName(type)} quota file inode {qino}: {why}; limits not enforced");
@@ -76,15 +81,16 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
             _byType[type] = entries
                 .Where(q => q.SpaceHardLimit != 0 || q.SpaceSoftLimit != 0 || q.InodeHardLimit != 0 || q.InodeSoftLimit != 0)
                 .GroupBy(q => q.Id)
-                .ToDictionary(g => g.Key, g => new Dquot(g.Last()));
+                .ToDictionary(g => g.Key, g => new Dquot(g.Last(), grace));
             Active = true;
         }
     }
 
     private static string TypeName(int type) => type switch { 0 => "user", 1 => "group", _ => "project" };
 
-    private List<Ext2QuotaEntry>? ReadFile(uint qino, int type, out string? why)
+    private List<Ext2QuotaEntry>? ReadFile(uint qino, int type, out Ext2QuotaGrace grace, out string? why)
     {
+        grace = default;
         why = null;
         Errno e = m.VGet(qino, out Vnode? vp);
         if (e != Errno.OK)
@@ -109,7 +115,8 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
                     why = $"cannot be read ({e.Describe()})";
                     return null;
                 }
-                List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out why);
+                List<Ext2QuotaEntry>? entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out Ext2QuotaInfo info, out why);
+                grace = info.Grace;
                 return why is null ? entries : null;
             }
         }
@@ -169,6 +176,40 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
     }
 
     /// <summary>
+    /// Set the usage of <paramref name="record"/>, a record of quota type
+    /// <paramref name="type"/> that the write-back (Ext2Quota's flush) is about to write. For
+    /// an id whose limits are enforced, its deadlines are those the checks started (the kernel
+    /// writes dqb_btime and dqb_itime as check_bdq and check_idq set them, not the time of the
+    /// write-back); usage over a soft limit that no check started a deadline for (extent
+    /// blocks, charged without asking) starts one now, which the live id then keeps too.
+    /// </summary>
+    public void WriteBack(int type, Ext2QuotaEntry record, ulong space, ulong inodes, ulong now, Ext2QuotaGrace grace)
+    {
+        lock (_lock)
+        {
+            Dquot? d = null;
+            if (_byType[type]?.TryGetValue(record.Id, out d) == true)
+            {
+                record.SpaceGraceEnd = d!.SpaceGraceEnd;
+                record.InodeGraceEnd = d.InodeGraceEnd;
+            }
+            record.SetUsage(space, inodes, now, grace);
+            if (d is null)
+            {
+                return;
+            }
+            if (d.SpaceGraceEnd == 0 && (ulong)d.Space > d.Limits.SpaceSoftLimit << 10)
+            {
+                d.SpaceGraceEnd = record.SpaceGraceEnd;
+            }
+            if (d.InodeGraceEnd == 0 && (ulong)d.Inodes > d.Limits.InodeSoftLimit)
+            {
+                d.InodeGraceEnd = record.InodeGraceEnd;
+            }
+        }
+    }
+
+    /// <summary>
     /// How many of <paramref name="count"/> blocks of <paramref name="blockBytes"/> the ids of
     /// <paramref name="charge"/> may gain (ext4 asks for fewer until the quota allows: a
     /// short write); 0 means EDQUOT. Grace times start for what is allowed.
@@ -198,7 +239,7 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
                 if (d.Limits.SpaceSoftLimit != 0 && d.SpaceGraceEnd == 0
                     && (ulong)(d.Space + (allowed * blockBytes)) > d.Limits.SpaceSoftLimit << 10)
                 {
-                    d.SpaceGraceEnd = now + Ext2QuotaTree.DefaultGrace;
+                    d.SpaceGraceEnd = now + d.Grace.Space;
                 }
             }
             return (int)allowed;
@@ -240,12 +281,12 @@ internal sealed class Ext2QuotaLimits(Ext2Mount m)
             {
                 if (d.Limits.InodeSoftLimit != 0 && d.InodeGraceEnd == 0 && (ulong)(d.Inodes + inodes) > d.Limits.InodeSoftLimit)
                 {
-                    d.InodeGraceEnd = now + Ext2QuotaTree.DefaultGrace;
+                    d.InodeGraceEnd = now + d.Grace.Inodes;
                 }
                 if (space is long s && d.Limits.SpaceSoftLimit != 0 && d.SpaceGraceEnd == 0
                     && (ulong)(d.Space + s) > d.Limits.SpaceSoftLimit << 10)
                 {
-                    d.SpaceGraceEnd = now + Ext2QuotaTree.DefaultGrace;
+                    d.SpaceGraceEnd = now + d.Grace.Space;
                 }
             }
             return Errno.OK;

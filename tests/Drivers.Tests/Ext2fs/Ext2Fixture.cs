@@ -13,14 +13,15 @@ internal static class Ext2Fixture
 {
     public static readonly Credentials Root = Credentials.Root;
 
-    public static Mount MountImage(string path, bool readOnly, string? options = null)
+    /// <summary>Mount <paramref name="path"/>; <paramref name="clock"/> is the mount's time (the host's when null).</summary>
+    public static Mount MountImage(string path, bool readOnly, string? options = null, IClock? clock = null)
     {
-        Errno e = TryMount(path, readOnly, options, out Mount? m, out string? msg);
+        Errno e = TryMount(path, readOnly, options, out Mount? m, out string? msg, clock);
         Assert.True(e == Errno.OK, $"mount {path}: {e} {msg}");
         return m!;
     }
 
-    public static Errno TryMount(string path, bool readOnly, string? options, out Mount? mount, out string? message)
+    public static Errno TryMount(string path, bool readOnly, string? options, out Mount? mount, out string? message, IClock? clock = null)
     {
         AllDrivers.Register();
         mount = null;
@@ -47,6 +48,10 @@ internal static class Ext2Fixture
             return e;
         }
         opts.ReadOnly = readOnly;
+        if (clock is not null)
+        {
+            opts.Clock = clock;
+        }
         e = FileSystemRegistry.Mount("ext2fs", dev, opts, out mount, out message);
         if (e != Errno.OK)
         {

@@ -62,6 +62,9 @@ public class Ext2LayoutTests
         Assert.Equal(orphanBlocks, Ext2OrphanBlock.DefaultBlocks(blocks));
 
     [Fact]
+    public void QuotaInfo_Is24Bytes() => AssertContiguous(Ext2QuotaInfo.Layout, Ext2QuotaInfo.Size);
+
+    [Fact]
     public void JournalSuperblock_Is1024Bytes() => AssertContiguous(JournalSuperblock.Layout, JournalSuperblock.Off.End);
 
     [Fact]

@@ -34,7 +34,7 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
     }
 
     /// <summary>Set one id's limits (space in KiB, as the file keeps them) in quota file <paramref name="type"/>.</summary>
-    private static void SetLimits(string img, int type, uint id, Action<Ext2QuotaEntry> set)
+    internal static void SetLimits(string img, int type, uint id, Action<Ext2QuotaEntry> set)
     {
         Mount m = Ext2Fixture.MountImage(img, readOnly: false);
         try
@@ -46,7 +46,7 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
             {
                 byte[] content = new byte[n.Din.Size];
                 Assert.Equal(Errno.OK, n.Read(0, content, out int got));
-                List<Ext2QuotaEntry> entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out string? why)!;
+                List<Ext2QuotaEntry> entries = Ext2QuotaTree.Read(content.AsSpan(0, got), type, out Ext2QuotaInfo info, out string? why)!;
                 Assert.Null(why);
                 Ext2QuotaEntry q = entries.FirstOrDefault(e => e.Id == id) ?? new Ext2QuotaEntry(id);
                 if (!entries.Contains(q))
@@ -54,7 +54,7 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
                     entries.Add(q);
                 }
                 set(q);
-                byte[] rebuilt = Ext2QuotaTree.Build(type, entries);
+                byte[] rebuilt = Ext2QuotaTree.Build(type, entries, info.Grace);
                 byte[] whole = new byte[Math.Max(content.Length, rebuilt.Length)];
                 rebuilt.CopyTo(whole, 0);
                 Assert.Equal(Errno.OK, n.Write(0, whole, out int written));
@@ -85,9 +85,9 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
     [GeneratedRegex(@"^\s*(\d+)\s+(\d+)\s+\d+\s+(\d+)\s+(\d+)\s", RegexOptions.Multiline)]
     private static partial Regex QuotaLine();
 
-    private static void WithMount(string img, string? options, Action<Vnode> body)
+    internal static void WithMount(string img, string? options, Action<Vnode> body, IClock? clock = null)
     {
-        Mount m = Ext2Fixture.MountImage(img, readOnly: false, options);
+        Mount m = Ext2Fixture.MountImage(img, readOnly: false, options, clock);
         try
         {
             Assert.Equal(Errno.OK, m.Root(out Vnode? root));
@@ -107,13 +107,13 @@ public sealed partial class Ext2QuotaLimitTests : IDisposable
     }
 
     /// <summary>A directory anyone may write in, for the user's files.</summary>
-    private static Vnode OpenDir(Vnode root, string name)
+    internal static Vnode OpenDir(Vnode root, string name)
     {
         Assert.Equal(Errno.OK, Vop.Mkdir(root, name, 0x1FF, Root, out Vnode? d));
         return d!;
     }
 
-    private static Vnode UserFile(Vnode dir, string name)
+    internal static Vnode UserFile(Vnode dir, string name)
     {
         Assert.Equal(Errno.OK, Vop.Create(dir, name, 0x1A4, User, out Vnode? f));
         return f!;

@@ -156,7 +156,8 @@ internal sealed partial class Ext2CheckRun
 
     /// <summary>
     /// The records to write: every id of the file (its limits and deadlines kept) and every
-    /// id counted, with the usage counted (<see cref="Ext2QuotaEntry.SetUsage"/>).
+    /// id counted, with the usage counted (<see cref="Ext2QuotaEntry.SetUsage"/>, with the week
+    /// e2fsprogs writes into a new file).
     /// </summary>
     private static List<Ext2QuotaEntry> Merge(List<Ext2QuotaEntry> fromFile, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
     {
@@ -170,7 +171,7 @@ internal sealed partial class Ext2CheckRun
         foreach (Ext2QuotaEntry e in byId.Values)
         {
             (ulong space, ulong inodes) = counted.GetValueOrDefault(e.Id);
-            e.SetUsage(space, inodes, now);
+            e.SetUsage(space, inodes, now, Ext2QuotaGrace.Week);
         }
         return [.. byId.Values];
     }
@@ -182,7 +183,7 @@ internal sealed partial class Ext2CheckRun
     private void WriteQuotaFile(int type, uint qino, Ext2Dinode din, List<(uint Logical, ulong Physical)> map, List<Ext2QuotaEntry> entries)
     {
         int bs = _v.BlockSize;
-        byte[] content = Ext2QuotaTree.Build(type, entries);
+        byte[] content = Ext2QuotaTree.Build(type, entries, Ext2QuotaGrace.Week);
         var blocks = map.OrderBy(b => b.Logical).ToList();
         int need = (content.Length + bs - 1) / bs;
         bool contiguous = blocks.Select((b, i) => b.Logical == (uint)i).All(x => x);

@@ -22,17 +22,18 @@ internal sealed record Ext2QuotaEntry(uint Id)
 
     /// <summary>
     /// Set the usage and the grace deadlines that follow from it, as e2fsprogs's
-    /// update_grace_times does: a deadline starts (<paramref name="now"/> plus the week's
-    /// grace) when usage first passes a soft limit, stays while it does, and ends below it.
+    /// update_grace_times does: a deadline starts (<paramref name="now"/> plus the file's
+    /// <paramref name="grace"/> of its kind) when usage first passes a soft limit, stays
+    /// while it does, and ends below it.
     /// </summary>
-    public void SetUsage(ulong space, ulong inodes, ulong now)
+    public void SetUsage(ulong space, ulong inodes, ulong now, Ext2QuotaGrace grace)
     {
         Space = space;
         Inodes = inodes;
         bool overSpace = SpaceSoftLimit != 0 && ((space + 1023) >> 10) > SpaceSoftLimit;
-        SpaceGraceEnd = !overSpace ? 0 : SpaceGraceEnd != 0 ? SpaceGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+        SpaceGraceEnd = !overSpace ? 0 : SpaceGraceEnd != 0 ? SpaceGraceEnd : now + grace.Space;
         bool overInodes = InodeSoftLimit != 0 && inodes > InodeSoftLimit;
-        InodeGraceEnd = !overInodes ? 0 : InodeGraceEnd != 0 ? InodeGraceEnd : now + Ext2QuotaTree.DefaultGrace;
+        InodeGraceEnd = !overInodes ? 0 : InodeGraceEnd != 0 ? InodeGraceEnd : now + grace.Inodes;
     }
 }
 
@@ -52,14 +53,10 @@ internal static class Ext2QuotaTree
     public const int BlockSize = 1024;
     private const int TreeRoot = 1;
     private const int TreeDepth = 4;
-    private const int InfoOffset = 8;
     private const int DataHeaderSize = 16;
     private const int EntrySize = 72;
     private const int EntriesPerBlock = (BlockSize - DataHeaderSize) / EntrySize;
     private const uint VersionR1 = 1;
-
-    /// <summary>The grace time (a week) e2fsprogs writes into every file it makes.</summary>
-    public const uint DefaultGrace = 7 * 24 * 3600;
 
     /// <summary>
     /// The records of a quota file. Null when its header or info cannot be used (the
@@ -68,8 +65,17 @@ internal static class Ext2QuotaTree
     /// file, or a tree block named twice or also used for records: a loop), as e2fsprogs's
     /// scan stops there, keeping what it read before.
     /// </summary>
-    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out string? damage)
+    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out string? damage) =>
+        Read(file, type, out _, out damage);
+
+    /// <summary>
+    /// As <see cref="Read(ReadOnlySpan{byte}, int, out string?)"/>, with the file's info as
+    /// it stands in <paramref name="info"/> (default when the file is too short or has no
+    /// header of its type).
+    /// </summary>
+    public static List<Ext2QuotaEntry>? Read(ReadOnlySpan<byte> file, int type, out Ext2QuotaInfo info, out string? damage)
     {
+        info = default;
         damage = null;
         if (file.Length < BlockSize * (TreeRoot + 1))
         {
@@ -81,10 +87,8 @@ internal static class Ext2QuotaTree
             damage = "it has no vfsv1 quota header of its type";
             return null;
         }
-        ReadOnlySpan<byte> info = file[InfoOffset..];
-        uint blocks = BinaryPrimitives.ReadUInt32LittleEndian(info[12..]);
-        uint freeBlk = BinaryPrimitives.ReadUInt32LittleEndian(info[16..]);
-        uint freeEntry = BinaryPrimitives.ReadUInt32LittleEndian(info[20..]);
+        info = Ext2QuotaInfo.Read(file);
+        uint blocks = info.Blocks, freeBlk = info.FreeBlock, freeEntry = info.FreeEntry;
         long fileBlocks = (file.Length + BlockSize - 1) / BlockSize;
         if (blocks > fileBlocks || blocks <= TreeRoot || freeBlk >= blocks || freeEntry >= blocks)
         {
@@ -170,8 +174,11 @@ internal static class Ext2QuotaTree
         }
     }
 
-    /// <summary>A new quota file holding <paramref name="entries"/> (any order), as e2fsprogs writes one.</summary>
-    public static byte[] Build(int type, IEnumerable<Ext2QuotaEntry> entries)
+    /// <summary>
+    /// A new quota file holding <paramref name="entries"/> (any order), as e2fsprogs writes
+    /// one, with <paramref name="grace"/> in its info.
+    /// </summary>
+    public static byte[] Build(int type, IEnumerable<Ext2QuotaEntry> entries, Ext2QuotaGrace grace)
     {
         var blocks = new List<byte[]> { new byte[BlockSize], new byte[BlockSize] };
         uint freeEntry = 0;
@@ -214,11 +221,8 @@ internal static class Ext2QuotaTree
         byte[] head = blocks[0];
         BinaryPrimitives.WriteUInt32LittleEndian(head, Magics[type]);
         BinaryPrimitives.WriteUInt32LittleEndian(head.AsSpan(4), VersionR1);
-        Span<byte> info = head.AsSpan(InfoOffset);
-        BinaryPrimitives.WriteUInt32LittleEndian(info, DefaultGrace);
-        BinaryPrimitives.WriteUInt32LittleEndian(info[4..], DefaultGrace);
-        BinaryPrimitives.WriteUInt32LittleEndian(info[12..], (uint)blocks.Count);
-        BinaryPrimitives.WriteUInt32LittleEndian(info[20..], freeEntry);
+        // No flags (the kernel keeps none) and no free tree blocks: a new file has none.
+        new Ext2QuotaInfo(grace, 0, (uint)blocks.Count, 0, freeEntry).Write(head);
         return [.. blocks.SelectMany(b => b)];
     }
 
