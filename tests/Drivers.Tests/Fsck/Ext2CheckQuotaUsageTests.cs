@@ -135,6 +135,43 @@ public sealed class Ext2CheckQuotaUsageTests : IDisposable
         Assert.Equal(4242UL, BitConverter.ToUInt64(DumpInode(img, 3), (5 * 1024) + 16 + 8));
     }
 
+    /// <summary>
+    /// e2fsck writes a quota file anew (quota_write_inode): its info gets the week's grace
+    /// times whatever the old one held, and the old deadlines are not read (its scan copies
+    /// only the limits), so an id over a soft limit gets a deadline of now plus the week. Ours
+    /// writes the same: the old file here says 60 s and 3600 s and gives id 0, over soft limits
+    /// of 1 KiB and 1 inode, a block deadline long past.
+    /// </summary>
+    [Fact]
+    public void Check_Rewrite_GraceTimesAndDeadlinesAsE2fsckWritesThem()
+    {
+        const int Week = 7 * 24 * 3600;
+        const int Id0 = (5 * 1024) + 16; // id 0's record: data block 5 of the tree, first slot
+        string img = Image("quota", "1000:1000"); // mke2fs -d: the usage is wrong for both
+        Patch(img, (Bmap(img, "<3>", 0) * 1024) + 8, [.. BitConverter.GetBytes(60u), .. BitConverter.GetBytes(3600u)]);
+        Assert.Equal(0u, BitConverter.ToUInt32(DumpInode(img, 3), Id0));
+        long record = (Bmap(img, "<3>", 5) * 1024) + 16;
+        Patch(img, record + 16, BitConverter.GetBytes(1UL)); // dqb_isoftlimit
+        Patch(img, record + 40, BitConverter.GetBytes(1UL)); // dqb_bsoftlimit (KiB)
+        Patch(img, record + 56, BitConverter.GetBytes(12345UL)); // dqb_btime, 1970
+        string theirs = CopyBeside(img, "theirs.img");
+        RepairRoundTrip(img);
+        Assert.Equal(1, OracleTool.Run("e2fsck", "-fy", theirs).ExitCode);
+        long now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
+
+        byte[] ours = DumpInode(img, 3), e2fsck = DumpInode(theirs, 3);
+        foreach (byte[] file in new[] { ours, e2fsck })
+        {
+            Assert.Equal(Week, BitConverter.ToInt32(file, 8)); // dqi_bgrace
+            Assert.Equal(Week, BitConverter.ToInt32(file, 12)); // dqi_igrace
+            Assert.InRange(BitConverter.ToInt64(file, Id0 + 56), now + Week - 600, now + Week); // dqb_btime
+            Assert.InRange(BitConverter.ToInt64(file, Id0 + 64), now + Week - 600, now + Week); // dqb_itime
+            file.AsSpan(Id0 + 56, 16).Clear(); // the seconds each run took may differ
+        }
+        Assert.Equal(e2fsck, ours);
+        Assert.Equal(DumpInode(theirs, 4), DumpInode(img, 4));
+    }
+
     [Fact]
     public void Check_QuotaFileHeaderDamaged_RewrittenFromTheUsage()
     {

@@ -8,8 +8,11 @@ namespace RumpFs.FsDrivers.Ext2fs.Check;
 /// its inodes hold, in bytes) and inode count, counted over the inodes in use once every
 /// repair is made, against the records of the user, group and project quota files the
 /// superblock names. A file that differs, or that cannot be read as a quota tree, is written
-/// afresh under repair (limits and grace deadlines kept, ids in ascending order, as
-/// e2fsprogs writes a new one) into the file's own blocks, growing it when it needs more.
+/// afresh under repair as e2fsck writes a new one (quota_write_inode): ids in ascending
+/// order, the limits kept, the grace times in the info a week whatever the old file held,
+/// and every deadline started again from now (e2fsck reads only the old records' limits, so
+/// an id over a soft limit gets now plus the week), into the file's own blocks, growing it
+/// when it needs more.
 /// </summary>
 internal sealed partial class Ext2CheckRun
 {
@@ -155,9 +158,10 @@ internal sealed partial class Ext2CheckRun
     }
 
     /// <summary>
-    /// The records to write: every id of the file (its limits and deadlines kept) and every
-    /// id counted, with the usage counted (<see cref="Ext2QuotaEntry.SetUsage"/>, with the week
-    /// e2fsprogs writes into a new file).
+    /// The records to write: every id of the file (its limits kept) and every id counted,
+    /// with the usage counted and the deadlines that follow from it now
+    /// (<see cref="Ext2QuotaEntry.SetUsage"/> with e2fsprogs's week). The old deadlines go,
+    /// as e2fsck's scan of the old file copies only the limits into the records it writes.
     /// </summary>
     private static List<Ext2QuotaEntry> Merge(List<Ext2QuotaEntry> fromFile, Dictionary<uint, (ulong Space, ulong Inodes)> counted)
     {
@@ -171,6 +175,8 @@ internal sealed partial class Ext2CheckRun
         foreach (Ext2QuotaEntry e in byId.Values)
         {
             (ulong space, ulong inodes) = counted.GetValueOrDefault(e.Id);
+            e.SpaceGraceEnd = 0;
+            e.InodeGraceEnd = 0;
             e.SetUsage(space, inodes, now, Ext2QuotaGrace.Week);
         }
         return [.. byId.Values];
@@ -183,6 +189,7 @@ internal sealed partial class Ext2CheckRun
     private void WriteQuotaFile(int type, uint qino, Ext2Dinode din, List<(uint Logical, ulong Physical)> map, List<Ext2QuotaEntry> entries)
     {
         int bs = _v.BlockSize;
+        // e2fsck makes the file anew (quota_file_create): the week's grace times, not the old file's.
         byte[] content = Ext2QuotaTree.Build(type, entries, Ext2QuotaGrace.Week);
         var blocks = map.OrderBy(b => b.Logical).ToList();
         int need = (content.Length + bs - 1) / bs;
