@@ -148,6 +148,59 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
     }
 
     /// <summary>
+    /// A file deleted because a full file system has no room to copy its shared data takes
+    /// its reference off the attribute block it shares with another file, as e2fsck's
+    /// delete_file does: the block stays, with one reference. Before, the count kept the
+    /// deleted file and e2fsck found it one too high after our repair.
+    /// </summary>
+    [Fact]
+    public void Check_FileDeletedForWantOfRoom_LowersItsSharedAttributeBlocksCount()
+    {
+        string img = _dir.File("xattr-full.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext2", "-b", "1024", "-I", "128", "-N", "256", "-m", "0", img, "1M");
+        WriteRandom("one-block", 1024, 7);
+        WriteRandom("twelve", 12 * 1024, 8);
+        string one = _dir.File("one-block");
+        RunDebugfsScript(img, "setup.cmds", [$"write {one} a", $"write {one} b", $"write {one} c", "ea_set a user.shared 0123456789"]);
+        uint b = InodeNumber(img, "/b");
+        Assert.True(b < InodeNumber(img, "/c"));
+        long acl = long.Parse(Regex.Match(DebugfsRead(img, "stat /a"), @"File ACL: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
+        Debugfs(img, $"sif /b file_acl {acl}");
+        Debugfs(img, "sif /b blocks 4");
+        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
+        {
+            f.Position = (acl * 1024) + 4;
+            f.Write([2, 0, 0, 0]);
+        }
+        // /c claims /b's block as its second, so no block of its own goes free for the copy.
+        Debugfs(img, $"sif /c block[1] {Bmap(img, "/b", 0)}");
+        Debugfs(img, "sif /c size 2048");
+        Debugfs(img, "sif /c blocks 4");
+        // Fill every free block, so the copy pass 1d wants finds none.
+        var fill = new List<string>();
+        for (int i = 0; i < 120; i++)
+        {
+            fill.Add($"write {_dir.File("twelve")} t{i:000}");
+        }
+        for (int i = 0; i < 200; i++)
+        {
+            fill.Add($"write {one} o{i:000}");
+        }
+        RunDebugfsScript(img, "fill.cmds", fill);
+        Assert.Contains("Free blocks:              0", OracleTool.RunExpect(0, "dumpe2fs", "-h", img).Stdout, StringComparison.Ordinal);
+        string oracle = CopyBeside(img, "oracle.img");
+        OracleTool.Run("e2fsck", "-fy", oracle);
+        Assert.Equal(0, E2fsck(oracle).ExitCode);
+
+        RepairRoundTrip(img);
+        Assert.Contains($"File ACL: {acl}", DebugfsRead(img, "stat /a"), StringComparison.Ordinal);
+        Assert.Equal(1u, RefCountOf(img, acl));
+        Assert.Equal(RefCountOf(oracle, acl), RefCountOf(img, acl));
+        Assert.False(NamesB(oracle));
+        Assert.False(NamesB(img));
+    }
+
+    /// <summary>
     /// 32 MiB, 1 KiB blocks, no journal: /big (64 blocks, the lowest inode), a filler up to 30
     /// blocks before group 1, /s01../s10 (3 blocks each) there, then 72-block chunks with a
     /// one-block file between each two, until the file system is full; the one-block files
@@ -177,6 +230,18 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
         RunDebugfsScript(img, "holes.cmds", Enumerable.Range(1, 340).Select(i => $"rm x{i:000}"));
         return img;
     }
+
+    private static uint RefCountOf(string img, long block)
+    {
+        using var f = new FileStream(img, FileMode.Open, FileAccess.Read);
+        byte[] word = new byte[4];
+        f.Position = (block * 1024) + 4;
+        f.ReadExactly(word);
+        return BitConverter.ToUInt32(word);
+    }
+
+    /// <summary>Whether the root still names /b with an inode (e2fsck leaves a cleared entry as inode 0).</summary>
+    private static bool NamesB(string img) => Regex.IsMatch(DebugfsRead(img, "ls /"), @"(^|\s)[1-9]\d*\s+\(\d+\) b\s");
 
     private void WriteRandom(string name, int bytes, int seed)
     {

@@ -162,10 +162,20 @@ internal sealed partial class Ext2CheckRun
             }
         }
         ulong acl = din.FileAcl;
-        if (acl != 0 && _xattrRefs.TryGetValue(acl, out int refs) && refs <= 1 && !StillShared(acl))
+        if (acl != 0 && _xattrRefs.TryGetValue(acl, out int refs))
         {
-            _xattrRefs.Remove(acl);
-            FreeCopyBlock(acl);
+            if (refs <= 1 && !StillShared(acl))
+            {
+                _xattrRefs.Remove(acl);
+                FreeCopyBlock(acl);
+            }
+            else if (refs > 1)
+            {
+                // Pass 1 has stored the count with this file in it; e2fsck's delete_file
+                // takes its reference off the block (ext2fs_adjust_ea_refcount3).
+                _xattrRefs[acl] = refs - 1;
+                StoreXattrRefcount(acl, refs - 1);
+            }
         }
         _inUse[(int)ino] = false;
         _type[ino] = 0;

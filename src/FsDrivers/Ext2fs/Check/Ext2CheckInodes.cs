@@ -481,18 +481,25 @@ internal sealed partial class Ext2CheckRun
             if (stored != (uint)refs)
             {
                 Error(Pass1, $"block {blk}", $"extended attribute block has reference count {stored}, should be {refs}");
-                if (_repair)
-                {
-                    BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.RefCount), (uint)refs);
-                    if (_v.MetadataCsum)
-                    {
-                        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum),
-                            Ext2XattrEntry.BlockChecksum(data, blk, _v.CsumSeed));
-                    }
-                    _v.Write(blk, data);
-                }
+                StoreXattrRefcount(blk, refs);
             }
         }
+    }
+
+    /// <summary>Write <paramref name="refs"/> as the attribute block's h_refcount (with its checksum), under repair.</summary>
+    private void StoreXattrRefcount(ulong blk, int refs)
+    {
+        if (!_repair || _v.Read(blk, out byte[] data) != Errno.OK)
+        {
+            return;
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.RefCount), (uint)refs);
+        if (_v.MetadataCsum)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(data.AsSpan(Ext2XattrEntry.BlockOff.Checksum),
+                Ext2XattrEntry.BlockChecksum(data, blk, _v.CsumSeed));
+        }
+        _v.Write(blk, data);
     }
 
     private void CheckBlockCount(InodeWalk w)
