@@ -38,7 +38,7 @@ internal static class Ufs1Dinode
         d.Ctime = new Timespec(o.I32(b, Ctime), o.I32(b, CtimeNsec));
         d.Birthtime = default;
         d.Flags = o.U32(b, Flags);
-        d.Blocks = o.U32(b, Blocks);
+        d.Blocks = o.I32(b, Blocks); // int32_t di_blocks: negative when damaged
         d.Gen = o.I32(b, Gen);
         d.Uid = o.U32(b, Uid);
         d.Gid = o.U32(b, Gid);
