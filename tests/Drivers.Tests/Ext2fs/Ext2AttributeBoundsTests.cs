@@ -3,6 +3,7 @@ using System.Text.RegularExpressions;
 using RumpFs.Kernel;
 using RumpFs.TestSupport;
 using RumpFs.Vfs;
+using static RumpFs.Drivers.Tests.Fsck.Ext2CheckImages;
 
 namespace RumpFs.Drivers.Tests.Ext2fs;
 
@@ -33,13 +34,6 @@ public sealed partial class Ext2AttributeBoundsTests : IDisposable
     }
 
     private static long FirstEntry(string img) => (Ext2Oracle.AttributeBlockOf(img, "f") * 1024) + 32;
-
-    private static void Patch(string img, long offset, params byte[] bytes)
-    {
-        using var fs = new FileStream(img, FileMode.Open, FileAccess.Write);
-        fs.Position = offset;
-        fs.Write(bytes);
-    }
 
     [Fact]
     public void Untouched_BothAttributesRead()

@@ -167,11 +167,7 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
         long acl = long.Parse(Regex.Match(DebugfsRead(img, "stat /a"), @"File ACL: (\d+)").Groups[1].Value, CultureInfo.InvariantCulture);
         Debugfs(img, $"sif /b file_acl {acl}");
         Debugfs(img, "sif /b blocks 4");
-        using (var f = new FileStream(img, FileMode.Open, FileAccess.Write))
-        {
-            f.Position = (acl * 1024) + 4;
-            f.Write([2, 0, 0, 0]);
-        }
+        Patch(img, (acl * 1024) + 4, 2, 0, 0, 0); // h_refcount: /a and /b
         // /c claims /b's block as its second, so no block of its own goes free for the copy.
         Debugfs(img, $"sif /c block[1] {Bmap(img, "/b", 0)}");
         Debugfs(img, "sif /c size 2048");
@@ -231,14 +227,7 @@ public sealed partial class Ext2CheckSharedBlockTests : IDisposable
         return img;
     }
 
-    private static uint RefCountOf(string img, long block)
-    {
-        using var f = new FileStream(img, FileMode.Open, FileAccess.Read);
-        byte[] word = new byte[4];
-        f.Position = (block * 1024) + 4;
-        f.ReadExactly(word);
-        return BitConverter.ToUInt32(word);
-    }
+    private static uint RefCountOf(string img, long block) => BitConverter.ToUInt32(ReadAt(img, (block * 1024) + 4, 4));
 
     /// <summary>Whether the root still names /b with an inode (e2fsck leaves a cleared entry as inode 0).</summary>
     private static bool NamesB(string img) => Regex.IsMatch(DebugfsRead(img, "ls /"), @"(^|\s)[1-9]\d*\s+\(\d+\) b\s");

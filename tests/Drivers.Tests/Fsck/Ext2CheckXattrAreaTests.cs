@@ -41,11 +41,7 @@ public sealed partial class Ext2CheckXattrAreaTests : IDisposable
     private static long FirstInodeEntry(string img)
     {
         long inode = InodeOffset(img, InodeNumber(img, "/f"));
-        using var fs = new FileStream(img, FileMode.Open, FileAccess.Read);
-        byte[] extra = new byte[2];
-        fs.Position = inode + 0x80;
-        fs.ReadExactly(extra);
-        return inode + 128 + BinaryPrimitives.ReadUInt16LittleEndian(extra) + 4;
+        return inode + 128 + BinaryPrimitives.ReadUInt16LittleEndian(ReadAt(img, inode + 0x80, 2)) + 4;
     }
 
     private static long FirstBlockEntry(string img) => (AttributeBlock(img) * 1024) + 32;
@@ -55,13 +51,6 @@ public sealed partial class Ext2CheckXattrAreaTests : IDisposable
 
     [GeneratedRegex(@"File ACL: (\d+)")]
     private static partial Regex FileAclLine();
-
-    private static void Patch(string img, long offset, params byte[] bytes)
-    {
-        using var fs = new FileStream(img, FileMode.Open, FileAccess.Write);
-        fs.Position = offset;
-        fs.Write(bytes);
-    }
 
     private static byte[] U16(int v) => [(byte)v, (byte)(v >> 8)];
 

@@ -14,7 +14,7 @@ internal sealed partial class Ext2CheckRun
 {
     private const uint EpochMask = 3;
 
-    private static readonly (int Base, int Extra)[] s_extraTimes =
+    private static readonly (int Seconds, int Extra)[] s_extraTimes =
     [
         (Ext2Dinode.Off.Atime, Ext2Dinode.Off.AtimeExtra), (Ext2Dinode.Off.Ctime, Ext2Dinode.Off.CtimeExtra),
         (Ext2Dinode.Off.Crtime, Ext2Dinode.Off.CrtimeExtra), (Ext2Dinode.Off.Mtime, Ext2Dinode.Off.MtimeExtra),
@@ -29,10 +29,19 @@ internal sealed partial class Ext2CheckRun
             // e2fsck looks no further when no attribute header fits either.
             return;
         }
-        var wrong = s_extraTimes.Where(t => t.Extra + 4 <= extraEnd
-            && (BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(t.Base)) & 0x8000_0000) != 0
-            && (BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(t.Extra)) & EpochMask) == EpochMask).ToList();
-        if (wrong.Count == 0)
+        // A bit per field: this runs for every inode, so nothing is allocated.
+        int wrong = 0;
+        for (int i = 0; i < s_extraTimes.Length; i++)
+        {
+            (int seconds, int extra) = s_extraTimes[i];
+            if (extra + 4 <= extraEnd
+                && (BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(seconds)) & 0x8000_0000) != 0
+                && (BinaryPrimitives.ReadUInt32LittleEndian(din.Raw.AsSpan(extra)) & EpochMask) == EpochMask)
+            {
+                wrong |= 1 << i;
+            }
+        }
+        if (wrong == 0)
         {
             return;
         }
@@ -42,10 +51,13 @@ internal sealed partial class Ext2CheckRun
             return;
         }
         Error(Pass1, Ino(w.Ino), "timestamps past 2310 are likely pre-1970 ones stored by old kernels; epoch bits cleared");
-        foreach ((_, int extra) in wrong)
+        for (int i = 0; i < s_extraTimes.Length; i++)
         {
-            Span<byte> f = din.Raw.AsSpan(extra);
-            BinaryPrimitives.WriteUInt32LittleEndian(f, BinaryPrimitives.ReadUInt32LittleEndian(f) & ~EpochMask);
+            if ((wrong & (1 << i)) != 0)
+            {
+                Span<byte> f = din.Raw.AsSpan(s_extraTimes[i].Extra);
+                BinaryPrimitives.WriteUInt32LittleEndian(f, BinaryPrimitives.ReadUInt32LittleEndian(f) & ~EpochMask);
+            }
         }
         w.Changed = true;
     }

@@ -25,7 +25,7 @@ internal sealed partial class Ext2CheckRun
         {
             return;
         }
-        string? fault = Ext2XattrAreaRules.CheckInodeArea(din.Raw.AsSpan(start), ValueInodeFault);
+        string? fault = Ext2XattrAreaRules.CheckInodeArea(din.Raw.AsSpan(start), ValueInodeRule);
         if (fault is null)
         {
             return;
@@ -34,6 +34,11 @@ internal sealed partial class Ext2CheckRun
         System.Buffers.Binary.BinaryPrimitives.WriteUInt32LittleEndian(din.Raw.AsSpan(start), 0);
         w.Changed = true;
     }
+
+    /// <summary>Made once: many inodes carry attributes, and each use of a method group makes a delegate.</summary>
+    private Ext2XattrAreaRules.ValueInodeRule ValueInodeRule => _valueInodeRule ??= ValueInodeFault;
+
+    private Ext2XattrAreaRules.ValueInodeRule? _valueInodeRule;
 
     /// <summary>
     /// An entry whose value is kept in inode <paramref name="valueInum"/>. e2fsck 1.47.0

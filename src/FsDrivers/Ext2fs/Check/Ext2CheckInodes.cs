@@ -442,7 +442,7 @@ internal sealed partial class Ext2CheckRun
             w.Changed = true;
             return;
         }
-        string? fault = Ext2XattrAreaRules.CheckBlock(data, ValueInodeFault);
+        string? fault = Ext2XattrAreaRules.CheckBlock(data, ValueInodeRule);
         if (fault is not null)
         {
             // e2fsck clears the pointer; pass 5 frees the block unless another inode keeps it.
