@@ -1,6 +1,5 @@
-using Xunit;
-
 using System.Diagnostics;
+using Xunit;
 
 namespace RumpFs.TestSupport;
 

@@ -1,6 +1,6 @@
-using Xunit;
 using RumpFs.Kernel;
 using RumpFs.Vfs;
+using Xunit;
 
 namespace RumpFs.TestSupport;
 

@@ -1,5 +1,5 @@
-using RumpFs.Kernel;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Kernel;
 using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ext2fs;

@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
-using RumpFs.Vfs;
 using RumpFs.FsDrivers.Ext2fs.OnDisk;
+using RumpFs.Vfs;
 
 namespace RumpFs.FsDrivers.Ext2fs;
 

@@ -1,6 +1,6 @@
 using RumpFs.Kernel;
-using RumpFs.Vfs.Buffers;
 using RumpFs.Vfs;
+using RumpFs.Vfs.Buffers;
 using Buffer = RumpFs.Vfs.Buffers.Buffer;
 
 namespace RumpFs.FsDrivers.Ffs;
