@@ -8,8 +8,9 @@ namespace RumpFs.FsDrivers.Ext2fs;
 /// Quota limits enforced, as ext4 enforces them with the quota feature and the mount options
 /// usrquota (or quota), grpquota and prjquota (Linux's fs/quota/dquot.c, check_bdq and
 /// check_idq): going over a hard limit is EDQUOT at once; going over a soft limit starts
-/// its grace time and is EDQUOT once that has run out; a caller with CAP_SYS_RESOURCE (root here) passes both, though it still starts the grace
-/// time; usage back at or under the soft limit ends it. The grace time is the quota file's
+/// its grace time and is EDQUOT once that has run out; a caller with CAP_SYS_RESOURCE
+/// (root here) passes both, though it still starts the grace time; usage back at or under
+/// the soft limit ends it. The grace time is the quota file's
 /// own (dqi_bgrace for space, dqi_igrace for inodes, per type), read at mount as
 /// v2_read_file_info reads it: any value as it stands, 0 meaning that the deadline is the
 /// moment the soft limit is passed. Without the options the usage is kept (Ext2Quota) and
