@@ -175,6 +175,56 @@ public sealed partial class Ext2CheckExtentNodeTests : IDisposable
     }
 
     /// <summary>
+    /// A leaf whose eh_max is far below what its block holds (84 entries at 1 KiB): the kernel
+    /// reads it, e2fsck calls its header invalid (it wants 82 to 84) and would delete the
+    /// subtree. Ours reports it too and gives the leaf its full room: the file keeps every
+    /// block, and under metadata_csum the checksum moves to the new tail.
+    /// </summary>
+    [Theory]
+    [InlineData("ext4")]
+    [InlineData("ext4-nocsum")]
+    public void LeafWithTooLittleRoom_RoomRaised_FileKept(string flavour)
+    {
+        (string img, ulong[] leaves) = FragmentedFile(flavour);
+        byte[] original = DumpFile(img);
+        ushort entries = BitConverter.ToUInt16(ReadAt(img, ((long)leaves[1] * 1024) + 2, 2));
+        ushort room = (ushort)(entries + 2);
+        if (flavour == "ext4")
+        {
+            // The kernel finds the checksum after eh_max entries: put it there, so that
+            // only the room is wrong.
+            Patch(img, ((long)leaves[1] * 1024) + 12 + (room * 12), ReadAt(img, ((long)leaves[1] * 1024) + 12 + (84 * 12), 4));
+        }
+        Patch(img, ((long)leaves[1] * 1024) + 4, BitConverter.GetBytes(room));
+
+        (CheckReport before, _) = ConvergingRepair(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains($"extent block {leaves[1]} has room for {room} entries where its space holds 84", StringComparison.Ordinal));
+        Assert.Equal(84, BitConverter.ToUInt16(ReadAt(img, ((long)leaves[1] * 1024) + 4, 2)));
+        Assert.Equal(original, DumpFile(img));
+    }
+
+    /// <summary>
+    /// The root in the inode with eh_max 1 (its 60 bytes hold 4): e2fsck clears the inode for
+    /// it, ours raises it to 4 and the small file keeps its data.
+    /// </summary>
+    [Fact]
+    public void RootWithTooLittleRoom_RoomRaised_FileKept()
+    {
+        string img = _dir.File("root.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-b", "1024", "-t", "ext4", img, "16M");
+        string src = _dir.File("small");
+        byte[] data = new byte[10_000];
+        new Random(11).NextBytes(data);
+        File.WriteAllBytes(src, data);
+        OracleTool.RunExpect(0, "debugfs", "-w", "-R", $"write {src} frag", img);
+        Debugfs(img, "sif /frag block[1] 1"); // eh_max 1, eh_depth 0 (one extent)
+
+        (CheckReport before, _) = ConvergingRepair(img);
+        Assert.Contains(before.Findings, f => f.Message.Contains("the extent tree root in the inode has room for 1 entries where its space holds 4", StringComparison.Ordinal));
+        Assert.Equal(data, DumpFile(img));
+    }
+
+    /// <summary>
     /// A 1 KiB-block ext4 image with /frag, 300,000 bytes with every other block of its first
     /// 280 punched out: a depth-1 extent tree with at least two leaves, listed in order.
     /// </summary>

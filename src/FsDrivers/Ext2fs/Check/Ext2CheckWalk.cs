@@ -170,7 +170,8 @@ internal sealed partial class Ext2CheckRun
             w.BadTree = true;
             return;
         }
-        if (WalkExtentNode(w, root, h, ExtentBlocksEnd, visit))
+        bool roomFixed = RaiseNodeRoom(w, root, h, Ext4Extent.Capacity(Ext2Dinode.BlockArea), "the extent tree root in the inode");
+        if (WalkExtentNode(w, root, h, ExtentBlocksEnd, visit) || roomFixed)
         {
             w.Changed = true;
             // A root left without entries maps nothing at any depth: libext2fs makes it a leaf.
@@ -360,13 +361,36 @@ internal sealed partial class Ext2CheckRun
         return BinaryPrimitives.ReadUInt32LittleEndian(data.AsSpan(tail)) == Ext2Crc.Crc32c(seed, data.AsSpan(0, tail));
     }
 
+    /// <summary>
+    /// e2fsck takes a node whose eh_max is more than two entries short of what its space
+    /// holds for a bad header (ext2fs_extent_header_verify): it deletes a child node's index
+    /// entry with its subtree, and clears the inode for the root. The kernel reads such a node
+    /// as it is, so the repair here gives the node its full room instead and keeps what it
+    /// maps: both then accept it. True when it was raised (the node is to be written).
+    /// </summary>
+    private bool RaiseNodeRoom(InodeWalk w, Span<byte> node, Ext4Extent.Header h, int capacity, string what)
+    {
+        if (h.Max >= capacity - 2)
+        {
+            return false;
+        }
+        Error("inodes", Ino(w.Ino), $"{what} has room for {h.Max} entries where its space holds {capacity}; set to {capacity}");
+        if (!_repair)
+        {
+            return false;
+        }
+        Ext4Extent.WriteHeader(node, h.Entries, (ushort)capacity, h.Depth);
+        return true;
+    }
+
     /// <summary>Walk child node <paramref name="blk"/>, read and checked by <see cref="ReadExtentChild"/>.</summary>
     private void WalkExtentChild(InodeWalk w, ulong blk, byte[] data, ulong nextStart, Func<InodeWalk, BlockClaim, ulong> visit)
     {
         Ext4Extent.Header h = Ext4Extent.ReadHeader(data);
         uint seed = Ext2Dinode.InodeSeed(_v.CsumSeed, w.Ino, w.Din.Generation);
         bool badSum = !NodeChecksumMatches(w, data, h);
-        bool changed = WalkExtentNode(w, data, h, nextStart, visit);
+        bool roomFixed = RaiseNodeRoom(w, data, h, Ext4Extent.Capacity(_v.BlockSize - 4), $"extent block {blk}");
+        bool changed = WalkExtentNode(w, data, h, nextStart, visit) | roomFixed;
         if (Ext4Extent.ReadHeader(data).Entries == 0)
         {
             // Nothing of it lies in this file's range: its index entry goes and the block is
