@@ -197,8 +197,9 @@ public static class Cli
             s.CaseSensitive = true;
             s.AutoVersion = false;
             s.AllowMultiInstance = false;
+            s.EnableDashDash = true;
         });
-        ParserResult<object> result = parser.ParseArguments(verbArgs, spec.OptionsType);
+        ParserResult<object> result = parser.ParseArguments(VerbArgumentForms.Rewrite(spec.Verb, verbArgs), spec.OptionsType);
         if (result is Parsed<object> parsed)
         {
             return parsed.Value;

@@ -89,16 +89,6 @@ internal static class Format
         throw new UsageException($"{what} '{text}': give seconds since 1970 or a time such as 2024-01-02T03:04:05Z");
     }
 
-    /// <summary>Parse an octal mode ("755", "0644", "4755").</summary>
-    public static uint ParseMode(string text)
-    {
-        if (text.Length is 0 or > 5 || text.Any(c => c is < '0' or > '7'))
-        {
-            throw new UsageException($"bad mode '{text}' (expected octal, e.g. 0644)");
-        }
-        return Convert.ToUInt32(text, 8) & 0xFFF;
-    }
-
     public static string Invariant(long n) => n.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The device numbers of a Linux rdev: "major, minor".</summary>

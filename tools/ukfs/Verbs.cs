@@ -49,14 +49,14 @@ internal sealed class PutOptions
 internal sealed class MkdirOptions : IValidatedOptions
 {
     [Option('p', HelpText = "Create parents; no error if it exists.")] public bool Parents { get; set; }
-    [Option('m', HelpText = "Mode (octal).")] public string? Mode { get; set; }
+    [Option('m', HelpText = "Mode (octal, or symbolic as chmod(1), from a=rwx).")] public string? Mode { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
 
     public void Validate()
     {
         if (Mode is not null)
         {
-            Format.ParseMode(Mode);
+            ModeChange.Parse(Mode);
         }
     }
 }
@@ -84,13 +84,13 @@ internal sealed class LnOptions
     [Value(1, MetaName = "LINK", Required = true)] public string Link { get; set; } = "";
 }
 
-[Verb("chmod", HelpText = "Change permission bits (octal).")]
+[Verb("chmod", HelpText = "Change permission bits (octal, or symbolic as chmod(1): u+x,go-w).")]
 internal sealed class ChmodOptions : IValidatedOptions
 {
     [Value(0, MetaName = "MODE", Required = true)] public string Mode { get; set; } = "";
     [Value(1, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
 
-    public void Validate() => Format.ParseMode(Mode);
+    public void Validate() => ModeChange.Parse(Mode);
 }
 
 [Verb("chown", HelpText = "Change owner and group (numeric UID[:GID] or :GID).")]

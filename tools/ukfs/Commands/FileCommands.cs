@@ -28,7 +28,9 @@ internal static class FileCommands
 
     public static int Mkdir(CommandContext ctx, MkdirOptions o)
     {
-        uint mode = o.Mode is null ? UkfsMount.DefaultDirectoryMode : Format.ParseMode(o.Mode);
+        // As mkdir(1) -m: the change applies to a=rwx.
+        uint mode = o.Mode is null ? UkfsMount.DefaultDirectoryMode
+            : ModeChange.Parse(o.Mode).Apply(0x1FF, isDirectory: true, ModeChange.ProcessUmask());
         ctx.ForEach(o.Paths, path => ctx.Mount.Mkdir(path, mode, o.Parents));
         return 0;
     }
@@ -94,8 +96,13 @@ internal static class FileCommands
 
     public static int Chmod(CommandContext ctx, ChmodOptions o)
     {
-        uint mode = Format.ParseMode(o.Mode);
-        ctx.ForEach(o.Paths, path => ctx.Mount.Chmod(path, mode));
+        ModeChange change = ModeChange.Parse(o.Mode);
+        uint umask = ModeChange.ProcessUmask();
+        ctx.ForEach(o.Paths, path =>
+        {
+            VAttr va = ctx.Mount.Stat(path);
+            ctx.Mount.Chmod(path, change.Apply(va.Mode, va.Type == VType.Directory, umask));
+        });
         return 0;
     }
 
