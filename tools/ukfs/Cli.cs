@@ -199,7 +199,12 @@ public static class Cli
             s.AllowMultiInstance = false;
             s.EnableDashDash = true;
         });
-        ParserResult<object> result = parser.ParseArguments(VerbArgumentForms.Rewrite(spec.Verb, verbArgs), spec.OptionsType);
+        string[] args = VerbArgumentForms.Rewrite(spec.Verb, verbArgs);
+        if (!args.Contains("--help", StringComparer.Ordinal))
+        {
+            ShortOptionCheck.Check(spec.Verb, spec.OptionsType, args);
+        }
+        ParserResult<object> result = parser.ParseArguments(args, spec.OptionsType);
         if (result is Parsed<object> parsed)
         {
             return parsed.Value;

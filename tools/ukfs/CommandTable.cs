@@ -1,3 +1,4 @@
+using System.Diagnostics.CodeAnalysis;
 using RumpFs.Tools.Ukfs.Commands;
 
 namespace RumpFs.Tools.Ukfs;
@@ -16,7 +17,13 @@ internal enum Access
 }
 
 /// <summary>One verb: its options type, what it needs, and the code that runs it.</summary>
-internal sealed record CommandSpec(string Verb, Type OptionsType, Access Access, Func<CommandContext, object, int> Run);
+internal sealed record CommandSpec(
+    string Verb,
+    [param: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    [property: DynamicallyAccessedMembers(DynamicallyAccessedMemberTypes.PublicProperties)]
+    Type OptionsType,
+    Access Access,
+    Func<CommandContext, object, int> Run);
 
 /// <summary>
 /// Every verb of `ukfs`. A new verb (fsck, newfs) is one options class in Verbs.cs and one

@@ -89,6 +89,77 @@ internal static class Format
         throw new UsageException($"{what} '{text}': give seconds since 1970 or a time such as 2024-01-02T03:04:05Z");
     }
 
+    /// <summary>
+    /// touch -t's [[CC]YY]MMDDhhmm[.ss], in local time: two-digit years 69-99 are 19YY and
+    /// 00-68 are 20YY (POSIX); without a year, this year.
+    /// </summary>
+    public static Timespec ParseStamp(string text)
+    {
+        string main = text, seconds = "00";
+        int dot = text.IndexOf('.', StringComparison.Ordinal);
+        if (dot >= 0)
+        {
+            main = text[..dot];
+            seconds = text[(dot + 1)..];
+        }
+        if (main.Length is not (8 or 10 or 12) || seconds.Length != 2 || !(main + seconds).All(char.IsAsciiDigit))
+        {
+            throw BadStamp(text);
+        }
+        int Field(int from) => int.Parse(main.AsSpan(from, 2), NumberStyles.None, CultureInfo.InvariantCulture);
+        int year = main.Length switch
+        {
+            12 => int.Parse(main.AsSpan(0, 4), NumberStyles.None, CultureInfo.InvariantCulture),
+            10 => Field(0) is int yy && yy >= 69 ? 1900 + yy : 2000 + Field(0),
+            _ => DateTime.Now.Year,
+        };
+        int at = main.Length - 8;
+        int month = Field(at), day = Field(at + 2), hour = Field(at + 4), minute = Field(at + 6);
+        int second = int.Parse(seconds, NumberStyles.None, CultureInfo.InvariantCulture);
+        try
+        {
+            // touch takes second 60 (a leap second) as the next minute's first.
+            var local = new DateTime(year, month, day, hour, minute, Math.Min(second, 59), DateTimeKind.Unspecified);
+            DateTime utc = TimeZoneInfo.ConvertTimeToUtc(local.AddSeconds(second == 60 ? 1 : 0), TimeZoneInfo.Local);
+            return Timespec.FromDateTimeOffset(new DateTimeOffset(utc, TimeSpan.Zero));
+        }
+        catch (ArgumentException)
+        {
+            throw BadStamp(text);
+        }
+    }
+
+    private static UsageException BadStamp(string text) =>
+        new($"touch: -t '{text}': give [[CC]YY]MMDDhhmm[.ss], e.g. 202401020304.05");
+
+    /// <summary>
+    /// A size as ls -lh and df -h print it: bytes below 1 KiB, else K, M, G, T, P, E in
+    /// powers of 1024, rounded up, with one decimal below 10.
+    /// </summary>
+    public static string Human(long bytes)
+    {
+        const string units = "KMGTPE";
+        if (bytes < 1024)
+        {
+            return Invariant(bytes);
+        }
+        double v = bytes;
+        for (int u = 0; ; u++)
+        {
+            v /= 1024;
+            if (v < 10)
+            {
+                double tenths = Math.Ceiling(v * 10) / 10;
+                return (tenths < 10 ? tenths.ToString("0.0", CultureInfo.InvariantCulture) : "10") + units[u];
+            }
+            double whole = Math.Ceiling(v);
+            if (whole < 1024 || u == units.Length - 1)
+            {
+                return whole.ToString("0", CultureInfo.InvariantCulture) + units[u];
+            }
+        }
+    }
+
     public static string Invariant(long n) => n.ToString(CultureInfo.InvariantCulture);
 
     /// <summary>The device numbers of a Linux rdev: "major, minor".</summary>

@@ -20,6 +20,8 @@ internal sealed class LsOptions
 {
     [Option('l', HelpText = "Long listing: mode, links, owner, size, time.")] public bool Long { get; set; }
     [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
+    [Option('d', HelpText = "List directories themselves, not their contents.")] public bool Directory { get; set; }
+    [Option('h', HelpText = "With -l, sizes in K, M, G (powers of 1024, rounded up) as ls -lh.")] public bool Human { get; set; }
     [Option('a', HelpText = "Include . and .. (ignored: never listed).")] public bool All { get; set; }
     [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
     [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
@@ -35,7 +37,7 @@ internal sealed class CatOptions
 internal sealed class GetOptions
 {
     [Value(0, MetaName = "SOURCE", Required = true)] public string Source { get; set; } = "";
-    [Value(1, MetaName = "DEST", HelpText = "Host path (default: current folder).")] public string? Dest { get; set; }
+    [Value(1, MetaName = "DEST", HelpText = "Host path (default: current folder), or - for standard output (a file only).")] public string? Dest { get; set; }
 }
 
 [Verb("put", HelpText = "Copy a file or tree from the host into the image, keeping modes and times ('-' reads standard input into the file DEST).")]
@@ -110,6 +112,7 @@ internal sealed class TouchOptions : IValidatedOptions
     [Option('m', HelpText = "Change only the modification time.")] public bool ModificationOnly { get; set; }
     [Option('c', "no-create", HelpText = "Do not create missing files.")] public bool NoCreate { get; set; }
     [Option('d', "date", HelpText = "This time instead of now: seconds since 1970 (@SECONDS) or 2024-01-02T03:04:05Z.")] public string? Date { get; set; }
+    [Option('t', HelpText = "This time instead of now, as touch -t: [[CC]YY]MMDDhhmm[.ss] in local time.")] public string? Stamp { get; set; }
     [Option('r', "reference", HelpText = "The times of this file in the image instead of now.")] public string? Reference { get; set; }
     [Option('h', "no-dereference", HelpText = "Change a symbolic link itself.")] public bool NoFollow { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
@@ -119,11 +122,13 @@ internal sealed class TouchOptions : IValidatedOptions
 
     public void Validate()
     {
-        if (Date is not null && Reference is not null)
+        if ((Date is not null ? 1 : 0) + (Stamp is not null ? 1 : 0) + (Reference is not null ? 1 : 0) > 1)
         {
-            throw new UsageException("touch: give -d or -r, not both");
+            throw new UsageException("touch: give one of -d, -t and -r");
         }
-        Time = Date is null ? null : Format.ParseTime(Date, "touch: -d");
+        Time = Date is not null ? Format.ParseTime(Date, "touch: -d")
+            : Stamp is not null ? Format.ParseStamp(Stamp)
+            : null;
     }
 }
 
@@ -288,6 +293,8 @@ internal sealed class LsattrOptions
 {
     [Option('d', HelpText = "Show directories themselves, not their contents.")] public bool Directories { get; set; }
     [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
+    [Option('d', HelpText = "List directories themselves, not their contents.")] public bool Directory { get; set; }
+    [Option('h', HelpText = "With -l, sizes in K, M, G (powers of 1024, rounded up) as ls -lh.")] public bool Human { get; set; }
     [Option('a', HelpText = "Include names that start with a dot.")] public bool All { get; set; }
     [Option('p', HelpText = "Show each file's project id too.")] public bool Project { get; set; }
     [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
@@ -410,6 +417,7 @@ internal sealed class StatOptions
 [Verb("df", HelpText = "Show space and inode use.")]
 internal sealed class DfOptions
 {
+    [Option('h', HelpText = "Sizes in K, M, G (powers of 1024, rounded up) as df -h.")] public bool Human { get; set; }
     [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
 }
 

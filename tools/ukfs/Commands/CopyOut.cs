@@ -32,6 +32,10 @@ internal sealed class CopyOut
 
     public static int Run(CommandContext ctx, GetOptions o)
     {
+        if (o.Dest == "-")
+        {
+            return ToStandardOutput(ctx, o.Source);
+        }
         var copy = new CopyOut(ctx);
         string source = o.Source;
         VAttr va = ctx.Mount.Lstat(source);
@@ -58,6 +62,16 @@ internal sealed class CopyOut
         }
         copy._progress.Finish();
         return 0;
+    }
+
+    /// <summary>get FILE -: the file's bytes on standard output, as put - reads standard input.</summary>
+    private static int ToStandardOutput(CommandContext ctx, string source)
+    {
+        if (ctx.Mount.Stat(source).Type != VType.Regular)
+        {
+            throw new UsageException($"get: {source}: only a file can be written to standard output ('-')");
+        }
+        return FileCommands.Cat(ctx, new CatOptions { Paths = [source] });
     }
 
     private void Copy(string src, string host, VAttr va, bool isRootOfCopy = false)

@@ -26,6 +26,12 @@ internal static class InfoCommands
         long used = df.Bytes - df.BytesFree;
         long usable = used + df.BytesAvailable;
         int percent = usable <= 0 ? 0 : (int)Math.Ceiling(100.0 * used / usable);
+        if (o.Human)
+        {
+            ctx.Out.WriteLine("Filesystem       Type      Size  Used Avail Use%   Inodes    IFree");
+            ctx.Out.WriteLine($"{df.Image,-16} {df.FsType,-8} {Format.Human(df.Bytes),5} {Format.Human(used),5} {Format.Human(df.BytesAvailable),5} {percent,3}% {df.Files,8} {df.FilesFree,8}");
+            return 0;
+        }
         ctx.Out.WriteLine("Filesystem       Type     1K-blocks       Used  Available Use%   Inodes    IFree");
         ctx.Out.WriteLine($"{df.Image,-16} {df.FsType,-8} {df.Bytes / 1024,10} {used / 1024,10} {df.BytesAvailable / 1024,10} {percent,3}% {df.Files,8} {df.FilesFree,8}");
         return 0;

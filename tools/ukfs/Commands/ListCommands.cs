@@ -17,7 +17,7 @@ internal static class ListCommands
         ctx.ForEach(paths, path =>
         {
             VAttr va = ctx.Mount.Stat(path);
-            if (va.Type != VType.Directory)
+            if (va.Type != VType.Directory || o.Directory)
             {
                 VAttr own = ctx.Mount.Lstat(path);
                 Emit(ctx, o, json, path, path, own);
@@ -92,7 +92,8 @@ internal static class ListCommands
         }
         else if (o.Long)
         {
-            string size = va.Type is VType.CharDevice or VType.BlockDevice ? Format.DeviceNumbers(va.Rdev) : Format.Invariant(va.Size);
+            string size = va.Type is VType.CharDevice or VType.BlockDevice ? Format.DeviceNumbers(va.Rdev)
+                : o.Human ? Format.Human(va.Size) : Format.Invariant(va.Size);
             string suffix = target is null ? "" : " -> " + target;
             string aclMark = va.Type != VType.Symlink && HasExtendedAcl(ctx.Mount, path) ? "+" : " ";
             ctx.Out.WriteLine($"{Format.ModeString(va.Type, va.Mode)}{aclMark}{va.Nlink,3} {va.Uid,5} {va.Gid,5} {size,10} {Format.ShortTime(va.Mtime)} {name}{suffix}");
