@@ -130,6 +130,13 @@ public sealed class CliHostFormsTests : IDisposable
         Assert.False(_cli.Tmpfs.Exists("/t"));
     }
 
+    [Fact]
+    public void TouchT_WithDOrR_OneLineError()
+    {
+        Assert.Contains("give one of -d, -t and -r", _cli.Fails("img", "touch", "-t", "202401020304", "-d", "@1", "/t").Stderr, StringComparison.Ordinal);
+        Assert.False(_cli.Tmpfs.Exists("/t"));
+    }
+
     /// <summary>Name to the size column of `ls -l` output (column <paramref name="sizeColumn"/>, counted from 0).</summary>
     private static Dictionary<string, string> SizeColumn(string listing, int sizeColumn) =>
         listing.Split('\n', StringSplitOptions.RemoveEmptyEntries)

@@ -187,7 +187,7 @@ public sealed class CliImageTests : IDisposable
 
         byte[] before = File.ReadAllBytes(img);
         Assert.Contains("touch: -d 'next week'", _cli.Fails(img, "touch", "-d", "next week", "/f").Stderr, StringComparison.Ordinal);
-        Assert.Contains("-d or -r, not both", _cli.Fails(img, "touch", "-d", "@1", "-r", "/ref", "/f").Stderr, StringComparison.Ordinal);
+        Assert.Contains("give one of -d, -t and -r", _cli.Fails(img, "touch", "-d", "@1", "-r", "/ref", "/f").Stderr, StringComparison.Ordinal);
         Assert.Equal(before, File.ReadAllBytes(img));
     }
 }

@@ -293,8 +293,6 @@ internal sealed class LsattrOptions
 {
     [Option('d', HelpText = "Show directories themselves, not their contents.")] public bool Directories { get; set; }
     [Option('R', HelpText = "Recurse into subdirectories.")] public bool Recursive { get; set; }
-    [Option('d', HelpText = "List directories themselves, not their contents.")] public bool Directory { get; set; }
-    [Option('h', HelpText = "With -l, sizes in K, M, G (powers of 1024, rounded up) as ls -lh.")] public bool Human { get; set; }
     [Option('a', HelpText = "Include names that start with a dot.")] public bool All { get; set; }
     [Option('p', HelpText = "Show each file's project id too.")] public bool Project { get; set; }
     [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
