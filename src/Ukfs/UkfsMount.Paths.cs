@@ -131,9 +131,24 @@ public sealed partial class UkfsMount
     /// <summary>
     /// Remove <paramref name="path"/> and, when it is a directory, everything below it (rm -r).
     /// A directory that is one of its own ancestors (a damaged image) stops the removal with
-    /// EIO before anything below it is removed.
+    /// EIO before anything below it is removed. The root, and a path ending in "." or "..",
+    /// are refused before anything is removed (EBUSY, EINVAL), as rm -r refuses them:
+    /// rmdir(2) would refuse them only once everything below them was gone.
     /// </summary>
-    public void RemoveTree(string path) => RemoveTree(path, []);
+    public void RemoveTree(string path)
+    {
+        string last = path.TrimEnd('/').Split('/')[^1];
+        if (last is "." or "..")
+        {
+            throw new UkfsException(Errno.EINVAL, path, $"{path}: refusing to remove a '.' or '..' directory");
+        }
+        VAttr va = Lstat(path);
+        if (va.Type == VType.Directory && va.Ino == Lstat("/").Ino)
+        {
+            throw new UkfsException(Errno.EBUSY, path, $"{path}: is the root directory; refusing to remove it");
+        }
+        RemoveTree(path, []);
+    }
 
     private void RemoveTree(string path, HashSet<ulong> ancestors)
     {

@@ -131,6 +131,16 @@ public sealed class CliHostFormsTests : IDisposable
     }
 
     [Fact]
+    public void RmR_OfTheRoot_OneLineError_NothingRemoved()
+    {
+        _cli.Tmpfs.Mkdir("/d");
+        _cli.Tmpfs.WriteAllBytes("/d/f", [1]);
+        Assert.Contains("refusing to remove it", _cli.Fails("img", "rm", "-r", "/").Stderr, StringComparison.Ordinal);
+        Assert.Contains("'.' or '..'", _cli.Fails("img", "rm", "-rf", "/d/.").Stderr, StringComparison.Ordinal);
+        Assert.Equal([1], _cli.Tmpfs.ReadAllBytes("/d/f"));
+    }
+
+    [Fact]
     public void TouchT_WithDOrR_OneLineError()
     {
         Assert.Contains("give one of -d, -t and -r", _cli.Fails("img", "touch", "-t", "202401020304", "-d", "@1", "/t").Stderr, StringComparison.Ordinal);

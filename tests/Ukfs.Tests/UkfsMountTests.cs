@@ -79,6 +79,26 @@ public sealed class UkfsMountTests : IDisposable
         Assert.Empty(_fs.ReadDirectory("/"));
     }
 
+    /// <summary>
+    /// rm -r of the root, or of a path ending in "." or "..", is refused before anything goes
+    /// (before, everything below was removed and only then did rmdir refuse).
+    /// </summary>
+    [Theory]
+    [InlineData("/", Errno.EBUSY)]
+    [InlineData("//", Errno.EBUSY)]
+    [InlineData("/d/..", Errno.EINVAL)]
+    [InlineData("/d/.", Errno.EINVAL)]
+    [InlineData("/d/./", Errno.EINVAL)]
+    public void RemoveTree_OfTheRootOrDotNames_RefusedWithNothingRemoved(string path, Errno expected)
+    {
+        _fs.Mkdir("/d");
+        _fs.WriteAllBytes("/d/f", [1]);
+        _fs.WriteAllBytes("/g", [2]);
+        Assert.Equal(expected, ErrnoOf(() => _fs.RemoveTree(path)));
+        Assert.Equal([1], _fs.ReadAllBytes("/d/f"));
+        Assert.Equal([2], _fs.ReadAllBytes("/g"));
+    }
+
     [Fact]
     public void Mknod_FifoSocketDevice_TypeModeAndDeviceNumberKept()
     {
