@@ -33,7 +33,15 @@ public sealed partial class UkfsMount
     /// The entries of directory <paramref name="path"/> without "." and "..", each with its
     /// attributes (not following symbolic links), in the directory's own order.
     /// </summary>
-    public IReadOnlyList<UkfsDirEntry> ReadDirectory(string path)
+    public IReadOnlyList<UkfsDirEntry> ReadDirectory(string path) => ReadDirectory(path, includeUnreadable: false);
+
+    /// <summary>
+    /// The entries of directory <paramref name="path"/> (without "." and ".."), each with its
+    /// attributes. With <paramref name="includeUnreadable"/>, an entry whose file cannot be
+    /// looked up or read is listed too, with <see cref="UkfsDirEntry.Error"/> set, as ls lists
+    /// a name it cannot stat; without it, the first such entry fails the whole listing.
+    /// </summary>
+    public IReadOnlyList<UkfsDirEntry> ReadDirectory(string path, bool includeUnreadable)
     {
         Vnode dvp = Resolve(path, follow: true);
         try
@@ -57,15 +65,13 @@ public sealed partial class UkfsMount
                         continue;
                     }
                     string child = Combine(path, d.Name);
-                    Check(Vop.Lookup(dvp, d.Name, Credentials, out Vnode? vp), child);
                     try
                     {
-                        Check(Vop.GetAttr(vp!, out VAttr va), child);
-                        result.Add(new UkfsDirEntry(d.Name, va));
+                        result.Add(new UkfsDirEntry(d.Name, EntryAttributes(dvp, d.Name, child)));
                     }
-                    finally
+                    catch (UkfsException e) when (includeUnreadable)
                     {
-                        vp!.Release();
+                        result.Add(new UkfsDirEntry(d.Name, new VAttr { Type = d.Type, Ino = d.Ino }) { Error = e });
                     }
                 }
                 cookie = batch.Entries[^1].NextCookie;
@@ -75,6 +81,20 @@ public sealed partial class UkfsMount
         finally
         {
             dvp.Release();
+        }
+    }
+
+    private VAttr EntryAttributes(Vnode dvp, string name, string child)
+    {
+        Check(Vop.Lookup(dvp, name, Credentials, out Vnode? vp), child);
+        try
+        {
+            Check(Vop.GetAttr(vp!, out VAttr va), child);
+            return va;
+        }
+        finally
+        {
+            vp!.Release();
         }
     }
 

@@ -246,6 +246,48 @@ public sealed class MalformedImageTests : IDisposable
         Assert.Empty(Directory.GetFileSystemEntries(Path.Combine(dest, "a", "b")));
     }
 
+    /// <summary>
+    /// One entry of the root names an inode that fails its checksum. As ls, find, tree and
+    /// cp -r on a mount do, each command names that one with one error and goes on with the
+    /// rest (before, the whole root listed as nothing); ls shows its name, -l with question marks.
+    /// </summary>
+    [Fact]
+    public void OneUnreadableEntry_TheRestIsListedFoundAndCopied()
+    {
+        string tree = _dir.File("ltree");
+        Directory.CreateDirectory(Path.Combine(tree, "b"));
+        File.WriteAllText(Path.Combine(tree, "a"), "first");
+        File.WriteAllText(Path.Combine(tree, "b", "inner"), "inside");
+        File.WriteAllText(Path.Combine(tree, "c"), "last");
+        string img = _dir.File("one-bad.img");
+        OracleTool.RunExpect(0, "mke2fs", "-q", "-F", "-t", "ext4", "-b", "1024", "-I", "256", "-d", tree, img, "8M");
+        string imap = OracleTool.RunExpect(0, "debugfs", "-R", "imap /b", img).Stdout;
+        var m = System.Text.RegularExpressions.Regex.Match(imap, @"located at block (\d+), offset 0x([0-9a-f]+)");
+        long inodeAt = (long.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) * 1024) + Convert.ToInt64(m.Groups[2].Value, 16);
+        byte[] b = File.ReadAllBytes(img);
+        b[inodeAt + 16] ^= 0x55; // i_mtime: only the inode checksum notices
+        File.WriteAllBytes(img, b);
+
+        CliResult ls = _cli.Run(img, "ls", "/");
+        Assert.Equal((1, "a\nb\nc\nlost+found\n"), (ls.Exit, ls.Stdout));
+        Assert.Contains("ukfs: /b: Input/output error", ls.Stderr, StringComparison.Ordinal);
+        CliResult longLs = _cli.Run(img, "ls", "-l", "/");
+        Assert.Matches(@"^-.* a\n\?{10} +\? +\? +\? +\? +\? b\n-.* c\nd.* lost\+found\n$", longLs.Stdout);
+        CliResult find = _cli.Run(img, "find", "/");
+        Assert.Equal((1, "/\n/a\n/c\n/lost+found\n"), (find.Exit, find.Stdout));
+        CliResult treeOut = _cli.Run(img, "tree", "/");
+        Assert.Contains("b\n", treeOut.Stdout, StringComparison.Ordinal);
+        Assert.Contains("2 directories, 2 files", treeOut.Stdout, StringComparison.Ordinal);
+        string dest = _dir.File("one-bad.out");
+        CliResult get = _cli.Run(img, "get", "/", dest);
+        Assert.Equal(1, get.Exit);
+        Assert.Single(get.Stderr.TrimEnd('\n').Split('\n'));
+        Assert.Equal("first", File.ReadAllText(Path.Combine(dest, "a")));
+        Assert.Equal("last", File.ReadAllText(Path.Combine(dest, "c")));
+        Assert.False(Path.Exists(Path.Combine(dest, "b")));
+        Assert.Equal(b, File.ReadAllBytes(img));
+    }
+
     [Fact]
     public void Get_BlockMapDamagedPartWayThroughABigFile_OneLineErrorNoHang()
     {

@@ -54,6 +54,31 @@ internal sealed class CommandContext
         HadErrors = true;
     }
 
+    /// <summary>
+    /// The entries of directory <paramref name="dir"/> in name order, with one error reported
+    /// for each whose file cannot be read (a damaged image) and the rest kept: ls, find and
+    /// cp -r go on past a name they cannot stat. With <paramref name="keepUnreadable"/> those
+    /// entries stay in the list (with their <see cref="UkfsDirEntry.Error"/>) for commands that
+    /// still show the name.
+    /// </summary>
+    public IReadOnlyList<UkfsDirEntry> ListDirectory(string dir, bool keepUnreadable = false)
+    {
+        var entries = new List<UkfsDirEntry>();
+        foreach (UkfsDirEntry e in Mount.ReadDirectory(dir, includeUnreadable: true).OrderBy(e => e.Name, StringComparer.Ordinal))
+        {
+            if (e.Error is not null)
+            {
+                Error(e.Error.Message);
+                if (!keepUnreadable)
+                {
+                    continue;
+                }
+            }
+            entries.Add(e);
+        }
+        return entries;
+    }
+
     /// <summary>Count a failure without a message (chattr -f); the exit status becomes 1.</summary>
     public void FailSilently() => HadErrors = true;
 

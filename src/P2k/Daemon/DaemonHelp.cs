@@ -13,7 +13,7 @@ internal static class DaemonHelp
             : $"mounts a new {driver.Name} (a file system in memory) at mountpoint";
         return $"""
             NAME
-                {program} - serve a {driver.Name} file system through FUSE
+                {program} - serve {(driver.Name.StartsWith('e') ? "an" : "a")} {driver.Name} file system through FUSE
 
             SYNOPSIS
                 {program} [-o option[,option...]] [-f] [-d] {operands}

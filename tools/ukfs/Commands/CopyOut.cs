@@ -148,7 +148,7 @@ internal sealed class CopyOut
 
     private void CopyEntries(string src, string host)
     {
-        foreach (UkfsDirEntry e in _ctx.Mount.ReadDirectory(src))
+        foreach (UkfsDirEntry e in _ctx.ListDirectory(src))
         {
             if (!SafeName(e.Name))
             {

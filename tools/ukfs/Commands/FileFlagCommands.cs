@@ -35,7 +35,7 @@ internal static class FileFlagCommands
 
     private static void ListDirectory(CommandContext ctx, LsattrOptions o, string dir, DirectoryCycles cycles)
     {
-        foreach (UkfsDirEntry e in ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal))
+        foreach (UkfsDirEntry e in ctx.ListDirectory(dir))
         {
             if (e.Name is "." or ".." || (e.Name.StartsWith('.') && !o.All) || !HasFlags(e.Attributes.Type))
             {
@@ -117,7 +117,7 @@ internal static class FileFlagCommands
         }
         try
         {
-            foreach (UkfsDirEntry e in ctx.Mount.ReadDirectory(path).OrderBy(e => e.Name, StringComparer.Ordinal))
+            foreach (UkfsDirEntry e in ctx.ListDirectory(path))
             {
                 if (e.Name is "." or ".." || !HasFlags(e.Attributes.Type))
                 {

@@ -48,7 +48,7 @@ internal static class FindCommand
         IReadOnlyList<UkfsDirEntry> entries;
         try
         {
-            entries = [.. ctx.Mount.ReadDirectory(path).OrderBy(e => e.Name, StringComparer.Ordinal)];
+            entries = ctx.ListDirectory(path);
         }
         catch (UkfsException e)
         {

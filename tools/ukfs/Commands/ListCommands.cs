@@ -52,7 +52,7 @@ internal static class ListCommands
     private static void ListEntries(CommandContext ctx, LsOptions o, List<FileJson> json, string dir, bool headers,
         ref bool first, DirectoryCycles cycles)
     {
-        IReadOnlyList<UkfsDirEntry> entries = [.. ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal)];
+        IReadOnlyList<UkfsDirEntry> entries = ctx.ListDirectory(dir, keepUnreadable: !o.Json);
         if (headers && !o.Json)
         {
             if (!first)
@@ -64,13 +64,13 @@ internal static class ListCommands
         first = false;
         foreach (UkfsDirEntry e in entries)
         {
-            Emit(ctx, o, json, UkfsMount.Combine(dir, e.Name), e.Name, e.Attributes);
+            Emit(ctx, o, json, UkfsMount.Combine(dir, e.Name), e);
         }
         if (!o.Recursive)
         {
             return;
         }
-        foreach (UkfsDirEntry e in entries.Where(e => e.Type == VType.Directory))
+        foreach (UkfsDirEntry e in entries.Where(e => e.Type == VType.Directory && e.Error is null))
         {
             try
             {
@@ -80,6 +80,19 @@ internal static class ListCommands
             {
                 ctx.Error(ex.Message);
             }
+        }
+    }
+
+    /// <summary>One entry of a listing; one that cannot be read shows its name, with ls -l's question marks.</summary>
+    private static void Emit(CommandContext ctx, LsOptions o, List<FileJson> json, string path, UkfsDirEntry e)
+    {
+        if (e.Error is null)
+        {
+            Emit(ctx, o, json, path, e.Name, e.Attributes);
+        }
+        else
+        {
+            ctx.Out.WriteLine(o.Long ? $"?????????? {"?",3} {"?",5} {"?",5} {"?",10} {"?",16} {e.Name}" : e.Name);
         }
     }
 
@@ -187,7 +200,7 @@ internal static class ListCommands
         IReadOnlyList<UkfsDirEntry> entries;
         try
         {
-            entries = [.. ctx.Mount.ReadDirectory(dir).OrderBy(e => e.Name, StringComparer.Ordinal)];
+            entries = ctx.ListDirectory(dir, keepUnreadable: true);
         }
         catch (UkfsException e)
         {
@@ -204,7 +217,7 @@ internal static class ListCommands
             if (e.Type == VType.Directory)
             {
                 dirs++;
-                if (cycles.TryEnter(ctx, path, e.Attributes.Ino))
+                if (e.Error is null && cycles.TryEnter(ctx, path, e.Attributes.Ino))
                 {
                     TreeLevel(ctx, path, indent + (last ? "    " : "|   "), ref dirs, ref files, cycles);
                     cycles.Leave(e.Attributes.Ino);
