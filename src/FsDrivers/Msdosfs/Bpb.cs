@@ -168,7 +168,14 @@ internal sealed class Bpb
         {
             return "FAT12/16 layout without a root directory";
         }
-        long rootSectors = ((rootEntries * 32L) + bps - 1) / bps;
+        if (rootEntries * 32L % bps != 0)
+        {
+            // Linux refuses this ("bogus number of directory entries"), and so does fsck.fat:
+            // no formatter writes it, and every sector after the root would be read one
+            // partial sector off if the count were rounded.
+            return $"root directory of {rootEntries} entries does not fill whole sectors";
+        }
+        long rootSectors = rootEntries * 32L / bps;
         long meta = reserved + (nfats * fatSize) + rootSectors;
         if (meta >= total)
         {

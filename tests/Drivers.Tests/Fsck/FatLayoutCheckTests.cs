@@ -58,6 +58,82 @@ public sealed class FatLayoutCheckTests
     }
 
     /// <summary>
+    /// A FAT count of 3 where mkfs.fat wrote 2 (on FAT32 in the backup too): the first copy
+    /// is still in place, but the root and every cluster would be read a FAT's length off.
+    /// fsck.fat supports only 1 or 2 FATs and gives up; so do we, writing nothing (before, a
+    /// repair rewrote the whole volume from the misread layout).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(FatCheckTests.Kinds), MemberType = typeof(FatCheckTests))]
+    public void Check_ThreeFats_RefusedLikeFsckFatAndNothingWritten(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        int bps = FatTestImages.Boot(img).BytesPerSector;
+        FatTestImages.Patch(img, 16, 3);
+        if (bits == "32")
+        {
+            FatTestImages.Patch(img, (Fat32BackupBootSector * bps) + 16, 3);
+        }
+        byte[] damaged = File.ReadAllBytes(img);
+
+        ToolResult oracle = FatTestImages.FsckFat(img);
+        Assert.Contains("only 1 or 2 FATs are supported", oracle.Stdout + oracle.Stderr, StringComparison.Ordinal);
+        foreach (bool repair in new[] { false, true })
+        {
+            CheckReport r = FatTestImages.Check(img, repair);
+            Assert.True(r.ExitCode == 8, FatTestImages.Describe(r));
+            Assert.Contains("names 3 FATs", r.OperationalError, StringComparison.Ordinal);
+        }
+        Assert.Equal(damaged, File.ReadAllBytes(img));
+    }
+
+    /// <summary>
+    /// On FAT32 a FAT count of 3 in the boot sector alone: the backup boot sector is sound,
+    /// the check runs on its layout and the repair copies it back, every file kept.
+    /// </summary>
+    [Fact]
+    public void Check_Fat32ThreeFatsInTheBootSectorOnly_RestoredFromBackup()
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, "32");
+        byte[] boot = FatTestImages.ReadAt(img, 0, 512);
+        FatTestImages.Patch(img, 16, 3);
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        Assert.Equal(boot, FatTestImages.ReadAt(img, 0, 512));
+        FatTestImages.AssertBothClean(img);
+    }
+
+    /// <summary>
+    /// A FAT12/16 root-entry count that does not fill whole sectors (513): Linux refuses to
+    /// mount it and fsck.fat to check it; the driver refuses it and the check gives up,
+    /// writing nothing (before, every later sector was read 32 bytes off and "repaired").
+    /// </summary>
+    [Theory]
+    [InlineData("12")]
+    [InlineData("16")]
+    public void Check_RootEntriesNotFillingASector_RefusedByDriverAndCheck(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        ushort entries = BinaryPrimitives.ReadUInt16LittleEndian(FatTestImages.ReadAt(img, 17, 2));
+        FatTestImages.Patch(img, 17, BitConverter.GetBytes((ushort)(entries + 1)));
+        byte[] damaged = File.ReadAllBytes(img);
+
+        ToolResult oracle = FatTestImages.FsckFat(img);
+        Assert.Contains("doesn't span an integral number of sectors", oracle.Stdout + oracle.Stderr, StringComparison.Ordinal);
+        foreach (bool repair in new[] { false, true })
+        {
+            CheckReport r = FatTestImages.Check(img, repair);
+            Assert.True(r.ExitCode == 8, FatTestImages.Describe(r));
+            Assert.Contains("does not fill whole sectors", r.OperationalError, StringComparison.Ordinal);
+        }
+        Assert.Equal(damaged, File.ReadAllBytes(img));
+        Assert.False(RumpFs.FsDrivers.Msdosfs.Bpb.LooksLikeFat(FatTestImages.ReadAt(img, 0, 512)));
+    }
+
+    /// <summary>
     /// On FAT32 the backup boot sector still has the right reserved-sector count, and the
     /// FATs it places carry the signature: the check runs on its layout, and the repair
     /// copies it over the boot sector, with every file kept.

@@ -104,6 +104,15 @@ internal sealed class FatBootRecord
         {
             return null;
         }
+        if (bpb.NumFats > 2)
+        {
+            // The driver takes up to four, as the specification allows, but no formatter
+            // writes more than two and fsck.fat refuses them: a count of 3 where 2 were
+            // written moves the root and every cluster, and a repair on that layout would
+            // rewrite the whole volume.
+            error = $"names {bpb.NumFats} FATs; only 1 or 2 are supported, as fsck.fat";
+            return null;
+        }
         bool fat32 = bpb.Type == FatType.Fat32;
         int ext = fat32 ? Offsets.Ext32 : Offsets.Ext16;
         bool hasExt = s[ext + Offsets.ExtSignature] is 0x28 or 0x29;
