@@ -419,6 +419,26 @@ public sealed class FatCheckTests
         Assert.Equal("hello"u8.ToArray(), Mtype(img, "/a long file name.txt"));
     }
 
+    /// <summary>
+    /// An end marker followed only by deleted entries, as a driver leaves a directory whose
+    /// last files were removed and whose freed slot then took a new last entry: clean for
+    /// both (before, ours moved the end past the deleted entries as if live ones followed).
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_EndMarkerFollowedOnlyByDeletedEntries_CleanForBoth(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        long e2 = FatTestImages.RootEntryOffset(img, "FILE2   BIN");
+        Assert.True(e2 > e1);
+        OracleTool.RunExpect(0, "mdel", "-i", img, "::/FILE1.BIN", "::/FILE2.BIN");
+        Assert.Equal(FatDirRecord.Deleted, FatTestImages.ReadAt(img, e2, 1)[0]);
+        FatTestImages.Patch(img, e1, 0); // FILE1's freed slot becomes the end, FILE2's stays deleted after it
+        FatTestImages.AssertBothClean(img);
+    }
+
     [Fact]
     public void Check_NotFat_IsOperationalError()
     {

@@ -331,12 +331,17 @@ internal sealed class FatTreeCheck
             && first.Slice(FatDirRecord.Size, FatDirRecord.NameLength).SequenceEqual("..         "u8);
     }
 
-    /// <summary>Index of the last entry in use or deleted (first byte not zero), or -1.</summary>
+    /// <summary>
+    /// Index of the last entry in use (first byte neither zero nor the deleted mark), or -1.
+    /// Deleted entries after an end marker are what any driver leaves when it reuses a
+    /// directory's slots (ours writes a new end marker after a new last entry), and no
+    /// reader sees them: they are no reason to move the end.
+    /// </summary>
     private static int LastNotZero(FatDirectoryBuffer dir)
     {
         for (int j = dir.EntryCount - 1; j >= 0; j--)
         {
-            if (dir.Entry(j)[0] != FatDirRecord.EndMarker)
+            if (dir.Entry(j)[0] is not (FatDirRecord.EndMarker or FatDirRecord.Deleted))
             {
                 return j;
             }
