@@ -241,6 +241,30 @@ public sealed class FatCheckTests
     }
 
     /// <summary>
+    /// An entry marked "no 8.3 name" (byte 12 bit 0x20) without a long name: fsck.fat calls
+    /// its name bad, and so do we; the rename clears the mark, so both are clean after (before,
+    /// ours passed it, and renames of other bad names kept the mark fsck.fat then rejected).
+    /// With a long name, the mark makes the short name unjudged, for both.
+    /// </summary>
+    [Theory]
+    [MemberData(nameof(Kinds))]
+    public void Check_NoShortNameMark_BadWithoutALongName_FineWithOne(string bits)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = Build(dir, bits);
+        long withLongName = FatTestImages.RootEntryOffset(img, "ALONGF~1TXT");
+        FatTestImages.Patch(img, withLongName + FatDirRecord.NtReserved, FatDirRecord.NoShortName);
+        FatTestImages.AssertBothClean(img);
+
+        long e1 = FatTestImages.RootEntryOffset(img, "FILE1   BIN");
+        FatTestImages.Patch(img, e1 + FatDirRecord.NtReserved, FatDirRecord.NoShortName);
+        string text = RepairRoundTrip(img, "directories");
+        Assert.Contains("bad short name; renamed to FSCK", text, StringComparison.Ordinal);
+        Assert.Equal(0, FatTestImages.ReadAt(img, e1 + FatDirRecord.NtReserved, 1)[0] & FatDirRecord.NoShortName);
+        Assert.Equal(File1Bytes, Mtype(img, "/" + System.Text.Encoding.ASCII.GetString(FatTestImages.ReadAt(img, e1, 8)) + ".REN"));
+    }
+
+    /// <summary>
     /// A bad short name whose long name still matches it (its slots' checksum agrees, as
     /// when the damage keeps the sum): the rename to FSCKnnnn.REN also rewrites the slots'
     /// checksum, so the long name stays and the next check is clean.

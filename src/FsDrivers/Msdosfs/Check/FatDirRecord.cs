@@ -15,6 +15,13 @@ internal static class FatDirRecord
     public const int NameLength = 11;
     public const int Attributes = FatDirEntry.OffAttr;
     public const int NtReserved = FatDirEntry.OffNtRes;
+
+    /// <summary>
+    /// A bit in <see cref="NtReserved"/> that some patched Linux kernels set on an entry
+    /// whose 11 name bytes are a dummy, the long name being the only name (dosfstools'
+    /// FAT_NO_83NAME).
+    /// </summary>
+    public const byte NoShortName = 0x20;
     public const int CreateTimeTenth = FatDirEntry.OffCTimeTenth;
     public const int CreateTime = FatDirEntry.OffCTime;
     public const int CreateDate = FatDirEntry.OffCDate;

@@ -201,7 +201,7 @@ internal sealed class FatTreeCheck
                 CheckDot(dir, e, i, where, isDot, isRoot, selfStart, parentStart);
                 continue;
             }
-            if (!FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]))
+            if (BadShortName(e, hasLongName: longName.Length > 0))
             {
                 string renamed = Rename(dir, e, names, longName);
                 Fix(where, $"bad short name; renamed to {renamed}");
@@ -475,6 +475,16 @@ internal sealed class FatTreeCheck
     }
 
     /// <summary>
+    /// fsck.fat's bad_name: an entry marked as having no 8.3 name (<see cref="FatDirRecord.NoShortName"/>)
+    /// is bad without a long name and not judged at all with one; any other needs a valid
+    /// short name.
+    /// </summary>
+    private static bool BadShortName(ReadOnlySpan<byte> e, bool hasLongName) =>
+        (e[FatDirRecord.NtReserved] & FatDirRecord.NoShortName) != 0
+            ? !hasLongName
+            : !FatDirRecord.IsValidShortName(e[..FatDirRecord.NameLength]);
+
+    /// <summary>
     /// Give the entry the next free FSCKnnnn.REN name. Its long-name slots carry the old
     /// short name's checksum; they get the new one, or the next check would find the
     /// long name orphaned and delete it.
@@ -488,6 +498,9 @@ internal sealed class FatTreeCheck
         }
         while (!names.Add(name));
         Encoding.ASCII.GetBytes(name, e[..FatDirRecord.NameLength]);
+        // It has an 8.3 name now: a "no 8.3 name" mark left on it would make the entry bad
+        // again (fsck.fat clears it when it renames, too).
+        e[FatDirRecord.NtReserved] &= unchecked((byte)~FatDirRecord.NoShortName);
         byte checksum = FatDirRecord.ShortNameChecksum(e);
         foreach (int slot in longNameSlots)
         {
