@@ -106,6 +106,36 @@ public sealed class FatBackupBootTests
     /// backup differs (here its root cluster names file data): the backup is not trusted over
     /// a sector that is right, and -y writes the signature. Every file stays where it was.
     /// </summary>
+    /// <summary>
+    /// A FAT32 boot sector naming no backup (field 0): fsck.fat reports it and -a makes one;
+    /// so do we, in sector 6 with 32 reserved sectors, in the last reserved sector not
+    /// holding FSInfo with 4. After -y the backup is the boot sector and both checkers are
+    /// clean (before, ours called it clean and left it).
+    /// </summary>
+    [Theory]
+    [InlineData(32, 6)]
+    [InlineData(4, 3)]
+    public void Check_NoBackupBootSector_MadeAsFsckFatMakesIt(int reservedSectors, int expectedAt)
+    {
+        using var dir = new ScratchDir("fatck");
+        string img = dir.File("fat32.img");
+        FatTestImages.CreateFile(img, 40L << 20);
+        OracleTool.RunExpect(0, "mkfs.fat", "-F", "32", "-R", reservedSectors.ToString(System.Globalization.CultureInfo.InvariantCulture), img);
+        OracleTool.RunExpect(0, "mmd", "-i", img, "::/SUBDIR");
+        FatTestImages.Patch(img, FatBootRecord.Offsets.BackupBootSector, 0, 0);
+        string theirs = dir.File("theirs.img");
+        File.Copy(img, theirs);
+
+        CheckReport n = FatTestImages.AssertBothDamaged(img);
+        Assert.Contains(n.Findings, f => f.Message.Contains($"there is no backup boot sector; made in sector {expectedAt}", StringComparison.Ordinal));
+        CheckReport y = FatTestImages.Check(img, repair: true);
+        Assert.True(y.ExitCode == 1, FatTestImages.Describe(y));
+        FatTestImages.AssertBothClean(img);
+        Assert.Equal(FatTestImages.ReadAt(img, 0, 512), FatTestImages.ReadAt(img, expectedAt * 512L, 512));
+        OracleTool.Run("fsck.fat", "-a", theirs);
+        Assert.Equal(FatTestImages.ReadAt(theirs, 0, 512), FatTestImages.ReadAt(img, 0, 512));
+    }
+
     [Fact]
     public void Check_SignatureMissingOnly_BootSectorKept_SignatureWritten()
     {

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using RumpFs.Kernel;
 using RumpFs.Kernel.Devices;
 using RumpFs.Vfs;
@@ -124,6 +125,10 @@ public sealed class FatChecker : IFileSystemChecker
                 }
             }
         }
+        if (v.Kind == FatKind.Fat32 && v.BootFromBackup == 0 && v.Boot.BackupBootSector == 0)
+        {
+            MakeBackupBootSector(v, report, repair);
+        }
         if (v.Kind == FatKind.Fat32 && v.BootFromBackup == 0 && v.Boot.BackupBootSector != 0 && v.Boot.BackupBootSector < v.Boot.ReservedSectors)
         {
             var main = new byte[512];
@@ -136,6 +141,33 @@ public sealed class FatChecker : IFileSystemChecker
                 report.Note("boot", $"sector {v.Boot.BackupBootSector}", "the backup boot sector differs from the boot sector");
             }
         }
+    }
+
+    /// <summary>
+    /// A FAT32 boot sector naming no backup (field 0): fsck.fat makes one, in sector 6 when
+    /// the reserved area reaches past it and the FSInfo sector is elsewhere, else in the last
+    /// reserved sector not taken by FSInfo; with fewer than 3 reserved sectors there is no room,
+    /// which it only reports. The copy is the boot sector as it now stands, naming itself.
+    /// </summary>
+    private static void MakeBackupBootSector(FatVolume v, CheckReport report, bool repair)
+    {
+        int reserved = v.Boot.ReservedSectors;
+        if (reserved < 3)
+        {
+            report.Note("boot", "boot sector", "there is no backup boot sector, and no room for one (fewer than 3 reserved sectors)");
+            return;
+        }
+        int fsInfo = v.Boot.FsInfoSectorField;
+        int at = reserved >= 7 && fsInfo != 6 ? 6 : reserved - 1 == fsInfo ? reserved - 2 : reserved - 1;
+        report.Add("boot", "boot sector", $"there is no backup boot sector; made in sector {at}", repair);
+        var sector = new byte[512];
+        if (!repair || v.Device.Read(0, sector) != 0)
+        {
+            return;
+        }
+        BinaryPrimitives.WriteUInt16LittleEndian(sector.AsSpan(FatBootRecord.Offsets.BackupBootSector), (ushort)at);
+        v.Device.Write((long)at * v.Boot.BytesPerSector, sector);
+        v.Device.Write(0, sector);
     }
 
     /// <summary>
