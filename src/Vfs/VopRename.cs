@@ -128,25 +128,12 @@ public static partial class Vop
                 return Errno.ENOENT;
             }
         }
-        else if (tvp is not null)
+        else if (tvp is not null && (flags & RenameFlags.NoReplace) != 0)
         {
-            if ((flags & RenameFlags.NoReplace) != 0)
-            {
-                return Errno.EEXIST;
-            }
-            if (ReferenceEquals(fvp, tvp))
-            {
-                return Errno.OK;
-            }
-            if (fvp.Type == VType.Directory && tvp.Type != VType.Directory)
-            {
-                return Errno.ENOTDIR;
-            }
-            if (fvp.Type != VType.Directory && tvp.Type == VType.Directory)
-            {
-                return Errno.EISDIR;
-            }
+            return Errno.EEXIST;
         }
+        // A directory moved below itself is EINVAL whatever the target is, as Linux's
+        // renameat2 decides it before the types (mv /d /d/file: EINVAL, not ENOTDIR).
         if (fvp.Type == VType.Directory && !ReferenceEquals(fdvp, tdvp))
         {
             Errno e = CheckNotAncestor(fvp, tdvp);
@@ -155,11 +142,19 @@ public static partial class Vop
                 return e;
             }
         }
-        if ((flags & RenameFlags.Exchange) != 0 && tvp!.Type == VType.Directory && !ReferenceEquals(fdvp, tdvp))
+        if ((flags & RenameFlags.Exchange) != 0)
         {
-            return CheckNotAncestor(tvp, fdvp);
+            return tvp!.Type == VType.Directory && !ReferenceEquals(fdvp, tdvp) ? CheckNotAncestor(tvp, fdvp) : Errno.OK;
         }
-        return Errno.OK;
+        if (tvp is null || ReferenceEquals(fvp, tvp))
+        {
+            return Errno.OK;
+        }
+        if (fvp.Type == VType.Directory && tvp.Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        return fvp.Type != VType.Directory && tvp.Type == VType.Directory ? Errno.EISDIR : Errno.OK;
     }
 
     /// <summary>EINVAL when <paramref name="dir"/> is <paramref name="ancestor"/> or lies below it.</summary>
