@@ -288,6 +288,39 @@ public sealed class MalformedImageTests : IDisposable
         Assert.Equal(b, File.ReadAllBytes(img));
     }
 
+    /// <summary>
+    /// A FAT long name whose slot holds a '/' (its checksum still right): no path can name
+    /// it, so the file is listed, read and removed under its short name (before, it vanished
+    /// from every listing and could not be reached). fsck.fat calls the volume clean either way.
+    /// </summary>
+    [Fact]
+    public void FatLongNameWithASlash_FileReachedByItsShortName()
+    {
+        string img = _dir.File("slash.img");
+        OracleTool.RunExpect(0, "mkfs.fat", "-C", "-F", "12", img, "1440");
+        string src = _dir.File("a long file name.txt");
+        File.WriteAllText(src, "hello");
+        OracleTool.RunExpect(0, "mcopy", "-i", img, src, "::/");
+        byte[] b = File.ReadAllBytes(img);
+        int root = 512 * (1 + (2 * BitConverter.ToUInt16(b, 22)));
+        int shortEntry = root;
+        while (System.Text.Encoding.ASCII.GetString(b, shortEntry, 11) != "ALONGF~1TXT")
+        {
+            shortEntry += 32;
+        }
+        int slot = shortEntry - 32; // the long name's first 13 characters: "a long file n"
+        Assert.Equal((byte)' ', b[slot + 3]);
+        b[slot + 3] = (byte)'/';
+        File.WriteAllBytes(img, b);
+
+        string listed = _cli.Ok(img, "ls", "/").Stdout.Trim();
+        Assert.Equal("ALONGF~1.TXT", listed, ignoreCase: true);
+        Assert.Equal("hello"u8.ToArray(), _cli.Ok(img, "cat", "/" + listed).Binary);
+        _cli.Ok(img, "rm", "/" + listed);
+        Assert.Equal("", _cli.Ok(img, "ls", "/").Stdout);
+        OracleTool.RunExpect(0, "fsck.fat", "-n", img);
+    }
+
     [Fact]
     public void Get_BlockMapDamagedPartWayThroughABigFile_OneLineErrorNoHang()
     {

@@ -224,7 +224,12 @@ internal sealed partial class MsdosNode
                     }
                     lfnFirst = -1;
                 }
-                string name = longName is { Length: > 0 } ? longName : MsdosConv.ShortToDisplay(de.Name, de.NtRes);
+                // A long name holding '/' can be named by no path (the VFS drops such names from
+                // listings): the short name stands for the file then, as for any long name that
+                // does not belong to its entry, and the slots still go with the entry.
+                string name = longName is { Length: > 0 } && !longName.Contains('/', StringComparison.Ordinal)
+                    ? longName
+                    : MsdosConv.ShortToDisplay(de.Name, de.NtRes);
                 if (!visit(new ScanItem(first, slot, name, de, off, dot, false)))
                 {
                     return Errno.OK;
