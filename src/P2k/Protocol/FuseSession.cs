@@ -288,7 +288,8 @@ internal sealed class FuseSession : IDisposable
         // so (P2kFileSystem.KillPriv.cs); without it the kernel refreshes the mode with a
         // GETATTR before every chown and loses the drop on an O_TRUNC open.
         ulong flags = wanted & init.Flags;
-        Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead);
+        Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead,
+            init.Minor);
         FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, minor, init.MaxReadahead, flags,
             maxBackground: 64, congestionThreshold: 48, maxWrite: FuseLimits.MaxWrite, timeGran: 1,
             maxPages: FuseLimits.MaxPages);
