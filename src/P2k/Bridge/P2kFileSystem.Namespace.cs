@@ -76,7 +76,17 @@ internal sealed partial class P2kFileSystem
         Credentials cred = Caller(request);
         // Removed under another spelling: the stored one may be cached (P2kFileSystem.Spellings.cs).
         string? stored = OtherStoredSpelling(dvp, name);
+        // The file, so that its storage is free when the reply goes (P2kFileSystem.Reclaim.cs).
+        Vnode? file = directory ? null : FileNamed(dvp, name, cred);
         Errno e = directory ? Vop.Rmdir(dvp, name, cred) : Vop.Remove(dvp, name, cred);
+        if (e == Errno.OK)
+        {
+            ReclaimIfGone(file, reply);
+        }
+        else
+        {
+            file?.Release();
+        }
         List<(ulong, string)> later = e == Errno.OK && stored is not null
             ? DropStaleNames([(request.NodeId, stored)]) : [];
         reply.Error(e);
@@ -112,7 +122,17 @@ internal sealed partial class P2kFileSystem
             // Spellings other than the stored ones, before and after (P2kFileSystem.Spellings.cs).
             string? fromStored = OtherStoredSpelling(fdvp, from);
             string? toStored = OtherStoredSpelling(tdvp!, to);
+            // A file replaced by the rename is freed before the reply (P2kFileSystem.Reclaim.cs).
+            Vnode? replaced = (flags & RenameFlags.Exchange) == 0 ? FileNamed(tdvp!, to, Caller(request)) : null;
             e = Vop.Rename(fdvp, from, tdvp!, to, Caller(request), flags);
+            if (e == Errno.OK)
+            {
+                ReclaimIfGone(replaced, reply);
+            }
+            else
+            {
+                replaced?.Release();
+            }
             List<(ulong, string)> later = [];
             if (e == Errno.OK && _mount.NamesIgnoreCase)
             {
@@ -143,6 +163,7 @@ internal sealed partial class P2kFileSystem
         finally
         {
             tdvp!.Release();
+            _nodes.Put(a.NewDir);
         }
     }
 
@@ -153,7 +174,8 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EINVAL);
             return;
         }
-        Errno e = _nodes.Get(FuseLinkIn.Read(request.Body).OldNodeId, out Vnode? vp);
+        ulong oldNode = FuseLinkIn.Read(request.Body).OldNodeId;
+        Errno e = _nodes.Get(oldNode, out Vnode? vp);
         if (e != Errno.OK)
         {
             reply.Error(e);
@@ -172,6 +194,7 @@ internal sealed partial class P2kFileSystem
         finally
         {
             vp!.Release();
+            _nodes.Put(oldNode);
         }
     }
 

@@ -155,6 +155,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
         finally
         {
             vp!.Release();
+            _nodes.Put(request.NodeId);
         }
     }
 
