@@ -142,6 +142,19 @@ public abstract class Vnode
     }
 
     /// <summary>
+    /// The name under which this directory stores the entry that <paramref name="name"/>
+    /// finds, as <see cref="ReadDir"/> lists it; ENOENT when none. Only a mount whose
+    /// <see cref="Mount.NamesIgnoreCase"/> finds entries under other spellings (FAT: another
+    /// case, trailing dots or spaces, the 8.3 alias of a long name); elsewhere the name
+    /// itself, without a search.
+    /// </summary>
+    public virtual Errno StoredName(string name, out string stored)
+    {
+        stored = name;
+        return Errno.OK;
+    }
+
+    /// <summary>
     /// Remove the entry <paramref name="name"/>, which refers to <paramref name="vp"/> (locked,
     /// not a directory). Decrements its link count; storage is freed at Inactive.
     /// </summary>

@@ -249,6 +249,75 @@ public sealed unsafe class RequestLoopTests : IDisposable
         Assert.True(t.NothingPending(), "more than one notification for one failure");
     }
 
+    /// <summary>
+    /// On FAT (names ignore case) a spelling other than the stored one is cached for no time
+    /// (entry_valid 0), and an RMDIR under it leaves the kernel's dentry of the stored one
+    /// stale: with a kernel of 7.44 or later, FUSE_NOTIFY_INC_EPOCH (no record) comes before
+    /// the answer, so the system call returns with nothing stale; an older kernel gets
+    /// FUSE_NOTIFY_INVAL_ENTRY for the stored name only after the answer (its handler waits
+    /// for the directory's lock, which the kernel holds until the answer).
+    /// </summary>
+    [Theory]
+    [InlineData(45u)]
+    [InlineData(40u)]
+    public void Alias_RmdirUnderAnotherSpellingOnFat_EpochBeforeTheAnswer_OrInvalEntryAfterIt(uint kernelMinor)
+    {
+        using var images = new RumpFs.TestSupport.ScratchDir("p2k-loop-fat");
+        string image = images.File("fat.img");
+        RumpFs.TestSupport.OracleTool.RunExpect(0, "mkfs.fat", "-C", image, "1440");
+        FileSystemRegistry.Register(new RumpFs.FsDrivers.Msdosfs.MsdosfsDriver());
+        Assert.Equal(Errno.OK, RumpFs.Kernel.Devices.FileBlockDevice.Open(image, readOnly: false, out var dev, out _));
+        MountOptions.Parse("", out MountOptions o, out _);
+        Assert.Equal(Errno.OK, FileSystemRegistry.Mount("msdos", dev, o, out Mount? m, out _));
+        Assert.Equal(Errno.OK, P2kFileSystem.Create(m!, new BridgeOptions(), out P2kFileSystem? fs));
+        using (var t = new RequestLoopTests(fs))
+        {
+            t.Init(kernelMinor);
+            t.Receive();
+            var mkdir = new byte[FuseMkdirIn.Size + 8];
+            BinaryPrimitives.WriteUInt32LittleEndian(mkdir, 0x1ED);
+            Name("Sub Dir").CopyTo(mkdir, FuseMkdirIn.Size);
+            t.Send(FuseOpcode.Mkdir, 1, mkdir);
+            (int error, _, byte[] entry) = t.Receive();
+            Assert.Equal(0, error);
+            Assert.Equal(1UL, BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(FuseEntryOut.EntryValidOffset)));
+
+            t.Send(FuseOpcode.Lookup, 1, Name("SUB DIR."));
+            (error, _, entry) = t.Receive();
+            Assert.Equal(0, error);
+            Assert.Equal(0UL, BinaryPrimitives.ReadUInt64LittleEndian(entry.AsSpan(FuseEntryOut.EntryValidOffset)));
+            Assert.Equal(0U, BinaryPrimitives.ReadUInt32LittleEndian(entry.AsSpan(FuseEntryOut.EntryValidNsecOffset)));
+
+            ulong u = t.Send(FuseOpcode.Rmdir, 1, Name("sub dir"));
+            (int first, ulong firstUnique, byte[] firstPayload) = t.Receive();
+            (int second, ulong secondUnique, byte[] secondPayload) = t.Receive();
+            if (kernelMinor >= 44)
+            {
+                Assert.Equal((0UL, (int)FuseNotifyCode.IncEpoch), (firstUnique, first));
+                Assert.Empty(firstPayload);
+                Assert.Equal((u, 0), (secondUnique, second));
+            }
+            else
+            {
+                Assert.Equal((u, 0), (firstUnique, first));
+                Assert.Equal((0UL, (int)FuseNotifyCode.InvalEntry), (secondUnique, second));
+                Assert.Equal(1UL, BinaryPrimitives.ReadUInt64LittleEndian(secondPayload.AsSpan(FuseNotifyInvalEntryOut.ParentOffset)));
+                Assert.Equal(7U, BinaryPrimitives.ReadUInt32LittleEndian(secondPayload.AsSpan(FuseNotifyInvalEntryOut.NameLenOffset)));
+                Assert.Equal("Sub Dir\0", Encoding.UTF8.GetString(secondPayload.AsSpan(FuseNotifyInvalEntryOut.Size)));
+            }
+            Assert.True(t.NothingPending(), "more than one notification for one rmdir");
+
+            // Under the stored spelling nothing is left stale: no notification.
+            t.Send(FuseOpcode.Mkdir, 1, mkdir);
+            Assert.Equal(0, t.Receive().Error);
+            t.Send(FuseOpcode.Rmdir, 1, Name("Sub Dir"));
+            Assert.Equal(0, t.Receive().Error);
+            Assert.True(t.NothingPending(), "a removal under the stored spelling notified the kernel");
+        }
+        fs!.ReleaseAll();
+        Assert.Equal(Errno.OK, m!.Unmount());
+    }
+
     [Fact]
     public void InterruptOfUnknownRequest_AnswersEagain()
     {

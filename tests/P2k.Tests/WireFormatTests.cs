@@ -34,6 +34,7 @@ public sealed class WireFormatTests
         Assert.Equal(FuseGetAttrIn.Size, FuseGetAttrIn.FhOffset + 8);
         Assert.Equal(FuseDirent.NameOffset, FuseDirent.TypeOffset + 4);
         Assert.Equal(FuseNotifyInvalInodeOut.Size, FuseNotifyInvalInodeOut.LenOffset + 8);
+        Assert.Equal(FuseNotifyInvalEntryOut.Size, FuseNotifyInvalEntryOut.FlagsOffset + 4);
     }
 
     [Fact]

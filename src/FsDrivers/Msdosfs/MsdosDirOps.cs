@@ -62,6 +62,32 @@ internal sealed partial class MsdosNode
         return e != Errno.OK ? e : Mp.GetNode(off, de, out vp);
     }
 
+    public override Errno StoredName(string name, out string stored)
+    {
+        stored = name;
+        if (Type != VType.Directory)
+        {
+            return Errno.ENOTDIR;
+        }
+        if (name is "." or "..")
+        {
+            return Errno.OK;
+        }
+        Errno e = DirIndex(out DirIndex? index);
+        if (e != Errno.OK)
+        {
+            return e;
+        }
+        string key = MsdosConv.StripTail(name);
+        DirSlot? slot = key.Length == 0 ? null : index!.Find(key);
+        if (slot is null)
+        {
+            return Errno.ENOENT;
+        }
+        stored = slot.Name;
+        return Errno.OK;
+    }
+
     private FatDirEntry NewEntry(FatAttr attr)
     {
         var de = new FatDirEntry { Attr = attr };

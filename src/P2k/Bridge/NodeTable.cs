@@ -9,12 +9,14 @@ namespace RumpFs.P2k.Bridge;
 /// told about; FORGET lowers the count and at zero the reference goes and the id is free
 /// for reuse, with a new generation number. Id 1 is the root and is never forgotten.
 /// The same vnode always gets the same id (so hard links share the kernel's inode).
+/// A node whose file is gone (unlinked, not open) may let go of its vnode before the
+/// kernel's FORGET (<see cref="Detach"/>); its id stays taken until then.
 /// </summary>
 internal sealed class NodeTable
 {
     public const ulong RootId = 1;
 
-    private readonly Lock _lock = new();
+    private readonly object _lock = new();
     private readonly List<Slot> _slots = [];
     private readonly Stack<ulong> _free = new();
     private readonly Dictionary<Vnode, ulong> _byVnode = new(ReferenceEqualityComparer.Instance);
@@ -39,7 +41,11 @@ internal sealed class NodeTable
         }
     }
 
-    /// <summary>The vnode of <paramref name="nodeId"/>, with a reference for the caller to release; ESTALE when unknown.</summary>
+    /// <summary>
+    /// The vnode of <paramref name="nodeId"/>, with a reference for the caller to release;
+    /// ESTALE when unknown. On success the caller also calls <see cref="Put"/> once it has
+    /// released that reference.
+    /// </summary>
     public Errno Get(ulong nodeId, out Vnode? vp)
     {
         lock (_lock)
@@ -51,7 +57,49 @@ internal sealed class NodeTable
             }
             v.Ref();
             vp = v;
+            Slot s = _slots[(int)nodeId];
+            s.Busy++;
+            _slots[(int)nodeId] = s;
             return Errno.OK;
+        }
+    }
+
+    /// <summary>
+    /// The caller of a successful <see cref="Get"/> has released its reference. A request's
+    /// reference outlives its reply (the handler releases it after answering), so a node let
+    /// go early (<see cref="Detach"/>) waits for these to know its vnode's last reference is
+    /// gone, and its inactive done.
+    /// </summary>
+    public void Put(ulong nodeId)
+    {
+        lock (_lock)
+        {
+            Slot s = _slots[(int)nodeId];
+            s.Busy--;
+            _slots[(int)nodeId] = s;
+            if (s.Busy == 0)
+            {
+                Monitor.PulseAll(_lock);
+            }
+        }
+    }
+
+    /// <summary>Wait (up to <paramref name="timeout"/>) until no request got <paramref name="nodeId"/>'s vnode without putting it back.</summary>
+    public bool WaitIdle(ulong nodeId, TimeSpan timeout)
+    {
+        long deadline = Environment.TickCount64 + (long)timeout.TotalMilliseconds;
+        lock (_lock)
+        {
+            while (_slots[(int)nodeId].Busy > 0)
+            {
+                long left = deadline - Environment.TickCount64;
+                if (left <= 0)
+                {
+                    return false;
+                }
+                Monitor.Wait(_lock, (int)left);
+            }
+            return true;
         }
     }
 
@@ -95,23 +143,63 @@ internal sealed class NodeTable
         Vnode? release = null;
         lock (_lock)
         {
-            if (nodeId <= RootId || nodeId >= (ulong)_slots.Count || _slots[(int)nodeId].Vnode is null)
+            if (nodeId <= RootId || nodeId >= (ulong)_slots.Count)
             {
                 return;
             }
             Slot s = _slots[(int)nodeId];
+            if (s.Vnode is null && !s.Detached)
+            {
+                return;
+            }
             s.Lookups = count >= s.Lookups ? 0 : s.Lookups - count;
             if (s.Lookups == 0)
             {
-                release = s.Vnode;
-                _byVnode.Remove(s.Vnode!);
-                s.Vnode = null;
+                if (s.Vnode is not null)
+                {
+                    release = s.Vnode;
+                    _byVnode.Remove(s.Vnode);
+                    s.Vnode = null;
+                }
+                s.Detached = false;
                 _free.Push(nodeId);
             }
             _slots[(int)nodeId] = s;
         }
         // Outside the table lock: the last release runs the driver's inactive.
         release?.Release();
+    }
+
+    /// <summary>
+    /// Let go of <paramref name="vp"/>'s reference now, before the kernel forgets the node:
+    /// its file has no name left and no open handle, so nothing the kernel may still send for
+    /// the id needs it (such a request gets ESTALE, which makes the kernel look the name up
+    /// again), and the driver's inactive can free its storage at once. The id stays taken,
+    /// with its lookup count, until FORGET. Returns the id, or 0 when <paramref name="vp"/>
+    /// has no node or is the root.
+    /// </summary>
+    public ulong Detach(Vnode vp)
+    {
+        ulong id;
+        lock (_lock)
+        {
+            if (!_byVnode.Remove(vp, out id))
+            {
+                return 0;
+            }
+            if (id == RootId)
+            {
+                _byVnode[vp] = id;
+                return 0;
+            }
+            Slot s = _slots[(int)id];
+            s.Vnode = null;
+            s.Detached = true;
+            _slots[(int)id] = s;
+        }
+        // Outside the table lock: the last release runs the driver's inactive.
+        vp.Release();
+        return id;
     }
 
     /// <summary>Drop every node, the root included (the connection is gone).</summary>
@@ -128,6 +216,7 @@ internal sealed class NodeTable
                 Slot s = _slots[i];
                 s.Vnode = null;
                 s.Lookups = 0;
+                s.Detached = false;
                 _slots[i] = s;
             }
         }
@@ -140,6 +229,12 @@ internal sealed class NodeTable
     private struct Slot
     {
         public Vnode? Vnode;
+
+        /// <summary>The vnode was let go early (<see cref="Detach"/>); the kernel still holds the id.</summary>
+        public bool Detached;
+
+        /// <summary>Successful <see cref="Get"/>s not yet followed by <see cref="Put"/>; kept across reuse of the id.</summary>
+        public int Busy;
         public ulong Lookups;
         public ulong Generation;
     }

@@ -55,7 +55,10 @@ internal sealed partial class P2kFileSystem
             return;
         }
         Errno e = Vop.Close(f.Vnode, f.Flags);
+        ReclaimAtLastClose(f);
         f.Vnode.Release();
+        // After the vnode reference: an UNLINK waiting for this RELEASE then finds the file freed.
+        _handles.Released(f);
         reply.Error(e);
     }
 

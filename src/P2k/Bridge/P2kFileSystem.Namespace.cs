@@ -11,8 +11,8 @@ internal sealed partial class P2kFileSystem
     private const uint RENAME_NOREPLACE = 1, RENAME_EXCHANGE = 2;
     private const int O_EXCL = 0x80, O_TRUNC = 0x200;
 
-    /// <summary>Reply with the new node of a create-like call, then drop the caller's reference.</summary>
-    private void ReplyCreated(Errno e, Vnode? vp, FuseReply reply)
+    /// <summary>Reply with the new node <paramref name="name"/> of a create-like call, then drop the caller's reference.</summary>
+    private void ReplyCreated(Errno e, Vnode dvp, string name, Vnode? vp, FuseReply reply)
     {
         if (e != Errno.OK)
         {
@@ -21,7 +21,7 @@ internal sealed partial class P2kFileSystem
         }
         try
         {
-            ReplyEntry(vp!, reply);
+            ReplyEntry(vp!, reply, EntryValid(dvp, name));
         }
         finally
         {
@@ -37,7 +37,7 @@ internal sealed partial class P2kFileSystem
             return;
         }
         Errno e = Vop.Symlink(dvp, name, target, Caller(request), out Vnode? vp);
-        ReplyCreated(e, vp, reply);
+        ReplyCreated(e, dvp, name, vp, reply);
     }
 
     private void Mknod(in FuseRequest request, Vnode dvp, FuseReply reply)
@@ -50,7 +50,7 @@ internal sealed partial class P2kFileSystem
         FuseMknodIn a = FuseMknodIn.Read(request.Body);
         VType type = VTypeExtensions.FromModeBits(a.Mode);
         Errno e = Vop.Mknod(dvp, name, type, a.Mode & 0xFFF, a.Rdev, Caller(request), out Vnode? vp, UmaskToApply(a.Umask));
-        ReplyCreated(e, vp, reply);
+        ReplyCreated(e, dvp, name, vp, reply);
     }
 
     private void Mkdir(in FuseRequest request, Vnode dvp, FuseReply reply)
@@ -63,7 +63,7 @@ internal sealed partial class P2kFileSystem
         // The kernel has applied the umask unless FUSE_DONT_MASK was granted (UmaskToApply).
         FuseMkdirIn a = FuseMkdirIn.Read(request.Body);
         Errno e = Vop.Mkdir(dvp, name, a.Mode & 0xFFF, Caller(request), out Vnode? vp, UmaskToApply(a.Umask));
-        ReplyCreated(e, vp, reply);
+        ReplyCreated(e, dvp, name, vp, reply);
     }
 
     private void Remove(in FuseRequest request, Vnode dvp, FuseReply reply, bool directory)
@@ -74,7 +74,23 @@ internal sealed partial class P2kFileSystem
             return;
         }
         Credentials cred = Caller(request);
-        reply.Error(directory ? Vop.Rmdir(dvp, name, cred) : Vop.Remove(dvp, name, cred));
+        // Removed under another spelling: the stored one may be cached (P2kFileSystem.Spellings.cs).
+        string? stored = OtherStoredSpelling(dvp, name);
+        // The file, so that its storage is free when the reply goes (P2kFileSystem.Reclaim.cs).
+        Vnode? file = directory ? null : FileNamed(dvp, name, cred);
+        Errno e = directory ? Vop.Rmdir(dvp, name, cred) : Vop.Remove(dvp, name, cred);
+        if (e == Errno.OK)
+        {
+            ReclaimIfGone(file, reply);
+        }
+        else
+        {
+            file?.Release();
+        }
+        List<(ulong, string)> later = e == Errno.OK && stored is not null
+            ? DropStaleNames([(request.NodeId, stored)]) : [];
+        reply.Error(e);
+        DropStaleNamesLater(later);
     }
 
     private void Rename(in FuseRequest request, Vnode fdvp, FuseReply reply, bool rename2)
@@ -103,11 +119,51 @@ internal sealed partial class P2kFileSystem
         }
         try
         {
-            reply.Error(Vop.Rename(fdvp, from, tdvp!, to, Caller(request), flags));
+            // Spellings other than the stored ones, before and after (P2kFileSystem.Spellings.cs).
+            string? fromStored = OtherStoredSpelling(fdvp, from);
+            string? toStored = OtherStoredSpelling(tdvp!, to);
+            // A file replaced by the rename is freed before the reply (P2kFileSystem.Reclaim.cs).
+            Vnode? replaced = (flags & RenameFlags.Exchange) == 0 ? FileNamed(tdvp!, to, Caller(request)) : null;
+            e = Vop.Rename(fdvp, from, tdvp!, to, Caller(request), flags);
+            if (e == Errno.OK)
+            {
+                ReclaimIfGone(replaced, reply);
+            }
+            else
+            {
+                replaced?.Release();
+            }
+            List<(ulong, string)> later = [];
+            if (e == Errno.OK && _mount.NamesIgnoreCase)
+            {
+                List<(ulong, string)> stale = [];
+                if (fromStored is not null)
+                {
+                    stale.Add((request.NodeId, fromStored));
+                }
+                if (toStored is not null)
+                {
+                    stale.Add((a.NewDir, toStored));
+                }
+                // The kernel moves its dentry to the name it gave; if the entry is stored
+                // under another spelling, that dentry must not keep its lifetime.
+                if (OtherStoredSpelling(tdvp!, to) is not null)
+                {
+                    stale.Add((a.NewDir, to));
+                }
+                if ((flags & RenameFlags.Exchange) != 0 && OtherStoredSpelling(fdvp, from) is not null)
+                {
+                    stale.Add((request.NodeId, from));
+                }
+                later = DropStaleNames(stale);
+            }
+            reply.Error(e);
+            DropStaleNamesLater(later);
         }
         finally
         {
             tdvp!.Release();
+            _nodes.Put(a.NewDir);
         }
     }
 
@@ -118,7 +174,8 @@ internal sealed partial class P2kFileSystem
             reply.Error(Errno.EINVAL);
             return;
         }
-        Errno e = _nodes.Get(FuseLinkIn.Read(request.Body).OldNodeId, out Vnode? vp);
+        ulong oldNode = FuseLinkIn.Read(request.Body).OldNodeId;
+        Errno e = _nodes.Get(oldNode, out Vnode? vp);
         if (e != Errno.OK)
         {
             reply.Error(e);
@@ -132,11 +189,12 @@ internal sealed partial class P2kFileSystem
                 reply.Error(e);
                 return;
             }
-            ReplyEntry(vp!, reply);
+            ReplyEntry(vp!, reply, EntryValid(dvp, name));
         }
         finally
         {
             vp!.Release();
+            _nodes.Put(oldNode);
         }
     }
 
@@ -187,7 +245,7 @@ internal sealed partial class P2kFileSystem
             }
             ulong fh = _handles.Add(vp!, flags, cred);
             (ulong id, ulong gen) = _nodes.Remember(vp!);
-            FuseEntryOut.Write(reply.Payload, id, gen, _entryValid, _attrValid, AttrConvert.ToFuse(va));
+            FuseEntryOut.Write(reply.Payload, id, gen, EntryValid(dvp, name), _attrValid, AttrConvert.ToFuse(va));
             FuseOpenOut.Write(reply.Payload[FuseEntryOut.Size..], fh, FuseOpenOut.KeepCache);
             reply.Send(FuseEntryOut.Size + FuseOpenOut.Size);
         }

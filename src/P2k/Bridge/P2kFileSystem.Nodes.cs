@@ -22,7 +22,7 @@ internal sealed partial class P2kFileSystem
         }
         try
         {
-            ReplyEntry(vp!, reply);
+            ReplyEntry(vp!, reply, EntryValid(dvp, name));
         }
         finally
         {

@@ -72,6 +72,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
     public void Initialized(FuseConnection connection, FuseNotifier notifier)
     {
         _notifier = notifier;
+        _epochNotify = connection.KernelMinor >= FuseNotifyMinor.IncEpoch;
         _umaskIsOurs = (connection.Flags & FuseInitFlags.DontMask) != 0;
         _writeback = (connection.Flags & FuseInitFlags.WritebackCache) != 0;
         if (_writebackWanted && (connection.Flags & FuseInitFlags.WritebackCache) == 0)
@@ -154,6 +155,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
         finally
         {
             vp!.Release();
+            _nodes.Put(request.NodeId);
         }
     }
 
@@ -212,8 +214,11 @@ internal sealed partial class P2kFileSystem : IFuseHandler
         reply.Send(FuseStatfsOut.Size);
     }
 
-    /// <summary>Answer with a fuse_entry_out for <paramref name="vp"/>, counting one lookup.</summary>
-    private void ReplyEntry(Vnode vp, FuseReply reply, int extra = 0)
+    /// <summary>
+    /// Answer with a fuse_entry_out for <paramref name="vp"/>, counting one lookup; the
+    /// kernel caches the name for <paramref name="entryValid"/> (<see cref="EntryValid"/>).
+    /// </summary>
+    private void ReplyEntry(Vnode vp, FuseReply reply, FuseTimeout entryValid, int extra = 0)
     {
         Errno e = Vop.GetAttr(vp, out VAttr va);
         if (e != Errno.OK)
@@ -222,7 +227,7 @@ internal sealed partial class P2kFileSystem : IFuseHandler
             return;
         }
         (ulong id, ulong gen) = _nodes.Remember(vp);
-        FuseEntryOut.Write(reply.Payload, id, gen, _entryValid, _attrValid, AttrConvert.ToFuse(va));
+        FuseEntryOut.Write(reply.Payload, id, gen, entryValid, _attrValid, AttrConvert.ToFuse(va));
         reply.Send(FuseEntryOut.Size + extra);
     }
 

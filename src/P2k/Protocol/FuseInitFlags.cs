@@ -22,8 +22,12 @@ internal static class FuseInitFlags
     public const ulong NoExportSupport = 1UL << 38;
 }
 
-/// <summary>What INIT settled with the kernel.</summary>
-internal sealed record FuseConnection(uint Major, uint Minor, ulong Flags, uint MaxWrite, uint MaxReadahead);
+/// <summary>
+/// What INIT settled with the kernel. <paramref name="KernelMinor"/> is the minor the kernel
+/// offered: the notifications it understands follow it, not the minor agreed on.
+/// </summary>
+internal sealed record FuseConnection(uint Major, uint Minor, ulong Flags, uint MaxWrite, uint MaxReadahead,
+    uint KernelMinor = 0);
 
 /// <summary>Protocol constants of this implementation.</summary>
 internal static class FuseLimits

@@ -36,6 +36,17 @@ internal sealed class FuseReply
     /// <summary>Set by INTERRUPT when the kernel gave up waiting for this request.</summary>
     public bool Interrupted { get; internal set; }
 
+    /// <summary>The session's intake and this worker's slot in it (null outside a session).</summary>
+    internal (FuseIntake Intake, int Slot)? Intake { get; set; }
+
+    /// <summary>
+    /// Wait (up to <paramref name="bound"/>) until every request the kernel queued before this
+    /// one has been received by the handler (<see cref="IFuseHandler.Received"/>); see
+    /// <see cref="FuseIntake"/>. True at once outside a session.
+    /// </summary>
+    public bool WaitForEarlierRequests(TimeSpan bound) =>
+        Intake is not { } i || i.Intake.WaitForOthers(i.Slot, bound);
+
     internal void Begin(ulong unique, FuseOpcode opcode)
     {
         _unique = unique;

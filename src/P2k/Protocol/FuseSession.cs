@@ -23,6 +23,7 @@ internal sealed class FuseSession : IDisposable
     private readonly ConcurrentDictionary<ulong, FuseReply> _inFlight = new();
     private readonly ManualResetEventSlim _ended = new(false);
     private readonly FuseNotifier _notifier;
+    private readonly FuseIntake _intake;
     private int _running;
     private int _destroyed;
     private volatile bool _stopping;
@@ -40,6 +41,7 @@ internal sealed class FuseSession : IDisposable
         _workerCount = Math.Max(1, workers);
         _debug = debug;
         _notifier = new FuseNotifier(device);
+        _intake = new FuseIntake(_workerCount);
     }
 
     /// <summary>The negotiated connection, once INIT has been answered.</summary>
@@ -119,12 +121,17 @@ internal sealed class FuseSession : IDisposable
     {
         byte[] input = ArrayPool<byte>.Shared.Rent(FuseLimits.BufferSize);
         byte[] output = ArrayPool<byte>.Shared.Rent(FuseLimits.BufferSize);
-        var reply = new FuseReply(dev, output);
+        int slot = _intake.Register();
+        var reply = new FuseReply(dev, output) { Intake = (_intake, slot) };
         try
         {
             while (!_stopping)
             {
                 Errno e = dev.Read(input, out int length);
+                if (e == Errno.OK)
+                {
+                    _intake.Read(slot);
+                }
                 if (e != Errno.OK)
                 {
                     if (e != Errno.ENODEV && e != Errno.EBADF)
@@ -133,7 +140,8 @@ internal sealed class FuseSession : IDisposable
                     }
                     break;
                 }
-                Dispatch(input.AsSpan(0, length), reply);
+                Dispatch(input.AsSpan(0, length), reply, slot);
+                _intake.Received(slot);
             }
         }
         finally
@@ -149,7 +157,7 @@ internal sealed class FuseSession : IDisposable
         }
     }
 
-    private void Dispatch(ReadOnlySpan<byte> message, FuseReply reply)
+    private void Dispatch(ReadOnlySpan<byte> message, FuseReply reply, int slot)
     {
         if (message.Length < FuseInHeader.Size)
         {
@@ -162,6 +170,11 @@ internal sealed class FuseSession : IDisposable
         int extensions = header.TotalExtLen * 8;
         ReadOnlySpan<byte> body = message[FuseInHeader.Size..Math.Max(FuseInHeader.Size, end - extensions)];
         var request = new FuseRequest(header, body, Connection);
+        if (Connection is not null)
+        {
+            _handler.Received(request);
+        }
+        _intake.Received(slot);
 
         switch (header.Opcode)
         {
@@ -288,7 +301,8 @@ internal sealed class FuseSession : IDisposable
         // so (P2kFileSystem.KillPriv.cs); without it the kernel refreshes the mode with a
         // GETATTR before every chown and loses the drop on an O_TRUNC open.
         ulong flags = wanted & init.Flags;
-        Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead);
+        Connection = new FuseConnection(FuseLimits.KernelMajor, minor, flags, FuseLimits.MaxWrite, init.MaxReadahead,
+            init.Minor);
         FuseInitOut.Write(reply.Payload, FuseLimits.KernelMajor, minor, init.MaxReadahead, flags,
             maxBackground: 64, congestionThreshold: 48, maxWrite: FuseLimits.MaxWrite, timeGran: 1,
             maxPages: FuseLimits.MaxPages);

@@ -17,6 +17,15 @@ internal interface IFuseHandler
     void Initialized(FuseConnection connection, FuseNotifier notifier);
 
     /// <summary>
+    /// A request has just been read, before any is handled on this worker: a moment to note
+    /// what later requests may need to know of at once (a RELEASE on its way). Must be quick
+    /// and must not answer.
+    /// </summary>
+    void Received(in FuseRequest request)
+    {
+    }
+
+    /// <summary>
     /// Answer one request through <paramref name="reply"/>, exactly once (or, for FORGET and
     /// BATCH_FORGET, not at all). Must not wait for the kernel.
     /// </summary>
