@@ -42,18 +42,12 @@ internal sealed partial class MsdosNode
             }
             return Mp.GetDirByCluster(pc, out vp);
         }
-        Errno e = DirIndex(out DirIndex? index);
+        Errno e = FindSlot(name, out DirSlot? slot);
         if (e != Errno.OK)
         {
             return e;
         }
-        string key = MsdosConv.StripTail(name);
-        DirSlot? slot = key.Length == 0 ? null : index!.Find(key);
-        if (slot is null)
-        {
-            return Errno.ENOENT;
-        }
-        e = SlotOffset(slot.Short, out long off);
+        e = SlotOffset(slot!.Short, out long off);
         if (e != Errno.OK)
         {
             return e;
@@ -73,19 +67,26 @@ internal sealed partial class MsdosNode
         {
             return Errno.OK;
         }
+        Errno e = FindSlot(name, out DirSlot? slot);
+        if (e == Errno.OK)
+        {
+            stored = slot!.Name;
+        }
+        return e;
+    }
+
+    /// <summary>The entry <paramref name="name"/> finds in this directory (any case, trailing dots and spaces dropped); ENOENT when none.</summary>
+    private Errno FindSlot(string name, out DirSlot? slot)
+    {
+        slot = null;
         Errno e = DirIndex(out DirIndex? index);
         if (e != Errno.OK)
         {
             return e;
         }
         string key = MsdosConv.StripTail(name);
-        DirSlot? slot = key.Length == 0 ? null : index!.Find(key);
-        if (slot is null)
-        {
-            return Errno.ENOENT;
-        }
-        stored = slot.Name;
-        return Errno.OK;
+        slot = key.Length == 0 ? null : index!.Find(key);
+        return slot is null ? Errno.ENOENT : Errno.OK;
     }
 
     private FatDirEntry NewEntry(FatAttr attr)
