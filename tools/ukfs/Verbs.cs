@@ -405,11 +405,27 @@ internal sealed class ChattrOptions : IValidatedOptions
 }
 
 [Verb("stat", HelpText = "Show attributes.")]
-internal sealed class StatOptions
+internal sealed class StatOptions : IValidatedOptions
 {
     [Option('L', HelpText = "Follow a final symbolic link.")] public bool Follow { get; set; }
+    [Option('c', "format", HelpText = "Print FORMAT and a newline for each file, as GNU stat -c (%n %s %a %A %u %g %i %h %y %Y ...).")] public string? Format { get; set; }
+    [Option("printf", HelpText = "As -c, with backslash escapes and no newline added.")] public string? Printf { get; set; }
+    [Option('t', "terse", HelpText = "One line per file, as GNU stat --terse.")] public bool Terse { get; set; }
     [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate()
+    {
+        int forms = (Format is null ? 0 : 1) + (Printf is null ? 0 : 1) + (Terse ? 1 : 0) + (Json ? 1 : 0);
+        if (forms > 1)
+        {
+            throw new UsageException("stat: take one of -c, --printf, --terse and --json");
+        }
+        if ((Format ?? Printf) is string format)
+        {
+            StatFormat.Validate(format, escapes: Printf is not null);
+        }
+    }
 }
 
 [Verb("df", HelpText = "Show space and inode use.")]

@@ -153,6 +153,12 @@ internal static class ListCommands
         {
             VAttr va = o.Follow ? ctx.Mount.Stat(path) : ctx.Mount.Lstat(path);
             string? target = va.Type == VType.Symlink ? ctx.Mount.ReadLink(path) : null;
+            if (UserFormat(o) is (string format, bool escapes, bool newline))
+            {
+                ctx.Out.Write(StatFormat.Render(format, new StatSubject(path, va, target), escapes, m => ctx.Warn(m)));
+                ctx.Out.Write(newline ? "\n" : "");
+                return;
+            }
             if (o.Json)
             {
                 json.Add(ToJson(path, Path.GetFileName(path.TrimEnd('/')), va, target));
@@ -178,6 +184,13 @@ internal static class ListCommands
         }
         return 0;
     }
+
+    /// <summary>The format -c, --printf or --terse asks for, whether its escapes are read and a newline follows; null for stat's own form.</summary>
+    private static (string Format, bool Escapes, bool Newline)? UserFormat(StatOptions o) =>
+        o.Printf is not null ? (o.Printf, true, false)
+        : o.Format is not null ? (o.Format, false, true)
+        : o.Terse ? (StatFormat.Terse, false, true)
+        : null;
 
     public static int Tree(CommandContext ctx, TreeOptions o)
     {
