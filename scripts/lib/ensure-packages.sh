@@ -5,7 +5,7 @@ ensure_packages() {
         [fusermount3]=fuse3 [mke2fs]=e2fsprogs [e2fsck]=e2fsprogs [mkfs.fat]=dosfstools
         [fsck.fat]=dosfstools [mcopy]=mtools [makefs]=makefs [fls]=sleuthkit [sfdisk]=fdisk
         [fuse2fs]=fuse2fs [fusefat]=fusefat [flock]=util-linux [clang]=clang [getfattr]=attr
-        [setfacl]=acl [setcap]=libcap2-bin
+        [setfacl]=acl [setcap]=libcap2-bin [tree]=tree
     )
     local missing=() tool
     for tool in "${!need[@]}"; do

@@ -95,7 +95,7 @@ public sealed class CliTmpfsTests : IDisposable
     public void Tree_DrawsTheHierarchyAndCounts()
     {
         string t = _cli.Ok(Img, "tree", "/etc").Stdout;
-        Assert.Equal("/etc\n|-- passwd\n|-- pw -> passwd\n`-- sub\n    `-- big.bin\n\n1 directories, 3 files\n", t);
+        Assert.Equal("/etc\n|-- passwd\n|-- pw -> passwd\n`-- sub\n    `-- big.bin\n\n2 directories, 3 files\n", t);
     }
 
     [Fact]
@@ -153,7 +153,7 @@ public sealed class CliTmpfsTests : IDisposable
     public void Help_ListsEveryCommand()
     {
         CliResult r = _cli.Ok("--help");
-        foreach (string verb in new[] { "ls", "cat", "get", "put", "mkdir", "rm", "mv", "ln", "chmod", "chown", "touch", "truncate", "fallocate", "stat", "df", "tree", "find", "probe", "info", "getfattr", "setfattr", "getfacl", "setfacl", "lsattr", "chattr", "fsck", "newfs" })
+        foreach (string verb in new[] { "ls", "cat", "get", "put", "mkdir", "rm", "mv", "ln", "chmod", "chown", "touch", "truncate", "fallocate", "stat", "df", "du", "tree", "find", "probe", "info", "getfattr", "setfattr", "getfacl", "setfacl", "lsattr", "chattr", "fsck", "newfs" })
         {
             Assert.Contains($"  {verb} ", r.Stdout, StringComparison.Ordinal);
         }

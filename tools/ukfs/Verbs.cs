@@ -435,10 +435,51 @@ internal sealed class DfOptions
     [Option("json", HelpText = "JSON output.")] public bool Json { get; set; }
 }
 
-[Verb("tree", HelpText = "Show a directory tree.")]
-internal sealed class TreeOptions
+[Verb("tree", HelpText = "Show a directory tree, as tree --charset=ascii.")]
+internal sealed class TreeOptions : IValidatedOptions
 {
-    [Value(0, MetaName = "PATH")] public string? Path { get; set; }
+    [Option('a', HelpText = "Show names starting with '.' too.")] public bool All { get; set; }
+    [Option('d', HelpText = "Directories only.")] public bool DirectoriesOnly { get; set; }
+    [Option('L', HelpText = "Descend at most LEVEL directories deep.")] public int? Level { get; set; }
+    [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate()
+    {
+        if (Level is < 1)
+        {
+            throw new UsageException("tree: Invalid level, must be greater than 0.");
+        }
+    }
+}
+
+[Verb("du", HelpText = "Space used by directories and what they hold, as du (1024-byte blocks).")]
+internal sealed class DuOptions : IValidatedOptions
+{
+    [Option('a', HelpText = "Files as well as directories.")] public bool All { get; set; }
+    [Option('s', HelpText = "Only a total for each PATH.")] public bool Summarize { get; set; }
+    [Option('c', HelpText = "A grand total at the end.")] public bool Total { get; set; }
+    [Option('d', "max-depth", HelpText = "Show directories N or fewer levels below PATH.")] public int? MaxDepth { get; set; }
+    [Option('h', HelpText = "Sizes in K, M, G (powers of 1024, rounded up).")] public bool Human { get; set; }
+    [Option('b', HelpText = "Apparent sizes in bytes (--apparent-size in units of 1).")] public bool Bytes { get; set; }
+    [Option("apparent-size", HelpText = "Sizes of the files, not the storage they take.")] public bool Apparent { get; set; }
+    [Option('k', HelpText = "1024-byte blocks (what is shown anyway).")] public bool Kibibytes { get; set; }
+    [Value(0, MetaName = "PATH")] public IEnumerable<string> Paths { get; set; } = [];
+
+    public void Validate()
+    {
+        if (Summarize && All)
+        {
+            throw new UsageException("du: cannot both summarize and show all entries");
+        }
+        if (MaxDepth < 0)
+        {
+            throw new UsageException($"du: invalid maximum depth '{MaxDepth}'");
+        }
+        if (Summarize && MaxDepth is > 0)
+        {
+            throw new UsageException($"du: summarizing conflicts with --max-depth={MaxDepth}");
+        }
+    }
 }
 
 [Verb("find", HelpText = "Find files by name, type and size.")]

@@ -5,7 +5,7 @@ using RumpFs.Vfs;
 
 namespace RumpFs.Tools.Ukfs.Commands;
 
-/// <summary>ls, stat and tree.</summary>
+/// <summary>ls and stat.</summary>
 internal static class ListCommands
 {
     public static int Ls(CommandContext ctx, LsOptions o)
@@ -130,7 +130,7 @@ internal static class ListCommands
         }
     }
 
-    private static string? TryReadLink(UkfsMount fs, string path)
+    internal static string? TryReadLink(UkfsMount fs, string path)
     {
         try
         {
@@ -191,55 +191,4 @@ internal static class ListCommands
         : o.Format is not null ? (o.Format, false, true)
         : o.Terse ? (StatFormat.Terse, false, true)
         : null;
-
-    public static int Tree(CommandContext ctx, TreeOptions o)
-    {
-        string root = o.Path ?? "/";
-        VAttr va = ctx.Mount.Stat(root);
-        ctx.Out.WriteLine(root);
-        int dirs = 0, files = 0;
-        var cycles = new DirectoryCycles();
-        if (va.Type == VType.Directory && cycles.TryEnter(ctx, root, va.Ino))
-        {
-            TreeLevel(ctx, root, "", ref dirs, ref files, cycles);
-        }
-        ctx.Out.WriteLine();
-        ctx.Out.WriteLine($"{dirs} directories, {files} files");
-        return 0;
-    }
-
-    private static void TreeLevel(CommandContext ctx, string dir, string indent, ref int dirs, ref int files, DirectoryCycles cycles)
-    {
-        IReadOnlyList<UkfsDirEntry> entries;
-        try
-        {
-            entries = ctx.ListDirectory(dir, keepUnreadable: true);
-        }
-        catch (UkfsException e)
-        {
-            ctx.Error(e.Message);
-            return;
-        }
-        for (int i = 0; i < entries.Count; i++)
-        {
-            UkfsDirEntry e = entries[i];
-            bool last = i == entries.Count - 1;
-            string path = UkfsMount.Combine(dir, e.Name);
-            string suffix = e.Type == VType.Symlink ? " -> " + (TryReadLink(ctx.Mount, path) ?? "?") : "";
-            ctx.Out.WriteLine($"{indent}{(last ? "`-- " : "|-- ")}{e.Name}{suffix}");
-            if (e.Type == VType.Directory)
-            {
-                dirs++;
-                if (e.Error is null && cycles.TryEnter(ctx, path, e.Attributes.Ino))
-                {
-                    TreeLevel(ctx, path, indent + (last ? "    " : "|   "), ref dirs, ref files, cycles);
-                    cycles.Leave(e.Attributes.Ino);
-                }
-            }
-            else
-            {
-                files++;
-            }
-        }
-    }
 }
