@@ -153,7 +153,7 @@ public sealed class CliTmpfsTests : IDisposable
     public void Help_ListsEveryCommand()
     {
         CliResult r = _cli.Ok("--help");
-        foreach (string verb in new[] { "ls", "cat", "get", "put", "mkdir", "rm", "mv", "ln", "chmod", "chown", "touch", "truncate", "fallocate", "stat", "df", "du", "tree", "find", "probe", "info", "getfattr", "setfattr", "getfacl", "setfacl", "lsattr", "chattr", "fsck", "newfs" })
+        foreach (string verb in new[] { "ls", "cat", "get", "put", "cp", "mkdir", "rm", "mv", "ln", "chmod", "chown", "touch", "truncate", "fallocate", "stat", "df", "du", "tree", "find", "probe", "info", "getfattr", "setfattr", "getfacl", "setfacl", "lsattr", "chattr", "fsck", "newfs" })
         {
             Assert.Contains($"  {verb} ", r.Stdout, StringComparison.Ordinal);
         }

@@ -40,6 +40,7 @@ internal static class CommandTable
         new("put", typeof(PutOptions), Access.MountReadWrite, (c, o) => CopyIn.Run(c, (PutOptions)o)),
         new("mkdir", typeof(MkdirOptions), Access.MountReadWrite, (c, o) => FileCommands.Mkdir(c, (MkdirOptions)o)),
         new("rm", typeof(RmOptions), Access.MountReadWrite, (c, o) => FileCommands.Rm(c, (RmOptions)o)),
+        new("cp", typeof(CpOptions), Access.MountReadWrite, (c, o) => CopyWithin.Run(c, (CpOptions)o)),
         new("mv", typeof(MvOptions), Access.MountReadWrite, (c, o) => FileCommands.Mv(c, (MvOptions)o)),
         new("ln", typeof(LnOptions), Access.MountReadWrite, (c, o) => FileCommands.Ln(c, (LnOptions)o)),
         new("chmod", typeof(ChmodOptions), Access.MountReadWrite, (c, o) => FileCommands.Chmod(c, (ChmodOptions)o)),

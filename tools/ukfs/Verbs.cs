@@ -71,6 +71,19 @@ internal sealed class RmOptions
     [Value(0, MetaName = "PATH", Required = true)] public IEnumerable<string> Paths { get; set; } = [];
 }
 
+[Verb("cp", HelpText = "Copy files or trees inside the image, as GNU cp (-r, -p, -a, -P, -L, -n).")]
+internal sealed class CpOptions
+{
+    [Option('r', HelpText = "Copy directories and what they hold; links are copied as links.")] public bool Recursive { get; set; }
+    [Option('R', HelpText = "As -r.")] public bool RecursiveR { get; set; }
+    [Option('p', HelpText = "Keep mode, owner, times and the POSIX ACL.")] public bool Preserve { get; set; }
+    [Option('a', HelpText = "-R -p, hard links kept as links, every extended attribute.")] public bool Archive { get; set; }
+    [Option('P', HelpText = "Copy symbolic links as links (what -R does anyway).")] public bool NoDereference { get; set; }
+    [Option('L', HelpText = "Follow symbolic links in SOURCE, also below it.")] public bool Dereference { get; set; }
+    [Option('n', HelpText = "Do not overwrite an existing file.")] public bool NoClobber { get; set; }
+    [Value(0, MetaName = "SOURCE... DEST")] public IEnumerable<string> Paths { get; set; } = [];
+}
+
 [Verb("mv", HelpText = "Rename or move.")]
 internal sealed class MvOptions
 {
