@@ -47,34 +47,36 @@ internal sealed partial class FfsNode
         // Sized by what the directory holds, not by di_size: a damaged size must not turn
         // into a giant (or negative) allocation before the scan meets the damage.
         var free = new List<int>((int)Math.Clamp(Math.Min(Din.Size, Din.Blocks * 512) / Chunk, 0, 1 << 20));
-        for (long blk = 0; blk < Din.Size; blk += FfsMount.Sb.Bsize)
+        // A chunk the walk passes over (damaged) gets no room, so no entry is put there.
+        Errno e = WalkDirectory(0, (in DirSlot s, ReadOnlySpan<byte> name, bool usable) =>
         {
-            Errno e = DirBlock(blk, out Buffer? bp, out long start);
-            if (e != Errno.OK)
+            int chunk = (int)(s.Offset / Chunk);
+            while (free.Count <= chunk)
             {
-                return e;
+                free.Add(0);
             }
-            int end = (int)Math.Min(bp!.Size, Din.Size - start);
-            for (int c = 0; c < end; c += Chunk)
+            if (s.Ino == 0)
             {
-                int slack = 0;
-                for (int off = c; off < c + Chunk;)
-                {
-                    DirSlot s = SlotAt(bp.Data, off, start + off);
-                    if (s.Ino != 0)
-                    {
-                        hash[NameEncoding.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen))] = start + off;
-                        slack += s.RecLen - DirectEntry.SizeFor(s.NamLen);
-                    }
-                    else
-                    {
-                        slack += s.RecLen;
-                    }
-                    off += s.RecLen;
-                }
-                free.Add(slack);
+                free[chunk] += s.RecLen;
             }
-            bp.Release();
+            else
+            {
+                // A name whose inode number is past the last stays findable, so that its
+                // lookup fails with EIO as in a small directory; its chunk never takes an insert.
+                hash[NameEncoding.GetString(name)] = s.Offset;
+                free[chunk] += usable ? s.RecLen - DirectEntry.SizeFor(s.NamLen) : -Chunk;
+            }
+            return true;
+        }, skipped =>
+        {
+            while (free.Count <= (int)(skipped / Chunk))
+            {
+                free.Add(0);
+            }
+        });
+        if (e != Errno.OK)
+        {
+            return e;
         }
         _dirhash = hash;
         _chunkFree = free;

@@ -27,7 +27,7 @@ internal sealed partial class FfsNode
     /// </summary>
     internal Errno DirChunk(long offset, out Buffer? bp, out long blockStart) => ReadDirBlock(offset, oneChunk: true, out bp, out blockStart);
 
-    private Errno ReadDirBlock(long offset, bool oneChunk, out Buffer? bp, out long blockStart)
+    private Errno ReadDirBlock(long offset, bool oneChunk, out Buffer? bp, out long blockStart, bool checkInodes = true)
     {
         bp = null;
         FfsSuperblock sb = FfsMount.Sb;
@@ -62,7 +62,7 @@ internal sealed partial class FfsNode
         }
         for (int c = first; c < end; c += Chunk)
         {
-            if (!ChunkValid(bp.Data.Slice(c, Chunk)))
+            if (!ChunkValid(bp.Data.Slice(c, Chunk), checkInodes))
             {
                 bp.Release();
                 bp = null;
@@ -72,7 +72,7 @@ internal sealed partial class FfsNode
         return Errno.OK;
     }
 
-    private bool ChunkValid(ReadOnlySpan<byte> c)
+    private bool ChunkValid(ReadOnlySpan<byte> c, bool checkInodes = true)
     {
         FfsByteOrder o = FfsMount.Order;
         bool types = FfsMount.Sb.HasDirentTypes;
@@ -93,7 +93,7 @@ internal sealed partial class FfsNode
             if (ino != 0)
             {
                 if (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen)
-                    || ino >= (ulong)FfsMount.Sb.TotalInodes)
+                    || (checkInodes && ino >= (ulong)FfsMount.Sb.TotalInodes))
                 {
                     return false;
                 }
@@ -139,7 +139,9 @@ internal sealed partial class FfsNode
                 DropDirhash();
                 return FindEntry(name, out slot);
             }
-            Errno e = DirChunk(at, out Buffer? bp, out long start);
+            // Only this entry's inode number matters here: another entry of the chunk naming
+            // an inode past the last fails only its own name (the walk left it out).
+            Errno e = ReadDirBlock(at, oneChunk: true, out Buffer? bp, out long start, checkInodes: false);
             if (e != Errno.OK)
             {
                 return e;
@@ -153,30 +155,31 @@ internal sealed partial class FfsNode
                 DropDirhash();
                 return FindEntry(name, out slot);
             }
-            return Errno.OK;
+            return slot.Ino < (ulong)FfsMount.Sb.TotalInodes ? Errno.OK : Errno.EIO;
         }
-        for (long blk = 0; blk < Din.Size; blk += FfsMount.Sb.Bsize)
+        DirSlot found = default;
+        bool unusable = false;
+        byte[] wanted = name.ToArray();
+        Errno we = WalkDirectory(0, (in DirSlot s, ReadOnlySpan<byte> n, bool usable) =>
         {
-            Errno e = DirBlock(blk, out Buffer? bp, out long start);
-            if (e != Errno.OK)
+            if (s.Ino == 0 || !n.SequenceEqual(wanted))
             {
-                return e;
+                return true;
             }
-            int end = (int)Math.Min(bp!.Size, Din.Size - start);
-            for (int off = 0; off < end;)
-            {
-                DirSlot s = SlotAt(bp.Data, off, start + off);
-                if (s.Ino != 0 && s.NamLen == name.Length && bp.Data.Slice(off + DirectEntry.Name, s.NamLen).SequenceEqual(name))
-                {
-                    slot = s;
-                    bp.Release();
-                    return Errno.OK;
-                }
-                off += s.RecLen;
-            }
-            bp.Release();
+            found = s;
+            unusable = !usable;
+            return false;
+        });
+        if (we != Errno.OK)
+        {
+            return we;
         }
-        return Errno.ENOENT;
+        if (unusable)
+        {
+            return Errno.EIO;
+        }
+        slot = found;
+        return found.Ino == 0 ? Errno.ENOENT : Errno.OK;
     }
 
     public override Errno Lookup(string name, out Vnode? vp)
@@ -212,46 +215,15 @@ internal sealed partial class FfsNode
         {
             return Errno.ENOTDIR;
         }
-        FfsSuperblock sb = FfsMount.Sb;
         if (cookie < 0)
         {
             return Errno.EINVAL;
         }
         // Resume at the start of the chunk holding the cookie and skip what lies before it,
         // so a cookie stays valid when the entry it named was merged away meanwhile.
-        long pos = cookie & ~(long)(Chunk - 1);
-        while (pos < Din.Size)
-        {
-            Errno e = DirBlock(pos, out Buffer? bp, out long start);
-            if (e != Errno.OK)
-            {
-                return e;
-            }
-            int end = (int)Math.Min(bp!.Size, Din.Size - start);
-            try
-            {
-                for (int off = (int)(pos - start); off < end;)
-                {
-                    DirSlot s = SlotAt(bp.Data, off, start + off);
-                    if (s.Ino != 0 && start + off >= cookie)
-                    {
-                        string name = NameEncoding.GetString(bp.Data.Slice(off + DirectEntry.Name, s.NamLen));
-                        VType t = TypeOfEntry(s);
-                        if (!sink.Add(new DirEntry(name, s.Ino, t, start + off + s.RecLen)))
-                        {
-                            return Errno.OK;
-                        }
-                    }
-                    off += s.RecLen;
-                }
-            }
-            finally
-            {
-                bp.Release();
-            }
-            pos = start + end;
-        }
-        return Errno.OK;
+        return WalkDirectory(cookie, (in DirSlot s, ReadOnlySpan<byte> n, bool usable) =>
+            s.Ino == 0 || !usable || s.Offset < cookie
+            || sink.Add(new DirEntry(NameEncoding.GetString(n), s.Ino, TypeOfEntry(s), s.Offset + s.RecLen)));
     }
 
     private VType TypeOfEntry(in DirSlot s)
