@@ -68,12 +68,16 @@ internal sealed partial class FfsNode
             return e;
         }
         FfsSuperblock sb = FfsMount.Sb;
+        // The fragments the block holds at this size must lie inside one block (chkrange's
+        // fragnum test): a whole block aligned, the tail's fragments not running into the
+        // next block. Otherwise a read would hand out the bytes of whatever follows.
+        int storage = (int)Math.Max(1, sb.NumFrags(BlockSize(lbn)));
         if (level == 0)
         {
             phys = Din.Db[lbn];
-            if (!FfsMount.PointerValid(phys, 1))
+            if (!FfsMount.PointerValid(phys, storage))
             {
-                return KernelLog.CorruptionOnce("ffs", phys, $"inode {Ino} block {lbn} points outside the data area");
+                return KernelLog.CorruptionOnce("ffs", phys, PointerProblem(lbn, phys, storage));
             }
             int limit = (int)Math.Min(maxBlocks, FfsSuperblock.NDAddr - lbn);
             while (run < limit && Continues(phys, Din.Db[lbn + run], run))
@@ -115,11 +119,19 @@ internal sealed partial class FfsNode
             }
             bp!.Release();
         }
-        if (!FfsMount.PointerValid(phys, 1))
+        if (!FfsMount.PointerValid(phys, storage))
         {
-            return KernelLog.CorruptionOnce("ffs", phys, $"inode {Ino} block {lbn} points outside the data area");
+            return KernelLog.CorruptionOnce("ffs", phys, PointerProblem(lbn, phys, storage));
         }
         return Errno.OK;
+    }
+
+    private string PointerProblem(long lbn, long phys, int frags)
+    {
+        FfsSuperblock sb = FfsMount.Sb;
+        return phys > 0 && phys + frags <= sb.Size && (phys % sb.Frag) + frags > sb.Frag
+            ? $"inode {Ino} block {lbn} at fragment {phys}: its {frags} fragments cross into the next block"
+            : $"inode {Ino} block {lbn} points outside the data area";
     }
 
     /// <summary>

@@ -329,6 +329,12 @@ internal sealed partial class FfsMount : Mount
             // fsck_ffs clears such an inode; reading it would stream zeros for ever.
             return KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has size {din.Size}, above fs_maxfilesize {Sb.MaxFileSize}");
         }
+        long needed = FfsDirectStorage.NeededSectors(Sb, din);
+        if (needed > din.Blocks)
+        {
+            return KernelLog.CorruptionOnce("ffs", (long)ino,
+                $"inode {ino} has size {din.Size}, which needs {needed} sectors of its direct blocks, but owns {din.Blocks} (di_blocks)");
+        }
         vp = new FfsNode(this, ino, type, din);
         return Errno.OK;
     }
