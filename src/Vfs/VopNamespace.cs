@@ -161,20 +161,16 @@ public static partial class Vop
         }
     }
 
-    /// <summary>link(2): EXDEV across mounts, EPERM for directories.</summary>
+    /// <summary>
+    /// link(2): EXDEV across mounts, EPERM for directories. As Linux's do_linkat, a name that
+    /// exists is EEXIST before either (filename_create comes first), and EXDEV and EPERM
+    /// come after the read-only and permission checks.
+    /// </summary>
     public static Errno Link(Vnode vp, Vnode dvp, string name, Credentials cred)
     {
         if (dvp.Type != VType.Directory)
         {
             return Errno.ENOTDIR;
-        }
-        if (!ReferenceEquals(vp.Mount, dvp.Mount))
-        {
-            return Errno.EXDEV;
-        }
-        if (vp.Type == VType.Directory)
-        {
-            return Errno.EPERM;
         }
         Errno e = CheckName(name);
         if (e != Errno.OK)
@@ -211,10 +207,18 @@ public static partial class Vop
             {
                 return Errno.EROFS;
             }
+            if (!ReferenceEquals(vp.Mount, dvp.Mount))
+            {
+                return Errno.EXDEV;
+            }
             e = CheckAccess(dvp, dva, AccessMode.Write | AccessMode.Execute, cred);
             if (e != Errno.OK)
             {
                 return e;
+            }
+            if (vp.Type == VType.Directory)
+            {
+                return Errno.EPERM;
             }
             e = vp.GetAttr(out VAttr va);
             if (e != Errno.OK)
