@@ -199,8 +199,18 @@ internal sealed partial class FfsNode
         {
             return e;
         }
+        if (slot.Ino == FfsSuperblock.RootIno && name != ".." && Ino != FfsSuperblock.RootIno)
+        {
+            // Only ".." may lead back to the root: another name would make the root a child
+            // of its own tree (a FUSE kernel refuses such a reply without telling anyone).
+            return KernelLog.CorruptionOnce("ffs", (long)Ino, $"directory {Ino}: entry '{name}' names the root directory");
+        }
         if (slot.Ino == Ino)
         {
+            if (name is not ("." or ".."))
+            {
+                return KernelLog.CorruptionOnce("ffs", (long)Ino, $"directory {Ino}: entry '{name}' names the directory itself");
+            }
             Ref();
             vp = this;
             return Errno.OK;

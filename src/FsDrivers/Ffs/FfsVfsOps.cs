@@ -316,7 +316,9 @@ internal sealed partial class FfsMount : Mount
         if (din.Nlink <= 0 || type == VType.None)
         {
             // A free inode reached through a stale handle or a corrupt directory.
-            return din.Mode == 0 ? Errno.ESTALE : KernelLog.CorruptionOnce("ffs", (long)ino, $"inode {ino} has bad mode {din.Mode:x}");
+            return din.Mode == 0 ? Errno.ESTALE : KernelLog.CorruptionOnce("ffs", (long)ino, type == VType.None
+                ? $"inode {ino} has bad mode {din.Mode:x}"
+                : $"inode {ino} has link count {din.Nlink} but is still named");
         }
         if (din.Size < 0 || din.Blocks < 0)
         {

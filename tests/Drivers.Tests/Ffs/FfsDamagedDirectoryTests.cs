@@ -11,7 +11,8 @@ namespace RumpFs.Drivers.Tests.Ffs;
 /// ufs_lookup skips a bad chunk after ufs_dirbad: in a directory scanned entry by entry
 /// (/mid, three chunks) and in one searched through the hash (/many, 600 entries), on UFS1
 /// and UFS2 images made by makefs. An entry naming an inode past the last fails only its
-/// own name (fuzz round 20 fault 3).
+/// own name (fuzz round 20 fault 3), and one naming the root or its own directory is EIO with a
+/// log line rather than a loop (fault 10).
 /// </summary>
 public sealed class FfsDamagedDirectoryTests : IDisposable
 {
@@ -105,6 +106,28 @@ public sealed class FfsDamagedDirectoryTests : IDisposable
             Assert.Equal(Errno.OK, Vop.Lookup(dirVp, Name(i), Credentials.Root, out Vnode? vp));
             vp!.Release();
         }
+        dirVp.Release();
+        Assert.Equal(Errno.OK, mp.Unmount());
+    }
+
+    [Theory]
+    [InlineData(1, true)]
+    [InlineData(2, false)]
+    public void EntryNamingTheRootOrItsOwnDirectory_Eio_DotDotStillLeadsUp(int version, bool toRoot)
+    {
+        FfsDamage img = Image(version);
+        ulong dirIno = img.Ino("/mid");
+        uint target = toRoot ? FfsSuperblock.RootIno : (uint)dirIno;
+        img.WithEntry(dirIno, Name(5), (b, off, _) => DirectEntry.WriteIno(b, off, img.Sb.Order, target));
+
+        Mount mp = MountOf(img);
+        Vnode dirVp = FfsTestMount.Resolve(mp, "/mid");
+        Assert.Equal(Errno.EIO, Vop.Lookup(dirVp, Name(5), Credentials.Root, out _));
+        Assert.Equal(Errno.OK, Vop.Lookup(dirVp, "..", Credentials.Root, out Vnode? up));
+        Assert.Equal((ulong)FfsSuperblock.RootIno, up!.Ino);
+        up.Release();
+        Assert.Equal(Errno.OK, Vop.Lookup(dirVp, Name(6), Credentials.Root, out Vnode? next));
+        next!.Release();
         dirVp.Release();
         Assert.Equal(Errno.OK, mp.Unmount());
     }
