@@ -237,6 +237,8 @@ internal sealed partial class FfsRepair
                 DirectEntry.WriteIno(b, off, O, ino);
                 dirty = true;
             }
+            // fsck_ffs's BAD TYPE VALUE FOR '.' / '..': both name directories.
+            FixDirentType(dir, b, off, name, 4, ref dirty);
             return true;
         }
         if (ino >= (ulong)_sb.TotalInodes || _inodes[ino] is not { } child)
@@ -259,13 +261,18 @@ internal sealed partial class FfsRepair
             _lostFound = child.Type == 0x4000 ? ino : 0;
             _lostFoundNameTaken = child.Type != 0x4000;
         }
-        byte want2 = DirentTypeOf(child.Type);
-        if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want2)
+        FixDirentType(dir, b, off, name, DirentTypeOf(child.Type), ref dirty);
+        return true;
+    }
+
+    /// <summary>Set the entry's d_type to <paramref name="want"/> where the format keeps one (fsck_ffs's BAD TYPE VALUE).</summary>
+    private void FixDirentType(ulong dir, byte[] b, int off, string name, byte want, ref bool dirty)
+    {
+        if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want)
         {
-            Did($"directory {dir}: entry \"{name}\" d_type {b[off + DirectEntry.Type]} set to {want2}");
-            b[off + DirectEntry.Type] = want2;
+            Did($"directory {dir}: entry \"{name}\" d_type {b[off + DirectEntry.Type]} set to {want}");
+            b[off + DirectEntry.Type] = want;
             dirty = true;
         }
-        return true;
     }
 }
