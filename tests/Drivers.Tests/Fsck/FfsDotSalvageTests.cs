@@ -63,6 +63,48 @@ public sealed class FfsDotSalvageTests
         }
     }
 
+    /// <summary>
+    /// The same on the root (fuzz round 20 fault 9): "." and ".." come back in the root's
+    /// first record before pass 3 makes lost+found, which goes after them. Before, lost+found
+    /// took the salvaged first record (offset 0) and no later run could put "." back.
+    /// </summary>
+    [Theory]
+    [InlineData(1, Damage.DotNameNul)]
+    [InlineData(1, Damage.DotRecLenShort)]
+    [InlineData(1, Damage.DotDotRecLenShort)]
+    [InlineData(2, Damage.DotNameNul)]
+    [InlineData(2, Damage.DotNameEmpty)]
+    public void Repair_RootDotRecordBad_DotsBeforeLostFoundInOneRun(int version, Damage damage)
+    {
+        using var dir = new ScratchDir("ffsrootdot");
+        FfsDamage img = FfsSmallImages.Damage(dir, FfsSmallImages.Image(version));
+        const ulong root = FfsSuperblock.RootIno;
+        // Every top-level name sits in the root's first chunk, which the salvage frees.
+        Dictionary<string, ulong> top = img.Entries(root).Where(e => e.Name is not ("." or "..")).ToDictionary(e => e.Name, e => e.Ino);
+        Apply(img, root, damage);
+
+        (CheckReport found, _) = FfsOneRunRepair.Run(img);
+        Assert.Contains(found.Findings, f => f.Message.StartsWith("bad entry at offset", StringComparison.Ordinal));
+
+        List<(string Name, ulong Ino)> entries = img.Entries(root);
+        Assert.Equal((".", root), entries[0]);
+        Assert.Equal(("..", root), entries[1]);
+        Assert.Equal("lost+found", entries[2].Name);
+        Dictionary<string, string> tree = FfsRepairTests.Tree(img.Bytes);
+        HashSet<string> fls = version == 1 ? FfsOneRunRepair.SleuthkitPaths(img.Bytes) : [];
+        foreach ((string path, string sha) in FfsSmallImages.SourceFiles(version))
+        {
+            string first = path.Split('/')[0];
+            string moved = $"lost+found/#{top[first]}" + path[first.Length..];
+            Assert.True(tree.TryGetValue(moved, out string? sig), $"{path} not at {moved}");
+            Assert.Contains("file:" + sha, sig, StringComparison.Ordinal);
+            if (version == 1)
+            {
+                Assert.Contains(moved, fls);
+            }
+        }
+    }
+
     /// <summary>Damage the "." or ".." record of directory <paramref name="dir"/>.</summary>
     internal static void Apply(FfsDamage img, ulong dir, Damage damage)
     {
