@@ -8,10 +8,9 @@ internal sealed partial class FfsRepair
     private bool Pass2()
     {
         const ulong root = FfsSuperblock.RootIno;
-        if (_inodes[root] is not { } rd || rd.Type != 0x4000)
+        if (_inodes[root] is null && !ReallocateRoot())
         {
-            // fsck_ffs can make a new root; without one there is no tree to hang anything on.
-            Left("root inode is not an allocated directory; the tree was not repaired");
+            // Without a root there is no tree to hang anything on.
             return false;
         }
         _parent[root] = root;
