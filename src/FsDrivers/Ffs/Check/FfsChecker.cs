@@ -116,6 +116,8 @@ public sealed class FfsChecker : IFileSystemChecker
         FfsFindingKind.Inode or FfsFindingKind.BlockMap or FfsFindingKind.Directory or FfsFindingKind.LinkCount => $"inode {f.Location}",
         FfsFindingKind.CylinderGroup => $"cylinder group {f.Location}",
         FfsFindingKind.Superblock => $"byte {f.Location}",
+        FfsFindingKind.Summary when f.Location < 0 => "superblock totals", // the totals, not one group's summary
+        FfsFindingKind.Summary => $"summary of cylinder group {f.Location}",
         _ => $"{f.Kind.ToString().ToLowerInvariant()} {f.Location}",
     };
 }

@@ -59,6 +59,9 @@ internal sealed partial class FfsRepair
     /// <summary>The root holds a "lost+found" that is not a directory: fsck_ffs asks before replacing it; this repair does not.</summary>
     private bool _lostFoundNameTaken;
 
+    /// <summary>Why pass 1 cleared the root inode (fsck_ffs's pass-2 wording), or null when it did not.</summary>
+    private string? _rootCleared;
+
     /// <summary>Fragments this inode's pass-1 scan set in <see cref="_used"/>, to undo when it is cleared.</summary>
     private List<int>? _claimLog;
 

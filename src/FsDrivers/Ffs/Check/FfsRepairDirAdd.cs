@@ -15,7 +15,14 @@ internal sealed partial class FfsRepair
         return ExpandDir(dir) && TryInsert(dir, nameBytes, ino, dtype);
     }
 
-    /// <summary>Put the entry into the first record with room for it (ufs_direnter's split).</summary>
+    /// <summary>Room "." and ".." take at the start of a directory: DIRECTSIZ(1) + DIRECTSIZ(2).</summary>
+    private const int DotsSize = 24;
+
+    /// <summary>
+    /// Put the entry into the first record with room for it (ufs_direnter's split). An
+    /// empty first record keeps the room "." and ".." need: pass 2 makes them there before
+    /// anything is added, and a name at offset 0 would leave no run able to put "." back.
+    /// </summary>
     private bool TryInsert(ulong dir, byte[] name, ulong ino, byte dtype)
     {
         FfsDinode d = _inodes[dir]!;
@@ -40,7 +47,8 @@ internal sealed partial class FfsRepair
                         break; // pass 2 made every chunk well formed; do not trust one that is not
                     }
                     uint cur = DirectEntry.ReadIno(b, off, O);
-                    int used = cur == 0 ? 0 : DirectEntry.SizeFor(DirectEntry.ReadNamLen(b, off, O, types));
+                    int used = cur != 0 ? DirectEntry.SizeFor(DirectEntry.ReadNamLen(b, off, O, types))
+                        : blk.Lbn == 0 && off == 0 ? DotsSize : 0;
                     if (reclen - used >= need)
                     {
                         if (used > 0)

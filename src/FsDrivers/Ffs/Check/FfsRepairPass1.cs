@@ -36,8 +36,18 @@ internal sealed partial class FfsRepair
 
     private void ScanInode(ulong ino, FfsDinode d)
     {
+        if (ino == FfsSuperblock.RootIno && d.Type != 0x4000)
+        {
+            // fsck_ffs's ROOT INODE NOT DIRECTORY, REALLOCATE: the inode is freed and pass 2
+            // makes a new root. Cleared before its blocks are claimed, so they come free.
+            _rootCleared = "ROOT INODE NOT DIRECTORY";
+            _w.ClearInode(ino);
+            Did($"inode {ino}: the root inode is not a directory (mode {d.Mode:x}), cleared");
+            return;
+        }
         if (FfsCheck.InodeProblem(d, _sb) is { } unusable)
         {
+            ClearedRoot(ino);
             _w.ClearInode(ino);
             Did($"inode {ino}: {unusable}, cleared");
             return;
@@ -59,6 +69,7 @@ internal sealed partial class FfsRepair
             // The inode goes (fsck_ffs's CLEAR); fragments only it held become free again.
             ReleaseClaims();
             _dirBlocks.Remove(ino);
+            ClearedRoot(ino);
             _w.ClearInode(ino);
             Did($"inode {ino}: {bad}, cleared");
             return;
@@ -84,6 +95,15 @@ internal sealed partial class FfsRepair
             _w.WriteInode(ino, d);
         }
         _inodes[ino] = d;
+    }
+
+    /// <summary>A root directory cleared for a bad size or block is fsck_ffs's DUPS/BAD IN ROOT INODE: pass 2 reallocates it.</summary>
+    private void ClearedRoot(ulong ino)
+    {
+        if (ino == FfsSuperblock.RootIno)
+        {
+            _rootCleared = "DUPS/BAD IN ROOT INODE";
+        }
     }
 
     /// <summary>Start a claim log and claim every block of the inode.</summary>

@@ -8,10 +8,9 @@ internal sealed partial class FfsRepair
     private bool Pass2()
     {
         const ulong root = FfsSuperblock.RootIno;
-        if (_inodes[root] is not { } rd || rd.Type != 0x4000)
+        if (_inodes[root] is null && !ReallocateRoot())
         {
-            // fsck_ffs can make a new root; without one there is no tree to hang anything on.
-            Left("root inode is not an allocated directory; the tree was not repaired");
+            // Without a root there is no tree to hang anything on.
             return false;
         }
         _parent[root] = root;
@@ -56,11 +55,13 @@ internal sealed partial class FfsRepair
             bool dirty = false;
             if (blk.Lbn == 0 && end >= FfsSuperblock.DirBlkSiz)
             {
-                if (!SaneRecord(b, 0))
+                if (BadRecord(b, 0, FfsSuperblock.DirBlkSiz))
                 {
                     // fsck_ffs salvages the chunk and asks MISSING '.' in the same run. The
                     // salvage stops at offset 0, counting nothing, and leaves one empty
                     // record, which FixDots turns into "." and ".." for the walk below.
+                    // A "." with a bad name or a record too short for it is such a chunk
+                    // too (fsck_ffs's dircheck refuses it), not a live first entry.
                     dirty |= WalkChunk(dir, b, 0, start, subdirs);
                 }
                 dirty |= FixDots(dir, b);
@@ -87,7 +88,7 @@ internal sealed partial class FfsRepair
     {
         bool types = _sb.HasDirentTypes;
         const int dotSize = 12; // DIRECTSIZ(1) == DIRECTSIZ(2)
-        if (!SaneRecord(b, 0))
+        if (BadRecord(b, 0, FfsSuperblock.DirBlkSiz))
         {
             return false; // not reached: WalkDirectory salvages such a chunk first
         }
@@ -111,9 +112,10 @@ internal sealed partial class FfsRepair
             Did($"directory {dir}: missing \"..\" made after \".\"");
             return true;
         }
-        if (!SaneRecord(b, reclen))
+        if (BadRecord(b, reclen, FfsSuperblock.DirBlkSiz))
         {
-            // What follows "." is damaged: the chunk walk would free the rest of the chunk
+            // What follows "." is damaged (its length, or a ".." whose name or record is
+            // bad, as fsck_ffs's dircheck finds it): the chunk walk would free the rest of the chunk
             // into ".", and a repair adding lost+found would then take the room ".." needs.
             // The rest of the chunk becomes ".." now, as it would become free space anyway.
             DirectEntry.WriteRecLen(b, 0, O, dotSize);
@@ -152,15 +154,22 @@ internal sealed partial class FfsRepair
         return true;
     }
 
-    /// <summary>A record header whose length keeps it inside the first chunk.</summary>
-    private bool SaneRecord(byte[] b, int off)
+    /// <summary>
+    /// A record the chunk walk salvages (fsck_ffs's dircheck fails): a length that is short,
+    /// unaligned or past the chunk's end, or a live entry whose name is empty, too long for
+    /// its record or holds a NUL or '/'.
+    /// </summary>
+    private bool BadRecord(byte[] b, int off, int chunkEnd)
     {
-        if (off + DirectEntry.HeaderSize > FfsSuperblock.DirBlkSiz)
+        if (off + DirectEntry.HeaderSize > chunkEnd)
         {
-            return false;
+            return true;
         }
+        uint ino = DirectEntry.ReadIno(b, off, O);
         int reclen = DirectEntry.ReadRecLen(b, off, O);
-        return reclen >= DirectEntry.HeaderSize && (reclen & 3) == 0 && off + reclen <= FfsSuperblock.DirBlkSiz;
+        int namlen = DirectEntry.ReadNamLen(b, off, O, _sb.HasDirentTypes);
+        return reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > chunkEnd
+            || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !DirectEntry.NameValid(b, off, namlen)));
     }
 
     private bool IsName(byte[] b, int off, ReadOnlySpan<byte> name) =>
@@ -179,11 +188,7 @@ internal sealed partial class FfsRepair
         int off = c;
         while (off < chunkEnd)
         {
-            uint ino = DirectEntry.ReadIno(b, off, O);
-            int reclen = DirectEntry.ReadRecLen(b, off, O);
-            int namlen = DirectEntry.ReadNamLen(b, off, O, types);
-            if (reclen < DirectEntry.HeaderSize || (reclen & 3) != 0 || off + reclen > chunkEnd
-                || (ino != 0 && (namlen == 0 || namlen > DirectEntry.MaxNameLen || reclen < DirectEntry.SizeFor(namlen) || !DirectEntry.NameValid(b, off, namlen))))
+            if (BadRecord(b, off, chunkEnd))
             {
                 // fsck_ffs's salvage: what is left of the chunk becomes free space.
                 if (prev >= 0)
@@ -197,6 +202,9 @@ internal sealed partial class FfsRepair
                 Did($"directory {dir}: bad entry at offset {start + off}, rest of its {FfsSuperblock.DirBlkSiz}-byte chunk freed");
                 return true;
             }
+            uint ino = DirectEntry.ReadIno(b, off, O);
+            int reclen = DirectEntry.ReadRecLen(b, off, O);
+            int namlen = DirectEntry.ReadNamLen(b, off, O, types);
             if (ino != 0)
             {
                 string name = NameEncoding.GetString(b.AsSpan(off + DirectEntry.Name, namlen));
@@ -237,6 +245,8 @@ internal sealed partial class FfsRepair
                 DirectEntry.WriteIno(b, off, O, ino);
                 dirty = true;
             }
+            // fsck_ffs's BAD TYPE VALUE FOR '.' / '..': both name directories.
+            FixDirentType(dir, b, off, name, 4, ref dirty);
             return true;
         }
         if (ino >= (ulong)_sb.TotalInodes || _inodes[ino] is not { } child)
@@ -259,13 +269,18 @@ internal sealed partial class FfsRepair
             _lostFound = child.Type == 0x4000 ? ino : 0;
             _lostFoundNameTaken = child.Type != 0x4000;
         }
-        byte want2 = DirentTypeOf(child.Type);
-        if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want2)
+        FixDirentType(dir, b, off, name, DirentTypeOf(child.Type), ref dirty);
+        return true;
+    }
+
+    /// <summary>Set the entry's d_type to <paramref name="want"/> where the format keeps one (fsck_ffs's BAD TYPE VALUE).</summary>
+    private void FixDirentType(ulong dir, byte[] b, int off, string name, byte want, ref bool dirty)
+    {
+        if (_sb.HasDirentTypes && b[off + DirectEntry.Type] != want)
         {
-            Did($"directory {dir}: entry \"{name}\" d_type {b[off + DirectEntry.Type]} set to {want2}");
-            b[off + DirectEntry.Type] = want2;
+            Did($"directory {dir}: entry \"{name}\" d_type {b[off + DirectEntry.Type]} set to {want}");
+            b[off + DirectEntry.Type] = want;
             dirty = true;
         }
-        return true;
     }
 }

@@ -1,6 +1,3 @@
-using System.Security.Cryptography;
-using RumpFs.Kernel;
-
 namespace RumpFs.FsDrivers.Ffs.Check;
 
 /// <summary>Repair pass 3: directories the walk never reached go into /lost+found.</summary>
@@ -98,43 +95,13 @@ internal sealed partial class FfsRepair
         }
         const ulong root = FfsSuperblock.RootIno;
         ulong ino = AllocInode(0);
-        int nfrags = (int)_sb.NumFrags(FfsSuperblock.DirBlkSiz);
-        long blk = ino == 0 ? -1 : AllocFrags(nfrags, _sb.InoToCg(ino));
-        if (blk < 0)
+        if (ino == 0 || !NewDirectory(ino, root, LostFoundMode))
         {
             return 0;
         }
-        byte[] b = new byte[nfrags << _sb.Fshift];
-        InitDirChunks(b, 0, b.Length);
-        bool types = _sb.HasDirentTypes;
-        DirectEntry.Write(b, 0, O, types, (uint)ino, 12, 4, "."u8);
-        DirectEntry.Write(b, 12, O, types, (uint)root, FfsSuperblock.DirBlkSiz - 12, 4, ".."u8);
-        var d = new FfsDinode
-        {
-            Mode = LostFoundMode,
-            Nlink = 2,
-            Size = FfsSuperblock.DirBlkSiz,
-            Blocks = (long)nfrags * (_sb.Fsize / 512),
-            Atime = new Timespec(_now, 0),
-            Mtime = new Timespec(_now, 0),
-            Ctime = new Timespec(_now, 0),
-            Birthtime = new Timespec(_now, 0),
-            Gen = RandomNumberGenerator.GetInt32(1, int.MaxValue),
-        };
-        d.Db[0] = blk;
-        _w.WriteFrags(blk, b);
-        _w.WriteInode(ino, d);
-        _inodes[ino] = d;
-        _dirBlocks[ino] = [new DirBlock(0, blk, nfrags)];
         if (!AddEntry(root, LostFoundName, ino, 4))
         {
-            _w.ClearInode(ino);
-            _inodes[ino] = null;
-            _dirBlocks.Remove(ino);
-            for (int i = 0; i < nfrags; i++)
-            {
-                _used[(int)(blk + i)] = false;
-            }
+            DropNewDirectory(ino);
             return 0;
         }
         _refs[ino] += 2; // its name in the root and its own "."
