@@ -75,6 +75,15 @@ public sealed class CliHostFormsTests : IDisposable
         Assert.Equal(_cli.Ok("img", "ls", "-l", "/d").Stdout, _cli.Ok("img", "ls", "-1l", "/d").Stdout);
     }
 
+    [Fact]
+    public void Ln_MissingSourceUnderAFile_NamesTheSource_AsLn()
+    {
+        _cli.Tmpfs.WriteAllBytes("/f", [1]);
+        Assert.Equal("ukfs: /missing: No such file or directory\n", _cli.Fails("img", "ln", "/missing", "/f/x").Stderr);
+        _cli.Tmpfs.Mkdir("/d");
+        Assert.Equal("ukfs: /f: File exists\n", _cli.Fails("img", "ln", "/d", "/f").Stderr);
+    }
+
     [Theory]
     [InlineData("ls", "-lx", "x")]
     [InlineData("ls", "-q", "q")]

@@ -88,8 +88,9 @@ internal static class FileCommands
                 }
             }
         }
-        catch (UkfsException e) when (e.Errno == Errno.ENOENT)
+        catch (UkfsException e) when (e.Errno is Errno.ENOENT or Errno.ENOTDIR)
         {
+            // The call itself then names what is wrong, the source first (as ln and mv do).
         }
         return dest;
     }
