@@ -55,12 +55,19 @@ public static partial class FfsCheck
     public static FfsCheckReport Run(IBlockDevice device)
     {
         var report = new FfsCheckReport();
-        FfsSuperblock? sb = FfsSuperblockCheck.Find(device, out string? why);
-        if (sb is null)
+        FfsSuperblock? primary = FfsSuperblockCheck.Find(device, out string? why);
+        if (primary is null)
         {
             report.Unusable = why ?? "no superblock";
             report.Findings.Add(new FfsFinding(FfsFindingKind.Superblock, 0, report.Unusable));
             return report;
+        }
+        // fsck_ffs's readsb: the last group's copy is compared with the primary; where they
+        // disagree the check goes on with the copy's geometry (and -y writes it back).
+        FfsSuperblock sb = FfsSuperblockAlternate.Resolve(device, primary, out string? mismatch);
+        if (mismatch is not null)
+        {
+            report.Findings.Add(new FfsFinding(FfsFindingKind.Superblock, sb.Location, mismatch));
         }
         string? bad = FfsSuperblockCheck.Validate(sb, device.Length);
         if (bad is not null)

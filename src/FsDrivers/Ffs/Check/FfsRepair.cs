@@ -59,6 +59,9 @@ internal sealed partial class FfsRepair
     /// <summary>The root holds a "lost+found" that is not a directory: fsck_ffs asks before replacing it; this repair does not.</summary>
     private bool _lostFoundNameTaken;
 
+    /// <summary>The primary's disagreement with its backup copy, whose values <see cref="_sb"/> holds; null when none.</summary>
+    private string? _alternateMismatch;
+
     /// <summary>Why pass 1 cleared the root inode (fsck_ffs's pass-2 wording), or null when it did not.</summary>
     private string? _rootCleared;
 
@@ -92,13 +95,20 @@ internal sealed partial class FfsRepair
     public static FfsRepairResult Run(IBlockDevice dev, long nowSeconds)
     {
         var result = new FfsRepairResult();
-        FfsSuperblock? sb = FfsSuperblockCheck.Find(dev, out string? why);
-        if (sb is null || FfsSuperblockCheck.Validate(sb, dev.Length) is { } bad)
+        FfsSuperblock? primary = FfsSuperblockCheck.Find(dev, out string? why);
+        if (primary is null)
         {
             result.Left.Add("no usable superblock: " + (why ?? "invalid"));
             return result;
         }
-        new FfsRepair(dev, sb, result, nowSeconds).Run();
+        // The same choice as the check's: the repair works with the geometry it checked.
+        FfsSuperblock sb = FfsSuperblockAlternate.Resolve(dev, primary, out string? mismatch);
+        if (FfsSuperblockCheck.Validate(sb, dev.Length) is { } bad)
+        {
+            result.Left.Add("no usable superblock: " + bad);
+            return result;
+        }
+        new FfsRepair(dev, sb, result, nowSeconds) { _alternateMismatch = mismatch }.Run();
         return result;
     }
 
@@ -142,6 +152,13 @@ internal sealed partial class FfsRepair
     /// <summary>fsck_ffs's setup: a wrong fs_maxfilesize is set to what the block size gives (FIX).</summary>
     private void FixSuperblockFields()
     {
+        if (_alternateMismatch is not null)
+        {
+            // _sb already holds the alternate's values in the compared fields (fsck_ffs's
+            // "USING ALTERNATE SUPERBLOCK", written back to the standard location at the end).
+            Did($"superblock: {_alternateMismatch}; those values written to the primary");
+            _w.WriteSuperblock(_sb, clearFlags: false);
+        }
         if (_sb.HasMaxFileSize && _sb.DiskMaxFileSize != _sb.SetupMaxFileSize)
         {
             Did($"superblock: fs_maxfilesize {_sb.DiskMaxFileSize} set to {_sb.SetupMaxFileSize}");
