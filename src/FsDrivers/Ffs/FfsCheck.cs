@@ -190,6 +190,7 @@ public static partial class FfsCheck
                     Add(FfsFindingKind.BlockMap, (long)ino, $"fragment {f} claimed twice");
                 }
                 _used[f] = true;
+                _ownData?.Add(f);
             }
         }
     }

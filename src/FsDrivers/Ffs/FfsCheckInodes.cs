@@ -64,6 +64,13 @@ public static partial class FfsCheck
     {
         private void ScanInodes()
         {
+            ScanInodeTable();
+            _ownData = null;
+            ClaimExtAreas();
+        }
+
+        private void ScanInodeTable()
+        {
             byte[] block = new byte[sb.Bsize];
             for (int cg = 0; cg < sb.Ncg; cg++)
             {
@@ -128,6 +135,7 @@ public static partial class FfsCheck
         {
             uint type = d.Type;
             // Any UFS2 inode, a device or a fast link too, may have an extended-attribute area.
+            _ownData = null;
             long frags = sb.IsUfs2 ? ExtAreaBlocks(ino, d) : 0;
             if (type is 0x2000 or 0x6000 or 0x1000 or 0xC000 || d.FastLink is not null)
             {
@@ -188,41 +196,6 @@ public static partial class FfsCheck
                 }
                 _dirBlocks[ino] = dirList;
             }
-        }
-
-        /// <summary>Claim the blocks of the inode's extended-attribute area; returns their fragments.</summary>
-        private long ExtAreaBlocks(ulong ino, FfsDinode d)
-        {
-            if (FfsExtArea.SizeProblem(sb, d) is { } bad)
-            {
-                Add(FfsFindingKind.BlockMap, (long)ino, bad);
-                return 0;
-            }
-            long frags = 0;
-            for (int i = 0; i < FfsSuperblock.NXAddr; i++)
-            {
-                long p = d.ExtB[i];
-                if (p == 0)
-                {
-                    continue;
-                }
-                int n = FfsExtArea.FragsOf(sb, d.ExtSize, i);
-                if (n == 0)
-                {
-                    Add(FfsFindingKind.BlockMap, (long)ino, InRange(p, 1)
-                        ? $"extended-attribute block {i} past the end of the area"
-                        : $"extended-attribute block {i} past the end of the area, at {p}, outside the data area");
-                    continue;
-                }
-                if (!InRange(p, n))
-                {
-                    Add(FfsFindingKind.BlockMap, (long)ino, $"extended-attribute block {i} at {p} outside the data area");
-                    continue;
-                }
-                Claim(ino, p, n);
-                frags += n;
-            }
-            return frags;
         }
 
         private long Indirect(ulong ino, FfsDinode d, long ptr, int level, long baseLbn, List<(long, long, int)>? dirList)

@@ -67,15 +67,31 @@ internal static class FfsExtAttrRecord
     /// </summary>
     public static List<FfsExtAttr>? Decode(ReadOnlySpan<byte> area, FfsByteOrder o, out string? problem)
     {
-        problem = null;
         var list = new List<FfsExtAttr>();
+        Parse(area, o, list, out problem);
+        return problem is null ? list : null;
+    }
+
+    /// <summary>
+    /// Bytes from the area's start to the end of the last record that decodes: the whole
+    /// area when every record does, else the start of the first that does not (with
+    /// <paramref name="problem"/> set). The checker cuts a damaged area there, so what it
+    /// keeps is exactly what <see cref="Decode"/> then reads.
+    /// </summary>
+    public static int GoodLength(ReadOnlySpan<byte> area, FfsByteOrder o, out string? problem) =>
+        Parse(area, o, null, out problem);
+
+    /// <summary>Walk the records, adding each to <paramref name="list"/> when given; returns where the walk stopped.</summary>
+    private static int Parse(ReadOnlySpan<byte> area, FfsByteOrder o, List<FfsExtAttr>? list, out string? problem)
+    {
+        problem = null;
         int at = 0;
         while (at < area.Length)
         {
             if (area.Length - at < Name)
             {
                 problem = $"record at {at} truncated";
-                return null;
+                return at;
             }
             uint length = o.U32(area, at + Length);
             int nameLength = area[at + NameLength];
@@ -84,13 +100,13 @@ internal static class FfsExtAttrRecord
             if (length % 8 != 0 || length < baseLength + pad || length > area.Length - at)
             {
                 problem = $"record at {at} has length {length}";
-                return null;
+                return at;
             }
             ReadOnlySpan<byte> rec = area.Slice(at, (int)length);
-            list.Add(new FfsExtAttr(rec[NameSpace], rec.Slice(Name, nameLength).ToArray(),
+            list?.Add(new FfsExtAttr(rec[NameSpace], rec.Slice(Name, nameLength).ToArray(),
                 rec[baseLength..((int)length - pad)].ToArray()));
             at += (int)length;
         }
-        return list;
+        return at;
     }
 }

@@ -5,6 +5,12 @@ internal sealed partial class FfsRepair
 {
     private void Pass1()
     {
+        ScanInodes();
+        ClaimExtAreas();
+    }
+
+    private void ScanInodes()
+    {
         byte[] block = new byte[_sb.Bsize];
         for (int cg = 0; cg < _sb.Ncg; cg++)
         {
@@ -74,7 +80,27 @@ internal sealed partial class FfsRepair
             Did($"inode {ino}: {bad}, cleared");
             return;
         }
+        if (_sb.IsUfs2 && FfsExtArea.Present(d))
+        {
+            // Any UFS2 inode, a device or a fast link too, may have an extended-attribute
+            // area. Its blocks are claimed after every inode's data: the area is the claim
+            // given up when the two meet (ClaimExtAreas finishes the inode).
+            CheckExtArea(ino, d, ref dirty);
+            _inodes[ino] = d;
+            if (FfsExtArea.Present(d))
+            {
+                _pendingAreas.Add(new PendingArea(ino, d, frags, dirty, [.. _claimLog ?? []]));
+                _claimLog = null;
+                return;
+            }
+        }
         _claimLog = null;
+        FinishInode(ino, d, frags, dirty);
+    }
+
+    /// <summary>Set di_blocks to the fragments claimed, round a directory's size, write the inode when changed.</summary>
+    private void FinishInode(ulong ino, FfsDinode d, long frags, bool dirty)
+    {
         long blocks = frags * (_sb.Fsize / 512);
         if (d.Blocks != blocks)
         {
@@ -125,8 +151,7 @@ internal sealed partial class FfsRepair
     /// <summary>Claim the inode's blocks; returns why the inode must be cleared, or null.</summary>
     private string? ScanBlocks(ulong ino, FfsDinode d, ref bool dirty, out long frags)
     {
-        // Any UFS2 inode, a device or a fast link too, may have an extended-attribute area.
-        frags = _sb.IsUfs2 && FfsExtArea.Present(d) ? ScanExtArea(ino, d, ref dirty) : 0;
+        frags = 0;
         if (d.Type is 0x2000 or 0x6000 or 0x1000 or 0xC000 || d.FastLink is not null)
         {
             return null;
@@ -185,71 +210,6 @@ internal sealed partial class FfsRepair
             _dirBlocks[ino] = dirList;
         }
         return null;
-    }
-
-    /// <summary>
-    /// Claim the blocks of the inode's extended-attribute area; returns their fragments. A
-    /// pointer past the area's end is dropped; an unusable size, or a block outside the data
-    /// area or shared with an earlier inode, drops the whole area (the attributes are lost,
-    /// the file is kept).
-    /// </summary>
-    private long ScanExtArea(ulong ino, FfsDinode d, ref bool dirty)
-    {
-        string? bad = FfsExtArea.SizeProblem(_sb, d);
-        for (int i = 0; bad is null && i < FfsSuperblock.NXAddr; i++)
-        {
-            long p = d.ExtB[i];
-            int n = FfsExtArea.FragsOf(_sb, d.ExtSize, i);
-            if (p != 0 && n == 0)
-            {
-                Did($"inode {ino}: extended-attribute block {i} past the end of the area freed");
-                d.ExtB[i] = 0;
-                dirty = true;
-            }
-            else if (p != 0 && !InDataArea(p, n))
-            {
-                bad = $"extended-attribute block {i} at {p} outside the data area";
-            }
-            else if (p != 0 && !AllFree(p, n))
-            {
-                bad = $"extended-attribute block {i} at {p} shares fragments with an earlier inode";
-            }
-            else if (p != 0 && i > 0 && d.ExtB[0] != 0 && p < d.ExtB[0] + _sb.Frag && d.ExtB[0] < p + n)
-            {
-                bad = $"extended-attribute block {i} at {p} overlaps block 0";
-            }
-        }
-        if (bad is not null)
-        {
-            Did($"inode {ino}: {bad}; extended attributes dropped");
-            d.ExtSize = 0;
-            Array.Clear(d.ExtB);
-            dirty = true;
-            return 0;
-        }
-        long frags = 0;
-        for (int i = 0; i < FfsSuperblock.NXAddr; i++)
-        {
-            if (d.ExtB[i] != 0)
-            {
-                int n = FfsExtArea.FragsOf(_sb, d.ExtSize, i);
-                Claim(d.ExtB[i], n);
-                frags += n;
-            }
-        }
-        return frags;
-    }
-
-    private bool AllFree(long frag, int n)
-    {
-        for (int i = 0; i < n; i++)
-        {
-            if (_used[(int)(frag + i)])
-            {
-                return false;
-            }
-        }
-        return true;
     }
 
     private string? Indirect(ulong ino, FfsDinode d, long ptr, int level, long baseLbn, List<DirBlock>? dirList, ref long frags)
