@@ -61,28 +61,6 @@ public sealed class CliCpTests : IDisposable
         return img;
     }
 
-    /// <summary>Run <paramref name="script"/> from the root of a loop mount of <paramref name="img"/>; null where loop mounts are unavailable.</summary>
-    private string? OnKernelMount(string img, string script, bool readOnly)
-    {
-        string mnt = _dir.File("mnt-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(mnt);
-        if (OracleTool.Run("mount", "-o", readOnly ? "loop,ro" : "loop", "-t", "ext4", img, mnt).ExitCode != 0)
-        {
-            return null;
-        }
-        try
-        {
-            return OracleTool.Run("bash", "-c", "cd \"$1\" && " + script, "bash", mnt).Stdout;
-        }
-        finally
-        {
-            if (OracleTool.Run("umount", mnt).ExitCode != 0)
-            {
-                OracleTool.Run("umount", "-l", mnt);
-            }
-        }
-    }
-
     [Fact]
     public void Copies_AsGnuCpOnTheKernelsMount()
     {
@@ -101,7 +79,7 @@ public sealed class CliCpTests : IDisposable
         string theirsImg = _dir.File("theirs.img");
         File.Copy(img, theirsImg);
         string script = string.Join(" && ", copies.Select(c => "cp " + string.Join(' ', c)));
-        if (OnKernelMount(theirsImg, script, readOnly: false) is null)
+        if (KernelExt4.Run(_dir, theirsImg, script, readOnly: false) is null)
         {
             return; // no loop mounts here
         }
@@ -110,7 +88,7 @@ public sealed class CliCpTests : IDisposable
             _cli.Ok([img, "cp", .. c]);
         }
         OracleTool.RunExpect(0, "e2fsck", "-fn", img);
-        Assert.Equal(OnKernelMount(theirsImg, Snapshot, readOnly: true), OnKernelMount(img, Snapshot, readOnly: true));
+        Assert.Equal(KernelExt4.Run(_dir, theirsImg, Snapshot), KernelExt4.Run(_dir, img, Snapshot));
     }
 
     [Theory]

@@ -43,28 +43,6 @@ public sealed class CliDuTests : IDisposable
         return img;
     }
 
-    /// <summary>du's lines on the kernel's mount, run from its root; null where loop mounts are unavailable.</summary>
-    private string? KernelDu(string img, string[] args)
-    {
-        string mnt = _dir.File("mnt-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(mnt);
-        if (OracleTool.Run("mount", "-o", "loop,ro", "-t", "ext4", img, mnt).ExitCode != 0)
-        {
-            return null;
-        }
-        try
-        {
-            return OracleTool.Run("bash", ["-c", "cd \"$1\" && shift && du \"$@\"", "bash", mnt, .. args]).Stdout;
-        }
-        finally
-        {
-            if (OracleTool.Run("umount", mnt).ExitCode != 0)
-            {
-                OracleTool.Run("umount", "-l", mnt);
-            }
-        }
-    }
-
     /// <summary>
     /// The lines as a set: du on a mount walks each directory in its own order, ukfs in name
     /// order, so only which of two links of one file is listed under -a may differ (dropped).
@@ -92,7 +70,7 @@ public sealed class CliDuTests : IDisposable
     {
         string img = Image();
         string[] args = argLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string? theirs = KernelDu(img, args);
+        string? theirs = KernelExt4.Run(_dir, img, "du \"$@\"", args: args);
         if (theirs is null)
         {
             return; // no loop mounts here

@@ -34,28 +34,6 @@ public sealed class CliFileFlagsTests : IDisposable
         return img;
     }
 
-    /// <summary>lsattr's lines for <paramref name="names"/> on the kernel's ext4; null where loop mounts are unavailable.</summary>
-    private string? KernelLsattr(string img, params string[] names)
-    {
-        string mnt = _dir.File("mnt-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(mnt);
-        if (OracleTool.Run("mount", "-o", "loop,ro", "-t", "ext4", img, mnt).ExitCode != 0)
-        {
-            return null;
-        }
-        try
-        {
-            return OracleTool.Run("bash", ["-c", "cd \"$1\" && shift && lsattr -d \"$@\"", "bash", mnt, .. names]).Stdout;
-        }
-        finally
-        {
-            if (OracleTool.Run("umount", mnt).ExitCode != 0)
-            {
-                OracleTool.Run("umount", "-l", mnt);
-            }
-        }
-    }
-
     private static string WithSlashes(string kernelLines) =>
         string.Join("", kernelLines.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => l.Replace(" ", " /", StringComparison.Ordinal) + "\n"));
 
@@ -65,7 +43,7 @@ public sealed class CliFileFlagsTests : IDisposable
         string img = Ext4Image();
         string ours = _cli.Ok(img, "lsattr", "-d", "/frozen", "/log", "/plain", "/sub").Stdout;
         Assert.Equal("----i---------e------- /frozen\n-----a--------e------- /log\n--------------e------- /plain\n--------------e------- /sub\n", ours);
-        if (KernelLsattr(img, "frozen", "log", "plain", "sub") is string kernel)
+        if (KernelExt4.Run(_dir, img, "lsattr -d \"$@\"", args: ["frozen", "log", "plain", "sub"]) is string kernel)
         {
             Assert.Equal(WithSlashes(kernel), ours);
         }
@@ -78,7 +56,7 @@ public sealed class CliFileFlagsTests : IDisposable
         string Flags(string path) => OracleTool.RunExpect(0, "debugfs", "-R", $"stat {path}", img).Stdout.Split("Flags: ")[1].Split('\n')[0];
         Assert.Equal(["0x80000", "0x800c0", "0x80040", "0x80040", "0x80008"],
             new[] { "/frozen", "/log", "/sub", "/sub/inner", "/plain" }.Select(Flags));
-        if (KernelLsattr(img, "frozen", "log", "plain", "sub", "sub/inner") is string after)
+        if (KernelExt4.Run(_dir, img, "lsattr -d \"$@\"", args: ["frozen", "log", "plain", "sub", "sub/inner"]) is string after)
         {
             Assert.Equal(WithSlashes(after), _cli.Ok(img, "lsattr", "-d", "/frozen", "/log", "/plain", "/sub", "/sub/inner").Stdout);
         }

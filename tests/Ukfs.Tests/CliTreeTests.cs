@@ -36,28 +36,6 @@ public sealed class CliTreeTests : IDisposable
         return img;
     }
 
-    /// <summary>tree's output on the kernel's mount, run from its root; null where loop mounts are unavailable.</summary>
-    private string? KernelTree(string img, string[] args)
-    {
-        string mnt = _dir.File("mnt-" + Guid.NewGuid().ToString("N"));
-        Directory.CreateDirectory(mnt);
-        if (OracleTool.Run("mount", "-o", "loop,ro", "-t", "ext4", img, mnt).ExitCode != 0)
-        {
-            return null;
-        }
-        try
-        {
-            return OracleTool.RunExpect(0, "bash", ["-c", "cd \"$1\" && shift && LC_ALL=C tree --charset=ascii \"$@\"", "bash", mnt, .. args]).Stdout;
-        }
-        finally
-        {
-            if (OracleTool.Run("umount", mnt).ExitCode != 0)
-            {
-                OracleTool.Run("umount", "-l", mnt);
-            }
-        }
-    }
-
     [Theory]
     [InlineData("")]
     [InlineData("-a")]
@@ -72,7 +50,7 @@ public sealed class CliTreeTests : IDisposable
     {
         string img = Image();
         string[] args = argLine.Split(' ', StringSplitOptions.RemoveEmptyEntries);
-        string? theirs = KernelTree(img, args);
+        string? theirs = KernelExt4.Run(_dir, img, "LC_ALL=C tree --charset=ascii \"$@\"", args: args);
         if (theirs is null)
         {
             return; // no loop mounts here
