@@ -239,18 +239,8 @@ internal sealed class CopyOut
             return;
         }
         long pos = 0;
-        while (pos < va.Size)
+        foreach ((long data, long hole) in DataRanges.Of(input, va.Size))
         {
-            long data = input.NextData(pos);
-            if (data < 0 || data >= va.Size)
-            {
-                break;
-            }
-            long hole = Math.Min(input.NextHole(data) is var h and >= 0 ? h : va.Size, va.Size);
-            if (hole <= data)
-            {
-                break;
-            }
             _progress.Add(data - pos);
             output.Seek(data, SeekOrigin.Begin);
             // Zeros the driver keeps as data (unwritten extents, zeroed blocks) become holes too.

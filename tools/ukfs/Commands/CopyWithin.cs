@@ -179,19 +179,12 @@ internal sealed class CopyWithin
         CopyData(input, output, va.Size);
     }
 
-    /// <summary>The data ranges of <paramref name="input"/> (SEEK_DATA / SEEK_HOLE, as cp does); the holes stay holes.</summary>
+    /// <summary>Only the data ranges of <paramref name="input"/> are copied, so the holes stay holes.</summary>
     private static void CopyData(UkfsFileStream input, UkfsFileStream output, long size)
     {
         byte[] buffer = new byte[1 << 20];
-        long pos = 0;
-        while (pos < size)
+        foreach ((long data, long hole) in DataRanges.Of(input, size))
         {
-            long data = input.NextData(pos);
-            if (data < 0 || data >= size)
-            {
-                break;
-            }
-            long hole = input.NextHole(data) is var h and >= 0 ? Math.Min(h, size) : size;
             input.Position = data;
             output.Position = data;
             for (long left = hole - data; left > 0;)
@@ -204,7 +197,6 @@ internal sealed class CopyWithin
                 output.Write(buffer.AsSpan(0, n));
                 left -= n;
             }
-            pos = Math.Max(hole, data + 1);
         }
         output.SetLength(size);
     }
